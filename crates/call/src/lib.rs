@@ -1,0 +1,1 @@
+//! One call: a room session, one publisher and a player per other member.

@@ -1,0 +1,3 @@
+//! The quartet command line.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Capture, encode and push, pull and decode, audio mix and output. The only FFmpeg user.

@@ -1,0 +1,565 @@
+//! Endpoints, their requests (parsed from [`Fields`] by v1's rules) and their responses.
+
+use crate::fields::{Fields, FieldsError};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Every endpoint under `/weapp/{kind}/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `get_im_login_info`: a fresh userID and its `userSig`.
+    GetImLoginInfo,
+    /// `get_push_url`: the signed push URL for a userID.
+    GetPushUrl,
+    /// `create_room`: a new room with the caller as creator and first pusher.
+    CreateRoom,
+    /// `destroy_room`: the creator closes the room.
+    DestroyRoom,
+    /// `add_pusher`: join (or refresh) a room.
+    AddPusher,
+    /// `delete_pusher`: leave a room.
+    DeletePusher,
+    /// `get_pushers`: the room's members, creator first.
+    GetPushers,
+    /// `pusher_heartbeat`: "I am still here".
+    PusherHeartbeat,
+    /// `get_room_list`: a page of rooms of this kind.
+    GetRoomList,
+    /// `merge_stream` (`live_room` only): cloud mixing, not offered.
+    MergeStream,
+    /// `send_room_text_msg` (ext): broadcast a text message to the room.
+    SendRoomTextMsg,
+}
+
+impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 11] = [
+        Endpoint::GetImLoginInfo,
+        Endpoint::GetPushUrl,
+        Endpoint::CreateRoom,
+        Endpoint::DestroyRoom,
+        Endpoint::AddPusher,
+        Endpoint::DeletePusher,
+        Endpoint::GetPushers,
+        Endpoint::PusherHeartbeat,
+        Endpoint::GetRoomList,
+        Endpoint::MergeStream,
+        Endpoint::SendRoomTextMsg,
+    ];
+
+    /// The path segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::GetImLoginInfo => "get_im_login_info",
+            Endpoint::GetPushUrl => "get_push_url",
+            Endpoint::CreateRoom => "create_room",
+            Endpoint::DestroyRoom => "destroy_room",
+            Endpoint::AddPusher => "add_pusher",
+            Endpoint::DeletePusher => "delete_pusher",
+            Endpoint::GetPushers => "get_pushers",
+            Endpoint::PusherHeartbeat => "pusher_heartbeat",
+            Endpoint::GetRoomList => "get_room_list",
+            Endpoint::MergeStream => "merge_stream",
+            Endpoint::SendRoomTextMsg => "send_room_text_msg",
+        }
+    }
+
+    /// Whether the call changes state on behalf of a user, and so must carry that user's token.
+    pub fn is_mutating(self) -> bool {
+        matches!(
+            self,
+            Endpoint::CreateRoom
+                | Endpoint::DestroyRoom
+                | Endpoint::AddPusher
+                | Endpoint::DeletePusher
+                | Endpoint::PusherHeartbeat
+                | Endpoint::MergeStream
+                | Endpoint::SendRoomTextMsg
+        )
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The path named no endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown endpoint {0:?}")]
+pub struct UnknownEndpoint(pub String);
+
+impl FromStr for Endpoint {
+    type Err = UnknownEndpoint;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Endpoint::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| UnknownEndpoint(s.to_owned()))
+    }
+}
+
+/// A request type: how to read it from a body, and which endpoint it goes to.
+pub trait Request: Serialize + Sized {
+    /// The endpoint this request is for.
+    const ENDPOINT: Endpoint;
+    /// Reads the request by v1's rules ("missing" = absent, not a string, or empty).
+    fn from_fields(f: &Fields) -> Result<Self, FieldsError>;
+    /// The userID the request acts for, which its token must be bound to.
+    fn acting_user(&self) -> Option<&str> {
+        None
+    }
+}
+
+macro_rules! acting {
+    () => {
+        fn acting_user(&self) -> Option<&str> {
+            Some(&self.user_id)
+        }
+    };
+}
+
+/// `get_im_login_info` request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GetImLoginInfo {
+    /// Prefix v1 put in front of generated userIDs (the server may ignore it).
+    #[serde(rename = "userIDPrefix")]
+    pub user_id_prefix: String,
+    /// WeChat login code in v1; unused here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl Request for GetImLoginInfo {
+    const ENDPOINT: Endpoint = Endpoint::GetImLoginInfo;
+    fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
+        Ok(Self {
+            user_id_prefix: f.required("userIDPrefix")?,
+            code: f.optional("code"),
+        })
+    }
+}
+
+/// `get_push_url` request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GetPushUrl {
+    /// Whose stream.
+    #[serde(rename = "userID")]
+    pub user_id: String,
+}
+
+impl Request for GetPushUrl {
+    const ENDPOINT: Endpoint = Endpoint::GetPushUrl;
+    fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
+        Ok(Self {
+            user_id: f.required("userID")?,
+        })
+    }
+}
+
+/// `create_room` request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CreateRoom {
+    /// Display name of the room.
+    #[serde(rename = "roomName")]
+    pub room_name: String,
+    /// The creator.
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    /// The creator's nickname.
+    #[serde(rename = "userName")]
+    pub user_name: String,
+    /// The creator's avatar URL.
+    #[serde(rename = "userAvatar")]
+    pub user_avatar: String,
+    /// The URL the creator pushes to.
+    #[serde(rename = "pushURL")]
+    pub push_url: String,
+}
+
+impl Request for CreateRoom {
+    const ENDPOINT: Endpoint = Endpoint::CreateRoom;
+    fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
+        Ok(Self {
+            room_name: f.required("roomName")?,
+            user_id: f.required("userID")?,
+            user_name: f.required("userName")?,
+            user_avatar: f.required("userAvatar")?,
+            push_url: f.required("pushURL")?,
+        })
+    }
+    acting!();
+}
+
+/// A request naming a room and a user: `destroy_room`, `delete_pusher`, `pusher_heartbeat`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoomUser {
+    /// The room.
+    #[serde(rename = "roomID")]
+    pub room_id: String,
+    /// The user acting.
+    #[serde(rename = "userID")]
+    pub user_id: String,
+}
+
+impl RoomUser {
+    fn read(f: &Fields) -> Result<Self, FieldsError> {
+        Ok(Self {
+            room_id: f.required("roomID")?,
+            user_id: f.required("userID")?,
+        })
+    }
+}
+
+macro_rules! room_user_request {
+    ($(#[$doc:meta])* $name:ident, $endpoint:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        pub struct $name(pub RoomUser);
+
+        impl Request for $name {
+            const ENDPOINT: Endpoint = $endpoint;
+            fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
+                RoomUser::read(f).map($name)
+            }
+            fn acting_user(&self) -> Option<&str> {
+                Some(&self.0.user_id)
+            }
+        }
+    };
+}
+
+room_user_request!(
+    /// `destroy_room` request.
+    DestroyRoom,
+    Endpoint::DestroyRoom
+);
+room_user_request!(
+    /// `delete_pusher` request.
+    DeletePusher,
+    Endpoint::DeletePusher
+);
+room_user_request!(
+    /// `pusher_heartbeat` request.
+    PusherHeartbeat,
+    Endpoint::PusherHeartbeat
+);
+
+/// `add_pusher` request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AddPusher {
+    /// The room to join.
+    #[serde(rename = "roomID")]
+    pub room_id: String,
+    /// The joining user.
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    /// Nickname.
+    #[serde(rename = "userName")]
+    pub user_name: String,
+    /// Avatar URL.
+    #[serde(rename = "userAvatar")]
+    pub user_avatar: String,
+    /// The URL this user pushes to.
+    #[serde(rename = "pushURL")]
+    pub push_url: String,
+}
+
+impl Request for AddPusher {
+    const ENDPOINT: Endpoint = Endpoint::AddPusher;
+    fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
+        Ok(Self {
+            room_id: f.required("roomID")?,
+            user_id: f.required("userID")?,
+            user_name: f.required("userName")?,
+            user_avatar: f.required("userAvatar")?,
+            push_url: f.required("pushURL")?,
+        })
+    }
+    acting!();
+}
+
+/// `get_pushers` request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GetPushers {
+    /// The room.
+    #[serde(rename = "roomID")]
+    pub room_id: String,
+}
+
+impl Request for GetPushers {
+    const ENDPOINT: Endpoint = Endpoint::GetPushers;
+    fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
+        Ok(Self {
+            room_id: f.required("roomID")?,
+        })
+    }
+}
+
+/// `get_room_list` request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GetRoomList {
+    /// Offset into the rooms in creation order.
+    pub index: usize,
+    /// Most rooms to return.
+    pub cnt: usize,
+}
+
+impl Request for GetRoomList {
+    const ENDPOINT: Endpoint = Endpoint::GetRoomList;
+    fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
+        Ok(Self {
+            index: f.required_count("index")?,
+            cnt: f.required_count("cnt")?,
+        })
+    }
+}
+
+/// `merge_stream` request (`live_room`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergeStream {
+    /// The caller.
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    /// The room.
+    #[serde(rename = "roomID")]
+    pub room_id: String,
+    /// Mixing parameters, passed through untouched in v1.
+    #[serde(rename = "mergeParams")]
+    pub merge_params: serde_json::Value,
+}
+
+impl Request for MergeStream {
+    const ENDPOINT: Endpoint = Endpoint::MergeStream;
+    fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
+        let user_id = f.required("userID")?;
+        let room_id = f.required("roomID")?;
+        let merge_params = match f.raw("mergeParams") {
+            None | Some(serde_json::Value::Null) => {
+                return Err(FieldsError::Missing("mergeParams"));
+            }
+            Some(serde_json::Value::String(s)) if s.is_empty() => {
+                return Err(FieldsError::Missing("mergeParams"));
+            }
+            Some(v) => v.clone(),
+        };
+        Ok(Self {
+            user_id,
+            room_id,
+            merge_params,
+        })
+    }
+    acting!();
+}
+
+/// `send_room_text_msg` request (ext).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SendRoomTextMsg {
+    /// The room.
+    #[serde(rename = "roomID")]
+    pub room_id: String,
+    /// The sender, who must be a member.
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    /// The text.
+    pub msg: String,
+    /// Display name to show; the member's userName when absent.
+    #[serde(rename = "nickName", skip_serializing_if = "Option::is_none")]
+    pub nick_name: Option<String>,
+    /// Avatar to show; the member's userAvatar when absent.
+    #[serde(rename = "headPic", skip_serializing_if = "Option::is_none")]
+    pub head_pic: Option<String>,
+}
+
+impl Request for SendRoomTextMsg {
+    const ENDPOINT: Endpoint = Endpoint::SendRoomTextMsg;
+    fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
+        Ok(Self {
+            room_id: f.required("roomID")?,
+            user_id: f.required("userID")?,
+            msg: f.required("msg")?,
+            nick_name: f.optional("nickName"),
+            head_pic: f.optional("headPic").or_else(|| f.optional("headpic")),
+        })
+    }
+    acting!();
+}
+
+/// `get_im_login_info` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginInfo {
+    /// The new user's ID.
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    /// IM application ID in v1; a fixed number here.
+    #[serde(rename = "sdkAppID")]
+    pub sdk_app_id: u64,
+    /// IM account type in v1; a fixed string here.
+    #[serde(rename = "accType")]
+    pub acc_type: String,
+    /// The token bound to `user_id` (ext: signed by the server, see [`crate::token`]).
+    #[serde(rename = "userSig")]
+    pub user_sig: String,
+}
+
+/// `get_push_url` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushUrl {
+    /// The signed RTMP push URL.
+    #[serde(rename = "pushURL")]
+    pub push_url: String,
+}
+
+/// `create_room` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedRoom {
+    /// The new room's ID.
+    #[serde(rename = "roomID")]
+    pub room_id: String,
+}
+
+/// One member as `get_pushers` and `get_room_list` list it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Pusher {
+    /// The member's userID.
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    /// Nickname.
+    #[serde(rename = "userName", default)]
+    pub user_name: String,
+    /// Avatar URL.
+    #[serde(rename = "userAvatar", default)]
+    pub user_avatar: String,
+    /// Signed low-latency play URL of the member's stream.
+    #[serde(rename = "accelerateURL", default)]
+    pub accelerate_url: String,
+}
+
+/// `get_pushers` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pushers {
+    /// Members, creator first, caller included.
+    pub pushers: Vec<Pusher>,
+    /// ext: the room's ID.
+    #[serde(rename = "roomID", default, skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<String>,
+    /// ext: the room's name.
+    #[serde(rename = "roomName", default, skip_serializing_if = "Option::is_none")]
+    pub room_name: Option<String>,
+    /// ext: the creator's userID.
+    #[serde(
+        rename = "roomCreator",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub room_creator: Option<String>,
+    /// ext: the creator's stream for viewers.
+    #[serde(
+        rename = "mixedPlayURL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mixed_play_url: Option<String>,
+}
+
+/// One room as `get_room_list` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    /// The room's ID.
+    #[serde(rename = "roomID")]
+    pub room_id: String,
+    /// Display name.
+    #[serde(rename = "roomName", default)]
+    pub room_name: String,
+    /// The creator's userID.
+    #[serde(rename = "roomCreator", default)]
+    pub room_creator: String,
+    /// The creator's stream for viewers.
+    #[serde(rename = "mixedPlayURL", default)]
+    pub mixed_play_url: String,
+    /// Members, creator first.
+    #[serde(default)]
+    pub pushers: Vec<Pusher>,
+    /// ext: the room's capacity.
+    #[serde(
+        rename = "maxMembers",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_members: Option<usize>,
+}
+
+/// `get_room_list` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomList {
+    /// Rooms in creation order.
+    pub rooms: Vec<RoomInfo>,
+}
+
+/// `merge_stream` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeResult {
+    /// What the mixing service answered.
+    pub result: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(v: serde_json::Value) -> Fields {
+        Fields::from_json(v.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn endpoints_round_trip_through_their_names() {
+        for e in Endpoint::ALL {
+            assert_eq!(e.as_str().parse::<Endpoint>().unwrap(), e);
+        }
+        assert!("drop_tables".parse::<Endpoint>().is_err());
+    }
+
+    #[test]
+    fn a_request_serializes_to_what_it_parses_from() {
+        let req = AddPusher {
+            room_id: "room_1".into(),
+            user_id: "user_1".into(),
+            user_name: "Ann".into(),
+            user_avatar: "a.png".into(),
+            push_url: "rtmp://x/live/s".into(),
+        };
+        let back = AddPusher::from_fields(&Fields::from_serialize(&req)).unwrap();
+        assert_eq!(back, req);
+        assert_eq!(back.acting_user(), Some("user_1"));
+    }
+
+    #[test]
+    fn the_first_missing_field_is_named() {
+        let e = CreateRoom::from_fields(&fields(
+            json!({"roomName": "r", "userID": "", "userName": "n"}),
+        ));
+        assert_eq!(e, Err(FieldsError::Missing("userID")));
+        let e = DeletePusher::from_fields(&fields(json!({"roomID": 3, "userID": "u"})));
+        assert_eq!(e, Err(FieldsError::Missing("roomID")));
+    }
+
+    #[test]
+    fn text_message_accepts_both_head_pic_spellings() {
+        let m = SendRoomTextMsg::from_fields(&fields(
+            json!({"roomID": "r", "userID": "u", "msg": "hi", "headpic": "p.png"}),
+        ))
+        .unwrap();
+        assert_eq!(m.head_pic.as_deref(), Some("p.png"));
+    }
+
+    #[test]
+    fn v1_pushers_without_extensions_parse() {
+        let p: Pushers = serde_json::from_value(json!({"pushers": [{"userID": "u", "userName": "n", "userAvatar": "a", "accelerateURL": "rtmp://x"}]})).unwrap();
+        assert_eq!(p.pushers.len(), 1);
+        assert_eq!(p.room_creator, None);
+    }
+}

@@ -1,0 +1,205 @@
+//! Stream URLs and their signature (spec §3): `txTime` is the expiry in uppercase hex unix
+//! seconds, `txSecret` the lowercase hex `md5(key + streamId + txTime)`.
+//!
+//! The same query works on the embedded relay, nginx-rtmp with an `on_publish` check, SRS or a
+//! CDN, which is why a member's URL is derived only from its userID and a shared key.
+
+use md5::{Digest, Md5};
+
+/// Query parameter naming the bizid.
+pub const Q_BIZID: &str = "bizid";
+/// Query parameter carrying the signature.
+pub const Q_SECRET: &str = "txSecret";
+/// Query parameter carrying the expiry.
+pub const Q_TIME: &str = "txTime";
+
+/// `txTime` for an expiry at `expiry_unix_secs`.
+pub fn tx_time(expiry_unix_secs: u64) -> String {
+    format!("{expiry_unix_secs:X}")
+}
+
+/// `txSecret` for `stream_id` expiring at `tx_time` (already hex), under `key`.
+pub fn tx_secret(key: &str, stream_id: &str, tx_time: &str) -> String {
+    let mut h = Md5::new();
+    h.update(key.as_bytes());
+    h.update(stream_id.as_bytes());
+    h.update(tx_time.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Why a stream signature was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    /// `txSecret` or `txTime` was not in the query.
+    #[error("stream URL is not signed (txSecret and txTime required)")]
+    Unsigned,
+    /// `txTime` was not hex.
+    #[error("txTime {0:?} is not hexadecimal unix seconds")]
+    BadTime(String),
+    /// The expiry has passed.
+    #[error("stream signature expired at unix {expired_at}")]
+    Expired {
+        /// When it expired.
+        expired_at: u64,
+    },
+    /// The secret does not match this stream id and time (wrong key, or signed for another stream).
+    #[error("stream signature does not match stream {stream_id:?}")]
+    Mismatch {
+        /// The stream the request named.
+        stream_id: String,
+    },
+}
+
+/// A stream name as it arrives at an RTMP server: the stream id and its query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamKey {
+    /// The part before `?`.
+    pub stream_id: String,
+    /// `txSecret`, if given.
+    pub tx_secret: Option<String>,
+    /// `txTime`, if given.
+    pub tx_time: Option<String>,
+}
+
+impl StreamKey {
+    /// Splits `8888_user_1?bizid=8888&txSecret=..&txTime=..` (the query may be absent).
+    pub fn parse(raw: &str) -> StreamKey {
+        let (id, query) = raw.split_once('?').unwrap_or((raw, ""));
+        let mut key = StreamKey {
+            stream_id: id.to_owned(),
+            tx_secret: None,
+            tx_time: None,
+        };
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some((Q_SECRET, v)) => key.tx_secret = Some(v.to_owned()),
+                Some((Q_TIME, v)) => key.tx_time = Some(v.to_owned()),
+                _ => {}
+            }
+        }
+        key
+    }
+}
+
+/// Signs and verifies stream URLs for one bizid and key.
+#[derive(Debug, Clone)]
+pub struct StreamSigner {
+    bizid: String,
+    key: String,
+}
+
+impl StreamSigner {
+    /// A signer for `bizid` with the push secret `key`.
+    pub fn new(bizid: impl Into<String>, key: impl Into<String>) -> Self {
+        Self {
+            bizid: bizid.into(),
+            key: key.into(),
+        }
+    }
+
+    /// The bizid.
+    pub fn bizid(&self) -> &str {
+        &self.bizid
+    }
+
+    /// The stream id of `user_id`: `{bizid}_{userID}`.
+    pub fn stream_id(&self, user_id: &str) -> String {
+        format!("{}_{}", self.bizid, user_id)
+    }
+
+    /// The stream name with its signed query, e.g. `8888_user_1?bizid=8888&txSecret=..&txTime=..`.
+    pub fn signed_stream(&self, stream_id: &str, expiry_unix_secs: u64) -> String {
+        let time = tx_time(expiry_unix_secs);
+        let secret = tx_secret(&self.key, stream_id, &time);
+        format!(
+            "{stream_id}?{Q_BIZID}={}&{Q_SECRET}={secret}&{Q_TIME}={time}",
+            self.bizid
+        )
+    }
+
+    /// A full URL under `base` (e.g. `rtmp://127.0.0.1:1935/live`) for `user_id`'s stream.
+    pub fn url(&self, base: &str, user_id: &str, expiry_unix_secs: u64) -> String {
+        let stream = self.signed_stream(&self.stream_id(user_id), expiry_unix_secs);
+        format!("{}/{stream}", base.trim_end_matches('/'))
+    }
+
+    /// Checks a stream key's signature at `now_unix_secs`.
+    pub fn verify(&self, key: &StreamKey, now_unix_secs: u64) -> Result<(), SignError> {
+        let (Some(secret), Some(time)) = (&key.tx_secret, &key.tx_time) else {
+            return Err(SignError::Unsigned);
+        };
+        let expired_at =
+            u64::from_str_radix(time, 16).map_err(|_| SignError::BadTime(time.clone()))?;
+        let expected = tx_secret(&self.key, &key.stream_id, time);
+        if !constant_time_eq(expected.as_bytes(), secret.to_ascii_lowercase().as_bytes()) {
+            return Err(SignError::Mismatch {
+                stream_id: key.stream_id.clone(),
+            });
+        }
+        if expired_at < now_unix_secs {
+            return Err(SignError::Expired { expired_at });
+        }
+        Ok(())
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_test_vector() {
+        assert_eq!(
+            tx_secret("testpushkey", "8888_user_1", "6B0E7493"),
+            "181b98dc4e940d7048a7491c4969e034"
+        );
+        assert_eq!(tx_time(0x6B0E7493), "6B0E7493");
+    }
+
+    #[test]
+    fn url_carries_the_vector_signature() {
+        let s = StreamSigner::new("8888", "testpushkey");
+        assert_eq!(
+            s.url("rtmp://127.0.0.1:1935/live/", "user_1", 0x6B0E7493),
+            "rtmp://127.0.0.1:1935/live/8888_user_1?bizid=8888&txSecret=181b98dc4e940d7048a7491c4969e034&txTime=6B0E7493"
+        );
+    }
+
+    #[test]
+    fn verify_accepts_fresh_and_refuses_expired_wrong_stream_and_unsigned() {
+        let s = StreamSigner::new("8888", "testpushkey");
+        let good = StreamKey::parse(&s.signed_stream("8888_user_1", 2_000));
+        assert_eq!(s.verify(&good, 1_000), Ok(()));
+        assert_eq!(
+            s.verify(&good, 2_001),
+            Err(SignError::Expired { expired_at: 2_000 })
+        );
+
+        let mut other = good.clone();
+        other.stream_id = "8888_user_2".into();
+        assert!(matches!(
+            s.verify(&other, 1_000),
+            Err(SignError::Mismatch { .. })
+        ));
+
+        let wrong_key = StreamSigner::new("8888", "otherkey");
+        assert!(matches!(
+            wrong_key.verify(&good, 1_000),
+            Err(SignError::Mismatch { .. })
+        ));
+
+        assert_eq!(
+            s.verify(&StreamKey::parse("8888_user_1"), 1_000),
+            Err(SignError::Unsigned)
+        );
+        let bad_time = StreamKey::parse("8888_user_1?txSecret=00&txTime=zz");
+        assert_eq!(
+            s.verify(&bad_time, 1_000),
+            Err(SignError::BadTime("zz".into()))
+        );
+    }
+}

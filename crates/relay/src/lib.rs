@@ -1,0 +1,1 @@
+//! The embedded RTMP relay: signed publish, fan-out, keyframe cache, live status.

@@ -1,0 +1,1 @@
+//! The RTCRoom-compatible room server: rooms, members, heartbeats, events, text, tokens.
