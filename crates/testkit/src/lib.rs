@@ -1,0 +1,329 @@
+//! Test support shared by the relay, media and end-to-end tests: a real third-party RTMP server
+//! (nginx with Debian's RTMP module) on a free loopback port, and FFmpeg's CLI as an independent
+//! peer, so our code is never tested only against itself.
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where Debian's libnginx-mod-rtmp installs the module.
+pub const NGINX_RTMP_MODULE: &str = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+/// How long nginx may take to start listening.
+pub const NGINX_START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a stopping process may take before it is killed.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What went wrong starting a test peer.
+#[derive(Debug, thiserror::Error)]
+pub enum TestkitError {
+    /// A program the tests need is not installed (`cargo xtask setup` installs it).
+    #[error("{program} is not installed ({hint}); run `cargo xtask setup`")]
+    Missing {
+        /// The program.
+        program: &'static str,
+        /// The package that provides it.
+        hint: &'static str,
+    },
+    /// Spawning or talking to the program failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The program exited or never listened.
+    #[error("{program} did not start: {detail}")]
+    NotStarted {
+        /// The program.
+        program: &'static str,
+        /// Its stderr, or what was waited for.
+        detail: String,
+    },
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released; good enough for a program we start next).
+pub fn free_port() -> Result<u16, TestkitError> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Fails with a clear message when `program` is not on PATH.
+pub fn require(program: &'static str, hint: &'static str) -> Result<PathBuf, TestkitError> {
+    which(program).ok_or(TestkitError::Missing { program, hint })
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+fn wait_listening(
+    addr: SocketAddr,
+    child: &mut Child,
+    program: &'static str,
+) -> Result<(), TestkitError> {
+    let deadline = Instant::now() + NGINX_START_TIMEOUT;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            let mut err = String::new();
+            if let Some(mut s) = child.stderr.take() {
+                let _ = s.read_to_string(&mut err);
+            }
+            return Err(TestkitError::NotStarted {
+                program,
+                detail: format!("exited with {status}: {err}"),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err(TestkitError::NotStarted {
+        program,
+        detail: format!("nothing listening on {addr}"),
+    })
+}
+
+/// Ends a child politely (SIGTERM), then by force after [`STOP_TIMEOUT`].
+pub fn stop_child(child: &mut Child) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// nginx with the RTMP module, in the foreground, on a free loopback port; stopped on drop.
+///
+/// Application `live` is a plain live application (no keyframe cache, as nginx-rtmp has none).
+pub struct NginxRtmp {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl NginxRtmp {
+    /// Starts nginx on a free port and waits until it accepts connections.
+    pub fn start() -> Result<NginxRtmp, TestkitError> {
+        Self::start_on(free_port()?)
+    }
+
+    /// Starts nginx on `port` (to restart a server on the port its clients know).
+    pub fn start_on(port: u16) -> Result<NginxRtmp, TestkitError> {
+        let nginx = require("nginx", "Debian package nginx")?;
+        if !Path::new(NGINX_RTMP_MODULE).is_file() {
+            return Err(TestkitError::Missing {
+                program: "ngx_rtmp_module",
+                hint: "Debian package libnginx-mod-rtmp",
+            });
+        }
+        let dir = std::env::temp_dir().join(format!("quartet-nginx-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(dir.join("logs"))?;
+        let conf = format!(
+            "load_module {NGINX_RTMP_MODULE};\n\
+             daemon off;\nmaster_process off;\nworker_processes 1;\n\
+             error_log {dir}/logs/error.log warn;\npid {dir}/nginx.pid;\n\
+             events {{ worker_connections 4096; }}\n\
+             rtmp {{\n  server {{\n    listen 127.0.0.1:{port};\n    chunk_size 4096;\n\
+             \x20   application live {{ live on; record off; wait_key on; }}\n  }}\n}}\n",
+            dir = dir.display()
+        );
+        let conf_path = dir.join("nginx.conf");
+        std::fs::write(&conf_path, conf)?;
+        let mut child = Command::new(nginx)
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-e")
+            .arg(dir.join("logs/startup.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        if let Err(e) = wait_listening(addr, &mut child, "nginx") {
+            stop_child(&mut child);
+            return Err(e);
+        }
+        Ok(NginxRtmp { child, port, dir })
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `rtmp://127.0.0.1:{port}/live`, the base for stream URLs.
+    pub fn base_url(&self) -> String {
+        format!("rtmp://127.0.0.1:{}/live", self.port)
+    }
+
+    /// The full URL of `stream` in application `live`.
+    pub fn url(&self, stream: &str) -> String {
+        format!("{}/{stream}", self.base_url())
+    }
+
+    /// The process id, e.g. to measure its CPU and memory.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Stops nginx now (the drop does the same).
+    pub fn stop(mut self) {
+        stop_child(&mut self.child);
+    }
+}
+
+impl Drop for NginxRtmp {
+    fn drop(&mut self) {
+        stop_child(&mut self.child);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A child process stopped (SIGTERM, then SIGKILL) when dropped, e.g. an FFmpeg CLI peer.
+pub struct ChildGuard(pub Child);
+
+impl ChildGuard {
+    /// Stops the process now.
+    pub fn stop(mut self) {
+        stop_child(&mut self.0);
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        stop_child(&mut self.0);
+    }
+}
+
+/// FFmpeg's CLI publishing a synthetic H.264 + AAC stream (test pattern + tone) to `url` in real time.
+///
+/// zerolatency x264 with a 1 s GOP, so players join fast; runs until stopped.
+pub fn ffmpeg_publish(
+    url: &str,
+    width: u32,
+    height: u32,
+    fps: u32,
+) -> Result<ChildGuard, TestkitError> {
+    let ffmpeg = require("ffmpeg", "Debian package ffmpeg")?;
+    let child = Command::new(ffmpeg)
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size={width}x{height}:rate={fps}"))
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(["-g", &fps.to_string(), "-bf", "0"])
+        .args(["-c:a", "aac", "-ar", "48000", "-ac", "1", "-b:a", "64k"])
+        .args(["-f", "flv", url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    Ok(ChildGuard(child))
+}
+
+/// What FFmpeg's CLI found when it read a stream: codec names and how many frames it decoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Probe {
+    /// Video codec name (e.g. `h264`), if any.
+    pub video_codec: Option<String>,
+    /// Audio codec name (e.g. `aac`), if any.
+    pub audio_codec: Option<String>,
+    /// Video frames decoded.
+    pub video_frames: u64,
+}
+
+/// Plays `url` with FFmpeg's CLI for `seconds`, decoding everything, and reports what it found.
+///
+/// A read timeout keeps a stream that never starts from hanging the test.
+pub fn ffmpeg_probe(url: &str, seconds: u32) -> Result<Probe, TestkitError> {
+    let ffmpeg = require("ffmpeg", "Debian package ffmpeg")?;
+    let out = Command::new(ffmpeg)
+        .args([
+            "-hide_banner",
+            "-nostdin",
+            "-rw_timeout",
+            "10000000",
+            "-i",
+            url,
+        ])
+        .args(["-t", &seconds.to_string(), "-f", "null", "-"])
+        .stdin(Stdio::null())
+        .output()?;
+    let log = String::from_utf8_lossy(&out.stderr);
+    let mut probe = Probe::default();
+    for line in log.lines() {
+        let l = line.trim();
+        if let Some(rest) = l.split_once("Video: ").map(|(_, r)| r) {
+            if l.starts_with("Stream #0") && probe.video_codec.is_none() {
+                probe.video_codec = rest.split([' ', ',']).next().map(str::to_owned);
+            }
+        }
+        if let Some(rest) = l.split_once("Audio: ").map(|(_, r)| r) {
+            if l.starts_with("Stream #0") && probe.audio_codec.is_none() {
+                probe.audio_codec = rest.split([' ', ',']).next().map(str::to_owned);
+            }
+        }
+    }
+    // The last progress line ("frame=  123 fps=...") counts decoded video frames.
+    if let Some(frames) = log
+        .rsplit("frame=")
+        .next()
+        .and_then(|s| s.split_whitespace().next())
+    {
+        probe.video_frames = frames.parse().unwrap_or(0);
+    }
+    if probe.video_codec.is_none() && probe.audio_codec.is_none() {
+        return Err(TestkitError::NotStarted {
+            program: "ffmpeg",
+            detail: log.into_owned(),
+        });
+    }
+    Ok(probe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nginx_relays_an_ffmpeg_stream_to_an_ffmpeg_player() {
+        let nginx = NginxRtmp::start().unwrap();
+        let url = nginx.url("probe_test");
+        let _publisher = ffmpeg_publish(&url, 320, 180, 15).unwrap();
+        let probe = ffmpeg_probe(&url, 2).unwrap();
+        assert_eq!(probe.video_codec.as_deref(), Some("h264"));
+        assert_eq!(probe.audio_codec.as_deref(), Some("aac"));
+        assert!(probe.video_frames > 0, "{probe:?}");
+    }
+
+    #[test]
+    fn probing_nothing_fails_instead_of_hanging() {
+        let port = free_port().unwrap();
+        let err = ffmpeg_probe(&format!("rtmp://127.0.0.1:{port}/live/none"), 1).unwrap_err();
+        assert!(matches!(err, TestkitError::NotStarted { .. }));
+    }
+}
