@@ -65,11 +65,13 @@ impl Endpoint {
         }
     }
 
-    /// Whether the call changes state on behalf of a user, and so must carry that user's token.
+    /// Whether the call acts for a user, and so must carry that user's token: every call that
+    /// changes state, and `get_push_url`, whose signed URL lets its holder take over the stream.
     pub fn is_mutating(self) -> bool {
         matches!(
             self,
-            Endpoint::CreateRoom
+            Endpoint::GetPushUrl
+                | Endpoint::CreateRoom
                 | Endpoint::DestroyRoom
                 | Endpoint::AddPusher
                 | Endpoint::DeletePusher
@@ -158,6 +160,7 @@ impl Request for GetPushUrl {
             user_id: f.required("userID")?,
         })
     }
+    acting!();
 }
 
 /// `create_room` request.

@@ -1,0 +1,222 @@
+//! Command-line flags of the room server, each also read from a `QUARTET_...` variable.
+
+use crate::config::{
+    Capacities, DEFAULT_BIZID, DEFAULT_CHECK_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROOMS, DEFAULT_SOCKET_GRACE, DEFAULT_TOKEN_VALID,
+    DEFAULT_URL_VALID, ServerConfig,
+};
+use clap::builder::FalseyValueParser;
+use quartet_proto::RoomKind;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Address the room server listens on unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Smallest body limit accepted, so that every v1 request still fits.
+const MIN_BODY_BYTES: u64 = 1024;
+
+/// The room server's flags.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, env = "QUARTET_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// bizid: prefix of stream ids and the `bizid` query parameter of stream URLs.
+    #[arg(long, env = "QUARTET_BIZID", default_value = DEFAULT_BIZID)]
+    pub bizid: String,
+    /// Key of the stream URL signature, shared with the RTMP server (random if absent: URLs
+    /// then die with the process).
+    #[arg(long, env = "QUARTET_PUSH_SECRET_KEY", hide_env_values = true)]
+    pub push_secret_key: Option<String>,
+    /// Key of the userSig tokens (random if absent: tokens then die with the process).
+    #[arg(long, env = "QUARTET_TOKEN_SECRET", hide_env_values = true)]
+    pub token_secret: Option<String>,
+    /// RTMP base of play URLs, when players reach the RTMP server at another address.
+    #[arg(long, env = "QUARTET_PLAY_BASE")]
+    pub play_base: Option<String>,
+    /// HTTP-FLV base for mixedPlayURL (without it: the creator's RTMP play URL).
+    #[arg(long, env = "QUARTET_FLV_BASE")]
+    pub flv_base: Option<String>,
+    /// Lifetime of signed stream URLs, in seconds.
+    #[arg(long, env = "QUARTET_URL_VALID_SECS", default_value_t = DEFAULT_URL_VALID.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub url_valid_secs: u64,
+    /// Lifetime of userSig tokens, in seconds.
+    #[arg(long, env = "QUARTET_TOKEN_VALID_SECS", default_value_t = DEFAULT_TOKEN_VALID.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_valid_secs: u64,
+    /// Member limit of multi_room rooms.
+    #[arg(long, env = "QUARTET_CAPACITY_MULTI", default_value_t = RoomKind::MultiRoom.default_capacity() as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub capacity_multi: u64,
+    /// Member limit of double_room rooms.
+    #[arg(long, env = "QUARTET_CAPACITY_DOUBLE", default_value_t = RoomKind::DoubleRoom.default_capacity() as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub capacity_double: u64,
+    /// Member limit of live_room rooms.
+    #[arg(long, env = "QUARTET_CAPACITY_LIVE", default_value_t = RoomKind::LiveRoom.default_capacity() as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub capacity_live: u64,
+    /// Seconds of silence after which a member is evicted (unless its stream is live).
+    #[arg(long, env = "QUARTET_HEARTBEAT_TIMEOUT_SECS", default_value_t = DEFAULT_HEARTBEAT_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub heartbeat_timeout_secs: u64,
+    /// Seconds between eviction sweeps.
+    #[arg(long, env = "QUARTET_CHECK_INTERVAL_SECS", default_value_t = DEFAULT_CHECK_INTERVAL.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub check_interval_secs: u64,
+    /// Seconds a member whose event socket closed has to reconnect before it is evicted.
+    #[arg(long, env = "QUARTET_SOCKET_GRACE_SECS", default_value_t = DEFAULT_SOCKET_GRACE.as_secs())]
+    pub socket_grace_secs: u64,
+    /// Serve calls that carry no userSig (original v1 clients).
+    #[arg(long, env = "QUARTET_ALLOW_ANONYMOUS", value_parser = FalseyValueParser::new())]
+    pub allow_anonymous: bool,
+    /// Offer no event channel (clients poll get_pushers, as with a v1 server).
+    #[arg(long, env = "QUARTET_NO_EVENTS", value_parser = FalseyValueParser::new())]
+    pub no_events: bool,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "QUARTET_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range(MIN_BODY_BYTES..))]
+    pub max_body_bytes: u64,
+    /// Most rooms held at once.
+    #[arg(long, env = "QUARTET_MAX_ROOMS", default_value_t = DEFAULT_MAX_ROOMS as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_rooms: u64,
+}
+
+fn size(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+impl ServerArgs {
+    /// The server configuration these flags describe.
+    pub fn config(&self) -> ServerConfig {
+        let defaults = ServerConfig::default();
+        ServerConfig {
+            bizid: self.bizid.clone(),
+            push_secret_key: self
+                .push_secret_key
+                .clone()
+                .unwrap_or(defaults.push_secret_key),
+            token_secret: self
+                .token_secret
+                .as_ref()
+                .map_or(defaults.token_secret, |s| s.as_bytes().to_vec()),
+            // The RTMP base depends on where the relay binds (or on --rtmp-base with --no-relay),
+            // so whoever starts the relay sets it; see `quartet server`.
+            rtmp_base: defaults.rtmp_base,
+            play_base: self.play_base.clone(),
+            flv_base: self.flv_base.clone(),
+            url_valid: Duration::from_secs(self.url_valid_secs),
+            token_valid: Duration::from_secs(self.token_valid_secs),
+            capacity: Capacities::new(
+                size(self.capacity_multi),
+                size(self.capacity_double),
+                size(self.capacity_live),
+            ),
+            heartbeat_timeout: Duration::from_secs(self.heartbeat_timeout_secs),
+            check_interval: Duration::from_secs(self.check_interval_secs),
+            socket_grace: Duration::from_secs(self.socket_grace_secs),
+            allow_anonymous: self.allow_anonymous,
+            events: !self.no_events,
+            max_body_bytes: size(self.max_body_bytes),
+            max_rooms: size(self.max_rooms),
+        }
+    }
+
+    /// The address to listen on.
+    pub fn listen(&self) -> SocketAddr {
+        self.listen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<ServerArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("quartet").chain(args.iter().copied()))
+            .map(|c| c.server)
+    }
+
+    #[test]
+    fn no_flags_give_the_default_config() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(args.listen().to_string(), DEFAULT_LISTEN);
+        let c = args.config();
+        let d = ServerConfig::default();
+        assert_eq!(c.bizid, d.bizid);
+        assert_eq!(c.push_secret_key, d.push_secret_key);
+        assert_eq!(c.token_secret, d.token_secret);
+        assert_eq!(c.url_valid, d.url_valid);
+        assert_eq!(c.capacity, d.capacity);
+        assert_eq!(c.heartbeat_timeout, d.heartbeat_timeout);
+        assert_eq!(c.check_interval, d.check_interval);
+        assert_eq!(c.socket_grace, d.socket_grace);
+        assert_eq!(c.allow_anonymous, d.allow_anonymous);
+        assert_eq!(c.events, d.events);
+        assert_eq!(c.max_body_bytes, d.max_body_bytes);
+        assert_eq!(c.max_rooms, d.max_rooms);
+    }
+
+    #[test]
+    fn flags_reach_the_config() {
+        let args = parse(&[
+            "--listen=0.0.0.0:9000",
+            "--bizid=1234",
+            "--push-secret-key=k",
+            "--token-secret=t",
+            "--play-base=rtmp://p/live",
+            "--flv-base=http://f/live",
+            "--url-valid-secs=60",
+            "--token-valid-secs=70",
+            "--capacity-multi=6",
+            "--capacity-double=3",
+            "--capacity-live=8",
+            "--heartbeat-timeout-secs=30",
+            "--check-interval-secs=2",
+            "--socket-grace-secs=0",
+            "--allow-anonymous",
+            "--no-events",
+            "--max-body-bytes=2048",
+            "--max-rooms=10",
+        ])
+        .unwrap();
+        assert_eq!(args.listen().port(), 9000);
+        let c = args.config();
+        assert_eq!(c.bizid, "1234");
+        assert_eq!(c.push_secret_key, "k");
+        assert_eq!(c.token_secret, b"t");
+        assert_eq!(c.play_base(), "rtmp://p/live");
+        assert_eq!(c.flv_base.as_deref(), Some("http://f/live"));
+        assert_eq!(c.url_valid, Duration::from_secs(60));
+        assert_eq!(c.token_valid, Duration::from_secs(70));
+        assert_eq!(c.capacity, Capacities::new(6, 3, 8));
+        assert_eq!(c.heartbeat_timeout, Duration::from_secs(30));
+        assert_eq!(c.check_interval, Duration::from_secs(2));
+        assert_eq!(c.socket_grace, Duration::ZERO);
+        assert!(c.allow_anonymous);
+        assert!(!c.events);
+        assert_eq!(c.max_body_bytes, 2048);
+        assert_eq!(c.max_rooms, 10);
+    }
+
+    #[test]
+    fn nonsense_limits_are_refused() {
+        for bad in [
+            "--capacity-double=0",
+            "--check-interval-secs=0",
+            "--max-body-bytes=10",
+            "--listen=nowhere",
+        ] {
+            assert!(parse(&[bad]).is_err(), "{bad} accepted");
+        }
+    }
+}

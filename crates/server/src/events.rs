@@ -1,0 +1,273 @@
+//! The event channel (spec §4): `GET /weapp/{kind}/events?roomID=..&userID=..&userSig=..`
+//! upgrades to a WebSocket that carries the room's `ServerEvent`s as JSON text frames.
+
+use crate::http::{bearer_token, json_error};
+use crate::rooms::{Attachment, RoomError};
+use crate::server::{Refusal, Server};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use quartet_proto::{Code, Fields, RoomKind, ServerEvent};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::task::task_tracker::TaskTrackerToken;
+
+/// How often the server pings a socket, so dead peers and idle proxies are noticed.
+pub const PING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15);
+/// A socket that has not been heard from (pong or anything else) for this long is dead.
+pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
+/// Longest wait for one frame to be written, so a peer that stopped reading cannot hold a task.
+pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Largest frame a client may send; clients only answer pings and close.
+pub const MAX_INBOUND_MESSAGE: usize = 4 * 1024;
+
+/// Serves `GET /weapp/{kind}/events`: checks the caller, then upgrades.
+pub(crate) async fn open(
+    server: Server,
+    kind: RoomKind,
+    query: Option<String>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
+    let fields = Fields::from_pairs(pairs);
+    let (room_id, user_id) = match (fields.required("roomID"), fields.required("userID")) {
+        (Ok(room), Ok(user)) => (room, user),
+        (Err(e), _) | (_, Err(e)) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                Code::BadParams,
+                format!("请求参数错误 (event channel query: {e})"),
+            );
+        }
+    };
+    let token = fields
+        .optional("userSig")
+        .or_else(|| bearer_token(&headers));
+    if let Err(refusal) = server.admit_socket(kind, &room_id, &user_id, token.as_deref()) {
+        let status = match &refusal {
+            Refusal::Auth(_) => StatusCode::UNAUTHORIZED,
+            Refusal::Room(RoomError::NoSuchMember { .. }) => StatusCode::FORBIDDEN,
+            Refusal::Room(_) => StatusCode::NOT_FOUND,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        return json_error(status, refusal.code(), refusal.to_string());
+    }
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(rejection) => {
+            return json_error(
+                rejection.status(),
+                Code::BadParams,
+                format!("请求参数错误 (the event channel is a WebSocket: {rejection})"),
+            );
+        }
+    };
+    let session = EventSession {
+        _claim: server.socket_token(),
+        server,
+        kind,
+        room_id,
+        user_id,
+    };
+    upgrade
+        .max_message_size(MAX_INBOUND_MESSAGE)
+        .on_upgrade(move |socket| session.run(socket))
+}
+
+/// One member's event socket: forwards the room's events until the room closes, the member
+/// leaves, the peer goes away or the server shuts down.
+struct EventSession {
+    server: Server,
+    kind: RoomKind,
+    room_id: String,
+    user_id: String,
+    /// Held for the session's life so shutdown waits for it.
+    _claim: TaskTrackerToken,
+}
+
+/// Unregisters the socket however the session ends.
+struct Detach<'a> {
+    session: &'a EventSession,
+    serial: u64,
+}
+
+impl Drop for Detach<'_> {
+    fn drop(&mut self) {
+        let s = self.session;
+        s.server.detach_socket(&s.room_id, &s.user_id, self.serial);
+        tracing::debug!(room = %s.room_id, user = %s.user_id, "event socket closed");
+    }
+}
+
+/// Why the session ends, as told to the peer in the close frame.
+enum End {
+    RoomClosed,
+    NotMember,
+    PeerGone,
+    Silent,
+}
+
+impl EventSession {
+    async fn run(self, mut socket: WebSocket) {
+        let Attachment { serial, mut events } =
+            match self
+                .server
+                .attach_socket(self.kind, &self.room_id, &self.user_id)
+            {
+                Ok(a) => a,
+                Err(e) => {
+                    // The room closed or the member left between the check and the upgrade.
+                    close(&mut socket, close_code::POLICY, &e.to_string()).await;
+                    return;
+                }
+            };
+        let _detach = Detach {
+            session: &self,
+            serial,
+        };
+        tracing::debug!(room = %self.room_id, user = %self.user_id, "event socket opened");
+        let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut last_heard = Instant::now();
+        let end = loop {
+            tokio::select! {
+                event = events.recv() => {
+                    if let Err(RecvError::Lagged(skipped)) = &event {
+                        tracing::debug!(room = %self.room_id, user = %self.user_id, skipped, "event socket fell behind");
+                    }
+                    let Some(event) = catch_up(event) else {
+                        break End::RoomClosed;
+                    };
+                    if !send_event(&mut socket, &event).await {
+                        break End::PeerGone;
+                    }
+                    match event {
+                        ServerEvent::RoomClosed { .. } => break End::RoomClosed,
+                        ServerEvent::PusherChange { .. }
+                            if !self.server.is_member(&self.room_id, &self.user_id, serial) =>
+                        {
+                            break End::NotMember;
+                        }
+                        _ => {}
+                    }
+                }
+                incoming = socket.recv() => match incoming {
+                    // After a close frame, keep reading so the reply is flushed; then `None`.
+                    Some(Ok(_)) => last_heard = Instant::now(),
+                    None | Some(Err(_)) => break End::PeerGone,
+                },
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > IDLE_TIMEOUT {
+                        break End::Silent;
+                    }
+                    if !send(&mut socket, Message::Ping(Default::default())).await {
+                        break End::PeerGone;
+                    }
+                }
+            }
+        };
+        match end {
+            End::RoomClosed => close(&mut socket, close_code::NORMAL, "room closed").await,
+            End::NotMember => {
+                close(
+                    &mut socket,
+                    close_code::POLICY,
+                    "no longer a member of the room",
+                )
+                .await
+            }
+            End::Silent => close(&mut socket, close_code::AWAY, "no pong received").await,
+            End::PeerGone => {}
+        }
+    }
+}
+
+/// The queue-skipping policy: a socket that fell more than [`crate::EVENT_BUFFER`] events
+/// behind skips to the oldest event still buffered, and is told to refetch the member list in
+/// place of the membership notices it missed (skipped text messages are gone: chat, not state).
+/// `None` when the room's channel has closed.
+fn catch_up(received: Result<ServerEvent, RecvError>) -> Option<ServerEvent> {
+    match received {
+        Ok(event) => Some(event),
+        Err(RecvError::Lagged(_)) => Some(ServerEvent::pusher_change()),
+        Err(RecvError::Closed) => None,
+    }
+}
+
+async fn send(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+async fn send_event(socket: &mut WebSocket, event: &ServerEvent) -> bool {
+    match serde_json::to_string(event) {
+        Ok(json) => send(socket, Message::Text(json.into())).await,
+        Err(e) => {
+            tracing::error!(error = %e, "event did not serialize");
+            true
+        }
+    }
+}
+
+/// Longest close reason: a close frame's payload is at most 125 bytes, two of them the code.
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
+/// `reason` cut to fit a close frame, on a character boundary.
+fn fit_close_reason(reason: &str) -> &str {
+    let mut end = reason.len().min(MAX_CLOSE_REASON_BYTES);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: fit_close_reason(reason).into(),
+    };
+    send(socket, Message::Close(Some(frame))).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_socket_that_fell_behind_refetches_then_resumes_with_what_is_buffered() {
+        let (tx, mut rx) = tokio::sync::broadcast::channel(2);
+        let text = |n: u64| ServerEvent::Text {
+            data: Default::default(),
+            user_id: "u".into(),
+            text: n.to_string(),
+            time: n,
+        };
+        for n in 0..5 {
+            tx.send(text(n)).unwrap();
+        }
+        assert_eq!(
+            catch_up(rx.recv().await),
+            Some(ServerEvent::pusher_change())
+        );
+        assert_eq!(catch_up(rx.recv().await), Some(text(3)));
+        assert_eq!(catch_up(rx.recv().await), Some(text(4)));
+        drop(tx);
+        assert_eq!(catch_up(rx.recv().await), None);
+    }
+
+    #[test]
+    fn close_reasons_fit_a_frame_without_splitting_a_character() {
+        assert_eq!(fit_close_reason("room closed"), "room closed");
+        let long = "房".repeat(60);
+        let cut = fit_close_reason(&long);
+        assert!(cut.len() <= MAX_CLOSE_REASON_BYTES);
+        assert_eq!(cut.len(), 123);
+        let long = format!("a{}", "房".repeat(60));
+        assert_eq!(fit_close_reason(&long).len(), 121);
+    }
+}

@@ -1,0 +1,505 @@
+//! The room server's shared state and the meaning of every endpoint, apart from HTTP.
+
+use crate::config::ServerConfig;
+use crate::liveness::StreamLiveness;
+use crate::rooms::{Attachment, NewRoom, Profile, Registry, Room, RoomError, Timeouts};
+use quartet_proto::event::{CloseReason, TextHead};
+use quartet_proto::ids::IdGenerator;
+use quartet_proto::sign::StreamSigner;
+use quartet_proto::token::{TokenError, TokenKey};
+use quartet_proto::{
+    AddPusher, Code, CreateRoom, CreatedRoom, DeletePusher, DestroyRoom, Endpoint, Fields,
+    FieldsError, GetImLoginInfo, GetPushUrl, GetPushers, GetRoomList, LoginInfo, MergeStream,
+    PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, Request, RoomInfo, RoomKind, RoomList,
+    SendRoomTextMsg, ServerEvent,
+};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
+use tokio_util::task::task_tracker::TaskTrackerToken;
+
+/// `sdkAppID` answered by `get_im_login_info`: there is no IM service behind this server.
+pub const SDK_APP_ID: u64 = 0;
+/// `accType` answered by `get_im_login_info`, for the same reason.
+pub const ACC_TYPE: &str = "0";
+/// Longest room text message, in bytes of UTF-8.
+pub const MAX_TEXT_BYTES: usize = 4 * 1024;
+
+/// Why a request was refused; each maps onto a code, and none changes any state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Refusal {
+    /// A required field was missing.
+    #[error("请求参数错误 ({0})")]
+    Params(#[from] FieldsError),
+    /// The text message was too long.
+    #[error("请求参数错误 (msg is {len} bytes; the limit is {MAX_TEXT_BYTES})")]
+    TextTooLong {
+        /// Its length.
+        len: usize,
+    },
+    /// The token was absent, invalid or for someone else.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The room or the member was not as the request needs.
+    #[error(transparent)]
+    Room(#[from] RoomError),
+    /// Stream mixing is not offered.
+    #[error("不支持该操作 (merge_stream: this server does not mix streams)")]
+    MergeNotSupported,
+}
+
+impl Refusal {
+    pub(crate) fn code(&self) -> Code {
+        match self {
+            Refusal::Params(_) | Refusal::TextTooLong { .. } => Code::BadParams,
+            Refusal::Auth(_) => Code::AuthFailed,
+            Refusal::Room(e) => e.code(),
+            Refusal::MergeNotSupported => Code::NotSupported,
+        }
+    }
+
+    pub(crate) fn into_reply(self) -> Reply {
+        Reply::error_with(self.code(), self.to_string())
+    }
+}
+
+/// Why a call was not authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum AuthError {
+    /// No token, and anonymous calls are refused.
+    #[error(
+        "身份验证失败 (userSig required: pass the one from get_im_login_info as the userSig field or an Authorization: Bearer header)"
+    )]
+    Missing,
+    /// The token did not verify for the acting user.
+    #[error("身份验证失败 ({0})")]
+    Invalid(#[from] TokenError),
+}
+
+struct Inner {
+    config: ServerConfig,
+    liveness: Arc<dyn StreamLiveness>,
+    signer: StreamSigner,
+    tokens: TokenKey,
+    ids: IdGenerator,
+    registry: Mutex<Registry>,
+    sockets: TaskTracker,
+}
+
+/// The room server: configuration and the registry of rooms, shared by every request.
+#[derive(Clone)]
+pub struct Server {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A room as listed, copied out so URLs are signed after the registry is released.
+struct RoomView {
+    id: String,
+    name: String,
+    creator: String,
+    capacity: usize,
+    members: Vec<Profile>,
+}
+
+impl From<&Room> for RoomView {
+    fn from(r: &Room) -> Self {
+        Self {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            creator: r.creator.clone(),
+            capacity: r.capacity,
+            members: r.members().iter().map(|m| m.profile.clone()).collect(),
+        }
+    }
+}
+
+impl Server {
+    /// A server with no rooms; `liveness` tells whether a silent member's stream is still live.
+    pub fn new(config: ServerConfig, liveness: Arc<dyn StreamLiveness>) -> Server {
+        if config.has_random_push_key() {
+            tracing::warn!(
+                "no push secret key configured: using a random one, so every signed stream URL dies with this process"
+            );
+        }
+        if config.has_random_token_secret() {
+            tracing::warn!(
+                "no token secret configured: using a random one, so every userSig dies with this process"
+            );
+        }
+        Server {
+            inner: Arc::new(Inner {
+                signer: StreamSigner::new(config.bizid.clone(), config.push_secret_key.clone()),
+                tokens: TokenKey::new(config.token_secret.clone()),
+                config,
+                liveness,
+                ids: IdGenerator::new(),
+                registry: Mutex::new(Registry::new()),
+                sockets: TaskTracker::new(),
+            }),
+        }
+    }
+
+    /// The configuration it was made with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    /// Number of rooms of every kind.
+    pub fn room_count(&self) -> usize {
+        self.registry().len()
+    }
+
+    /// Number of event sockets open now.
+    pub fn connected_sockets(&self) -> usize {
+        self.registry().open_sockets()
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        // Every critical section leaves the registry consistent, so a panic elsewhere while the
+        // lock was held does not make the data unusable.
+        self.inner
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            heartbeat: self.inner.config.heartbeat_timeout,
+            socket_grace: self.inner.config.socket_grace,
+        }
+    }
+
+    /// Evicts members silent for longer than the heartbeat timeout (unless their stream is
+    /// live) and members whose event socket closed and did not come back within the grace, as
+    /// of `tokio::time::Instant::now()`. An evicted creator closes its room. Returns how many
+    /// members were evicted.
+    pub fn sweep(&self) -> usize {
+        let now = Instant::now();
+        let t = self.timeouts();
+        let candidates = self.registry().candidates(now, t);
+        if candidates.is_empty() {
+            return 0;
+        }
+        // Asked with the registry released: the liveness source may take its own locks.
+        let live: Vec<bool> = candidates
+            .iter()
+            .map(|c| {
+                self.inner
+                    .liveness
+                    .is_live(&self.inner.signer.stream_id(&c.user_id))
+            })
+            .collect();
+        let mut registry = self.registry();
+        candidates
+            .iter()
+            .zip(live)
+            .filter(|(c, live)| registry.evict(c, *live, now, t))
+            .count()
+    }
+
+    /// Closes every room, telling each connected socket `roomClosed{server_shutdown}`, and waits
+    /// until every event socket has ended.
+    pub async fn shutdown_rooms(&self) {
+        let closed = self.registry().close_all(CloseReason::ServerShutdown);
+        if closed > 0 {
+            tracing::info!(rooms = closed, "rooms closed for shutdown");
+        }
+        self.inner.sockets.close();
+        self.inner.sockets.wait().await;
+    }
+
+    /// Answers one call to `endpoint` of `kind`; `token` is the caller's `userSig`, if any.
+    pub(crate) fn handle(
+        &self,
+        kind: RoomKind,
+        endpoint: Endpoint,
+        fields: &Fields,
+        token: Option<&str>,
+    ) -> Reply {
+        let answer = match endpoint {
+            Endpoint::GetImLoginInfo => self.accept(fields, token).map(|r| self.login(r)),
+            Endpoint::GetPushUrl => self.accept(fields, token).map(|r| self.push_url(r)),
+            Endpoint::CreateRoom => self
+                .accept(fields, token)
+                .and_then(|r| self.create_room(kind, r)),
+            Endpoint::DestroyRoom => self
+                .accept(fields, token)
+                .and_then(|r| self.destroy_room(kind, r)),
+            Endpoint::AddPusher => self
+                .accept(fields, token)
+                .and_then(|r| self.add_pusher(kind, r)),
+            Endpoint::DeletePusher => self
+                .accept(fields, token)
+                .and_then(|r| self.delete_pusher(kind, r)),
+            Endpoint::GetPushers => self
+                .accept(fields, token)
+                .and_then(|r| self.get_pushers(kind, r)),
+            Endpoint::PusherHeartbeat => self
+                .accept(fields, token)
+                .and_then(|r| self.heartbeat(kind, r)),
+            Endpoint::GetRoomList => self
+                .accept(fields, token)
+                .map(|r| self.get_room_list(kind, r)),
+            Endpoint::MergeStream => self
+                .accept::<MergeStream>(fields, token)
+                .and(Err(Refusal::MergeNotSupported)),
+            Endpoint::SendRoomTextMsg => self
+                .accept(fields, token)
+                .and_then(|r| self.send_text(kind, r)),
+        };
+        answer.unwrap_or_else(|refusal| {
+            tracing::debug!(%kind, %endpoint, code = refusal.code().as_i64(), %refusal, "request refused");
+            refusal.into_reply()
+        })
+    }
+
+    /// Reads a request and, for a mutating one, checks the caller may act for its user.
+    fn accept<R: Request>(&self, fields: &Fields, token: Option<&str>) -> Result<R, Refusal> {
+        let request = R::from_fields(fields)?;
+        if R::ENDPOINT.is_mutating() {
+            self.authorize(request.acting_user(), token)?;
+        }
+        Ok(request)
+    }
+
+    /// Whether `token` lets its bearer act for `user_id`.
+    pub(crate) fn authorize(
+        &self,
+        user_id: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<(), AuthError> {
+        match token {
+            Some(token) => Ok(self.inner.tokens.verify_for(
+                token,
+                user_id.unwrap_or_default(),
+                unix_now().as_secs(),
+            )?),
+            None if self.inner.config.allow_anonymous => Ok(()),
+            None => Err(AuthError::Missing),
+        }
+    }
+
+    fn url_expiry(&self) -> u64 {
+        unix_now()
+            .saturating_add(self.inner.config.url_valid)
+            .as_secs()
+    }
+
+    fn play_url(&self, user_id: &str, expiry: u64) -> String {
+        self.inner
+            .signer
+            .url(self.inner.config.play_base(), user_id, expiry)
+    }
+
+    fn mixed_play_url(&self, creator: &str, expiry: u64) -> String {
+        let Some(base) = &self.inner.config.flv_base else {
+            return self.play_url(creator, expiry);
+        };
+        let stream = self.inner.signer.stream_id(creator);
+        let signed = self.inner.signer.signed_stream(&stream, expiry);
+        let query = signed.split_once('?').map_or("", |(_, q)| q);
+        format!("{}/{stream}.flv?{query}", base.trim_end_matches('/'))
+    }
+
+    fn pushers(&self, members: &[Profile], expiry: u64) -> Vec<Pusher> {
+        members
+            .iter()
+            .map(|m| Pusher {
+                user_id: m.user_id.clone(),
+                user_name: m.user_name.clone(),
+                user_avatar: m.user_avatar.clone(),
+                accelerate_url: self.play_url(&m.user_id, expiry),
+            })
+            .collect()
+    }
+
+    fn login(&self, _request: GetImLoginInfo) -> Reply {
+        let now = unix_now();
+        let user_id = self.inner.ids.user_id(millis(now));
+        let expiry = now.saturating_add(self.inner.config.token_valid).as_secs();
+        let user_sig = self.inner.tokens.issue(&user_id, expiry);
+        tracing::debug!(user = %user_id, "user logged in");
+        Reply::ok(&LoginInfo {
+            user_id,
+            sdk_app_id: SDK_APP_ID,
+            acc_type: ACC_TYPE.to_owned(),
+            user_sig,
+        })
+    }
+
+    fn push_url(&self, request: GetPushUrl) -> Reply {
+        let push_url = self.inner.signer.url(
+            &self.inner.config.rtmp_base,
+            &request.user_id,
+            self.url_expiry(),
+        );
+        Reply::ok(&PushUrl { push_url })
+    }
+
+    fn create_room(&self, kind: RoomKind, r: CreateRoom) -> Result<Reply, Refusal> {
+        let room_id = self.inner.ids.room_id(millis(unix_now()));
+        let creator = Profile {
+            user_id: r.user_id,
+            user_name: r.user_name,
+            user_avatar: r.user_avatar,
+            push_url: r.push_url,
+        };
+        let room = NewRoom {
+            kind,
+            id: room_id.clone(),
+            name: r.room_name,
+            capacity: self.inner.config.capacity.get(kind),
+        };
+        self.registry()
+            .create(room, creator, self.inner.config.max_rooms, Instant::now())?;
+        Ok(Reply::ok(&CreatedRoom { room_id }))
+    }
+
+    fn destroy_room(&self, kind: RoomKind, DestroyRoom(r): DestroyRoom) -> Result<Reply, Refusal> {
+        self.registry().destroy(kind, &r.room_id, &r.user_id)?;
+        Ok(Reply::ok_empty())
+    }
+
+    fn add_pusher(&self, kind: RoomKind, r: AddPusher) -> Result<Reply, Refusal> {
+        let profile = Profile {
+            user_id: r.user_id,
+            user_name: r.user_name,
+            user_avatar: r.user_avatar,
+            push_url: r.push_url,
+        };
+        self.registry()
+            .add(kind, &r.room_id, profile, Instant::now())?;
+        Ok(Reply::ok_empty())
+    }
+
+    fn delete_pusher(
+        &self,
+        kind: RoomKind,
+        DeletePusher(r): DeletePusher,
+    ) -> Result<Reply, Refusal> {
+        self.registry().remove(kind, &r.room_id, &r.user_id)?;
+        Ok(Reply::ok_empty())
+    }
+
+    fn get_pushers(&self, kind: RoomKind, r: GetPushers) -> Result<Reply, Refusal> {
+        let view = RoomView::from(self.registry().room(kind, &r.room_id)?);
+        let expiry = self.url_expiry();
+        Ok(Reply::ok(&Pushers {
+            pushers: self.pushers(&view.members, expiry),
+            mixed_play_url: Some(self.mixed_play_url(&view.creator, expiry)),
+            room_id: Some(view.id),
+            room_name: Some(view.name),
+            room_creator: Some(view.creator),
+        }))
+    }
+
+    fn heartbeat(
+        &self,
+        kind: RoomKind,
+        PusherHeartbeat(r): PusherHeartbeat,
+    ) -> Result<Reply, Refusal> {
+        self.registry()
+            .heartbeat(kind, &r.room_id, &r.user_id, Instant::now())?;
+        Ok(Reply::ok_empty())
+    }
+
+    fn get_room_list(&self, kind: RoomKind, r: GetRoomList) -> Reply {
+        let views: Vec<RoomView> = self
+            .registry()
+            .list(kind, r.index, r.cnt)
+            .into_iter()
+            .map(RoomView::from)
+            .collect();
+        let expiry = self.url_expiry();
+        let rooms = views
+            .into_iter()
+            .map(|v| RoomInfo {
+                mixed_play_url: self.mixed_play_url(&v.creator, expiry),
+                pushers: self.pushers(&v.members, expiry),
+                max_members: Some(v.capacity),
+                room_id: v.id,
+                room_name: v.name,
+                room_creator: v.creator,
+            })
+            .collect();
+        Reply::ok(&RoomList { rooms })
+    }
+
+    fn send_text(&self, kind: RoomKind, r: SendRoomTextMsg) -> Result<Reply, Refusal> {
+        if r.msg.len() > MAX_TEXT_BYTES {
+            return Err(Refusal::TextTooLong { len: r.msg.len() });
+        }
+        let registry = self.registry();
+        let sender = registry.member(kind, &r.room_id, &r.user_id)?;
+        let event = ServerEvent::Text {
+            data: TextHead {
+                nick_name: r.nick_name.unwrap_or_else(|| sender.user_name.clone()),
+                head_pic: r.head_pic.unwrap_or_else(|| sender.user_avatar.clone()),
+            },
+            user_id: r.user_id.clone(),
+            text: r.msg,
+            time: millis(unix_now()),
+        };
+        registry.broadcast(kind, &r.room_id, event)?;
+        Ok(Reply::ok_empty())
+    }
+
+    /// Checks, before upgrading, that `user_id` may open the event channel of the room.
+    pub(crate) fn admit_socket(
+        &self,
+        kind: RoomKind,
+        room_id: &str,
+        user_id: &str,
+        token: Option<&str>,
+    ) -> Result<(), Refusal> {
+        self.authorize(Some(user_id), token)?;
+        self.registry().member(kind, room_id, user_id)?;
+        Ok(())
+    }
+
+    /// Registers an event socket of a member.
+    pub(crate) fn attach_socket(
+        &self,
+        kind: RoomKind,
+        room_id: &str,
+        user_id: &str,
+    ) -> Result<Attachment, RoomError> {
+        self.registry().attach(kind, room_id, user_id)
+    }
+
+    /// An event socket of membership `serial` ended.
+    pub(crate) fn detach_socket(&self, room_id: &str, user_id: &str, serial: u64) {
+        self.registry()
+            .detach(room_id, user_id, serial, Instant::now());
+    }
+
+    /// Whether membership `serial` still stands.
+    pub(crate) fn is_member(&self, room_id: &str, user_id: &str, serial: u64) -> bool {
+        self.registry().is_member(room_id, user_id, serial)
+    }
+
+    /// A claim that keeps [`Server::shutdown_rooms`] waiting until an event socket has ended.
+    pub(crate) fn socket_token(&self) -> TaskTrackerToken {
+        self.inner.sockets.token()
+    }
+}

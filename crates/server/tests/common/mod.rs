@@ -1,0 +1,225 @@
+//! Shared helpers: a server with known secrets, driven through its router.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Method, Request, StatusCode, header};
+use quartet_proto::RoomKind;
+use quartet_server::{NeverLive, Server, ServerConfig, StreamLiveness, router};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+pub const PUSH_KEY: &str = "testpushkey";
+pub const TOKEN_SECRET: &[u8] = b"test token secret";
+/// Responses are small; this only bounds a runaway body.
+const MAX_RESPONSE_BYTES: usize = 1 << 20;
+
+pub fn config() -> ServerConfig {
+    ServerConfig {
+        push_secret_key: PUSH_KEY.into(),
+        token_secret: TOKEN_SECRET.to_vec(),
+        ..ServerConfig::default()
+    }
+}
+
+/// A stream liveness source the test switches by hand, standing in for the relay's status.
+#[derive(Default)]
+pub struct LiveStreams(Mutex<HashSet<String>>);
+
+impl LiveStreams {
+    pub fn set(&self, stream_id: &str, live: bool) {
+        let mut s = self.0.lock().unwrap();
+        if live {
+            s.insert(stream_id.to_owned());
+        } else {
+            s.remove(stream_id);
+        }
+    }
+}
+
+impl StreamLiveness for LiveStreams {
+    fn is_live(&self, stream_id: &str) -> bool {
+        self.0.lock().unwrap().contains(stream_id)
+    }
+}
+
+/// A logged-in user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub sig: String,
+}
+
+pub struct Harness {
+    pub server: Server,
+    pub app: Router,
+}
+
+impl Harness {
+    pub fn new(config: ServerConfig) -> Self {
+        Self::with_liveness(config, Arc::new(NeverLive))
+    }
+
+    pub fn with_liveness(config: ServerConfig, liveness: Arc<dyn StreamLiveness>) -> Self {
+        let server = Server::new(config, liveness);
+        let app = router(server.clone());
+        Self { server, app }
+    }
+
+    pub async fn request(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = to_bytes(res.into_body(), MAX_RESPONSE_BYTES).await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("non-JSON answer {bytes:?}: {e}"))
+        };
+        (status, body)
+    }
+
+    pub async fn raw(
+        &self,
+        kind: &str,
+        endpoint: &str,
+        content_type: Option<&str>,
+        body: impl Into<Body>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/weapp/{kind}/{endpoint}"));
+        if let Some(ct) = content_type {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        self.request(req.body(body.into()).unwrap()).await
+    }
+
+    /// POSTs `body` as JSON and expects HTTP 200.
+    pub async fn post(&self, kind: RoomKind, endpoint: &str, body: Value) -> Value {
+        let (status, v) = self
+            .raw(
+                kind.as_str(),
+                endpoint,
+                Some("application/json"),
+                body.to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{endpoint}: {v}");
+        v
+    }
+
+    /// POSTs and returns the code.
+    pub async fn code(&self, kind: RoomKind, endpoint: &str, body: Value) -> i64 {
+        self.post(kind, endpoint, body).await["code"]
+            .as_i64()
+            .unwrap()
+    }
+
+    pub async fn login(&self) -> User {
+        let v = self
+            .post(
+                RoomKind::MultiRoom,
+                "get_im_login_info",
+                json!({"userIDPrefix": "t"}),
+            )
+            .await;
+        assert_eq!(v["code"], 0, "{v}");
+        User {
+            id: v["userID"].as_str().unwrap().to_owned(),
+            sig: v["userSig"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn create_room(&self, kind: RoomKind, user: &User, name: &str) -> String {
+        let v = self
+            .post(
+                kind,
+                "create_room",
+                json!({"roomName": name, "userID": user.id, "userName": format!("{} name", user.id),
+                       "userAvatar": format!("{}.png", user.id), "pushURL": "rtmp://client/said", "userSig": user.sig}),
+            )
+            .await;
+        assert_eq!(v["code"], 0, "{v}");
+        v["roomID"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn join(&self, kind: RoomKind, room: &str, user: &User) -> i64 {
+        self.code(
+            kind,
+            "add_pusher",
+            json!({"roomID": room, "userID": user.id, "userName": format!("{} name", user.id),
+                   "userAvatar": format!("{}.png", user.id), "pushURL": "rtmp://client/said", "userSig": user.sig}),
+        )
+        .await
+    }
+
+    pub async fn heartbeat(&self, kind: RoomKind, room: &str, user: &User) -> i64 {
+        self.code(
+            kind,
+            "pusher_heartbeat",
+            json!({"roomID": room, "userID": user.id, "userSig": user.sig}),
+        )
+        .await
+    }
+
+    /// The member IDs of a room in order, or the code when there is no such room.
+    pub async fn members(&self, kind: RoomKind, room: &str) -> Result<Vec<String>, i64> {
+        let v = self
+            .post(kind, "get_pushers", json!({"roomID": room}))
+            .await;
+        match v["code"].as_i64().unwrap() {
+            0 => Ok(v["pushers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["userID"].as_str().unwrap().to_owned())
+                .collect()),
+            code => Err(code),
+        }
+    }
+
+    /// The IDs of every room of `kind`, in creation order.
+    pub async fn rooms(&self, kind: RoomKind) -> Vec<String> {
+        let v = self
+            .post(kind, "get_room_list", json!({"index": 0, "cnt": 1000}))
+            .await;
+        assert_eq!(v["code"], 0, "{v}");
+        v["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["roomID"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Everything visible about every room of every kind, to show a refused call changed nothing.
+    pub async fn snapshot(&self) -> Value {
+        let mut all = serde_json::Map::new();
+        for kind in RoomKind::ALL {
+            let v = self
+                .post(kind, "get_room_list", json!({"index": 0, "cnt": 1000}))
+                .await;
+            let mut rooms = v["rooms"].clone();
+            // Signed URLs carry an expiry that moves with the wall clock.
+            strip_urls(&mut rooms);
+            all.insert(kind.as_str().into(), rooms);
+        }
+        Value::Object(all)
+    }
+}
+
+fn strip_urls(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.remove("accelerateURL");
+            map.remove("mixedPlayURL");
+            map.values_mut().for_each(strip_urls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_urls),
+        _ => {}
+    }
+}

@@ -1,0 +1,452 @@
+//! The event channel over a real socket, served by `run` on 127.0.0.1:0.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+mod common;
+
+use common::{Harness, User, config};
+use futures_util::{SinkExt, StreamExt};
+use quartet_proto::event::{CloseReason, TextHead};
+use quartet_proto::{RoomKind, ServerEvent};
+use quartet_server::{NeverLive, Server, ServerConfig, run};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Bounds every wait so a broken server fails the test instead of hanging it.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+struct Running {
+    h: Harness,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), quartet_server::ServerError>>,
+}
+
+impl Running {
+    async fn start(config: ServerConfig) -> Self {
+        let h = Harness::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(listener, h.server.clone(), async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            h,
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    fn url(&self, kind: RoomKind, room: &str, user: &User) -> String {
+        format!(
+            "ws://{}/weapp/{kind}/events?roomID={room}&userID={}&userSig={}",
+            self.addr, user.id, user.sig
+        )
+    }
+
+    async fn connect(&self, kind: RoomKind, room: &str, user: &User) -> Socket {
+        let (socket, _) = tokio_tungstenite::connect_async(self.url(kind, room, user))
+            .await
+            .unwrap();
+        socket
+    }
+
+    /// Connects and waits until the server has registered the socket, so no event is missed.
+    async fn connect_registered(&self, kind: RoomKind, room: &str, user: &User) -> Socket {
+        let before = self.h.server.connected_sockets();
+        let socket = self.connect(kind, room, user).await;
+        tokio::time::timeout(PATIENCE, async {
+            while self.h.server.connected_sockets() == before {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("socket never registered");
+        socket
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(PATIENCE, self.task)
+            .await
+            .expect("run did not return")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// The next event, skipping pings.
+async fn next_event(socket: &mut Socket) -> ServerEvent {
+    loop {
+        let message = tokio::time::timeout(PATIENCE, socket.next())
+            .await
+            .expect("no event arrived")
+            .expect("socket ended")
+            .expect("socket failed");
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// Expects a close frame (after any pings) and returns its code and reason.
+async fn next_close(socket: &mut Socket) -> (CloseCode, String) {
+    loop {
+        let message = tokio::time::timeout(PATIENCE, socket.next())
+            .await
+            .expect("no close arrived")
+            .expect("socket ended without a close frame")
+            .expect("socket failed");
+        match message {
+            Message::Close(Some(frame)) => return (frame.code, frame.reason.to_string()),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn members_see_joins_leaves_texts_and_the_room_closing() {
+    for kind in RoomKind::ALL {
+        let r = Running::start(config()).await;
+        let h = &r.h;
+        let a = h.login().await;
+        let b = h.login().await;
+        let room = h.create_room(kind, &a, "r").await;
+        let mut a_socket = r.connect_registered(kind, &room, &a).await;
+
+        assert_eq!(h.join(kind, &room, &b).await, 0);
+        assert_eq!(
+            next_event(&mut a_socket).await,
+            ServerEvent::pusher_change()
+        );
+        let mut b_socket = r.connect_registered(kind, &room, &b).await;
+
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let sent = h
+            .code(
+                kind,
+                "send_room_text_msg",
+                json!({"roomID": room, "userID": b.id, "msg": "你好 hello", "userSig": b.sig}),
+            )
+            .await;
+        assert_eq!(sent, 0);
+        for socket in [&mut a_socket, &mut b_socket] {
+            match next_event(socket).await {
+                ServerEvent::Text {
+                    data,
+                    user_id,
+                    text,
+                    time,
+                } => {
+                    assert_eq!(
+                        data,
+                        TextHead {
+                            nick_name: format!("{} name", b.id),
+                            head_pic: format!("{}.png", b.id),
+                        }
+                    );
+                    assert_eq!(user_id, b.id);
+                    assert_eq!(text, "你好 hello");
+                    assert!(time >= before, "time is unix ms");
+                }
+                other => panic!("expected a text, got {other:?}"),
+            }
+        }
+        let sent = h
+            .code(
+                kind,
+                "send_room_text_msg",
+                json!({"roomID": room, "userID": a.id, "msg": "x", "nickName": "Boss", "headpic": "w.png", "userSig": a.sig}),
+            )
+            .await;
+        assert_eq!(sent, 0);
+        match next_event(&mut b_socket).await {
+            ServerEvent::Text { data, .. } => {
+                assert_eq!(
+                    (data.nick_name.as_str(), data.head_pic.as_str()),
+                    ("Boss", "w.png")
+                );
+            }
+            other => panic!("expected a text, got {other:?}"),
+        }
+        let _ = next_event(&mut a_socket).await;
+
+        // b leaves: a is told; b's socket is told too, then closed as it is no longer a member.
+        assert_eq!(
+            h.code(
+                kind,
+                "delete_pusher",
+                json!({"roomID": room, "userID": b.id, "userSig": b.sig})
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            next_event(&mut a_socket).await,
+            ServerEvent::pusher_change()
+        );
+        assert_eq!(
+            next_event(&mut b_socket).await,
+            ServerEvent::pusher_change()
+        );
+        let (code, reason) = next_close(&mut b_socket).await;
+        assert_eq!(code, CloseCode::Policy);
+        assert!(reason.contains("no longer a member"), "{reason}");
+
+        assert_eq!(
+            h.code(
+                kind,
+                "destroy_room",
+                json!({"roomID": room, "userID": a.id, "userSig": a.sig})
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            next_event(&mut a_socket).await,
+            ServerEvent::room_closed(CloseReason::Destroyed)
+        );
+        let (code, _) = next_close(&mut a_socket).await;
+        assert_eq!(code, CloseCode::Normal);
+        r.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_creator_leaving_closes_every_socket_with_room_closed() {
+    let r = Running::start(config()).await;
+    let h = &r.h;
+    let kind = RoomKind::MultiRoom;
+    let a = h.login().await;
+    let b = h.login().await;
+    let room = h.create_room(kind, &a, "r").await;
+    assert_eq!(h.join(kind, &room, &b).await, 0);
+    let mut b_socket = r.connect_registered(kind, &room, &b).await;
+    assert_eq!(
+        h.code(
+            kind,
+            "delete_pusher",
+            json!({"roomID": room, "userID": a.id, "userSig": a.sig})
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        next_event(&mut b_socket).await,
+        ServerEvent::room_closed(CloseReason::CreatorLeft)
+    );
+    next_close(&mut b_socket).await;
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_tells_every_socket_and_run_returns() {
+    let r = Running::start(config()).await;
+    let h = &r.h;
+    let mut sockets = Vec::new();
+    for kind in RoomKind::ALL {
+        let a = h.login().await;
+        let room = h.create_room(kind, &a, "r").await;
+        sockets.push(r.connect_registered(kind, &room, &a).await);
+    }
+    let server = h.server.clone();
+    r.stop().await;
+    for socket in &mut sockets {
+        assert_eq!(
+            next_event(socket).await,
+            ServerEvent::room_closed(CloseReason::ServerShutdown)
+        );
+    }
+    assert_eq!(server.room_count(), 0);
+    assert_eq!(server.connected_sockets(), 0);
+}
+
+#[tokio::test]
+async fn a_client_closing_its_socket_ends_the_session() {
+    let r = Running::start(config()).await;
+    let h = &r.h;
+    let kind = RoomKind::DoubleRoom;
+    let a = h.login().await;
+    let room = h.create_room(kind, &a, "r").await;
+    let mut socket = r.connect_registered(kind, &room, &a).await;
+    socket.send(Message::Close(None)).await.unwrap();
+    tokio::time::timeout(PATIENCE, async {
+        while h.server.connected_sockets() != 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("session did not end");
+    assert_eq!(h.members(kind, &room).await, Ok(vec![a.id.clone()]));
+    r.stop().await;
+}
+
+/// Status and `{code,message}` body of a refused upgrade.
+async fn refusal(url: String) -> (u16, serde_json::Value) {
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let status = response.status().as_u16();
+            let body = response.body().clone().unwrap_or_default();
+            let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            (status, json)
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("upgrade was accepted"),
+    }
+}
+
+#[tokio::test]
+async fn upgrades_are_refused_with_a_clear_reason() {
+    let r = Running::start(config()).await;
+    let h = &r.h;
+    let kind = RoomKind::MultiRoom;
+    let a = h.login().await;
+    let stranger = h.login().await;
+    let room = h.create_room(kind, &a, "r").await;
+    let base = format!("ws://{}/weapp/{kind}/events", r.addr);
+
+    let cases = [
+        (format!("{base}?roomID={room}&userID={}", a.id), 401, 7),
+        (
+            format!("{base}?roomID={room}&userID={}&userSig=junk", a.id),
+            401,
+            7,
+        ),
+        (
+            format!(
+                "{base}?roomID={room}&userID={}&userSig={}",
+                a.id, stranger.sig
+            ),
+            401,
+            7,
+        ),
+        (r.url(kind, &room, &stranger), 403, 5),
+        (r.url(kind, "room_nope", &a), 404, 3),
+        (r.url(RoomKind::LiveRoom, &room, &a), 404, 3),
+        (format!("{base}?userID={}&userSig={}", a.id, a.sig), 400, 1),
+    ];
+    for (url, status, code) in cases {
+        let (got_status, body) = refusal(url.clone()).await;
+        assert_eq!(got_status, status, "{url}");
+        if !body.is_null() {
+            assert_eq!(body["code"], code, "{url}: {body}");
+            assert!(body["message"].is_string());
+        }
+    }
+    // The same refusal, read in full through the router.
+    let (status, body) = h
+        .request(
+            axum::http::Request::get(format!(
+                "/weapp/{kind}/events?roomID={room}&userID={}&userSig={}",
+                stranger.id, stranger.sig
+            ))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert_eq!((status.as_u16(), body["code"].clone()), (403, json!(5)));
+    assert!(
+        body["message"].as_str().unwrap().contains("not a member"),
+        "{body}"
+    );
+    // A member, but not a WebSocket request.
+    let (status, body) = h
+        .request(
+            axum::http::Request::get(format!(
+                "/weapp/{kind}/events?roomID={room}&userID={}&userSig={}",
+                a.id, a.sig
+            ))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(
+        body["message"].as_str().unwrap().contains("WebSocket"),
+        "{body}"
+    );
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn anonymous_sockets_pass_only_when_allowed() {
+    let r = Running::start(ServerConfig {
+        allow_anonymous: true,
+        ..config()
+    })
+    .await;
+    let kind = RoomKind::LiveRoom;
+    let v = r
+        .h
+        .post(
+            kind,
+            "create_room",
+            json!({"roomName": "v1", "userID": "legacy", "userName": "L", "userAvatar": "a", "pushURL": "u"}),
+        )
+        .await;
+    let room = v["roomID"].as_str().unwrap();
+    let url = format!(
+        "ws://{}/weapp/{kind}/events?roomID={room}&userID=legacy",
+        r.addr
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(url.clone()).await.unwrap();
+    drop(socket);
+    let (status, _) = refusal(format!("{url}&userSig=junk")).await;
+    assert_eq!(status, 401);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn without_events_the_channel_is_404_like_a_v1_server() {
+    let server = Server::new(
+        ServerConfig {
+            events: false,
+            ..config()
+        },
+        Arc::new(NeverLive),
+    );
+    let h = Harness {
+        app: quartet_server::router(server.clone()),
+        server,
+    };
+    let a = h.login().await;
+    let room = h.create_room(RoomKind::MultiRoom, &a, "r").await;
+    let (status, body) = h
+        .request(
+            axum::http::Request::get(format!(
+                "/weapp/multi_room/events?roomID={room}&userID={}&userSig={}",
+                a.id, a.sig
+            ))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("no event channel"),
+        "{body}"
+    );
+}

@@ -1,0 +1,191 @@
+//! Eviction by heartbeat timeout, by live stream, and by a closed event socket, on tokio's
+//! paused clock.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+mod common;
+
+use common::{Harness, LiveStreams, config};
+use futures_util::StreamExt;
+use quartet_proto::RoomKind;
+use quartet_server::{ServerConfig, run};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::time::advance;
+
+const TICK: Duration = Duration::from_millis(1);
+
+#[tokio::test(start_paused = true)]
+async fn silent_members_are_evicted_after_the_heartbeat_timeout() {
+    for kind in RoomKind::ALL {
+        let h = Harness::new(config());
+        let timeout = h.server.config().heartbeat_timeout;
+        let a = h.login().await;
+        let b = h.login().await;
+        let room = h.create_room(kind, &a, "r").await;
+        assert_eq!(h.join(kind, &room, &b).await, 0);
+
+        advance(timeout).await;
+        assert_eq!(h.heartbeat(kind, &room, &a).await, 0);
+        assert_eq!(h.server.sweep(), 0, "silent for exactly the timeout: kept");
+
+        advance(TICK).await;
+        assert_eq!(h.server.sweep(), 1);
+        assert_eq!(h.members(kind, &room).await, Ok(vec![a.id.clone()]));
+        assert_eq!(h.heartbeat(kind, &room, &b).await, 5, "evicted means gone");
+        assert_eq!(h.server.sweep(), 0);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn heartbeats_keep_members() {
+    let h = Harness::new(config());
+    let kind = RoomKind::MultiRoom;
+    let a = h.login().await;
+    let b = h.login().await;
+    let room = h.create_room(kind, &a, "r").await;
+    assert_eq!(h.join(kind, &room, &b).await, 0);
+    // v1 clients beat every 7 s.
+    for _ in 0..10 {
+        advance(Duration::from_secs(7)).await;
+        assert_eq!(h.heartbeat(kind, &room, &a).await, 0);
+        assert_eq!(h.heartbeat(kind, &room, &b).await, 0);
+        assert_eq!(h.server.sweep(), 0);
+    }
+    assert_eq!(h.members(kind, &room).await, Ok(vec![a.id, b.id]));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_live_stream_keeps_a_silent_member_until_it_stops() {
+    let live = Arc::new(LiveStreams::default());
+    let h = Harness::with_liveness(config(), live.clone());
+    let kind = RoomKind::LiveRoom;
+    let a = h.login().await;
+    let b = h.login().await;
+    let room = h.create_room(kind, &a, "r").await;
+    assert_eq!(h.join(kind, &room, &b).await, 0);
+    live.set(&format!("8888_{}", b.id), true);
+
+    advance(Duration::from_secs(60)).await;
+    assert_eq!(h.heartbeat(kind, &room, &a).await, 0);
+    assert_eq!(h.server.sweep(), 0);
+    assert_eq!(
+        h.members(kind, &room).await,
+        Ok(vec![a.id.clone(), b.id.clone()])
+    );
+
+    live.set(&format!("8888_{}", b.id), false);
+    assert_eq!(h.server.sweep(), 1);
+    assert_eq!(h.members(kind, &room).await, Ok(vec![a.id]));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_evicted_creator_closes_the_room() {
+    for kind in RoomKind::ALL {
+        let h = Harness::new(config());
+        let a = h.login().await;
+        let b = h.login().await;
+        let room = h.create_room(kind, &a, "r").await;
+        assert_eq!(h.join(kind, &room, &b).await, 0);
+        advance(Duration::from_secs(15)).await;
+        assert_eq!(h.heartbeat(kind, &room, &b).await, 0);
+        advance(Duration::from_secs(6)).await;
+        assert_eq!(h.server.sweep(), 1);
+        assert_eq!(h.members(kind, &room).await, Err(3));
+        assert!(h.rooms(kind).await.is_empty());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn runs_ticker_sweeps_on_its_own() {
+    let h = Harness::new(config());
+    let kind = RoomKind::MultiRoom;
+    let a = h.login().await;
+    let room = h.create_room(kind, &a, "r").await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(run(listener, h.server.clone(), async move {
+        let _ = stopped.await;
+    }));
+
+    // Sleeping on the paused clock lets the sweeper's ticks run as time moves.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(h.members(kind, &room).await, Ok(vec![a.id.clone()]));
+    tokio::time::sleep(h.server.config().check_interval * 2).await;
+    assert_eq!(h.members(kind, &room).await, Err(3));
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+/// The one part that needs a socket: it is opened and closed on the real clock, then the clock
+/// is paused to step through the grace period.
+#[tokio::test]
+async fn a_member_whose_socket_closed_and_stayed_away_is_evicted_after_the_grace() {
+    let h = Harness::new(ServerConfig {
+        heartbeat_timeout: Duration::from_secs(24 * 60 * 60),
+        // Only the explicit sweeps below evict.
+        check_interval: Duration::from_secs(24 * 60 * 60),
+        ..config()
+    });
+    let grace = h.server.config().socket_grace;
+    let kind = RoomKind::MultiRoom;
+    let a = h.login().await;
+    let b = h.login().await;
+    let c = h.login().await;
+    let room = h.create_room(kind, &a, "r").await;
+    assert_eq!(h.join(kind, &room, &b).await, 0);
+    assert_eq!(h.join(kind, &room, &c).await, 0);
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(run(listener, h.server.clone(), async move {
+        let _ = stopped.await;
+    }));
+    let url = |u: &common::User| {
+        format!(
+            "ws://{addr}/weapp/{kind}/events?roomID={room}&userID={}&userSig={}",
+            u.id, u.sig
+        )
+    };
+    let (mut b_socket, _) = tokio_tungstenite::connect_async(url(&b)).await.unwrap();
+    let (c_socket, _) = tokio_tungstenite::connect_async(url(&c)).await.unwrap();
+    wait_for_sockets(&h, 2).await;
+    b_socket.close(None).await.unwrap();
+    while b_socket.next().await.is_some() {}
+    drop(c_socket);
+    wait_for_sockets(&h, 0).await;
+
+    // c reconnects within the grace; b does not.
+    let (c_socket, _) = tokio_tungstenite::connect_async(url(&c)).await.unwrap();
+    wait_for_sockets(&h, 1).await;
+
+    tokio::time::pause();
+    assert_eq!(h.server.sweep(), 0, "within the grace");
+    advance(grace + TICK).await;
+    assert_eq!(h.server.sweep(), 1);
+    assert_eq!(
+        h.members(kind, &room).await,
+        Ok(vec![a.id.clone(), c.id.clone()])
+    );
+    tokio::time::resume();
+
+    drop(c_socket);
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+}
+
+/// Waits (on the real clock, bounded) until the server has seen `n` sockets open.
+async fn wait_for_sockets(h: &Harness, n: usize) {
+    let seen = async {
+        while h.server.connected_sockets() != n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), seen)
+        .await
+        .unwrap_or_else(|_| panic!("server never saw {n} open sockets"));
+}
