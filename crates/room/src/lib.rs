@@ -1,1 +1,19 @@
-//! The room client engine: a typed API client and a session actor. No media.
+//! The room client engine: a typed API client for the RTCRoom v1 room API (and Quartet's
+//! extensions) and a session actor that joins a room and keeps its membership alive and in
+//! sync, by the event channel where the server offers one and by polling where it does not.
+//! No media: the session hands out push and play URLs; what is pushed is someone else's job.
+
+mod actor;
+pub mod api;
+pub mod backoff;
+pub mod config;
+pub mod events;
+pub mod members;
+pub mod session;
+
+pub use api::{ApiClient, ApiError};
+pub use backoff::Backoff;
+pub use config::{EventMode, JoinTarget, SessionConfig, SessionTiming};
+pub use events::EventChannelError;
+pub use members::{Member, MemberDiff, diff_members};
+pub use session::{MembershipSource, SessionError, SessionEvent, SessionHandle, connect};

@@ -1,0 +1,614 @@
+//! The session actor: owns the membership and keeps it alive (heartbeats), in sync (event
+//! channel or polling) and recovered (retry with backoff, rejoin after eviction).
+
+use crate::api::{ApiClient, ApiError};
+use crate::backoff::Delays;
+use crate::config::{EventMode, SessionConfig};
+use crate::events::{self, EventChannelError, EventSocket, Frame};
+use crate::members::{Member, diff_members, members_from_pushers};
+use crate::session::{
+    self, MembershipSource, REASON_NOT_LISTED, REASON_REJOIN_REFUSED, REASON_ROOM_GONE,
+    SessionError, SessionEvent, Snapshot,
+};
+use futures_util::StreamExt;
+use quartet_proto::{Code, Endpoint, Pushers, SendRoomTextMsg, ServerEvent};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::{JoinError, JoinHandle};
+use tokio::time::{Instant, sleep_until};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+/// Longest a polite close of the event channel may take when the session ends.
+pub const CHANNEL_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Who we are on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub(crate) user_id: String,
+    pub(crate) user_sig: String,
+    pub(crate) push_url: String,
+}
+
+/// A request from a handle.
+#[derive(Debug)]
+pub(crate) enum Command {
+    SendText {
+        text: String,
+        reply: oneshot::Sender<Result<(), SessionError>>,
+    },
+    Leave {
+        reply: oneshot::Sender<Result<(), SessionError>>,
+    },
+}
+
+/// What the actor starts from, as `connect` left it.
+pub(crate) struct Parts {
+    pub(crate) api: ApiClient,
+    pub(crate) config: SessionConfig,
+    pub(crate) identity: Identity,
+    pub(crate) room_id: String,
+    pub(crate) creator: String,
+    pub(crate) members: Vec<Member>,
+    pub(crate) channel: Option<Result<EventSocket, EventChannelError>>,
+    pub(crate) state: watch::Sender<Snapshot>,
+    pub(crate) events: mpsc::Sender<SessionEvent>,
+    pub(crate) commands: mpsc::Receiver<Command>,
+}
+
+/// What to do after handling something.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    /// The server dropped us; join again.
+    Rejoin,
+    Stop,
+}
+
+/// The event channel's state.
+enum Channel {
+    /// Not used: turned off, or the server has none.
+    Disabled,
+    Opening(JoinHandle<Result<EventSocket, EventChannelError>>),
+    Open(Box<EventSocket>),
+    /// Closed; reopen at this instant.
+    Waiting(Instant),
+}
+
+/// The server stopped answering; probe it on a backoff schedule.
+struct Outage {
+    delays: Delays,
+    probe_at: Instant,
+}
+
+pub(crate) struct Actor {
+    api: ApiClient,
+    config: SessionConfig,
+    identity: Identity,
+    room_id: String,
+    creator: String,
+    members: Vec<Member>,
+    state: watch::Sender<Snapshot>,
+    events: mpsc::Sender<SessionEvent>,
+    commands: mpsc::Receiver<Command>,
+    heartbeat_at: Instant,
+    poll_at: Instant,
+    outage: Option<Outage>,
+    channel: Channel,
+    channel_delays: Delays,
+    /// Our membership may have lapsed (an outage, or the event channel dropped, which the
+    /// server may take as our departure) and has not been confirmed since; a list without us
+    /// then means "evicted, rejoin" rather than v1's "room closed".
+    suspect: bool,
+    /// The server came back: refetch the member list before anything else.
+    resync_due: bool,
+}
+
+impl Actor {
+    pub(crate) fn new(parts: Parts) -> Self {
+        let now = Instant::now();
+        let timing = parts.config.timing;
+        let mut actor = Self {
+            api: parts.api,
+            identity: parts.identity,
+            room_id: parts.room_id,
+            creator: parts.creator,
+            members: parts.members,
+            state: parts.state,
+            events: parts.events,
+            commands: parts.commands,
+            heartbeat_at: now + timing.first_heartbeat,
+            poll_at: now + timing.poll_interval,
+            outage: None,
+            channel: Channel::Disabled,
+            channel_delays: timing.event_reconnect.delays(),
+            suspect: false,
+            resync_due: false,
+            config: parts.config,
+        };
+        match parts.channel {
+            None => actor.channel = Channel::Disabled,
+            Some(Ok(socket)) => actor.channel = Channel::Open(Box::new(socket)),
+            Some(Err(e)) => actor.channel_failed(e),
+        }
+        actor.publish();
+        actor
+    }
+
+    pub(crate) async fn run(mut self) {
+        loop {
+            let deadline = self.next_deadline();
+            let mut flow = tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(command) => self.on_command(command).await,
+                    None => {
+                        tracing::info!("every handle dropped; ending the session without leaving");
+                        Flow::Stop
+                    }
+                },
+                activity = channel_activity(&mut self.channel) => match activity {
+                    Activity::Message(message) => self.on_message(message).await,
+                    Activity::Opened(opened) => self.on_opened(*opened).await,
+                },
+                () = sleep_until(deadline) => self.on_deadline().await,
+            };
+            if flow == Flow::Continue && self.resync_due {
+                self.resync_due = false;
+                flow = self.resync(true).await;
+            }
+            if flow == Flow::Rejoin {
+                flow = self.rejoin().await;
+            }
+            if flow == Flow::Stop {
+                break;
+            }
+        }
+        self.close_channel().await;
+        tracing::debug!("session actor stopped");
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let mut deadline = match &self.outage {
+            Some(outage) => outage.probe_at,
+            None if self.polling() => self.heartbeat_at.min(self.poll_at),
+            None => self.heartbeat_at,
+        };
+        if let Channel::Waiting(at) = self.channel {
+            deadline = deadline.min(at);
+        }
+        deadline
+    }
+
+    fn polling(&self) -> bool {
+        !matches!(self.channel, Channel::Open(_))
+    }
+
+    async fn on_deadline(&mut self) -> Flow {
+        let now = Instant::now();
+        if let Channel::Waiting(at) = self.channel
+            && at <= now
+        {
+            self.start_opening();
+        }
+        let heartbeat_due = match &self.outage {
+            Some(outage) => outage.probe_at <= now,
+            None => self.heartbeat_at <= now,
+        };
+        if heartbeat_due {
+            let flow = self.heartbeat().await;
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        if self.outage.is_none() && self.polling() && self.poll_at <= now {
+            return self.resync(true).await;
+        }
+        Flow::Continue
+    }
+
+    // --- heartbeats and outages ---
+
+    /// A heartbeat; during an outage it is also the probe that tells whether the server is back
+    /// and whether it still counts us as a member.
+    async fn heartbeat(&mut self) -> Flow {
+        let was_down = self.outage.is_some();
+        let result = self
+            .api
+            .pusher_heartbeat(&self.room_id, &self.identity.user_id)
+            .await;
+        self.note(&result);
+        self.heartbeat_at = Instant::now() + self.config.timing.heartbeat_interval;
+        match result {
+            Ok(()) => {
+                if !self.channel_down() {
+                    self.suspect = false;
+                }
+                Flow::Continue
+            }
+            Err(e) if e.is_transient() => {
+                if was_down && let Some(outage) = &mut self.outage {
+                    let delay = outage.delays.next().unwrap_or(self.config.timing.retry.max);
+                    outage.probe_at = Instant::now() + delay;
+                    tracing::debug!(error = %e, ?delay, "room server still unreachable");
+                }
+                Flow::Continue
+            }
+            Err(e) => match e.code() {
+                Some(Code::NoSuchRoom) => self.room_closed(REASON_ROOM_GONE),
+                Some(Code::NoSuchMember) | Some(Code::AuthFailed) => {
+                    tracing::info!(error = %e, "the server no longer counts us as a member");
+                    Flow::Rejoin
+                }
+                _ => {
+                    tracing::warn!(error = %e, "heartbeat refused");
+                    Flow::Continue
+                }
+            },
+        }
+    }
+
+    /// Every answer from the server, or the lack of one, says whether it is reachable.
+    fn note<T>(&mut self, result: &Result<T, ApiError>) {
+        match result {
+            Err(e) if e.is_transient() => self.lose_connection(e),
+            _ => self.reachable(),
+        }
+    }
+
+    fn lose_connection(&mut self, error: &ApiError) {
+        self.suspect = true;
+        if self.outage.is_some() {
+            return;
+        }
+        tracing::warn!(%error, "room server unreachable; retrying");
+        if let Channel::Open(_) = self.channel {
+            // A socket that lived through an outage may be half-dead; open a fresh one later.
+            self.channel_failed(EventChannelError::Transport(
+                "room server unreachable".into(),
+            ));
+        }
+        let mut delays = self.config.timing.retry.delays();
+        let first = delays.next().unwrap_or(self.config.timing.retry.min);
+        self.outage = Some(Outage {
+            delays,
+            probe_at: Instant::now() + first,
+        });
+        self.emit(SessionEvent::ConnectionLost);
+    }
+
+    fn reachable(&mut self) {
+        if self.outage.take().is_none() {
+            return;
+        }
+        tracing::info!("room server answers again");
+        self.emit(SessionEvent::ConnectionRestored);
+        // Whether we are still a member, and who else is, may have changed meanwhile.
+        self.heartbeat_at = Instant::now();
+        self.resync_due = true;
+        if let Channel::Waiting(_) = self.channel {
+            self.channel_delays = self.config.timing.event_reconnect.delays();
+            self.start_opening();
+        }
+    }
+
+    // --- membership ---
+
+    /// Refetches the member list and reports the difference. `may_rejoin`: a list without us
+    /// while our membership is in doubt means we were evicted rather than that the room closed.
+    async fn resync(&mut self, may_rejoin: bool) -> Flow {
+        self.poll_at = Instant::now() + self.config.timing.poll_interval;
+        let result = self.api.get_pushers(&self.room_id).await;
+        self.note(&result);
+        match result {
+            Ok(pushers) => {
+                let listed = pushers
+                    .pushers
+                    .iter()
+                    .any(|p| p.user_id == self.identity.user_id);
+                if listed {
+                    self.apply(pushers);
+                    Flow::Continue
+                } else if may_rejoin && self.suspect {
+                    Flow::Rejoin
+                } else {
+                    self.room_closed(REASON_NOT_LISTED)
+                }
+            }
+            Err(e) if e.is_transient() => Flow::Continue,
+            Err(e) if e.code() == Some(Code::NoSuchRoom) => self.room_closed(REASON_ROOM_GONE),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not refresh the member list");
+                Flow::Continue
+            }
+        }
+    }
+
+    fn apply(&mut self, pushers: Pushers) {
+        if let Some(creator) = pushers.room_creator.filter(|c| !c.is_empty()) {
+            self.creator = creator;
+        }
+        let members = members_from_pushers(&pushers.pushers, &self.creator, &self.identity.user_id);
+        let diff = diff_members(&self.members, &members);
+        self.members = members;
+        self.publish();
+        let others = |m: &Member| !m.is_self && m.user_id != self.identity.user_id;
+        for m in diff.left.into_iter().filter(others) {
+            tracing::info!(user_id = %m.user_id, "member left");
+            self.emit(SessionEvent::MemberLeft(m));
+        }
+        for m in diff.joined.into_iter().filter(others) {
+            tracing::info!(user_id = %m.user_id, "member joined");
+            self.emit(SessionEvent::MemberJoined(m));
+        }
+        for m in diff.updated.into_iter().filter(others) {
+            self.emit(SessionEvent::MemberUpdated(m));
+        }
+    }
+
+    /// Joins again after the server dropped us: same identity if the token still holds, else a
+    /// new login.
+    async fn rejoin(&mut self) -> Flow {
+        let mut relogged = false;
+        let mut result = self.add_self().await;
+        if matches!(&result, Err(e) if e.code() == Some(Code::AuthFailed)) {
+            tracing::info!("token refused; logging in again");
+            let mut api = self.api.clone();
+            match session::login(&mut api).await {
+                Ok(identity) => {
+                    self.api = api;
+                    self.identity = identity;
+                    relogged = true;
+                    self.publish();
+                    result = self.add_self().await;
+                }
+                Err(SessionError::Api { source, .. }) if source.is_transient() => {
+                    self.note::<()>(&Err(source));
+                    return Flow::Continue;
+                }
+                Err(other) => {
+                    tracing::warn!(error = %other, "could not log in again");
+                    return self.room_closed(REASON_REJOIN_REFUSED);
+                }
+            }
+        }
+        match result {
+            Ok(()) => {}
+            // The next probe's heartbeat will answer code 5 again and bring us back here.
+            Err(e) if e.is_transient() => return Flow::Continue,
+            Err(e) if e.code() == Some(Code::NoSuchRoom) => {
+                return self.room_closed(REASON_ROOM_GONE);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the room would not take us back");
+                return self.room_closed(REASON_REJOIN_REFUSED);
+            }
+        }
+        tracing::info!(user_id = %self.identity.user_id, relogged, "rejoined the room");
+        self.heartbeat_at = Instant::now() + self.config.timing.heartbeat_interval;
+        // The server may have forgotten our old channel along with our membership.
+        if !matches!(self.channel, Channel::Disabled) {
+            self.close_channel().await;
+            self.channel_delays = self.config.timing.event_reconnect.delays();
+            self.start_opening();
+        }
+        self.suspect = self.channel_down();
+        // Refresh the list first, so that `members()` is current when `Rejoined` arrives.
+        let flow = self.resync(false).await;
+        if flow != Flow::Stop {
+            self.emit(SessionEvent::Rejoined {
+                user_id: self.identity.user_id.clone(),
+                push_url: self.identity.push_url.clone(),
+            });
+        }
+        flow
+    }
+
+    async fn add_self(&mut self) -> Result<(), ApiError> {
+        let request = session::add_pusher_request(&self.config, &self.room_id, &self.identity);
+        let result = self.api.add_pusher(&request).await;
+        self.note(&result);
+        result
+    }
+
+    fn room_closed(&mut self, reason: &str) -> Flow {
+        tracing::info!(reason, "the room closed");
+        self.emit(SessionEvent::RoomClosed {
+            reason: reason.to_owned(),
+        });
+        Flow::Stop
+    }
+
+    // --- the event channel ---
+
+    fn channel_down(&self) -> bool {
+        matches!(self.channel, Channel::Opening(_) | Channel::Waiting(_))
+    }
+
+    fn start_opening(&mut self) {
+        if self.config.events == EventMode::Off {
+            self.channel = Channel::Disabled;
+            return;
+        }
+        let url = events::events_url(&self.api, &self.room_id, &self.identity.user_id);
+        let user_sig = self.api.user_sig().map(str::to_owned);
+        self.channel = Channel::Opening(tokio::spawn(async move {
+            events::open(&url, user_sig.as_deref()).await
+        }));
+        self.publish();
+    }
+
+    fn channel_failed(&mut self, error: EventChannelError) {
+        if error.is_permanent() {
+            tracing::info!("{error}; polling the member list instead");
+            self.channel = Channel::Disabled;
+        } else {
+            let delay = self
+                .channel_delays
+                .next()
+                .unwrap_or(self.config.timing.event_reconnect.max);
+            tracing::warn!(%error, ?delay, "no event channel; polling until it reopens");
+            self.channel = Channel::Waiting(Instant::now() + delay);
+        }
+        self.publish();
+    }
+
+    async fn on_opened(
+        &mut self,
+        opened: Result<Result<EventSocket, EventChannelError>, JoinError>,
+    ) -> Flow {
+        match opened {
+            Ok(Ok(socket)) => {
+                tracing::info!("event channel open");
+                self.reachable();
+                self.channel = Channel::Open(Box::new(socket));
+                self.channel_delays = self.config.timing.event_reconnect.delays();
+                self.publish();
+                // Whatever changed while the channel was closed was not announced to us.
+                self.resync(true).await
+            }
+            Ok(Err(e)) => {
+                self.channel_failed(e);
+                Flow::Continue
+            }
+            Err(e) => {
+                self.channel_failed(EventChannelError::Transport(e.to_string()));
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn on_message(&mut self, message: Option<Result<Message, tungstenite::Error>>) -> Flow {
+        let frame = match &message {
+            Some(Ok(message)) => events::read_frame(message),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "event channel failed");
+                Frame::Closed
+            }
+            None => Frame::Closed,
+        };
+        match frame {
+            Frame::Ignore => Flow::Continue,
+            Frame::Closed => {
+                self.suspect = true;
+                self.poll_at = Instant::now();
+                self.channel_failed(EventChannelError::Transport("the channel closed".into()));
+                Flow::Continue
+            }
+            Frame::Event(ServerEvent::PusherChange { .. }) => self.resync(true).await,
+            Frame::Event(ServerEvent::RoomClosed { data }) => self.room_closed(&data.reason),
+            Frame::Event(ServerEvent::Text {
+                data,
+                user_id,
+                text,
+                time,
+            }) => {
+                self.emit(SessionEvent::Text {
+                    user_id,
+                    nick_name: data.nick_name,
+                    head_pic: data.head_pic,
+                    text,
+                    time,
+                });
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn close_channel(&mut self) {
+        match std::mem::replace(&mut self.channel, Channel::Disabled) {
+            Channel::Open(mut socket) => {
+                let closing = socket.close(None);
+                if tokio::time::timeout(CHANNEL_CLOSE_TIMEOUT, closing)
+                    .await
+                    .is_err()
+                {
+                    tracing::debug!("event channel did not close politely in time");
+                }
+            }
+            Channel::Opening(task) => task.abort(),
+            Channel::Disabled | Channel::Waiting(_) => {}
+        }
+    }
+
+    // --- commands ---
+
+    async fn on_command(&mut self, command: Command) -> Flow {
+        match command {
+            Command::SendText { text, reply } => {
+                let request = SendRoomTextMsg {
+                    room_id: self.room_id.clone(),
+                    user_id: self.identity.user_id.clone(),
+                    msg: text,
+                    nick_name: Some(self.config.user_name.clone()),
+                    head_pic: Some(self.config.user_avatar.clone()),
+                };
+                let result = self.api.send_room_text_msg(&request).await;
+                self.note(&result);
+                // The caller may have stopped waiting; nothing to do then.
+                let _ = reply.send(result.map_err(SessionError::api(Endpoint::SendRoomTextMsg)));
+                Flow::Continue
+            }
+            Command::Leave { reply } => {
+                let result = match self
+                    .api
+                    .delete_pusher(&self.room_id, &self.identity.user_id)
+                    .await
+                {
+                    // Already out of the room, or the room is gone: leaving is done either way.
+                    Err(e) if matches!(e.code(), Some(Code::NoSuchMember | Code::NoSuchRoom)) => {
+                        tracing::debug!(error = %e, "left a room we were no longer in");
+                        Ok(())
+                    }
+                    result => result.map_err(SessionError::api(Endpoint::DeletePusher)),
+                };
+                tracing::info!(ok = result.is_ok(), "left the room");
+                let _ = reply.send(result);
+                Flow::Stop
+            }
+        }
+    }
+
+    // --- output ---
+
+    fn emit(&self, event: SessionEvent) {
+        match self.events.try_send(event) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                tracing::warn!(
+                    ?event,
+                    "event receiver is not keeping up; dropping an event"
+                );
+            }
+        }
+    }
+
+    fn publish(&self) {
+        let source = if self.polling() {
+            MembershipSource::Polling
+        } else {
+            MembershipSource::Events
+        };
+        self.state.send_replace(Snapshot {
+            identity: self.identity.clone(),
+            room_id: self.room_id.clone(),
+            members: self.members.clone(),
+            source,
+        });
+    }
+}
+
+/// Something the event channel did.
+enum Activity {
+    Message(Option<Result<Message, tungstenite::Error>>),
+    Opened(Box<Result<Result<EventSocket, EventChannelError>, JoinError>>),
+}
+
+/// The next message of an open channel, or the outcome of opening one; never resolves while
+/// the channel is disabled or waiting.
+async fn channel_activity(channel: &mut Channel) -> Activity {
+    match channel {
+        Channel::Open(socket) => Activity::Message(socket.next().await),
+        Channel::Opening(task) => Activity::Opened(Box::new(task.await)),
+        Channel::Disabled | Channel::Waiting(_) => std::future::pending().await,
+    }
+}

@@ -1,0 +1,333 @@
+//! A typed client of the room API: one method per endpoint, each a JSON `POST` to
+//! `{base}/weapp/{kind}/{endpoint}` whose `{code, message, ...}` reply becomes a proto type.
+
+use quartet_proto::code::ReplyError;
+use quartet_proto::{
+    AddPusher, Code, CreateRoom, CreatedRoom, DeletePusher, DestroyRoom, GetImLoginInfo,
+    GetPushUrl, GetPushers, GetRoomList, LoginInfo, PushUrl, PusherHeartbeat, Pushers, Reply,
+    Request, RoomKind, RoomList, RoomUser, SendRoomTextMsg,
+};
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::Value;
+use std::time::Duration;
+use url::Url;
+
+/// Longest a whole request may take before it counts as a transport failure.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest the TCP (and TLS) connect may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most characters of a non-JSON error body kept in [`ApiError::Status`].
+const MAX_STATUS_MESSAGE_CHARS: usize = 200;
+/// The body field carrying the token (v1 servers ignore it).
+const USER_SIG_FIELD: &str = "userSig";
+
+/// Why a call to the room API failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The client could not be set up (a base URL that is not http(s), or no TLS backend).
+    #[error("cannot set up the room API client: {0}")]
+    Setup(String),
+    /// The server could not be reached or did not answer in time; worth retrying.
+    #[error("room server unreachable: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// The server answered with an HTTP status other than 200.
+    #[error("room server answered HTTP {status}: {message}")]
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The reply's `message`, or the start of the body when it was not JSON.
+        message: String,
+    },
+    /// The server answered with a non-zero result code.
+    #[error("room server answered code {} ({message})", code.as_i64())]
+    Code {
+        /// The result code.
+        code: Code,
+        /// The server's message.
+        message: String,
+    },
+    /// The reply was not the JSON the endpoint promises.
+    #[error("unexpected reply from the room server: {0}")]
+    Decode(String),
+}
+
+impl ApiError {
+    /// Whether trying again later may succeed: the server was unreachable or overloaded.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Transport(_) => true,
+            ApiError::Status { status, .. } => matches!(status, 502..=504),
+            ApiError::Setup(_) | ApiError::Code { .. } | ApiError::Decode(_) => false,
+        }
+    }
+
+    /// The result code, when the server answered with one.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            ApiError::Code { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// A client of one room kind on one server. Cheap to clone; clones share connections.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: Url,
+    kind: RoomKind,
+    user_sig: Option<String>,
+}
+
+impl ApiClient {
+    /// A client for `kind` rooms on the server at `base` (e.g. `http://127.0.0.1:8080/`).
+    pub fn new(base: Url, kind: RoomKind) -> Result<Self, ApiError> {
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(ApiError::Setup(format!(
+                "server URL must be http:// or https://, got {base}"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| ApiError::Setup(e.to_string()))?;
+        Ok(Self {
+            http,
+            base,
+            kind,
+            user_sig: None,
+        })
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The room kind this client speaks to.
+    pub fn kind(&self) -> RoomKind {
+        self.kind
+    }
+
+    /// The token sent with every call, if any.
+    pub fn user_sig(&self) -> Option<&str> {
+        self.user_sig.as_deref()
+    }
+
+    /// Sets (or clears) the token sent with every call.
+    pub fn set_user_sig(&mut self, user_sig: Option<String>) {
+        self.user_sig = user_sig;
+    }
+
+    /// The same client carrying `user_sig`.
+    pub fn with_user_sig(mut self, user_sig: impl Into<String>) -> Self {
+        self.user_sig = Some(user_sig.into());
+        self
+    }
+
+    /// The URL of one endpoint (or of `events`) under this client's kind.
+    pub fn endpoint_url(&self, endpoint: &str) -> Url {
+        let mut url = self.base.clone();
+        // `new` refused cannot-be-a-base URLs, so the segments are always editable.
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments
+                .pop_if_empty()
+                .extend(["weapp", self.kind.as_str(), endpoint]);
+        }
+        url.set_query(None);
+        url.set_fragment(None);
+        url
+    }
+
+    /// Sends any request and reads its reply's fields as `T`.
+    pub async fn call<R: Request, T: DeserializeOwned>(&self, req: &R) -> Result<T, ApiError> {
+        let mut body = match serde_json::to_value(req) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => return Err(ApiError::Setup("request is not a JSON object".into())),
+            Err(e) => return Err(ApiError::Setup(e.to_string())),
+        };
+        let url = self.endpoint_url(R::ENDPOINT.as_str());
+        let mut builder = self.http.post(url);
+        if let Some(sig) = &self.user_sig {
+            body.insert(USER_SIG_FIELD.into(), Value::String(sig.clone()));
+            builder = builder.bearer_auth(sig);
+        }
+        let response = builder
+            .json(&body)
+            .send()
+            .await
+            .map_err(ApiError::Transport)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(ApiError::Transport)?;
+        tracing::trace!(endpoint = %R::ENDPOINT, %status, "room API reply");
+        if status != reqwest::StatusCode::OK {
+            return Err(ApiError::Status {
+                status: status.as_u16(),
+                message: status_message(&bytes),
+            });
+        }
+        let reply: Reply =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))?;
+        reply.into_body().map_err(|e| match e {
+            ReplyError::Code { code, message } => ApiError::Code { code, message },
+            ReplyError::Shape(s) => ApiError::Decode(s),
+        })
+    }
+
+    /// `get_im_login_info`: a fresh userID and its token.
+    pub async fn get_im_login_info(&self, user_id_prefix: &str) -> Result<LoginInfo, ApiError> {
+        self.call(&GetImLoginInfo {
+            user_id_prefix: user_id_prefix.to_owned(),
+            code: None,
+        })
+        .await
+    }
+
+    /// `get_push_url`: the signed RTMP URL `user_id` must push to.
+    pub async fn get_push_url(&self, user_id: &str) -> Result<PushUrl, ApiError> {
+        self.call(&GetPushUrl {
+            user_id: user_id.to_owned(),
+        })
+        .await
+    }
+
+    /// `create_room`: a new room with the caller as creator and first member.
+    pub async fn create_room(&self, req: &CreateRoom) -> Result<CreatedRoom, ApiError> {
+        self.call(req).await
+    }
+
+    /// `destroy_room`: the creator closes its room.
+    pub async fn destroy_room(&self, room_id: &str, user_id: &str) -> Result<(), ApiError> {
+        self.call::<_, IgnoredAny>(&DestroyRoom(room_user(room_id, user_id)))
+            .await
+            .map(drop)
+    }
+
+    /// `add_pusher`: join a room, or refresh one's entry in it.
+    pub async fn add_pusher(&self, req: &AddPusher) -> Result<(), ApiError> {
+        self.call::<_, IgnoredAny>(req).await.map(drop)
+    }
+
+    /// `delete_pusher`: leave a room (the creator leaving closes it).
+    pub async fn delete_pusher(&self, room_id: &str, user_id: &str) -> Result<(), ApiError> {
+        self.call::<_, IgnoredAny>(&DeletePusher(room_user(room_id, user_id)))
+            .await
+            .map(drop)
+    }
+
+    /// `get_pushers`: the room's members, creator first.
+    pub async fn get_pushers(&self, room_id: &str) -> Result<Pushers, ApiError> {
+        self.call(&GetPushers {
+            room_id: room_id.to_owned(),
+        })
+        .await
+    }
+
+    /// `pusher_heartbeat`: tells the server `user_id` is still in `room_id`.
+    pub async fn pusher_heartbeat(&self, room_id: &str, user_id: &str) -> Result<(), ApiError> {
+        self.call::<_, IgnoredAny>(&PusherHeartbeat(room_user(room_id, user_id)))
+            .await
+            .map(drop)
+    }
+
+    /// `get_room_list`: up to `cnt` rooms of this kind from offset `index`, oldest first.
+    pub async fn get_room_list(&self, index: usize, cnt: usize) -> Result<RoomList, ApiError> {
+        self.call(&GetRoomList { index, cnt }).await
+    }
+
+    /// `send_room_text_msg` (ext): broadcasts a text message to the room.
+    pub async fn send_room_text_msg(&self, req: &SendRoomTextMsg) -> Result<(), ApiError> {
+        self.call::<_, IgnoredAny>(req).await.map(drop)
+    }
+}
+
+fn room_user(room_id: &str, user_id: &str) -> RoomUser {
+    RoomUser {
+        room_id: room_id.to_owned(),
+        user_id: user_id.to_owned(),
+    }
+}
+
+/// The most useful words of an error body: its JSON `message`, else its first characters.
+fn status_message(body: &[u8]) -> String {
+    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body)
+        && let Some(Value::String(message)) = map.get("message")
+    {
+        return message.clone();
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return "(empty body)".to_owned();
+    }
+    text.chars().take(MAX_STATUS_MESSAGE_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str) -> ApiClient {
+        ApiClient::new(Url::parse(base).unwrap(), RoomKind::MultiRoom).unwrap()
+    }
+
+    #[test]
+    fn endpoint_urls_keep_a_base_path_and_drop_its_query() {
+        assert_eq!(
+            client("http://127.0.0.1:8080")
+                .endpoint_url("get_pushers")
+                .as_str(),
+            "http://127.0.0.1:8080/weapp/multi_room/get_pushers"
+        );
+        assert_eq!(
+            client("https://rooms.example/api/?x=1")
+                .endpoint_url("add_pusher")
+                .as_str(),
+            "https://rooms.example/api/weapp/multi_room/add_pusher"
+        );
+    }
+
+    #[test]
+    fn only_http_bases_are_accepted() {
+        for bad in ["ws://h/", "mailto:a@b", "rtmp://h/live"] {
+            let err = ApiClient::new(Url::parse(bad).unwrap(), RoomKind::LiveRoom).unwrap_err();
+            assert!(matches!(err, ApiError::Setup(_)), "{bad}: {err}");
+            assert!(!err.is_transient());
+        }
+    }
+
+    #[test]
+    fn gateway_statuses_are_transient_and_codes_are_not() {
+        let status = |status| ApiError::Status {
+            status,
+            message: String::new(),
+        };
+        assert!(status(502).is_transient());
+        assert!(status(503).is_transient());
+        assert!(!status(404).is_transient());
+        assert!(!status(500).is_transient());
+        let code = ApiError::Code {
+            code: Code::NoSuchRoom,
+            message: "gone".into(),
+        };
+        assert!(!code.is_transient());
+        assert_eq!(code.code(), Some(Code::NoSuchRoom));
+        assert!(!ApiError::Decode("x".into()).is_transient());
+    }
+
+    #[test]
+    fn status_messages_prefer_json_and_trim_html() {
+        assert_eq!(
+            status_message(br#"{"code":1,"message":"bad json"}"#),
+            "bad json"
+        );
+        assert_eq!(status_message(b"  Not Found\n"), "Not Found");
+        assert_eq!(status_message(b""), "(empty body)");
+        let long = "x".repeat(1000);
+        assert_eq!(
+            status_message(long.as_bytes()).len(),
+            MAX_STATUS_MESSAGE_CHARS
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! Room members as the session shows them, and the diff that turns two `get_pushers` lists into
+//! joins, leaves and updates (v1 servers send no member data, only "refetch").
+
+use quartet_proto::Pusher;
+use std::collections::{HashMap, HashSet};
+
+/// One member of the room.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Member {
+    /// The member's userID.
+    pub user_id: String,
+    /// Nickname.
+    pub user_name: String,
+    /// Avatar URL.
+    pub user_avatar: String,
+    /// Where to play the member's stream (`accelerateURL`).
+    pub play_url: String,
+    /// Whether the member created the room.
+    pub is_creator: bool,
+    /// Whether the member is this session's own user.
+    pub is_self: bool,
+}
+
+/// What changed between two member lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberDiff {
+    /// Members in the new list only, in its order.
+    pub joined: Vec<Member>,
+    /// Members in the old list only, in its order.
+    pub left: Vec<Member>,
+    /// Members in both whose name, avatar, play URL or role changed, as they are now.
+    pub updated: Vec<Member>,
+}
+
+impl MemberDiff {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.joined.is_empty() && self.left.is_empty() && self.updated.is_empty()
+    }
+}
+
+/// Members of `pushers` as seen by `me`: one entry per userID (the first wins), creator first,
+/// otherwise in the server's order.
+pub fn members_from_pushers(pushers: &[Pusher], creator: &str, me: &str) -> Vec<Member> {
+    let mut seen = HashSet::new();
+    let mut members: Vec<Member> = pushers
+        .iter()
+        .filter(|p| seen.insert(p.user_id.as_str()))
+        .map(|p| Member {
+            user_id: p.user_id.clone(),
+            user_name: p.user_name.clone(),
+            user_avatar: p.user_avatar.clone(),
+            play_url: p.accelerate_url.clone(),
+            is_creator: p.user_id == creator,
+            is_self: p.user_id == me,
+        })
+        .collect();
+    // A stable sort keeps everyone else in the server's order.
+    members.sort_by_key(|m| !m.is_creator);
+    members
+}
+
+/// The joins, leaves and updates that turn `old` into `new`, matching members by userID.
+/// A userID listed twice counts once, as its first entry.
+pub fn diff_members(old: &[Member], new: &[Member]) -> MemberDiff {
+    let old_by_id = first_by_id(old);
+    let new_by_id = first_by_id(new);
+    let mut diff = MemberDiff::default();
+    let mut seen = HashSet::new();
+    for m in new {
+        if !seen.insert(m.user_id.as_str()) {
+            continue;
+        }
+        match old_by_id.get(m.user_id.as_str()) {
+            None => diff.joined.push(m.clone()),
+            Some(before) if !same_details(before, m) => diff.updated.push(m.clone()),
+            Some(_) => {}
+        }
+    }
+    seen.clear();
+    for m in old {
+        if seen.insert(m.user_id.as_str()) && !new_by_id.contains_key(m.user_id.as_str()) {
+            diff.left.push(m.clone());
+        }
+    }
+    diff
+}
+
+fn first_by_id(members: &[Member]) -> HashMap<&str, &Member> {
+    let mut map = HashMap::new();
+    for m in members {
+        map.entry(m.user_id.as_str()).or_insert(m);
+    }
+    map
+}
+
+fn same_details(a: &Member, b: &Member) -> bool {
+    a.user_name == b.user_name
+        && a.user_avatar == b.user_avatar
+        && a.play_url == b.play_url
+        && a.is_creator == b.is_creator
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(id: &str, name: &str) -> Member {
+        Member {
+            user_id: id.into(),
+            user_name: name.into(),
+            user_avatar: format!("{id}.png"),
+            play_url: format!("rtmp://relay/live/8888_{id}"),
+            is_creator: false,
+            is_self: false,
+        }
+    }
+
+    fn ids(v: &[Member]) -> Vec<&str> {
+        v.iter().map(|m| m.user_id.as_str()).collect()
+    }
+
+    #[test]
+    fn equal_lists_make_an_empty_diff_whatever_their_order() {
+        let a = [m("a", "A"), m("b", "B"), m("c", "C")];
+        let b = [m("c", "C"), m("a", "A"), m("b", "B")];
+        assert!(diff_members(&a, &b).is_empty());
+        assert!(diff_members(&[], &[]).is_empty());
+    }
+
+    #[test]
+    fn joins_follow_the_new_order_and_leaves_the_old() {
+        let old = [m("a", "A"), m("b", "B"), m("c", "C")];
+        let new = [m("a", "A"), m("e", "E"), m("d", "D")];
+        let d = diff_members(&old, &new);
+        assert_eq!(ids(&d.joined), ["e", "d"]);
+        assert_eq!(ids(&d.left), ["b", "c"]);
+        assert!(d.updated.is_empty());
+    }
+
+    #[test]
+    fn a_rename_is_an_update_not_a_leave_and_a_join() {
+        let old = [m("a", "A"), m("b", "B")];
+        let mut renamed = m("b", "Bee");
+        renamed.play_url = "rtmp://elsewhere/live/b".into();
+        let d = diff_members(&old, &[m("a", "A"), renamed.clone()]);
+        assert!(d.joined.is_empty() && d.left.is_empty());
+        assert_eq!(d.updated, [renamed]);
+    }
+
+    #[test]
+    fn becoming_creator_is_an_update() {
+        let mut promoted = m("a", "A");
+        promoted.is_creator = true;
+        let d = diff_members(&[m("a", "A")], std::slice::from_ref(&promoted));
+        assert_eq!(d.updated, [promoted]);
+    }
+
+    #[test]
+    fn duplicates_count_once_as_their_first_entry() {
+        let old = [m("a", "A"), m("a", "A"), m("b", "B")];
+        let new = [m("b", "B"), m("c", "C"), m("c", "Other"), m("b", "Later")];
+        let d = diff_members(&old, &new);
+        assert_eq!(ids(&d.joined), ["c"]);
+        assert_eq!(d.joined[0].user_name, "C");
+        assert_eq!(ids(&d.left), ["a"]);
+        assert!(d.updated.is_empty(), "a later duplicate must not count");
+    }
+
+    #[test]
+    fn everyone_leaves_into_an_empty_list() {
+        let old = [m("a", "A"), m("b", "B")];
+        let d = diff_members(&old, &[]);
+        assert_eq!(ids(&d.left), ["a", "b"]);
+        let d = diff_members(&[], &old);
+        assert_eq!(ids(&d.joined), ["a", "b"]);
+    }
+
+    #[test]
+    fn pushers_become_members_creator_first_without_duplicates() {
+        let p = |id: &str| Pusher {
+            user_id: id.into(),
+            user_name: id.to_uppercase(),
+            user_avatar: String::new(),
+            accelerate_url: format!("rtmp://r/live/{id}"),
+        };
+        let list = [p("x"), p("me"), p("boss"), p("x")];
+        let members = members_from_pushers(&list, "boss", "me");
+        assert_eq!(ids(&members), ["boss", "x", "me"]);
+        assert!(members[0].is_creator && !members[0].is_self);
+        assert!(members[2].is_self && !members[2].is_creator);
+        assert_eq!(members[1].play_url, "rtmp://r/live/x");
+    }
+}

@@ -1,0 +1,7 @@
+//! `quartet-room` against a real `quartet-server` over HTTP and WebSocket on 127.0.0.1.
+
+mod api;
+mod errors;
+mod harness;
+mod membership;
+mod reconnect;
