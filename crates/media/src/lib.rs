@@ -1,1 +1,66 @@
 //! Capture, encode and push, pull and decode, audio mix and output. The only FFmpeg user.
+//!
+//! - [`source`]: where pictures and sound come from — cameras and microphones, synthetic twins
+//!   (a moving test pattern with a burned-in [`clock`], a tone) and looping files.
+//! - [`publish`]: H.264 + AAC in FLV over RTMP, with reconnect, keyframes on demand and stats.
+//! - [`play`]: pull RTMP with low-latency options, decode, scale to a tile, hand out the latest
+//!   frame, tap the H.264 packets, and feed decoded sound to an [`audio_out::AudioMixer`].
+//!
+//! Everything blocking runs on named std threads that are joined when their handle stops; the
+//! handles are cheap to clone and usable from async code. Nothing here knows about rooms or UI.
+
+pub mod audio_out;
+pub mod backoff;
+pub mod clock;
+mod convert;
+mod ffi;
+mod font;
+pub mod frame;
+pub mod play;
+pub mod publish;
+mod signal;
+pub mod source;
+pub mod stats;
+
+pub use audio_out::{AudioMixer, AudioOutError, AudioOutput, MixerInput};
+pub use frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, unix_micros};
+pub use play::{
+    EncodedVideo, PlayError, Player, PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats,
+};
+pub use publish::{
+    PublishError, Publisher, PublisherConfig, PublisherEvent, PublisherHandle, PublisherStats,
+};
+pub use source::{
+    AudioDeviceInfo, AudioSource, CameraInfo, CameraSource, DeviceKind, FileAudioSource,
+    FileVideoSource, Interrupter, Microphone, SourceError, SyntheticTone, SyntheticVideo,
+    VideoSource, list_cameras, list_microphones,
+};
+
+use std::sync::Once;
+
+static INIT: Once = Once::new();
+
+/// Environment variable that raises FFmpeg's own logging (`warning`, `info`, `debug`, `trace`)
+/// when diagnosing a stream; by default FFmpeg only reports errors.
+pub const FFMPEG_LOG_ENV: &str = "QUARTET_FFMPEG_LOG";
+
+/// Initialises FFmpeg once per process (networking, devices) and sets its log level.
+///
+/// Every entry point calls this; calling it again is free.
+pub fn init() {
+    INIT.call_once(|| {
+        if let Err(e) = ffmpeg_next::init() {
+            tracing::error!("FFmpeg failed to initialise: {e}");
+        }
+        ffmpeg_next::format::network::init();
+        use ffmpeg_next::log::Level;
+        let level = match std::env::var(FFMPEG_LOG_ENV).as_deref() {
+            Ok("warning") => Level::Warning,
+            Ok("info") => Level::Info,
+            Ok("debug") => Level::Debug,
+            Ok("trace") => Level::Trace,
+            _ => Level::Error,
+        };
+        ffmpeg_next::log::set_level(level);
+    });
+}

@@ -277,15 +277,19 @@ pub fn ffmpeg_probe(url: &str, seconds: u32) -> Result<Probe, TestkitError> {
     let mut probe = Probe::default();
     for line in log.lines() {
         let l = line.trim();
-        if let Some(rest) = l.split_once("Video: ").map(|(_, r)| r) {
-            if l.starts_with("Stream #0") && probe.video_codec.is_none() {
-                probe.video_codec = rest.split([' ', ',']).next().map(str::to_owned);
-            }
+        if !l.starts_with("Stream #0") {
+            continue;
         }
-        if let Some(rest) = l.split_once("Audio: ").map(|(_, r)| r) {
-            if l.starts_with("Stream #0") && probe.audio_codec.is_none() {
-                probe.audio_codec = rest.split([' ', ',']).next().map(str::to_owned);
-            }
+        let codec = |marker: &str| {
+            l.split_once(marker)
+                .and_then(|(_, rest)| rest.split([' ', ',']).next())
+                .map(str::to_owned)
+        };
+        if probe.video_codec.is_none() {
+            probe.video_codec = codec("Video: ");
+        }
+        if probe.audio_codec.is_none() {
+            probe.audio_codec = codec("Audio: ");
         }
     }
     // The last progress line ("frame=  123 fps=...") counts decoded video frames.

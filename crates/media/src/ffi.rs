@@ -1,0 +1,206 @@
+//! The only unsafe code of the crate: the few FFmpeg calls ffmpeg-next does not wrap.
+//!
+//! - Opening an input or output with an interrupt callback installed *before* the blocking
+//!   connect, so stopping a player or publisher cancels a hung open, read or write at once
+//!   (ffmpeg-next's own interrupt-aware open always probes streams, which adds seconds to a join,
+//!   and it has no interrupt-aware output at all).
+//! - Listing capture devices of an FFmpeg input device (v4l2, dshow, avfoundation).
+//! - Reading a codec context's extradata (the avcC record for the H.264 packet tap).
+#![allow(unsafe_code)]
+
+use ffmpeg_next::ffi;
+use ffmpeg_next::format::context::{Input, Output};
+use ffmpeg_next::util::interrupt::{self, InterruptGuard};
+use ffmpeg_next::{Dictionary, Error, codec};
+use std::ffi::{CStr, CString};
+use std::ops::{Deref, DerefMut};
+use std::ptr;
+
+fn cstring(s: &str) -> Result<CString, Error> {
+    CString::new(s).map_err(|_| Error::InvalidData)
+}
+
+/// Finds a demuxer or input device by name; null when FFmpeg has none of that name.
+fn find_input_format(name: &str) -> Result<*const ffi::AVInputFormat, Error> {
+    let name = cstring(name)?;
+    // SAFETY: a valid NUL-terminated string; the result is a static table entry or null.
+    let fmt = unsafe { ffi::av_find_input_format(name.as_ptr()) };
+    if fmt.is_null() {
+        return Err(Error::DemuxerNotFound);
+    }
+    Ok(fmt)
+}
+
+/// Opens `url` for reading with `interrupt` polled during every blocking step.
+///
+/// `format` forces a demuxer or input device (skipping format probing); `find_stream_info`
+/// probes the streams (files and devices want it; live RTMP does not: the FLV demuxer creates
+/// streams as their first packets arrive, with the codec configuration already attached).
+pub(crate) fn open_input<F>(
+    url: &str,
+    format: Option<&str>,
+    options: Dictionary,
+    interrupt: F,
+    find_stream_info: bool,
+) -> Result<Input, Error>
+where
+    F: FnMut() -> bool + Send + 'static,
+{
+    let url = cstring(url)?;
+    let fmt = match format {
+        Some(name) => find_input_format(name)?,
+        None => ptr::null(),
+    };
+    let cb = interrupt::new(Box::new(interrupt));
+    // SAFETY: `ps` is a fresh context; the interrupt's opaque pointer stays valid because its
+    // guard is moved into the returned `Input` (or dropped only after FFmpeg freed `ps` on
+    // failure). Dictionary ownership goes to FFmpeg and comes back with `own`.
+    unsafe {
+        let mut ps = ffi::avformat_alloc_context();
+        if ps.is_null() {
+            return Err(Error::Other { errno: ENOMEM });
+        }
+        (*ps).interrupt_callback = cb.interrupt;
+        let mut opts = options.disown();
+        let res = ffi::avformat_open_input(&mut ps, url.as_ptr(), fmt as _, &mut opts);
+        Dictionary::own(opts);
+        if res < 0 {
+            // avformat_open_input freed `ps` already.
+            return Err(Error::from(res));
+        }
+        if find_stream_info {
+            let r = ffi::avformat_find_stream_info(ps, ptr::null_mut());
+            if r < 0 {
+                ffi::avformat_close_input(&mut ps);
+                return Err(Error::from(r));
+            }
+        }
+        Ok(Input::wrap_with_interrupt(ps, cb.guard))
+    }
+}
+
+/// POSIX ENOMEM (the same number on Linux, macOS and the Windows CRT).
+const ENOMEM: i32 = 12;
+
+/// An output context whose interrupt callback lives exactly as long as it does.
+pub(crate) struct InterruptibleOutput {
+    // Declared first so it is dropped (and the context closed) before the callback is freed.
+    output: Output,
+    _guard: InterruptGuard,
+}
+
+impl Deref for InterruptibleOutput {
+    type Target = Output;
+    fn deref(&self) -> &Output {
+        &self.output
+    }
+}
+
+impl DerefMut for InterruptibleOutput {
+    fn deref_mut(&mut self) -> &mut Output {
+        &mut self.output
+    }
+}
+
+/// Opens `url` for writing as `format` with `interrupt` polled during connect and every write.
+pub(crate) fn open_output<F>(
+    url: &str,
+    format: &str,
+    options: Dictionary,
+    interrupt: F,
+) -> Result<InterruptibleOutput, Error>
+where
+    F: FnMut() -> bool + Send + 'static,
+{
+    let url = cstring(url)?;
+    let format = cstring(format)?;
+    let cb = interrupt::new(Box::new(interrupt));
+    // SAFETY: mirrors ffmpeg-next's `output_as_with`, plus the interrupt callback handed to
+    // avio_open2; on failure the half-built context is freed here, on success `Output` owns it
+    // and the guard outlives it (field order of `InterruptibleOutput`).
+    unsafe {
+        let mut ps = ptr::null_mut();
+        let r = ffi::avformat_alloc_output_context2(
+            &mut ps,
+            ptr::null_mut(),
+            format.as_ptr(),
+            url.as_ptr(),
+        );
+        if r < 0 || ps.is_null() {
+            return Err(Error::from(r));
+        }
+        (*ps).interrupt_callback = cb.interrupt;
+        let mut opts = options.disown();
+        let r = ffi::avio_open2(
+            &mut (*ps).pb,
+            url.as_ptr(),
+            ffi::AVIO_FLAG_WRITE,
+            &(*ps).interrupt_callback,
+            &mut opts,
+        );
+        Dictionary::own(opts);
+        if r < 0 {
+            ffi::avformat_free_context(ps);
+            return Err(Error::from(r));
+        }
+        Ok(InterruptibleOutput {
+            output: Output::wrap(ps),
+            _guard: cb.guard,
+        })
+    }
+}
+
+/// One capture device as an FFmpeg input device lists it: (name to open, human description).
+pub(crate) fn list_input_sources(format: &str) -> Result<Vec<(String, String)>, Error> {
+    let fmt = find_input_format(format)?;
+    // SAFETY: `list` is allocated by FFmpeg and freed here on every path; strings are copied out
+    // before the free.
+    unsafe {
+        let mut list: *mut ffi::AVDeviceInfoList = ptr::null_mut();
+        let r = ffi::avdevice_list_input_sources(fmt as _, ptr::null(), ptr::null_mut(), &mut list);
+        if r < 0 {
+            ffi::avdevice_free_list_devices(&mut list);
+            return Err(Error::from(r));
+        }
+        let mut out = Vec::new();
+        if !list.is_null() {
+            let n = usize::try_from((*list).nb_devices).unwrap_or(0);
+            for i in 0..n {
+                let dev = *(*list).devices.add(i);
+                if dev.is_null() {
+                    continue;
+                }
+                let text = |p: *const std::os::raw::c_char| {
+                    if p.is_null() {
+                        String::new()
+                    } else {
+                        CStr::from_ptr(p).to_string_lossy().into_owned()
+                    }
+                };
+                out.push((text((*dev).device_name), text((*dev).device_description)));
+            }
+        }
+        ffi::avdevice_free_list_devices(&mut list);
+        Ok(out)
+    }
+}
+
+/// A copy of a codec context's extradata (SPS/PPS as avcC for H.264, AudioSpecificConfig for AAC).
+pub(crate) fn extradata(ctx: &codec::Context) -> Vec<u8> {
+    // SAFETY: FFmpeg keeps `extradata_size` bytes at `extradata` (or null) for the context's life.
+    unsafe {
+        let p = ctx.as_ptr();
+        let size = usize::try_from((*p).extradata_size).unwrap_or(0);
+        if (*p).extradata.is_null() || size == 0 {
+            return Vec::new();
+        }
+        std::slice::from_raw_parts((*p).extradata, size).to_vec()
+    }
+}
+
+/// A scaling context that may move to another thread.
+pub(crate) struct SendableScaler(pub(crate) ffmpeg_next::software::scaling::Context);
+
+// SAFETY: an SwsContext has no thread affinity; ffmpeg-next only leaves it !Send because it
+// holds a raw pointer. It is owned here and used through `&mut`, so one thread at a time.
+unsafe impl Send for SendableScaler {}
