@@ -1,1 +1,55 @@
 //! The embedded RTMP relay: signed publish, fan-out, keyframe cache, live status.
+//!
+//! `quartet server` runs it beside the room server so one command hosts a whole call. Members
+//! publish to `rtmp://host/live/{bizid}_{userID}?txSecret=..&txTime=..` (spec §3) and play the
+//! others' streams from the same place.
+//!
+//! - **Protocol**: the handshake, chunking and message encoding are rml_rtmp's; this crate adds
+//!   the relay's command flow on top (connect, createStream, publish, play, deleteStream and the
+//!   status messages players expect) and a thin tokio shell.
+//! - **Publishing** needs a valid, unexpired signature for exactly that stream id; a second
+//!   publisher with a valid signature takes over a live stream (a member reconnecting).
+//! - **Playing** is open unless [`RelayConfig::verify_play`] is set. A player joining a live
+//!   stream first gets the metadata, the codec headers and the latest group of pictures, so its
+//!   first frame is decodable at once. A player that cannot keep up loses its backlog and resumes
+//!   at the next keyframe; the publisher and the other players never wait for it.
+//! - **Liveness**: [`RelayHandle::is_live`], [`RelayHandle::subscribe`] and
+//!   [`RelayHandle::stats`] tell the room server which streams are live and how they fare.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use quartet_proto::sign::StreamSigner;
+//! use quartet_relay::{Relay, RelayConfig};
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:1935").await?;
+//! let (relay, handle) = Relay::new(RelayConfig::signed(StreamSigner::new("8888", "key")));
+//! let server = tokio::spawn(relay.run(listener, async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! }));
+//! assert!(!handle.is_live("8888_user_1"));
+//! server.await??;
+//! # Ok(()) }
+//! ```
+
+mod amf;
+mod auth;
+mod config;
+mod conn;
+pub mod fuzz;
+mod gop;
+mod hub;
+mod media;
+mod memory;
+mod outbound;
+mod peer;
+mod queue;
+mod relay;
+mod session;
+
+pub use config::{
+    DEFAULT_APP, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CHUNK_SIZE,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PLAYER_MAX_LAG,
+    DEFAULT_PLAYER_QUEUE_LIMIT, DEFAULT_RTMP_LISTEN, MIN_CHUNK_SIZE, RelayArgs, RelayConfig,
+};
+pub use hub::{RelayEvent, StreamStats};
+pub use relay::{Relay, RelayError, RelayHandle};

@@ -1,0 +1,192 @@
+//! The relay's settings and the command-line flags that produce them.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use quartet_proto::sign::StreamSigner;
+
+/// RTMP application the relay serves (`rtmp://host/live/<stream>`).
+pub const DEFAULT_APP: &str = "live";
+/// Where `quartet server` runs the relay unless told otherwise.
+pub const DEFAULT_RTMP_LISTEN: &str = "127.0.0.1:1935";
+/// Most simultaneous connections; more are closed on accept.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2_048;
+/// Largest chunk size a peer may announce (encoders use 4 KiB to 64 KiB).
+pub const DEFAULT_MAX_CHUNK_SIZE: u32 = 65_536;
+/// Smallest chunk size a peer may announce: smaller ones are legal but only inflate header overhead.
+pub const MIN_CHUNK_SIZE: u32 = 128;
+/// Largest RTMP message a peer may send (a 1080p keyframe is a few hundred KiB).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+/// Time a new connection has to complete the RTMP handshake.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time a connection may go without progress: no input from a publisher or an idle peer,
+/// or no output drained by a player.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Messages a player's queue holds before its backlog is dropped (about 15 s of 15 fps video
+/// with AAC audio; room for a cached group of pictures at join).
+pub const DEFAULT_PLAYER_QUEUE_LIMIT: usize = 1_024;
+/// How far behind live a player may be when a keyframe arrives before its backlog is dropped.
+pub const DEFAULT_PLAYER_MAX_LAG: Duration = Duration::from_millis(1_500);
+
+/// How the relay behaves.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// RTMP application name clients must connect to.
+    pub app: String,
+    /// Verifies `txSecret`/`txTime`; `None` accepts any publish (an open relay, for tests and trusted LANs).
+    pub signer: Option<StreamSigner>,
+    /// Whether play URLs must be signed too.
+    pub verify_play: bool,
+    /// Most simultaneous connections.
+    pub max_connections: usize,
+    /// Largest chunk size a peer may announce.
+    pub max_chunk_size: u32,
+    /// Largest message a peer may send.
+    pub max_message_size: usize,
+    /// Time allowed for the handshake.
+    pub handshake_timeout: Duration,
+    /// Time allowed without progress.
+    pub idle_timeout: Duration,
+    /// Messages queued per player before its backlog is dropped.
+    pub player_queue_limit: usize,
+    /// Lag behind live (at a keyframe) past which a player's backlog is dropped.
+    pub player_max_lag: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            app: DEFAULT_APP.to_owned(),
+            signer: None,
+            verify_play: false,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_chunk_size: DEFAULT_MAX_CHUNK_SIZE,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            player_queue_limit: DEFAULT_PLAYER_QUEUE_LIMIT,
+            player_max_lag: DEFAULT_PLAYER_MAX_LAG,
+        }
+    }
+}
+
+impl RelayConfig {
+    /// The default settings with `signer` checking publishes.
+    pub fn signed(signer: StreamSigner) -> RelayConfig {
+        RelayConfig {
+            signer: Some(signer),
+            ..RelayConfig::default()
+        }
+    }
+
+    pub(crate) fn player_max_lag_ms(&self) -> u32 {
+        u32::try_from(self.player_max_lag.as_millis()).unwrap_or(u32::MAX)
+    }
+}
+
+/// The relay's flags, flattened into `quartet server`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct RelayArgs {
+    /// Address the embedded RTMP relay listens on.
+    #[arg(long, env = "QUARTET_RTMP_LISTEN", default_value = DEFAULT_RTMP_LISTEN)]
+    pub rtmp_listen: SocketAddr,
+
+    /// Run no embedded relay: members publish to and play from --rtmp-base instead.
+    #[arg(long, requires = "rtmp_base")]
+    pub no_relay: bool,
+
+    /// RTMP base URL put into members' URLs, e.g. rtmp://host:1935/live (required with
+    /// --no-relay; defaults to the embedded relay's listen address).
+    #[arg(long, env = "QUARTET_RTMP_BASE")]
+    pub rtmp_base: Option<String>,
+
+    /// Require signed play URLs as well as signed publish URLs.
+    #[arg(long)]
+    pub verify_play: bool,
+
+    /// RTMP application name of the embedded relay.
+    #[arg(long, default_value = DEFAULT_APP)]
+    pub rtmp_app: String,
+
+    /// Most simultaneous RTMP connections to the embedded relay.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub rtmp_max_connections: usize,
+}
+
+impl RelayArgs {
+    /// Whether to run the embedded relay.
+    pub fn relay_enabled(&self) -> bool {
+        !self.no_relay
+    }
+
+    /// The relay's settings, with `signer` checking publishes (and plays with --verify-play).
+    pub fn config(&self, signer: Option<StreamSigner>) -> RelayConfig {
+        RelayConfig {
+            app: self.rtmp_app.clone(),
+            signer,
+            verify_play: self.verify_play,
+            max_connections: self.rtmp_max_connections,
+            ..RelayConfig::default()
+        }
+    }
+
+    /// The RTMP base for members' URLs: --rtmp-base if given, else the relay at `bound`
+    /// (the address actually bound, which differs from --rtmp-listen for port 0).
+    pub fn rtmp_base(&self, bound: SocketAddr) -> String {
+        match &self.rtmp_base {
+            Some(base) => base.trim_end_matches('/').to_owned(),
+            None => format!("rtmp://{bound}/{}", self.rtmp_app),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        relay: RelayArgs,
+    }
+
+    #[test]
+    fn defaults_run_the_relay_on_loopback() {
+        let cli = Cli::try_parse_from(["quartet"]).unwrap();
+        assert!(cli.relay.relay_enabled());
+        assert_eq!(cli.relay.rtmp_listen, "127.0.0.1:1935".parse().unwrap());
+        let bound = "127.0.0.1:41935".parse().unwrap();
+        assert_eq!(cli.relay.rtmp_base(bound), "rtmp://127.0.0.1:41935/live");
+        let config = cli.relay.config(None);
+        assert_eq!(config.app, "live");
+        assert!(!config.verify_play);
+    }
+
+    #[test]
+    fn no_relay_needs_an_external_base() {
+        assert!(Cli::try_parse_from(["quartet", "--no-relay"]).is_err());
+        let cli = Cli::try_parse_from([
+            "quartet",
+            "--no-relay",
+            "--rtmp-base",
+            "rtmp://cdn.example/live/",
+            "--verify-play",
+        ])
+        .unwrap();
+        assert!(!cli.relay.relay_enabled());
+        assert!(cli.relay.verify_play);
+        let any = "127.0.0.1:1".parse().unwrap();
+        assert_eq!(cli.relay.rtmp_base(any), "rtmp://cdn.example/live");
+    }
+
+    #[test]
+    fn player_lag_saturates_instead_of_wrapping() {
+        let config = RelayConfig {
+            player_max_lag: Duration::from_secs(u64::MAX / 2),
+            ..RelayConfig::default()
+        };
+        assert_eq!(config.player_max_lag_ms(), u32::MAX);
+        assert_eq!(RelayConfig::default().player_max_lag_ms(), 1_500);
+    }
+}

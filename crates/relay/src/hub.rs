@@ -1,0 +1,438 @@
+//! The streams the relay carries: who publishes each, who plays it, its cache and its counters.
+//!
+//! Shared by every connection behind short `std` mutexes with no `.await` inside. Lock order:
+//! the stream map, then a stream's state, then a player's queue.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use tokio::sync::{Notify, broadcast};
+use tokio_util::sync::CancellationToken;
+
+use crate::gop::GopCache;
+use crate::media::{Media, MediaKind};
+use crate::queue::{Entry, Notice, PlayerQueue};
+
+/// Events buffered for a slow subscriber before it starts missing some.
+pub(crate) const EVENT_CHANNEL_CAPACITY: usize = 1_024;
+
+/// A change in which streams are live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayEvent {
+    /// A publisher started on a stream that was not live.
+    Published {
+        /// The stream id (without query), e.g. `8888_user_1`.
+        stream_id: String,
+    },
+    /// The last publisher of a stream left.
+    Unpublished {
+        /// The stream id (without query).
+        stream_id: String,
+    },
+}
+
+/// Figures of one stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamStats {
+    /// The stream id (without query).
+    pub stream_id: String,
+    /// Address of the current publisher, if live.
+    pub publisher: Option<SocketAddr>,
+    /// When the current publisher started.
+    pub since: Option<SystemTime>,
+    /// Payload bytes received from the current publisher.
+    pub bytes_in: u64,
+    /// Video messages received from the current publisher.
+    pub video_frames: u64,
+    /// Audio messages received from the current publisher.
+    pub audio_frames: u64,
+    /// Video keyframes received from the current publisher.
+    pub keyframes: u64,
+    /// Players attached now.
+    pub players: usize,
+    /// Messages dropped for slow players since the stream appeared.
+    pub dropped_for_players: u64,
+}
+
+/// Locks `m`, carrying on after a panic elsewhere: every critical section leaves the state whole.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One player's end of a stream.
+#[derive(Debug)]
+pub(crate) struct Player {
+    conn: u64,
+    queue: Mutex<PlayerQueue>,
+    ready: Notify,
+}
+
+impl Player {
+    /// Takes the next queued entry.
+    pub fn pop(&self) -> Option<Entry> {
+        lock(&self.queue).pop()
+    }
+
+    /// Resolves once something was queued since the last call (or was already waiting).
+    pub async fn ready(&self) {
+        self.ready.notified().await;
+    }
+
+    fn push(&self, media: Media) {
+        lock(&self.queue).push(media);
+        self.ready.notify_one();
+    }
+
+    fn push_notice(&self, notice: Notice) {
+        lock(&self.queue).push_notice(notice);
+        self.ready.notify_one();
+    }
+
+    fn dropped(&self) -> u64 {
+        lock(&self.queue).dropped()
+    }
+}
+
+#[derive(Debug)]
+struct Publisher {
+    conn: u64,
+    addr: SocketAddr,
+    since: SystemTime,
+    kick: CancellationToken,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    bytes_in: u64,
+    video_frames: u64,
+    audio_frames: u64,
+    keyframes: u64,
+}
+
+#[derive(Debug, Default)]
+struct StreamState {
+    publisher: Option<Publisher>,
+    cache: GopCache,
+    players: Vec<Arc<Player>>,
+    counters: Counters,
+    departed_dropped: u64,
+}
+
+impl StreamState {
+    fn idle(&self) -> bool {
+        self.publisher.is_none() && self.players.is_empty()
+    }
+}
+
+/// One stream id's state.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    id: String,
+    state: Mutex<StreamState>,
+}
+
+impl Stream {
+    /// The stream id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// How a publish went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PublishStart {
+    /// The stream was not live.
+    New,
+    /// Another connection was publishing and was told to leave.
+    Takeover,
+}
+
+/// The registry of streams.
+#[derive(Debug)]
+pub(crate) struct Hub {
+    streams: Mutex<HashMap<String, Arc<Stream>>>,
+    events: broadcast::Sender<RelayEvent>,
+    queue_limit: usize,
+    max_lag_ms: u32,
+}
+
+impl Hub {
+    /// An empty registry whose players queue up to `queue_limit` messages.
+    pub fn new(queue_limit: usize, max_lag_ms: u32) -> Hub {
+        Hub {
+            streams: Mutex::new(HashMap::new()),
+            events: broadcast::channel(EVENT_CHANNEL_CAPACITY).0,
+            queue_limit,
+            max_lag_ms,
+        }
+    }
+
+    fn emit(&self, event: RelayEvent) {
+        // No subscriber is fine: nobody is listening yet.
+        let _ = self.events.send(event);
+    }
+
+    fn entry(streams: &mut HashMap<String, Arc<Stream>>, id: &str) -> Arc<Stream> {
+        streams
+            .entry(id.to_owned())
+            .or_insert_with(|| {
+                Arc::new(Stream {
+                    id: id.to_owned(),
+                    state: Mutex::new(StreamState::default()),
+                })
+            })
+            .clone()
+    }
+
+    /// Makes `conn` the publisher of `id` (authorization was checked before); a previous
+    /// publisher is kicked through its token.
+    pub fn start_publish(
+        &self,
+        id: &str,
+        conn: u64,
+        addr: SocketAddr,
+        kick: CancellationToken,
+    ) -> (Arc<Stream>, PublishStart) {
+        let mut streams = lock(&self.streams);
+        let stream = Self::entry(&mut streams, id);
+        let mut st = lock(&stream.state);
+        let start = match st.publisher.take() {
+            Some(old) => {
+                old.kick.cancel();
+                PublishStart::Takeover
+            }
+            None => PublishStart::New,
+        };
+        st.publisher = Some(Publisher {
+            conn,
+            addr,
+            since: SystemTime::now(),
+            kick,
+        });
+        st.cache.clear();
+        st.counters = Counters::default();
+        if start == PublishStart::New {
+            for p in &st.players {
+                p.push_notice(Notice::Published);
+            }
+            self.emit(RelayEvent::Published {
+                stream_id: id.to_owned(),
+            });
+        }
+        drop(st);
+        (stream, start)
+    }
+
+    /// Relays one message from `conn`; false once `conn` is no longer the publisher.
+    pub fn media(&self, stream: &Stream, conn: u64, media: Media) -> bool {
+        let mut st = lock(&stream.state);
+        if st.publisher.as_ref().map(|p| p.conn) != Some(conn) {
+            return false;
+        }
+        let c = &mut st.counters;
+        c.bytes_in += media.payload.len() as u64;
+        match media.kind {
+            MediaKind::Video => {
+                c.video_frames += 1;
+                if media.is_keyframe() && !media.is_sequence_header() {
+                    c.keyframes += 1;
+                }
+            }
+            MediaKind::Audio => c.audio_frames += 1,
+            MediaKind::Metadata => {}
+        }
+        st.cache.push(&media);
+        for p in &st.players {
+            p.push(media.clone());
+        }
+        true
+    }
+
+    /// Ends `conn`'s publishing of `stream`, unless it was already taken over.
+    pub fn stop_publish(&self, stream: &Stream, conn: u64) {
+        let mut st = lock(&stream.state);
+        if st.publisher.as_ref().map(|p| p.conn) != Some(conn) {
+            return;
+        }
+        st.publisher = None;
+        st.cache.clear();
+        for p in &st.players {
+            p.push_notice(Notice::Unpublished);
+        }
+        drop(st);
+        self.emit(RelayEvent::Unpublished {
+            stream_id: stream.id.clone(),
+        });
+        self.remove_if_idle(&stream.id);
+    }
+
+    /// Attaches player `conn` to `id`, queueing the cached start of the stream if it is live.
+    pub fn start_play(&self, id: &str, conn: u64) -> (Arc<Stream>, Arc<Player>, bool) {
+        let player = Arc::new(Player {
+            conn,
+            queue: Mutex::new(PlayerQueue::new(self.queue_limit, self.max_lag_ms)),
+            ready: Notify::new(),
+        });
+        let mut streams = lock(&self.streams);
+        let stream = Self::entry(&mut streams, id);
+        let mut st = lock(&stream.state);
+        let live = st.publisher.is_some();
+        for media in st.cache.startup() {
+            player.push(media.clone());
+        }
+        st.players.push(player.clone());
+        drop(st);
+        (stream, player, live)
+    }
+
+    /// Detaches player `conn` from `stream`.
+    pub fn stop_play(&self, stream: &Stream, conn: u64) {
+        let mut st = lock(&stream.state);
+        if let Some(i) = st.players.iter().position(|p| p.conn == conn) {
+            let player = st.players.swap_remove(i);
+            st.departed_dropped += player.dropped();
+        }
+        drop(st);
+        self.remove_if_idle(&stream.id);
+    }
+
+    fn remove_if_idle(&self, id: &str) {
+        let mut streams = lock(&self.streams);
+        let idle = streams.get(id).is_some_and(|s| lock(&s.state).idle());
+        if idle {
+            streams.remove(id);
+        }
+    }
+
+    /// Whether `id` has a publisher.
+    pub fn is_live(&self, id: &str) -> bool {
+        let stream = lock(&self.streams).get(id).cloned();
+        stream.is_some_and(|s| lock(&s.state).publisher.is_some())
+    }
+
+    /// Figures of every stream, sorted by id.
+    pub fn stats(&self) -> Vec<StreamStats> {
+        let streams: Vec<Arc<Stream>> = lock(&self.streams).values().cloned().collect();
+        let mut out: Vec<StreamStats> = streams
+            .iter()
+            .map(|s| {
+                let st = lock(&s.state);
+                StreamStats {
+                    stream_id: s.id.clone(),
+                    publisher: st.publisher.as_ref().map(|p| p.addr),
+                    since: st.publisher.as_ref().map(|p| p.since),
+                    bytes_in: st.counters.bytes_in,
+                    video_frames: st.counters.video_frames,
+                    audio_frames: st.counters.audio_frames,
+                    keyframes: st.counters.keyframes,
+                    players: st.players.len(),
+                    dropped_for_players: st.departed_dropped
+                        + st.players.iter().map(|p| p.dropped()).sum::<u64>(),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.stream_id.cmp(&b.stream_id));
+        out
+    }
+
+    /// A receiver of [`RelayEvent`]s from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<RelayEvent> {
+        self.events.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn addr() -> SocketAddr {
+        "127.0.0.1:5000".parse().unwrap()
+    }
+    fn key(ts: u32) -> Media {
+        Media::new(MediaKind::Video, ts, Bytes::from_static(&[0x17, 0x01, 0]))
+    }
+
+    fn drain(p: &Player) -> Vec<Entry> {
+        std::iter::from_fn(|| p.pop()).collect()
+    }
+
+    #[test]
+    fn publish_fan_out_and_unpublish() {
+        let hub = Hub::new(64, 1_000);
+        let mut events = hub.subscribe();
+        let (_, early, live) = hub.start_play("s", 10);
+        assert!(!live);
+        let (stream, start) = hub.start_publish("s", 1, addr(), CancellationToken::new());
+        assert_eq!(start, PublishStart::New);
+        assert!(hub.is_live("s"));
+        assert!(hub.media(&stream, 1, key(0)));
+        let (_, late, live) = hub.start_play("s", 11);
+        assert!(live);
+        assert_eq!(
+            drain(&early),
+            vec![Entry::Notice(Notice::Published), Entry::Media(key(0))]
+        );
+        assert_eq!(drain(&late), vec![Entry::Media(key(0))], "from the cache");
+
+        let stats = hub.stats();
+        assert_eq!(stats.len(), 1);
+        assert_eq!(stats[0].players, 2);
+        assert_eq!(stats[0].keyframes, 1);
+        assert_eq!(stats[0].bytes_in, 3);
+        assert_eq!(stats[0].publisher, Some(addr()));
+
+        hub.stop_publish(&stream, 1);
+        assert!(!hub.is_live("s"));
+        assert_eq!(drain(&late), vec![Entry::Notice(Notice::Unpublished)]);
+        assert_eq!(
+            events.try_recv().unwrap(),
+            RelayEvent::Published {
+                stream_id: "s".into()
+            }
+        );
+        assert_eq!(
+            events.try_recv().unwrap(),
+            RelayEvent::Unpublished {
+                stream_id: "s".into()
+            }
+        );
+
+        hub.stop_play(&stream, 10);
+        hub.stop_play(&stream, 11);
+        assert!(hub.stats().is_empty(), "an idle stream is forgotten");
+    }
+
+    #[test]
+    fn takeover_kicks_the_old_publisher_and_ignores_its_leftovers() {
+        let hub = Hub::new(64, 1_000);
+        let mut events = hub.subscribe();
+        let old_kick = CancellationToken::new();
+        let (stream, _) = hub.start_publish("s", 1, addr(), old_kick.clone());
+        let (again, start) = hub.start_publish("s", 2, addr(), CancellationToken::new());
+        assert_eq!(start, PublishStart::Takeover);
+        assert!(old_kick.is_cancelled());
+        assert!(
+            !hub.media(&stream, 1, key(0)),
+            "the old publisher is refused"
+        );
+        hub.stop_publish(&stream, 1);
+        assert!(
+            hub.is_live("s"),
+            "the old publisher leaving does not end the stream"
+        );
+        assert!(hub.media(&again, 2, key(0)));
+        assert_eq!(
+            events.try_recv().unwrap(),
+            RelayEvent::Published {
+                stream_id: "s".into()
+            }
+        );
+        assert!(
+            events.try_recv().is_err(),
+            "a takeover is no liveness change"
+        );
+    }
+}

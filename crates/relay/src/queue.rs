@@ -1,0 +1,293 @@
+//! The bounded queue between a stream and one player, and the policy that keeps it short.
+//!
+//! The publisher only ever appends; it never waits for a player. When a player cannot keep up,
+//! its queue overflows and the policy throws the backlog away and resumes at the next keyframe,
+//! so the player jumps back to live instead of falling further behind (TCP would only add the
+//! delay up). Codec headers, metadata and stream notices are never lost, only superseded.
+
+use std::collections::VecDeque;
+
+use crate::media::{Media, MediaKind};
+
+/// Something a player's connection must be told apart from media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// The publisher left (`NetStream.Play.UnpublishNotify`).
+    Unpublished,
+    /// A publisher started (`NetStream.Play.PublishNotify`).
+    Published,
+}
+
+/// One queued item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// A message of the stream.
+    Media(Media),
+    /// A change of the stream's state.
+    Notice(Notice),
+}
+
+impl Entry {
+    fn droppable(&self) -> bool {
+        matches!(self, Entry::Media(m) if m.is_droppable())
+    }
+
+    /// Entries of the same class replace each other once the frames between them are gone.
+    fn class(&self) -> u8 {
+        match self {
+            Entry::Media(m) if m.kind == MediaKind::Metadata => 0,
+            Entry::Media(m) if m.kind == MediaKind::Video => 1,
+            Entry::Media(_) => 2,
+            Entry::Notice(_) => 3,
+        }
+    }
+}
+
+/// A player's queue with its skipping state.
+#[derive(Debug)]
+pub(crate) struct PlayerQueue {
+    items: VecDeque<Entry>,
+    limit: usize,
+    max_lag_ms: u32,
+    skipping: bool,
+    seen_video: bool,
+    dropped: u64,
+}
+
+impl PlayerQueue {
+    /// A queue holding at most `limit` entries and at most `max_lag_ms` of media behind a new keyframe.
+    pub fn new(limit: usize, max_lag_ms: u32) -> PlayerQueue {
+        PlayerQueue {
+            items: VecDeque::new(),
+            limit: limit.max(1),
+            max_lag_ms,
+            skipping: false,
+            seen_video: false,
+            dropped: 0,
+        }
+    }
+
+    /// Appends a notice; notices are never dropped.
+    pub fn push_notice(&mut self, notice: Notice) {
+        self.items.push_back(Entry::Notice(notice));
+        if self.items.len() > self.limit {
+            self.drop_backlog();
+        }
+    }
+
+    /// Appends a message, or drops it (and maybe the backlog) per the policy.
+    pub fn push(&mut self, media: Media) {
+        if media.kind == MediaKind::Video {
+            self.seen_video = true;
+        }
+        if !media.is_droppable() {
+            self.items.push_back(Entry::Media(media));
+            if self.items.len() > self.limit {
+                self.drop_backlog();
+            }
+            return;
+        }
+        // Where a stream has no video, any audio frame is a place to resume.
+        let resumes_here = media.is_keyframe() || !self.seen_video;
+        if self.skipping {
+            if !resumes_here {
+                self.dropped += 1;
+                return;
+            }
+            self.skipping = false;
+        }
+        if media.is_keyframe() && self.lag_before(media.timestamp) > self.max_lag_ms {
+            self.drop_backlog();
+        }
+        if self.items.len() >= self.limit {
+            self.drop_backlog();
+            if !resumes_here {
+                self.skipping = true;
+                self.dropped += 1;
+                return;
+            }
+        }
+        self.items.push_back(Entry::Media(media));
+    }
+
+    /// Takes the oldest entry.
+    pub fn pop(&mut self) -> Option<Entry> {
+        self.items.pop_front()
+    }
+
+    /// Entries waiting.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Entries dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// How far (ms) the oldest queued frame is behind `timestamp`.
+    fn lag_before(&self, timestamp: u32) -> u32 {
+        let oldest = self.items.iter().find_map(|e| match e {
+            Entry::Media(m) if m.is_droppable() => Some(m.timestamp),
+            _ => None,
+        });
+        match oldest {
+            // Timestamps wrap after 49 days; a "negative" lag is no lag.
+            Some(t) => u32::try_from(timestamp.wrapping_sub(t) as i32).unwrap_or(0),
+            None => 0,
+        }
+    }
+
+    /// Drops every frame, and every header or notice a later one of its class supersedes.
+    fn drop_backlog(&mut self) {
+        let before = self.items.len();
+        let mut kept: VecDeque<Entry> = VecDeque::with_capacity(4);
+        for entry in self.items.drain(..).rev() {
+            if entry.droppable() {
+                continue;
+            }
+            if kept.iter().any(|k| k.class() == entry.class()) {
+                continue;
+            }
+            kept.push_front(entry);
+        }
+        self.dropped += (before - kept.len()) as u64;
+        self.items = kept;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn key(ts: u32) -> Media {
+        Media::new(MediaKind::Video, ts, Bytes::from_static(&[0x17, 0x01, 0]))
+    }
+    fn inter(ts: u32) -> Media {
+        Media::new(MediaKind::Video, ts, Bytes::from_static(&[0x27, 0x01, 0]))
+    }
+    fn sound(ts: u32) -> Media {
+        Media::new(MediaKind::Audio, ts, Bytes::from_static(&[0xAF, 0x01, 0]))
+    }
+    fn video_header(tag: u8) -> Media {
+        Media::new(MediaKind::Video, 0, Bytes::from(vec![0x17, 0x00, tag]))
+    }
+
+    fn drain(q: &mut PlayerQueue) -> Vec<Entry> {
+        std::iter::from_fn(|| q.pop()).collect()
+    }
+
+    #[test]
+    fn a_keeping_up_player_gets_everything_in_order() {
+        let mut q = PlayerQueue::new(8, 1_000);
+        let sent = [video_header(1), key(0), sound(10), inter(33), sound(33)];
+        for m in sent.clone() {
+            q.push(m);
+        }
+        let got = drain(&mut q);
+        assert_eq!(got, sent.map(Entry::Media).to_vec());
+        assert_eq!(q.dropped(), 0);
+    }
+
+    #[test]
+    fn overflow_drops_the_backlog_and_resumes_at_the_next_keyframe() {
+        let mut q = PlayerQueue::new(4, 60_000);
+        q.push(video_header(1));
+        q.push(key(0));
+        q.push(inter(33));
+        q.push(inter(66));
+        // Full: this frame and the backlog go, the header stays.
+        q.push(inter(100));
+        assert_eq!(q.len(), 1);
+        q.push(inter(133));
+        q.push(sound(140));
+        q.push(key(200));
+        q.push(inter(233));
+        let got = drain(&mut q);
+        assert_eq!(
+            got,
+            vec![
+                Entry::Media(video_header(1)),
+                Entry::Media(key(200)),
+                Entry::Media(inter(233))
+            ]
+        );
+        assert_eq!(q.dropped(), 3 + 3);
+    }
+
+    #[test]
+    fn a_keyframe_far_ahead_of_the_backlog_jumps_to_live() {
+        let mut q = PlayerQueue::new(1_000, 500);
+        q.push(key(0));
+        for i in 1..20 {
+            q.push(inter(i * 33));
+        }
+        q.push(key(1_000));
+        let got = drain(&mut q);
+        assert_eq!(got, vec![Entry::Media(key(1_000))]);
+        assert_eq!(q.dropped(), 20);
+    }
+
+    #[test]
+    fn a_keyframe_within_the_lag_keeps_the_backlog() {
+        let mut q = PlayerQueue::new(1_000, 500);
+        q.push(key(0));
+        q.push(inter(33));
+        q.push(key(400));
+        assert_eq!(q.len(), 3);
+        assert_eq!(q.dropped(), 0);
+    }
+
+    #[test]
+    fn lag_survives_timestamp_wrap_and_ignores_going_backwards() {
+        let mut q = PlayerQueue::new(1_000, 500);
+        q.push(key(u32::MAX - 100));
+        q.push(key(50));
+        assert_eq!(q.len(), 2, "151 ms across the wrap is within the lag");
+        let mut q = PlayerQueue::new(1_000, 500);
+        q.push(key(5_000));
+        q.push(key(10));
+        assert_eq!(q.len(), 2, "a timestamp reset is not lag");
+    }
+
+    #[test]
+    fn audio_only_streams_resume_on_the_next_audio_frame() {
+        let mut q = PlayerQueue::new(2, 60_000);
+        q.push(sound(0));
+        q.push(sound(21));
+        q.push(sound(42));
+        let got = drain(&mut q);
+        assert_eq!(got, vec![Entry::Media(sound(42))]);
+        assert_eq!(q.dropped(), 2);
+    }
+
+    #[test]
+    fn headers_and_notices_are_kept_but_superseded_ones_collapse() {
+        let mut q = PlayerQueue::new(3, 60_000);
+        q.push(video_header(1));
+        q.push_notice(Notice::Unpublished);
+        q.push_notice(Notice::Published);
+        q.push(video_header(2));
+        // Over the limit: only the latest of each class remains, in order.
+        let got = drain(&mut q);
+        assert_eq!(
+            got,
+            vec![
+                Entry::Notice(Notice::Published),
+                Entry::Media(video_header(2))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_flood_of_headers_cannot_grow_the_queue_past_its_limit() {
+        let mut q = PlayerQueue::new(16, 60_000);
+        for i in 0..10_000u32 {
+            q.push(video_header((i % 256) as u8));
+            q.push(inter(i));
+            assert!(q.len() <= 16);
+        }
+    }
+}
