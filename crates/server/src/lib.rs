@@ -10,6 +10,7 @@
 pub mod args;
 mod config;
 mod events;
+pub mod host;
 mod http;
 mod liveness;
 mod rooms;
@@ -22,6 +23,7 @@ pub use config::{
     DEFAULT_TOKEN_VALID, DEFAULT_URL_VALID, ServerConfig,
 };
 pub use events::{IDLE_TIMEOUT, PING_INTERVAL};
+pub use host::{Host, HostError, RtmpSetup};
 pub use http::router;
 pub use liveness::{NeverLive, StreamLiveness};
 pub use rooms::EVENT_BUFFER;

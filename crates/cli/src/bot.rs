@@ -1,0 +1,461 @@
+//! `quartet bot`: a headless member with synthetic media. It publishes a test pattern with its
+//! name and a tone, plays the others, prints live figures, writes the four-up grid it sees as a
+//! PNG, and at exit the per-member figures as JSON.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use image::ImageFormat;
+use quartet_call::config::{DEFAULT_FPS, DEFAULT_HEIGHT, DEFAULT_WIDTH};
+use quartet_call::{
+    Call, CallConfig, CallEvent, CallHandle, CallStats, Link, MediaSettings, Participant,
+    Placement, PlayerState, PublisherState,
+};
+use quartet_proto::RoomKind;
+use quartet_room::{EventMode, JoinTarget, SessionConfig};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use url::Url;
+
+/// Avatar sent when none is given: v1 servers refuse an empty one.
+const DEFAULT_AVATAR: &str = "quartet:initials";
+/// How often `quartet bot` prints its figures and rewrites its snapshot.
+pub(crate) const BOT_TICK: Duration = Duration::from_secs(1);
+
+/// Flags of `quartet bot`.
+#[derive(Args)]
+pub struct BotArgs {
+    /// Room server base URL, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "QUARTET_SERVER")]
+    server: Url,
+    /// Join this room.
+    #[arg(long, conflicts_with = "create", required_unless_present = "create")]
+    room: Option<String>,
+    /// Create a room with this name and join it as its creator.
+    #[arg(long)]
+    create: Option<String>,
+    /// Our nickname (also drawn on our test pattern).
+    #[arg(long)]
+    name: String,
+    /// Our avatar URL.
+    #[arg(long, default_value = DEFAULT_AVATAR)]
+    avatar: String,
+    /// Room kind.
+    #[arg(long, default_value = "multi_room")]
+    kind: RoomKind,
+    /// Never open the event channel; poll get_pushers as against an original v1 server.
+    #[arg(long)]
+    poll: bool,
+    /// Leave after this many seconds (default: stay until Ctrl-C).
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Write the four-up grid we see to this PNG every second.
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
+    /// At exit, write each played member's figures to this JSON file.
+    #[arg(long)]
+    stats_json: Option<PathBuf>,
+    /// Width of the pictures we send (the snapshot has the same size).
+    #[arg(long, default_value_t = DEFAULT_WIDTH)]
+    width: u32,
+    /// Height of the pictures we send.
+    #[arg(long, default_value_t = DEFAULT_HEIGHT)]
+    height: u32,
+    /// Frames per second we send.
+    #[arg(long, default_value_t = DEFAULT_FPS)]
+    fps: u32,
+}
+
+/// How a bot behaves, whoever starts it (`quartet bot` or `quartet demo`).
+pub(crate) struct BotOptions {
+    /// The call to make.
+    pub(crate) config: CallConfig,
+    /// Put before every line printed, to tell several bots apart.
+    pub(crate) prefix: String,
+    /// Leave after this long.
+    pub(crate) duration: Option<Duration>,
+    /// Print figures this often.
+    pub(crate) stats_every: Option<Duration>,
+    /// Rewrite the grid PNG here every [`BOT_TICK`].
+    pub(crate) snapshot: Option<PathBuf>,
+    /// Write the figures here at exit.
+    pub(crate) stats_json: Option<PathBuf>,
+}
+
+/// The call settings of a synthetic member of `width`×`height` at `fps`.
+pub(crate) fn bot_config(session: SessionConfig, width: u32, height: u32, fps: u32) -> CallConfig {
+    CallConfig {
+        media: MediaSettings {
+            width,
+            height,
+            fps,
+            tile_width: (width / 2).max(2),
+            tile_height: (height / 2).max(2),
+            ..MediaSettings::default()
+        },
+        ..CallConfig::synthetic(session)
+    }
+}
+
+/// Runs `quartet bot` until `--duration`, Ctrl-C or the room closing.
+pub async fn run(args: BotArgs) -> Result<()> {
+    let target = match (args.room, args.create) {
+        (Some(room_id), _) => JoinTarget::Join { room_id },
+        (None, Some(room_name)) => JoinTarget::Create { room_name },
+        (None, None) => anyhow::bail!("give --room ID or --create NAME"),
+    };
+    let mut session = SessionConfig::new(
+        args.server.clone(),
+        args.kind,
+        target,
+        args.name,
+        args.avatar,
+    );
+    if args.poll {
+        session.events = EventMode::Off;
+    }
+    let bot = Bot::start(BotOptions {
+        config: bot_config(session, args.width, args.height, args.fps),
+        prefix: String::new(),
+        duration: args.duration.map(Duration::from_secs),
+        stats_every: Some(BOT_TICK),
+        snapshot: args.snapshot,
+        stats_json: args.stats_json,
+    })
+    .await
+    .with_context(|| format!("could not join on {}", args.server))?;
+    bot.run(crate::shutdown_signal()).await
+}
+
+/// A started bot.
+pub(crate) struct Bot {
+    call: CallHandle,
+    events: mpsc::Receiver<CallEvent>,
+    options: BotOptions,
+    /// Names by userID of everyone seen, kept after they leave: events about a member can
+    /// arrive after it has gone from the member list.
+    names: HashMap<String, String>,
+}
+
+impl Bot {
+    /// Joins the call.
+    pub(crate) async fn start(options: BotOptions) -> Result<Bot> {
+        if let Some(problem) = options.config.media.problem() {
+            anyhow::bail!("{problem}");
+        }
+        let (call, events) = Call::start(options.config.clone()).await?;
+        Ok(Bot {
+            call,
+            events,
+            options,
+            names: HashMap::new(),
+        })
+    }
+
+    /// The room we are in.
+    pub(crate) fn room_id(&self) -> String {
+        self.call.room_id()
+    }
+
+    /// Prints events and figures and writes snapshots until the duration is up, `stop`
+    /// completes or the room closes; then leaves and writes the figures.
+    pub(crate) async fn run(mut self, stop: impl Future<Output = ()>) -> Result<()> {
+        let prefix = self.options.prefix.clone();
+        let mut tick = tokio::time::interval(BOT_TICK);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let started = Instant::now();
+        let until = self.options.duration.map(|d| started + d);
+        let mut last_stats = started;
+        tokio::pin!(stop);
+        let closed = loop {
+            tokio::select! {
+                _ = &mut stop => break false,
+                _ = tokio::time::sleep_until(until.unwrap_or(started)), if until.is_some() => break false,
+                event = self.events.recv() => match event {
+                    Some(event) => {
+                        let closed = matches!(event, CallEvent::RoomClosed { .. });
+                        remember_names(&mut self.names, &event);
+                        print_event(&prefix, &self.names, &event);
+                        if closed {
+                            break true;
+                        }
+                    }
+                    None => break true,
+                },
+                _ = tick.tick() => {
+                    if let Some(every) = self.options.stats_every
+                        && last_stats.elapsed() >= every
+                    {
+                        last_stats = Instant::now();
+                        println!("{prefix}{}", stats_line(&self.call.stats()));
+                    }
+                    if let Some(path) = &self.options.snapshot
+                        && let Err(e) = write_snapshot(&self.call, path, &self.options.config.media).await
+                    {
+                        eprintln!("{prefix}! snapshot not written: {e:#}");
+                    }
+                }
+            }
+        };
+        let stats = self.call.stats();
+        if !closed {
+            self.call.leave().await.context("leaving")?;
+            println!("{prefix}left room {}", self.call.room_id());
+        }
+        if let Some(path) = &self.options.stats_json {
+            let json = stats_json(&stats);
+            write_atomically(path, |f| Ok(serde_json::to_writer_pretty(f, &json)?))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// `{"remote": [{"userID", "userName", "framesDecoded", "latencyMsP50", "latencyMsP95",
+/// "firstFrameMs"}]}`, with `null` for figures not measured (yet).
+pub(crate) fn stats_json(stats: &CallStats) -> serde_json::Value {
+    let remote: Vec<serde_json::Value> = stats
+        .remotes
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "userID": r.user_id,
+                "userName": r.user_name,
+                "framesDecoded": r.player.frames_decoded,
+                "latencyMsP50": r.player.latency_ms_p50,
+                "latencyMsP95": r.player.latency_ms_p95,
+                "firstFrameMs": r.player.first_frame_ms,
+            })
+        })
+        .collect();
+    serde_json::json!({ "remote": remote })
+}
+
+/// One line of figures: each remote tile's fps, median latency and kbit/s, then ours.
+pub(crate) fn stats_line(stats: &CallStats) -> String {
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
+    let mut line = String::from("stats:");
+    for r in &stats.remotes {
+        line.push_str(&format!(
+            " {} {:.1} fps {} ms {:.0} kbps |",
+            r.user_name,
+            r.player.fps,
+            ms(r.player.latency_ms_p50),
+            r.player.kbps
+        ));
+    }
+    if stats.remotes.is_empty() {
+        line.push_str(" nobody to play |");
+    }
+    match &stats.publisher {
+        Some(p) => line.push_str(&format!(
+            " out {:.1} fps {:.0} kbps{}",
+            p.fps,
+            p.kbps,
+            if p.connected { "" } else { " (reconnecting)" }
+        )),
+        None => line.push_str(" not sending"),
+    }
+    if stats.listed > 0 {
+        line.push_str(&format!(" | {} listed, not played", stats.listed));
+    }
+    line
+}
+
+async fn write_snapshot(call: &CallHandle, path: &Path, media: &MediaSettings) -> Result<()> {
+    let (call, path) = (call.clone(), path.to_owned());
+    let (w, h) = (media.width, media.height);
+    tokio::task::spawn_blocking(move || {
+        let grid = call.snapshot_grid(w, h);
+        write_atomically(&path, |f| Ok(grid.write_to(f, ImageFormat::Png)?))
+    })
+    .await?
+}
+
+/// Writes through a temporary file beside `path`, then renames it over `path`, so a reader
+/// never sees a half-written file.
+pub(crate) fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
+) -> Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file name", path.display()))?;
+    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    let mut file = BufWriter::new(File::create(&tmp)?);
+    write(&mut file)?;
+    file.flush()?;
+    drop(file);
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn remember_names(names: &mut HashMap<String, String>, event: &CallEvent) {
+    let mut remember = |p: &Participant| {
+        names.insert(p.member.user_id.clone(), p.member.user_name.clone());
+    };
+    match event {
+        CallEvent::Joined { members, .. } => members.iter().for_each(remember),
+        CallEvent::MemberJoined(p) | CallEvent::MemberPromoted(p) | CallEvent::MemberUpdated(p) => {
+            remember(p)
+        }
+        _ => {}
+    }
+}
+
+fn name_of<'a>(names: &'a HashMap<String, String>, user_id: &'a str) -> &'a str {
+    names.get(user_id).map_or(user_id, String::as_str)
+}
+
+fn placement(p: &Participant) -> String {
+    match p.placement {
+        Placement::Own => "you".to_owned(),
+        Placement::Tile(t) => format!("tile {}", t + 1),
+        Placement::Listed => "listed, not played (no tile free)".to_owned(),
+    }
+}
+
+fn link(names: &HashMap<String, String>, link: &Link) -> String {
+    match link {
+        Link::Room => "room server".to_owned(),
+        Link::Publisher => "our stream".to_owned(),
+        Link::Player(id) => format!("{}'s stream", name_of(names, id)),
+    }
+}
+
+fn print_event(prefix: &str, names: &HashMap<String, String>, event: &CallEvent) {
+    match event {
+        CallEvent::Joined {
+            room_id,
+            user_id,
+            members,
+        } => {
+            println!("{prefix}joined room {room_id} as {user_id}");
+            for p in members {
+                println!(
+                    "{prefix}  member {} ({}) {}",
+                    p.member.user_name,
+                    p.member.user_id,
+                    placement(p)
+                );
+            }
+        }
+        CallEvent::MemberJoined(p) => println!(
+            "{prefix}+ {} ({}) joined: {}",
+            p.member.user_name,
+            p.member.user_id,
+            placement(p)
+        ),
+        CallEvent::MemberLeft { member, .. } => {
+            println!("{prefix}- {} ({}) left", member.user_name, member.user_id)
+        }
+        CallEvent::MemberPromoted(p) => {
+            println!(
+                "{prefix}^ {} now plays in {}",
+                p.member.user_name,
+                placement(p)
+            )
+        }
+        CallEvent::MemberUpdated(p) => println!("{prefix}~ {} updated", p.member.user_name),
+        CallEvent::Text {
+            user_id,
+            nick_name,
+            text,
+            ..
+        } => println!("{prefix}[{nick_name} ({user_id})] {text}"),
+        CallEvent::RoomClosed { reason } => println!("{prefix}room closed ({reason})"),
+        CallEvent::Reconnecting(l) => println!("{prefix}! {} lost; reconnecting", link(names, l)),
+        CallEvent::Reconnected(l) => println!("{prefix}{} back", link(names, l)),
+        CallEvent::DeviceError { kind, message } => {
+            println!("{prefix}! {kind}: {message}; going on without it")
+        }
+        CallEvent::PublisherState(PublisherState::Live) => println!("{prefix}sending"),
+        CallEvent::PlayerState {
+            user_id,
+            state: PlayerState::FirstFrame { after },
+        } => println!(
+            "{prefix}first picture from {} after {} ms",
+            name_of(names, user_id),
+            after.as_millis()
+        ),
+        CallEvent::PlayerState {
+            user_id,
+            state: PlayerState::Failed { reason },
+        } => println!(
+            "{prefix}! cannot play {}: {reason}",
+            name_of(names, user_id)
+        ),
+        CallEvent::PublisherState(_) | CallEvent::PlayerState { .. } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quartet_call::RemoteStats;
+    use quartet_media::{PlayerStats, PublisherStats};
+
+    fn stats() -> CallStats {
+        CallStats {
+            publisher: Some(PublisherStats {
+                connected: true,
+                fps: 15.0,
+                kbps: 480.0,
+                ..PublisherStats::default()
+            }),
+            remotes: vec![RemoteStats {
+                user_id: "u1".into(),
+                user_name: "Ben".into(),
+                tile: 0,
+                player: PlayerStats {
+                    fps: 14.9,
+                    kbps: 501.0,
+                    frames_decoded: 42,
+                    latency_ms_p50: Some(61.4),
+                    ..PlayerStats::default()
+                },
+            }],
+            listed: 1,
+            mix_level: 0.1,
+        }
+    }
+
+    #[test]
+    fn the_stats_line_names_each_tile_and_our_stream() {
+        let line = stats_line(&stats());
+        assert_eq!(
+            line,
+            "stats: Ben 14.9 fps 61 ms 501 kbps | out 15.0 fps 480 kbps | 1 listed, not played"
+        );
+        assert!(stats_line(&CallStats::default()).contains("nobody to play"));
+    }
+
+    #[test]
+    fn the_stats_json_has_the_documented_keys() {
+        let json = stats_json(&stats());
+        let r = &json["remote"][0];
+        assert_eq!(r["userID"], "u1");
+        assert_eq!(r["framesDecoded"], 42);
+        assert_eq!(r["latencyMsP50"], 61.4);
+        assert!(r["latencyMsP95"].is_null() && r["firstFrameMs"].is_null());
+    }
+
+    #[test]
+    fn files_are_replaced_whole() {
+        let dir = std::env::temp_dir().join(format!("quartet-bot-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.txt");
+        write_atomically(&path, |f| Ok(f.write_all(b"one")?)).unwrap();
+        let failed = write_atomically(&path, |f| {
+            f.write_all(b"half")?;
+            anyhow::bail!("interrupted")
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

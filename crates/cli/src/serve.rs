@@ -1,0 +1,125 @@
+//! `quartet server`: the room server and, unless `--no-relay`, the embedded RTMP relay, in one
+//! process, so one command hosts a whole call.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use quartet_proto::sign::StreamSigner;
+use quartet_relay::{Relay, RelayArgs, RelayHandle};
+use quartet_server::{NeverLive, Server, ServerArgs, StreamLiveness};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Flags of `quartet server`.
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    relay: RelayArgs,
+}
+
+/// The relay answers the room server's "is this member's stream still up?" before eviction.
+struct RelayLiveness(RelayHandle);
+
+impl StreamLiveness for RelayLiveness {
+    fn is_live(&self, stream_id: &str) -> bool {
+        self.0.is_live(stream_id)
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM, then stops both servers and waits for them.
+pub async fn run(args: ServeArgs) -> Result<()> {
+    let mut config = args.server.config();
+    let (stop, stopped) = watch::channel(false);
+    let on_stop = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    // Bind both listeners before starting anything, so a taken port fails cleanly at once.
+    let rtmp_listener = match args.relay.relay_enabled() {
+        true => Some(
+            TcpListener::bind(args.relay.rtmp_listen)
+                .await
+                .with_context(|| {
+                    format!("could not listen for RTMP on {}", args.relay.rtmp_listen)
+                })?,
+        ),
+        false => None,
+    };
+    let listen = args.server.listen();
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("could not listen for HTTP on {listen}"))?;
+
+    let mut relay_task = None;
+    let liveness: Arc<dyn StreamLiveness> = match rtmp_listener {
+        Some(rtmp) => {
+            let bound = rtmp.local_addr()?;
+            if bound.ip().is_unspecified() && args.relay.rtmp_base.is_none() {
+                bail!(
+                    "--rtmp-listen {bound} listens on every interface, so members need to be told which \
+                     address to push to: add --rtmp-base rtmp://<this machine's LAN address>:{}/{}",
+                    bound.port(),
+                    args.relay.rtmp_app
+                );
+            }
+            config.rtmp_base = args.relay.rtmp_base(bound);
+            let signer = StreamSigner::new(config.bizid.clone(), config.push_secret_key.clone());
+            let (relay, handle) = Relay::new(args.relay.config(Some(signer)));
+            relay_task = Some(tokio::spawn(relay.run(rtmp, on_stop(stopped.clone()))));
+            println!(
+                "RTMP relay:  rtmp://{bound}/{} (members' URLs: {})",
+                args.relay.rtmp_app, config.rtmp_base
+            );
+            Arc::new(RelayLiveness(handle))
+        }
+        None => {
+            if let Some(base) = &args.relay.rtmp_base {
+                config.rtmp_base = base.trim_end_matches('/').to_owned();
+            }
+            println!(
+                "RTMP server: {} (external; it must check the same push secret key)",
+                config.rtmp_base
+            );
+            Arc::new(NeverLive)
+        }
+    };
+
+    let addr = listener.local_addr()?;
+    let shown = if addr.ip().is_unspecified() {
+        format!("http://<this machine's LAN address>:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    };
+    println!("room server: {shown}");
+    println!("  list rooms:  quartet rooms --server {shown}");
+    println!("  join a room: quartet join --server {shown} --create \"My room\" --name Me");
+    let server = Server::new(config, liveness);
+    let mut room_server = tokio::spawn(quartet_server::run(
+        listener,
+        server,
+        on_stop(stopped.clone()),
+    ));
+
+    // Either a signal or a server failing on its own ends the process; both stop everything.
+    let early = tokio::select! {
+        _ = crate::shutdown_signal() => None,
+        ended = &mut room_server => Some(ended),
+    };
+    println!("shutting down");
+    let _ = stop.send(true);
+    let served = match early {
+        Some(ended) => ended,
+        None => room_server.await,
+    };
+    if let Some(relay) = relay_task {
+        relay
+            .await
+            .context("relay task failed")?
+            .context("RTMP relay failed")?;
+    }
+    served
+        .context("room server task failed")?
+        .context("room server failed")
+}

@@ -1,0 +1,328 @@
+//! `quartet bot` as a tester runs it: two bots in a room on a `quartet server`, each writing
+//! the grid it sees as a PNG and its figures as JSON.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Generous: these wait for events, they do not measure speed.
+const WAIT: Duration = Duration::from_secs(60);
+
+struct Proc {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Proc {
+    fn start(args: &[&str]) -> std::io::Result<Proc> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quartet"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let (tx, lines) = mpsc::channel();
+        if let Some(stdout) = child.stdout.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Ok(Proc {
+            child,
+            lines,
+            seen: Vec::new(),
+        })
+    }
+
+    /// The first line (from now on) containing `needle`.
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no line containing {needle:?}; saw {:#?}", self.seen),
+            }
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let sent = Command::new("kill")
+            .arg(sig)
+            .arg(self.child.id().to_string())
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill {sig} failed");
+    }
+
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("process did not exit; saw {:#?}", self.seen);
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh directory of this test's own (tests run in parallel).
+fn scratch_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("quartet-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+fn arg(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 temp path")
+}
+
+/// How many distinct colours the `col`,`row` quadrant of a 2×2 grid has.
+fn quadrant_colours(img: &image::RgbaImage, col: u32, row: u32) -> usize {
+    let (w, h) = (img.width() / 2, img.height() / 2);
+    let mut seen = std::collections::HashSet::new();
+    for y in row * h..(row + 1) * h {
+        for x in col * w..(col + 1) * w {
+            seen.insert(img.get_pixel(x, y).0);
+        }
+    }
+    seen.len()
+}
+
+#[test]
+fn two_bots_see_each_other_and_write_grid_and_figures() {
+    let dir = scratch_dir("bots");
+    let mut server = Proc::start(&[
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--rtmp-listen",
+        "127.0.0.1:0",
+    ])
+    .unwrap();
+    let line = server.expect("room server: ");
+    let url = line.trim_start_matches("room server: ").trim().to_owned();
+
+    let (ann_png, ann_json) = (dir.join("ann.png"), dir.join("ann.json"));
+    let mut ann = Proc::start(&[
+        "bot",
+        "--server",
+        &url,
+        "--create",
+        "Bots",
+        "--name",
+        "Ann",
+        "--width",
+        "320",
+        "--height",
+        "180",
+        "--snapshot",
+        arg(&ann_png),
+        "--stats-json",
+        arg(&ann_json),
+    ])
+    .unwrap();
+    let joined = ann.expect("joined room ");
+    let room_id = joined.split_whitespace().nth(2).unwrap().to_owned();
+
+    let (ben_png, ben_json) = (dir.join("ben.png"), dir.join("ben.json"));
+    let mut ben = Proc::start(&[
+        "bot",
+        "--server",
+        &url,
+        "--room",
+        &room_id,
+        "--name",
+        "Ben",
+        "--width",
+        "320",
+        "--height",
+        "180",
+        "--duration",
+        "6",
+        "--snapshot",
+        arg(&ben_png),
+        "--stats-json",
+        arg(&ben_json),
+    ])
+    .unwrap();
+    ben.expect("member Ann");
+    ben.expect("first picture from Ann");
+    ann.expect("+ Ben");
+    ann.expect("first picture from Ben");
+    let stats = ben.expect("stats: Ann");
+    assert!(
+        stats.contains(" fps ") && stats.contains(" kbps"),
+        "{stats}"
+    );
+    ben.expect("left room");
+    assert!(ben.wait_exit().success());
+    ann.expect("- Ben");
+
+    // Ben's grid: himself top left, Ann top right, two empty tiles.
+    let grid = image::open(&ben_png).unwrap().to_rgba8();
+    assert_eq!(grid.dimensions(), (320, 180));
+    assert!(quadrant_colours(&grid, 0, 0) > 50, "Ben's own picture");
+    assert!(quadrant_colours(&grid, 1, 0) > 50, "Ann's picture");
+    assert_eq!(quadrant_colours(&grid, 0, 1), 1, "an empty tile");
+    assert_eq!(quadrant_colours(&grid, 1, 1), 1, "an empty tile");
+    assert!(
+        !std::fs::read_dir(&dir).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".tmp")),
+        "no temporary file is left behind"
+    );
+
+    let figures: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&ben_json).unwrap()).unwrap();
+    let remote = figures["remote"].as_array().unwrap();
+    assert_eq!(remote.len(), 1, "{figures}");
+    let ann_figures = &remote[0];
+    for key in [
+        "userID",
+        "framesDecoded",
+        "latencyMsP50",
+        "latencyMsP95",
+        "firstFrameMs",
+    ] {
+        assert!(ann_figures.get(key).is_some(), "no {key} in {figures}");
+    }
+    assert!(
+        ann_figures["framesDecoded"].as_u64().unwrap() > 0,
+        "{figures}"
+    );
+    assert!(ann_figures["latencyMsP50"].as_f64().is_some(), "{figures}");
+    assert!(ann_figures["firstFrameMs"].as_f64().is_some(), "{figures}");
+
+    // Ctrl-C: Ann leaves cleanly and still writes her figures (nobody left to play).
+    ann.signal("-INT");
+    ann.expect("left room");
+    assert!(ann.wait_exit().success());
+    let figures: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&ann_json).unwrap()).unwrap();
+    assert!(figures["remote"].is_array(), "{figures}");
+    image::open(&ann_png).unwrap();
+
+    server.signal("-TERM");
+    assert!(server.wait_exit().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_bot_invocations_fail_with_a_clear_message() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_quartet"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = run(&["bot", "--server", "http://127.0.0.1:9", "--name", "A"]);
+    assert!(!ok && err.contains("--room"), "{err}");
+    let (ok, err) = run(&[
+        "bot",
+        "--server",
+        "http://127.0.0.1:9",
+        "--room",
+        "room_1",
+        "--name",
+        "A",
+        "--width",
+        "321",
+    ]);
+    assert!(!ok && err.contains("321x"), "{err}");
+    // Nothing listens on port 9: a clear connection error, not a hang.
+    let (ok, err) = run(&[
+        "bot",
+        "--server",
+        "http://127.0.0.1:9",
+        "--room",
+        "room_1",
+        "--name",
+        "A",
+    ]);
+    assert!(!ok && err.contains("could not join"), "{err}");
+}
+
+#[test]
+fn the_demo_runs_a_call_of_three_bots_in_one_command() {
+    let dir = scratch_dir("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_quartet"))
+        .args([
+            "demo",
+            "--duration",
+            "5",
+            "--width",
+            "320",
+            "--height",
+            "180",
+            "--snapshot",
+            arg(&dir),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("room server: http://127.0.0.1:"),
+        "{stdout}"
+    );
+    let room = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("demo room:"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the demo prints its room");
+    assert!(stdout.contains(&format!("--room {room}")), "{stdout}");
+    for name in ["ann", "ben", "cho"] {
+        assert!(
+            stdout.contains(&format!(
+                "[Demo {}{}] left room",
+                name[..1].to_uppercase(),
+                &name[1..]
+            )),
+            "{stdout}"
+        );
+        let grid = image::open(dir.join(format!("demo-{name}.png")))
+            .unwrap()
+            .to_rgba8();
+        assert_eq!(grid.dimensions(), (320, 180));
+        // Us and the two others have pictures; the fourth tile is empty.
+        assert!(
+            quadrant_colours(&grid, 0, 0) > 50,
+            "demo-{name}: own picture"
+        );
+        assert!(quadrant_colours(&grid, 1, 0) > 50, "demo-{name}: tile 1");
+        assert!(quadrant_colours(&grid, 0, 1) > 50, "demo-{name}: tile 2");
+        assert_eq!(quadrant_colours(&grid, 1, 1), 1, "demo-{name}: empty tile");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
