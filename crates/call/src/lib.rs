@@ -1,1 +1,37 @@
 //! One call: a room session, one publisher and a player per other member.
+//!
+//! [`Call::start`] joins a room (through `quartet-room`), opens the camera and microphone (or
+//! their synthetic twins), pushes our stream and plays the others' (through `quartet-media`),
+//! and returns a [`CallHandle`] and a receiver of [`CallEvent`]s.
+//!
+//! - **Four-up**: up to [`REMOTE_TILES`] remote members are played, first come first served;
+//!   later members are listed, not played, until a tile frees up ([`tiles`]).
+//! - **Controls**: mute, camera off, camera and microphone switching mid-call, text messages.
+//! - **Trouble**: a missing device is a [`CallEvent::DeviceError`] and the call goes on
+//!   without it; the room session and the media reconnect on their own and say so with
+//!   [`CallEvent::Reconnecting`] / [`CallEvent::Reconnected`]; a rejoin under a new identity
+//!   restarts sending with the same mute and camera state.
+//! - **Looking at it**: [`CallHandle::tiles`] gives each remote tile's latest picture and its
+//!   H.264 packets, [`CallHandle::stats`] the figures, [`CallHandle::snapshot_grid`] the whole
+//!   grid as one picture ([`grid`]).
+//!
+//! Nothing here knows about a UI: the desktop app and the bots are thin adapters over it.
+
+mod call;
+pub mod config;
+pub mod devices;
+pub mod event;
+pub mod grid;
+pub mod stats;
+pub mod tiles;
+
+pub use call::{
+    COMMAND_QUEUE, Call, CallError, CallHandle, EVENT_QUEUE, NOTE_CAMERA_OFF, NOTE_CONNECTING, Tile,
+};
+pub use config::{AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput};
+pub use devices::FrameSlot;
+pub use event::{CallEvent, Link, Participant, Placement, PlayerState, PublisherState};
+pub use grid::compose_grid;
+pub use quartet_media::source::DeviceKind;
+pub use stats::{CallStats, RemoteStats};
+pub use tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};

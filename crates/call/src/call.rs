@@ -1,0 +1,1083 @@
+//! The call actor: it owns the room session's events, the publisher and one player per played
+//! member, and turns all of them into [`CallEvent`]s; [`CallHandle`]s send it commands and read
+//! a snapshot it keeps current.
+
+use crate::config::{AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput};
+use crate::devices::{FrameSlot, Previewed, error_kind, open_audio, open_video};
+use crate::event::{
+    CallEvent, Link, LinkState, Participant, Placement, PlayerState, PublisherState,
+    link_transition, player_state, publisher_state,
+};
+use crate::grid::{GRID_TILES, GridCell, compose_grid};
+use crate::stats::{CallStats, RemoteStats};
+use crate::tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};
+use image::RgbaImage;
+use quartet_media::source::DeviceKind;
+use quartet_media::{
+    AudioMixer, AudioOutput, AudioSource, EncodedVideo, PlayError, Player, PlayerConfig,
+    PlayerEvent, PlayerHandle, PlayerStats, PublishError, Publisher, PublisherEvent,
+    PublisherHandle, SourceError, VideoFrame, VideoSource,
+};
+use quartet_room::{Member, SessionError, SessionEvent, SessionHandle};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::sync::{broadcast, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// Events buffered for a slow receiver before newer ones are dropped (the snapshot behind
+/// [`CallHandle`] stays exact regardless).
+pub const EVENT_QUEUE: usize = 256;
+/// Commands from handles waiting for the actor.
+pub const COMMAND_QUEUE: usize = 16;
+/// Placeholder note of a remote tile whose first picture has not come yet.
+pub const NOTE_CONNECTING: &str = "connecting";
+/// Placeholder note of a tile whose member turned the camera off (or has none).
+pub const NOTE_CAMERA_OFF: &str = "camera off";
+
+/// Why a call could not start or a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The settings are unusable.
+    #[error("invalid call settings: {0}")]
+    InvalidConfig(String),
+    /// The room server refused or could not be reached.
+    #[error("room: {0}")]
+    Room(#[from] SessionError),
+    /// Sending could not start.
+    #[error("cannot start sending: {0}")]
+    Publish(#[from] PublishError),
+    /// A device or file could not be opened; nothing was changed.
+    #[error("{0}")]
+    Device(#[from] SourceError),
+    /// A blocking task (opening devices) died.
+    #[error("opening devices failed: {0}")]
+    Task(String),
+    /// The call has ended.
+    #[error("the call has ended")]
+    Ended,
+}
+
+/// One played remote member: its tile, and its player's pictures, packets and figures.
+#[derive(Clone)]
+pub struct Tile {
+    /// The tile, `0..REMOTE_TILES` (grid position `slot + 1`).
+    pub slot: usize,
+    /// Who is played here.
+    pub member: Member,
+    player: PlayerHandle,
+}
+
+impl std::fmt::Debug for Tile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tile")
+            .field("slot", &self.slot)
+            .field("member", &self.member.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tile {
+    /// The latest decoded picture at tile size (`None` before the first).
+    pub fn frames(&self) -> watch::Receiver<Option<Arc<VideoFrame>>> {
+        self.player.frames()
+    }
+
+    /// The H.264 access units as they arrive (for decoding elsewhere, e.g. WebCodecs).
+    pub fn packets(&self) -> broadcast::Receiver<EncodedVideo> {
+        self.player.packets()
+    }
+
+    /// The player's figures.
+    pub fn stats(&self) -> PlayerStats {
+        self.player.stats()
+    }
+
+    /// Changes the size of decoded pictures (e.g. when the window is resized).
+    pub fn set_size(&self, width: u32, height: u32) {
+        self.player.set_tile_size(width, height);
+    }
+}
+
+/// What handles can see of the call at any time.
+#[derive(Clone, Default)]
+struct View {
+    user_name: String,
+    members: Vec<Participant>,
+    tiles: Vec<Tile>,
+    publisher: Option<PublisherHandle>,
+    mic_muted: bool,
+    camera_enabled: bool,
+    has_video: bool,
+    ended: bool,
+}
+
+enum Command {
+    Change {
+        change: Change,
+        reply: oneshot::Sender<()>,
+    },
+    Leave {
+        reply: oneshot::Sender<Result<(), CallError>>,
+    },
+}
+
+enum Change {
+    MicMuted(bool),
+    CameraEnabled(bool),
+    Video {
+        input: VideoInput,
+        source: Option<Box<dyn VideoSource>>,
+    },
+    Audio {
+        input: AudioInput,
+        source: Option<Box<dyn AudioSource>>,
+    },
+}
+
+/// A cloneable handle to a running call. The call ends when [`CallHandle::leave`] is called,
+/// the room closes, or every handle is dropped (which leaves the room too).
+#[derive(Clone)]
+pub struct CallHandle {
+    commands: mpsc::Sender<Command>,
+    view: watch::Receiver<View>,
+    session: SessionHandle,
+    preview: FrameSlot,
+    mixer: AudioMixer,
+    media: Arc<MediaSettings>,
+}
+
+impl std::fmt::Debug for CallHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallHandle")
+            .field("room_id", &self.session.room_id())
+            .field("user_id", &self.session.user_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallHandle {
+    /// Our userID.
+    pub fn user_id(&self) -> String {
+        self.session.user_id()
+    }
+
+    /// The room's ID.
+    pub fn room_id(&self) -> String {
+        self.session.room_id()
+    }
+
+    /// Everyone in the room and where each is shown.
+    pub fn members(&self) -> Vec<Participant> {
+        self.view.borrow().members.clone()
+    }
+
+    /// The played remote members, in tile order.
+    pub fn tiles(&self) -> Vec<Tile> {
+        self.view.borrow().tiles.clone()
+    }
+
+    /// Whether our microphone is muted.
+    pub fn is_mic_muted(&self) -> bool {
+        self.view.borrow().mic_muted
+    }
+
+    /// Whether our camera is on.
+    pub fn is_camera_enabled(&self) -> bool {
+        self.view.borrow().camera_enabled
+    }
+
+    /// Whether the call has ended.
+    pub fn is_ended(&self) -> bool {
+        self.view.borrow().ended
+    }
+
+    /// The latest picture we send (`None` with the camera off or without a camera).
+    pub fn preview(&self) -> FrameSlot {
+        self.preview.clone()
+    }
+
+    /// Our publisher and every remote player, right now.
+    pub fn stats(&self) -> CallStats {
+        let view = self.view.borrow().clone();
+        CallStats {
+            publisher: view.publisher.as_ref().map(PublisherHandle::stats),
+            remotes: view
+                .tiles
+                .iter()
+                .map(|t| RemoteStats {
+                    user_id: t.member.user_id.clone(),
+                    user_name: t.member.user_name.clone(),
+                    tile: t.slot,
+                    player: t.stats(),
+                })
+                .collect(),
+            listed: view
+                .members
+                .iter()
+                .filter(|p| p.placement == Placement::Listed)
+                .count(),
+            mix_level: self.mixer.level(),
+        }
+    }
+
+    /// The four-up grid as one `width`×`height` picture: us top left, then the remote tiles
+    /// in order; name labels, and a placeholder where there is no picture.
+    pub fn snapshot_grid(&self, width: u32, height: u32) -> RgbaImage {
+        let view = self.view.borrow().clone();
+        let own = self
+            .preview
+            .borrow()
+            .clone()
+            .filter(|_| view.camera_enabled && view.has_video && !view.ended);
+        let mut remote: [Option<(String, Option<Arc<VideoFrame>>)>; REMOTE_TILES] =
+            Default::default();
+        for t in &view.tiles {
+            if let Some(slot) = remote.get_mut(t.slot) {
+                *slot = Some((t.member.user_name.clone(), t.frames().borrow().clone()));
+            }
+        }
+        let own_label = if view.mic_muted {
+            format!("{} (you, muted)", view.user_name)
+        } else {
+            format!("{} (you)", view.user_name)
+        };
+        let mut cells = Vec::with_capacity(GRID_TILES);
+        cells.push(GridCell {
+            label: Some(&own_label),
+            frame: own.as_deref(),
+            note: Some(NOTE_CAMERA_OFF),
+        });
+        for r in &remote {
+            cells.push(match r {
+                Some((name, frame)) => GridCell {
+                    label: Some(name),
+                    frame: frame.as_deref(),
+                    note: Some(if frame.is_some() {
+                        NOTE_CAMERA_OFF
+                    } else {
+                        NOTE_CONNECTING
+                    }),
+                },
+                None => GridCell::default(),
+            });
+        }
+        compose_grid(width, height, &cells)
+    }
+
+    /// Mutes or unmutes our microphone: muted, the others hear silence.
+    pub async fn set_mic_muted(&self, muted: bool) -> Result<(), CallError> {
+        self.change(Change::MicMuted(muted)).await
+    }
+
+    /// Turns our camera on or off without leaving: off, the others see "camera off".
+    pub async fn set_camera_enabled(&self, enabled: bool) -> Result<(), CallError> {
+        self.change(Change::CameraEnabled(enabled)).await
+    }
+
+    /// Sends pictures from `input` from now on. A device that cannot be opened is an error
+    /// and the current source stays.
+    pub async fn switch_camera(&self, input: VideoInput) -> Result<(), CallError> {
+        let media = Arc::clone(&self.media);
+        let wanted = input.clone();
+        let source = tokio::task::spawn_blocking(move || open_video(&wanted, &media))
+            .await
+            .map_err(|e| CallError::Task(e.to_string()))??;
+        self.change(Change::Video { input, source }).await
+    }
+
+    /// Sends sound from `input` from now on. A device that cannot be opened is an error and
+    /// the current source stays.
+    pub async fn switch_microphone(&self, input: AudioInput) -> Result<(), CallError> {
+        let wanted = input.clone();
+        let source = tokio::task::spawn_blocking(move || open_audio(&wanted))
+            .await
+            .map_err(|e| CallError::Task(e.to_string()))??;
+        self.change(Change::Audio { input, source }).await
+    }
+
+    /// Sends a text message to the room.
+    pub async fn send_text(&self, text: impl Into<String>) -> Result<(), CallError> {
+        Ok(self.session.send_text(text).await?)
+    }
+
+    /// Stops sending and playing, leaves the room and waits until every thread has ended.
+    /// Leaving a call that has already ended succeeds.
+    pub async fn leave(&self) -> Result<(), CallError> {
+        let (reply, answer) = oneshot::channel();
+        if self.commands.send(Command::Leave { reply }).await.is_err() {
+            return Ok(());
+        }
+        // A dropped reply means the call ended on its own, after tearing everything down.
+        answer.await.unwrap_or(Ok(()))
+    }
+
+    async fn change(&self, change: Change) -> Result<(), CallError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Change { change, reply })
+            .await
+            .map_err(|_| CallError::Ended)?;
+        answer.await.map_err(|_| CallError::Ended)
+    }
+}
+
+/// Starts calls.
+pub struct Call;
+
+struct Opened {
+    video: Option<Box<dyn VideoSource>>,
+    audio: Option<Box<dyn AudioSource>>,
+    output: Option<AudioOutput>,
+    errors: Vec<(DeviceKind, String)>,
+}
+
+fn open_all(config: &CallConfig, mixer: AudioMixer) -> Opened {
+    let mut errors = Vec::new();
+    let video = open_video(&config.video, &config.media).unwrap_or_else(|e| {
+        tracing::warn!("no video: {e}");
+        errors.push((error_kind(&e, DeviceKind::Camera), e.to_string()));
+        None
+    });
+    let audio = open_audio(&config.audio).unwrap_or_else(|e| {
+        tracing::warn!("no sound: {e}");
+        errors.push((error_kind(&e, DeviceKind::Microphone), e.to_string()));
+        None
+    });
+    let opened = match &config.output {
+        AudioOutputChoice::Default => AudioOutput::open_or_null(mixer.clone()),
+        AudioOutputChoice::Device(name) => {
+            AudioOutput::open(mixer.clone(), Some(name)).or_else(|e| {
+                errors.push((DeviceKind::Speaker, e.to_string()));
+                AudioOutput::null(mixer.clone())
+            })
+        }
+        AudioOutputChoice::Null => AudioOutput::null(mixer.clone()),
+    };
+    let output = opened
+        .map_err(|e| {
+            tracing::warn!("no sound output: {e}");
+            errors.push((DeviceKind::Speaker, e.to_string()));
+        })
+        .ok();
+    Opened {
+        video,
+        audio,
+        output,
+        errors,
+    }
+}
+
+impl Call {
+    /// Joins the room, opens the devices (a missing one is a [`CallEvent::DeviceError`], not
+    /// a failure), starts sending and plays the members already there. The first event is
+    /// [`CallEvent::Joined`].
+    pub async fn start(
+        config: CallConfig,
+    ) -> Result<(CallHandle, mpsc::Receiver<CallEvent>), CallError> {
+        if let Some(problem) = config.media.problem() {
+            return Err(CallError::InvalidConfig(problem));
+        }
+        let mixer = AudioMixer::new();
+        let opening = {
+            let config = config.clone();
+            let mixer = mixer.clone();
+            tokio::task::spawn_blocking(move || open_all(&config, mixer))
+        };
+        // Devices open while we join: both can take a while.
+        let (joined, opened) = tokio::join!(quartet_room::connect(config.session.clone()), opening);
+        let opened = opened.map_err(|e| CallError::Task(e.to_string()))?;
+        let (session, mut session_events) = match joined {
+            Ok(j) => j,
+            Err(e) => {
+                // Microphones and speakers join their threads when dropped.
+                let _ = tokio::task::spawn_blocking(move || drop(opened)).await;
+                return Err(e.into());
+            }
+        };
+        let members = match session_events.recv().await {
+            Some(SessionEvent::Joined { members, .. }) => members,
+            _ => session.members(),
+        };
+
+        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+        let (commands_tx, commands_rx) = mpsc::channel(COMMAND_QUEUE);
+        let (media_tx, media_rx) = mpsc::unbounded_channel();
+        let (preview_tx, preview_rx) = watch::channel(None);
+        let media = Arc::new(config.media.clone());
+        let (view_tx, view_rx) = watch::channel(View::default());
+        let mut actor = Actor {
+            media: Arc::clone(&media),
+            user_name: config.session.user_name.clone(),
+            session: session.clone(),
+            session_events,
+            commands: commands_rx,
+            events: events_tx,
+            media_tx,
+            media_rx,
+            publisher: None,
+            players: HashMap::new(),
+            members,
+            own_ids: HashSet::from([session.user_id()]),
+            tiles: TileAssignment::default(),
+            mixer: mixer.clone(),
+            output: opened.output,
+            mic_muted: config.start_muted,
+            camera_enabled: !config.start_camera_off,
+            video_input: if opened.video.is_some() {
+                config.video.clone()
+            } else {
+                VideoInput::None
+            },
+            audio_input: if opened.audio.is_some() {
+                config.audio.clone()
+            } else {
+                AudioInput::None
+            },
+            preview: preview_tx,
+            showing: Arc::new(AtomicBool::new(!config.start_camera_off)),
+            view: view_tx,
+            generation: 0,
+        };
+        if let Err(e) = actor.start_publisher(session.push_url(), opened.video, opened.audio) {
+            actor.teardown().await;
+            if let Err(left) = session.leave().await {
+                tracing::warn!("leaving after a failed start: {left}");
+            }
+            return Err(e.into());
+        }
+        actor.retile().await;
+        actor.emit(CallEvent::Joined {
+            room_id: session.room_id(),
+            user_id: session.user_id(),
+            members: actor.participants(),
+        });
+        for (kind, message) in opened.errors {
+            actor.emit(CallEvent::DeviceError { kind, message });
+        }
+        actor.publish_view();
+        tokio::spawn(actor.run());
+        Ok((
+            CallHandle {
+                commands: commands_tx,
+                view: view_rx,
+                session,
+                preview: preview_rx,
+                mixer,
+                media,
+            },
+            events_rx,
+        ))
+    }
+}
+
+enum MediaEvent {
+    Publisher {
+        generation: u64,
+        event: PublisherEvent,
+    },
+    Player {
+        user_id: String,
+        generation: u64,
+        event: PlayerEvent,
+    },
+}
+
+struct Sending {
+    handle: PublisherHandle,
+    url: String,
+    generation: u64,
+    link: LinkState,
+    forward: JoinHandle<()>,
+}
+
+struct Playing {
+    handle: PlayerHandle,
+    member: Member,
+    slot: usize,
+    generation: u64,
+    link: LinkState,
+    forward: JoinHandle<()>,
+}
+
+/// Hands a media object's events to the actor, tagged, until its last one.
+fn forward<E: Send + 'static>(
+    mut events: UnboundedReceiver<E>,
+    to: UnboundedSender<MediaEvent>,
+    is_last: fn(&E) -> bool,
+    wrap: impl Fn(E) -> MediaEvent + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(e) = events.recv().await {
+            let last = is_last(&e);
+            if to.send(wrap(e)).is_err() || last {
+                break;
+            }
+        }
+    })
+}
+
+/// Whether the actor carries on after an event.
+enum Flow {
+    Continue,
+    Closed(String),
+}
+
+struct Actor {
+    media: Arc<MediaSettings>,
+    user_name: String,
+    session: SessionHandle,
+    session_events: mpsc::Receiver<SessionEvent>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<CallEvent>,
+    media_tx: UnboundedSender<MediaEvent>,
+    media_rx: UnboundedReceiver<MediaEvent>,
+    publisher: Option<Sending>,
+    players: HashMap<String, Playing>,
+    /// Everyone in the room, us included, in the room's order then order of arrival.
+    members: Vec<Member>,
+    /// Every userID we have had: after a rejoin under a new identity the server may list the
+    /// old one until it times out, and that is not someone to play.
+    own_ids: HashSet<String>,
+    tiles: TileAssignment,
+    mixer: AudioMixer,
+    output: Option<AudioOutput>,
+    mic_muted: bool,
+    camera_enabled: bool,
+    video_input: VideoInput,
+    audio_input: AudioInput,
+    preview: watch::Sender<Option<Arc<VideoFrame>>>,
+    /// Whether our pictures go to the preview (not while the camera is off).
+    showing: Arc<AtomicBool>,
+    view: watch::Sender<View>,
+    generation: u64,
+}
+
+impl Actor {
+    async fn run(mut self) {
+        let mut closed = None;
+        let reply = loop {
+            tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(Command::Leave { reply }) => break Some(reply),
+                    Some(Command::Change { change, reply }) => {
+                        self.change(change);
+                        // The snapshot is current before the caller hears back.
+                        self.publish_view();
+                        let _ = reply.send(());
+                    }
+                    // Every handle is gone: nobody can leave for us, so leave now.
+                    None => break None,
+                },
+                event = self.session_events.recv() => match event {
+                    Some(event) => {
+                        if let Flow::Closed(reason) = self.session_event(event).await {
+                            closed = Some(reason);
+                            break None;
+                        }
+                    }
+                    None => {
+                        closed = Some(String::from("session ended"));
+                        break None;
+                    }
+                },
+                Some(event) = self.media_rx.recv() => self.media_event(event),
+            }
+        };
+        self.teardown().await;
+        let left = match closed {
+            Some(reason) => {
+                self.emit(CallEvent::RoomClosed { reason });
+                Ok(())
+            }
+            None => match self.session.leave().await {
+                Ok(()) | Err(SessionError::Closed) => Ok(()),
+                Err(e) => Err(CallError::Room(e)),
+            },
+        };
+        if let Err(e) = &left {
+            tracing::warn!("leaving the room failed: {e}");
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(left);
+        }
+    }
+
+    fn emit(&self, event: CallEvent) {
+        if let Err(mpsc::error::TrySendError::Full(e)) = self.events.try_send(event) {
+            tracing::warn!("call event dropped, the receiver is not keeping up: {e:?}");
+        }
+    }
+
+    fn is_me(&self, member: &Member) -> bool {
+        member.is_self || self.own_ids.contains(&member.user_id)
+    }
+
+    fn placement(&self, member: &Member) -> Placement {
+        if self.is_me(member) {
+            Placement::Own
+        } else {
+            self.tiles
+                .slot_of(&member.user_id)
+                .map_or(Placement::Listed, Placement::Tile)
+        }
+    }
+
+    fn participant(&self, member: &Member) -> Participant {
+        Participant {
+            member: member.clone(),
+            placement: self.placement(member),
+        }
+    }
+
+    fn participants(&self) -> Vec<Participant> {
+        let current = self.session.user_id();
+        self.members
+            .iter()
+            // A former identity of ours is not a member to show.
+            .filter(|m| m.user_id == current || !self.own_ids.contains(&m.user_id))
+            .map(|m| self.participant(m))
+            .collect()
+    }
+
+    fn publish_view(&self) {
+        let mut tiles: Vec<Tile> = self
+            .players
+            .values()
+            .map(|p| Tile {
+                slot: p.slot,
+                member: p.member.clone(),
+                player: p.handle.clone(),
+            })
+            .collect();
+        tiles.sort_by_key(|t| t.slot);
+        self.view.send_replace(View {
+            user_name: self.user_name.clone(),
+            members: self.participants(),
+            tiles,
+            publisher: self.publisher.as_ref().map(|p| p.handle.clone()),
+            mic_muted: self.mic_muted,
+            camera_enabled: self.camera_enabled,
+            has_video: self.video_input != VideoInput::None,
+            ended: false,
+        });
+    }
+
+    fn start_publisher(
+        &mut self,
+        url: String,
+        video: Option<Box<dyn VideoSource>>,
+        audio: Option<Box<dyn AudioSource>>,
+    ) -> Result<(), PublishError> {
+        // Sources go in only once mute and camera are set, so not one chunk of sound or one
+        // picture leaves before a "join muted" or "join with the camera off" takes effect.
+        let (handle, events) = Publisher::start(self.media.publisher(&url), None, None)?;
+        handle.set_audio_muted(self.mic_muted);
+        handle.set_video_enabled(self.camera_enabled);
+        if audio.is_some() {
+            handle.replace_audio_source(audio);
+        }
+        if let Some(video) = video {
+            handle.replace_video_source(Some(self.previewed(video)));
+        }
+        self.generation += 1;
+        let generation = self.generation;
+        let forward = forward(
+            events,
+            self.media_tx.clone(),
+            |e| matches!(e, PublisherEvent::Stopped),
+            move |event| MediaEvent::Publisher { generation, event },
+        );
+        self.publisher = Some(Sending {
+            handle,
+            url,
+            generation,
+            link: LinkState::default(),
+            forward,
+        });
+        Ok(())
+    }
+
+    fn previewed(&self, video: Box<dyn VideoSource>) -> Box<dyn VideoSource> {
+        Box::new(Previewed::new(
+            video,
+            self.preview.clone(),
+            Arc::clone(&self.showing),
+        ))
+    }
+
+    async fn stop_publisher(&mut self) {
+        if let Some(p) = self.publisher.take() {
+            p.forward.abort();
+            p.handle.stop_async().await;
+        }
+        self.preview.send_replace(None);
+    }
+
+    /// Restarts sending to a new URL (after a rejoin with a new identity), with the same
+    /// devices and the same mute and camera state.
+    async fn republish(&mut self, url: String) {
+        self.stop_publisher().await;
+        self.emit(CallEvent::PublisherState(PublisherState::Stopped));
+        let (video_input, audio_input, media) = (
+            self.video_input.clone(),
+            self.audio_input.clone(),
+            Arc::clone(&self.media),
+        );
+        let opened = tokio::task::spawn_blocking(move || {
+            (open_video(&video_input, &media), open_audio(&audio_input))
+        })
+        .await;
+        let (video, audio) = match opened {
+            Ok((video, audio)) => (
+                self.device_or_none(video, DeviceKind::Camera),
+                self.device_or_none(audio, DeviceKind::Microphone),
+            ),
+            Err(e) => {
+                self.emit(CallEvent::DeviceError {
+                    kind: DeviceKind::Camera,
+                    message: format!("opening devices failed: {e}"),
+                });
+                (None, None)
+            }
+        };
+        if video.is_none() {
+            self.video_input = VideoInput::None;
+        }
+        if audio.is_none() {
+            self.audio_input = AudioInput::None;
+        }
+        if let Err(e) = self.start_publisher(url, video, audio) {
+            tracing::error!("cannot restart sending: {e}");
+            self.emit(CallEvent::PublisherState(PublisherState::Stopped));
+        }
+    }
+
+    fn device_or_none<T>(
+        &self,
+        opened: Result<Option<T>, SourceError>,
+        kind: DeviceKind,
+    ) -> Option<T> {
+        opened.unwrap_or_else(|e| {
+            self.emit(CallEvent::DeviceError {
+                kind: error_kind(&e, kind),
+                message: e.to_string(),
+            });
+            None
+        })
+    }
+
+    fn start_player(&mut self, member: &Member, slot: usize) {
+        let mut config = PlayerConfig::new(
+            member.play_url.clone(),
+            self.media.tile_width,
+            self.media.tile_height,
+        )
+        .with_mixer(self.mixer.clone());
+        config.decode_video = self.media.decode_video;
+        let started: Result<_, PlayError> = Player::start(config);
+        let (handle, events) = match started {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(user_id = %member.user_id, "cannot play: {e}");
+                self.emit(CallEvent::PlayerState {
+                    user_id: member.user_id.clone(),
+                    state: PlayerState::Failed {
+                        reason: e.to_string(),
+                    },
+                });
+                return;
+            }
+        };
+        self.generation += 1;
+        let generation = self.generation;
+        let user_id = member.user_id.clone();
+        let forward = forward(
+            events,
+            self.media_tx.clone(),
+            |e| matches!(e, PlayerEvent::Stopped),
+            move |event| MediaEvent::Player {
+                user_id: user_id.clone(),
+                generation,
+                event,
+            },
+        );
+        self.players.insert(
+            member.user_id.clone(),
+            Playing {
+                handle,
+                member: member.clone(),
+                slot,
+                generation,
+                link: LinkState::default(),
+                forward,
+            },
+        );
+    }
+
+    async fn stop_player(&mut self, user_id: &str) {
+        if let Some(p) = self.players.remove(user_id) {
+            p.forward.abort();
+            p.handle.stop_async().await;
+            self.emit(CallEvent::PlayerState {
+                user_id: user_id.to_owned(),
+                state: PlayerState::Stopped,
+            });
+        }
+    }
+
+    /// Re-assigns the tiles to the members now present; stops and starts players to match.
+    async fn retile(&mut self) -> Vec<TileChange> {
+        let present: Vec<String> = self
+            .members
+            .iter()
+            .filter(|m| !self.is_me(m))
+            .map(|m| m.user_id.clone())
+            .collect();
+        let next = assign_tiles(&self.tiles, &present);
+        let changes = tile_changes(&self.tiles, &next);
+        self.tiles = next;
+        for change in &changes {
+            match change {
+                TileChange::Freed { user_id, .. } => self.stop_player(user_id).await,
+                TileChange::Played { user_id, slot } => {
+                    if let Some(m) = self.members.iter().find(|m| &m.user_id == user_id) {
+                        let m = m.clone();
+                        self.start_player(&m, *slot);
+                    }
+                }
+            }
+        }
+        changes
+    }
+
+    async fn session_event(&mut self, event: SessionEvent) -> Flow {
+        match event {
+            SessionEvent::Joined { members, .. } => {
+                self.members = members;
+                self.retile().await;
+            }
+            SessionEvent::MemberJoined(member) => {
+                let me = self.is_me(&member);
+                match self
+                    .members
+                    .iter_mut()
+                    .find(|m| m.user_id == member.user_id)
+                {
+                    Some(m) => *m = member.clone(),
+                    None => self.members.push(member.clone()),
+                }
+                if !me {
+                    self.retile().await;
+                    // nginx-rtmp and CDNs cache no keyframe: the newcomer's player would
+                    // otherwise wait up to a whole GOP for its first picture.
+                    if let Some(p) = &self.publisher {
+                        p.handle.request_keyframe();
+                    }
+                    self.emit(CallEvent::MemberJoined(self.participant(&member)));
+                }
+            }
+            SessionEvent::MemberLeft(member) => {
+                let freed_tile = self.tiles.slot_of(&member.user_id);
+                self.members.retain(|m| m.user_id != member.user_id);
+                let changes = self.retile().await;
+                if !self.is_me(&member) {
+                    self.emit(CallEvent::MemberLeft { member, freed_tile });
+                }
+                for change in changes {
+                    if let TileChange::Played { user_id, .. } = change
+                        && let Some(m) = self.members.iter().find(|m| m.user_id == user_id)
+                    {
+                        self.emit(CallEvent::MemberPromoted(self.participant(m)));
+                    }
+                }
+            }
+            SessionEvent::MemberUpdated(member) => {
+                if let Some(m) = self
+                    .members
+                    .iter_mut()
+                    .find(|m| m.user_id == member.user_id)
+                {
+                    *m = member.clone();
+                }
+                let moved = self
+                    .players
+                    .get(&member.user_id)
+                    .filter(|p| p.member.play_url != member.play_url)
+                    .map(|p| p.slot);
+                if let Some(slot) = moved {
+                    self.stop_player(&member.user_id).await;
+                    self.start_player(&member, slot);
+                } else if let Some(p) = self.players.get_mut(&member.user_id) {
+                    p.member = member.clone();
+                }
+                self.emit(CallEvent::MemberUpdated(self.participant(&member)));
+            }
+            SessionEvent::Text {
+                user_id,
+                nick_name,
+                text,
+                time,
+                ..
+            } => self.emit(CallEvent::Text {
+                user_id,
+                nick_name,
+                text,
+                time,
+            }),
+            SessionEvent::RoomClosed { reason } => return Flow::Closed(reason),
+            SessionEvent::ConnectionLost => self.emit(CallEvent::Reconnecting(Link::Room)),
+            SessionEvent::ConnectionRestored => self.emit(CallEvent::Reconnected(Link::Room)),
+            SessionEvent::Rejoined { user_id, push_url } => {
+                self.own_ids.insert(user_id);
+                let current = self.publisher.as_ref().map(|p| p.url.as_str());
+                if current != Some(push_url.as_str()) {
+                    self.republish(push_url).await;
+                }
+                // Our identity may have changed: re-read who is who.
+                self.members = self.session.members();
+                self.retile().await;
+                self.emit(CallEvent::Reconnected(Link::Room));
+            }
+        }
+        self.publish_view();
+        Flow::Continue
+    }
+
+    fn media_event(&mut self, event: MediaEvent) {
+        match event {
+            MediaEvent::Publisher { generation, event } => {
+                let Some(p) = self
+                    .publisher
+                    .as_mut()
+                    .filter(|p| p.generation == generation)
+                else {
+                    return;
+                };
+                match &event {
+                    PublisherEvent::VideoSourceFailed(e) => {
+                        self.video_input = VideoInput::None;
+                        self.preview.send_replace(None);
+                        self.emit(CallEvent::DeviceError {
+                            kind: error_kind(e, DeviceKind::Camera),
+                            message: e.to_string(),
+                        });
+                        self.publish_view();
+                        return;
+                    }
+                    PublisherEvent::AudioSourceFailed(e) => {
+                        self.audio_input = AudioInput::None;
+                        self.emit(CallEvent::DeviceError {
+                            kind: error_kind(e, DeviceKind::Microphone),
+                            message: e.to_string(),
+                        });
+                        return;
+                    }
+                    _ => {}
+                }
+                let Some((state, up)) = publisher_state(&event) else {
+                    return;
+                };
+                let news = up.and_then(|up| {
+                    let (next, news) = link_transition(p.link, up);
+                    p.link = next;
+                    news
+                });
+                self.emit(CallEvent::PublisherState(state));
+                match news {
+                    Some(false) => self.emit(CallEvent::Reconnecting(Link::Publisher)),
+                    Some(true) => self.emit(CallEvent::Reconnected(Link::Publisher)),
+                    None => {}
+                }
+            }
+            MediaEvent::Player {
+                user_id,
+                generation,
+                event,
+            } => {
+                let Some(p) = self
+                    .players
+                    .get_mut(&user_id)
+                    .filter(|p| p.generation == generation)
+                else {
+                    return;
+                };
+                let (state, up) = player_state(&event);
+                let news = up.and_then(|up| {
+                    let (next, news) = link_transition(p.link, up);
+                    p.link = next;
+                    news
+                });
+                self.emit(CallEvent::PlayerState {
+                    user_id: user_id.clone(),
+                    state,
+                });
+                match news {
+                    Some(false) => self.emit(CallEvent::Reconnecting(Link::Player(user_id))),
+                    Some(true) => self.emit(CallEvent::Reconnected(Link::Player(user_id))),
+                    None => {}
+                }
+            }
+        }
+    }
+
+    fn change(&mut self, change: Change) {
+        match change {
+            Change::MicMuted(muted) => {
+                self.mic_muted = muted;
+                if let Some(p) = &self.publisher {
+                    p.handle.set_audio_muted(muted);
+                }
+            }
+            Change::CameraEnabled(enabled) => {
+                self.camera_enabled = enabled;
+                self.showing.store(enabled, Ordering::SeqCst);
+                if let Some(p) = &self.publisher {
+                    p.handle.set_video_enabled(enabled);
+                }
+                if !enabled {
+                    self.preview.send_replace(None);
+                }
+            }
+            Change::Video { input, source } => {
+                if source.is_none() {
+                    self.preview.send_replace(None);
+                }
+                let source = source.map(|v| self.previewed(v));
+                if let Some(p) = &self.publisher {
+                    p.handle.replace_video_source(source);
+                }
+                self.video_input = input;
+            }
+            Change::Audio { input, source } => {
+                if let Some(p) = &self.publisher {
+                    p.handle.replace_audio_source(source);
+                }
+                self.audio_input = input;
+            }
+        }
+    }
+
+    /// Stops every player and the publisher and joins their threads, then the speaker's.
+    async fn teardown(&mut self) {
+        let playing: Vec<String> = self.players.keys().cloned().collect();
+        for user_id in playing {
+            self.stop_player(&user_id).await;
+        }
+        self.stop_publisher().await;
+        if let Some(output) = self.output.take() {
+            let _ = tokio::task::spawn_blocking(move || output.stop()).await;
+        }
+        self.view.send_replace(View {
+            user_name: self.user_name.clone(),
+            members: Vec::new(),
+            tiles: Vec::new(),
+            publisher: None,
+            mic_muted: self.mic_muted,
+            camera_enabled: self.camera_enabled,
+            has_video: false,
+            ended: true,
+        });
+    }
+}

@@ -1,0 +1,121 @@
+//! A four-member call through nginx-rtmp, a third-party RTMP server: everyone decodes everyone
+//! else's pictures and sound; mute, camera off and leaving take effect for the others.
+
+use anyhow::Result;
+use quartet_call::{CallEvent, Placement, PlayerState};
+use quartet_media::unix_micros;
+use quartet_testkit::NginxRtmp;
+use quartet_tests::{
+    AUDIBLE, Host, SILENT, eventually, everyone_sees_and_hears_everyone, init_tracing, leave_all,
+    start_call,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_members_through_nginx_see_hear_mute_and_leave() -> Result<()> {
+    init_tracing();
+    let nginx = NginxRtmp::start()?;
+    let host = Host::external(&nginx.base_url(), |_| {}).await?;
+    let mut members = start_call(&host.url, &["Ann", "Ben", "Cho", "Dan"]).await?;
+    everyone_sees_and_hears_everyone(&members).await?;
+
+    let (ann, ben) = (members[0].user_id(), members[1].user_id());
+    for m in &members {
+        let placements: Vec<Placement> = m.call.members().iter().map(|p| p.placement).collect();
+        assert_eq!(
+            placements.iter().filter(|p| **p == Placement::Own).count(),
+            1
+        );
+        assert_eq!(placements.len(), 4, "{}: {placements:?}", m.name);
+    }
+
+    // Ann mutes: the others hear silence from her, and still her pictures.
+    members[0].call.set_mic_muted(true).await?;
+    assert!(members[0].call.is_mic_muted());
+    for viewer in &members[1..] {
+        eventually(&format!("{} to hear Ann muted", viewer.name), || {
+            viewer
+                .tile_of(&ann)
+                .is_some_and(|t| t.stats().audio_level < SILENT)
+        })
+        .await?;
+    }
+    let since = unix_micros();
+    for viewer in &members[1..] {
+        eventually(&format!("{} to still see Ann", viewer.name), || {
+            viewer.tile_of(&ann).is_some_and(|t| {
+                t.frames()
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|f| f.capture_us.is_some_and(|c| c > since))
+            })
+        })
+        .await?;
+    }
+    members[0].call.set_mic_muted(false).await?;
+    eventually("Ben to hear Ann again", || {
+        members[1]
+            .tile_of(&ann)
+            .is_some_and(|t| t.stats().audio_level > AUDIBLE)
+    })
+    .await?;
+
+    // Ben turns his camera off: the others get camera-off pictures, and still hear him.
+    members[1].call.set_camera_enabled(false).await?;
+    for viewer in [&members[0], &members[2], &members[3]] {
+        eventually(&format!("{} to see Ben's camera off", viewer.name), || {
+            viewer.tile_of(&ben).is_some_and(|t| {
+                t.frames().borrow().as_ref().is_some_and(|f| f.is_blank())
+                    && t.stats().audio_level > AUDIBLE
+            })
+        })
+        .await?;
+    }
+    assert!(
+        members[1].call.preview().borrow().is_none(),
+        "no self-view with the camera off"
+    );
+    members[1].call.set_camera_enabled(true).await?;
+    let since = unix_micros();
+    eventually("Cho to see Ben again", || {
+        members[2].tile_of(&ben).is_some_and(|t| {
+            t.frames()
+                .borrow()
+                .as_ref()
+                .is_some_and(|f| f.capture_us.is_some_and(|c| c > since))
+        })
+    })
+    .await?;
+
+    // Dan leaves: everyone else stops his player and frees his tile.
+    let marks: Vec<usize> = members.iter().map(|m| m.mark()).collect();
+    let dan = members.pop().expect("four members");
+    let dan_id = dan.user_id();
+    let dan_tiles: Vec<Option<usize>> = members
+        .iter()
+        .map(|m| m.tile_of(&dan_id).map(|t| t.slot))
+        .collect();
+    dan.leave().await?;
+    for (m, (mark, tile)) in members.iter().zip(marks.into_iter().zip(dan_tiles)) {
+        let left = m
+            .event_since(
+                mark,
+                "Dan left",
+                |e| matches!(e, CallEvent::MemberLeft { member, .. } if member.user_id == dan_id),
+            )
+            .await?;
+        let CallEvent::MemberLeft { freed_tile, .. } = left else {
+            unreachable!("matched above")
+        };
+        assert_eq!(freed_tile, tile, "{}: the tile Dan held is freed", m.name);
+        m.event_since(mark, "Dan's player stopped", |e| {
+            matches!(e, CallEvent::PlayerState { user_id, state: PlayerState::Stopped } if *user_id == dan_id)
+        })
+        .await?;
+        assert!(m.tile_of(&dan_id).is_none(), "{} still plays Dan", m.name);
+        assert_eq!(m.call.tiles().len(), 2);
+        assert_eq!(m.call.members().len(), 3);
+    }
+
+    leave_all(members).await?;
+    host.stop().await
+}
