@@ -31,13 +31,14 @@ pub enum RelayError {
 }
 
 /// The embedded RTMP relay; [`Relay::run`] serves until shutdown.
+#[derive(Debug)]
 pub struct Relay {
     config: Arc<RelayConfig>,
     hub: Arc<Hub>,
 }
 
 /// Queries and events of a relay, usable before, during and after [`Relay::run`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RelayHandle {
     hub: Arc<Hub>,
 }

@@ -12,6 +12,8 @@ use quartet_testkit::{ffmpeg_probe, ffmpeg_publish};
 /// How long the FFmpeg player is allowed to run: far longer than the test needs, so its end
 /// shows it was told the stream ended rather than running out of time.
 const PROBE_SECONDS: u32 = 60;
+/// How long the FFmpeg player plays before the publisher stops.
+const PLAY_FOR: Duration = Duration::from_secs(2);
 /// Time for a player to notice the publisher left, far below FFmpeg's 10 s read timeout.
 const UNPUBLISH_NOTICED_WITHIN: Duration = Duration::from_secs(6);
 
@@ -31,7 +33,16 @@ async fn ffmpeg_publishes_to_and_plays_from_the_relay() -> Result<()> {
 
     let url = relay.url(id);
     let player = tokio::task::spawn_blocking(move || ffmpeg_probe(&url, PROBE_SECONDS));
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let deadline = Instant::now() + WAIT;
+    while relay.handle.stats().first().map(|s| s.players) != Some(1) {
+        ensure!(
+            Instant::now() < deadline,
+            "the FFmpeg player never attached"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let it play for a while.
+    tokio::time::sleep(PLAY_FOR).await;
     let stats = relay.handle.stats();
     ensure!(stats.len() == 1 && stats[0].players == 1, "{stats:?}");
     ensure!(

@@ -132,9 +132,15 @@ async fn a_late_joiners_first_frame_comes_from_the_cache() -> Result<()> {
     publisher.audio(1_010, aac(20)).await?;
     publisher.video(1_033, inter(11, 300)).await?;
     publisher.video(1_066, inter(12, 300)).await?;
-    // Let the relay take it all in; the publisher then sends nothing more.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    ensure!(relay.handle.stats()[0].video_frames == 6);
+    // Wait until the relay has taken it all in; the publisher then sends nothing more.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while relay.handle.stats().first().map(|s| s.video_frames) != Some(6) {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the relay never got the frames"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     let mut player = Client::connect(relay.addr).await?;
     ensure!(player.play(id).await?.is_none());
