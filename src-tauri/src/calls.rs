@@ -1,0 +1,786 @@
+//! The call as the page sees it: what it asks for (a [`JoinRequest`]), the events it gets
+//! back (an [`EventDto`] per [`CallEvent`]) and the figures of the stats overlay. All the work
+//! is `quartet-call`'s; this module only translates and keeps the current call.
+
+use crate::error::AppError;
+use crate::lobby::{DEFAULT_AVATAR, ROOM_KIND, parse_server_url};
+use crate::preview::device_word;
+use quartet_call::{
+    AudioInput, AudioOutputChoice, Call, CallConfig, CallEvent, CallHandle, CallStats, Link,
+    MediaSettings, Participant, Placement, PlayerState, PublisherState, VideoInput,
+};
+use quartet_room::{JoinTarget, SessionConfig};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, mpsc};
+
+/// Which room to be in.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum TargetChoice {
+    /// Create a room with this name.
+    #[serde(rename_all = "camelCase")]
+    Create {
+        /// The new room's name.
+        room_name: String,
+    },
+    /// Join the room with this ID.
+    #[serde(rename_all = "camelCase")]
+    Join {
+        /// The room's ID.
+        room_id: String,
+    },
+}
+
+/// Where our pictures come from, as the pre-join offers it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum VideoChoice {
+    /// A camera (the first one when `id` is absent).
+    Camera {
+        /// The camera's id.
+        id: Option<String>,
+    },
+    /// The moving test pattern with our name.
+    Synthetic,
+    /// No camera.
+    None,
+}
+
+/// Where our sound comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum AudioChoice {
+    /// A microphone (the default one when `name` is absent).
+    Microphone {
+        /// The microphone's name.
+        name: Option<String>,
+    },
+    /// A steady test tone.
+    Tone,
+    /// No microphone.
+    None,
+}
+
+impl VideoChoice {
+    /// The call's input for this choice; the test pattern shows `nickname`.
+    pub fn input(&self, nickname: &str) -> VideoInput {
+        match self {
+            VideoChoice::Camera { id } => VideoInput::Camera(id.clone()),
+            VideoChoice::Synthetic => VideoInput::Synthetic {
+                name: nickname.to_owned(),
+            },
+            VideoChoice::None => VideoInput::None,
+        }
+    }
+}
+
+impl AudioChoice {
+    /// The call's input for this choice.
+    pub fn input(&self) -> AudioInput {
+        match self {
+            AudioChoice::Microphone { name } => AudioInput::Microphone(name.clone()),
+            AudioChoice::Tone => AudioInput::Tone,
+            AudioChoice::None => AudioInput::None,
+        }
+    }
+}
+
+/// Everything the pre-join screen decided.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinRequest {
+    /// The room server's address.
+    pub server: String,
+    /// Our nickname.
+    pub nickname: String,
+    /// The room.
+    pub target: TargetChoice,
+    /// Camera choice.
+    pub video: VideoChoice,
+    /// Microphone choice.
+    pub audio: AudioChoice,
+    /// The speaker's name; the default one when absent.
+    pub speaker: Option<String>,
+    /// Join with the microphone muted.
+    #[serde(default)]
+    pub start_muted: bool,
+    /// Join with the camera off.
+    #[serde(default)]
+    pub start_camera_off: bool,
+}
+
+impl JoinRequest {
+    /// The call configuration for this request.
+    pub fn config(&self) -> Result<CallConfig, AppError> {
+        let nickname = self.nickname.trim();
+        if nickname.is_empty() {
+            return Err(AppError::InvalidInput("the nickname is empty".into()));
+        }
+        let target = match &self.target {
+            TargetChoice::Create { room_name } if !room_name.trim().is_empty() => {
+                JoinTarget::Create {
+                    room_name: room_name.trim().to_owned(),
+                }
+            }
+            TargetChoice::Join { room_id } if !room_id.trim().is_empty() => JoinTarget::Join {
+                room_id: room_id.trim().to_owned(),
+            },
+            _ => return Err(AppError::InvalidInput("no room was chosen".into())),
+        };
+        let session = SessionConfig::new(
+            parse_server_url(&self.server)?,
+            ROOM_KIND,
+            target,
+            nickname,
+            DEFAULT_AVATAR,
+        );
+        Ok(CallConfig {
+            media: MediaSettings::default(),
+            video: self.video.input(nickname),
+            audio: self.audio.input(),
+            output: match &self.speaker {
+                Some(name) => AudioOutputChoice::Device(name.clone()),
+                None => AudioOutputChoice::Default,
+            },
+            start_muted: self.start_muted,
+            start_camera_off: self.start_camera_off,
+            ..CallConfig::new(session)
+        })
+    }
+}
+
+/// A member as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberDto {
+    /// The member's userID.
+    pub user_id: String,
+    /// Nickname.
+    pub user_name: String,
+    /// Created the room.
+    pub is_creator: bool,
+    /// This is us.
+    pub is_self: bool,
+    /// The remote tile it is played in (`0..3`), if any.
+    pub tile: Option<usize>,
+}
+
+impl From<&Participant> for MemberDto {
+    fn from(p: &Participant) -> Self {
+        MemberDto {
+            user_id: p.member.user_id.clone(),
+            user_name: p.member.user_name.clone(),
+            is_creator: p.member.is_creator,
+            is_self: p.placement == Placement::Own || p.member.is_self,
+            tile: match p.placement {
+                Placement::Tile(slot) => Some(slot),
+                Placement::Own | Placement::Listed => None,
+            },
+        }
+    }
+}
+
+/// A connection that can drop and come back: `room`, `publisher` or a member's `player`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkDto {
+    /// `room`, `publisher` or `player`.
+    pub kind: &'static str,
+    /// Whose player.
+    pub user_id: Option<String>,
+}
+
+impl From<Link> for LinkDto {
+    fn from(link: Link) -> Self {
+        match link {
+            Link::Room => LinkDto {
+                kind: "room",
+                user_id: None,
+            },
+            Link::Publisher => LinkDto {
+                kind: "publisher",
+                user_id: None,
+            },
+            Link::Player(id) => LinkDto {
+                kind: "player",
+                user_id: Some(id),
+            },
+        }
+    }
+}
+
+/// A call event as the page gets it (`type` tells which).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum EventDto {
+    /// We are in the room.
+    #[serde(rename_all = "camelCase")]
+    Joined {
+        /// The room.
+        room_id: String,
+        /// Our userID.
+        user_id: String,
+        /// Everyone, us included.
+        members: Vec<MemberDto>,
+    },
+    /// Someone joined.
+    MemberJoined {
+        /// Who, and where shown.
+        member: MemberDto,
+    },
+    /// Someone left.
+    #[serde(rename_all = "camelCase")]
+    MemberLeft {
+        /// Who.
+        member: MemberDto,
+        /// The tile they held.
+        freed_tile: Option<usize>,
+    },
+    /// A listed member got a tile.
+    MemberPromoted {
+        /// Who, and which tile.
+        member: MemberDto,
+    },
+    /// Someone's name changed.
+    MemberUpdated {
+        /// Who, as now.
+        member: MemberDto,
+    },
+    /// A text message.
+    #[serde(rename_all = "camelCase")]
+    Text {
+        /// Sender.
+        user_id: String,
+        /// Sender's nickname.
+        nick_name: String,
+        /// The text.
+        text: String,
+        /// Unix ms.
+        time: u64,
+    },
+    /// The room is gone; the call has ended.
+    RoomClosed {
+        /// The server's reason.
+        reason: String,
+    },
+    /// A link dropped and is being retried.
+    Reconnecting {
+        /// Which.
+        link: LinkDto,
+    },
+    /// A link is back.
+    Reconnected {
+        /// Which.
+        link: LinkDto,
+    },
+    /// A device is missing or failed; the call goes on without it.
+    DeviceError {
+        /// `camera`, `microphone` or `speaker`.
+        device: &'static str,
+        /// The system's words.
+        message: String,
+    },
+    /// Our stream's state.
+    PublisherState {
+        /// `connecting`, `live`, `disconnected` or `stopped`.
+        state: &'static str,
+    },
+    /// A member's stream state.
+    #[serde(rename_all = "camelCase")]
+    PlayerState {
+        /// Whose.
+        user_id: String,
+        /// `connecting`, `playing`, `firstFrame`, `disconnected`, `failed` or `stopped`.
+        state: &'static str,
+    },
+}
+
+impl From<CallEvent> for EventDto {
+    fn from(event: CallEvent) -> Self {
+        match event {
+            CallEvent::Joined {
+                room_id,
+                user_id,
+                members,
+            } => EventDto::Joined {
+                room_id,
+                user_id,
+                members: members.iter().map(MemberDto::from).collect(),
+            },
+            CallEvent::MemberJoined(p) => EventDto::MemberJoined {
+                member: (&p).into(),
+            },
+            CallEvent::MemberLeft { member, freed_tile } => EventDto::MemberLeft {
+                member: MemberDto {
+                    user_id: member.user_id,
+                    user_name: member.user_name,
+                    is_creator: member.is_creator,
+                    is_self: member.is_self,
+                    tile: None,
+                },
+                freed_tile,
+            },
+            CallEvent::MemberPromoted(p) => EventDto::MemberPromoted {
+                member: (&p).into(),
+            },
+            CallEvent::MemberUpdated(p) => EventDto::MemberUpdated {
+                member: (&p).into(),
+            },
+            CallEvent::Text {
+                user_id,
+                nick_name,
+                text,
+                time,
+            } => EventDto::Text {
+                user_id,
+                nick_name,
+                text,
+                time,
+            },
+            CallEvent::RoomClosed { reason } => EventDto::RoomClosed { reason },
+            CallEvent::Reconnecting(link) => EventDto::Reconnecting { link: link.into() },
+            CallEvent::Reconnected(link) => EventDto::Reconnected { link: link.into() },
+            CallEvent::DeviceError { kind, message } => EventDto::DeviceError {
+                device: device_word(kind),
+                message,
+            },
+            CallEvent::PublisherState(s) => EventDto::PublisherState {
+                state: match s {
+                    PublisherState::Connecting { .. } => "connecting",
+                    PublisherState::Live => "live",
+                    PublisherState::Disconnected { .. } => "disconnected",
+                    PublisherState::Stopped => "stopped",
+                },
+            },
+            CallEvent::PlayerState { user_id, state } => EventDto::PlayerState {
+                user_id,
+                state: match state {
+                    PlayerState::Connecting { .. } => "connecting",
+                    PlayerState::Playing => "playing",
+                    PlayerState::FirstFrame { .. } => "firstFrame",
+                    PlayerState::Disconnected { .. } => "disconnected",
+                    PlayerState::Failed { .. } => "failed",
+                    PlayerState::Stopped => "stopped",
+                },
+            },
+        }
+    }
+}
+
+/// The call as it is when the page starts showing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallInfo {
+    /// The room.
+    pub room_id: String,
+    /// Our userID.
+    pub user_id: String,
+    /// Everyone, us included.
+    pub members: Vec<MemberDto>,
+    /// Our microphone is muted.
+    pub mic_muted: bool,
+    /// Our camera is on.
+    pub camera_enabled: bool,
+}
+
+impl CallInfo {
+    /// The current state of `call`.
+    pub fn of(call: &CallHandle) -> CallInfo {
+        CallInfo {
+            room_id: call.room_id(),
+            user_id: call.user_id(),
+            members: call.members().iter().map(MemberDto::from).collect(),
+            mic_muted: call.is_mic_muted(),
+            camera_enabled: call.is_camera_enabled(),
+        }
+    }
+}
+
+/// Our stream's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublisherStatsDto {
+    /// Connected to the RTMP server.
+    pub connected: bool,
+    /// Frames encoded per second.
+    pub fps: f64,
+    /// kbit/s sent.
+    pub kbps: f64,
+    /// Frames dropped because encoding or the network fell behind.
+    pub dropped_frames: u64,
+}
+
+/// One remote tile's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteStatsDto {
+    /// Whose.
+    pub user_id: String,
+    /// The tile.
+    pub tile: usize,
+    /// Connected to the RTMP server.
+    pub connected: bool,
+    /// Frames shown per second.
+    pub fps: f64,
+    /// kbit/s received.
+    pub kbps: f64,
+    /// Capture → shown latency, median, ms.
+    pub latency_ms_p50: Option<f64>,
+    /// Capture → shown latency, 95th percentile, ms.
+    pub latency_ms_p95: Option<f64>,
+    /// Level of their latest sound (0.0 silence).
+    pub audio_level: f32,
+    /// Frames decoded since start.
+    pub frames_decoded: u64,
+    /// Their latest picture is a "camera off" frame.
+    pub video_off: bool,
+}
+
+/// The call's figures for the stats overlay and the speaking highlight.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsDto {
+    /// Our stream.
+    pub publisher: Option<PublisherStatsDto>,
+    /// Each played member.
+    pub remotes: Vec<RemoteStatsDto>,
+    /// Members listed but not played.
+    pub listed: usize,
+}
+
+impl StatsDto {
+    /// The figures of `call`, with each tile's camera-off state read from its latest picture.
+    pub fn of(call: &CallHandle) -> StatsDto {
+        let mut dto = StatsDto::from(call.stats());
+        for tile in call.tiles() {
+            let off = tile
+                .frames()
+                .borrow()
+                .as_ref()
+                .is_some_and(|f| f.is_blank());
+            if let Some(r) = dto.remotes.iter_mut().find(|r| r.tile == tile.slot) {
+                r.video_off = off;
+            }
+        }
+        dto
+    }
+}
+
+impl From<CallStats> for StatsDto {
+    fn from(s: CallStats) -> Self {
+        StatsDto {
+            publisher: s.publisher.map(|p| PublisherStatsDto {
+                connected: p.connected,
+                fps: p.fps,
+                kbps: p.kbps,
+                dropped_frames: p.dropped_frames,
+            }),
+            remotes: s
+                .remotes
+                .into_iter()
+                .map(|r| RemoteStatsDto {
+                    user_id: r.user_id,
+                    tile: r.tile,
+                    connected: r.player.connected,
+                    fps: r.player.fps,
+                    kbps: r.player.kbps,
+                    latency_ms_p50: r.player.latency_ms_p50,
+                    latency_ms_p95: r.player.latency_ms_p95,
+                    audio_level: r.player.audio_level,
+                    frames_decoded: r.player.frames_decoded,
+                    video_off: false,
+                })
+                .collect(),
+            listed: s.listed,
+        }
+    }
+}
+
+struct Active {
+    call: CallHandle,
+    server: String,
+    demo: Vec<CallHandle>,
+}
+
+/// The current call (one at a time) and the demo members it brought.
+#[derive(Default)]
+pub struct CallService {
+    active: Mutex<Option<Active>>,
+}
+
+impl CallService {
+    /// Starts a call; its events go to `on_event` until it ends.
+    pub async fn start(
+        &self,
+        request: JoinRequest,
+        on_event: impl Fn(EventDto) -> bool + Send + 'static,
+    ) -> Result<CallInfo, AppError> {
+        let config = request.config()?;
+        let mut active = self.active.lock().await;
+        if active.as_ref().is_some_and(|a| !a.call.is_ended()) {
+            return Err(AppError::AlreadyInCall);
+        }
+        let (call, events) = Call::start(config).await?;
+        tokio::spawn(forward(events, on_event));
+        let info = CallInfo::of(&call);
+        *active = Some(Active {
+            call,
+            server: request.server,
+            demo: Vec::new(),
+        });
+        Ok(info)
+    }
+
+    /// The current call.
+    pub async fn current(&self) -> Result<CallHandle, AppError> {
+        match self.active.lock().await.as_ref() {
+            Some(a) => Ok(a.call.clone()),
+            None => Err(AppError::NoCall),
+        }
+    }
+
+    /// Adds synthetic members named `names` to the current room (a presenter with no camera
+    /// fills the grid). They leave with us.
+    pub async fn add_demo_members(&self, names: &[String]) -> Result<usize, AppError> {
+        let (server, room_id) = {
+            let active = self.active.lock().await;
+            let a = active.as_ref().ok_or(AppError::NoCall)?;
+            (a.server.clone(), a.call.room_id())
+        };
+        let mut started = Vec::new();
+        for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            let session = SessionConfig::new(
+                parse_server_url(&server)?,
+                ROOM_KIND,
+                JoinTarget::Join {
+                    room_id: room_id.clone(),
+                },
+                name,
+                DEFAULT_AVATAR,
+            );
+            let mut config = CallConfig::synthetic(session);
+            // Nobody looks at what the demo members receive.
+            config.media.decode_video = false;
+            match Call::start(config).await {
+                Ok((call, events)) => {
+                    tokio::spawn(forward(events, |_| true));
+                    started.push(call);
+                }
+                Err(e) => {
+                    log::warn!("demo member {name} could not join: {e}");
+                    if started.is_empty() {
+                        return Err(e.into());
+                    }
+                    break;
+                }
+            }
+        }
+        let count = started.len();
+        match self.active.lock().await.as_mut() {
+            Some(a) => a.demo.extend(started),
+            None => leave_all(started).await,
+        }
+        Ok(count)
+    }
+
+    /// Leaves the current call (and takes the demo members along); nothing to do without one.
+    pub async fn leave(&self) -> Result<(), AppError> {
+        let Some(active) = self.active.lock().await.take() else {
+            return Ok(());
+        };
+        leave_all(active.demo).await;
+        active.call.leave().await.map_err(AppError::from)
+    }
+}
+
+async fn leave_all(calls: Vec<CallHandle>) {
+    for call in calls {
+        if let Err(e) = call.leave().await {
+            log::warn!("a demo member left badly: {e}");
+        }
+    }
+}
+
+async fn forward(mut events: mpsc::Receiver<CallEvent>, on_event: impl Fn(EventDto) -> bool) {
+    while let Some(event) = events.recv().await {
+        log::debug!("call event: {event:?}");
+        if !on_event(event.into()) {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quartet_room::Member;
+    use serde_json::json;
+
+    fn request(v: serde_json::Value) -> JoinRequest {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_join_request_becomes_a_call_config() {
+        let r = request(json!({
+            "server": "127.0.0.1:8080",
+            "nickname": " Ann ",
+            "target": {"kind": "create", "roomName": "Standup"},
+            "video": {"kind": "synthetic"},
+            "audio": {"kind": "microphone", "name": null},
+            "speaker": "Speakers",
+            "startMuted": true
+        }));
+        let c = r.config().unwrap();
+        assert_eq!(c.session.server.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(c.session.user_name, "Ann");
+        assert_eq!(
+            c.session.target,
+            JoinTarget::Create {
+                room_name: "Standup".into()
+            }
+        );
+        assert_eq!(c.video, VideoInput::Synthetic { name: "Ann".into() });
+        assert_eq!(c.audio, AudioInput::Microphone(None));
+        assert_eq!(c.output, AudioOutputChoice::Device("Speakers".into()));
+        assert!(c.start_muted && !c.start_camera_off);
+    }
+
+    #[test]
+    fn incomplete_requests_are_refused() {
+        let base = json!({
+            "server": "127.0.0.1:8080",
+            "nickname": "Ann",
+            "target": {"kind": "join", "roomId": "room_1"},
+            "video": {"kind": "none"},
+            "audio": {"kind": "tone"},
+            "speaker": null
+        });
+        assert!(request(base.clone()).config().is_ok());
+        let mut no_name = base.clone();
+        no_name["nickname"] = json!("  ");
+        let mut no_room = base.clone();
+        no_room["target"] = json!({"kind": "join", "roomId": ""});
+        let mut no_server = base;
+        no_server["server"] = json!("");
+        for r in [no_name, no_room, no_server] {
+            assert_eq!(request(r).config().unwrap_err().kind(), "invalidInput");
+        }
+    }
+
+    #[test]
+    fn events_serialize_as_the_page_reads_them() {
+        let member = Member {
+            user_id: "u2".into(),
+            user_name: "Ben".into(),
+            user_avatar: "a".into(),
+            play_url: "rtmp://x/live/s".into(),
+            is_creator: false,
+            is_self: false,
+        };
+        let joined = EventDto::from(CallEvent::MemberJoined(Participant {
+            member: member.clone(),
+            placement: Placement::Tile(1),
+        }));
+        assert_eq!(
+            serde_json::to_value(&joined).unwrap(),
+            json!({"type": "memberJoined", "member": {
+                "userId": "u2", "userName": "Ben", "isCreator": false, "isSelf": false, "tile": 1
+            }})
+        );
+        let left = EventDto::from(CallEvent::MemberLeft {
+            member,
+            freed_tile: Some(1),
+        });
+        assert_eq!(serde_json::to_value(&left).unwrap()["freedTile"], 1);
+        let player = EventDto::from(CallEvent::PlayerState {
+            user_id: "u2".into(),
+            state: PlayerState::Disconnected {
+                reason: "eof".into(),
+                retry_in: std::time::Duration::from_secs(1),
+            },
+        });
+        assert_eq!(
+            serde_json::to_value(&player).unwrap(),
+            json!({"type": "playerState", "userId": "u2", "state": "disconnected"})
+        );
+        let link = EventDto::from(CallEvent::Reconnecting(Link::Player("u2".into())));
+        assert_eq!(
+            serde_json::to_value(&link).unwrap(),
+            json!({"type": "reconnecting", "link": {"kind": "player", "userId": "u2"}})
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hosted_call_fills_with_demo_members_and_leaves() {
+        use std::time::Duration;
+        let host = crate::host::HostService::default();
+        let server = host.start(false).await.unwrap().url;
+        let calls = CallService::default();
+        let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+        let info = calls
+            .start(
+                request(json!({
+                    "server": server,
+                    "nickname": "Ann",
+                    "target": {"kind": "create", "roomName": "Demo"},
+                    "video": {"kind": "synthetic"},
+                    "audio": {"kind": "tone"},
+                    "speaker": null
+                })),
+                move |e| tx.send(e).is_ok(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(info.members.len(), 1);
+        assert!(info.members[0].is_self);
+        assert_eq!(
+            calls
+                .start(
+                    request(json!({
+                        "server": "127.0.0.1:1", "nickname": "B",
+                        "target": {"kind": "join", "roomId": "r"},
+                        "video": {"kind": "none"}, "audio": {"kind": "none"}, "speaker": null
+                    })),
+                    |_| true
+                )
+                .await
+                .unwrap_err()
+                .kind(),
+            "alreadyInCall"
+        );
+
+        let names = vec!["Demo Ben".to_owned(), "Demo Cho".to_owned()];
+        assert_eq!(calls.add_demo_members(&names).await.unwrap(), 2);
+        let mut tiles = Vec::new();
+        while tiles.len() < 2 {
+            let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
+                .await
+                .expect("members join")
+                .expect("events flow");
+            if let EventDto::MemberJoined { member } = event {
+                tiles.push(member.tile);
+            }
+        }
+        assert_eq!(tiles, vec![Some(0), Some(1)]);
+
+        let call = calls.current().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(60), async {
+            loop {
+                let stats = StatsDto::of(&call);
+                if stats.remotes.len() == 2 && stats.remotes.iter().all(|r| r.frames_decoded > 0) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+        .await
+        .expect("both demo members' pictures are decoded");
+        let grid = call.snapshot_grid(320, 180);
+        assert_eq!(grid.dimensions(), (320, 180));
+
+        calls.leave().await.unwrap();
+        assert_eq!(calls.current().await.unwrap_err().kind(), "noCall");
+        host.stop().await;
+    }
+}

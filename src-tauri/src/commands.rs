@@ -1,0 +1,459 @@
+//! The commands the page invokes: each a few lines over a service.
+
+use crate::calls::{
+    AudioChoice, CallInfo, CallService, EventDto, JoinRequest, StatsDto, VideoChoice,
+};
+use crate::error::AppError;
+use crate::host::{HostInfo, HostService};
+use crate::lobby::{self, RoomSummary};
+use crate::preview::{PreviewService, PreviewStatus};
+use crate::snapshot;
+use crate::video::{Encoding, FeedInput, VideoHub};
+use quartet_call::MediaSettings;
+use quartet_media::unix_micros;
+use serde::Serialize;
+use std::path::PathBuf;
+use tauri::ipc::{Channel, InvokeResponseBody};
+use tauri::{AppHandle, Manager, State};
+use tauri_plugin_opener::OpenerExt;
+
+/// Everything the commands share.
+#[derive(Default)]
+pub struct AppState {
+    /// The hosted room server and relay.
+    pub host: HostService,
+    /// The pre-join preview.
+    pub preview: PreviewService,
+    /// The current call.
+    pub call: CallService,
+    /// Pictures to the page.
+    pub video: VideoHub,
+}
+
+type Result<T> = std::result::Result<T, AppError>;
+
+/// What the page needs to know at start.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    /// The app's version.
+    pub version: String,
+    /// The system's locale (BCP 47), if known.
+    pub locale: Option<String>,
+    /// Where logs are written.
+    pub log_dir: Option<String>,
+}
+
+/// The app's version, the system locale and the log folder.
+#[tauri::command]
+pub fn app_info(app: AppHandle) -> AppInfo {
+    AppInfo {
+        version: app.package_info().version.to_string(),
+        locale: sys_locale::get_locale(),
+        log_dir: app
+            .path()
+            .app_log_dir()
+            .ok()
+            .map(|p| p.display().to_string()),
+    }
+}
+
+/// Opens the log folder in the system's file manager.
+#[tauri::command]
+pub fn open_logs_folder(app: AppHandle) -> Result<()> {
+    let dir = app
+        .path()
+        .app_log_dir()
+        .map_err(|e| AppError::Io(e.to_string()))?;
+    std::fs::create_dir_all(&dir)?;
+    app.opener()
+        .open_path(dir.display().to_string(), None::<&str>)
+        .map_err(|e| AppError::Io(e.to_string()))
+}
+
+/// Hosts a call on this machine (`lan`: reachable from the LAN).
+#[tauri::command]
+pub async fn host_start(state: State<'_, AppState>, lan: bool) -> Result<HostInfo> {
+    state.host.start(lan).await
+}
+
+/// Where the hosted call is, if hosting.
+#[tauri::command]
+pub async fn host_status(state: State<'_, AppState>) -> Result<Option<HostInfo>> {
+    Ok(state.host.status().await)
+}
+
+/// Stops hosting.
+#[tauri::command]
+pub async fn host_stop(state: State<'_, AppState>) -> Result<()> {
+    state.host.stop().await;
+    Ok(())
+}
+
+/// The rooms on `server`.
+#[tauri::command]
+pub async fn list_rooms(server: String) -> Result<Vec<RoomSummary>> {
+    lobby::list_rooms(&server).await
+}
+
+/// A camera the pre-join offers.
+#[derive(Debug, Serialize)]
+pub struct CameraDto {
+    /// What to ask for.
+    pub id: String,
+    /// What to show.
+    pub name: String,
+}
+
+/// A microphone or speaker the pre-join offers.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioDeviceDto {
+    /// Its name.
+    pub name: String,
+    /// The system's default.
+    pub is_default: bool,
+}
+
+/// The devices on this machine.
+#[derive(Debug, Default, Serialize)]
+pub struct Devices {
+    /// Cameras.
+    pub cameras: Vec<CameraDto>,
+    /// Microphones.
+    pub microphones: Vec<AudioDeviceDto>,
+    /// Speakers.
+    pub speakers: Vec<AudioDeviceDto>,
+}
+
+/// Lists cameras, microphones and speakers (an empty list where a kind cannot be listed).
+#[tauri::command]
+pub async fn list_devices() -> Result<Devices> {
+    tokio::task::spawn_blocking(|| {
+        let audio = |list: Vec<quartet_media::AudioDeviceInfo>| {
+            list.into_iter()
+                .map(|d| AudioDeviceDto {
+                    name: d.name,
+                    is_default: d.is_default,
+                })
+                .collect()
+        };
+        Devices {
+            cameras: quartet_media::list_cameras()
+                .inspect_err(|e| log::warn!("{e}"))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| CameraDto {
+                    id: c.id,
+                    name: c.name,
+                })
+                .collect(),
+            microphones: audio(
+                quartet_media::list_microphones()
+                    .inspect_err(|e| log::warn!("{e}"))
+                    .unwrap_or_default(),
+            ),
+            speakers: audio(
+                quartet_media::audio_out::list_speakers()
+                    .inspect_err(|e| log::warn!("{e}"))
+                    .unwrap_or_default(),
+            ),
+        }
+    })
+    .await
+    .map_err(|e| AppError::Device(e.to_string()))
+}
+
+/// Previews `video` and measures `audio` for the pre-join screen.
+#[tauri::command]
+pub async fn preview_start(
+    state: State<'_, AppState>,
+    nickname: String,
+    video: VideoChoice,
+    audio: AudioChoice,
+) -> Result<PreviewStatus> {
+    let media = MediaSettings::default();
+    state
+        .preview
+        .start(video.input(&nickname), audio.input(), media)
+        .await
+}
+
+/// The previewed microphone's level (RMS, 0–1).
+#[tauri::command]
+pub fn preview_level(state: State<'_, AppState>) -> f32 {
+    state.preview.level()
+}
+
+/// Stops the preview.
+#[tauri::command]
+pub async fn preview_stop(state: State<'_, AppState>) -> Result<()> {
+    state.preview.stop().await;
+    Ok(())
+}
+
+/// Joins or creates a room; its events go to `events`.
+#[tauri::command]
+pub async fn call_start(
+    state: State<'_, AppState>,
+    request: JoinRequest,
+    events: Channel<EventDto>,
+) -> Result<CallInfo> {
+    // The call opens the same devices.
+    state.preview.stop().await;
+    state
+        .call
+        .start(request, move |e| events.send(e).is_ok())
+        .await
+}
+
+/// The current call's room, members and our mute and camera state.
+#[tauri::command]
+pub async fn call_info(state: State<'_, AppState>) -> Result<CallInfo> {
+    Ok(CallInfo::of(&state.call.current().await?))
+}
+
+/// Leaves the call.
+#[tauri::command]
+pub async fn call_leave(state: State<'_, AppState>) -> Result<()> {
+    state.video.close_prefixed("");
+    state.call.leave().await
+}
+
+/// Mutes or unmutes our microphone.
+#[tauri::command]
+pub async fn call_set_mic_muted(state: State<'_, AppState>, muted: bool) -> Result<()> {
+    Ok(state.call.current().await?.set_mic_muted(muted).await?)
+}
+
+/// Turns our camera on or off.
+#[tauri::command]
+pub async fn call_set_camera_enabled(state: State<'_, AppState>, enabled: bool) -> Result<()> {
+    Ok(state
+        .call
+        .current()
+        .await?
+        .set_camera_enabled(enabled)
+        .await?)
+}
+
+/// Sends pictures from another camera.
+#[tauri::command]
+pub async fn call_switch_camera(
+    state: State<'_, AppState>,
+    nickname: String,
+    video: VideoChoice,
+) -> Result<()> {
+    let call = state.call.current().await?;
+    Ok(call.switch_camera(video.input(&nickname)).await?)
+}
+
+/// Sends sound from another microphone.
+#[tauri::command]
+pub async fn call_switch_microphone(state: State<'_, AppState>, audio: AudioChoice) -> Result<()> {
+    let call = state.call.current().await?;
+    Ok(call.switch_microphone(audio.input()).await?)
+}
+
+/// Sends a text message to the room.
+#[tauri::command]
+pub async fn call_send_text(state: State<'_, AppState>, text: String) -> Result<()> {
+    Ok(state.call.current().await?.send_text(text).await?)
+}
+
+/// The figures of our stream and every played member.
+#[tauri::command]
+pub async fn call_stats(state: State<'_, AppState>) -> Result<StatsDto> {
+    Ok(StatsDto::of(&state.call.current().await?))
+}
+
+/// Adds synthetic members named `names` to the room.
+#[tauri::command]
+pub async fn demo_add_members(state: State<'_, AppState>, names: Vec<String>) -> Result<usize> {
+    state.call.add_demo_members(&names).await
+}
+
+fn snapshot_dir(app: &AppHandle) -> Result<PathBuf> {
+    let paths = app.path();
+    paths
+        .picture_dir()
+        .or_else(|_| paths.download_dir())
+        .or_else(|_| paths.app_data_dir())
+        .map(|d| d.join("Quartet"))
+        .map_err(|e| AppError::Io(e.to_string()))
+}
+
+/// Saves the four-up grid as a PNG; returns its path.
+#[tauri::command]
+pub async fn snapshot_grid(app: AppHandle, state: State<'_, AppState>) -> Result<String> {
+    let call = state.call.current().await?;
+    let dir = snapshot_dir(&app)?;
+    tokio::task::spawn_blocking(move || {
+        let (w, h) = snapshot::GRID_SNAPSHOT_SIZE;
+        let image = call.snapshot_grid(w, h);
+        let name = snapshot::file_name("grid", unix_micros() / 1000);
+        snapshot::save(&image, &dir, &name).map(|p| p.display().to_string())
+    })
+    .await
+    .map_err(|e| AppError::Io(e.to_string()))?
+}
+
+/// Saves one tile's latest picture as a PNG (`tile` absent: our own); returns its path.
+#[tauri::command]
+pub async fn snapshot_tile(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    tile: Option<usize>,
+) -> Result<String> {
+    let call = state.call.current().await?;
+    let (frame, what) = match tile {
+        None => (call.preview().borrow().clone(), "self".to_owned()),
+        Some(slot) => {
+            let t = call
+                .tiles()
+                .into_iter()
+                .find(|t| t.slot == slot)
+                .ok_or_else(|| AppError::InvalidInput(format!("tile {slot} is empty")))?;
+            let frame = t.frames().borrow().clone();
+            (frame, t.member.user_name)
+        }
+    };
+    let frame =
+        frame.ok_or_else(|| AppError::InvalidInput("this tile has no picture yet".into()))?;
+    let dir = snapshot_dir(&app)?;
+    tokio::task::spawn_blocking(move || {
+        // Others see us unmirrored, and so does the snapshot.
+        let image = snapshot::frame_to_rgba(&frame, false);
+        let name = snapshot::file_name(&what, unix_micros() / 1000);
+        snapshot::save(&image, &dir, &name).map(|p| p.display().to_string())
+    })
+    .await
+    .map_err(|e| AppError::Io(e.to_string()))?
+}
+
+/// Where a feed's pictures come from: `preview`, `self`, or `tile:N` for remote tile N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedSource {
+    /// The pre-join preview.
+    Preview,
+    /// Our own picture in the call.
+    Own,
+    /// Remote tile `0..3`.
+    Tile(usize),
+}
+
+impl std::str::FromStr for FeedSource {
+    type Err = AppError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "preview" => Ok(FeedSource::Preview),
+            "self" => Ok(FeedSource::Own),
+            _ => s
+                .strip_prefix("tile:")
+                .and_then(|n| n.parse().ok())
+                .filter(|n| *n < quartet_call::REMOTE_TILES)
+                .map(FeedSource::Tile)
+                .ok_or_else(|| AppError::InvalidInput(format!("no video source \"{s}\""))),
+        }
+    }
+}
+
+/// Sends the pictures of `source` to `channel` as feed `feed`, in `encoding` (our own and the
+/// preview always come as I420).
+#[tauri::command]
+pub async fn video_open(
+    state: State<'_, AppState>,
+    feed: String,
+    source: String,
+    encoding: Encoding,
+    channel: Channel<InvokeResponseBody>,
+) -> Result<()> {
+    let input = match source.parse()? {
+        FeedSource::Preview => FeedInput::Frames(state.preview.frames()),
+        FeedSource::Own => FeedInput::Frames(state.call.current().await?.preview()),
+        FeedSource::Tile(slot) => {
+            let tile = state
+                .call
+                .current()
+                .await?
+                .tiles()
+                .into_iter()
+                .find(|t| t.slot == slot)
+                .ok_or_else(|| AppError::InvalidInput(format!("tile {slot} is empty")))?;
+            match encoding {
+                Encoding::H264 => FeedInput::Packets(tile.packets()),
+                Encoding::I420 => FeedInput::Frames(tile.frames()),
+            }
+        }
+    };
+    state.video.open(&feed, input, channel);
+    Ok(())
+}
+
+/// Decodes remote tile `tile`'s pictures at `width`×`height` (the size it is shown at), for
+/// pages that draw decoded pictures.
+#[tauri::command]
+pub async fn tile_resize(
+    state: State<'_, AppState>,
+    tile: usize,
+    width: u32,
+    height: u32,
+) -> Result<()> {
+    let media = MediaSettings::default();
+    let (width, height) = fit_tile(width, height, media.width, media.height);
+    if let Some(t) = state
+        .call
+        .current()
+        .await?
+        .tiles()
+        .into_iter()
+        .find(|t| t.slot == tile)
+    {
+        t.set_size(width, height);
+    }
+    Ok(())
+}
+
+/// A tile size no larger than what is sent (`max_w`×`max_h`), even, and at least 16×16.
+pub fn fit_tile(width: u32, height: u32, max_w: u32, max_h: u32) -> (u32, u32) {
+    let even = |v: u32, max: u32| (v.min(max) & !1).max(16);
+    (even(width, max_w), even(height, max_h))
+}
+
+/// The page has taken message `seq` of `feed` (see [`crate::video`]).
+#[tauri::command]
+pub fn video_ack(state: State<'_, AppState>, feed: String, seq: u32) {
+    state.video.ack(&feed, seq);
+}
+
+/// Stops feed `feed`.
+#[tauri::command]
+pub fn video_close(state: State<'_, AppState>, feed: String) {
+    state.video.close(&feed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_are_decoded_no_larger_than_sent() {
+        assert_eq!(fit_tile(581, 327, 640, 360), (580, 326));
+        assert_eq!(fit_tile(1920, 1080, 640, 360), (640, 360));
+        assert_eq!(fit_tile(3, 0, 640, 360), (16, 16));
+    }
+
+    #[test]
+    fn feed_sources_parse() {
+        assert_eq!(
+            "preview".parse::<FeedSource>().unwrap(),
+            FeedSource::Preview
+        );
+        assert_eq!("self".parse::<FeedSource>().unwrap(), FeedSource::Own);
+        assert_eq!("tile:2".parse::<FeedSource>().unwrap(), FeedSource::Tile(2));
+        for bad in ["tile:3", "tile:", "tile:x", "", "remote"] {
+            assert!(bad.parse::<FeedSource>().is_err(), "{bad}");
+        }
+    }
+}

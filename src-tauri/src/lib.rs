@@ -1,0 +1,129 @@
+//! Quartet's desktop app: hosts a call on this machine (room server and RTMP relay in-process)
+//! or joins one on any RTCRoom v1 room server; a lobby, a pre-join check, the four-up grid,
+//! chat and settings.
+//!
+//! A thin shell: rooms and media are `quartet-call`'s, hosting is `quartet-server`'s. What lives
+//! here is the wiring to the page ([`commands`]), pictures to the page ([`video`]), the pre-join
+//! [`preview`], snapshots, settings (the store plugin, used by the page) and logs.
+
+pub mod calls;
+pub mod commands;
+pub mod error;
+pub mod host;
+pub mod lobby;
+pub mod preview;
+pub mod snapshot;
+pub mod video;
+
+use commands::AppState;
+use tauri::{Manager, RunEvent};
+
+/// The log file's name (without extension) in the platform's log folder.
+pub const LOG_FILE: &str = "quartet";
+/// Set to `1` to keep WebKitGTK's accelerated compositing (see [`draw_without_compositing`]).
+pub const COMPOSITING_ENV: &str = "QUARTET_WEBKIT_COMPOSITING";
+/// Log files are rotated at this size.
+pub const LOG_MAX_BYTES: u128 = 5 * 1024 * 1024;
+
+/// Runs the app until its window closes; hosted servers and the call are stopped first.
+pub fn run() -> tauri::Result<()> {
+    let app = tauri::Builder::default()
+        // First, so a second launch hands over before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(
+            tauri_plugin_log::Builder::new()
+                .targets([
+                    tauri_plugin_log::Target::new(tauri_plugin_log::TargetKind::Stderr),
+                    tauri_plugin_log::Target::new(tauri_plugin_log::TargetKind::LogDir {
+                        file_name: Some(LOG_FILE.into()),
+                    }),
+                ])
+                .level(log::LevelFilter::Info)
+                .max_file_size(LOG_MAX_BYTES)
+                .rotation_strategy(tauri_plugin_log::RotationStrategy::KeepSome(5))
+                .build(),
+        )
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
+        .manage(AppState::default())
+        .setup(|app| {
+            #[cfg(target_os = "linux")]
+            if let Some(window) = app.get_webview_window("main") {
+                draw_without_compositing(&window);
+            }
+            #[cfg(not(target_os = "linux"))]
+            let _ = app;
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::open_logs_folder,
+            commands::host_start,
+            commands::host_status,
+            commands::host_stop,
+            commands::list_rooms,
+            commands::list_devices,
+            commands::preview_start,
+            commands::preview_level,
+            commands::preview_stop,
+            commands::call_start,
+            commands::call_info,
+            commands::call_leave,
+            commands::call_set_mic_muted,
+            commands::call_set_camera_enabled,
+            commands::call_switch_camera,
+            commands::call_switch_microphone,
+            commands::call_send_text,
+            commands::call_stats,
+            commands::demo_add_members,
+            commands::snapshot_grid,
+            commands::snapshot_tile,
+            commands::tile_resize,
+            commands::video_open,
+            commands::video_ack,
+            commands::video_close,
+        ])
+        .build(tauri::generate_context!())?;
+    app.run(|app, event| {
+        if let RunEvent::Exit = event {
+            let state = app.state::<AppState>();
+            tauri::async_runtime::block_on(async {
+                state.video.close_prefixed("");
+                if let Err(e) = state.call.leave().await {
+                    log::warn!("leaving the call on exit: {e}");
+                }
+                state.preview.stop().await;
+                state.host.stop().await;
+            });
+        }
+    });
+    Ok(())
+}
+
+/// Four video tiles redraw 15 times a second each. Where WebKitGTK composites with OpenGL but
+/// has no GPU (software GL: virtual machines, remote desktops, Xvfb), compositing alone took
+/// 1.5 cores and tiles fell to 4–6 fps with half a second of delay; drawing without it, every
+/// tile kept 15 fps and a picture reached the screen 3–5 ms after it was sent. So the app draws
+/// without compositing unless [`COMPOSITING_ENV`] is `1`.
+#[cfg(target_os = "linux")]
+fn draw_without_compositing(window: &tauri::WebviewWindow) {
+    if std::env::var(COMPOSITING_ENV).is_ok_and(|v| v == "1") {
+        return;
+    }
+    let applied = window.with_webview(|webview| {
+        use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+        if let Some(settings) = webview.inner().settings() {
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+    });
+    if let Err(e) = applied {
+        log::warn!("cannot change the webview's drawing mode: {e}");
+    }
+}

@@ -1,0 +1,78 @@
+//! Snapshots of a tile or of the whole grid, written as PNG files.
+
+use crate::error::AppError;
+use image::{Rgba, RgbaImage};
+use quartet_call::grid::yuv_to_rgb;
+use quartet_media::VideoFrame;
+use std::path::{Path, PathBuf};
+
+/// Size of a grid snapshot: four 640×360 tiles.
+pub const GRID_SNAPSHOT_SIZE: (u32, u32) = (1280, 720);
+
+/// A picture as RGBA, mirrored left to right when asked (the self view as the user sees it).
+pub fn frame_to_rgba(frame: &VideoFrame, mirrored: bool) -> RgbaImage {
+    let (w, h) = (frame.width(), frame.height());
+    let (y, u, v) = (frame.y(), frame.u(), frame.v());
+    let half = (w / 2) as usize;
+    RgbaImage::from_fn(w, h, |x, row| {
+        let sx = if mirrored { w - 1 - x } else { x } as usize;
+        let r = row as usize;
+        let [cr, cg, cb] = yuv_to_rgb(
+            y[r * w as usize + sx],
+            u[(r / 2) * half + sx / 2],
+            v[(r / 2) * half + sx / 2],
+        );
+        Rgba([cr, cg, cb, 255])
+    })
+}
+
+/// A file name for a snapshot of `what`, unique to the millisecond.
+pub fn file_name(what: &str, unix_ms: i64) -> String {
+    let what: String = what
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("quartet-{what}-{unix_ms}.png")
+}
+
+/// Writes `image` as `dir/name`, creating `dir`; returns the path.
+pub fn save(image: &RgbaImage, dir: &Path, name: &str) -> Result<PathBuf, AppError> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(name);
+    image
+        .save_with_format(&path, image::ImageFormat::Png)
+        .map_err(|e| AppError::Io(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_convert_and_mirror() {
+        let mut f = VideoFrame::black(4, 2);
+        // A bright column on the left.
+        let (y, _, _) = f.planes_mut();
+        y[0] = 235;
+        y[4] = 235;
+        let plain = frame_to_rgba(&f, false);
+        let mirrored = frame_to_rgba(&f, true);
+        assert_eq!(plain.dimensions(), (4, 2));
+        assert!(plain.get_pixel(0, 0)[0] > 200);
+        assert!(plain.get_pixel(3, 0)[0] < 40);
+        assert!(mirrored.get_pixel(3, 1)[0] > 200);
+        assert!(mirrored.get_pixel(0, 1)[0] < 40);
+    }
+
+    #[test]
+    fn snapshots_are_written_as_png() {
+        let dir = std::env::temp_dir().join(format!("quartet-app-snap-{}", std::process::id()));
+        let name = file_name("tile Ann/1", 42);
+        assert_eq!(name, "quartet-tile-Ann-1-42.png");
+        let path = save(&RgbaImage::new(8, 8), &dir, &name).unwrap();
+        let back = image::open(&path).unwrap();
+        assert_eq!((back.width(), back.height()), (8, 8));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,489 @@
+//! Pictures to the webview. Each tile of the page opens a feed: a task that pushes binary
+//! messages over its own `tauri::ipc::Channel` (events are not built for this throughput).
+//!
+//! A channel has no back-pressure, so each feed allows a few messages the page has not
+//! acknowledged yet ([`MAX_IN_FLIGHT_FRAMES`], [`MAX_IN_FLIGHT_PACKETS`]) and drops what comes
+//! meanwhile: decoded pictures wait in a
+//! latest-frame slot (a `watch`), so the page always gets the newest one; H.264 access units
+//! cannot be skipped one by one, so a feed that falls behind skips to the next keyframe.
+//!
+//! Message layout (little-endian), [`HEADER_LEN`] bytes then the avcC record (H.264 keyframes
+//! only) then the payload (I420 planes, or one length-prefixed access unit):
+//!
+//! | offset | type | field |
+//! |---|---|---|
+//! | 0 | u8 | kind: [`KIND_I420`] or [`KIND_H264`] |
+//! | 1 | u8 | flags: [`FLAG_KEYFRAME`] |
+//! | 2 | u16 | width (I420) |
+//! | 4 | u16 | height (I420) |
+//! | 6 | u16 | reserved |
+//! | 8 | u32 | sequence number, from 1 |
+//! | 12 | u32 | length of the avcC record that follows the header |
+//! | 16 | f64 | capture time, Unix ms (NaN when unknown) |
+//! | 24 | f64 | time sent, Unix ms |
+
+use quartet_media::{EncodedVideo, VideoFrame, unix_micros};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tauri::ipc::{Channel, InvokeResponseBody};
+use tokio::sync::{Notify, broadcast, watch};
+use tokio::time::Instant;
+
+/// Decoded pictures a feed may have out before the page acknowledges one: each is large, and
+/// a newer one is always waiting in the slot.
+pub const MAX_IN_FLIGHT_FRAMES: u32 = 2;
+/// H.264 access units a feed may have out (≈ a quarter second at 15 fps). The page acknowledges
+/// one when it enters its decoder (which holds a few pictures until more input comes) and watches
+/// the decoder's backlog itself; a drop costs the rest of the group of pictures, so short stalls
+/// of the page are absorbed.
+pub const MAX_IN_FLIGHT_PACKETS: u32 = 4;
+/// With no acknowledgement for this long, the page is taken to have lost the messages (a
+/// reload, a hidden window) and the feed starts afresh.
+pub const ACK_TIMEOUT: Duration = Duration::from_secs(1);
+/// Bytes before the avcC record and the payload.
+pub const HEADER_LEN: usize = 32;
+/// Message kind: planar I420 at `width`×`height`.
+pub const KIND_I420: u8 = 1;
+/// Message kind: one H.264 access unit for WebCodecs.
+pub const KIND_H264: u8 = 2;
+/// Flag: the access unit is a keyframe (and the avcC record is included).
+pub const FLAG_KEYFRAME: u8 = 1;
+
+/// How the page wants a tile's pictures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// Decoded in Rust, sent as I420 (drawn with WebGL).
+    I420,
+    /// Sent as received, decoded by the page with WebCodecs.
+    H264,
+}
+
+/// What a feed carries.
+pub enum FeedInput {
+    /// Decoded pictures, newest wins.
+    Frames(watch::Receiver<Option<Arc<VideoFrame>>>),
+    /// H.264 access units as they arrive.
+    Packets(broadcast::Receiver<EncodedVideo>),
+}
+
+/// The fixed part of a message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameHeader {
+    /// [`KIND_I420`] or [`KIND_H264`].
+    pub kind: u8,
+    /// A keyframe (H.264).
+    pub keyframe: bool,
+    /// Picture width (I420).
+    pub width: u16,
+    /// Picture height (I420).
+    pub height: u16,
+    /// Sequence number within the feed, from 1.
+    pub seq: u32,
+    /// Capture time, Unix ms, when the picture carries one.
+    pub capture_ms: Option<f64>,
+    /// When the message left, Unix ms.
+    pub sent_ms: f64,
+}
+
+/// One message: header, avcC record (may be empty), payload.
+pub fn encode_message(header: &FrameHeader, config: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + config.len() + payload.len());
+    out.push(header.kind);
+    out.push(if header.keyframe { FLAG_KEYFRAME } else { 0 });
+    out.extend_from_slice(&header.width.to_le_bytes());
+    out.extend_from_slice(&header.height.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&header.seq.to_le_bytes());
+    let config_len = u32::try_from(config.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&config_len.to_le_bytes());
+    out.extend_from_slice(&header.capture_ms.unwrap_or(f64::NAN).to_le_bytes());
+    out.extend_from_slice(&header.sent_ms.to_le_bytes());
+    out.extend_from_slice(config);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Decides which H.264 access units go out: everything while the page keeps up; once one is
+/// dropped, nothing until the next keyframe (a later frame would decode against a missing one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyframeGate {
+    waiting: bool,
+}
+
+impl Default for KeyframeGate {
+    /// A new feed starts at a keyframe.
+    fn default() -> Self {
+        KeyframeGate { waiting: true }
+    }
+}
+
+impl KeyframeGate {
+    /// Whether to send an access unit, given the messages the page has not acknowledged.
+    pub fn admit(&mut self, keyframe: bool, in_flight: u32) -> bool {
+        if in_flight >= MAX_IN_FLIGHT_PACKETS {
+            self.waiting = true;
+            return false;
+        }
+        if keyframe {
+            self.waiting = false;
+        }
+        !self.waiting
+    }
+
+    /// Access units were lost before reaching us (a lagging subscription).
+    pub fn lost(&mut self) {
+        self.waiting = true;
+    }
+}
+
+/// Sent and acknowledged sequence numbers of one feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckWindow {
+    sent: u32,
+    acked: u32,
+    /// When the page last made progress (or the window was last empty).
+    progress: Instant,
+}
+
+impl AckWindow {
+    /// An empty window.
+    pub fn new(now: Instant) -> AckWindow {
+        AckWindow {
+            sent: 0,
+            acked: 0,
+            progress: now,
+        }
+    }
+
+    /// Messages out and not acknowledged.
+    pub fn in_flight(&self) -> u32 {
+        self.sent.wrapping_sub(self.acked)
+    }
+
+    /// Numbers the next message.
+    pub fn next(&mut self, now: Instant) -> u32 {
+        if self.in_flight() == 0 {
+            self.progress = now;
+        }
+        self.sent = self.sent.wrapping_add(1);
+        self.sent
+    }
+
+    /// The page has taken message `seq` and all before it (drawn a picture, handed an access unit
+    /// to its decoder, or dropped it). Numbers never
+    /// sent, or already acknowledged, change nothing.
+    pub fn ack(&mut self, seq: u32, now: Instant) {
+        let ahead = seq.wrapping_sub(self.acked);
+        if ahead != 0 && ahead <= self.in_flight() {
+            self.acked = seq;
+            self.progress = now;
+        }
+    }
+
+    /// Forgets what is out when the page has been silent for [`ACK_TIMEOUT`] (it lost the
+    /// messages: a reload, a decoder reset).
+    pub fn expire(&mut self, now: Instant) {
+        if self.in_flight() > 0 && now.saturating_duration_since(self.progress) >= ACK_TIMEOUT {
+            self.acked = self.sent;
+            self.progress = now;
+        }
+    }
+}
+
+struct Flow {
+    window: Mutex<AckWindow>,
+    acked: Notify,
+}
+
+impl Flow {
+    fn new() -> Flow {
+        Flow {
+            window: Mutex::new(AckWindow::new(Instant::now())),
+            acked: Notify::new(),
+        }
+    }
+
+    fn window(&self) -> MutexGuard<'_, AckWindow> {
+        self.window.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Messages out now, after forgetting those of a silent page.
+    fn in_flight(&self) -> u32 {
+        let mut w = self.window();
+        w.expire(Instant::now());
+        w.in_flight()
+    }
+
+    /// Waits until fewer than `max` messages are out.
+    async fn room(&self, max: u32) {
+        loop {
+            let notified = self.acked.notified();
+            if self.in_flight() < max {
+                return;
+            }
+            let _ = tokio::time::timeout(ACK_TIMEOUT, notified).await;
+        }
+    }
+
+    fn next(&self) -> u32 {
+        self.window().next(Instant::now())
+    }
+}
+
+struct Feed {
+    flow: Arc<Flow>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Every open feed, by the page's name for it.
+#[derive(Default)]
+pub struct VideoHub {
+    feeds: Mutex<HashMap<String, Feed>>,
+}
+
+impl VideoHub {
+    fn feeds(&self) -> MutexGuard<'_, HashMap<String, Feed>> {
+        self.feeds.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts sending `input` to `channel` as feed `id`, replacing a feed of that name.
+    pub fn open(&self, id: &str, input: FeedInput, channel: Channel<InvokeResponseBody>) {
+        let flow = Arc::new(Flow::new());
+        let task = match input {
+            FeedInput::Frames(rx) => tokio::spawn(pump_frames(rx, Arc::clone(&flow), channel)),
+            FeedInput::Packets(rx) => tokio::spawn(pump_packets(rx, Arc::clone(&flow), channel)),
+        };
+        if let Some(old) = self.feeds().insert(id.to_owned(), Feed { flow, task }) {
+            old.task.abort();
+        }
+    }
+
+    /// The page has drawn message `seq` of feed `id`.
+    pub fn ack(&self, id: &str, seq: u32) {
+        if let Some(feed) = self.feeds().get(id) {
+            feed.flow.window().ack(seq, Instant::now());
+            feed.flow.acked.notify_one();
+        }
+    }
+
+    /// Stops feed `id`.
+    pub fn close(&self, id: &str) {
+        if let Some(feed) = self.feeds().remove(id) {
+            feed.task.abort();
+        }
+    }
+
+    /// Stops every feed whose name starts with `prefix`.
+    pub fn close_prefixed(&self, prefix: &str) {
+        self.feeds().retain(|id, feed| {
+            let keep = !id.starts_with(prefix);
+            if !keep {
+                feed.task.abort();
+            }
+            keep
+        });
+    }
+}
+
+fn now_ms() -> f64 {
+    unix_micros() as f64 / 1000.0
+}
+
+fn i420_message(frame: &VideoFrame, seq: u32) -> Vec<u8> {
+    let header = FrameHeader {
+        kind: KIND_I420,
+        keyframe: true,
+        width: u16::try_from(frame.width()).unwrap_or(u16::MAX),
+        height: u16::try_from(frame.height()).unwrap_or(u16::MAX),
+        seq,
+        capture_ms: frame.capture_us.map(|us| us as f64 / 1000.0),
+        sent_ms: now_ms(),
+    };
+    encode_message(&header, &[], frame.data())
+}
+
+fn h264_message(packet: &EncodedVideo, seq: u32) -> Vec<u8> {
+    let header = FrameHeader {
+        kind: KIND_H264,
+        keyframe: packet.keyframe,
+        width: 0,
+        height: 0,
+        seq,
+        capture_ms: None,
+        sent_ms: now_ms(),
+    };
+    let config: &[u8] = if packet.keyframe { &packet.config } else { &[] };
+    encode_message(&header, config, &packet.data)
+}
+
+async fn pump_frames(
+    mut rx: watch::Receiver<Option<Arc<VideoFrame>>>,
+    flow: Arc<Flow>,
+    channel: Channel<InvokeResponseBody>,
+) {
+    // The picture already in the slot is shown at once.
+    rx.mark_changed();
+    loop {
+        flow.room(MAX_IN_FLIGHT_FRAMES).await;
+        if rx.changed().await.is_err() {
+            return;
+        }
+        let Some(frame) = rx.borrow_and_update().clone() else {
+            continue;
+        };
+        let seq = flow.next();
+        if channel
+            .send(InvokeResponseBody::Raw(i420_message(&frame, seq)))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn pump_packets(
+    mut rx: broadcast::Receiver<EncodedVideo>,
+    flow: Arc<Flow>,
+    channel: Channel<InvokeResponseBody>,
+) {
+    let mut gate = KeyframeGate::default();
+    loop {
+        let packet = match rx.recv().await {
+            Ok(p) => p,
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                gate.lost();
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if !gate.admit(packet.keyframe, flow.in_flight()) {
+            continue;
+        }
+        let seq = flow.next();
+        if channel
+            .send(InvokeResponseBody::Raw(h264_message(&packet, seq)))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_have_the_documented_layout() {
+        let h = FrameHeader {
+            kind: KIND_H264,
+            keyframe: true,
+            width: 320,
+            height: 180,
+            seq: 7,
+            capture_ms: None,
+            sent_ms: 1234.5,
+        };
+        let m = encode_message(&h, &[9, 9], &[1, 2, 3]);
+        assert_eq!(m.len(), HEADER_LEN + 5);
+        assert_eq!(m[0], KIND_H264);
+        assert_eq!(m[1], FLAG_KEYFRAME);
+        assert_eq!(u16::from_le_bytes([m[2], m[3]]), 320);
+        assert_eq!(u16::from_le_bytes([m[4], m[5]]), 180);
+        assert_eq!(u32::from_le_bytes(m[8..12].try_into().unwrap()), 7);
+        assert_eq!(u32::from_le_bytes(m[12..16].try_into().unwrap()), 2);
+        assert!(f64::from_le_bytes(m[16..24].try_into().unwrap()).is_nan());
+        assert_eq!(f64::from_le_bytes(m[24..32].try_into().unwrap()), 1234.5);
+        assert_eq!(&m[HEADER_LEN..], &[9, 9, 1, 2, 3]);
+    }
+
+    #[test]
+    fn i420_messages_carry_size_clock_and_planes() {
+        let mut frame = VideoFrame::black(4, 2);
+        frame.capture_us = Some(5_000);
+        let m = i420_message(&frame, 1);
+        assert_eq!(m[0], KIND_I420);
+        assert_eq!(u16::from_le_bytes([m[2], m[3]]), 4);
+        assert_eq!(f64::from_le_bytes(m[16..24].try_into().unwrap()), 5.0);
+        assert_eq!(&m[HEADER_LEN..], frame.data());
+    }
+
+    #[test]
+    fn the_gate_starts_at_a_keyframe_and_skips_to_the_next_after_a_drop() {
+        let mut g = KeyframeGate::default();
+        assert!(!g.admit(false, 0), "a feed cannot start mid-GOP");
+        assert!(g.admit(true, 0));
+        assert!(g.admit(false, 1));
+        assert!(!g.admit(false, MAX_IN_FLIGHT_PACKETS), "the page is behind");
+        assert!(!g.admit(false, 0), "the next delta needs the dropped one");
+        assert!(g.admit(true, 0));
+        assert!(g.admit(false, 0));
+        g.lost();
+        assert!(!g.admit(false, 0));
+        assert!(g.admit(true, 1));
+    }
+
+    #[test]
+    fn acks_count_once_and_only_for_sent_messages() {
+        let t0 = Instant::now();
+        let mut w = AckWindow::new(t0);
+        assert_eq!((w.next(t0), w.next(t0), w.next(t0)), (1, 2, 3));
+        assert_eq!(w.in_flight(), 3);
+        w.ack(2, t0);
+        assert_eq!(w.in_flight(), 1);
+        w.ack(2, t0);
+        w.ack(1, t0);
+        assert_eq!(w.in_flight(), 1, "old acks change nothing");
+        w.ack(9, t0);
+        assert_eq!(w.in_flight(), 1, "unsent numbers change nothing");
+    }
+
+    #[test]
+    fn a_silent_page_loses_its_messages_after_the_timeout() {
+        let t0 = Instant::now();
+        let mut w = AckWindow::new(t0);
+        w.next(t0);
+        w.next(t0);
+        w.expire(t0 + ACK_TIMEOUT / 2);
+        assert_eq!(w.in_flight(), 2);
+        // Progress restarts the clock.
+        w.ack(1, t0 + ACK_TIMEOUT / 2);
+        w.expire(t0 + ACK_TIMEOUT);
+        assert_eq!(w.in_flight(), 1);
+        w.expire(t0 + ACK_TIMEOUT * 2);
+        assert_eq!(w.in_flight(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_feed_waits_for_an_ack_or_the_timeout() {
+        let flow = Arc::new(Flow::new());
+        for _ in 0..MAX_IN_FLIGHT_FRAMES {
+            flow.next();
+        }
+        let start = Instant::now();
+        flow.room(MAX_IN_FLIGHT_FRAMES).await;
+        assert!(start.elapsed() >= ACK_TIMEOUT);
+        assert_eq!(flow.in_flight(), 0);
+
+        let first = flow.next();
+        for _ in 1..MAX_IN_FLIGHT_FRAMES {
+            flow.next();
+        }
+        let waiter = tokio::spawn({
+            let flow = Arc::clone(&flow);
+            async move { flow.room(MAX_IN_FLIGHT_FRAMES).await }
+        });
+        tokio::time::sleep(ACK_TIMEOUT / 4).await;
+        flow.window().ack(first, Instant::now());
+        flow.acked.notify_one();
+        waiter.await.unwrap();
+        assert_eq!(flow.in_flight(), MAX_IN_FLIGHT_FRAMES - 1);
+        assert!(
+            start.elapsed() < ACK_TIMEOUT * 2,
+            "the ack, not the timeout, freed it"
+        );
+    }
+}

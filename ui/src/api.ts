@@ -1,0 +1,187 @@
+// Typed wrappers over the app's commands. Every failure is an `AppError` with a stable `kind`.
+
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { isKey, t } from "./i18n";
+
+export interface AppError {
+  kind: string;
+  message: string;
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return typeof e === "object" && e !== null && "kind" in e && typeof (e as AppError).kind === "string";
+}
+
+/** What to tell a person about a failure, in the current language. */
+export function errorText(e: unknown): string {
+  if (isAppError(e)) {
+    const key = `error.${e.kind}`;
+    return isKey(key) ? t(key) : t("error.unknown");
+  }
+  return t("error.unknown");
+}
+
+/** The English detail of a failure, for tooltips and logs. */
+export function errorDetail(e: unknown): string {
+  if (isAppError(e)) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export interface AppInfo {
+  version: string;
+  locale: string | null;
+  logDir: string | null;
+}
+
+export interface HostInfo {
+  url: string;
+  lan: boolean;
+  shareUrl: string;
+  rtmpBase: string;
+}
+
+export interface RoomSummary {
+  roomId: string;
+  roomName: string;
+  creatorName: string | null;
+  members: number;
+  maxMembers: number;
+}
+
+export interface Camera {
+  id: string;
+  name: string;
+}
+
+export interface AudioDevice {
+  name: string;
+  isDefault: boolean;
+}
+
+export interface Devices {
+  cameras: Camera[];
+  microphones: AudioDevice[];
+  speakers: AudioDevice[];
+}
+
+export type VideoChoice = { kind: "camera"; id: string | null } | { kind: "synthetic" } | { kind: "none" };
+export type AudioChoice = { kind: "microphone"; name: string | null } | { kind: "tone" } | { kind: "none" };
+export type Target = { kind: "create"; roomName: string } | { kind: "join"; roomId: string };
+
+export interface DeviceProblem {
+  device: "camera" | "microphone" | "speaker";
+  reason: "noDevice" | "notFound" | "unavailable" | "failed";
+  message: string;
+}
+
+export interface PreviewStatus {
+  problems: DeviceProblem[];
+  hasVideo: boolean;
+  hasAudio: boolean;
+}
+
+export interface JoinRequest {
+  server: string;
+  nickname: string;
+  target: Target;
+  video: VideoChoice;
+  audio: AudioChoice;
+  speaker: string | null;
+  startMuted: boolean;
+  startCameraOff: boolean;
+}
+
+export interface Member {
+  userId: string;
+  userName: string;
+  isCreator: boolean;
+  isSelf: boolean;
+  tile: number | null;
+}
+
+export interface CallInfo {
+  roomId: string;
+  userId: string;
+  members: Member[];
+  micMuted: boolean;
+  cameraEnabled: boolean;
+}
+
+export interface Link {
+  kind: "room" | "publisher" | "player";
+  userId: string | null;
+}
+
+export type CallEvent =
+  | { type: "joined"; roomId: string; userId: string; members: Member[] }
+  | { type: "memberJoined"; member: Member }
+  | { type: "memberLeft"; member: Member; freedTile: number | null }
+  | { type: "memberPromoted"; member: Member }
+  | { type: "memberUpdated"; member: Member }
+  | { type: "text"; userId: string; nickName: string; text: string; time: number }
+  | { type: "roomClosed"; reason: string }
+  | { type: "reconnecting"; link: Link }
+  | { type: "reconnected"; link: Link }
+  | { type: "deviceError"; device: "camera" | "microphone" | "speaker"; message: string }
+  | { type: "publisherState"; state: "connecting" | "live" | "disconnected" | "stopped" }
+  | {
+      type: "playerState";
+      userId: string;
+      state: "connecting" | "playing" | "firstFrame" | "disconnected" | "failed" | "stopped";
+    };
+
+export interface RemoteStats {
+  userId: string;
+  tile: number;
+  connected: boolean;
+  fps: number;
+  kbps: number;
+  latencyMsP50: number | null;
+  latencyMsP95: number | null;
+  audioLevel: number;
+  framesDecoded: number;
+  videoOff: boolean;
+}
+
+export interface Stats {
+  publisher: { connected: boolean; fps: number; kbps: number; droppedFrames: number } | null;
+  remotes: RemoteStats[];
+  listed: number;
+}
+
+export type Encoding = "i420" | "h264";
+
+export const api = {
+  appInfo: () => invoke<AppInfo>("app_info"),
+  openLogsFolder: () => invoke<void>("open_logs_folder"),
+  hostStart: (lan: boolean) => invoke<HostInfo>("host_start", { lan }),
+  hostStatus: () => invoke<HostInfo | null>("host_status"),
+  hostStop: () => invoke<void>("host_stop"),
+  listRooms: (server: string) => invoke<RoomSummary[]>("list_rooms", { server }),
+  listDevices: () => invoke<Devices>("list_devices"),
+  previewStart: (nickname: string, video: VideoChoice, audio: AudioChoice) =>
+    invoke<PreviewStatus>("preview_start", { nickname, video, audio }),
+  previewLevel: () => invoke<number>("preview_level"),
+  previewStop: () => invoke<void>("preview_stop"),
+  callStart: (request: JoinRequest, onEvent: (e: CallEvent) => void) => {
+    const events = new Channel<CallEvent>();
+    events.onmessage = onEvent;
+    return invoke<CallInfo>("call_start", { request, events });
+  },
+  callInfo: () => invoke<CallInfo>("call_info"),
+  callLeave: () => invoke<void>("call_leave"),
+  setMicMuted: (muted: boolean) => invoke<void>("call_set_mic_muted", { muted }),
+  setCameraEnabled: (enabled: boolean) => invoke<void>("call_set_camera_enabled", { enabled }),
+  switchCamera: (nickname: string, video: VideoChoice) => invoke<void>("call_switch_camera", { nickname, video }),
+  switchMicrophone: (audio: AudioChoice) => invoke<void>("call_switch_microphone", { audio }),
+  sendText: (text: string) => invoke<void>("call_send_text", { text }),
+  stats: () => invoke<Stats>("call_stats"),
+  demoAddMembers: (names: string[]) => invoke<number>("demo_add_members", { names }),
+  snapshotGrid: () => invoke<string>("snapshot_grid"),
+  snapshotTile: (tile: number | null) => invoke<string>("snapshot_tile", { tile }),
+  videoOpen: (feed: string, source: string, encoding: Encoding, channel: Channel<ArrayBuffer>) =>
+    invoke<void>("video_open", { feed, source, encoding, channel }),
+  tileResize: (tile: number, width: number, height: number) => invoke<void>("tile_resize", { tile, width, height }),
+  videoAck: (feed: string, seq: number) => invoke<void>("video_ack", { feed, seq }),
+  videoClose: (feed: string) => invoke<void>("video_close", { feed }),
+};

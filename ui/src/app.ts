@@ -1,0 +1,97 @@
+// The app's frame: top bar, the current view, and moving between lobby, pre-join and call.
+
+import { api, errorText, type AppInfo, type CallInfo, type HostInfo, type Target } from "./api";
+import { h, icon, ICONS, clear } from "./dom";
+import { resolveLocale, retranslate, setLocale, tx, txAttr } from "./i18n";
+import { SettingsStore, type Settings } from "./settings";
+import { toast } from "./toast";
+import { openSettings } from "./views/settings";
+import { renderLobby } from "./views/lobby";
+import { renderPrejoin } from "./views/prejoin";
+import { renderCall, type CallBus } from "./views/call";
+import { allFeedStats } from "./video/feed";
+
+export interface View {
+  element: HTMLElement;
+  dispose(): void;
+}
+
+export interface RoomChoice {
+  target: Target;
+  /** The room's name, for headings. */
+  label: string;
+}
+
+export class App {
+  host: HostInfo | null = null;
+  private view: View | null = null;
+  private readonly main: HTMLElement;
+
+  constructor(
+    readonly root: HTMLElement,
+    readonly store: SettingsStore,
+    readonly info: AppInfo,
+  ) {
+    const settingsButton = h("button", { class: "icon-button", testid: "open-settings", on: { click: () => openSettings(this) } }, icon(ICONS.gear));
+    txAttr(settingsButton, "title", "settings.title");
+    const brand = h("div", { class: "brand" }, h("img", { attrs: { src: "./icon.png", alt: "" } }), h("span", { text: "Quartet" }));
+    this.main = h("main", { class: "view" });
+    root.append(h("header", { class: "topbar" }, brand, h("div", { class: "spacer" }), settingsButton), this.main);
+    // The end-to-end test reads the video figures from here.
+    (window as unknown as { __quartet: unknown }).__quartet = { feedStats: allFeedStats };
+  }
+
+  get settings(): Settings {
+    return this.store.get();
+  }
+
+  async update(patch: Partial<Settings>): Promise<Settings> {
+    const before = this.settings.language;
+    const next = await this.store.update(patch);
+    if (next.language !== before) this.applyLanguage();
+    return next;
+  }
+
+  applyLanguage(): void {
+    setLocale(resolveLocale(this.settings.language, this.info.locale));
+    retranslate(document.body);
+  }
+
+  /** The room server in use: the hosted one or the one typed in. */
+  serverUrl(): string | null {
+    return this.settings.mode === "host" ? (this.host?.url ?? null) : this.settings.serverUrl.trim() || null;
+  }
+
+  async ensureHost(): Promise<HostInfo> {
+    this.host = await api.hostStart(this.settings.lan);
+    return this.host;
+  }
+
+  private show(view: View): void {
+    this.view?.dispose();
+    clear(this.main);
+    this.view = view;
+    this.main.appendChild(view.element);
+  }
+
+  showLobby(): void {
+    this.show(renderLobby(this));
+  }
+
+  showPrejoin(room: RoomChoice): void {
+    this.show(renderPrejoin(this, room));
+  }
+
+  showCall(room: RoomChoice, call: CallInfo, events: CallBus): void {
+    this.show(renderCall(this, room, call, events));
+  }
+
+  fail(e: unknown): void {
+    toast(errorText(e), "error");
+    console.warn(e);
+  }
+}
+
+export function heading(key: Parameters<typeof tx>[1]): HTMLElement {
+  return tx(h("h2"), key);
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import type { Member } from "./api";
+import {
+  MUTED_AFTER_MS,
+  MutedGuess,
+  SPEAKING_HOLD_MS,
+  SpeakingDetector,
+  avatarHue,
+  formatKbps,
+  pictureSize,
+  gridCells,
+  initials,
+  listedMembers,
+  removeMember,
+  upsertMember,
+} from "./model";
+
+const m = (userId: string, tile: number | null, isSelf = false): Member => ({
+  userId,
+  userName: userId.toUpperCase(),
+  isCreator: false,
+  isSelf,
+  tile,
+});
+
+describe("grid model", () => {
+  it("puts us first and members by their tile", () => {
+    const members = [m("b", 2), m("me", null, true), m("c", 0), m("d", null)];
+    const cells = gridCells(members);
+    expect(cells.map((c) => c?.userId ?? null)).toEqual(["me", "c", null, "b"]);
+    expect(listedMembers(members).map((x) => x.userId)).toEqual(["d"]);
+  });
+
+  it("updates members in place and keeps the order of arrival", () => {
+    let list = [m("a", 0), m("b", 1)];
+    list = upsertMember(list, { ...m("a", 0), userName: "Ann" });
+    list = upsertMember(list, m("c", 2));
+    expect(list.map((x) => x.userName)).toEqual(["Ann", "B", "C"]);
+    expect(removeMember(list, "b").map((x) => x.userId)).toEqual(["a", "c"]);
+  });
+
+  it("makes initials for Latin and Chinese names", () => {
+    expect(initials("Ann Lee")).toBe("AL");
+    expect(initials("ann")).toBe("A");
+    expect(initials("  Mary  Jane  Watson ")).toBe("MW");
+    expect(initials("王小明")).toBe("小明");
+    expect(initials("")).toBe("?");
+  });
+
+  it("gives each member a stable colour", () => {
+    expect(avatarHue("user_1")).toBe(avatarHue("user_1"));
+    expect(avatarHue("user_1")).toBeGreaterThanOrEqual(0);
+    expect(avatarHue("user_1")).toBeLessThan(360);
+  });
+
+  it("highlights speech at once and drops it only after a quiet spell", () => {
+    const d = new SpeakingDetector();
+    expect(d.update(0.001, 0)).toBe(false);
+    expect(d.update(0.1, 100)).toBe(true);
+    expect(d.update(0.001, 200)).toBe(true);
+    expect(d.update(0.015, 300)).toBe(true);
+    expect(d.update(0.001, 400)).toBe(true);
+    expect(d.update(0.001, 400 + SPEAKING_HOLD_MS)).toBe(false);
+  });
+
+  it("guesses muted after a stretch of digital silence", () => {
+    const g = new MutedGuess();
+    expect(g.update(0, 0)).toBe(false);
+    expect(g.update(0, MUTED_AFTER_MS - 1)).toBe(false);
+    expect(g.update(0, MUTED_AFTER_MS)).toBe(true);
+    expect(g.update(0.05, MUTED_AFTER_MS + 10)).toBe(false);
+  });
+
+  it("formats bitrates", () => {
+    expect(formatKbps(512.4)).toBe("512 kbps");
+    expect(formatKbps(1530)).toBe("1.5 Mbps");
+  });
+});
+
+describe("picture size", () => {
+  it("fits 16:9 inside the tile in device pixels", () => {
+    expect(pictureSize(640, 400, 1)).toEqual([640, 360]);
+    expect(pictureSize(800, 300, 1)).toEqual([533, 300]);
+    expect(pictureSize(320, 180, 2)).toEqual([640, 360]);
+  });
+});

@@ -1,0 +1,108 @@
+// Pure rules of the call screen: who is shown where, initials and colours for members without
+// video, the speaking highlight, and the muted guess for members whose sound is silent.
+
+import type { Member } from "./api";
+
+export const REMOTE_TILES = 3;
+/** RMS above which a member counts as speaking. */
+export const SPEAKING_ON = 0.02;
+/** RMS below which speaking may end… */
+export const SPEAKING_OFF = 0.01;
+/** …once it has stayed there this long, so the highlight does not flicker between words. */
+export const SPEAKING_HOLD_MS = 600;
+/** Sound this quiet is digital silence: what a muted member sends. */
+export const SILENCE = 0.0005;
+/** Silence this long shows the muted mark. */
+export const MUTED_AFTER_MS = 2000;
+
+/** The four cells of the grid: us, then remote tiles 0..2 (null where empty). */
+export function gridCells(members: Member[]): (Member | null)[] {
+  const cells: (Member | null)[] = [members.find((m) => m.isSelf) ?? null, null, null, null];
+  for (const m of members) {
+    if (!m.isSelf && m.tile !== null && m.tile >= 0 && m.tile < REMOTE_TILES) cells[m.tile + 1] = m;
+  }
+  return cells;
+}
+
+/** Members with no tile (more than four in the room), in list order. */
+export function listedMembers(members: Member[]): Member[] {
+  return members.filter((m) => !m.isSelf && m.tile === null);
+}
+
+/** Replaces or adds `member` (by userID), keeping the order of arrival. */
+export function upsertMember(members: Member[], member: Member): Member[] {
+  const i = members.findIndex((m) => m.userId === member.userId);
+  if (i < 0) return [...members, member];
+  const next = [...members];
+  next[i] = member;
+  return next;
+}
+
+export function removeMember(members: Member[], userId: string): Member[] {
+  return members.filter((m) => m.userId !== userId);
+}
+
+/** One or two letters for an avatar: initials of a Latin name, the last two characters of a Chinese one. */
+export function initials(name: string): string {
+  const trimmed = name.trim();
+  if (!trimmed) return "?";
+  if (/[\u3400-\u9fff]/.test(trimmed)) {
+    const han = [...trimmed.replace(/\s+/g, "")];
+    return han.slice(-2).join("");
+  }
+  const words = trimmed.split(/\s+/).filter(Boolean);
+  const letters = words.length > 1 ? [words[0], words[words.length - 1]].map((w) => [...w][0]) : [[...words[0]][0]];
+  return letters.join("").toUpperCase();
+}
+
+/** A stable hue for a member's avatar. */
+export function avatarHue(userId: string): number {
+  let h = 0;
+  for (const ch of userId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return h % 360;
+}
+
+/** Speaking with hysteresis: on at once above SPEAKING_ON, off after SPEAKING_HOLD_MS below SPEAKING_OFF. */
+export class SpeakingDetector {
+  private speaking = false;
+  private quietSince: number | null = null;
+
+  update(level: number, now: number): boolean {
+    if (level >= SPEAKING_ON) {
+      this.speaking = true;
+      this.quietSince = null;
+    } else if (level < SPEAKING_OFF) {
+      this.quietSince ??= now;
+      if (now - this.quietSince >= SPEAKING_HOLD_MS) this.speaking = false;
+    } else {
+      this.quietSince = null;
+    }
+    return this.speaking;
+  }
+}
+
+/** A member whose sound has been digital silence for a while has most likely muted. */
+export class MutedGuess {
+  private silentSince: number | null = null;
+
+  update(level: number, now: number): boolean {
+    if (level > SILENCE) {
+      this.silentSince = null;
+      return false;
+    }
+    this.silentSince ??= now;
+    return now - this.silentSince >= MUTED_AFTER_MS;
+  }
+}
+
+export function formatKbps(kbps: number): string {
+  return kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mbps` : `${Math.round(kbps)} kbps`;
+}
+
+/** The size to decode a tile's pictures at: the 16:9 picture that fits the tile, in device pixels. */
+export function pictureSize(cssWidth: number, cssHeight: number, pixelRatio: number): [number, number] {
+  const w = cssWidth * pixelRatio;
+  const h = cssHeight * pixelRatio;
+  const fitted = w / h > 16 / 9 ? [h * (16 / 9), h] : [w, w * (9 / 16)];
+  return [Math.round(fitted[0]), Math.round(fitted[1])];
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULTS, SettingsStore, audioChoice, sanitize, videoChoice, type KeyValueStore } from "./settings";
+
+class MemoryStore implements KeyValueStore {
+  data = new Map<string, unknown>();
+  saved = 0;
+  async get<T>(key: string): Promise<T | undefined> {
+    return this.data.get(key) as T | undefined;
+  }
+  async set(key: string, value: unknown): Promise<void> {
+    this.data.set(key, value);
+  }
+  async save(): Promise<void> {
+    this.saved++;
+  }
+}
+
+describe("settings", () => {
+  it("falls back to defaults for missing or damaged values", () => {
+    expect(sanitize(undefined)).toEqual(DEFAULTS);
+    expect(sanitize("junk")).toEqual(DEFAULTS);
+    const s = sanitize({ nickname: "Ann", lan: "yes", mode: "cloud", language: "fr", videoPath: "webgl", extra: 1 });
+    expect(s.nickname).toBe("Ann");
+    expect(s.lan).toBe(false);
+    expect(s.mode).toBe("host");
+    expect(s.language).toBe("auto");
+    expect(s.videoPath).toBe("webgl");
+    expect("extra" in s).toBe(false);
+  });
+
+  it("persists updates through the store", async () => {
+    const memory = new MemoryStore();
+    const store = new SettingsStore(memory);
+    expect(await store.load()).toEqual(DEFAULTS);
+    await store.update({ nickname: "Ben", language: "zh-CN" });
+    expect(memory.saved).toBe(1);
+    const again = new SettingsStore(memory);
+    const loaded = await again.load();
+    expect(loaded.nickname).toBe("Ben");
+    expect(loaded.language).toBe("zh-CN");
+  });
+
+  it("turns select values into device choices", () => {
+    expect(videoChoice("camera:/dev/video0")).toEqual({ kind: "camera", id: "/dev/video0" });
+    expect(videoChoice("camera:")).toEqual({ kind: "camera", id: null });
+    expect(videoChoice("synthetic")).toEqual({ kind: "synthetic" });
+    expect(videoChoice("none")).toEqual({ kind: "none" });
+    expect(audioChoice("mic:USB Mic")).toEqual({ kind: "microphone", name: "USB Mic" });
+    expect(audioChoice("mic:")).toEqual({ kind: "microphone", name: null });
+    expect(audioChoice("tone")).toEqual({ kind: "tone" });
+    expect(audioChoice("whatever")).toEqual({ kind: "none" });
+  });
+});

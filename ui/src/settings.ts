@@ -1,0 +1,98 @@
+// Settings persisted with the store plugin, plus the device choices as the selects name them.
+
+import { LazyStore } from "@tauri-apps/plugin-store";
+import type { AudioChoice, VideoChoice } from "./api";
+import type { LanguageSetting } from "./i18n";
+
+export type VideoPath = "auto" | "webcodecs" | "webgl";
+
+export interface Settings {
+  nickname: string;
+  mode: "host" | "remote";
+  lan: boolean;
+  serverUrl: string;
+  language: LanguageSetting;
+  /** `camera:<id>`, `camera:` (first camera), `synthetic` or `none`. */
+  camera: string;
+  /** `mic:<name>`, `mic:` (default), `tone` or `none`. */
+  microphone: string;
+  /** A speaker's name, or "" for the default. */
+  speaker: string;
+  joinMuted: boolean;
+  cameraOff: boolean;
+  videoPath: VideoPath;
+}
+
+export const DEFAULTS: Settings = {
+  nickname: "",
+  mode: "host",
+  lan: false,
+  serverUrl: "",
+  language: "auto",
+  camera: "camera:",
+  microphone: "mic:",
+  speaker: "",
+  joinMuted: false,
+  cameraOff: false,
+  videoPath: "auto",
+};
+
+const KEY = "settings";
+
+/** Keeps only known keys of the right type, so a damaged file falls back to defaults. */
+export function sanitize(raw: unknown): Settings {
+  const out: Settings = { ...DEFAULTS };
+  if (typeof raw !== "object" || raw === null) return out;
+  const r = raw as Record<string, unknown>;
+  for (const key of Object.keys(DEFAULTS) as (keyof Settings)[]) {
+    if (typeof r[key] === typeof DEFAULTS[key]) (out as unknown as Record<string, unknown>)[key] = r[key];
+  }
+  if (out.mode !== "host" && out.mode !== "remote") out.mode = DEFAULTS.mode;
+  if (!["auto", "en", "zh-CN"].includes(out.language)) out.language = DEFAULTS.language;
+  if (!["auto", "webcodecs", "webgl"].includes(out.videoPath)) out.videoPath = DEFAULTS.videoPath;
+  return out;
+}
+
+export interface KeyValueStore {
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown): Promise<void>;
+  save(): Promise<void>;
+}
+
+export class SettingsStore {
+  private value: Settings = { ...DEFAULTS };
+
+  constructor(private readonly store: KeyValueStore = new LazyStore("settings.json")) {}
+
+  async load(): Promise<Settings> {
+    try {
+      this.value = sanitize(await this.store.get<unknown>(KEY));
+    } catch {
+      this.value = { ...DEFAULTS };
+    }
+    return this.get();
+  }
+
+  get(): Settings {
+    return { ...this.value };
+  }
+
+  async update(patch: Partial<Settings>): Promise<Settings> {
+    this.value = sanitize({ ...this.value, ...patch });
+    await this.store.set(KEY, this.value);
+    await this.store.save();
+    return this.get();
+  }
+}
+
+export function videoChoice(key: string): VideoChoice {
+  if (key === "synthetic") return { kind: "synthetic" };
+  if (key.startsWith("camera:")) return { kind: "camera", id: key.slice(7) || null };
+  return { kind: "none" };
+}
+
+export function audioChoice(key: string): AudioChoice {
+  if (key === "tone") return { kind: "tone" };
+  if (key.startsWith("mic:")) return { kind: "microphone", name: key.slice(4) || null };
+  return { kind: "none" };
+}

@@ -1,0 +1,685 @@
+// The call: a 2×2 grid (us top left, mirrored; up to three members), controls, chat and people.
+
+import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type Member, type Stats } from "../api";
+import type { App, RoomChoice, View } from "../app";
+import { clear, h, icon, ICONS } from "../dom";
+import { getLocale, t, tx, txAttr, type Key } from "../i18n";
+import { MutedGuess, SpeakingDetector, avatarHue, formatKbps, gridCells, initials, listedMembers, pictureSize, removeMember, upsertMember } from "../model";
+import { audioChoice, videoChoice } from "../settings";
+import { toast } from "../toast";
+import { VideoFeed, webCodecsSupported } from "../video/feed";
+
+/** How often the figures behind the speaking highlight and the stats overlay are read. */
+export const STATS_POLL_MS = 500;
+/** A tile's feed that cannot open yet (the member's player is still starting) is retried this often… */
+export const FEED_RETRY_MS = 400;
+/** …this many times. */
+export const FEED_RETRIES = 10;
+/** Names of the demo members (drawn into their test patterns, so kept in Latin letters). */
+export const DEMO_NAMES = ["Demo Ann", "Demo Ben", "Demo Cho"];
+
+/** Holds a call's events until the call screen listens. */
+export class CallBus {
+  private queue: CallEvent[] = [];
+  private listener: ((e: CallEvent) => void) | null = null;
+
+  push(e: CallEvent): void {
+    if (this.listener) this.listener(e);
+    else this.queue.push(e);
+  }
+
+  listen(listener: ((e: CallEvent) => void) | null): void {
+    this.listener = listener;
+    if (listener) for (const e of this.queue.splice(0)) listener(e);
+  }
+}
+
+/** How long the grid must keep a size before tiles are decoded at it. */
+export const RESIZE_SETTLE_MS = 300;
+
+/** A ResizeObserver that reports once the size settles (and does nothing where there is none). */
+class ResizeObserverShim {
+  private observer: ResizeObserver | null = null;
+  private timer: number | undefined;
+
+  constructor(private readonly settled: () => void) {
+    if (typeof ResizeObserver !== "undefined") {
+      this.observer = new ResizeObserver(() => {
+        window.clearTimeout(this.timer);
+        this.timer = window.setTimeout(this.settled, RESIZE_SETTLE_MS);
+      });
+    }
+  }
+
+  /** Reports the size soon even if it did not change (a tile got a new member). */
+  kick(): void {
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(this.settled, RESIZE_SETTLE_MS);
+  }
+
+  observe(el: Element): void {
+    this.observer?.observe(el);
+  }
+
+  disconnect(): void {
+    window.clearTimeout(this.timer);
+    this.observer?.disconnect();
+  }
+}
+
+type PlayerStatus = "connecting" | "playing" | "reconnecting";
+
+class Tile {
+  readonly el: HTMLElement;
+  private canvas: HTMLCanvasElement;
+  private readonly placeholder: HTMLElement;
+  private readonly avatar: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly name: HTMLElement;
+  private readonly micMark: HTMLElement;
+  readonly statsLine: HTMLElement;
+  member: Member | null = null;
+  private feed: VideoFeed | null = null;
+  private hasFrame = false;
+  private generation = 0;
+
+  constructor(
+    readonly index: number,
+    actions: HTMLElement,
+  ) {
+    this.canvas = this.newCanvas();
+    this.avatar = h("div", { class: "avatar" });
+    this.status = h("div", { class: "tile-status" });
+    this.placeholder = h("div", { class: "placeholder" }, this.avatar, this.status);
+    this.micMark = h("span", { class: "mic-mark", attrs: { hidden: true } }, icon(ICONS.micOff));
+    txAttr(this.micMark, "title", "call.muted");
+    this.name = h("span", { class: "tile-name-text" });
+    this.statsLine = h("div", { class: "tile-stats", testid: "tile-stats" });
+    this.el = h(
+      "div",
+      { class: "tile empty", testid: `tile-${index}` },
+      this.canvas,
+      this.placeholder,
+      h("div", { class: "tile-name" }, this.micMark, this.name),
+      this.statsLine,
+      actions,
+    );
+    this.showEmpty();
+  }
+
+  private newCanvas(): HTMLCanvasElement {
+    return h("canvas", { class: this.index === 0 ? "video mirrored" : "video", testid: "tile-canvas" });
+  }
+
+  /** Shows `member` here, opening its pictures when it is someone new. */
+  setMember(member: Member | null, source: string | null, encoding: Encoding): void {
+    const same = member?.userId === this.member?.userId;
+    this.member = member;
+    this.el.classList.toggle("empty", !member);
+    this.el.dataset.userId = member?.userId ?? "";
+    if (!member) {
+      this.closeFeed();
+      this.showEmpty();
+      return;
+    }
+    if (this.index === 0) tx(this.name, "call.you", { name: member.userName });
+    else {
+      delete this.name.dataset.i18n;
+      this.name.textContent = member.userName;
+    }
+    this.avatar.textContent = initials(member.userName);
+    this.avatar.style.background = `hsl(${avatarHue(member.userId)} 45% 42%)`;
+    if (same && this.feed) return;
+    this.closeFeed();
+    this.setStatus("connecting");
+    if (source) void this.openFeed(source, encoding);
+  }
+
+  private async openFeed(source: string, encoding: Encoding): Promise<void> {
+    const generation = ++this.generation;
+    const canvas = this.newCanvas();
+    this.canvas.replaceWith(canvas);
+    this.canvas = canvas;
+    this.hasFrame = false;
+    this.el.classList.remove("live");
+    const id = this.index === 0 ? "self" : `tile-${this.index - 1}`;
+    for (let attempt = 0; attempt < FEED_RETRIES && generation === this.generation; attempt++) {
+      const feed = new VideoFeed(id, source, encoding, canvas, { onFrame: () => this.frame() });
+      try {
+        await feed.open();
+        if (generation !== this.generation) {
+          feed.close();
+          return;
+        }
+        this.feed = feed;
+        return;
+      } catch (e) {
+        feed.close(false);
+        await new Promise((r) => setTimeout(r, FEED_RETRY_MS));
+        if (attempt === FEED_RETRIES - 1) console.warn(`tile ${this.index}: ${errorDetail(e)}`);
+      }
+    }
+  }
+
+  private frame(): void {
+    if (this.hasFrame) return;
+    this.hasFrame = true;
+    this.el.classList.add("live");
+    this.setStatus("playing");
+  }
+
+  closeFeed(): void {
+    this.generation++;
+    this.feed?.close();
+    this.feed = null;
+    this.hasFrame = false;
+    this.el.classList.remove("live");
+  }
+
+  private showEmpty(): void {
+    this.avatar.textContent = "";
+    this.avatar.style.background = "";
+    this.name.textContent = "";
+    delete this.name.dataset.i18n;
+    tx(this.status, "call.emptyTile");
+    this.micMark.hidden = true;
+    this.statsLine.textContent = "";
+    this.el.classList.remove("speaking", "video-off", "reconnecting");
+  }
+
+  setStatus(status: PlayerStatus): void {
+    this.el.classList.toggle("reconnecting", status === "reconnecting");
+    if (status === "connecting") tx(this.status, "call.connecting");
+    else if (status === "reconnecting") tx(this.status, "call.reconnecting");
+    else tx(this.status, "call.cameraOff");
+  }
+
+  setVideoOff(off: boolean): void {
+    this.el.classList.toggle("video-off", off);
+    if (off) tx(this.status, "call.cameraOff");
+  }
+
+  setMuted(muted: boolean): void {
+    this.micMark.hidden = !muted;
+  }
+
+  setSpeaking(speaking: boolean): void {
+    this.el.classList.toggle("speaking", speaking);
+  }
+}
+
+export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: CallBus): View {
+  let disposed = false;
+  let leaving = false;
+  let members = info.members;
+  let micMuted = info.micMuted;
+  let cameraEnabled = info.cameraEnabled;
+  let encoding: Encoding = "i420";
+  let pinned: number | null = null;
+  let full: number | null = null;
+  let panel: "chat" | "people" | null = null;
+  let unread = 0;
+  let statsOn = false;
+  let statsTimer: number | undefined;
+  const speaking = new Map<string, SpeakingDetector>();
+  const mutedGuess = new Map<string, MutedGuess>();
+
+  // --- Grid
+  const pinButtons: HTMLButtonElement[] = [];
+  const fullButtons: HTMLButtonElement[] = [];
+  const tiles: Tile[] = [0, 1, 2, 3].map((i) => new Tile(i, tileActions(i)));
+  const grid = h("div", { class: "grid", testid: "grid" }, ...tiles.map((tile) => tile.el));
+
+  function tileActions(index: number): HTMLElement {
+    const pin = h("button", { class: "icon-button small", testid: "tile-pin", on: { click: () => togglePin(index) } }, icon(ICONS.pin));
+    txAttr(pin, "title", "call.pin");
+    const expand = h("button", { class: "icon-button small", testid: "tile-fullscreen", on: { click: () => toggleFull(index) } }, icon(ICONS.expand));
+    txAttr(expand, "title", "call.fullscreen");
+    const save = h("button", { class: "icon-button small", testid: "tile-snapshot", on: { click: () => void saveTile(index) } }, icon(ICONS.snapshot));
+    txAttr(save, "title", "call.saveTile");
+    pinButtons.push(pin);
+    fullButtons.push(expand);
+    return h("div", { class: "tile-actions" }, pin, expand, save);
+  }
+
+  function togglePin(index: number): void {
+    pinned = pinned === index ? null : index;
+    grid.classList.toggle("has-pin", pinned !== null);
+    tiles.forEach((tile, i) => tile.el.classList.toggle("pinned", i === pinned));
+    pinButtons.forEach((b, i) => txAttr(b, "title", i === pinned ? "call.unpin" : "call.pin"));
+  }
+
+  function toggleFull(index: number): void {
+    full = full === index ? null : index;
+    tiles.forEach((tile, i) => tile.el.classList.toggle("full", i === full));
+    fullButtons.forEach((b, i) => txAttr(b, "title", i === full ? "call.exitFullscreen" : "call.fullscreen"));
+  }
+
+  async function saveTile(index: number): Promise<void> {
+    try {
+      const path = await api.snapshotTile(index === 0 ? null : index - 1);
+      toast(t("call.snapshotSaved", { path }));
+    } catch (e) {
+      app.fail(e);
+    }
+  }
+
+  function layout(): void {
+    const cells = gridCells(members);
+    cells.forEach((member, i) => {
+      const source = i === 0 ? "self" : `tile:${i - 1}`;
+      tiles[i].setMember(member, member ? source : null, i === 0 ? "i420" : encoding);
+    });
+    tiles[0].setMuted(micMuted);
+    tiles[0].setVideoOff(!cameraEnabled);
+    peopleCount.textContent = String(members.length);
+    renderPeople();
+    resized.kick();
+  }
+
+  // --- Header
+  const roomIdText = h("code", { text: info.roomId, testid: "room-id" });
+  const copy = tx(h("button", { class: "link" }), "call.copy");
+  copy.addEventListener("click", () => {
+    void navigator.clipboard?.writeText(info.roomId).then(() => {
+      tx(copy, "call.copied");
+      setTimeout(() => tx(copy, "call.copy"), 1500);
+    });
+  });
+  const linkDot = h("span", { class: "link-dot", testid: "publisher-state" });
+  const header = h(
+    "div",
+    { class: "call-head" },
+    linkDot,
+    h("span", { class: "call-title", text: room.label, testid: "room-title" }),
+    h("span", { class: "muted" }, tx(h("span"), "call.roomId"), " ", roomIdText, " ", copy),
+  );
+
+  // --- Controls
+  const micButton = control(ICONS.mic, "call.mute", "toggle-mic", () => void toggleMic());
+  const camButton = control(ICONS.cam, "call.stopVideo", "toggle-camera", () => void toggleCamera());
+  const devicesButton = control(ICONS.devices, "call.devices", "toggle-devices", () => toggleDevices());
+  const chatBadge = h("span", { class: "badge", attrs: { hidden: true } });
+  const chatButton = control(ICONS.chat, "call.chat", "toggle-chat", () => togglePanel("chat"), chatBadge);
+  const peopleCount = h("span", { class: "count" });
+  const peopleButton = control(ICONS.people, "call.members", "toggle-people", () => togglePanel("people"), peopleCount);
+  const statsButton = control(ICONS.stats, "call.stats", "toggle-stats", () => toggleStats());
+  const snapshotButton = control(ICONS.snapshot, "call.snapshot", "snapshot-grid", () => void snapshotGrid());
+  const demoButton = control(ICONS.demo, "call.demo", "add-demo", () => void addDemo());
+  txAttr(demoButton, "title", "call.demoHint");
+  const leaveButton = control(ICONS.leave, "call.leave", "leave", () => void leave());
+  leaveButton.classList.add("danger");
+  const controls = h(
+    "div",
+    { class: "controls" },
+    h("div", { class: "control-group" }, micButton, camButton, devicesButton),
+    h("div", { class: "control-group" }, chatButton, peopleButton, statsButton, snapshotButton, demoButton),
+    h("div", { class: "control-group" }, leaveButton),
+  );
+
+  function control(paths: string, key: Key, testid: string, onClick: () => void, extra?: HTMLElement): HTMLButtonElement {
+    const label = tx(h("span", { class: "control-label" }), key);
+    const button = h("button", { class: "control", testid, on: { click: onClick } }, icon(paths), label, extra ?? null);
+    return button;
+  }
+
+  function setControl(button: HTMLButtonElement, paths: string, key: Key, off: boolean): void {
+    button.classList.toggle("off", off);
+    button.querySelector("svg")?.replaceWith(icon(paths));
+    const label = button.querySelector<HTMLElement>(".control-label");
+    if (label) tx(label, key);
+  }
+
+  function showMicAndCamera(): void {
+    setControl(micButton, micMuted ? ICONS.micOff : ICONS.mic, micMuted ? "call.unmute" : "call.mute", micMuted);
+    setControl(camButton, cameraEnabled ? ICONS.cam : ICONS.camOff, cameraEnabled ? "call.stopVideo" : "call.startVideo", !cameraEnabled);
+    tiles[0].setMuted(micMuted);
+    tiles[0].setVideoOff(!cameraEnabled);
+  }
+
+  async function toggleMic(): Promise<void> {
+    try {
+      await api.setMicMuted(!micMuted);
+      micMuted = !micMuted;
+      showMicAndCamera();
+    } catch (e) {
+      app.fail(e);
+    }
+  }
+
+  async function toggleCamera(): Promise<void> {
+    try {
+      await api.setCameraEnabled(!cameraEnabled);
+      cameraEnabled = !cameraEnabled;
+      showMicAndCamera();
+    } catch (e) {
+      app.fail(e);
+    }
+  }
+
+  // --- Devices popover (switch mid-call)
+  const cameraSelect = h("select", { class: "input", testid: "call-camera-select" });
+  const micSelect = h("select", { class: "input", testid: "call-microphone-select" });
+  const devicesPop = h(
+    "div",
+    { class: "popover", attrs: { hidden: true }, testid: "devices-popover" },
+    h("label", { class: "field" }, tx(h("span"), "prejoin.camera"), cameraSelect),
+    h("label", { class: "field" }, tx(h("span"), "prejoin.microphone"), micSelect),
+  );
+
+  async function toggleDevices(): Promise<void> {
+    devicesPop.hidden = !devicesPop.hidden;
+    devicesButton.classList.toggle("active", !devicesPop.hidden);
+    if (devicesPop.hidden) return;
+    const d = await api.listDevices().catch(() => ({ cameras: [], microphones: [], speakers: [] }));
+    const opt = (value: string, label: string) => h("option", { text: label, attrs: { value } });
+    const optKey = (value: string, key: Key) => tx(h("option", { attrs: { value } }), key);
+    cameraSelect.replaceChildren(
+      ...d.cameras.map((c) => opt(`camera:${c.id}`, c.name)),
+      optKey("synthetic", "prejoin.synthetic"),
+      optKey("none", "prejoin.noCamera"),
+    );
+    micSelect.replaceChildren(
+      optKey("mic:", "prejoin.systemDefault"),
+      ...d.microphones.filter((m) => !m.isDefault).map((m) => opt(`mic:${m.name}`, m.name)),
+      optKey("tone", "prejoin.tone"),
+      optKey("none", "prejoin.noMicrophone"),
+    );
+    cameraSelect.value = app.settings.camera;
+    micSelect.value = app.settings.microphone;
+  }
+
+  cameraSelect.addEventListener("change", async () => {
+    try {
+      await api.switchCamera(app.settings.nickname, videoChoice(cameraSelect.value));
+      await app.update({ camera: cameraSelect.value });
+    } catch (e) {
+      toast(t("call.switchFailed", { message: errorDetail(e) }), "error");
+      cameraSelect.value = app.settings.camera;
+    }
+  });
+  micSelect.addEventListener("change", async () => {
+    try {
+      await api.switchMicrophone(audioChoice(micSelect.value));
+      await app.update({ microphone: micSelect.value });
+    } catch (e) {
+      toast(t("call.switchFailed", { message: errorDetail(e) }), "error");
+      micSelect.value = app.settings.microphone;
+    }
+  });
+
+  // --- Side panel: chat and people
+  const messages = h("div", { class: "messages", testid: "chat-messages" }, tx(h("div", { class: "empty" }), "call.noMessages"));
+  const chatInput = h("input", { class: "input", testid: "chat-input", attrs: { maxlength: 500, autocomplete: "off" } });
+  txAttr(chatInput, "placeholder", "call.chatPlaceholder");
+  const sendButton = tx(h("button", { class: "button primary", testid: "chat-send" }), "call.send");
+  const chatPane = h("div", { class: "pane chat" }, messages, h("form", { class: "row compose" }, chatInput, sendButton));
+  const peopleList = h("div", { class: "people", testid: "people" });
+  const peoplePane = h("div", { class: "pane" }, peopleList);
+  const sidePanel = h("aside", { class: "side", attrs: { hidden: true } }, chatPane, peoplePane);
+
+  chatPane.querySelector("form")!.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = chatInput.value.trim();
+    if (!text) return;
+    sendButton.disabled = true;
+    try {
+      await api.sendText(text);
+      chatInput.value = "";
+    } catch (err) {
+      app.fail(err);
+    } finally {
+      sendButton.disabled = false;
+      chatInput.focus();
+    }
+  });
+
+  function togglePanel(which: "chat" | "people"): void {
+    panel = panel === which ? null : which;
+    sidePanel.hidden = panel === null;
+    chatPane.hidden = panel !== "chat";
+    peoplePane.hidden = panel !== "people";
+    chatButton.classList.toggle("active", panel === "chat");
+    peopleButton.classList.toggle("active", panel === "people");
+    if (panel === "chat") {
+      unread = 0;
+      chatBadge.hidden = true;
+      chatInput.focus();
+    }
+  }
+
+  function addMessage(userId: string, name: string, text: string, time: number): void {
+    messages.querySelector(".empty")?.remove();
+    const when = new Date(time || Date.now()).toLocaleTimeString(getLocale(), { hour: "2-digit", minute: "2-digit" });
+    const mine = userId === info.userId;
+    messages.appendChild(
+      h(
+        "div",
+        { class: mine ? "chat-message mine" : "chat-message", testid: "chat-message" },
+        h("div", { class: "chat-meta" }, h("b", { text: name }), h("span", { class: "muted", text: when })),
+        h("div", { class: "chat-text", text }),
+      ),
+    );
+    messages.scrollTop = messages.scrollHeight;
+    if (panel !== "chat" && !mine) {
+      unread++;
+      chatBadge.hidden = false;
+      chatBadge.textContent = String(unread);
+    }
+  }
+
+  function renderPeople(): void {
+    clear(peopleList);
+    const listed = new Set(listedMembers(members).map((m) => m.userId));
+    for (const m of members) {
+      const avatar = h("span", { class: "avatar small", text: initials(m.userName) });
+      avatar.style.background = `hsl(${avatarHue(m.userId)} 45% 42%)`;
+      peopleList.appendChild(
+        h(
+          "div",
+          { class: "person" },
+          avatar,
+          h(
+            "div",
+            { class: "person-main" },
+            m.isSelf ? tx(h("div"), "call.you", { name: m.userName }) : h("div", { text: m.userName }),
+            listed.has(m.userId) ? tx(h("div", { class: "muted small" }), "call.listed") : null,
+          ),
+          m.isCreator ? tx(h("span", { class: "tag" }), "call.host") : null,
+        ),
+      );
+    }
+  }
+
+  // --- Stats, speaking, camera-off of others
+  function toggleStats(): void {
+    statsOn = !statsOn;
+    statsButton.classList.toggle("active", statsOn);
+    grid.classList.toggle("show-stats", statsOn);
+  }
+
+  function applyStats(s: Stats): void {
+    const now = performance.now();
+    const feeds = new Map((window as unknown as { __quartet: { feedStats: () => { feed: string; kibPerSecond: number; sendToDrawMsP50: number | null }[] } }).__quartet.feedStats().map((f) => [f.feed, f]));
+    if (s.publisher) {
+      const p = s.publisher;
+      tiles[0].statsLine.textContent = `${p.fps.toFixed(0)} fps · ${formatKbps(p.kbps)}${p.connected ? "" : " · …"}`;
+      linkDot.classList.toggle("up", p.connected);
+    }
+    for (const r of s.remotes) {
+      const tile = tiles[r.tile + 1];
+      if (!tile || tile.member?.userId !== r.userId) continue;
+      const speak = speaking.get(r.userId) ?? new SpeakingDetector();
+      speaking.set(r.userId, speak);
+      const mute = mutedGuess.get(r.userId) ?? new MutedGuess();
+      mutedGuess.set(r.userId, mute);
+      tile.setSpeaking(speak.update(r.audioLevel, now));
+      tile.setMuted(mute.update(r.audioLevel, now));
+      tile.setVideoOff(r.videoOff);
+      const feed = feeds.get(`tile-${r.tile}`);
+      const parts = [`${r.fps.toFixed(0)} fps`, formatKbps(r.kbps)];
+      if (r.latencyMsP50 !== null) parts.push(t("call.latency", { n: Math.round(r.latencyMsP50) }));
+      let page = "";
+      if (feed) {
+        page = `\nIPC ${feed.kibPerSecond.toFixed(0)} KiB/s`;
+        if (feed.sendToDrawMsP50 !== null) page += ` · ${t("call.toScreen", { n: Math.round(feed.sendToDrawMsP50) })}`;
+      }
+      tile.statsLine.textContent = parts.join(" · ") + page;
+    }
+  }
+
+  function pollStats(): void {
+    api
+      .stats()
+      .then(applyStats)
+      .catch(() => undefined)
+      .finally(() => {
+        if (!disposed) statsTimer = window.setTimeout(pollStats, STATS_POLL_MS);
+      });
+  }
+
+  // --- Actions
+  async function snapshotGrid(): Promise<void> {
+    try {
+      const path = await api.snapshotGrid();
+      toast(t("call.snapshotSaved", { path }));
+    } catch (e) {
+      app.fail(e);
+    }
+  }
+
+  async function addDemo(): Promise<void> {
+    demoButton.disabled = true;
+    try {
+      const n = await api.demoAddMembers(DEMO_NAMES);
+      toast(t("toast.demoAdded", { n }));
+    } catch (e) {
+      app.fail(e);
+    } finally {
+      demoButton.disabled = false;
+    }
+  }
+
+  async function leave(): Promise<void> {
+    if (leaving) return;
+    leaving = true;
+    leaveButton.disabled = true;
+    tiles.forEach((tile) => tile.closeFeed());
+    try {
+      await api.callLeave();
+    } catch (e) {
+      console.warn(errorDetail(e));
+    }
+    app.showLobby();
+  }
+
+  // --- Events
+  function onEvent(e: CallEvent): void {
+    if (disposed) return;
+    switch (e.type) {
+      case "joined":
+        members = e.members;
+        layout();
+        break;
+      case "memberJoined":
+        members = upsertMember(members, e.member);
+        layout();
+        if (!e.member.isSelf) toast(t("toast.joined", { name: e.member.userName }));
+        break;
+      case "memberPromoted":
+      case "memberUpdated":
+        members = upsertMember(members, e.member);
+        layout();
+        break;
+      case "memberLeft":
+        members = removeMember(members, e.member.userId);
+        speaking.delete(e.member.userId);
+        mutedGuess.delete(e.member.userId);
+        layout();
+        toast(t("toast.left", { name: e.member.userName }));
+        break;
+      case "text":
+        addMessage(e.userId, e.nickName, e.text, e.time);
+        break;
+      case "roomClosed":
+        toast(t("toast.roomClosed"));
+        void leave();
+        break;
+      case "reconnecting":
+        if (e.link.kind === "room") toast(t("toast.roomLost"), "error");
+        if (e.link.kind === "player") tileOf(e.link.userId)?.setStatus("reconnecting");
+        break;
+      case "reconnected":
+        if (e.link.kind === "room") toast(t("toast.roomBack"));
+        if (e.link.kind === "player") tileOf(e.link.userId)?.setStatus("playing");
+        break;
+      case "deviceError":
+        toast(t("toast.deviceError", { device: t(`device.${e.device}` as Key), message: e.message }), "error");
+        break;
+      case "publisherState":
+        linkDot.classList.toggle("up", e.state === "live");
+        break;
+      case "playerState": {
+        const tile = tileOf(e.userId);
+        if (e.state === "disconnected") tile?.setStatus("reconnecting");
+        else if (e.state === "firstFrame" || e.state === "playing") tile?.setStatus("playing");
+        break;
+      }
+    }
+  }
+
+  // Decoded pictures are made at the size they are shown (H.264 is decoded by the page at
+  // whatever size was sent).
+  const resized = new ResizeObserverShim(() => {
+    if (encoding !== "i420") return;
+    tiles.slice(1).forEach((tile, slot) => {
+      if (!tile.member) return;
+      const [w, h] = pictureSize(tile.el.clientWidth, tile.el.clientHeight, window.devicePixelRatio || 1);
+      if (w > 0 && h > 0) api.tileResize(slot, w, h).catch(() => undefined);
+    });
+  });
+  resized.observe(grid);
+
+  function tileOf(userId: string | null): Tile | undefined {
+    return tiles.find((tile) => tile.member && tile.member.userId === userId);
+  }
+
+  function onKey(e: KeyboardEvent): void {
+    if (e.key === "Escape" && full !== null) toggleFull(full);
+  }
+  document.addEventListener("keydown", onKey);
+
+  const element = h(
+    "div",
+    { class: "call", testid: "call" },
+    h("div", { class: "stage" }, header, grid, devicesPop, controls),
+    sidePanel,
+  );
+
+  void (async () => {
+    const supported = await webCodecsSupported();
+    const path = app.settings.videoPath;
+    encoding = path !== "webgl" && supported ? "h264" : "i420";
+    element.dataset.encoding = encoding;
+    layout();
+    showMicAndCamera();
+    bus.listen(onEvent);
+    pollStats();
+  })();
+
+  return {
+    element,
+    dispose() {
+      disposed = true;
+      bus.listen(null);
+      window.clearTimeout(statsTimer);
+      document.removeEventListener("keydown", onKey);
+      resized.disconnect();
+      tiles.forEach((tile) => tile.closeFeed());
+    },
+  };
+}
+
+export function errorMessage(e: unknown): string {
+  return `${errorText(e)} (${errorDetail(e)})`;
+}

@@ -1,0 +1,236 @@
+// The lobby: who we are, which room server (hosted here or elsewhere), its rooms, and a new room.
+
+import { api, errorDetail, errorText, type RoomSummary } from "../api";
+import type { App, View } from "../app";
+import { h, icon, ICONS, clear } from "../dom";
+import { t, tx, txAttr } from "../i18n";
+
+/** How often the room list refreshes itself while the lobby is shown. */
+export const ROOM_REFRESH_MS = 3000;
+
+export function renderLobby(app: App): View {
+  let disposed = false;
+  let refreshTimer: number | undefined;
+  const s = app.settings;
+
+  // --- You
+  const nickname = h("input", {
+    class: "input",
+    testid: "nickname",
+    attrs: { maxlength: 32, autocomplete: "off", value: s.nickname },
+  });
+  txAttr(nickname, "placeholder", "lobby.nicknamePlaceholder");
+  nickname.addEventListener("change", () => void app.update({ nickname: nickname.value.trim() }));
+  nickname.addEventListener("input", () => {
+    const name = nickname.value.trim();
+    roomName.placeholder = t("lobby.roomNameDefault", { name: name || "Quartet" });
+  });
+
+  // --- Server
+  const modeHost = h("input", { attrs: { type: "radio", name: "mode", value: "host", checked: s.mode === "host" }, testid: "mode-host" });
+  const modeRemote = h("input", { attrs: { type: "radio", name: "mode", value: "remote", checked: s.mode === "remote" }, testid: "mode-remote" });
+  const lan = h("input", { attrs: { type: "checkbox", checked: s.lan }, testid: "lan" });
+  const hostLine = h("div", { class: "note", testid: "host-address" });
+  const serverUrl = h("input", { class: "input", testid: "server-url", attrs: { value: s.serverUrl, autocomplete: "off", spellcheck: "false" } });
+  txAttr(serverUrl, "placeholder", "lobby.serverUrlPlaceholder");
+  const connect = tx(h("button", { class: "button", testid: "connect" }), "lobby.connect");
+  const hostPane = h("div", { class: "stack" }, h("label", { class: "check" }, lan, tx(h("span"), "lobby.lan")), hostLine);
+  const remotePane = h("div", { class: "row" }, serverUrl, connect);
+
+  // --- Rooms
+  const roomList = h("div", { class: "room-list", testid: "room-list" });
+  const refresh = h("button", { class: "icon-button", testid: "refresh-rooms", on: { click: () => void loadRooms() } }, icon(ICONS.refresh));
+  txAttr(refresh, "title", "lobby.refresh");
+
+  // --- New room
+  const roomName = h("input", { class: "input", testid: "room-name", attrs: { maxlength: 48, autocomplete: "off" } });
+  roomName.placeholder = t("lobby.roomNameDefault", { name: s.nickname || "Quartet" });
+  const create = tx(h("button", { class: "button primary", testid: "create-room" }), "lobby.create");
+  const roomId = h("input", { class: "input", testid: "room-id-input", attrs: { autocomplete: "off", spellcheck: "false" } });
+  txAttr(roomId, "placeholder", "lobby.roomIdPlaceholder");
+  const joinById = tx(h("button", { class: "button", testid: "join-by-id" }), "lobby.join");
+
+  const error = h("div", { class: "error-line", testid: "lobby-error", attrs: { role: "alert" } });
+
+  function needName(): string | null {
+    const name = nickname.value.trim();
+    if (!name) {
+      error.textContent = t("lobby.needName");
+      nickname.focus();
+      return null;
+    }
+    error.textContent = "";
+    if (name !== app.settings.nickname) void app.update({ nickname: name });
+    return name;
+  }
+
+  function showMode(): void {
+    const host = app.settings.mode === "host";
+    hostPane.hidden = !host;
+    remotePane.hidden = host;
+  }
+
+  async function startHost(): Promise<void> {
+    tx(hostLine, "lobby.hostStarting");
+    try {
+      const info = await app.ensureHost();
+      if (info.lan) tx(hostLine, "lobby.hostShare", { url: info.shareUrl });
+      else tx(hostLine, "lobby.hostLocal", { url: info.url });
+      hostLine.dataset.url = info.url;
+      hostLine.dataset.shareUrl = info.shareUrl;
+      await loadRooms();
+    } catch (e) {
+      hostLine.textContent = errorText(e);
+      hostLine.title = errorDetail(e);
+    }
+  }
+
+  async function loadRooms(): Promise<void> {
+    window.clearTimeout(refreshTimer);
+    const server = app.serverUrl();
+    if (!server) {
+      clear(roomList);
+      return;
+    }
+    if (!roomList.firstChild) roomList.appendChild(tx(h("div", { class: "empty" }), "lobby.loadingRooms"));
+    try {
+      const rooms = await api.listRooms(server);
+      if (disposed) return;
+      showRooms(rooms);
+      error.textContent = "";
+    } catch (e) {
+      if (disposed) return;
+      clear(roomList);
+      roomList.appendChild(h("div", { class: "empty error", text: errorText(e), title: errorDetail(e) }));
+    }
+    if (!disposed) refreshTimer = window.setTimeout(() => void loadRooms(), ROOM_REFRESH_MS);
+  }
+
+  function showRooms(rooms: RoomSummary[]): void {
+    clear(roomList);
+    if (rooms.length === 0) {
+      roomList.appendChild(tx(h("div", { class: "empty" }), "lobby.noRooms"));
+      return;
+    }
+    for (const room of rooms) {
+      const full = room.members >= room.maxMembers;
+      const join = tx(h("button", { class: "button", attrs: { disabled: full }, testid: "join-room" }), full ? "lobby.full" : "lobby.join");
+      join.addEventListener("click", () => {
+        if (needName()) app.showPrejoin({ target: { kind: "join", roomId: room.roomId }, label: room.roomName || room.roomId });
+      });
+      const dots = h("span", { class: "dots" });
+      for (let i = 0; i < room.maxMembers; i++) dots.appendChild(h("i", { class: i < room.members ? "on" : "" }));
+      roomList.appendChild(
+        h(
+          "div",
+          { class: "room", testid: "room", attrs: { "data-room-id": room.roomId } },
+          h(
+            "div",
+            { class: "room-main" },
+            h("div", { class: "room-name", text: room.roomName || room.roomId }),
+            room.creatorName ? tx(h("div", { class: "room-sub" }), "lobby.createdBy", { name: room.creatorName }) : null,
+          ),
+          h("div", { class: "room-count" }, dots, tx(h("span"), "lobby.membersCount", { n: room.members, max: room.maxMembers })),
+          join,
+        ),
+      );
+    }
+  }
+
+  modeHost.addEventListener("change", async () => {
+    await app.update({ mode: "host" });
+    showMode();
+    await startHost();
+  });
+  modeRemote.addEventListener("change", async () => {
+    await app.update({ mode: "remote" });
+    showMode();
+    clear(roomList);
+    if (app.settings.serverUrl) await loadRooms();
+  });
+  lan.addEventListener("change", async () => {
+    await app.update({ lan: lan.checked });
+    await startHost();
+  });
+  const connectNow = async () => {
+    await app.update({ serverUrl: serverUrl.value.trim() });
+    clear(roomList);
+    await loadRooms();
+  };
+  connect.addEventListener("click", () => void connectNow());
+  serverUrl.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") void connectNow();
+  });
+  create.addEventListener("click", () => {
+    const name = needName();
+    if (!name) return;
+    if (!app.serverUrl()) {
+      error.textContent = errorText({ kind: "unreachable", message: "" });
+      return;
+    }
+    const label = roomName.value.trim() || t("lobby.roomNameDefault", { name });
+    app.showPrejoin({ target: { kind: "create", roomName: label }, label });
+  });
+  roomName.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") create.click();
+  });
+  joinById.addEventListener("click", () => {
+    const id = roomId.value.trim();
+    if (id && needName()) app.showPrejoin({ target: { kind: "join", roomId: id }, label: id });
+  });
+
+  const element = h(
+    "div",
+    { class: "lobby" },
+    h(
+      "section",
+      { class: "hero" },
+      tx(h("h1"), "lobby.title"),
+      tx(h("p", { class: "muted" }), "app.tagline"),
+    ),
+    h(
+      "div",
+      { class: "lobby-columns" },
+      h(
+        "div",
+        { class: "stack" },
+        h("section", { class: "card" }, tx(h("h2"), "lobby.you"), h("label", { class: "field" }, tx(h("span"), "lobby.nickname"), nickname)),
+        h(
+          "section",
+          { class: "card" },
+          tx(h("h2"), "lobby.server"),
+          h(
+            "div",
+            { class: "segmented" },
+            h("label", {}, modeHost, tx(h("span"), "lobby.modeHost")),
+            h("label", {}, modeRemote, tx(h("span"), "lobby.modeRemote")),
+          ),
+          hostPane,
+          remotePane,
+        ),
+        h(
+          "section",
+          { class: "card" },
+          tx(h("h2"), "lobby.newRoom"),
+          h("label", { class: "field" }, tx(h("span"), "lobby.roomName"), h("div", { class: "row" }, roomName, create)),
+          h("label", { class: "field" }, tx(h("span"), "lobby.joinById"), h("div", { class: "row" }, roomId, joinById)),
+          error,
+        ),
+      ),
+      h("section", { class: "card rooms" }, h("div", { class: "card-head" }, tx(h("h2"), "lobby.rooms"), refresh), roomList),
+    ),
+  );
+
+  showMode();
+  if (app.settings.mode === "host") void startHost();
+  else void loadRooms();
+  if (!s.nickname) setTimeout(() => nickname.focus(), 0);
+
+  return {
+    element,
+    dispose() {
+      disposed = true;
+      window.clearTimeout(refreshTimer);
+    },
+  };
+}

@@ -1,0 +1,238 @@
+// The pre-join check: preview, device pickers, microphone level, "join muted", "camera off".
+
+import { api, errorDetail, errorText, type DeviceProblem, type Devices, type JoinRequest } from "../api";
+import type { App, RoomChoice, View } from "../app";
+import { h, icon, ICONS } from "../dom";
+import { t, tx, type Key } from "../i18n";
+import { audioChoice, videoChoice } from "../settings";
+import { VideoFeed } from "../video/feed";
+import { CallBus } from "./call";
+
+/** How often the level meter reads the microphone. */
+export const LEVEL_POLL_MS = 100;
+/** RMS shown as a full meter (speech is well below 1.0). */
+export const LEVEL_FULL = 0.3;
+
+function option(value: string, label: string, selected: boolean): HTMLOptionElement {
+  const o = h("option", { text: label, attrs: { value } });
+  o.selected = selected;
+  return o;
+}
+
+function optionKey(value: string, key: Key, selected: boolean): HTMLOptionElement {
+  const o = tx(h("option", { attrs: { value } }), key);
+  o.selected = selected;
+  return o;
+}
+
+/** The select's value, or `fallback` when that value is not among its options. */
+function pick(select: HTMLSelectElement, wanted: string, fallback: string): void {
+  select.value = [...select.options].some((o) => o.value === wanted) ? wanted : fallback;
+}
+
+export function renderPrejoin(app: App, room: RoomChoice): View {
+  const s = app.settings;
+  let disposed = false;
+  let joining = false;
+  let levelTimer: number | undefined;
+
+  const canvas = h("canvas", { class: "video mirrored", testid: "preview-canvas" });
+  const previewOff = tx(h("div", { class: "placeholder-text" }), "prejoin.previewOff");
+  const preview = h("div", { class: "preview" }, canvas, previewOff);
+  const meterFill = h("div", { class: "meter-fill", testid: "mic-level" });
+  const meter = h("div", { class: "meter", attrs: { role: "meter", "aria-valuemin": 0, "aria-valuemax": 1 } }, meterFill);
+
+  const camera = h("select", { class: "input", testid: "camera-select" });
+  const microphone = h("select", { class: "input", testid: "microphone-select" });
+  const speaker = h("select", { class: "input", testid: "speaker-select" });
+  const cameraNote = h("div", { class: "device-note", testid: "camera-note" });
+  const micNote = h("div", { class: "device-note", testid: "microphone-note" });
+  const speakerNote = h("div", { class: "device-note" });
+
+  const joinMuted = h("input", { attrs: { type: "checkbox", checked: s.joinMuted }, testid: "join-muted" });
+  const cameraOff = h("input", { attrs: { type: "checkbox", checked: s.cameraOff }, testid: "camera-off" });
+  const join = tx(h("button", { class: "button primary large", testid: "join-now" }), "prejoin.join");
+  const back = h("button", { class: "button ghost", testid: "back" }, icon(ICONS.back), tx(h("span"), "common.back"));
+  const error = h("div", { class: "error-line", attrs: { role: "alert" }, testid: "prejoin-error" });
+
+  const feed = new VideoFeed("preview", "preview", "i420", canvas, {
+    onFrame: () => preview.classList.add("live"),
+  });
+
+  let devices: Devices = { cameras: [], microphones: [], speakers: [] };
+
+  /** Says so when the machine has no camera or microphone at all, offering the test sources. */
+  function noteMissing(): void {
+    if (devices.cameras.length === 0) noteWithFix(cameraNote, "prejoin.noCameraFound", "prejoin.useSynthetic", camera, "synthetic");
+    if (devices.microphones.length === 0) noteWithFix(micNote, "prejoin.noMicrophoneFound", "prejoin.useTone", microphone, "tone");
+  }
+
+  function fillDevices(d: Devices): void {
+    devices = d;
+    camera.replaceChildren(
+      ...d.cameras.map((c) => option(`camera:${c.id}`, c.name, false)),
+      optionKey("synthetic", "prejoin.synthetic", false),
+      optionKey("none", "prejoin.noCamera", false),
+    );
+    pick(camera, s.camera === "camera:" && d.cameras.length > 0 ? `camera:${d.cameras[0].id}` : s.camera, "none");
+    microphone.replaceChildren(
+      ...(d.microphones.length > 0 ? [optionKey("mic:", "prejoin.systemDefault", false)] : []),
+      ...d.microphones.filter((m) => !m.isDefault).map((m) => option(`mic:${m.name}`, m.name, false)),
+      optionKey("tone", "prejoin.tone", false),
+      optionKey("none", "prejoin.noMicrophone", false),
+    );
+    pick(microphone, s.microphone, "none");
+    speaker.replaceChildren(
+      optionKey("", "prejoin.systemDefault", false),
+      ...d.speakers.filter((m) => !m.isDefault).map((m) => option(m.name, m.name, false)),
+    );
+    pick(speaker, s.speaker, "");
+  }
+
+  function noteWithFix(note: HTMLElement, text: Key, fix: Key, select: HTMLSelectElement, value: string, detail?: string): void {
+    if (select.value === value) {
+      note.replaceChildren();
+      return;
+    }
+    const button = tx(h("button", { class: "link", testid: value === "synthetic" ? "use-synthetic" : "use-tone" }), fix);
+    button.addEventListener("click", () => {
+      select.value = value;
+      select.dispatchEvent(new Event("change"));
+    });
+    const line = detail ? h("span", { text: detail }) : tx(h("span"), text);
+    note.replaceChildren(line, " ", button);
+  }
+
+  function showProblems(problems: DeviceProblem[]): void {
+    for (const p of problems) {
+      const device = t(`device.${p.device}` as Key);
+      const words = p.reason === "noDevice" ? t(p.device === "camera" ? "prejoin.noCameraFound" : "prejoin.noMicrophoneFound") : t("prejoin.deviceProblem", { device, message: p.message });
+      if (p.device === "camera") noteWithFix(cameraNote, "prejoin.noCameraFound", "prejoin.useSynthetic", camera, "synthetic", words);
+      if (p.device === "microphone") noteWithFix(micNote, "prejoin.noMicrophoneFound", "prejoin.useTone", microphone, "tone", words);
+    }
+  }
+
+  async function restartPreview(): Promise<void> {
+    if (disposed) return;
+    cameraNote.replaceChildren();
+    micNote.replaceChildren();
+    preview.classList.remove("live");
+    try {
+      const status = await api.previewStart(app.settings.nickname, videoChoice(camera.value), audioChoice(microphone.value));
+      if (disposed) return;
+      preview.classList.toggle("no-video", !status.hasVideo);
+      noteMissing();
+      showProblems(status.problems);
+    } catch (e) {
+      error.textContent = errorText(e);
+      error.title = errorDetail(e);
+    }
+  }
+
+  function pollLevel(): void {
+    api
+      .previewLevel()
+      .then((level) => {
+        const share = Math.min(1, Math.sqrt(level / LEVEL_FULL));
+        meterFill.style.width = `${Math.round(share * 100)}%`;
+        meter.setAttribute("aria-valuenow", level.toFixed(3));
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        if (!disposed) levelTimer = window.setTimeout(pollLevel, LEVEL_POLL_MS);
+      });
+  }
+
+  camera.addEventListener("change", () => {
+    void app.update({ camera: camera.value });
+    void restartPreview();
+  });
+  microphone.addEventListener("change", () => {
+    void app.update({ microphone: microphone.value });
+    void restartPreview();
+  });
+  speaker.addEventListener("change", () => void app.update({ speaker: speaker.value }));
+  joinMuted.addEventListener("change", () => void app.update({ joinMuted: joinMuted.checked }));
+  cameraOff.addEventListener("change", () => void app.update({ cameraOff: cameraOff.checked }));
+  back.addEventListener("click", () => {
+    void api.previewStop();
+    app.showLobby();
+  });
+
+  join.addEventListener("click", async () => {
+    const server = app.serverUrl();
+    if (!server || joining) return;
+    joining = true;
+    join.disabled = true;
+    tx(join, "prejoin.starting");
+    error.textContent = "";
+    const request: JoinRequest = {
+      server,
+      nickname: app.settings.nickname,
+      target: room.target,
+      video: videoChoice(camera.value),
+      audio: audioChoice(microphone.value),
+      speaker: speaker.value || null,
+      startMuted: joinMuted.checked,
+      startCameraOff: cameraOff.checked,
+    };
+    const bus = new CallBus();
+    try {
+      const info = await api.callStart(request, (e) => bus.push(e));
+      app.showCall(room, info, bus);
+    } catch (e) {
+      joining = false;
+      join.disabled = false;
+      tx(join, "prejoin.join");
+      error.textContent = errorText(e);
+      error.title = errorDetail(e);
+      void restartPreview();
+    }
+  });
+
+  const heading = room.target.kind === "create" ? "prejoin.creating" : "prejoin.joining";
+  const element = h(
+    "div",
+    { class: "prejoin" },
+    h(
+      "div",
+      { class: "prejoin-preview" },
+      preview,
+      h("div", { class: "level" }, tx(h("span", { class: "muted" }), "prejoin.level"), meter),
+    ),
+    h(
+      "section",
+      { class: "card prejoin-side" },
+      tx(h("h2"), "prejoin.title"),
+      tx(h("p", { class: "muted" }), heading, { room: room.label }),
+      h("label", { class: "field" }, tx(h("span"), "prejoin.camera"), camera, cameraNote),
+      h("label", { class: "field" }, tx(h("span"), "prejoin.microphone"), microphone, micNote),
+      h("label", { class: "field" }, tx(h("span"), "prejoin.speaker"), speaker, speakerNote),
+      h("label", { class: "check" }, joinMuted, tx(h("span"), "prejoin.joinMuted")),
+      h("label", { class: "check" }, cameraOff, tx(h("span"), "prejoin.cameraOff")),
+      error,
+      h("div", { class: "row end" }, back, join),
+    ),
+  );
+
+  void (async () => {
+    try {
+      fillDevices(await api.listDevices());
+    } catch (e) {
+      fillDevices({ cameras: [], microphones: [], speakers: [] });
+      console.warn(e);
+    }
+    await feed.open().catch((e) => console.warn(e));
+    await restartPreview();
+    pollLevel();
+  })();
+
+  return {
+    element,
+    dispose() {
+      disposed = true;
+      window.clearTimeout(levelTimer);
+      feed.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// The settings dialog: language, video decoding path, logs, version.
+
+import { api } from "../api";
+import type { App } from "../app";
+import { h, icon, ICONS } from "../dom";
+import { tx, txAttr, type Key } from "../i18n";
+import type { Settings } from "../settings";
+
+function select<K extends keyof Settings>(app: App, key: K, options: [Settings[K] & string, Key][], testid: string): HTMLSelectElement {
+  const el = h("select", { class: "input", testid });
+  for (const [value, label] of options) el.appendChild(tx(h("option", { attrs: { value } }), label));
+  el.value = String(app.settings[key]);
+  el.addEventListener("change", () => void app.update({ [key]: el.value } as Partial<Settings>));
+  return el;
+}
+
+export function openSettings(app: App): void {
+  if (document.querySelector(".dialog-backdrop")) return;
+  const close = () => {
+    backdrop.remove();
+    document.removeEventListener("keydown", onKey);
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === "Escape") close();
+  };
+  const language = select(
+    app,
+    "language",
+    [
+      ["auto", "settings.languageAuto"],
+      ["en", "settings.languageAuto"],
+      ["zh-CN", "settings.languageAuto"],
+    ],
+    "language-select",
+  );
+  // Each language is named in itself, whatever the current one.
+  language.options[1].textContent = "English";
+  language.options[2].textContent = "简体中文";
+  delete language.options[1].dataset.i18n;
+  delete language.options[2].dataset.i18n;
+  const video = select(
+    app,
+    "videoPath",
+    [
+      ["auto", "settings.videoAuto"],
+      ["webcodecs", "settings.videoWebcodecs"],
+      ["webgl", "settings.videoWebgl"],
+    ],
+    "video-path-select",
+  );
+  const logs = tx(h("button", { class: "button", testid: "open-logs" }), "settings.openLogs");
+  logs.addEventListener("click", () => api.openLogsFolder().catch((e) => app.fail(e)));
+  const done = tx(h("button", { class: "button primary", testid: "settings-done" }), "settings.done");
+  done.addEventListener("click", close);
+  const x = h("button", { class: "icon-button", on: { click: close } }, icon(ICONS.close));
+  txAttr(x, "title", "common.close");
+
+  const dialog = h(
+    "div",
+    { class: "dialog card", attrs: { role: "dialog", "aria-modal": "true" }, testid: "settings" },
+    h("div", { class: "card-head" }, tx(h("h2"), "settings.title"), x),
+    h("label", { class: "field" }, tx(h("span"), "settings.language"), language),
+    h("label", { class: "field" }, tx(h("span"), "settings.video"), video),
+    h("div", { class: "field" }, tx(h("span"), "settings.logs"), h("div", { class: "row" }, logs), h("div", { class: "muted small", text: app.info.logDir ?? "" })),
+    h("div", { class: "row end" }, tx(h("span", { class: "muted small grow" }), "settings.version", { version: app.info.version }), done),
+  );
+  const backdrop = h("div", { class: "dialog-backdrop" }, dialog);
+  backdrop.addEventListener("click", (e) => {
+    if (e.target === backdrop) close();
+  });
+  document.addEventListener("keydown", onKey);
+  document.body.appendChild(backdrop);
+}

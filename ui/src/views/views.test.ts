@@ -1,0 +1,225 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import type { Channel } from "@tauri-apps/api/core";
+import { App } from "../app";
+import { errorText, type CallEvent, type CallInfo } from "../api";
+import { setLocale } from "../i18n";
+import { SettingsStore, type KeyValueStore } from "../settings";
+import { CallBus, renderCall } from "./call";
+import { renderLobby } from "./lobby";
+
+class MemoryStore implements KeyValueStore {
+  data = new Map<string, unknown>();
+  async get<T>(key: string): Promise<T | undefined> {
+    return this.data.get(key) as T | undefined;
+  }
+  async set(key: string, value: unknown): Promise<void> {
+    this.data.set(key, value);
+  }
+  async save(): Promise<void> {}
+}
+
+async function makeApp(nickname = ""): Promise<App> {
+  const store = new SettingsStore(new MemoryStore());
+  await store.load();
+  await store.update({ nickname });
+  document.body.innerHTML = "";
+  const root = document.createElement("div");
+  document.body.appendChild(root);
+  return new App(root, store, { version: "0.1.0", locale: "en-US", logDir: "/tmp/logs" });
+}
+
+const flush = () => new Promise((r) => setTimeout(r, 0));
+const byTestId = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+
+type Calls = { cmd: string; args: Record<string, unknown> }[];
+
+function mockBackend(calls: Calls, answers: Record<string, (args: Record<string, unknown>) => unknown>): void {
+  mockIPC((cmd, args) => {
+    const a = (args ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args: a });
+    const answer = answers[cmd];
+    if (!answer) return null;
+    return answer(a);
+  });
+}
+
+beforeEach(() => setLocale("en"));
+afterEach(() => clearMocks());
+
+describe("errors", () => {
+  it("translate by kind and fall back for unknown ones", () => {
+    expect(errorText({ kind: "roomFull", message: "code 5001" })).toBe("This room is full.");
+    setLocale("zh-CN");
+    expect(errorText({ kind: "roomFull", message: "code 5001" })).toBe("该房间已满。");
+    expect(errorText({ kind: "somethingNew", message: "" })).toBe("出了点问题。");
+    expect(errorText(new Error("x"))).toBe("出了点问题。");
+  });
+});
+
+describe("lobby", () => {
+  it("hosts, lists rooms with member counts and asks for a name before joining", async () => {
+    const calls: Calls = [];
+    mockBackend(calls, {
+      host_start: () => ({ url: "http://127.0.0.1:8080", lan: false, shareUrl: "http://127.0.0.1:8080", rtmpBase: "rtmp://127.0.0.1:1935/live" }),
+      list_rooms: () => [
+        { roomId: "room_1", roomName: "Standup", creatorName: "Ann", members: 2, maxMembers: 4 },
+        { roomId: "room_2", roomName: "Full house", creatorName: null, members: 4, maxMembers: 4 },
+      ],
+    });
+    const app = await makeApp();
+    const shown = vi.spyOn(app, "showPrejoin").mockImplementation(() => undefined);
+    const view = renderLobby(app);
+    document.body.appendChild(view.element);
+    await vi.waitFor(() => expect(document.querySelectorAll("[data-testid=room]").length).toBe(2));
+
+    expect(calls.find((c) => c.cmd === "host_start")?.args).toEqual({ lan: false });
+    expect(calls.find((c) => c.cmd === "list_rooms")?.args).toEqual({ server: "http://127.0.0.1:8080" });
+    expect(byTestId("host-address")?.textContent).toContain("http://127.0.0.1:8080");
+    const rooms = [...document.querySelectorAll<HTMLElement>("[data-testid=room]")];
+    expect(rooms[0].textContent).toContain("Standup");
+    expect(rooms[0].textContent).toContain("2 of 4");
+    expect(rooms[0].textContent).toContain("Host: Ann");
+    const joins = document.querySelectorAll<HTMLButtonElement>("[data-testid=join-room]");
+    expect(joins[1].disabled).toBe(true);
+    expect(joins[1].textContent).toBe("Full");
+
+    joins[0].click();
+    expect(shown).not.toHaveBeenCalled();
+    expect(byTestId("lobby-error")?.textContent).toBe("Enter your name first.");
+
+    const nickname = byTestId("nickname") as HTMLInputElement;
+    nickname.value = "Ben";
+    joins[0].click();
+    expect(shown).toHaveBeenCalledWith({ target: { kind: "join", roomId: "room_1" }, label: "Standup" });
+    view.dispose();
+  });
+
+  it("shows why the room list cannot be read", async () => {
+    mockBackend([], {
+      host_start: () => ({ url: "http://127.0.0.1:8080", lan: false, shareUrl: "http://127.0.0.1:8080", rtmpBase: "" }),
+      list_rooms: () => {
+        throw { kind: "unreachable", message: "connection refused" };
+      },
+    });
+    const app = await makeApp("Ann");
+    const view = renderLobby(app);
+    document.body.appendChild(view.element);
+    await vi.waitFor(() => expect(byTestId("room-list")?.textContent).toContain("Cannot reach the room server"));
+    view.dispose();
+  });
+});
+
+describe("call", () => {
+  const info: CallInfo = {
+    roomId: "room_9",
+    userId: "me",
+    members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
+    micMuted: false,
+    cameraEnabled: true,
+  };
+
+  it("holds events until the call screen listens", () => {
+    const bus = new CallBus();
+    const seen: CallEvent[] = [];
+    bus.push({ type: "roomClosed", reason: "x" });
+    bus.listen((e) => seen.push(e));
+    bus.push({ type: "publisherState", state: "live" });
+    expect(seen.map((e) => e.type)).toEqual(["roomClosed", "publisherState"]);
+  });
+
+  it("fills tiles as members come and go, chats, mutes and leaves", async () => {
+    const calls: Calls = [];
+    mockBackend(calls, {
+      call_stats: () => ({ publisher: null, remotes: [], listed: 0 }),
+    });
+    const app = await makeApp("Ann");
+    const lobby = vi.spyOn(app, "showLobby").mockImplementation(() => undefined);
+    const bus = new CallBus();
+    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, bus);
+    document.body.appendChild(view.element);
+    await vi.waitFor(() => expect(calls.some((c) => c.cmd === "video_open" && c.args.source === "self")).toBe(true));
+    expect(byTestId("room-id")?.textContent).toBe("room_9");
+    expect(byTestId("tile-0")?.textContent).toContain("Ann (you)");
+
+    bus.push({ type: "memberJoined", member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 1 } });
+    await flush();
+    const tile2 = byTestId("tile-2")!;
+    expect(tile2.dataset.userId).toBe("u2");
+    expect(tile2.textContent).toContain("Ben Lee");
+    expect(tile2.querySelector(".avatar")?.textContent).toBe("BL");
+    expect(tile2.textContent).toContain("Connecting…");
+    await vi.waitFor(() => expect(calls.some((c) => c.cmd === "video_open" && c.args.source === "tile:1" && String(c.args.feed).startsWith("tile-1#"))).toBe(true));
+    // No WebCodecs here: decoded pictures.
+    expect(calls.find((c) => c.args.source === "tile:1")?.args.encoding).toBe("i420");
+    expect(document.querySelector(".toast")?.textContent).toBe("Ben Lee joined");
+
+    bus.push({ type: "text", userId: "u2", nickName: "Ben Lee", text: "hi all", time: 0 });
+    await flush();
+    expect(byTestId("chat-messages")?.textContent).toContain("hi all");
+    expect(document.querySelector("[data-testid=toggle-chat] .badge")?.textContent).toBe("1");
+
+    (byTestId("toggle-chat") as HTMLButtonElement).click();
+    const input = byTestId("chat-input") as HTMLInputElement;
+    input.value = "hello";
+    (byTestId("chat-send") as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "call_send_text")?.args).toEqual({ text: "hello" }));
+
+    (byTestId("toggle-mic") as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(byTestId("toggle-mic")?.classList.contains("off")).toBe(true));
+    expect(calls.find((c) => c.cmd === "call_set_mic_muted")?.args).toEqual({ muted: true });
+    expect(byTestId("toggle-mic")?.textContent).toContain("Unmute");
+
+    bus.push({ type: "memberLeft", member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: null }, freedTile: 1 });
+    await flush();
+    expect(tile2.classList.contains("empty")).toBe(true);
+    const opened = calls.find((c) => c.cmd === "video_open" && c.args.source === "tile:1")!.args.feed;
+    expect(calls.some((c) => c.cmd === "video_close" && c.args.feed === opened)).toBe(true);
+
+    (byTestId("leave") as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(lobby).toHaveBeenCalled());
+    expect(calls.some((c) => c.cmd === "call_leave")).toBe(true);
+    view.dispose();
+  });
+
+  it("goes back to the lobby when the room closes", async () => {
+    const calls: Calls = [];
+    mockBackend(calls, { call_stats: () => ({ publisher: null, remotes: [], listed: 0 }) });
+    const app = await makeApp("Ann");
+    const lobby = vi.spyOn(app, "showLobby").mockImplementation(() => undefined);
+    const bus = new CallBus();
+    const view = renderCall(app, { target: { kind: "join", roomId: "room_9" }, label: "room_9" }, info, bus);
+    bus.push({ type: "roomClosed", reason: "creator_left" });
+    await vi.waitFor(() => expect(lobby).toHaveBeenCalled());
+    expect(calls.some((c) => c.cmd === "call_leave")).toBe(true);
+    view.dispose();
+  });
+
+  it("passes events from the call channel to the screen", async () => {
+    const calls: Calls = [];
+    mockBackend(calls, {
+      call_start: (args) => {
+        (args.events as Channel<CallEvent>).onmessage({ type: "publisherState", state: "live" });
+        return info;
+      },
+    });
+    const { api } = await import("../api");
+    const seen: CallEvent[] = [];
+    const got = await api.callStart(
+      {
+        server: "http://127.0.0.1:8080",
+        nickname: "Ann",
+        target: { kind: "create", roomName: "R" },
+        video: { kind: "synthetic" },
+        audio: { kind: "tone" },
+        speaker: null,
+        startMuted: false,
+        startCameraOff: false,
+      },
+      (e) => seen.push(e),
+    );
+    expect(got.roomId).toBe("room_9");
+    expect(seen).toEqual([{ type: "publisherState", state: "live" }]);
+    expect((calls[0].args.request as { video: unknown }).video).toEqual({ kind: "synthetic" });
+  });
+});

@@ -1,0 +1,640 @@
+//! The real-window test: the desktop app under Xvfb, driven through tauri-driver and
+//! WebKitWebDriver. It creates a room, exchanges text with a member, lets three `quartet bot`s
+//! join, checks that all four tiles show moving pictures, and leaves. Screenshots stay in
+//! `target/e2e/`.
+
+use anyhow::{Context, Result, bail};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::future::Future;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Screen of the virtual display.
+const SCREEN: &str = "1280x800x24";
+/// Displays tried for Xvfb (the first free one is used).
+const DISPLAYS: std::ops::Range<u32> = 90..160;
+/// Time for Xvfb and tauri-driver to come up.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// Time for a screen of the app to show what is expected.
+const STEP_TIMEOUT: Duration = Duration::from_secs(45);
+/// Time for every tile to show pictures once the bots are started (they build nothing,
+/// but join, publish and get played on a 2-core machine running a debug app).
+const TILES_TIMEOUT: Duration = Duration::from_secs(90);
+/// Between the two screenshots compared for motion.
+const MOTION_GAP: Duration = Duration::from_millis(1500);
+/// Longest wait for every tile to show a changed picture.
+const MOTION_TIMEOUT: Duration = Duration::from_secs(20);
+/// A pixel whose channels moved by more than this (of 255) counts as changed.
+const PIXEL_DELTA: u8 = 24;
+/// Share of a tile's pixels that must change between the screenshots.
+const MIN_CHANGED: f64 = 0.002;
+/// How long the bots stay before leaving on their own (the test stops them sooner).
+const BOT_DURATION_SECS: u32 = 300;
+/// Time for the window to show what the page painted before a screenshot.
+const SETTLE: Duration = Duration::from_millis(600);
+/// Set to `webgl` or `webcodecs` to choose how the page gets pictures (default: automatic).
+const VIDEO_PATH_ENV: &str = "QUARTET_E2E_VIDEO_PATH";
+/// How long the page's video figures are gathered at the end.
+const MEASURE: Duration = Duration::from_secs(8);
+/// Time for the pre-join screen to try the default devices.
+const DEVICE_CHECK: Duration = Duration::from_millis(1500);
+/// Longest wait for the WebDriver session to close.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest the whole scenario may take: a WebDriver command that never answers fails the test
+/// instead of hanging it.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(360);
+/// How often conditions are polled.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Child processes stopped (SIGTERM, then waited for) when dropped, in reverse order.
+#[derive(Default)]
+struct Processes(Vec<(String, Child)>);
+
+impl Processes {
+    fn spawn(&mut self, name: &str, cmd: &mut Command) -> Result<&mut Child> {
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("could not start {name}"))?;
+        self.0.push((name.to_owned(), child));
+        Ok(&mut self.0.last_mut().context("just pushed")?.1)
+    }
+
+    fn stop(&mut self, name: &str) {
+        if let Some(i) = self.0.iter().position(|(n, _)| n == name) {
+            let (name, child) = self.0.remove(i);
+            terminate(&name, child);
+        }
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        while let Some((name, child)) = self.0.pop() {
+            terminate(&name, child);
+        }
+    }
+}
+
+/// SIGTERM (tauri-driver must not be SIGKILLed: it would leave WebKitWebDriver behind), then
+/// a bounded wait, then SIGKILL.
+fn terminate(name: &str, mut child: Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("e2e: {name} ignored SIGTERM; killing it");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// tauri-driver from PATH or cargo's bin folder.
+pub fn tauri_driver() -> Option<PathBuf> {
+    which("tauri-driver").or_else(|| {
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+        Some(home.join("bin/tauri-driver")).filter(|p| p.is_file())
+    })
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn free_display() -> Option<u32> {
+    DISPLAYS.into_iter().find(|n| {
+        !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+    })
+}
+
+async fn wait_until<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        let last = probe().await;
+        match last {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) if Instant::now() < deadline => {}
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+            }
+            Ok(None) => bail!("timed out after {timeout:?} waiting for {what}"),
+            Err(e) => return Err(e.context(format!("waiting for {what}"))),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Everything the test needs from the build.
+pub struct E2eSetup {
+    /// The debug build of the app.
+    pub app: PathBuf,
+    /// The `quartet` binary (for bots and `quartet join`).
+    pub quartet: PathBuf,
+    /// Where screenshots go.
+    pub out: PathBuf,
+}
+
+/// Runs the test; `Ok(false)` when it was skipped (a tool is missing outside CI).
+pub fn run(setup: &E2eSetup) -> Result<bool> {
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let mut missing = Vec::new();
+    if which("Xvfb").is_none() {
+        missing.push("Xvfb (apt: xvfb)");
+    }
+    if which("WebKitWebDriver").is_none() {
+        missing.push("WebKitWebDriver (apt: webkit2gtk-driver)");
+    }
+    if tauri_driver().is_none() {
+        missing.push("tauri-driver (cargo install tauri-driver --version ^2 --locked)");
+    }
+    if !missing.is_empty() {
+        let message = format!(
+            "the end-to-end test needs {}; run `cargo xtask setup`",
+            missing.join(", ")
+        );
+        if in_ci {
+            bail!(message);
+        }
+        eprintln!("xtask: SKIPPING the end-to-end test: {message}");
+        return Ok(false);
+    }
+    if std::env::consts::OS != "linux" {
+        eprintln!(
+            "xtask: SKIPPING the end-to-end test: tauri-driver drives WebKitGTK on Linux only"
+        );
+        return Ok(false);
+    }
+    std::fs::create_dir_all(&setup.out)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(drive(setup))?;
+    Ok(true)
+}
+
+async fn drive(setup: &E2eSetup) -> Result<()> {
+    let mut procs = Processes::default();
+    let display = free_display().context("no free X display number")?;
+    let display_name = format!(":{display}");
+    let xvfb_log = std::fs::File::create(setup.out.join("xvfb.log"))?;
+    procs.spawn(
+        "Xvfb",
+        Command::new("Xvfb")
+            .args([&display_name, "-screen", "0", SCREEN, "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(xvfb_log),
+    )?;
+    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{display}"));
+    wait_until("Xvfb", START_TIMEOUT, || {
+        let up = socket.exists();
+        async move { Ok(up.then_some(())) }
+    })
+    .await?;
+
+    // A fresh profile: no settings or logs from earlier runs.
+    let home = setup.out.join("profile");
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home)?;
+    let driver_port = free_port()?;
+    let native_port = free_port()?;
+    let driver_log = std::fs::File::create(setup.out.join("app.log"))?;
+    let driver = tauri_driver().context("tauri-driver vanished")?;
+    procs.spawn(
+        "tauri-driver",
+        Command::new(driver)
+            .args(["--port", &driver_port.to_string()])
+            .args(["--native-port", &native_port.to_string()])
+            .env("DISPLAY", &display_name)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_PICTURES_DIR", home.join("pictures"))
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .stdout(driver_log.try_clone()?)
+            .stderr(driver_log),
+    )?;
+    wait_until("tauri-driver", START_TIMEOUT, || async move {
+        Ok(std::net::TcpStream::connect(("127.0.0.1", driver_port))
+            .is_ok()
+            .then_some(()))
+    })
+    .await?;
+
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": setup.app.display().to_string() }),
+    );
+    let client = ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .context("could not open the app through tauri-driver")?;
+    let outcome = match tokio::time::timeout(
+        SCENARIO_TIMEOUT,
+        scenario(&client, setup, &mut procs, &display_name),
+    )
+    .await
+    {
+        Ok(outcome) => outcome,
+        Err(_) => Err(anyhow::anyhow!(
+            "the scenario did not finish within {SCENARIO_TIMEOUT:?}"
+        )),
+    };
+    if outcome.is_err() {
+        let _ = Command::new("import")
+            .args(["-display", &display_name, "-window", "root"])
+            .arg(setup.out.join("failure.png"))
+            .status();
+    }
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, client.close()).await;
+    drop(procs);
+    outcome
+}
+
+async fn css(client: &Client, selector: &str) -> Result<fantoccini::elements::Element> {
+    client
+        .wait()
+        .at_most(STEP_TIMEOUT)
+        .for_element(Locator::Css(selector))
+        .await
+        .with_context(|| format!("no element {selector}"))
+}
+
+async fn script(client: &Client, js: &str, args: Vec<Value>) -> Result<Value> {
+    client
+        .execute(js, args)
+        .await
+        .with_context(|| format!("script failed: {js}"))
+}
+
+async fn screenshot(client: &Client, path: &Path) -> Result<image::RgbaImage> {
+    // The screenshot is of the last painted frame: give the page a moment to paint.
+    tokio::time::sleep(SETTLE).await;
+    let png = client.screenshot().await.context("taking a screenshot")?;
+    std::fs::write(path, &png)?;
+    Ok(image::load_from_memory(&png)?.to_rgba8())
+}
+
+/// Sets a select's value as a person choosing it would.
+async fn choose(client: &Client, testid: &str, value: &str) -> Result<()> {
+    script(
+        client,
+        "const s = document.querySelector(`[data-testid=\"${arguments[0]}\"]`);\
+         s.value = arguments[1]; s.dispatchEvent(new Event('change')); return s.value;",
+        vec![json!(testid), json!(value)],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn scenario(
+    client: &Client,
+    setup: &E2eSetup,
+    procs: &mut Processes,
+    display: &str,
+) -> Result<()> {
+    let out = &setup.out;
+    // Lobby: the app hosts on loopback by default and says where.
+    let host = css(client, "[data-testid=host-address][data-url]").await?;
+    let server = host
+        .attr("data-url")
+        .await?
+        .context("host address without URL")?;
+    eprintln!("e2e: the app hosts a room server at {server}");
+    if let Ok(path) = std::env::var(VIDEO_PATH_ENV) {
+        css(client, "[data-testid=open-settings]")
+            .await?
+            .click()
+            .await?;
+        css(client, "[data-testid=video-path-select]").await?;
+        choose(client, "video-path-select", &path).await?;
+        css(client, "[data-testid=settings-done]")
+            .await?
+            .click()
+            .await?;
+    }
+    css(client, "[data-testid=nickname]")
+        .await?
+        .send_keys("Presenter")
+        .await?;
+    css(client, "[data-testid=room-name]")
+        .await?
+        .send_keys("End to end")
+        .await?;
+    screenshot(client, &out.join("01-lobby.png")).await?;
+    css(client, "[data-testid=create-room]")
+        .await?
+        .click()
+        .await?;
+
+    // Pre-join: no camera or microphone here, so the synthetic sources.
+    css(client, "[data-testid=join-now]").await?;
+    wait_until("device lists", STEP_TIMEOUT, || async {
+        let n = script(
+            client,
+            "return document.querySelector('[data-testid=camera-select]').options.length",
+            vec![],
+        )
+        .await?;
+        Ok((n.as_u64().unwrap_or(0) > 0).then_some(()))
+    })
+    .await?;
+    // What a machine without camera or microphone shows before anything is chosen (taken from
+    // the X server: a WebDriver screenshot of this still page has been seen to never answer).
+    tokio::time::sleep(DEVICE_CHECK).await;
+    let _ = Command::new("import")
+        .args(["-display", display, "-window", "root"])
+        .arg(out.join("02-prejoin-devices.png"))
+        .status();
+    choose(client, "camera-select", "synthetic").await?;
+    choose(client, "microphone-select", "tone").await?;
+    css(client, ".preview.live").await?;
+    screenshot(client, &out.join("02-prejoin.png")).await?;
+    css(client, "[data-testid=join-now]").await?.click().await?;
+
+    // The call.
+    let room_id = css(client, "[data-testid=room-id]").await?.text().await?;
+    eprintln!("e2e: in room {room_id}");
+    css(client, "[data-testid=tile-0].live").await?;
+
+    // A text message goes round with a member typing on a terminal.
+    let texter_out = out.join("texter.log");
+    let texter = procs.spawn(
+        "quartet join",
+        Command::new(&setup.quartet)
+            .args(["join", "--server", &server, "--room", &room_id])
+            .args(["--name", "Texter"])
+            .stdin(Stdio::piped())
+            .stdout(std::fs::File::create(&texter_out)?)
+            .stderr(Stdio::null()),
+    )?;
+    let mut texter_in = texter.stdin.take().context("no stdin")?;
+    wait_until("the texter to join", STEP_TIMEOUT, || async {
+        Ok(std::fs::read_to_string(&texter_out)?
+            .contains("joined room")
+            .then_some(()))
+    })
+    .await?;
+    css(client, "[data-testid=toggle-chat]")
+        .await?
+        .click()
+        .await?;
+    css(client, "[data-testid=chat-input]")
+        .await?
+        .send_keys("hello from the app")
+        .await?;
+    css(client, "[data-testid=chat-send]")
+        .await?
+        .click()
+        .await?;
+    wait_until("the app's message at the texter", STEP_TIMEOUT, || async {
+        Ok(std::fs::read_to_string(&texter_out)?
+            .contains("hello from the app")
+            .then_some(()))
+    })
+    .await?;
+    writeln!(texter_in, "hello from a member")?;
+    texter_in.flush()?;
+    wait_until("the member's message in the app", STEP_TIMEOUT, || async {
+        let shown = script(
+            client,
+            "return [...document.querySelectorAll('[data-testid=chat-message]')].map(e => e.textContent).join('\\n')",
+            vec![],
+        )
+        .await?;
+        Ok(shown
+            .as_str()
+            .is_some_and(|s| s.contains("hello from a member") && s.contains("Texter"))
+            .then_some(()))
+    })
+    .await?;
+    screenshot(client, &out.join("03-chat.png")).await?;
+    // End of input: the texter leaves, freeing the fourth place.
+    drop(texter_in);
+    procs.stop("quartet join");
+    css(client, "[data-testid=toggle-chat]")
+        .await?
+        .click()
+        .await?;
+
+    // Three bots fill the grid.
+    for i in 1..=3 {
+        let name = format!("Bot {i}");
+        let log = std::fs::File::create(out.join(format!("bot-{i}.log")))?;
+        procs.spawn(
+            &name,
+            Command::new(&setup.quartet)
+                .args([
+                    "bot", "--server", &server, "--room", &room_id, "--name", &name,
+                ])
+                .args(["--duration", &BOT_DURATION_SECS.to_string()])
+                .env_remove("DISPLAY")
+                .stdout(log.try_clone()?)
+                .stderr(log),
+        )?;
+    }
+    wait_until("all four tiles to show pictures", TILES_TIMEOUT, || async {
+        let live = script(
+            client,
+            "return document.querySelectorAll('.grid .tile.live:not(.video-off)').length",
+            vec![],
+        )
+        .await?;
+        Ok((live.as_u64() == Some(4)).then_some(()))
+    })
+    .await?;
+    // Pictures flowing for a moment; then each tile must differ between the first screenshot
+    // and a later one. A loaded machine may stall a tile briefly, so later shots are taken
+    // until every tile has moved or time is up.
+    tokio::time::sleep(MOTION_GAP).await;
+    let first = screenshot(client, &out.join("04-call-a.png")).await?;
+    let scale = f64::from(first.width())
+        / script(client, "return window.innerWidth", vec![])
+            .await?
+            .as_f64()
+            .unwrap_or(f64::from(first.width()));
+    let mut rects = Vec::new();
+    for i in 0..4 {
+        let tile = css(client, &format!("[data-testid=tile-{i}]")).await?;
+        rects.push(tile.rectangle().await?);
+    }
+    let mut moved = [None::<f64>; 4];
+    let deadline = Instant::now() + MOTION_TIMEOUT;
+    while moved.iter().any(Option::is_none) && Instant::now() < deadline {
+        tokio::time::sleep(MOTION_GAP).await;
+        let later = screenshot(client, &out.join("04-call-b.png")).await?;
+        for (i, rect) in rects.iter().enumerate() {
+            let changed = changed_share(&first, &later, *rect, scale);
+            if moved[i].is_none() && changed >= MIN_CHANGED {
+                eprintln!("e2e: tile {i}: {:.1} % of pixels changed", changed * 100.0);
+                moved[i] = Some(changed);
+            }
+        }
+    }
+    let _ = Command::new("import")
+        .args(["-display", display, "-window", "root"])
+        .arg(out.join("05-screen.png"))
+        .status();
+    if let Some(still) = moved.iter().position(Option::is_none) {
+        bail!("tile {still} shows no moving picture within {MOTION_TIMEOUT:?}");
+    }
+    // The grid saved as a PNG, where the toast says.
+    css(client, "[data-testid=snapshot-grid]")
+        .await?
+        .click()
+        .await?;
+    let saved = wait_until("the snapshot's toast", STEP_TIMEOUT, || async {
+        let toasts = script(
+            client,
+            "return [...document.querySelectorAll('[data-testid=toast]')].map(e => e.textContent).join('\\n')",
+            vec![],
+        )
+        .await?;
+        Ok(toasts.as_str().and_then(snapshot_path))
+    })
+    .await?;
+    let snapshot = image::open(&saved).with_context(|| format!("reading {}", saved.display()))?;
+    eprintln!(
+        "e2e: grid snapshot {}x{} at {}",
+        snapshot.width(),
+        snapshot.height(),
+        saved.display()
+    );
+    std::fs::copy(&saved, out.join("08-grid-snapshot.png"))?;
+
+    css(client, "[data-testid=toggle-stats]")
+        .await?
+        .click()
+        .await?;
+    // The transport's figures over a steady stretch, as the page measured them.
+    tokio::time::sleep(MEASURE).await;
+    let figures = script(
+        client,
+        "return JSON.stringify(window.__quartet.feedStats())",
+        vec![],
+    )
+    .await?;
+    let figures = figures.as_str().unwrap_or("[]").to_owned();
+    std::fs::write(out.join("feeds.json"), &figures)?;
+    let feeds: Value = serde_json::from_str(&figures)?;
+    for f in feeds.as_array().into_iter().flatten() {
+        let num = |k: &str| f[k].as_f64().map_or("-".to_owned(), |v| format!("{v:.0}"));
+        eprintln!(
+            "e2e: feed {:<7} {:<5} {:>3} fps {:>5} KiB/s, sent→drawn p50 {} ms p95 {} ms ({} drawn of {}, decoder {})",
+            f["feed"].as_str().unwrap_or("?"),
+            f["encoding"].as_str().unwrap_or("?"),
+            num("fps"),
+            num("kibPerSecond"),
+            num("sendToDrawMsP50"),
+            num("sendToDrawMsP95"),
+            num("frames"),
+            num("received"),
+            f["decoder"].as_str().unwrap_or("-"),
+        );
+    }
+    screenshot(client, &out.join("06-stats.png")).await?;
+
+    // Leave: back to the lobby.
+    css(client, "[data-testid=leave]").await?.click().await?;
+    css(client, "[data-testid=create-room]").await?;
+    screenshot(client, &out.join("07-left.png")).await?;
+    Ok(())
+}
+
+/// The PNG path in a toast such as "Snapshot saved to /x/quartet-grid-1.png".
+fn snapshot_path(toasts: &str) -> Option<PathBuf> {
+    let end = toasts.find(".png")? + ".png".len();
+    let start = toasts[..end]
+        .rfind(|c: char| c.is_whitespace())
+        .map_or(0, |i| i + 1);
+    Some(PathBuf::from(&toasts[start..end]))
+}
+
+/// Share of pixels inside `rect` (CSS pixels: x, y, w, h) that changed between two shots.
+fn changed_share(
+    a: &image::RgbaImage,
+    b: &image::RgbaImage,
+    rect: (f64, f64, f64, f64),
+    scale: f64,
+) -> f64 {
+    let (x, y, w, h) = rect;
+    let clamp = |v: f64, max: u32| (v * scale).round().clamp(0.0, f64::from(max)) as u32;
+    let (x0, x1) = (clamp(x, a.width()), clamp(x + w, a.width()));
+    let (y0, y1) = (clamp(y, a.height()), clamp(y + h, a.height()));
+    let (mut changed, mut total) = (0u64, 0u64);
+    for py in y0..y1.min(b.height()) {
+        for px in x0..x1.min(b.width()) {
+            let (p, q) = (a.get_pixel(px, py), b.get_pixel(px, py));
+            total += 1;
+            if (0..3).any(|c| p[c].abs_diff(q[c]) > PIXEL_DELTA) {
+                changed += 1;
+            }
+        }
+    }
+    if total == 0 {
+        0.0
+    } else {
+        changed as f64 / total as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_snapshot_path_is_read_from_its_toast() {
+        assert_eq!(
+            snapshot_path("Ben joined\nSnapshot saved to /tmp/p/quartet-grid-1.png"),
+            Some(PathBuf::from("/tmp/p/quartet-grid-1.png"))
+        );
+        assert_eq!(
+            snapshot_path("截图已保存到 /a/quartet-grid-2.png"),
+            Some(PathBuf::from("/a/quartet-grid-2.png"))
+        );
+        assert_eq!(snapshot_path("Ben joined"), None);
+    }
+
+    #[test]
+    fn motion_is_measured_inside_the_rectangle_only() {
+        let a = image::RgbaImage::new(20, 10);
+        let mut b = a.clone();
+        for x in 10..20 {
+            for y in 0..10 {
+                b.put_pixel(x, y, image::Rgba([255, 255, 255, 255]));
+            }
+        }
+        assert_eq!(changed_share(&a, &b, (0.0, 0.0, 10.0, 10.0), 1.0), 0.0);
+        assert_eq!(changed_share(&a, &b, (10.0, 0.0, 10.0, 10.0), 1.0), 1.0);
+        assert_eq!(changed_share(&a, &b, (5.0, 0.0, 10.0, 10.0), 1.0), 0.5);
+        // Device pixels twice the CSS pixels.
+        assert_eq!(changed_share(&a, &b, (5.0, 0.0, 5.0, 5.0), 2.0), 1.0);
+    }
+}
