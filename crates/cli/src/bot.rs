@@ -2,6 +2,7 @@
 //! name and a tone, plays the others, prints live figures, writes the four-up grid it sees as a
 //! PNG, and at exit the per-member figures as JSON.
 
+use crate::member::MemberArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 use image::ImageFormat;
@@ -10,8 +11,7 @@ use quartet_call::{
     Call, CallConfig, CallEvent, CallHandle, CallStats, Link, MediaSettings, Participant,
     Placement, PlayerState, PublisherState,
 };
-use quartet_proto::RoomKind;
-use quartet_room::{EventMode, JoinTarget, SessionConfig};
+use quartet_room::SessionConfig;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -19,37 +19,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
-use url::Url;
 
-/// Avatar sent when none is given: v1 servers refuse an empty one.
-const DEFAULT_AVATAR: &str = "quartet:initials";
 /// How often `quartet bot` prints its figures and rewrites its snapshot.
 pub(crate) const BOT_TICK: Duration = Duration::from_secs(1);
 
 /// Flags of `quartet bot`.
 #[derive(Args)]
 pub struct BotArgs {
-    /// Room server base URL, e.g. http://127.0.0.1:8080.
-    #[arg(long, env = "QUARTET_SERVER")]
-    server: Url,
-    /// Join this room.
-    #[arg(long, conflicts_with = "create", required_unless_present = "create")]
-    room: Option<String>,
-    /// Create a room with this name and join it as its creator.
-    #[arg(long)]
-    create: Option<String>,
-    /// Our nickname (also drawn on our test pattern).
-    #[arg(long)]
-    name: String,
-    /// Our avatar URL.
-    #[arg(long, default_value = DEFAULT_AVATAR)]
-    avatar: String,
-    /// Room kind.
-    #[arg(long, default_value = "multi_room")]
-    kind: RoomKind,
-    /// Never open the event channel; poll get_pushers as against an original v1 server.
-    #[arg(long)]
-    poll: bool,
+    #[command(flatten)]
+    member: MemberArgs,
     /// Leave after this many seconds (default: stay until Ctrl-C).
     #[arg(long)]
     duration: Option<u64>,
@@ -103,21 +81,7 @@ pub(crate) fn bot_config(session: SessionConfig, width: u32, height: u32, fps: u
 
 /// Runs `quartet bot` until `--duration`, Ctrl-C or the room closing.
 pub async fn run(args: BotArgs) -> Result<()> {
-    let target = match (args.room, args.create) {
-        (Some(room_id), _) => JoinTarget::Join { room_id },
-        (None, Some(room_name)) => JoinTarget::Create { room_name },
-        (None, None) => anyhow::bail!("give --room ID or --create NAME"),
-    };
-    let mut session = SessionConfig::new(
-        args.server.clone(),
-        args.kind,
-        target,
-        args.name,
-        args.avatar,
-    );
-    if args.poll {
-        session.events = EventMode::Off;
-    }
+    let session = args.member.session_config()?;
     let bot = Bot::start(BotOptions {
         config: bot_config(session, args.width, args.height, args.fps),
         prefix: String::new(),
@@ -127,7 +91,7 @@ pub async fn run(args: BotArgs) -> Result<()> {
         stats_json: args.stats_json,
     })
     .await
-    .with_context(|| format!("could not join on {}", args.server))?;
+    .with_context(|| format!("could not join on {}", args.member.server))?;
     bot.run(crate::shutdown_signal()).await
 }
 

@@ -1,40 +1,17 @@
 //! `quartet join`: a member without media, for testers: room events on stdout, each line typed
 //! on stdin sent as a room text message; leaves on end of input or Ctrl-C.
 
+use crate::member::MemberArgs;
 use anyhow::{Context, Result};
 use clap::Args;
-use quartet_proto::RoomKind;
-use quartet_room::{EventMode, JoinTarget, SessionConfig, SessionEvent, SessionHandle};
+use quartet_room::{SessionEvent, SessionHandle};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use url::Url;
-
-/// Avatar sent when none is given: v1 servers refuse an empty one.
-const DEFAULT_AVATAR: &str = "quartet:initials";
 
 /// Flags of `quartet join`.
 #[derive(Args)]
 pub struct JoinArgs {
-    /// Room server base URL, e.g. http://127.0.0.1:8080.
-    #[arg(long, env = "QUARTET_SERVER")]
-    server: Url,
-    /// Join this room.
-    #[arg(long, conflicts_with = "create", required_unless_present = "create")]
-    room: Option<String>,
-    /// Create a room with this name and join it as its creator.
-    #[arg(long)]
-    create: Option<String>,
-    /// Our nickname.
-    #[arg(long)]
-    name: String,
-    /// Our avatar URL.
-    #[arg(long, default_value = DEFAULT_AVATAR)]
-    avatar: String,
-    /// Room kind.
-    #[arg(long, default_value = "multi_room")]
-    kind: RoomKind,
-    /// Never open the event channel; poll get_pushers as against an original v1 server.
-    #[arg(long)]
-    poll: bool,
+    #[command(flatten)]
+    member: MemberArgs,
     /// Ignore stdin (stay until Ctrl-C); without it, end of input leaves the room.
     #[arg(long)]
     no_stdin: bool,
@@ -42,24 +19,10 @@ pub struct JoinArgs {
 
 /// Joins, then relays events and typed lines until the room closes, input ends or Ctrl-C.
 pub async fn run(args: JoinArgs) -> Result<()> {
-    let target = match (args.room, args.create) {
-        (Some(room_id), _) => JoinTarget::Join { room_id },
-        (None, Some(room_name)) => JoinTarget::Create { room_name },
-        (None, None) => anyhow::bail!("give --room ID or --create NAME"),
-    };
-    let mut config = SessionConfig::new(
-        args.server.clone(),
-        args.kind,
-        target,
-        args.name,
-        args.avatar,
-    );
-    if args.poll {
-        config.events = EventMode::Off;
-    }
+    let config = args.member.session_config()?;
     let (session, mut events) = quartet_room::connect(config)
         .await
-        .with_context(|| format!("could not join on {}", args.server))?;
+        .with_context(|| format!("could not join on {}", args.member.server))?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let input_open = !args.no_stdin;
     // Ok(true): we should leave; Ok(false): the session already ended.

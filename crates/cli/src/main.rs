@@ -4,6 +4,7 @@
 mod bot;
 mod demo;
 mod join;
+mod member;
 mod rooms;
 mod serve;
 
