@@ -2,7 +2,9 @@
 //!
 //! One task per connection reads and writes the same socket through readiness, so a player whose
 //! socket is full still has its input read, and every wait is interruptible by shutdown, a
-//! takeover or a timeout.
+//! takeover or a timeout. A player with nothing left to write parks (see `queue`): the
+//! publisher's task then writes the stream to its socket itself, and this task wakes only for
+//! input, a full socket or a notice.
 
 use std::cell::RefCell;
 use std::future::poll_fn;
@@ -21,7 +23,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::RelayConfig;
-use crate::hub::Player;
+use crate::hub::{DirectSink, Player};
 use crate::outbound::MAX_WRITE_SLICES;
 use crate::peer::{Peer, PeerError};
 
@@ -40,6 +42,16 @@ const PLAYER_SEND_BUFFER: usize = 64 * 1024;
 
 thread_local! {
     static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUFFER_SIZE]);
+}
+
+/// A player's socket, shared with the publisher's task while the player is parked.
+#[derive(Debug)]
+struct SocketSink(socket2::Socket);
+
+impl DirectSink for SocketSink {
+    fn try_send(&self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.send(bytes)
+    }
 }
 
 /// Why a connection ended.
@@ -135,7 +147,11 @@ pub(crate) async fn serve(
     relay_stop: CancellationToken,
 ) {
     let mut socket = socket;
-    match drive(&mut socket, &mut peer, &config).await {
+    let result = drive(&mut socket, &mut peer, &config).await;
+    if let Some(player) = peer.player() {
+        player.detach();
+    }
+    match result {
         Ok(end) => tracing::debug!(conn, peer = %addr, ?end, "connection closed"),
         Err(ConnError::Peer(PeerError::Refused(refusal))) => {
             tracing::warn!(conn, peer = %addr, %refusal, "request refused, closing");
@@ -171,12 +187,21 @@ async fn drive(
     let mut last_output = Instant::now();
     let mut was_pending = false;
     let mut player: Option<Arc<Player>> = None;
+    let mut parked = false;
     let mut rounds = 0u32;
     loop {
+        if parked && let Some(p) = &player {
+            p.unpark();
+            parked = false;
+        }
         if player.is_none()
             && let Some(p) = peer.player()
         {
-            SockRef::from(socket).set_send_buffer_size(PLAYER_SEND_BUFFER)?;
+            let sock = SockRef::from(socket);
+            sock.set_send_buffer_size(PLAYER_SEND_BUFFER)?;
+            if peer.shares_wire() {
+                p.attach(Box::new(SocketSink(sock.try_clone()?)));
+            }
             player = Some(p);
         }
         if peer.out().len() < OUT_HIGH_WATER {
@@ -193,6 +218,10 @@ async fn drive(
             last_output = Instant::now();
         }
         was_pending = pending;
+        if !pending && let Some(p) = &player {
+            // Fails when something was queued meanwhile; its wake-up is already stored.
+            parked = p.park();
+        }
         rounds += 1;
         // The stop future is polled last (it takes a lock per poll), so a peer that keeps the
         // socket readable would never reach it: look at the token itself now and then.

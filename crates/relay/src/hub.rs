@@ -4,6 +4,8 @@
 //! the stream map, then a stream's state, then a player's queue.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -61,18 +63,31 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// A player's socket as the publisher's task may write to it while the player is parked.
+pub(crate) trait DirectSink: Send + Sync + fmt::Debug {
+    /// Writes what the socket takes now, without waiting; returns how many bytes that was.
+    fn try_send(&self, bytes: &[u8]) -> io::Result<usize>;
+}
+
+/// A player's queue and, once its connection offers it, its socket.
+#[derive(Debug)]
+struct Slot {
+    queue: PlayerQueue,
+    sink: Option<Box<dyn DirectSink>>,
+}
+
 /// One player's end of a stream.
 #[derive(Debug)]
 pub(crate) struct Player {
     conn: u64,
-    queue: Mutex<PlayerQueue>,
+    slot: Mutex<Slot>,
     ready: Notify,
 }
 
 impl Player {
     /// Takes the next queued entry.
     pub fn pop(&self) -> Option<Entry> {
-        lock(&self.queue).pop()
+        lock(&self.slot).queue.pop()
     }
 
     /// Resolves once something was queued since the last call (or was already waiting).
@@ -80,18 +95,54 @@ impl Player {
         self.ready.notified().await;
     }
 
-    fn push(&self, media: Media) {
-        lock(&self.queue).push(media);
+    /// Lets the publisher's task write to `sink` while this player is parked.
+    pub fn attach(&self, sink: Box<dyn DirectSink>) {
+        lock(&self.slot).sink = Some(sink);
+    }
+
+    /// Takes the socket back for good (the connection is closing).
+    pub fn detach(&self) {
+        let mut slot = lock(&self.slot);
+        slot.queue.unpark();
+        slot.sink = None;
+    }
+
+    /// Hands writing to the publisher's task if nothing waits; tells whether it did. The
+    /// connection must not write again before [`Player::unpark`].
+    pub fn park(&self) -> bool {
+        let mut slot = lock(&self.slot);
+        slot.sink.is_some() && slot.queue.park()
+    }
+
+    /// Takes writing back from the publisher's task; once this returns, no write of its is
+    /// under way.
+    pub fn unpark(&self) {
+        lock(&self.slot).queue.unpark();
+    }
+
+    fn push(&self, media: &Media) {
+        let mut slot = lock(&self.slot);
+        let Slot { queue, sink } = &mut *slot;
+        match sink {
+            Some(sink) if queue.takes_direct(media) => match sink.try_send(&media.wire) {
+                Ok(n) if n >= media.wire.len() => return,
+                Ok(n) => queue.sent_direct(media, media.wire.slice(n..)),
+                // A full socket is the connection's to wait for; a failed one, to report.
+                Err(_) => queue.push(media.clone()),
+            },
+            _ => queue.push(media.clone()),
+        }
+        drop(slot);
         self.ready.notify_one();
     }
 
     fn push_notice(&self, notice: Notice) {
-        lock(&self.queue).push_notice(notice);
+        lock(&self.slot).queue.push_notice(notice);
         self.ready.notify_one();
     }
 
     fn dropped(&self) -> u64 {
-        lock(&self.queue).dropped()
+        lock(&self.slot).queue.dropped()
     }
 }
 
@@ -245,7 +296,7 @@ impl Hub {
         }
         st.cache.push(&media);
         for p in &st.players {
-            p.push(media.clone());
+            p.push(&media);
         }
         true
     }
@@ -272,7 +323,10 @@ impl Hub {
     pub fn start_play(&self, id: &str, conn: u64) -> (Arc<Stream>, Arc<Player>, bool) {
         let player = Arc::new(Player {
             conn,
-            queue: Mutex::new(PlayerQueue::new(self.queue_limit, self.max_lag_ms)),
+            slot: Mutex::new(Slot {
+                queue: PlayerQueue::new(self.queue_limit, self.max_lag_ms),
+                sink: None,
+            }),
             ready: Notify::new(),
         });
         let mut streams = lock(&self.streams);
@@ -280,7 +334,7 @@ impl Hub {
         let mut st = lock(&stream.state);
         let live = st.publisher.is_some();
         for media in st.cache.startup() {
-            player.push(media.clone());
+            player.push(media);
         }
         st.players.push(player.clone());
         drop(st);
@@ -355,6 +409,33 @@ mod tests {
         Media::new(MediaKind::Video, ts, Bytes::from_static(&[0x17, 0x01, 0]))
     }
 
+    /// A socket that takes `room` more bytes, then would block.
+    #[derive(Debug, Default)]
+    struct Pipe {
+        taken: Mutex<Vec<u8>>,
+        room: Mutex<usize>,
+    }
+
+    impl DirectSink for Arc<Pipe> {
+        fn try_send(&self, bytes: &[u8]) -> io::Result<usize> {
+            let mut room = lock(&self.room);
+            if *room == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = bytes.len().min(*room);
+            *room -= n;
+            lock(&self.taken).extend_from_slice(&bytes[..n]);
+            Ok(n)
+        }
+    }
+
+    fn wired(ts: u32, wire: &'static [u8]) -> Media {
+        Media {
+            wire: Bytes::from_static(wire),
+            ..Media::new(MediaKind::Video, ts, Bytes::from_static(&[0x27, 0x01, 0]))
+        }
+    }
+
     fn drain(p: &Player) -> Vec<Entry> {
         std::iter::from_fn(|| p.pop()).collect()
     }
@@ -403,6 +484,63 @@ mod tests {
         hub.stop_play(&stream, 10);
         hub.stop_play(&stream, 11);
         assert!(hub.stats().is_empty(), "an idle stream is forgotten");
+    }
+
+    #[test]
+    fn a_parked_player_is_written_directly_until_its_socket_fills() {
+        let hub = Hub::new(64, 1_000);
+        let (stream, _) = hub.start_publish("s", 1, addr(), CancellationToken::new());
+        let (_, player, _) = hub.start_play("s", 10);
+        let pipe = Arc::new(Pipe::default());
+        *lock(&pipe.room) = 10;
+        assert!(!player.park(), "no socket offered yet");
+        player.attach(Box::new(pipe.clone()));
+        assert!(player.park());
+
+        assert!(hub.media(&stream, 1, wired(0, b"first")));
+        assert_eq!(*lock(&pipe.taken), b"first");
+        assert!(
+            drain(&player).is_empty(),
+            "nothing queued, nothing to wake for"
+        );
+
+        assert!(hub.media(&stream, 1, wired(33, b"second")));
+        assert!(hub.media(&stream, 1, wired(66, b"third")));
+        assert_eq!(*lock(&pipe.taken), b"firstsecon");
+        assert_eq!(
+            drain(&player),
+            vec![
+                Entry::Rest(Bytes::from_static(b"d")),
+                Entry::Media(wired(66, b"third"))
+            ],
+            "the rest of a half-written message goes first, then the queue takes over"
+        );
+
+        assert!(player.park());
+        assert!(hub.media(&stream, 1, wired(100, b"fourth")));
+        assert_eq!(
+            drain(&player),
+            vec![Entry::Media(wired(100, b"fourth"))],
+            "a full socket queues"
+        );
+
+        *lock(&pipe.room) = 100;
+        assert!(player.park());
+        player.unpark();
+        assert!(hub.media(&stream, 1, wired(133, b"fifth")));
+        assert_eq!(
+            *lock(&pipe.taken),
+            b"firstsecon",
+            "an unparked player writes itself"
+        );
+        assert_eq!(drain(&player), vec![Entry::Media(wired(133, b"fifth"))]);
+
+        assert!(player.park());
+        player.detach();
+        assert!(
+            !player.park(),
+            "a closing connection's socket is not written"
+        );
     }
 
     #[test]

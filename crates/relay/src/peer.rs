@@ -16,7 +16,9 @@ use crate::config::RelayConfig;
 use crate::hub::{Hub, Player, PublishStart, Stream};
 use crate::outbound::Outbound;
 use crate::queue::Entry;
-use crate::session::{Fanout, ServerSession, SessionError, SessionEvent, SessionLimits};
+use crate::session::{
+    FANOUT_MSG_STREAM, Fanout, ServerSession, SessionError, SessionEvent, SessionLimits,
+};
 
 /// Why a connection ends.
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +136,12 @@ impl Peer {
             Role::Playing { player, .. } => Some(player.clone()),
             _ => None,
         }
+    }
+
+    /// Whether this connection plays on the message stream the publisher's task chunks for, so
+    /// that task may write to its socket directly (see [`Player::park`]).
+    pub fn shares_wire(&self) -> bool {
+        matches!(self.role, Role::Playing { msg_stream, .. } if msg_stream == FANOUT_MSG_STREAM)
     }
 
     /// Takes bytes from the peer at unix time `now` (for signature expiry).
@@ -311,6 +319,7 @@ impl Peer {
                 Some(Entry::Notice(notice)) => {
                     session.notice(&mut self.out, *msg_stream, notice, stream.id())?
                 }
+                Some(Entry::Rest(bytes)) => self.out.push(bytes),
                 None => break,
             }
         }

@@ -4,8 +4,15 @@
 //! its queue overflows and the policy throws the backlog away and resumes at the next keyframe,
 //! so the player jumps back to live instead of falling further behind (TCP would only add the
 //! delay up). Codec headers, metadata and stream notices are never lost, only superseded.
+//!
+//! A player that has caught up is *parked*: its connection has nothing left to write and lets the
+//! publisher's task write the stream's next messages straight to its socket, which spares a task
+//! wake-up per message. The first message the socket does not take whole ends the parking and
+//! goes through the queue like any other.
 
 use std::collections::VecDeque;
+
+use bytes::Bytes;
 
 use crate::media::{Media, MediaKind};
 
@@ -25,6 +32,8 @@ pub(crate) enum Entry {
     Media(Media),
     /// A change of the stream's state.
     Notice(Notice),
+    /// The unwritten end of a message the socket took only part of: it must go out first.
+    Rest(Bytes),
 }
 
 impl Entry {
@@ -39,6 +48,7 @@ impl Entry {
             Entry::Media(m) if m.kind == MediaKind::Video => 1,
             Entry::Media(_) => 2,
             Entry::Notice(_) => 3,
+            Entry::Rest(_) => 4,
         }
     }
 }
@@ -52,6 +62,7 @@ pub(crate) struct PlayerQueue {
     skipping: bool,
     seen_video: bool,
     dropped: u64,
+    parked: bool,
 }
 
 impl PlayerQueue {
@@ -64,11 +75,42 @@ impl PlayerQueue {
             skipping: false,
             seen_video: false,
             dropped: 0,
+            parked: false,
+        }
+    }
+
+    /// Parks the player if nothing waits for it; tells whether it is parked.
+    pub fn park(&mut self) -> bool {
+        self.parked = self.items.is_empty();
+        self.parked
+    }
+
+    /// Ends the parking: the player's connection is about to write itself.
+    pub fn unpark(&mut self) {
+        self.parked = false;
+    }
+
+    /// Whether `media` may be written straight to the socket: the player is parked (so its
+    /// connection writes nothing and nothing waits before it) and not skipping to a keyframe.
+    pub fn takes_direct(&self, media: &Media) -> bool {
+        self.parked && !self.skipping && !media.wire.is_empty()
+    }
+
+    /// Notes that `media` went straight to the socket; `rest` is what the socket did not take,
+    /// which ends the parking and waits to be written first.
+    pub fn sent_direct(&mut self, media: &Media, rest: Bytes) {
+        if media.kind == MediaKind::Video {
+            self.seen_video = true;
+        }
+        if !rest.is_empty() {
+            self.parked = false;
+            self.items.push_back(Entry::Rest(rest));
         }
     }
 
     /// Appends a notice; notices are never dropped.
     pub fn push_notice(&mut self, notice: Notice) {
+        self.parked = false;
         self.items.push_back(Entry::Notice(notice));
         if self.items.len() > self.limit {
             self.drop_backlog();
@@ -77,6 +119,7 @@ impl PlayerQueue {
 
     /// Appends a message, or drops it (and maybe the backlog) per the policy.
     pub fn push(&mut self, media: Media) {
+        self.parked = false;
         if media.kind == MediaKind::Video {
             self.seen_video = true;
         }
@@ -278,6 +321,96 @@ mod tests {
                 Entry::Notice(Notice::Published),
                 Entry::Media(video_header(2))
             ]
+        );
+    }
+
+    fn wired(media: Media) -> Media {
+        Media {
+            wire: Bytes::from_static(b"chunked"),
+            ..media
+        }
+    }
+
+    #[test]
+    fn only_a_caught_up_player_parks() {
+        let mut q = PlayerQueue::new(8, 1_000);
+        q.push(key(0));
+        assert!(!q.park(), "something waits");
+        assert!(!q.takes_direct(&wired(inter(33))));
+        q.pop();
+        assert!(q.park());
+        assert!(q.takes_direct(&wired(inter(33))));
+        assert!(
+            !q.takes_direct(&inter(33)),
+            "a message not chunked for the shared stream goes through the queue"
+        );
+        q.unpark();
+        assert!(!q.takes_direct(&wired(inter(33))));
+    }
+
+    #[test]
+    fn anything_queued_ends_the_parking() {
+        let mut q = PlayerQueue::new(8, 1_000);
+        assert!(q.park());
+        q.push_notice(Notice::Unpublished);
+        assert!(!q.takes_direct(&wired(key(0))));
+        q.pop();
+        assert!(q.park());
+        q.push(video_header(1));
+        assert!(!q.takes_direct(&wired(key(0))), "order is kept");
+    }
+
+    #[test]
+    fn a_partly_written_message_ends_the_parking_and_goes_out_first() {
+        let mut q = PlayerQueue::new(8, 1_000);
+        assert!(q.park());
+        q.sent_direct(&wired(key(0)), Bytes::new());
+        assert!(
+            q.takes_direct(&wired(inter(33))),
+            "whole writes keep it parked"
+        );
+        q.sent_direct(&wired(inter(33)), Bytes::from_static(b"ked"));
+        assert!(!q.takes_direct(&wired(inter(66))));
+        q.push(inter(66));
+        assert_eq!(
+            drain(&mut q),
+            vec![
+                Entry::Rest(Bytes::from_static(b"ked")),
+                Entry::Media(inter(66))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_skipping_player_waits_for_a_keyframe_before_parking_helps() {
+        let mut q = PlayerQueue::new(2, 60_000);
+        q.push(key(0));
+        q.push(inter(33));
+        q.push(inter(66));
+        drain(&mut q);
+        assert!(q.park());
+        assert!(
+            !q.takes_direct(&wired(inter(100))),
+            "an inter frame after a skip is not decodable"
+        );
+        q.push(inter(100));
+        q.push(key(200));
+        assert_eq!(drain(&mut q), vec![Entry::Media(key(200))]);
+        assert!(q.park());
+        assert!(q.takes_direct(&wired(inter(233))));
+    }
+
+    #[test]
+    fn video_written_directly_counts_as_seen() {
+        let mut q = PlayerQueue::new(1, 60_000);
+        assert!(q.park());
+        q.sent_direct(&wired(key(0)), Bytes::new());
+        q.push(inter(33));
+        q.push(sound(40));
+        assert_eq!(
+            drain(&mut q),
+            vec![],
+            "audio is no place to resume a video stream"
         );
     }
 
