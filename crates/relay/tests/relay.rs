@@ -223,6 +223,80 @@ async fn a_stalled_player_does_not_delay_the_publisher_or_the_others() -> Result
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_that_stalls_and_resumes_gets_whole_messages_and_restarts_at_a_keyframe()
+-> Result<()> {
+    const FRAME_SIZE: usize = 24 * 1024;
+    const GOP: u32 = 10;
+    // Enough to fill the player's socket (written straight from the publisher's task until
+    // then, so a message is cut in the middle) and to overflow its queue afterwards.
+    const STALLED_FRAMES: u32 = 200;
+    let relay = TestRelay::start(RelayConfig {
+        player_queue_limit: 32,
+        player_max_lag: Duration::from_secs(3_600),
+        ..RelayConfig::signed(signer())
+    })
+    .await?;
+    let id = "8888_user_1";
+    let mut publisher = Client::connect(relay.addr).await?;
+    ensure!(publisher.publish(&signed(id)).await?.is_none());
+    publisher.video(0, seq_header()).await?;
+    let mut player = Client::connect(relay.addr).await?;
+    ensure!(player.play(id).await?.is_none());
+
+    let send = |i: u32| {
+        if i % GOP == 0 {
+            keyframe(i, FRAME_SIZE)
+        } else {
+            inter(i, FRAME_SIZE)
+        }
+    };
+    for i in 0..STALLED_FRAMES {
+        publisher.video(i * 33, send(i)).await?;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let stats = relay.handle.stats();
+    ensure!(
+        stats[0].dropped_for_players > 0,
+        "the player never fell behind: {stats:?}"
+    );
+
+    // Reading again: then one more group of pictures, whose last frame must arrive.
+    let last = STALLED_FRAMES + GOP - 1;
+    let reader = tokio::spawn(async move {
+        let mut tags = Vec::new();
+        while tags.last() != Some(&last) {
+            let m = player.next_media().await?;
+            if m.data.len() == FRAME_SIZE {
+                tags.push(tag_of(&m.data));
+            }
+        }
+        anyhow::Ok(tags)
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for i in STALLED_FRAMES..=last {
+        publisher.video(i * 33, send(i)).await?;
+    }
+    let tags = tokio::time::timeout(WAIT, reader).await???;
+    ensure!(
+        tags[0] == 0,
+        "the player started at the cached keyframe: {tags:?}"
+    );
+    for pair in tags.windows(2) {
+        let (before, after) = (pair[0], pair[1]);
+        ensure!(after > before, "frames out of order: {tags:?}");
+        ensure!(
+            after == before + 1 || after % GOP == 0,
+            "after a gap the player resumed on an inter frame ({before} -> {after}): {tags:?}"
+        );
+    }
+    ensure!(
+        tags.windows(2).any(|p| p[1] != p[0] + 1),
+        "nothing was skipped, so the test did not stall the player: {tags:?}"
+    );
+    relay.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_player_is_told_when_the_publisher_leaves_and_returns() -> Result<()> {
     let relay = TestRelay::signed().await?;
     let mut events = relay.handle.subscribe();
