@@ -1,90 +1,12 @@
 //! `quartet bot` as a tester runs it: two bots in a room on a `quartet server`, each writing
 //! the grid it sees as a PNG and its figures as JSON.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
-/// Generous: these wait for events, they do not measure speed.
-const WAIT: Duration = Duration::from_secs(60);
-
-struct Proc {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Proc {
-    fn start(args: &[&str]) -> std::io::Result<Proc> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quartet"))
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let (tx, lines) = mpsc::channel();
-        if let Some(stdout) = child.stdout.take() {
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        Ok(Proc {
-            child,
-            lines,
-            seen: Vec::new(),
-        })
-    }
-
-    /// The first line (from now on) containing `needle`.
-    fn expect(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("no line containing {needle:?}; saw {:#?}", self.seen),
-            }
-        }
-    }
-
-    fn signal(&self, sig: &str) {
-        let sent = Command::new("kill")
-            .arg(sig)
-            .arg(self.child.id().to_string())
-            .status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill {sig} failed");
-    }
-
-    fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("process did not exit; saw {:#?}", self.seen);
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{Proc, quartet, run};
 
 /// A fresh directory of this test's own (tests run in parallel).
 fn scratch_dir(test: &str) -> PathBuf {
@@ -119,8 +41,7 @@ fn two_bots_see_each_other_and_write_grid_and_figures() {
         "127.0.0.1:0",
         "--rtmp-listen",
         "127.0.0.1:0",
-    ])
-    .unwrap();
+    ]);
     let line = server.expect("room server: ");
     let url = line.trim_start_matches("room server: ").trim().to_owned();
 
@@ -141,8 +62,7 @@ fn two_bots_see_each_other_and_write_grid_and_figures() {
         arg(&ann_png),
         "--stats-json",
         arg(&ann_json),
-    ])
-    .unwrap();
+    ]);
     let joined = ann.expect("joined room ");
     let room_id = joined.split_whitespace().nth(2).unwrap().to_owned();
 
@@ -165,8 +85,7 @@ fn two_bots_see_each_other_and_write_grid_and_figures() {
         arg(&ben_png),
         "--stats-json",
         arg(&ben_json),
-    ])
-    .unwrap();
+    ]);
     ben.expect("member Ann");
     ben.expect("first picture from Ann");
     ann.expect("+ Ben");
@@ -234,15 +153,8 @@ fn two_bots_see_each_other_and_write_grid_and_figures() {
 #[test]
 fn bad_bot_invocations_fail_with_a_clear_message() {
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_quartet"))
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let (ok, _, err) = run(args);
+        (ok, err)
     };
     let (ok, err) = run(&["bot", "--server", "http://127.0.0.1:9", "--name", "A"]);
     assert!(!ok && err.contains("--room"), "{err}");
@@ -274,20 +186,18 @@ fn bad_bot_invocations_fail_with_a_clear_message() {
 #[test]
 fn the_demo_runs_a_call_of_three_bots_in_one_command() {
     let dir = scratch_dir("demo");
-    let out = Command::new(env!("CARGO_BIN_EXE_quartet"))
-        .args([
-            "demo",
-            "--duration",
-            "5",
-            "--width",
-            "320",
-            "--height",
-            "180",
-            "--snapshot",
-            arg(&dir),
-        ])
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
+    let out = quartet(&[
+        "demo",
+        "--duration",
+        "5",
+        "--width",
+        "320",
+        "--height",
+        "180",
+        "--snapshot",
+        arg(&dir),
+    ])
+    .stdin(Stdio::null())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
