@@ -2,7 +2,7 @@
 //! what exists; switching devices mid-call, and a failed switch that changes nothing.
 
 use anyhow::Result;
-use quartet_call::{AudioInput, CallError, CallEvent, DeviceKind, VideoInput};
+use quartet_call::{AudioInput, AudioOutputChoice, CallError, CallEvent, DeviceKind, VideoInput};
 use quartet_media::unix_micros;
 use quartet_room::JoinTarget;
 use quartet_testkit::NginxRtmp;
@@ -128,6 +128,26 @@ async fn missing_devices_leave_the_call_running_with_what_exists() -> Result<()>
         Some(0),
         "switching needs no reconnect"
     );
+
+    // Cho changes speakers: a missing one is an error and the current one keeps playing; the
+    // new one plays what the others send (silence when they all mute, their tone after).
+    let missing = AudioOutputChoice::Device("no such speaker".into());
+    match cho.call.switch_speaker(missing).await {
+        Err(CallError::Speaker(_)) => {}
+        other => panic!("expected a speaker error, got {other:?}"),
+    }
+    cho.call.switch_speaker(AudioOutputChoice::Null).await?;
+    let mix = || cho.call.stats().mix_level;
+    eventually("Cho's new speaker to play the others", || mix() > AUDIBLE).await?;
+    ann.call.set_mic_muted(true).await?;
+    ben.call.set_mic_muted(true).await?;
+    eventually("Cho's new speaker to go quiet", || mix() < SILENT).await?;
+    // Muted, Ann's microphone is still measured, so she can be told she is talking muted.
+    let mic = ann.call.stats().publisher.map(|p| p.mic_level);
+    assert!(mic.is_some_and(|l| l > AUDIBLE), "{mic:?}");
+    ann.call.set_mic_muted(false).await?;
+    ben.call.set_mic_muted(false).await?;
+    eventually("Cho's new speaker to play them again", || mix() > AUDIBLE).await?;
 
     // Dee joins muted with the camera off: not one picture or tone leaves before that holds.
     let mut config = member_config(

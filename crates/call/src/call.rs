@@ -14,8 +14,8 @@ use crate::tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_
 use image::RgbaImage;
 use quartet_media::source::DeviceKind;
 use quartet_media::{
-    AudioMixer, AudioOutput, AudioSource, EncodedVideo, PlayError, Player, PlayerConfig,
-    PlayerEvent, PlayerHandle, PlayerStats, PublishError, Publisher, PublisherEvent,
+    AudioMixer, AudioOutError, AudioOutput, AudioSource, EncodedVideo, PlayError, Player,
+    PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats, PublishError, Publisher, PublisherEvent,
     PublisherHandle, SourceError, VideoFrame, VideoSource,
 };
 use quartet_room::{Member, SessionError, SessionEvent, SessionHandle};
@@ -51,6 +51,9 @@ pub enum CallError {
     /// A device or file could not be opened; nothing was changed.
     #[error("{0}")]
     Device(#[from] SourceError),
+    /// A speaker could not be opened; the current one stays.
+    #[error("{0}")]
+    Speaker(#[from] AudioOutError),
     /// A blocking task (opening devices) died.
     #[error("opening devices failed: {0}")]
     Task(String),
@@ -134,6 +137,7 @@ enum Change {
         input: AudioInput,
         source: Option<Box<dyn AudioSource>>,
     },
+    Output(AudioOutput),
 }
 
 /// A cloneable handle to a running call. The call ends when [`CallHandle::leave`] is called,
@@ -297,6 +301,20 @@ impl CallHandle {
         self.change(Change::Audio { input, source }).await
     }
 
+    /// Plays the others' sound on `choice` from now on. A speaker that cannot be opened is an
+    /// error and the current one stays.
+    pub async fn switch_speaker(&self, choice: AudioOutputChoice) -> Result<(), CallError> {
+        let mixer = self.mixer.clone();
+        let output = tokio::task::spawn_blocking(move || match choice {
+            AudioOutputChoice::Default => AudioOutput::open_or_null(mixer),
+            AudioOutputChoice::Device(name) => AudioOutput::open(mixer, Some(&name)),
+            AudioOutputChoice::Null => AudioOutput::null(mixer),
+        })
+        .await
+        .map_err(|e| CallError::Task(e.to_string()))??;
+        self.change(Change::Output(output)).await
+    }
+
     /// Sends a text message to the room.
     pub async fn send_text(&self, text: impl Into<String>) -> Result<(), CallError> {
         Ok(self.session.send_text(text).await?)
@@ -315,10 +333,11 @@ impl CallHandle {
 
     async fn change(&self, change: Change) -> Result<(), CallError> {
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Change { change, reply })
-            .await
-            .map_err(|_| CallError::Ended)?;
+        if let Err(refused) = self.commands.send(Command::Change { change, reply }).await {
+            // Devices join their threads when dropped: not on a runtime thread.
+            let _ = tokio::task::spawn_blocking(move || drop(refused)).await;
+            return Err(CallError::Ended);
+        }
         answer.await.map_err(|_| CallError::Ended)
     }
 }
@@ -562,7 +581,7 @@ impl Actor {
                 command = self.commands.recv() => match command {
                     Some(Command::Leave { reply }) => break Some(reply),
                     Some(Command::Change { change, reply }) => {
-                        self.change(change);
+                        self.change(change).await;
                         // The snapshot is current before the caller hears back.
                         self.publish_view();
                         let _ = reply.send(());
@@ -1022,7 +1041,7 @@ impl Actor {
         }
     }
 
-    fn change(&mut self, change: Change) {
+    async fn change(&mut self, change: Change) {
         match change {
             Change::MicMuted(muted) => {
                 self.mic_muted = muted;
@@ -1055,6 +1074,12 @@ impl Actor {
                     p.handle.replace_audio_source(source);
                 }
                 self.audio_input = input;
+            }
+            Change::Output(output) => {
+                // The new speaker is running before the old one stops: no gap in the sound.
+                if let Some(old) = self.output.replace(output) {
+                    let _ = tokio::task::spawn_blocking(move || old.stop()).await;
+                }
             }
         }
     }

@@ -23,7 +23,7 @@ use ffmpeg_next::format::{Pixel, Sample, sample};
 use ffmpeg_next::{
     ChannelLayout, Dictionary, Packet, Rational, codec, encoder, frame, picture, threading,
 };
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -181,6 +181,9 @@ pub struct PublisherStats {
     pub encode_ms_p95: Option<f64>,
     /// Audio is muted.
     pub audio_muted: bool,
+    /// RMS level of the latest sound captured (0.0 silence), measured before muting so the
+    /// person can be told they are talking while muted.
+    pub mic_level: f32,
     /// Video is on.
     pub video_enabled: bool,
 }
@@ -208,6 +211,8 @@ struct Shared {
     stop: StopSignal,
     keyframe_requested: AtomicBool,
     audio_muted: AtomicBool,
+    /// `f32` bits of the latest captured sound's RMS level.
+    mic_level: AtomicU32,
     video_enabled: AtomicBool,
     new_video: Pending<dyn VideoSource>,
     new_audio: Pending<dyn AudioSource>,
@@ -265,6 +270,7 @@ impl Publisher {
             stop: StopSignal::new(),
             keyframe_requested: AtomicBool::new(false),
             audio_muted: AtomicBool::new(false),
+            mic_level: AtomicU32::new(0),
             video_enabled: AtomicBool::new(true),
             new_video: Mutex::new(None),
             new_audio: Mutex::new(None),
@@ -398,6 +404,7 @@ impl PublisherHandle {
             encode_ms_mean: c.encode_ms.mean(),
             encode_ms_p95: c.encode_ms.percentile(95.0),
             audio_muted: s.audio_muted.load(Ordering::Relaxed),
+            mic_level: f32::from_bits(s.mic_level.load(Ordering::Relaxed)),
             video_enabled: s.video_enabled.load(Ordering::Relaxed),
         }
     }
@@ -488,6 +495,8 @@ fn audio_capture(shared: &Shared, source: Option<Box<dyn AudioSource>>, tx: &Syn
         }
         match source.next_chunk() {
             Ok(Some(mut chunk)) => {
+                let level = chunk.rms();
+                shared.mic_level.store(level.to_bits(), Ordering::Relaxed);
                 if shared.audio_muted.load(Ordering::SeqCst) {
                     chunk.samples.fill(0.0);
                 }
