@@ -198,8 +198,8 @@ fn the_demo_runs_a_call_of_three_bots_in_one_command() {
         arg(&dir),
     ])
     .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    .output()
+    .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(

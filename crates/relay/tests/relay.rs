@@ -244,7 +244,7 @@ async fn a_player_that_stalls_and_resumes_gets_whole_messages_and_restarts_at_a_
     ensure!(player.play(id).await?.is_none());
 
     let send = |i: u32| {
-        if i % GOP == 0 {
+        if i.is_multiple_of(GOP) {
             keyframe(i, FRAME_SIZE)
         } else {
             inter(i, FRAME_SIZE)
@@ -285,7 +285,7 @@ async fn a_player_that_stalls_and_resumes_gets_whole_messages_and_restarts_at_a_
         let (before, after) = (pair[0], pair[1]);
         ensure!(after > before, "frames out of order: {tags:?}");
         ensure!(
-            after == before + 1 || after % GOP == 0,
+            after == before + 1 || after.is_multiple_of(GOP),
             "after a gap the player resumed on an inter frame ({before} -> {after}): {tags:?}"
         );
     }
