@@ -42,7 +42,18 @@ pub struct AppInfo {
     pub locale: Option<String>,
     /// Where logs are written.
     pub log_dir: Option<String>,
+    /// Whether [`open_camera_privacy_settings`] has a page to open on this system.
+    pub camera_privacy_settings: bool,
 }
+
+/// The system's page where camera access is allowed or denied, where it has one.
+pub const CAMERA_PRIVACY_SETTINGS: Option<&str> = if cfg!(target_os = "windows") {
+    Some("ms-settings:privacy-webcam")
+} else if cfg!(target_os = "macos") {
+    Some("x-apple.systempreferences:com.apple.preference.security?Privacy_Camera")
+} else {
+    None
+};
 
 /// The app's version, the system locale and the log folder.
 #[tauri::command]
@@ -55,7 +66,20 @@ pub fn app_info(app: AppHandle) -> AppInfo {
             .app_log_dir()
             .ok()
             .map(|p| p.display().to_string()),
+        camera_privacy_settings: CAMERA_PRIVACY_SETTINGS.is_some(),
     }
+}
+
+/// Opens the system's camera privacy settings (Windows, macOS), where a camera the system
+/// refused us can be allowed.
+#[tauri::command]
+pub fn open_camera_privacy_settings(app: AppHandle) -> Result<()> {
+    let page = CAMERA_PRIVACY_SETTINGS.ok_or_else(|| {
+        AppError::InvalidInput("this system has no camera privacy settings to open".into())
+    })?;
+    app.opener()
+        .open_url(page, None::<&str>)
+        .map_err(|e| AppError::Io(format!("cannot open {page}: {e}")))
 }
 
 /// Opens the log folder in the system's file manager.

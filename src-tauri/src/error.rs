@@ -2,6 +2,7 @@
 //! stable word the page translates and `message` the English detail for logs and tooltips.
 
 use quartet_call::CallError;
+use quartet_media::source::{DeviceKind, SourceError};
 use quartet_proto::Code;
 use quartet_room::{ApiError, SessionError};
 use serde::Serialize;
@@ -37,6 +38,9 @@ pub enum AppError {
     /// A call was started while one is going on.
     #[error("a call is already going on")]
     AlreadyInCall,
+    /// The system's privacy settings (or device permissions) keep the camera from us.
+    #[error("{0}")]
+    CameraDenied(String),
     /// A camera, microphone or speaker cannot be used.
     #[error("{0}")]
     Device(String),
@@ -61,6 +65,7 @@ impl AppError {
             AppError::HostFailed(_) => "hostFailed",
             AppError::NoCall => "noCall",
             AppError::AlreadyInCall => "alreadyInCall",
+            AppError::CameraDenied(_) => "cameraDenied",
             AppError::Device(_) => "device",
             AppError::Media(_) => "media",
             AppError::Io(_) => "io",
@@ -108,7 +113,14 @@ impl From<CallError> for AppError {
         match e {
             CallError::Room(e) => e.into(),
             CallError::InvalidConfig(m) => AppError::InvalidInput(m),
+            CallError::Device(
+                e @ SourceError::PermissionDenied {
+                    kind: DeviceKind::Camera,
+                    ..
+                },
+            ) => AppError::CameraDenied(e.to_string()),
             CallError::Device(e) => AppError::Device(e.to_string()),
+            CallError::Speaker(e) => AppError::Device(e.to_string()),
             CallError::Publish(e) => AppError::Media(e.to_string()),
             CallError::Task(m) => AppError::Media(m),
             CallError::Ended => AppError::NoCall,
@@ -171,5 +183,26 @@ mod tests {
             AppError::from(CallError::Room(SessionError::EmptyText)).kind(),
             "invalidInput"
         );
+    }
+
+    #[test]
+    fn a_camera_the_system_refuses_has_its_own_kind() {
+        let denied = |kind| {
+            AppError::from(CallError::Device(SourceError::PermissionDenied {
+                kind,
+                name: "Integrated Camera".into(),
+                reason: "camera access is turned off".into(),
+            }))
+        };
+        let camera = denied(DeviceKind::Camera);
+        assert_eq!(camera.kind(), "cameraDenied");
+        assert!(camera.to_string().contains("Integrated Camera"), "{camera}");
+        assert_eq!(denied(DeviceKind::Microphone).kind(), "device");
+        let busy = AppError::from(CallError::Device(SourceError::Unavailable {
+            kind: DeviceKind::Camera,
+            name: "Integrated Camera".into(),
+            reason: "I/O error".into(),
+        }));
+        assert_eq!(busy.kind(), "device");
     }
 }

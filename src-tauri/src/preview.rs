@@ -19,7 +19,7 @@ use tokio::sync::{Mutex, watch};
 pub struct DeviceProblem {
     /// `camera`, `microphone` or `speaker`.
     pub device: &'static str,
-    /// `noDevice`, `notFound`, `unavailable` or `failed`.
+    /// `noDevice`, `notFound`, `permissionDenied`, `unavailable` or `failed`.
     pub reason: &'static str,
     /// The system's words.
     pub message: String,
@@ -33,6 +33,7 @@ impl DeviceProblem {
             reason: match error {
                 SourceError::NoDevice(_) => "noDevice",
                 SourceError::NotFound { .. } => "notFound",
+                SourceError::PermissionDenied { .. } => "permissionDenied",
                 SourceError::Unavailable { .. } => "unavailable",
                 _ => "failed",
             },

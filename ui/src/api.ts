@@ -31,6 +31,8 @@ export interface AppInfo {
   version: string;
   locale: string | null;
   logDir: string | null;
+  /** Whether the system has a camera privacy page the app can open (Windows, macOS). */
+  cameraPrivacySettings?: boolean;
 }
 
 export interface HostInfo {
@@ -70,7 +72,7 @@ export type Target = { kind: "create"; roomName: string } | { kind: "join"; room
 
 export interface DeviceProblem {
   device: "camera" | "microphone" | "speaker";
-  reason: "noDevice" | "notFound" | "unavailable" | "failed";
+  reason: "noDevice" | "notFound" | "permissionDenied" | "unavailable" | "failed";
   message: string;
 }
 
@@ -154,6 +156,7 @@ export type Encoding = "i420" | "h264";
 export const api = {
   appInfo: () => invoke<AppInfo>("app_info"),
   openLogsFolder: () => invoke<void>("open_logs_folder"),
+  openCameraPrivacySettings: () => invoke<void>("open_camera_privacy_settings"),
   hostStart: (lan: boolean) => invoke<HostInfo>("host_start", { lan }),
   hostStatus: () => invoke<HostInfo | null>("host_status"),
   hostStop: () => invoke<void>("host_stop"),

@@ -1,10 +1,11 @@
-//! Project automation: `cargo xtask setup|run|test|e2e|bench|icons`.
+//! Project automation: `cargo xtask setup|run|test|e2e|bench|icons|cross-check|bundle`.
 //!
 //! Each command installs what it needs first, so a fresh Debian or Ubuntu machine needs nothing
 //! but a Rust toolchain (and Node.js 20+ for the app's front end): system packages come from
 //! apt-get, the front end's packages from `npm ci`, tauri-driver from `cargo install`, each
 //! only when missing.
 
+mod bundle;
 mod cross;
 mod e2e;
 
@@ -77,6 +78,10 @@ enum Cmd {
     Icons,
     /// Type-check the whole workspace for Windows and macOS (skips a target it cannot install).
     CrossCheck,
+    /// Set up, then build this platform's installer with FFmpeg's libraries inside (NSIS on
+    /// Windows, .app and .dmg on macOS, .deb on Linux); installs tauri-cli if missing. On Linux
+    /// it also prints the steps it takes on Windows and macOS.
+    Bundle,
     /// Set up, then run a benchmark against a release build and write target/bench/<name>.json.
     Bench {
         /// Which benchmark.
@@ -122,6 +127,10 @@ fn main() -> Result<()> {
             setup()?;
             cross_packages()?;
             cross::cross_check(&root)
+        }
+        Cmd::Bundle => {
+            setup()?;
+            bundle::bundle(&root)
         }
         Cmd::Bench { which } => {
             setup()?;
@@ -309,6 +318,9 @@ fn test(root: &Path) -> Result<()> {
         "warnings",
     ]))?;
     run(cargo().args(["test", "--workspace", "--locked"]))?;
+    // Windows and macOS code paths compile only for their targets: check them here too.
+    cross_packages()?;
+    cross::cross_check(root)?;
     run(Command::new(npm()).args(["test"]).current_dir("ui"))?;
     e2e(root, false)
 }

@@ -6,6 +6,7 @@
 //!   and it has no interrupt-aware output at all).
 //! - Listing capture devices of an FFmpeg input device (v4l2, dshow, avfoundation).
 //! - Reading a codec context's extradata (the avcC record for the H.264 packet tap).
+//! - On macOS, AVFoundation's camera authorization (read it; ask the person).
 #![allow(unsafe_code)]
 
 use ffmpeg_next::ffi;
@@ -204,3 +205,40 @@ pub(crate) struct SendableScaler(pub(crate) ffmpeg_next::software::scaling::Cont
 // SAFETY: an SwsContext has no thread affinity; ffmpeg-next only leaves it !Send because it
 // holds a raw pointer. It is owned here and used through `&mut`, so one thread at a time.
 unsafe impl Send for SendableScaler {}
+
+/// AVFoundation's camera authorization, which FFmpeg's avfoundation device never consults.
+#[cfg(target_os = "macos")]
+pub(crate) mod camera_authorization {
+    use objc2::runtime::Bool;
+    use objc2_av_foundation::{AVCaptureDevice, AVMediaTypeVideo};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// `AVAuthorizationStatus` for video capture (0 when the framework lacks the constant).
+    pub(crate) fn status() -> isize {
+        // SAFETY: AVMediaTypeVideo is an immutable framework constant, and video is one of the
+        // two media types this class method accepts (others raise).
+        unsafe {
+            match AVMediaTypeVideo {
+                Some(video) => AVCaptureDevice::authorizationStatusForMediaType(video).0,
+                None => 0,
+            }
+        }
+    }
+
+    /// Shows the system's camera prompt (only while undecided) and waits at most `timeout` for
+    /// the answer; `None` when none came.
+    pub(crate) fn request(timeout: Duration) -> Option<bool> {
+        // SAFETY: as in `status`.
+        let video = unsafe { AVMediaTypeVideo }?;
+        let (answer, answered) = mpsc::sync_channel(1);
+        // AVFoundation copies the block and calls it once, on a queue of its own.
+        let handler = block2::RcBlock::new(move |granted: Bool| {
+            let _ = answer.try_send(granted.as_bool());
+        });
+        // SAFETY: video is a valid media type (see `status`); the block lives as long as
+        // AVFoundation's copy of it needs, and only sends on a channel.
+        unsafe { AVCaptureDevice::requestAccessForMediaType_completionHandler(video, &handler) };
+        answered.recv_timeout(timeout).ok()
+    }
+}

@@ -103,8 +103,38 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
     note.replaceChildren(line, " ", button);
   }
 
+  /** The system keeps the camera from us: say how to allow it, open the page where it is
+   * allowed (Windows, macOS), and offer to try again or use the test pattern meanwhile. */
+  function showCameraDenied(p: DeviceProblem): void {
+    const line = tx(h("div", { testid: "camera-denied", title: p.message }), "prejoin.cameraDenied");
+    const actions = h("div", { class: "row" });
+    if (app.info.cameraPrivacySettings) {
+      const open = tx(h("button", { class: "button", testid: "open-camera-settings" }), "prejoin.openCameraSettings");
+      open.addEventListener("click", () => {
+        api.openCameraPrivacySettings().catch((e) => {
+          error.textContent = errorText(e);
+          error.title = errorDetail(e);
+        });
+      });
+      actions.append(open);
+    }
+    const retry = tx(h("button", { class: "link", testid: "retry-camera" }), "prejoin.tryAgain");
+    retry.addEventListener("click", () => void restartPreview());
+    const synthetic = tx(h("button", { class: "link", testid: "use-synthetic" }), "prejoin.useSynthetic");
+    synthetic.addEventListener("click", () => {
+      camera.value = "synthetic";
+      camera.dispatchEvent(new Event("change"));
+    });
+    actions.append(retry, synthetic);
+    cameraNote.replaceChildren(line, actions);
+  }
+
   function showProblems(problems: DeviceProblem[]): void {
     for (const p of problems) {
+      if (p.device === "camera" && p.reason === "permissionDenied") {
+        showCameraDenied(p);
+        continue;
+      }
       const device = t(`device.${p.device}` as Key);
       const words = p.reason === "noDevice" ? t(p.device === "camera" ? "prejoin.noCameraFound" : "prejoin.noMicrophoneFound") : t("prejoin.deviceProblem", { device, message: p.message });
       if (p.device === "camera") noteWithFix(cameraNote, "prejoin.noCameraFound", "prejoin.useSynthetic", camera, "synthetic", words);

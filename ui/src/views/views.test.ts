@@ -2,11 +2,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { Channel } from "@tauri-apps/api/core";
 import { App } from "../app";
-import { errorText, type CallEvent, type CallInfo } from "../api";
+import { errorText, type AppInfo, type CallEvent, type CallInfo, type PreviewStatus } from "../api";
 import { setLocale } from "../i18n";
 import { SettingsStore, type KeyValueStore } from "../settings";
 import { CallBus, renderCall } from "./call";
 import { renderLobby } from "./lobby";
+import { renderPrejoin } from "./prejoin";
 
 class MemoryStore implements KeyValueStore {
   data = new Map<string, unknown>();
@@ -19,14 +20,14 @@ class MemoryStore implements KeyValueStore {
   async save(): Promise<void> {}
 }
 
-async function makeApp(nickname = ""): Promise<App> {
+async function makeApp(nickname = "", info: Partial<AppInfo> = {}): Promise<App> {
   const store = new SettingsStore(new MemoryStore());
   await store.load();
   await store.update({ nickname });
   document.body.innerHTML = "";
   const root = document.createElement("div");
   document.body.appendChild(root);
-  return new App(root, store, { version: "0.1.0", locale: "en-US", logDir: "/tmp/logs" });
+  return new App(root, store, { version: "0.1.0", locale: "en-US", logDir: "/tmp/logs", ...info });
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -106,6 +107,70 @@ describe("lobby", () => {
     const view = renderLobby(app);
     document.body.appendChild(view.element);
     await vi.waitFor(() => expect(byTestId("room-list")?.textContent).toContain("Cannot reach the room server"));
+    view.dispose();
+  });
+});
+
+describe("pre-join", () => {
+  const denied: PreviewStatus = {
+    problems: [{ device: "camera", reason: "permissionDenied", message: "camera \"Integrated Camera\" is blocked" }],
+    hasVideo: false,
+    hasAudio: true,
+  };
+
+  function backend(calls: Calls, statuses: PreviewStatus[]): void {
+    mockBackend(calls, {
+      list_devices: () => ({
+        cameras: [{ id: "Integrated Camera", name: "Integrated Camera" }],
+        microphones: [{ name: "Mic", isDefault: true }],
+        speakers: [],
+      }),
+      preview_start: () => statuses.shift() ?? { problems: [], hasVideo: true, hasAudio: true },
+      preview_level: () => 0,
+    });
+  }
+
+  const room = { target: { kind: "create" as const, roomName: "R" }, label: "R" };
+
+  it("explains a camera the system refuses and opens its privacy settings", async () => {
+    const calls: Calls = [];
+    backend(calls, [denied]);
+    const app = await makeApp("Ann", { cameraPrivacySettings: true });
+    const view = renderPrejoin(app, room);
+    document.body.appendChild(view.element);
+    await vi.waitFor(() => expect(byTestId("camera-denied")).not.toBeNull());
+    expect(byTestId("camera-denied")?.textContent).toContain("not allowed to use the camera");
+    expect(byTestId("camera-denied")?.title).toContain("Integrated Camera");
+
+    const open = byTestId("open-camera-settings") as HTMLButtonElement;
+    expect(open.textContent).toBe("Open camera privacy settings");
+    open.click();
+    await vi.waitFor(() => expect(calls.some((c) => c.cmd === "open_camera_privacy_settings")).toBe(true));
+
+    // Once allowed, trying again opens the camera.
+    (byTestId("retry-camera") as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(calls.filter((c) => c.cmd === "preview_start").length).toBe(2));
+    await vi.waitFor(() => expect(byTestId("camera-denied")).toBeNull());
+    expect(byTestId("camera-note")?.textContent).toBe("");
+    view.dispose();
+  });
+
+  it("offers no settings button where the system has no such page, in either language", async () => {
+    const calls: Calls = [];
+    backend(calls, [denied]);
+    setLocale("zh-CN");
+    const app = await makeApp("Ann", { cameraPrivacySettings: false });
+    const view = renderPrejoin(app, room);
+    document.body.appendChild(view.element);
+    await vi.waitFor(() => expect(byTestId("camera-denied")).not.toBeNull());
+    expect(byTestId("camera-denied")?.textContent).toContain("没有使用摄像头的权限");
+    expect(byTestId("open-camera-settings")).toBeNull();
+    expect(byTestId("retry-camera")?.textContent).toBe("重试");
+
+    (byTestId("use-synthetic") as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(calls.filter((c) => c.cmd === "preview_start").length).toBe(2));
+    expect(calls.filter((c) => c.cmd === "preview_start")[1].args.video).toEqual({ kind: "synthetic" });
+    expect(errorText({ kind: "cameraDenied", message: "" })).toBe("系统不允许 Quartet 使用摄像头。");
     view.dispose();
   });
 });

@@ -11,7 +11,10 @@ mod microphone;
 mod synthetic;
 mod tone;
 
-pub use camera::{CameraInfo, CameraSettings, CameraSource, list_cameras};
+pub use camera::{
+    CAMERA_PROMPT_TIMEOUT, CameraAccess, CameraInfo, CameraSettings, CameraSource, camera_access,
+    classify_open_error, list_cameras,
+};
 pub use file::{FileAudioSource, FileVideoSource};
 pub use microphone::{AudioDeviceInfo, Microphone, list_microphones, list_microphones_on};
 pub use synthetic::SyntheticVideo;
@@ -60,7 +63,21 @@ pub enum SourceError {
         /// The name asked for.
         name: String,
     },
-    /// The device exists but cannot be used (busy, no permission, no hardware behind it).
+    /// The system does not let this app use the device (a privacy setting, or file permissions
+    /// on a device node): the person has to allow it, a retry alone will not help.
+    #[error(
+        "{kind} \"{name}\" is blocked: the system does not allow this app to use it ({reason})"
+    )]
+    PermissionDenied {
+        /// The kind of device.
+        kind: DeviceKind,
+        /// The device name.
+        name: String,
+        /// What the system said.
+        reason: String,
+    },
+    /// The device exists but cannot be used (busy, no hardware behind it, or a refusal the
+    /// system did not say was about permission).
     #[error("{kind} \"{name}\" cannot be opened: {reason}")]
     Unavailable {
         /// The kind of device.
