@@ -138,10 +138,7 @@ impl JoinRequest {
             media: MediaSettings::default(),
             video: self.video.input(nickname),
             audio: self.audio.input(),
-            output: match &self.speaker {
-                Some(name) => AudioOutputChoice::Device(name.clone()),
-                None => AudioOutputChoice::Default,
-            },
+            output: speaker_choice(self.speaker.clone()),
             start_muted: self.start_muted,
             start_camera_off: self.start_camera_off,
             ..CallConfig::new(session)
@@ -408,6 +405,8 @@ pub struct PublisherStatsDto {
     pub kbps: f64,
     /// Frames dropped because encoding or the network fell behind.
     pub dropped_frames: u64,
+    /// Level of the microphone's latest sound, muted or not (0.0 silence).
+    pub mic_level: f32,
 }
 
 /// One remote tile's figures.
@@ -466,6 +465,11 @@ impl StatsDto {
     }
 }
 
+/// The speaker named `name`, or the system default.
+pub fn speaker_choice(name: Option<String>) -> AudioOutputChoice {
+    name.map_or(AudioOutputChoice::Default, AudioOutputChoice::Device)
+}
+
 impl From<CallStats> for StatsDto {
     fn from(s: CallStats) -> Self {
         StatsDto {
@@ -474,6 +478,7 @@ impl From<CallStats> for StatsDto {
                 fps: p.fps,
                 kbps: p.kbps,
                 dropped_frames: p.dropped_frames,
+                mic_level: p.mic_level,
             }),
             remotes: s
                 .remotes

@@ -2,6 +2,7 @@
 
 use crate::calls::{
     AudioChoice, CallInfo, CallService, EventDto, JoinRequest, StatsDto, VideoChoice,
+    speaker_choice,
 };
 use crate::error::AppError;
 use crate::host::{HostInfo, HostService};
@@ -277,6 +278,16 @@ pub async fn call_switch_camera(
 pub async fn call_switch_microphone(state: State<'_, AppState>, audio: AudioChoice) -> Result<()> {
     let call = state.call.current().await?;
     Ok(call.switch_microphone(audio.input()).await?)
+}
+
+/// Plays the others' sound on another speaker (`None`: the system default).
+#[tauri::command]
+pub async fn call_switch_speaker(
+    state: State<'_, AppState>,
+    speaker: Option<String>,
+) -> Result<()> {
+    let call = state.call.current().await?;
+    Ok(call.switch_speaker(speaker_choice(speaker)).await?)
 }
 
 /// Sends a text message to the room.

@@ -81,6 +81,7 @@ pub fn run() -> tauri::Result<()> {
             commands::call_set_camera_enabled,
             commands::call_switch_camera,
             commands::call_switch_microphone,
+            commands::call_switch_speaker,
             commands::call_send_text,
             commands::call_stats,
             commands::demo_add_members,

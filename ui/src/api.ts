@@ -146,7 +146,7 @@ export interface RemoteStats {
 }
 
 export interface Stats {
-  publisher: { connected: boolean; fps: number; kbps: number; droppedFrames: number } | null;
+  publisher: { connected: boolean; fps: number; kbps: number; droppedFrames: number; micLevel: number } | null;
   remotes: RemoteStats[];
   listed: number;
 }
@@ -177,6 +177,7 @@ export const api = {
   setCameraEnabled: (enabled: boolean) => invoke<void>("call_set_camera_enabled", { enabled }),
   switchCamera: (nickname: string, video: VideoChoice) => invoke<void>("call_switch_camera", { nickname, video }),
   switchMicrophone: (audio: AudioChoice) => invoke<void>("call_switch_microphone", { audio }),
+  switchSpeaker: (speaker: string | null) => invoke<void>("call_switch_speaker", { speaker }),
   sendText: (text: string) => invoke<void>("call_send_text", { text }),
   stats: () => invoke<Stats>("call_stats"),
   demoAddMembers: (names: string[]) => invoke<number>("demo_add_members", { names }),

@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import type { Member } from "./api";
 import {
   MUTED_AFTER_MS,
+  MUTED_HINT_EVERY_MS,
+  MUTED_TALK_MS,
   MutedGuess,
+  MutedTalkHint,
   SPEAKING_HOLD_MS,
   SpeakingDetector,
   avatarHue,
@@ -69,6 +72,21 @@ describe("grid model", () => {
     expect(g.update(0, MUTED_AFTER_MS - 1)).toBe(false);
     expect(g.update(0, MUTED_AFTER_MS)).toBe(true);
     expect(g.update(0.05, MUTED_AFTER_MS + 10)).toBe(false);
+  });
+
+  it("hints once in a while at someone talking while muted", () => {
+    const hint = new MutedTalkHint();
+    expect(hint.update(false, true, 0)).toBe(false);
+    expect(hint.update(true, true, 0)).toBe(false);
+    expect(hint.update(true, true, MUTED_TALK_MS - 1)).toBe(false);
+    expect(hint.update(true, true, MUTED_TALK_MS)).toBe(true);
+    expect(hint.update(true, true, MUTED_TALK_MS + 100)).toBe(false);
+    // A pause starts the count again, and the interval holds.
+    expect(hint.update(true, false, 5_000)).toBe(false);
+    expect(hint.update(true, true, 6_000)).toBe(false);
+    expect(hint.update(true, true, MUTED_TALK_MS + MUTED_HINT_EVERY_MS)).toBe(true);
+    // Unmuted talk is no reason.
+    expect(hint.update(false, true, 200_000)).toBe(false);
   });
 
   it("formats bitrates", () => {

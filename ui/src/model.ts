@@ -81,6 +81,28 @@ export class SpeakingDetector {
   }
 }
 
+/** Speaking this long while muted earns a "you are muted" hint. */
+export const MUTED_TALK_MS = 1500;
+/** At most one such hint in this long. */
+export const MUTED_HINT_EVERY_MS = 30_000;
+
+/** Tells when someone has been talking into a muted microphone long enough to say so, once in a while. */
+export class MutedTalkHint {
+  private talkingSince: number | null = null;
+  private lastHint = -Infinity;
+
+  update(muted: boolean, speaking: boolean, now: number): boolean {
+    if (!muted || !speaking) {
+      this.talkingSince = null;
+      return false;
+    }
+    this.talkingSince ??= now;
+    if (now - this.talkingSince < MUTED_TALK_MS || now - this.lastHint < MUTED_HINT_EVERY_MS) return false;
+    this.lastHint = now;
+    return true;
+  }
+}
+
 /** A member whose sound has been digital silence for a while has most likely muted. */
 export class MutedGuess {
   private silentSince: number | null = null;

@@ -8,7 +8,7 @@ export const TOAST_MS = 4000;
 let host: HTMLElement | null = null;
 
 export function toast(text: string, kind: "info" | "error" = "info"): void {
-  host ??= document.body.appendChild(h("div", { class: "toasts", attrs: { "aria-live": "polite" } }));
+  if (!host?.isConnected) host = document.body.appendChild(h("div", { class: "toasts", attrs: { "aria-live": "polite" } }));
   const el = h("div", { class: `toast ${kind}`, text, testid: "toast" });
   host.appendChild(el);
   setTimeout(() => el.classList.add("leaving"), TOAST_MS - 300);

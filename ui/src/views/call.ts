@@ -4,7 +4,7 @@ import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encodi
 import type { App, RoomChoice, View } from "../app";
 import { clear, h, icon, ICONS } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
-import { MutedGuess, SpeakingDetector, avatarHue, formatKbps, gridCells, initials, listedMembers, pictureSize, removeMember, upsertMember } from "../model";
+import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, gridCells, initials, listedMembers, pictureSize, removeMember, upsertMember } from "../model";
 import { audioChoice, videoChoice } from "../settings";
 import { toast } from "../toast";
 import { VideoFeed, webCodecsSupported } from "../video/feed";
@@ -222,6 +222,8 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   let statsOn = false;
   let statsTimer: number | undefined;
   const speaking = new Map<string, SpeakingDetector>();
+  const selfSpeaking = new SpeakingDetector();
+  const mutedTalk = new MutedTalkHint();
   const mutedGuess = new Map<string, MutedGuess>();
 
   // --- Grid
@@ -360,11 +362,13 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   // --- Devices popover (switch mid-call)
   const cameraSelect = h("select", { class: "input", testid: "call-camera-select" });
   const micSelect = h("select", { class: "input", testid: "call-microphone-select" });
+  const speakerSelect = h("select", { class: "input", testid: "call-speaker-select" });
   const devicesPop = h(
     "div",
     { class: "popover", attrs: { hidden: true }, testid: "devices-popover" },
     h("label", { class: "field" }, tx(h("span"), "prejoin.camera"), cameraSelect),
     h("label", { class: "field" }, tx(h("span"), "prejoin.microphone"), micSelect),
+    h("label", { class: "field" }, tx(h("span"), "prejoin.speaker"), speakerSelect),
   );
 
   async function toggleDevices(): Promise<void> {
@@ -385,8 +389,13 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       optKey("tone", "prejoin.tone"),
       optKey("none", "prejoin.noMicrophone"),
     );
+    speakerSelect.replaceChildren(
+      optKey("", "prejoin.systemDefault"),
+      ...d.speakers.filter((s) => !s.isDefault).map((s) => opt(s.name, s.name)),
+    );
     cameraSelect.value = app.settings.camera;
     micSelect.value = app.settings.microphone;
+    speakerSelect.value = app.settings.speaker;
   }
 
   cameraSelect.addEventListener("change", async () => {
@@ -405,6 +414,16 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     } catch (e) {
       toast(t("call.switchFailed", { message: errorDetail(e) }), "error");
       micSelect.value = app.settings.microphone;
+    }
+  });
+
+  speakerSelect.addEventListener("change", async () => {
+    try {
+      await api.switchSpeaker(speakerSelect.value || null);
+      await app.update({ speaker: speakerSelect.value });
+    } catch (e) {
+      toast(t("call.switchFailed", { message: errorDetail(e) }), "error");
+      speakerSelect.value = app.settings.speaker;
     }
   });
 
@@ -505,6 +524,9 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       const p = s.publisher;
       tiles[0].statsLine.textContent = `${p.fps.toFixed(0)} fps · ${formatKbps(p.kbps)}${p.connected ? "" : " · …"}`;
       linkDot.classList.toggle("up", p.connected);
+      const talking = selfSpeaking.update(p.micLevel, now);
+      tiles[0].setSpeaking(talking && !micMuted);
+      if (mutedTalk.update(micMuted, talking, now)) toast(t("call.talkingMuted"));
     }
     for (const r of s.remotes) {
       const tile = tiles[r.tile + 1];

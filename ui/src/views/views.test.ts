@@ -260,6 +260,44 @@ describe("call", () => {
     view.dispose();
   });
 
+  it("lights our tile while we talk, says when we talk muted, and switches speakers", async () => {
+    const calls: Calls = [];
+    let micLevel = 0.2;
+    mockBackend(calls, {
+      call_stats: () => ({
+        publisher: { connected: true, fps: 15, kbps: 400, droppedFrames: 0, micLevel },
+        remotes: [],
+        listed: 0,
+      }),
+      list_devices: () => ({ cameras: [], microphones: [], speakers: [{ name: "Desk speakers", isDefault: false }] }),
+    });
+    const app = await makeApp("Ann");
+    const bus = new CallBus();
+    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, bus);
+    document.body.appendChild(view.element);
+    const own = byTestId("tile-0")!;
+    await vi.waitFor(() => expect(own.classList.contains("speaking")).toBe(true), { timeout: 3_000 });
+    expect(document.querySelector(".toast")).toBeNull();
+
+    // Muted, our tile stays dark, and talking on is met with a hint.
+    (byTestId("toggle-mic") as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(byTestId("toggle-mic")?.classList.contains("off")).toBe(true));
+    await vi.waitFor(() => expect(own.classList.contains("speaking")).toBe(false), { timeout: 3_000 });
+    await vi.waitFor(() => expect(document.querySelector(".toast")?.textContent).toBe("You are muted. Unmute to be heard."), {
+      timeout: 5_000,
+    });
+    micLevel = 0;
+
+    (byTestId("toggle-devices") as HTMLButtonElement).click();
+    const speaker = byTestId("call-speaker-select") as HTMLSelectElement;
+    await vi.waitFor(() => expect([...speaker.options].map((o) => o.value)).toEqual(["", "Desk speakers"]));
+    speaker.value = "Desk speakers";
+    speaker.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(app.settings.speaker).toBe("Desk speakers"));
+    expect(calls.find((c) => c.cmd === "call_switch_speaker")?.args).toEqual({ speaker: "Desk speakers" });
+    view.dispose();
+  }, 15_000);
+
   it("passes events from the call channel to the screen", async () => {
     const calls: Calls = [];
     mockBackend(calls, {
