@@ -13,6 +13,8 @@
 //!   stream first gets the metadata, the codec headers and the latest group of pictures, so its
 //!   first frame is decodable at once. A player that cannot keep up loses its backlog and resumes
 //!   at the next keyframe; the publisher and the other players never wait for it.
+//!   A player that keeps up is written to from the publisher's task itself, with the message
+//!   chunked once for all players, so relaying costs no task wake-up per player and message.
 //! - **Liveness**: [`RelayHandle::is_live`], [`RelayHandle::subscribe`] and
 //!   [`RelayHandle::stats`] tell the room server which streams are live and how they fare.
 //!
