@@ -125,8 +125,14 @@ impl Player {
         let Slot { queue, sink } = &mut *slot;
         match sink {
             Some(sink) if queue.takes_direct(media) => match sink.try_send(&media.wire) {
-                Ok(n) if n >= media.wire.len() => return,
-                Ok(n) => queue.sent_direct(media, media.wire.slice(n..)),
+                Ok(n) => {
+                    let rest = media.wire.slice(n.min(media.wire.len())..);
+                    let whole = rest.is_empty();
+                    queue.sent_direct(media, rest);
+                    if whole {
+                        return;
+                    }
+                }
                 // A full socket is the connection's to wait for; a failed one, to report.
                 Err(_) => queue.push(media.clone()),
             },
@@ -540,6 +546,31 @@ mod tests {
         assert!(
             !player.park(),
             "a closing connection's socket is not written"
+        );
+    }
+
+    #[test]
+    fn video_written_directly_still_makes_a_skipping_player_wait_for_a_keyframe() {
+        let hub = Hub::new(1, 60_000);
+        let (stream, _) = hub.start_publish("s", 1, addr(), CancellationToken::new());
+        let (_, player, _) = hub.start_play("s", 10);
+        let pipe = Arc::new(Pipe::default());
+        *lock(&pipe.room) = 5;
+        player.attach(Box::new(pipe.clone()));
+        assert!(player.park());
+        assert!(hub.media(&stream, 1, wired(0, b"whole")));
+        // The socket is full: sound queues and overflows, and the video seen only on the
+        // socket still makes a keyframe the next place to resume.
+        let sound = |ts| Media {
+            wire: Bytes::from_static(b"sound"),
+            ..Media::new(MediaKind::Audio, ts, Bytes::from_static(&[0xAF, 0x01, 0]))
+        };
+        assert!(hub.media(&stream, 1, sound(20)));
+        assert!(hub.media(&stream, 1, sound(40)));
+        assert_eq!(
+            drain(&player),
+            vec![],
+            "audio is no place to resume a stream that has video"
         );
     }
 
