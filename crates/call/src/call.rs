@@ -305,13 +305,9 @@ impl CallHandle {
     /// error and the current one stays.
     pub async fn switch_speaker(&self, choice: AudioOutputChoice) -> Result<(), CallError> {
         let mixer = self.mixer.clone();
-        let output = tokio::task::spawn_blocking(move || match choice {
-            AudioOutputChoice::Default => AudioOutput::open_or_null(mixer),
-            AudioOutputChoice::Device(name) => AudioOutput::open(mixer, Some(&name)),
-            AudioOutputChoice::Null => AudioOutput::null(mixer),
-        })
-        .await
-        .map_err(|e| CallError::Task(e.to_string()))??;
+        let output = tokio::task::spawn_blocking(move || open_output(&choice, mixer))
+            .await
+            .map_err(|e| CallError::Task(e.to_string()))??;
         self.change(Change::Output(output)).await
     }
 
@@ -352,6 +348,18 @@ struct Opened {
     errors: Vec<(DeviceKind, String)>,
 }
 
+/// The speaker `choice` names, playing what `mixer` mixes.
+fn open_output(
+    choice: &AudioOutputChoice,
+    mixer: AudioMixer,
+) -> Result<AudioOutput, AudioOutError> {
+    match choice {
+        AudioOutputChoice::Default => AudioOutput::open_or_null(mixer),
+        AudioOutputChoice::Device(name) => AudioOutput::open(mixer, Some(name)),
+        AudioOutputChoice::Null => AudioOutput::null(mixer),
+    }
+}
+
 fn open_all(config: &CallConfig, mixer: AudioMixer) -> Opened {
     let mut errors = Vec::new();
     let video = open_video(&config.video, &config.media).unwrap_or_else(|e| {
@@ -364,15 +372,13 @@ fn open_all(config: &CallConfig, mixer: AudioMixer) -> Opened {
         errors.push((error_kind(&e, DeviceKind::Microphone), e.to_string()));
         None
     });
-    let opened = match &config.output {
-        AudioOutputChoice::Default => AudioOutput::open_or_null(mixer.clone()),
-        AudioOutputChoice::Device(name) => {
-            AudioOutput::open(mixer.clone(), Some(name)).or_else(|e| {
-                errors.push((DeviceKind::Speaker, e.to_string()));
-                AudioOutput::null(mixer.clone())
-            })
+    let opened = match open_output(&config.output, mixer.clone()) {
+        // A named speaker that is missing at start costs the call its sound, not the call.
+        Err(e) if matches!(config.output, AudioOutputChoice::Device(_)) => {
+            errors.push((DeviceKind::Speaker, e.to_string()));
+            AudioOutput::null(mixer)
         }
-        AudioOutputChoice::Null => AudioOutput::null(mixer.clone()),
+        opened => opened,
     };
     let output = opened
         .map_err(|e| {
