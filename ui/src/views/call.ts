@@ -398,34 +398,21 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     speakerSelect.value = app.settings.speaker;
   }
 
-  cameraSelect.addEventListener("change", async () => {
-    try {
-      await api.switchCamera(app.settings.nickname, videoChoice(cameraSelect.value));
-      await app.update({ camera: cameraSelect.value });
-    } catch (e) {
-      toast(t("call.switchFailed", { message: errorDetail(e) }), "error");
-      cameraSelect.value = app.settings.camera;
-    }
-  });
-  micSelect.addEventListener("change", async () => {
-    try {
-      await api.switchMicrophone(audioChoice(micSelect.value));
-      await app.update({ microphone: micSelect.value });
-    } catch (e) {
-      toast(t("call.switchFailed", { message: errorDetail(e) }), "error");
-      micSelect.value = app.settings.microphone;
-    }
-  });
-
-  speakerSelect.addEventListener("change", async () => {
-    try {
-      await api.switchSpeaker(speakerSelect.value || null);
-      await app.update({ speaker: speakerSelect.value });
-    } catch (e) {
-      toast(t("call.switchFailed", { message: errorDetail(e) }), "error");
-      speakerSelect.value = app.settings.speaker;
-    }
-  });
+  /** Switches a device when its picker changes; remembers the choice, or puts the picker back. */
+  function switchOnChange(select: HTMLSelectElement, setting: "camera" | "microphone" | "speaker", apply: (value: string) => Promise<void>): void {
+    select.addEventListener("change", async () => {
+      try {
+        await apply(select.value);
+        await app.update({ [setting]: select.value });
+      } catch (e) {
+        toast(t("call.switchFailed", { message: errorDetail(e) }), "error");
+        select.value = app.settings[setting];
+      }
+    });
+  }
+  switchOnChange(cameraSelect, "camera", (v) => api.switchCamera(app.settings.nickname, videoChoice(v)));
+  switchOnChange(micSelect, "microphone", (v) => api.switchMicrophone(audioChoice(v)));
+  switchOnChange(speakerSelect, "speaker", (v) => api.switchSpeaker(v || null));
 
   // --- Side panel: chat and people
   const messages = h("div", { class: "messages", testid: "chat-messages" }, tx(h("div", { class: "empty" }), "call.noMessages"));
