@@ -53,12 +53,9 @@ async fn a_reconnecting_member_takes_over_only_with_a_valid_signature() -> Resul
     let relay = TestRelay::signed().await?;
     let mut events = relay.handle.subscribe();
     let id = "8888_user_1";
-    let mut first = Client::connect(relay.addr).await?;
-    ensure!(first.publish(&signed(id)).await?.is_none());
-    first.video(0, seq_header()).await?;
+    let mut first = Client::publishing(relay.addr, id).await?;
     first.video(0, keyframe(1, 100)).await?;
-    let mut player = Client::connect(relay.addr).await?;
-    ensure!(player.play(id).await?.is_none());
+    let mut player = Client::playing(relay.addr, id).await?;
     ensure!(player.next_media().await?.data == seq_header());
     ensure!(tag_of(&player.next_media().await?.data) == 1);
 
@@ -121,9 +118,7 @@ async fn play_signatures_are_checked_when_configured() -> Result<()> {
 async fn a_late_joiners_first_frame_comes_from_the_cache() -> Result<()> {
     let relay = TestRelay::signed().await?;
     let id = "8888_user_1";
-    let mut publisher = Client::connect(relay.addr).await?;
-    ensure!(publisher.publish(&signed(id)).await?.is_none());
-    publisher.video(0, seq_header()).await?;
+    let mut publisher = Client::publishing(relay.addr, id).await?;
     publisher.audio(0, aac_header()).await?;
     // An old group the cache must have let go of, then the current one.
     publisher.video(0, keyframe(1, 500)).await?;
@@ -142,8 +137,7 @@ async fn a_late_joiners_first_frame_comes_from_the_cache() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    let mut player = Client::connect(relay.addr).await?;
-    ensure!(player.play(id).await?.is_none());
+    let mut player = Client::playing(relay.addr, id).await?;
     let mut got = Vec::new();
     for _ in 0..6 {
         got.push(player.next_media().await?);
@@ -161,6 +155,16 @@ async fn a_late_joiners_first_frame_comes_from_the_cache() -> Result<()> {
     relay.stop().await
 }
 
+/// A signed relay whose players queue `limit` messages and never skip for lag: the stall tests
+/// send frames far faster than their timestamps, so only the count may decide.
+fn judged_by_count(limit: usize) -> RelayConfig {
+    RelayConfig {
+        player_queue_limit: limit,
+        player_max_lag: Duration::from_secs(3_600),
+        ..RelayConfig::signed(signer())
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_player_does_not_delay_the_publisher_or_the_others() -> Result<()> {
     const FRAMES: u32 = 700;
@@ -168,25 +172,12 @@ async fn a_stalled_player_does_not_delay_the_publisher_or_the_others() -> Result
     const GOP: u32 = 30;
     // Far more frames than the stalled player's socket buffers and queue hold together; the
     // healthy player may fall half a second behind (a loaded test machine) and lose nothing.
-    let relay = TestRelay::start(RelayConfig {
-        player_queue_limit: 512,
-        // Frames are sent 15 times faster than their timestamps: judge by count alone here.
-        player_max_lag: Duration::from_secs(3_600),
-        ..RelayConfig::signed(signer())
-    })
-    .await?;
+    let relay = TestRelay::start(judged_by_count(512)).await?;
     let id = "8888_user_1";
-    let mut publisher = Client::connect(relay.addr).await?;
-    ensure!(publisher.publish(&signed(id)).await?.is_none());
-    publisher.video(0, seq_header()).await?;
-
-    let mut stalled = Client::connect(relay.addr).await?;
-    ensure!(stalled.play(id).await?.is_none());
+    let mut publisher = Client::publishing(relay.addr, id).await?;
     // From here on nobody reads this socket.
-    let stalled = stalled.into_socket();
-
-    let mut healthy = Client::connect(relay.addr).await?;
-    ensure!(healthy.play(id).await?.is_none());
+    let stalled = Client::playing(relay.addr, id).await?.into_socket();
+    let mut healthy = Client::playing(relay.addr, id).await?;
     let reader = tokio::spawn(async move {
         let mut tags = Vec::new();
         while tags.len() < FRAMES as usize {
@@ -199,12 +190,9 @@ async fn a_stalled_player_does_not_delay_the_publisher_or_the_others() -> Result
     });
 
     for i in 0..FRAMES {
-        let data = if i % GOP == 0 {
-            keyframe(i, FRAME_SIZE)
-        } else {
-            inter(i, FRAME_SIZE)
-        };
-        publisher.video(i * 33, data).await?;
+        publisher
+            .video(i * 33, gop_frame(i, GOP, FRAME_SIZE))
+            .await?;
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let (tags, _healthy) = tokio::time::timeout(WAIT, reader).await???;
@@ -230,28 +218,14 @@ async fn a_player_that_stalls_and_resumes_gets_whole_messages_and_restarts_at_a_
     // Enough to fill the player's socket (written straight from the publisher's task until
     // then, so a message is cut in the middle) and to overflow its queue afterwards.
     const STALLED_FRAMES: u32 = 200;
-    let relay = TestRelay::start(RelayConfig {
-        player_queue_limit: 32,
-        player_max_lag: Duration::from_secs(3_600),
-        ..RelayConfig::signed(signer())
-    })
-    .await?;
+    let relay = TestRelay::start(judged_by_count(32)).await?;
     let id = "8888_user_1";
-    let mut publisher = Client::connect(relay.addr).await?;
-    ensure!(publisher.publish(&signed(id)).await?.is_none());
-    publisher.video(0, seq_header()).await?;
-    let mut player = Client::connect(relay.addr).await?;
-    ensure!(player.play(id).await?.is_none());
-
-    let send = |i: u32| {
-        if i.is_multiple_of(GOP) {
-            keyframe(i, FRAME_SIZE)
-        } else {
-            inter(i, FRAME_SIZE)
-        }
-    };
+    let mut publisher = Client::publishing(relay.addr, id).await?;
+    let mut player = Client::playing(relay.addr, id).await?;
     for i in 0..STALLED_FRAMES {
-        publisher.video(i * 33, send(i)).await?;
+        publisher
+            .video(i * 33, gop_frame(i, GOP, FRAME_SIZE))
+            .await?;
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let stats = relay.handle.stats();
@@ -274,7 +248,9 @@ async fn a_player_that_stalls_and_resumes_gets_whole_messages_and_restarts_at_a_
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     for i in STALLED_FRAMES..=last {
-        publisher.video(i * 33, send(i)).await?;
+        publisher
+            .video(i * 33, gop_frame(i, GOP, FRAME_SIZE))
+            .await?;
     }
     let tags = tokio::time::timeout(WAIT, reader).await???;
     ensure!(
@@ -301,8 +277,7 @@ async fn a_player_is_told_when_the_publisher_leaves_and_returns() -> Result<()> 
     let relay = TestRelay::signed().await?;
     let mut events = relay.handle.subscribe();
     let id = "8888_user_1";
-    let mut player = Client::connect(relay.addr).await?;
-    ensure!(player.play(id).await?.is_none());
+    let mut player = Client::playing(relay.addr, id).await?;
     let mut publisher = Client::connect(relay.addr).await?;
     ensure!(publisher.publish(&signed(id)).await?.is_none());
     publisher.video(0, keyframe(1, 50)).await?;
@@ -348,8 +323,7 @@ async fn shutdown_closes_every_connection_and_the_handle_outlives_the_relay() ->
     let handle = relay.handle.clone();
     let mut publisher = Client::connect(relay.addr).await?;
     ensure!(publisher.publish(&signed("8888_user_1")).await?.is_none());
-    let mut player = Client::connect(relay.addr).await?;
-    ensure!(player.play("8888_user_1").await?.is_none());
+    let player = Client::playing(relay.addr, "8888_user_1").await?;
     let mut idle = tokio::net::TcpStream::connect(relay.addr).await?;
     relay.wait_live("8888_user_1", true).await?;
     let addr = relay.addr;

@@ -323,6 +323,25 @@ impl Client {
     pub fn into_socket(self) -> TcpStream {
         self.socket
     }
+
+    /// Connects and publishes `stream_id` (signed), starting with an H.264 sequence header.
+    pub async fn publishing(addr: SocketAddr, stream_id: &str) -> Result<Client> {
+        let mut publisher = Client::connect(addr).await?;
+        if let Some(code) = publisher.publish(&signed(stream_id)).await? {
+            bail!("publishing {stream_id} was refused: {code}");
+        }
+        publisher.video(0, seq_header()).await?;
+        Ok(publisher)
+    }
+
+    /// Connects and plays `stream_id`.
+    pub async fn playing(addr: SocketAddr, stream_id: &str) -> Result<Client> {
+        let mut player = Client::connect(addr).await?;
+        if let Some(code) = player.play(stream_id).await? {
+            bail!("playing {stream_id} was refused: {code}");
+        }
+        Ok(player)
+    }
 }
 
 /// An H.264 sequence header, keyframe and inter frame with `tag` in the payload.
@@ -340,6 +359,14 @@ fn frame(first: u8, tag: u32, size: usize) -> Bytes {
     v.extend_from_slice(&tag.to_be_bytes());
     v.resize(size.max(v.len()), 0xAB);
     Bytes::from(v)
+}
+/// Frame `tag` of a stream with a keyframe every `gop` frames.
+pub fn gop_frame(tag: u32, gop: u32, size: usize) -> Bytes {
+    if tag.is_multiple_of(gop) {
+        keyframe(tag, size)
+    } else {
+        inter(tag, size)
+    }
 }
 /// The tag put in by [`keyframe`] / [`inter`].
 pub fn tag_of(data: &[u8]) -> u32 {
@@ -364,16 +391,9 @@ pub struct Canary {
 
 impl Canary {
     pub async fn start(relay: &TestRelay, stream_id: &str) -> Result<Canary> {
-        let mut publisher = Client::connect(relay.addr).await?;
-        if let Some(code) = publisher.publish(&signed(stream_id)).await? {
-            bail!("canary refused: {code}");
-        }
-        publisher.video(0, seq_header()).await?;
+        let mut publisher = Client::publishing(relay.addr, stream_id).await?;
         publisher.video(0, keyframe(0, 100)).await?;
-        let mut player = Client::connect(relay.addr).await?;
-        if let Some(code) = player.play(stream_id).await? {
-            bail!("canary player refused: {code}");
-        }
+        let player = Client::playing(relay.addr, stream_id).await?;
         let mut canary = Canary {
             publisher,
             player,
