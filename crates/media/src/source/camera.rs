@@ -120,6 +120,9 @@ fn prepare_camera_access() -> CameraAccess {
     system::prepare()
 }
 
+/// Why a camera is refused when the system says camera access is off.
+const PRIVACY_OFF: &str = "camera access is turned off in the system's privacy settings";
+
 /// How long opening a camera waits for the person to answer the system's camera prompt.
 pub const CAMERA_PROMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -137,7 +140,7 @@ pub fn classify_open_error(name: &str, error: Error, access: CameraAccess) -> So
     };
     if refused {
         let reason = if access == CameraAccess::Denied {
-            format!("camera access is turned off in the system's privacy settings ({error})")
+            format!("{PRIVACY_OFF} ({error})")
         } else {
             error.to_string()
         };
@@ -303,7 +306,7 @@ impl CameraSource {
             return Err(SourceError::PermissionDenied {
                 kind: DeviceKind::Camera,
                 name: id.clone(),
-                reason: "camera access is turned off in the system's privacy settings".to_owned(),
+                reason: PRIVACY_OFF.to_owned(),
             });
         }
         let mut options = Dictionary::new();
