@@ -16,7 +16,7 @@ use crate::clock;
 use crate::convert::{Scaler, to_mono_48k};
 use crate::ffi;
 use crate::frame::{VideoFrame, rms, unix_micros};
-use crate::signal::StopSignal;
+use crate::signal::{StopSignal, Workers};
 use crate::stats::{RateMeter, SampleWindow};
 use ffmpeg_next::codec::packet::side_data;
 use ffmpeg_next::format::context::Input;
@@ -26,7 +26,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::{broadcast, watch};
@@ -290,26 +289,14 @@ impl Player {
         });
         let started = Instant::now();
         let (tx, rx) = mpsc::sync_channel(PACKET_QUEUE);
-        let mut threads = Vec::new();
+        let workers = Workers::default();
         let result = (|| {
             let s = Arc::clone(&shared);
-            threads.push(
-                std::thread::Builder::new()
-                    .name("media-play-decode".to_owned())
-                    .spawn(move || decode_loop(&s, &rx, started))?,
-            );
+            workers.spawn("media-play-decode", move || decode_loop(&s, &rx, started))?;
             let s = Arc::clone(&shared);
-            threads.push(
-                std::thread::Builder::new()
-                    .name("media-play-read".to_owned())
-                    .spawn(move || read_loop(&s, &tx))?,
-            );
-            Ok::<(), std::io::Error>(())
+            workers.spawn("media-play-read", move || read_loop(&s, &tx))
         })();
-        let inner = Arc::new(HandleInner {
-            shared,
-            threads: Mutex::new(threads),
-        });
+        let inner = Arc::new(HandleInner { shared, workers });
         if let Err(e) = result {
             inner.shutdown();
             return Err(e.into());
@@ -320,16 +307,13 @@ impl Player {
 
 struct HandleInner {
     shared: Arc<Shared>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    workers: Workers,
 }
 
 impl HandleInner {
     fn shutdown(&self) {
         self.shared.stop.stop();
-        let threads: Vec<_> = lock(&self.threads).drain(..).collect();
-        for t in threads {
-            let _ = t.join();
-        }
+        self.workers.join();
     }
 }
 

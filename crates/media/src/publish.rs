@@ -16,7 +16,7 @@ use crate::backoff::Reconnect;
 use crate::convert::{Scaler, to_av};
 use crate::ffi::{self, InterruptibleOutput};
 use crate::frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, unix_micros};
-use crate::signal::StopSignal;
+use crate::signal::{StopSignal, Workers};
 use crate::source::{AudioSource, Interrupter, SourceError, SyntheticTone, VideoSource};
 use crate::stats::{RateMeter, SampleWindow};
 use ffmpeg_next::format::{Pixel, Sample, sample};
@@ -26,7 +26,6 @@ use ffmpeg_next::{
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
@@ -282,32 +281,16 @@ impl Publisher {
             events,
         });
         let (tx, rx) = mpsc::sync_channel(INPUT_QUEUE);
-        let mut threads = Vec::new();
-        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
-            std::thread::Builder::new().name(name.to_owned()).spawn(f)
-        };
+        let workers = Workers::default();
         let result = (|| {
             let (s, t) = (Arc::clone(&shared), tx.clone());
-            threads.push(spawn(
-                "media-pub-video",
-                Box::new(move || video_capture(&s, video, &t)),
-            )?);
+            workers.spawn("media-pub-video", move || video_capture(&s, video, &t))?;
             let (s, t) = (Arc::clone(&shared), tx);
-            threads.push(spawn(
-                "media-pub-audio",
-                Box::new(move || audio_capture(&s, audio, &t)),
-            )?);
+            workers.spawn("media-pub-audio", move || audio_capture(&s, audio, &t))?;
             let s = Arc::clone(&shared);
-            threads.push(spawn(
-                "media-pub-send",
-                Box::new(move || send_loop(&s, &rx)),
-            )?);
-            Ok::<(), std::io::Error>(())
+            workers.spawn("media-pub-send", move || send_loop(&s, &rx))
         })();
-        let inner = Arc::new(HandleInner {
-            shared,
-            threads: Mutex::new(threads),
-        });
+        let inner = Arc::new(HandleInner { shared, workers });
         if let Err(e) = result {
             inner.shutdown();
             return Err(e.into());
@@ -318,17 +301,14 @@ impl Publisher {
 
 struct HandleInner {
     shared: Arc<Shared>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    workers: Workers,
 }
 
 impl HandleInner {
     fn shutdown(&self) {
         self.shared.stop.stop();
         self.shared.interrupt_sources();
-        let threads: Vec<_> = lock(&self.threads).drain(..).collect();
-        for t in threads {
-            let _ = t.join();
-        }
+        self.workers.join();
     }
 }
 

@@ -1,7 +1,9 @@
-//! A stop flag that worker threads can poll (FFmpeg's interrupt callback) and sleep on.
+//! A stop flag that worker threads can poll (FFmpeg's interrupt callback) and sleep on, and the
+//! named threads it stops.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Set once to ask every thread holding a clone to finish; sleeps end at once when it is set.
@@ -58,6 +60,37 @@ impl StopSignal {
     pub(crate) fn checker(&self) -> impl FnMut() -> bool + Send + 'static {
         let inner = Arc::clone(&self.inner);
         move || inner.flag.load(Ordering::Relaxed)
+    }
+}
+
+/// Named worker threads of one object, joined together once they have been told to stop.
+#[derive(Debug, Default)]
+pub(crate) struct Workers {
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Workers {
+    /// Runs `f` on a new thread called `name`.
+    pub(crate) fn spawn(
+        &self,
+        name: &str,
+        f: impl FnOnce() + Send + 'static,
+    ) -> std::io::Result<()> {
+        let thread = std::thread::Builder::new().name(name.to_owned()).spawn(f)?;
+        self.lock().push(thread);
+        Ok(())
+    }
+
+    /// Waits for every thread started so far; the caller has made them stop.
+    pub(crate) fn join(&self) {
+        let threads: Vec<_> = self.lock().drain(..).collect();
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.threads.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
