@@ -4,10 +4,10 @@
 use crate::frame::{AUDIO_SAMPLE_RATE, rms};
 use crate::signal::StopSignal;
 use crate::source::{AudioDeviceInfo, DeviceKind};
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use crate::stream_thread::{OPEN_TIMEOUT, StartError, StreamThread};
+use cpal::traits::{DeviceTrait, HostTrait};
 use cpal::{FromSample, SampleFormat, SizedSample};
 use std::collections::VecDeque;
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -19,8 +19,6 @@ pub const MIXER_MAX_QUEUE: Duration = Duration::from_millis(200);
 pub const MIXER_PREBUFFER: Duration = Duration::from_millis(40);
 /// The null sink consumes this much at a time.
 pub const NULL_SINK_PERIOD: Duration = Duration::from_millis(10);
-/// How long opening an output device may take.
-const OPEN_TIMEOUT: Duration = Duration::from_secs(5);
 
 const fn samples(d: Duration) -> usize {
     (d.as_millis() as usize) * (AUDIO_SAMPLE_RATE as usize) / 1000
@@ -201,8 +199,11 @@ pub fn list_speakers() -> Result<Vec<AudioDeviceInfo>, AudioOutError> {
 /// Plays an [`AudioMixer`] until stopped or dropped.
 pub struct AudioOutput {
     description: String,
+    /// Stops the null sink.
     stop: StopSignal,
-    stop_device: Option<mpsc::SyncSender<()>>,
+    /// The speaker's stream; `None` for the null sink.
+    device: Option<StreamThread>,
+    /// The null sink's thread.
     thread: Option<JoinHandle<()>>,
 }
 
@@ -245,29 +246,19 @@ impl AudioOutput {
                 .ok_or_else(|| AudioOutError::NotFound(n.to_owned()))?,
         };
         let name = dev_name(&device);
-        let (stop_tx, stop_rx) = mpsc::sync_channel::<()>(1);
-        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), String>>(1);
-        let thread = std::thread::Builder::new()
-            .name("media-audio-out".to_owned())
-            .spawn(move || run_device(device, mixer, stop_rx, ready_tx))?;
-        let unavailable = |reason: String| AudioOutError::Unavailable {
-            name: name.clone(),
-            reason,
-        };
-        let ready = ready_rx
-            .recv_timeout(OPEN_TIMEOUT)
-            .map_err(|_| unavailable("the device did not start".to_owned()))
-            .and_then(|r| r.map_err(unavailable));
-        if let Err(e) = ready {
-            drop(stop_tx);
-            let _ = thread.join();
-            return Err(e);
-        }
+        let stream = StreamThread::start("media-audio-out", device, move |d| open_stream(d, mixer))
+            .map_err(|e| match e {
+                StartError::Thread(e) => AudioOutError::Thread(e),
+                StartError::Device(reason) => AudioOutError::Unavailable {
+                    name: name.clone(),
+                    reason,
+                },
+            })?;
         Ok(AudioOutput {
             description: format!("speaker {name}"),
             stop: StopSignal::new(),
-            stop_device: Some(stop_tx),
-            thread: Some(thread),
+            device: Some(stream),
+            thread: None,
         })
     }
 
@@ -281,7 +272,7 @@ impl AudioOutput {
         Ok(AudioOutput {
             description: "null sink".to_owned(),
             stop,
-            stop_device: None,
+            device: None,
             thread: Some(thread),
         })
     }
@@ -299,7 +290,7 @@ impl AudioOutput {
 
     /// True for the null sink.
     pub fn is_null(&self) -> bool {
-        self.stop_device.is_none()
+        self.device.is_none()
     }
 
     /// What is playing: the device name or "null sink".
@@ -314,8 +305,8 @@ impl AudioOutput {
 
     fn shutdown(&mut self) {
         self.stop.stop();
-        if let Some(s) = self.stop_device.take() {
-            let _ = s.try_send(());
+        if let Some(mut device) = self.device.take() {
+            device.stop();
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -372,42 +363,24 @@ where
     )
 }
 
-fn run_device(
-    device: cpal::Device,
-    mixer: AudioMixer,
-    stop: mpsc::Receiver<()>,
-    ready: mpsc::SyncSender<Result<(), String>>,
-) {
-    let opened = (|| {
-        let range = device
-            .supported_output_configs()
-            .map_err(|e| e.to_string())?
-            .filter(|r| r.contains_rate(AUDIO_SAMPLE_RATE))
-            .max_by_key(|r| (r.sample_format() == SampleFormat::F32, r.channels() <= 2))
-            .ok_or_else(|| format!("no {AUDIO_SAMPLE_RATE} Hz output mode"))?;
-        let supported = range.with_sample_rate(AUDIO_SAMPLE_RATE);
-        let config = supported.config();
-        let stream = match supported.sample_format() {
-            SampleFormat::F32 => build::<f32>(&device, config, mixer),
-            SampleFormat::I16 => build::<i16>(&device, config, mixer),
-            SampleFormat::U16 => build::<u16>(&device, config, mixer),
-            SampleFormat::I32 => build::<i32>(&device, config, mixer),
-            other => return Err(format!("unsupported sample format {other}")),
-        }
-        .map_err(|e| e.to_string())?;
-        stream.play().map_err(|e| e.to_string())?;
-        Ok(stream)
-    })();
-    match opened {
-        Ok(stream) => {
-            let _ = ready.send(Ok(()));
-            let _ = stop.recv();
-            drop(stream);
-        }
-        Err(e) => {
-            let _ = ready.send(Err(e));
-        }
+/// Builds a stream playing `mixer` on `device` at [`AUDIO_SAMPLE_RATE`].
+fn open_stream(device: &cpal::Device, mixer: AudioMixer) -> Result<cpal::Stream, String> {
+    let range = device
+        .supported_output_configs()
+        .map_err(|e| e.to_string())?
+        .filter(|r| r.contains_rate(AUDIO_SAMPLE_RATE))
+        .max_by_key(|r| (r.sample_format() == SampleFormat::F32, r.channels() <= 2))
+        .ok_or_else(|| format!("no {AUDIO_SAMPLE_RATE} Hz output mode"))?;
+    let supported = range.with_sample_rate(AUDIO_SAMPLE_RATE);
+    let config = supported.config();
+    match supported.sample_format() {
+        SampleFormat::F32 => build::<f32>(device, config, mixer),
+        SampleFormat::I16 => build::<i16>(device, config, mixer),
+        SampleFormat::U16 => build::<u16>(device, config, mixer),
+        SampleFormat::I32 => build::<i32>(device, config, mixer),
+        other => return Err(format!("unsupported sample format {other}")),
     }
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod publish;
 mod signal;
 pub mod source;
 pub mod stats;
+mod stream_thread;
 
 pub use audio_out::{AudioMixer, AudioOutError, AudioOutput, MixerInput};
 pub use frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, unix_micros};

@@ -5,17 +5,14 @@
 
 use super::{AudioSource, DeviceKind, Interrupter, SOURCE_READ_TIMEOUT, SourceError};
 use crate::frame::{AUDIO_SAMPLE_RATE, AudioChunk, unix_micros};
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use crate::stream_thread::{OPEN_TIMEOUT, StartError, StreamThread};
+use cpal::traits::{DeviceTrait, HostTrait};
 use cpal::{FromSample, SampleFormat, SizedSample};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 /// Chunks held between the device callback and the reader (≈ 1 s at 10 ms periods); beyond
 /// this the newest chunk is dropped rather than adding delay.
 const MIC_QUEUE: usize = 100;
-/// How long opening a device may take before it counts as unavailable.
-const OPEN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An audio device the system offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,8 +114,8 @@ enum MicMessage {
 pub struct Microphone {
     name: String,
     chunks: Receiver<MicMessage>,
-    stop: Option<SyncSender<()>>,
-    thread: Option<JoinHandle<()>>,
+    /// Stops (and joins) the device's thread when the microphone is dropped.
+    _stream: StreamThread,
     interrupter: Interrupter,
 }
 
@@ -159,34 +156,22 @@ impl Microphone {
         };
         let name = device_name(&device);
         let (chunk_tx, chunks) = mpsc::sync_channel(MIC_QUEUE);
-        let (stop_tx, stop_rx) = mpsc::sync_channel::<()>(1);
-        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), String>>(1);
-        let thread = std::thread::Builder::new()
-            .name("media-mic".to_owned())
-            .spawn(move || run_device(device, chunk_tx, stop_rx, ready_tx))
-            .map_err(|e| SourceError::Failed {
-                kind: DeviceKind::Microphone,
-                reason: e.to_string(),
+        let stream = StreamThread::start("media-mic", device, move |d| open_stream(d, chunk_tx))
+            .map_err(|e| match e {
+                StartError::Thread(e) => SourceError::Failed {
+                    kind: DeviceKind::Microphone,
+                    reason: e.to_string(),
+                },
+                StartError::Device(reason) => SourceError::Unavailable {
+                    kind: DeviceKind::Microphone,
+                    name: name.clone(),
+                    reason,
+                },
             })?;
-        let unavailable = |reason: String| SourceError::Unavailable {
-            kind: DeviceKind::Microphone,
-            name: name.clone(),
-            reason,
-        };
-        let ready = ready_rx
-            .recv_timeout(OPEN_TIMEOUT)
-            .map_err(|_| unavailable("the device did not start".to_owned()))
-            .and_then(|r| r.map_err(unavailable));
-        if let Err(e) = ready {
-            drop(stop_tx);
-            let _ = thread.join();
-            return Err(e);
-        }
         Ok(Microphone {
             name,
             chunks,
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            _stream: stream,
             interrupter: Interrupter::new(),
         })
     }
@@ -247,38 +232,20 @@ where
     )
 }
 
-fn run_device(
-    device: cpal::Device,
-    tx: SyncSender<MicMessage>,
-    stop: Receiver<()>,
-    ready: SyncSender<Result<(), String>>,
-) {
-    let opened = pick_config(&device).and_then(|supported| {
-        let config = supported.config();
-        let stream = match supported.sample_format() {
-            SampleFormat::F32 => build::<f32>(&device, config, tx),
-            SampleFormat::I16 => build::<i16>(&device, config, tx),
-            SampleFormat::U16 => build::<u16>(&device, config, tx),
-            SampleFormat::I32 => build::<i32>(&device, config, tx),
-            SampleFormat::U8 => build::<u8>(&device, config, tx),
-            SampleFormat::F64 => build::<f64>(&device, config, tx),
-            other => return Err(format!("unsupported sample format {other}")),
-        }
-        .map_err(|e| e.to_string())?;
-        stream.play().map_err(|e| e.to_string())?;
-        Ok(stream)
-    });
-    match opened {
-        Ok(stream) => {
-            let _ = ready.send(Ok(()));
-            // Runs until the owner asks to stop or is dropped.
-            let _ = stop.recv();
-            drop(stream);
-        }
-        Err(e) => {
-            let _ = ready.send(Err(e));
-        }
+/// Builds a stream capturing `device` into `tx`.
+fn open_stream(device: &cpal::Device, tx: SyncSender<MicMessage>) -> Result<cpal::Stream, String> {
+    let supported = pick_config(device)?;
+    let config = supported.config();
+    match supported.sample_format() {
+        SampleFormat::F32 => build::<f32>(device, config, tx),
+        SampleFormat::I16 => build::<i16>(device, config, tx),
+        SampleFormat::U16 => build::<u16>(device, config, tx),
+        SampleFormat::I32 => build::<i32>(device, config, tx),
+        SampleFormat::U8 => build::<u8>(device, config, tx),
+        SampleFormat::F64 => build::<f64>(device, config, tx),
+        other => return Err(format!("unsupported sample format {other}")),
     }
+    .map_err(|e| e.to_string())
 }
 
 impl AudioSource for Microphone {
@@ -306,17 +273,6 @@ impl AudioSource for Microphone {
 
     fn interrupter(&self) -> Option<Interrupter> {
         Some(self.interrupter.clone())
-    }
-}
-
-impl Drop for Microphone {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.try_send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
