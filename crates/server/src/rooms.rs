@@ -594,6 +594,15 @@ mod tests {
         }
     }
 
+    /// A registry with room `r` of `kind`: creator `a`, then member `b`, both seen at `now`.
+    fn room_of_two(kind: RoomKind, now: Instant) -> Registry {
+        let mut reg = Registry::new();
+        reg.create(room(kind, "r".into(), 4), profile("a"), 10, now)
+            .unwrap();
+        reg.add(kind, "r", profile("b"), now).unwrap();
+        reg
+    }
+
     fn ids(r: &Room) -> Vec<&str> {
         r.members()
             .iter()
@@ -700,11 +709,8 @@ mod tests {
     #[test]
     fn creator_leaving_closes_and_others_leaving_notify() {
         let now = Instant::now();
-        let mut reg = Registry::new();
         let k = RoomKind::MultiRoom;
-        reg.create(room(k, "r".into(), 4), profile("a"), 10, now)
-            .unwrap();
-        reg.add(k, "r", profile("b"), now).unwrap();
+        let mut reg = room_of_two(k, now);
         let mut events = reg.attach(k, "r", "b").unwrap().events;
         assert_eq!(reg.remove(k, "r", "b"), Ok(Left::Member));
         assert_eq!(events.try_recv().unwrap(), ServerEvent::pusher_change());
@@ -723,11 +729,8 @@ mod tests {
     #[test]
     fn only_the_creator_destroys() {
         let now = Instant::now();
-        let mut reg = Registry::new();
         let k = RoomKind::LiveRoom;
-        reg.create(room(k, "r".into(), 4), profile("a"), 10, now)
-            .unwrap();
-        reg.add(k, "r", profile("b"), now).unwrap();
+        let mut reg = room_of_two(k, now);
         let e = reg.destroy(k, "r", "b").unwrap_err();
         assert_eq!(e.code(), Code::NoSuchRoom);
         assert!(e.to_string().contains("only the creator"));
@@ -739,11 +742,8 @@ mod tests {
     #[test]
     fn eviction_rechecks_heartbeat_and_liveness() {
         let t0 = Instant::now();
-        let mut reg = Registry::new();
         let k = RoomKind::MultiRoom;
-        reg.create(room(k, "r".into(), 4), profile("a"), 10, t0)
-            .unwrap();
-        reg.add(k, "r", profile("b"), t0).unwrap();
+        let mut reg = room_of_two(k, t0);
         let late = t0 + T.heartbeat + Duration::from_secs(1);
         reg.heartbeat(k, "r", "a", late).unwrap();
         let cands = reg.candidates(late, T);
@@ -765,11 +765,8 @@ mod tests {
     #[test]
     fn a_socket_of_an_old_membership_does_not_touch_a_new_one() {
         let t0 = Instant::now();
-        let mut reg = Registry::new();
         let k = RoomKind::MultiRoom;
-        reg.create(room(k, "r".into(), 4), profile("a"), 10, t0)
-            .unwrap();
-        reg.add(k, "r", profile("b"), t0).unwrap();
+        let mut reg = room_of_two(k, t0);
         let old = reg.attach(k, "r", "b").unwrap().serial;
         reg.remove(k, "r", "b").unwrap();
         reg.add(k, "r", profile("b"), t0).unwrap();
@@ -784,11 +781,8 @@ mod tests {
     #[test]
     fn an_evicted_creator_closes_the_room_for_its_sockets() {
         let t0 = Instant::now();
-        let mut reg = Registry::new();
         let k = RoomKind::LiveRoom;
-        reg.create(room(k, "r".into(), 4), profile("a"), 10, t0)
-            .unwrap();
-        reg.add(k, "r", profile("b"), t0).unwrap();
+        let mut reg = room_of_two(k, t0);
         let mut events = reg.attach(k, "r", "b").unwrap().events;
         let late = t0 + T.heartbeat + Duration::from_secs(1);
         reg.heartbeat(k, "r", "b", late).unwrap();
