@@ -22,10 +22,7 @@ fn now_secs() -> u64 {
 
 /// A room of `kind` with a creator and one more member.
 async fn populated(h: &Harness, kind: RoomKind) -> (String, User, User) {
-    let a = h.login().await;
-    let b = h.login().await;
-    let room = h.create_room(kind, &a, "r").await;
-    assert_eq!(h.join(kind, &room, &b).await, 0);
+    let (a, b, room) = h.room_of_two(kind, "r").await;
     (room, a, b)
 }
 

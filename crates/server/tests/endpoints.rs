@@ -198,10 +198,7 @@ async fn capacity_is_configurable_per_kind() {
 async fn get_pushers_lists_signed_play_urls_and_room_extensions() {
     for kind in RoomKind::ALL {
         let h = Harness::new(config());
-        let a = h.login().await;
-        let b = h.login().await;
-        let room = h.create_room(kind, &a, "talk").await;
-        assert_eq!(h.join(kind, &room, &b).await, 0);
+        let (a, b, room) = h.room_of_two(kind, "talk").await;
         let v = h.post(kind, "get_pushers", json!({"roomID": room})).await;
         assert_eq!(v["code"], 0);
         assert_eq!(v["roomID"], room.as_str());
@@ -293,10 +290,7 @@ async fn pusher_heartbeat_needs_a_member_of_an_existing_room() {
 async fn delete_pusher_removes_members_and_the_creator_leaving_closes_the_room() {
     for kind in RoomKind::ALL {
         let h = Harness::new(config());
-        let a = h.login().await;
-        let b = h.login().await;
-        let room = h.create_room(kind, &a, "r").await;
-        assert_eq!(h.join(kind, &room, &b).await, 0);
+        let (a, b, room) = h.room_of_two(kind, "r").await;
         let leave =
             |u: &User, room: &str| json!({"roomID": room, "userID": u.id, "userSig": u.sig});
         assert_eq!(h.code(kind, "delete_pusher", leave(&b, &room)).await, 0);
@@ -313,10 +307,7 @@ async fn delete_pusher_removes_members_and_the_creator_leaving_closes_the_room()
 async fn destroy_room_is_for_the_creator_only() {
     for kind in RoomKind::ALL {
         let h = Harness::new(config());
-        let a = h.login().await;
-        let b = h.login().await;
-        let room = h.create_room(kind, &a, "r").await;
-        assert_eq!(h.join(kind, &room, &b).await, 0);
+        let (a, b, room) = h.room_of_two(kind, "r").await;
         let by_b = h
             .post(
                 kind,

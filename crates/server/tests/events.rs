@@ -237,10 +237,7 @@ async fn the_creator_leaving_closes_every_socket_with_room_closed() {
     let r = Running::start(config()).await;
     let h = &r.h;
     let kind = RoomKind::MultiRoom;
-    let a = h.login().await;
-    let b = h.login().await;
-    let room = h.create_room(kind, &a, "r").await;
-    assert_eq!(h.join(kind, &room, &b).await, 0);
+    let (a, b, room) = h.room_of_two(kind, "r").await;
     let mut b_socket = r.connect_registered(kind, &room, &b).await;
     assert_eq!(
         h.code(

@@ -22,10 +22,7 @@ async fn silent_members_are_evicted_after_the_heartbeat_timeout() {
     for kind in RoomKind::ALL {
         let h = Harness::new(config());
         let timeout = h.server.config().heartbeat_timeout;
-        let a = h.login().await;
-        let b = h.login().await;
-        let room = h.create_room(kind, &a, "r").await;
-        assert_eq!(h.join(kind, &room, &b).await, 0);
+        let (a, b, room) = h.room_of_two(kind, "r").await;
 
         advance(timeout).await;
         assert_eq!(h.heartbeat(kind, &room, &a).await, 0);
@@ -43,10 +40,7 @@ async fn silent_members_are_evicted_after_the_heartbeat_timeout() {
 async fn heartbeats_keep_members() {
     let h = Harness::new(config());
     let kind = RoomKind::MultiRoom;
-    let a = h.login().await;
-    let b = h.login().await;
-    let room = h.create_room(kind, &a, "r").await;
-    assert_eq!(h.join(kind, &room, &b).await, 0);
+    let (a, b, room) = h.room_of_two(kind, "r").await;
     // v1 clients beat every 7 s.
     for _ in 0..10 {
         advance(Duration::from_secs(7)).await;
@@ -62,10 +56,7 @@ async fn a_live_stream_keeps_a_silent_member_until_it_stops() {
     let live = Arc::new(LiveStreams::default());
     let h = Harness::with_liveness(config(), live.clone());
     let kind = RoomKind::LiveRoom;
-    let a = h.login().await;
-    let b = h.login().await;
-    let room = h.create_room(kind, &a, "r").await;
-    assert_eq!(h.join(kind, &room, &b).await, 0);
+    let (a, b, room) = h.room_of_two(kind, "r").await;
     live.set(&format!("8888_{}", b.id), true);
 
     advance(Duration::from_secs(60)).await;
@@ -85,10 +76,7 @@ async fn a_live_stream_keeps_a_silent_member_until_it_stops() {
 async fn an_evicted_creator_closes_the_room() {
     for kind in RoomKind::ALL {
         let h = Harness::new(config());
-        let a = h.login().await;
-        let b = h.login().await;
-        let room = h.create_room(kind, &a, "r").await;
-        assert_eq!(h.join(kind, &room, &b).await, 0);
+        let (_, b, room) = h.room_of_two(kind, "r").await;
         advance(Duration::from_secs(15)).await;
         assert_eq!(h.heartbeat(kind, &room, &b).await, 0);
         advance(Duration::from_secs(6)).await;

@@ -147,6 +147,15 @@ impl Harness {
         v["roomID"].as_str().unwrap().to_owned()
     }
 
+    /// Room `name` of `kind` created by a new user `a`, joined by a new user `b`.
+    pub async fn room_of_two(&self, kind: RoomKind, name: &str) -> (User, User, String) {
+        let a = self.login().await;
+        let b = self.login().await;
+        let room = self.create_room(kind, &a, name).await;
+        assert_eq!(self.join(kind, &room, &b).await, 0);
+        (a, b, room)
+    }
+
     pub async fn join(&self, kind: RoomKind, room: &str, user: &User) -> i64 {
         self.code(
             kind,
