@@ -47,7 +47,7 @@ pub(crate) struct Media {
     /// The tag body as the publisher sent it.
     pub payload: Bytes,
     /// The message already cut into chunks for players on the usual message stream (see
-    /// `session::Fanout`), so it is chunked once per stream instead of once per player; empty
+    /// `session::chunk_media`), so it is chunked once per stream instead of once per player; empty
     /// until the publisher's connection fills it in.
     pub wire: Bytes,
 }

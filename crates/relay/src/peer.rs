@@ -17,7 +17,7 @@ use crate::hub::{Hub, Player, PublishStart, Stream};
 use crate::outbound::Outbound;
 use crate::queue::Entry;
 use crate::session::{
-    FANOUT_MSG_STREAM, Fanout, ServerSession, SessionError, SessionEvent, SessionLimits,
+    FANOUT_MSG_STREAM, ServerSession, SessionError, SessionEvent, SessionLimits, chunk_media,
 };
 
 /// Why a connection ends.
@@ -84,7 +84,8 @@ pub(crate) struct Peer {
     role: Role,
     stop: CancellationToken,
     out: Outbound,
-    fanout: Option<Fanout>,
+    /// What the session made of the last input; kept to reuse its allocation.
+    events: Vec<SessionEvent>,
 }
 
 impl Peer {
@@ -106,7 +107,7 @@ impl Peer {
             role: Role::Idle,
             stop,
             out: Outbound::default(),
-            fanout: None,
+            events: Vec::new(),
         }
     }
 
@@ -172,12 +173,13 @@ impl Peer {
                 }
             },
             Stage::Session(mut session) => {
-                let out = &mut self.out;
-                let events = contained(|| session.handle_input(bytes, out))??;
+                let (out, mut events) = (&mut self.out, std::mem::take(&mut self.events));
+                contained(|| session.handle_input(bytes, out, &mut events))??;
                 self.stage = Stage::Session(session);
-                for event in events {
+                for event in events.drain(..) {
                     self.on_event(event, now)?;
                 }
+                self.events = events;
                 Ok(())
             }
             Stage::Broken => Err(PeerError::Failed),
@@ -207,9 +209,7 @@ impl Peer {
                     stream,
                     msg_stream: ours,
                 } if *ours == msg_stream => {
-                    if let Some(fanout) = &mut self.fanout {
-                        fanout.chunk(&mut media)?;
-                    }
+                    media.wire = chunk_media(&media, FANOUT_MSG_STREAM)?;
                     if self.hub.media(stream, self.conn, media) {
                         Ok(())
                     } else {
@@ -269,7 +269,6 @@ impl Peer {
             tracing::info!(conn = self.conn, peer = %self.addr, stream = key.stream_id, "publishing");
         }
         self.role = Role::Publishing { stream, msg_stream };
-        self.fanout = Some(Fanout::new()?);
         let (session, out) = self.session()?;
         session.accept_publish(out, msg_stream, &key.stream_id)?;
         Ok(())
