@@ -34,6 +34,11 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
+/// The allocator `quartet server` and the app use (see their `main.rs`).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Bizid and key the bench signs with (our relay checks; nginx ignores the query).
 const BIZID: &str = "8888";
 const KEY: &str = "benchkey";
@@ -75,7 +80,7 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     load_secs: u64,
     /// Load rounds per server (alternating between the servers; figures are their means).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 4)]
     load_rounds: usize,
     /// Seconds of stream the latency phase sends.
     #[arg(long, default_value_t = 8)]
