@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::ReadHalf;
 use tokio::time::{Instant, sleep_until, timeout};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::config::RelayConfig;
 use crate::hub::{DirectSink, Player};
@@ -79,6 +79,25 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// Resolves once `stop` is cancelled. The token's wait future keeps the task's waker from its
+/// first poll on, so later rounds read the flag alone: polling the future again would take the
+/// token's lock once per message.
+fn poll_stopped(
+    stop: &CancellationToken,
+    stopped: Pin<&mut WaitForCancellationFuture<'_>>,
+    armed: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    if stop.is_cancelled() {
+        return Poll::Ready(());
+    }
+    if *armed {
+        return Poll::Pending;
+    }
+    *armed = true;
+    stopped.poll(cx)
 }
 
 async fn player_ready(player: Option<&Arc<Player>>) {
@@ -178,6 +197,7 @@ async fn drive(
     let stop = peer.stop_token().clone();
     let stopped = stop.cancelled();
     tokio::pin!(stopped);
+    let mut stop_armed = false;
     let handshake_deadline = Instant::now() + config.handshake_timeout;
     // One timer for the connection's life, moved only when it fires early: re-arming it on
     // every message would cost more than the message.
@@ -223,8 +243,8 @@ async fn drive(
             parked = p.park();
         }
         rounds += 1;
-        // The stop future is polled last (it takes a lock per poll), so a peer that keeps the
-        // socket readable would never reach it: look at the token itself now and then.
+        // The stop branch is polled last, so a peer that keeps the socket readable would never
+        // reach it: look at the token itself now and then.
         if rounds.is_multiple_of(STOP_CHECK_ROUNDS) && stop.is_cancelled() {
             return stopped_result(peer);
         }
@@ -265,7 +285,9 @@ async fn drive(
                     None => timer.as_mut().reset(Instant::now() + config.idle_timeout),
                 }
             }
-            _ = &mut stopped => return stopped_result(peer),
+            () = poll_fn(|cx| poll_stopped(&stop, stopped.as_mut(), &mut stop_armed, cx)) => {
+                return stopped_result(peer);
+            }
         }
     }
 }

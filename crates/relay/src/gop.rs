@@ -26,12 +26,12 @@ impl GopCache {
     /// Takes note of a message the publisher sent.
     pub fn push(&mut self, media: &Media) {
         match media.kind {
-            MediaKind::Metadata => self.metadata = Some(media.clone()),
+            MediaKind::Metadata => self.metadata = Some(media.without_wire()),
             _ if media.is_sequence_header() => {
                 if media.kind == MediaKind::Video {
-                    self.video_header = Some(media.clone());
+                    self.video_header = Some(media.without_wire());
                 } else {
-                    self.audio_header = Some(media.clone());
+                    self.audio_header = Some(media.without_wire());
                 }
             }
             MediaKind::Video if media.is_keyframe() => {
@@ -46,7 +46,7 @@ impl GopCache {
     }
 
     fn append(&mut self, media: &Media) {
-        self.group.push(media.clone());
+        self.group.push(media.without_wire());
         self.group_bytes += media.payload.len();
         if self.group.len() > GOP_CACHE_MAX_MESSAGES || self.group_bytes > GOP_CACHE_MAX_BYTES {
             // A group this long would hand a joiner more backlog than it is worth.
@@ -164,5 +164,24 @@ mod tests {
         cache.push(&key(1));
         cache.clear();
         assert_eq!(cache.startup().count(), 0);
+    }
+
+    #[test]
+    fn keeps_the_payload_but_not_the_chunked_copy() {
+        let mut cache = GopCache::default();
+        let wired = |mut media: Media| {
+            media.wire = Bytes::from_static(b"chunked");
+            media
+        };
+        cache.push(&wired(m(MediaKind::Metadata, 0, b"meta")));
+        cache.push(&wired(m(MediaKind::Video, 0, &[0x17, 0x00, 1])));
+        cache.push(&wired(key(10)));
+        cache.push(&wired(sound(20)));
+        let kept: Vec<_> = cache.startup().collect();
+        assert_eq!(kept.len(), 4);
+        assert!(
+            kept.iter()
+                .all(|x| x.wire.is_empty() && !x.payload.is_empty())
+        );
     }
 }

@@ -63,6 +63,13 @@ impl Media {
         }
     }
 
+    /// The message without its chunked copy, for keeping: the copy pays for itself while a
+    /// message is fanned out, but a cache of it would double the memory and, being shared,
+    /// cost an allocation per message. A late joiner's backlog is chunked again instead.
+    pub fn without_wire(&self) -> Media {
+        Media::new(self.kind, self.timestamp, self.payload.clone())
+    }
+
     /// The RTMP message type to send it as.
     pub fn type_id(&self) -> u8 {
         match self.kind {
