@@ -4,9 +4,10 @@
 //! publish to `rtmp://host/live/{bizid}_{userID}?txSecret=..&txTime=..` (spec §3) and play the
 //! others' streams from the same place.
 //!
-//! - **Protocol**: the handshake, chunking and message encoding are rml_rtmp's; this crate adds
-//!   the relay's command flow on top (connect, createStream, publish, play, deleteStream and the
-//!   status messages players expect) and a thin tokio shell.
+//! - **Protocol**: the handshake, chunk parsing and message encoding are rml_rtmp's; this crate
+//!   adds the relay's command flow on top (connect, createStream, publish, play, deleteStream and
+//!   the status messages players expect) and a thin tokio shell. Relayed media alone is chunked
+//!   here, once per message into one exactly sized buffer, byte for byte as rml_rtmp would.
 //! - **Publishing** needs a valid, unexpired signature for exactly that stream id; a second
 //!   publisher with a valid signature takes over a live stream (a member reconnecting).
 //! - **Playing** is open unless [`RelayConfig::verify_play`] is set. A player joining a live
