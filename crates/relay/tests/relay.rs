@@ -50,7 +50,7 @@ async fn unsigned_expired_and_wrong_stream_publishes_are_refused() -> Result<()>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconnecting_member_takes_over_only_with_a_valid_signature() -> Result<()> {
-    let relay = TestRelay::signed().await?;
+    let relay = TestRelay::patient().await?;
     let mut events = relay.handle.subscribe();
     let id = "8888_user_1";
     let mut first = Client::publishing(relay.addr, id).await?;
@@ -319,7 +319,7 @@ async fn a_player_is_told_when_the_publisher_leaves_and_returns() -> Result<()> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_every_connection_and_the_handle_outlives_the_relay() -> Result<()> {
-    let relay = TestRelay::signed().await?;
+    let relay = TestRelay::patient().await?;
     let handle = relay.handle.clone();
     let mut publisher = Client::connect(relay.addr).await?;
     ensure!(publisher.publish(&signed("8888_user_1")).await?.is_none());

@@ -81,6 +81,17 @@ impl TestRelay {
         TestRelay::start(RelayConfig::signed(signer())).await
     }
 
+    /// A signed relay whose handshake and idle timeouts outlast [`WAIT`], so a connection that
+    /// closes within it was closed by its stop signal (a takeover, shutdown), not by a timer.
+    pub async fn patient() -> Result<TestRelay> {
+        TestRelay::start(RelayConfig {
+            handshake_timeout: 2 * WAIT,
+            idle_timeout: 2 * WAIT,
+            ..RelayConfig::signed(signer())
+        })
+        .await
+    }
+
     pub fn url(&self, name: &str) -> String {
         format!("rtmp://{}/live/{name}", self.addr)
     }
