@@ -672,17 +672,17 @@ pub(crate) fn chunk_media(media: &Media, msg_stream: u32) -> Result<Bytes, Sessi
     wire.extend_from_slice(&be24(payload.len() as u32));
     wire.push(media.type_id());
     wire.extend_from_slice(&msg_stream.to_le_bytes());
+    if extended {
+        wire.extend_from_slice(&media.timestamp.to_be_bytes());
+    }
     for (i, piece) in pieces.enumerate() {
         if i > 0 {
             wire.push(CHUNK_TYPE_CONTINUATION | csid);
-        }
-        if extended {
-            wire.extend_from_slice(&media.timestamp.to_be_bytes());
+            if extended {
+                wire.extend_from_slice(&media.timestamp.to_be_bytes());
+            }
         }
         wire.extend_from_slice(piece);
-    }
-    if payload.is_empty() && extended {
-        wire.extend_from_slice(&media.timestamp.to_be_bytes());
     }
     debug_assert_eq!(wire.len(), size);
     Ok(Bytes::from(wire.into_boxed_slice()))
