@@ -559,6 +559,13 @@ impl Actor {
                         tracing::debug!(error = %e, "left a room we were no longer in");
                         Ok(())
                     }
+                    // Our token expired before the heartbeat that would have noticed: the server
+                    // takes nothing from this identity any more and drops it once its heartbeats
+                    // stop, so there is nobody left to tell.
+                    Err(e) if e.code() == Some(Code::AuthFailed) => {
+                        tracing::info!(error = %e, "left with an expired token; the server will drop us");
+                        Ok(())
+                    }
                     result => result.map_err(SessionError::api(Endpoint::DeletePusher)),
                 };
                 tracing::info!(ok = result.is_ok(), "left the room");

@@ -1,9 +1,12 @@
 //! Four members in one room: joins, leaves, a member that vanishes, text, the creator leaving —
-//! once with the event channel and once polling, as against an original v1 server.
+//! once with the event channel and once polling, as against an original v1 server — and a
+//! member leaving after its token expired.
 
-use crate::harness::{Peer, TestServer, fast_server, ids};
+use crate::harness::{self, Peer, TestServer, fast_server, ids};
 use anyhow::{Result, ensure};
-use quartet_room::{EventMode, MembershipSource, SessionError, SessionEvent};
+use quartet_room::{EventMode, JoinTarget, MembershipSource, SessionError, SessionEvent};
+use quartet_server::ServerConfig;
+use std::time::Duration;
 
 #[tokio::test]
 async fn four_members_with_the_event_channel() -> Result<()> {
@@ -142,5 +145,33 @@ async fn a_member_that_will_not_use_events_polls_among_those_that_do() -> Result
     cat.handle.leave().await?;
     bob.expect_left(&cat_id, "Cat").await?;
     ann.expect_left(&cat_id, "Cat").await?;
+    Ok(())
+}
+
+/// How long tokens last in the expired-token test.
+const SHORT_TOKEN: Duration = Duration::from_secs(1);
+/// Longer than the test: nothing asks the server anything, and nobody is evicted, before the leave.
+const QUIET: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn leaving_after_the_token_expired_ends_the_session() -> Result<()> {
+    let server = TestServer::start(ServerConfig {
+        token_valid: SHORT_TOKEN,
+        heartbeat_timeout: QUIET,
+        ..fast_server(false)
+    })
+    .await?;
+    let target = JoinTarget::Create {
+        room_name: "expiring".into(),
+    };
+    let mut config = harness::config(&server.url(), target, "Ann", EventMode::Off);
+    config.timing.first_heartbeat = QUIET;
+    config.timing.heartbeat_interval = QUIET;
+    config.timing.poll_interval = QUIET;
+    let mut ann = Peer::start(config).await?;
+    // Expiry is checked in whole seconds, so a second more makes it certain.
+    tokio::time::sleep(SHORT_TOKEN + Duration::from_secs(2)).await;
+    ann.handle.leave().await?;
+    ann.expect_end().await?;
     Ok(())
 }
