@@ -238,12 +238,19 @@ async fn drive(setup: &E2eSetup) -> Result<()> {
             .stdout(driver_log.try_clone()?)
             .stderr(driver_log),
     )?;
-    wait_until("tauri-driver", START_TIMEOUT, || async move {
-        Ok(std::net::TcpStream::connect(("127.0.0.1", driver_port))
-            .is_ok()
-            .then_some(()))
-    })
-    .await?;
+    // tauri-driver forwards every request to WebKitWebDriver, which it starts itself and which
+    // comes up later on a busy machine; a request sent before both listen is dropped unanswered.
+    for (what, port) in [
+        ("tauri-driver", driver_port),
+        ("WebKitWebDriver", native_port),
+    ] {
+        wait_until(what, START_TIMEOUT, || async move {
+            Ok(std::net::TcpStream::connect(("127.0.0.1", port))
+                .is_ok()
+                .then_some(()))
+        })
+        .await?;
+    }
 
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("wry"));
