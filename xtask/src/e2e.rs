@@ -47,6 +47,8 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest the whole scenario may take: a WebDriver command that never answers fails the test
 /// instead of hanging it.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(360);
+/// The screen captured when the scenario fails.
+const FAILURE_PNG: &str = "failure.png";
 /// How often conditions are polled.
 const POLL: Duration = Duration::from_millis(250);
 
@@ -191,6 +193,8 @@ pub fn run(setup: &E2eSetup) -> Result<bool> {
         return Ok(false);
     }
     std::fs::create_dir_all(&setup.out)?;
+    // A failure picture from an earlier run would pass for one of this run.
+    let _ = std::fs::remove_file(setup.out.join(FAILURE_PNG));
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(drive(setup))?;
     Ok(true)
@@ -277,7 +281,7 @@ async fn drive(setup: &E2eSetup) -> Result<()> {
     if outcome.is_err() {
         let _ = Command::new("import")
             .args(["-display", &display_name, "-window", "root"])
-            .arg(setup.out.join("failure.png"))
+            .arg(setup.out.join(FAILURE_PNG))
             .status();
     }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, client.close()).await;
