@@ -67,6 +67,13 @@ enum ConnError {
     Idle(Duration),
 }
 
+/// Whether a socket error is only the peer leaving without a goodbye: players that quit
+/// (FFmpeg among them) close with unread input, which resets the connection. Not worth a warning.
+fn left_abruptly(e: &io::Error) -> bool {
+    use io::ErrorKind::*;
+    matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe)
+}
+
 /// How a connection ended without fault.
 #[derive(Debug)]
 enum End {
@@ -177,6 +184,9 @@ pub(crate) async fn serve(
         }
         Err(ConnError::Peer(PeerError::TakenOver)) if relay_stop.is_cancelled() => {
             tracing::debug!(conn, peer = %addr, "connection closed for shutdown");
+        }
+        Err(ConnError::Io(e)) if left_abruptly(&e) => {
+            tracing::info!(conn, peer = %addr, error = %e, "peer went away");
         }
         Err(e) => tracing::warn!(conn, peer = %addr, error = %e, "connection dropped"),
     }
@@ -299,5 +309,28 @@ fn stopped_result(peer: &Peer) -> Result<End, ConnError> {
         Err(PeerError::TakenOver.into())
     } else {
         Ok(End::Shutdown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reset_or_broken_pipe_is_a_peer_leaving_not_a_fault() {
+        for kind in [
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::ConnectionAborted,
+            io::ErrorKind::BrokenPipe,
+        ] {
+            assert!(left_abruptly(&kind.into()), "{kind:?}");
+        }
+        for kind in [
+            io::ErrorKind::TimedOut,
+            io::ErrorKind::InvalidData,
+            io::ErrorKind::Other,
+        ] {
+            assert!(!left_abruptly(&kind.into()), "{kind:?}");
+        }
     }
 }
