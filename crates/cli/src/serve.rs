@@ -31,6 +31,18 @@ impl StreamLiveness for RelayLiveness {
 /// Serves until Ctrl-C or SIGTERM, then stops both servers and waits for them.
 pub async fn run(args: ServeArgs) -> Result<()> {
     let mut config = args.server.config();
+    // Only a standing server needs keys that outlive it; the app's host lives and dies with
+    // its rooms, so it does not warn.
+    if config.has_random_push_key() {
+        tracing::warn!(
+            "no push secret key configured: using a random one, so every signed stream URL dies with this process"
+        );
+    }
+    if config.has_random_token_secret() {
+        tracing::warn!(
+            "no token secret configured: using a random one, so every userSig dies with this process"
+        );
+    }
     let (stop, stopped) = watch::channel(false);
     let on_stop = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;

@@ -135,16 +135,6 @@ impl From<&Room> for RoomView {
 impl Server {
     /// A server with no rooms; `liveness` tells whether a silent member's stream is still live.
     pub fn new(config: ServerConfig, liveness: Arc<dyn StreamLiveness>) -> Server {
-        if config.has_random_push_key() {
-            tracing::warn!(
-                "no push secret key configured: using a random one, so every signed stream URL dies with this process"
-            );
-        }
-        if config.has_random_token_secret() {
-            tracing::warn!(
-                "no token secret configured: using a random one, so every userSig dies with this process"
-            );
-        }
         Server {
             inner: Arc::new(Inner {
                 signer: StreamSigner::new(config.bizid.clone(), config.push_secret_key.clone()),
