@@ -49,6 +49,8 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(360);
 /// The screen captured when the scenario fails.
 const FAILURE_PNG: &str = "failure.png";
+/// Lines printed from the end of each log when the scenario fails.
+const FAILURE_LOG_LINES: usize = 40;
 /// How often conditions are polled.
 const POLL: Duration = Duration::from_millis(250);
 
@@ -192,9 +194,9 @@ pub fn run(setup: &E2eSetup) -> Result<bool> {
         );
         return Ok(false);
     }
+    // Pictures and logs of an earlier run would pass for this run's.
+    let _ = std::fs::remove_dir_all(&setup.out);
     std::fs::create_dir_all(&setup.out)?;
-    // A failure picture from an earlier run would pass for one of this run.
-    let _ = std::fs::remove_file(setup.out.join(FAILURE_PNG));
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(drive(setup))?;
     Ok(true)
@@ -283,10 +285,62 @@ async fn drive(setup: &E2eSetup) -> Result<()> {
             .args(["-display", &display_name, "-window", "root"])
             .arg(setup.out.join(FAILURE_PNG))
             .status();
+        report_failure(&client, &setup.out).await;
     }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, client.close()).await;
     drop(procs);
     outcome
+}
+
+/// Prints what a failed run leaves to read, since CI keeps only the output: the tiles as the
+/// page shows them and the end of every log.
+async fn report_failure(client: &Client, out: &Path) {
+    let tiles = tokio::time::timeout(
+        CLOSE_TIMEOUT,
+        client.execute(
+            "return [...document.querySelectorAll('.grid .tile')].map(t => \
+             `${t.dataset.testid} [${t.className}] user=${t.dataset.userId || '-'}: \
+             ${t.innerText.replace(/\\s+/g, ' ').trim()}`).join('\\n')",
+            vec![],
+        ),
+    )
+    .await;
+    match tiles {
+        Ok(Ok(v)) => eprintln!("e2e: tiles at the failure:\n{}", v.as_str().unwrap_or("?")),
+        Ok(Err(e)) => eprintln!("e2e: could not read the tiles: {e}"),
+        Err(_) => eprintln!("e2e: the page did not answer for the tiles"),
+    }
+    let feeds = tokio::time::timeout(
+        CLOSE_TIMEOUT,
+        client.execute(
+            "return JSON.stringify(window.__quartet.feedStats())",
+            vec![],
+        ),
+    )
+    .await;
+    if let Ok(Ok(v)) = feeds {
+        eprintln!("e2e: feeds at the failure: {}", v.as_str().unwrap_or("?"));
+    }
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(out)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    logs.sort();
+    for log in logs {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with("ALSA lib"))
+            .collect();
+        let tail = &lines[lines.len().saturating_sub(FAILURE_LOG_LINES)..];
+        eprintln!("e2e: ---- end of {} ----", log.display());
+        for line in tail {
+            eprintln!("{line}");
+        }
+    }
 }
 
 async fn css(client: &Client, selector: &str) -> Result<fantoccini::elements::Element> {
