@@ -1,7 +1,8 @@
 //! Calls through our embedded relay with signed publishes: four members decode each other; a
-//! fifth is listed, not played, until a played member leaves and it takes the freed tile.
+//! fifth is listed, not played, until a played member leaves and it takes the freed tile; a
+//! member list signed afresh does not interrupt anyone's pictures.
 
-use anyhow::Result;
+use anyhow::{Context, Result, ensure};
 use quartet_call::{CallEvent, Placement, REMOTE_TILES};
 use quartet_room::JoinTarget;
 use quartet_server::Capacities;
@@ -9,6 +10,7 @@ use quartet_tests::{
     Host, TestMember, eventually, everyone_sees_and_hears_everyone, init_tracing, leave_all,
     member_config, sees_and_hears, start_call,
 };
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_up_through_the_relay_with_a_fifth_member_waiting() -> Result<()> {
@@ -84,6 +86,66 @@ async fn four_up_through_the_relay_with_a_fifth_member_waiting() -> Result<()> {
     members.push(eve);
     everyone_sees_and_hears_everyone(&members).await?;
 
+    leave_all(members).await?;
+    host.stop().await
+}
+
+/// Longer than the second by which the room server's signatures (`txTime`) differ.
+const NEXT_SIGNATURE: Duration = Duration::from_millis(1100);
+/// Time for a played stream to deliver its next access unit.
+const NEXT_PACKET: Duration = Duration::from_secs(5);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_signature_keeps_the_picture_flowing() -> Result<()> {
+    init_tracing();
+    let host = Host::with_relay(|_| {}).await?;
+    let members = start_call(&host.url, &["Ann", "Ben"]).await?;
+    everyone_sees_and_hears_everyone(&members).await?;
+    let (ann, ben) = (&members[0], &members[1]);
+    let ben_id = ben.user_id();
+    let tile = ann.tile_of(&ben_id).context("Ann plays Ben")?;
+    // Whoever watches the tile (the app's video feed) holds this subscription throughout.
+    let mut packets = tile.packets();
+
+    // Cho joins a second later: Ann's new member list carries Ben's URL signed again.
+    tokio::time::sleep(NEXT_SIGNATURE).await;
+    let mark = ann.mark();
+    let cho = TestMember::start(member_config(
+        &host.url,
+        JoinTarget::Join {
+            room_id: ann.call.room_id(),
+        },
+        "Cho",
+    ))
+    .await?;
+    ann.event_since(
+        mark,
+        "Ben updated",
+        |e| matches!(e, CallEvent::MemberUpdated(p) if p.member.user_id == ben_id),
+    )
+    .await?;
+    let now = ann.tile_of(&ben_id).context("Ann still plays Ben")?;
+    ensure!(
+        now.member.play_url != tile.member.play_url,
+        "the test needs a new signature: {}",
+        now.member.play_url
+    );
+
+    // The subscription taken before goes on: no new player, no new connection.
+    while packets.try_recv().is_ok() {}
+    let next = tokio::time::timeout(NEXT_PACKET, packets.recv()).await;
+    ensure!(
+        matches!(next, Ok(Ok(_))),
+        "Ben's packets stopped after the new signature: {next:?}"
+    );
+    ensure!(
+        now.stats().reconnects == 0,
+        "Ann reconnected to Ben: {:?}",
+        now.stats()
+    );
+
+    let mut members = members;
+    members.push(cho);
     leave_all(members).await?;
     host.stop().await
 }

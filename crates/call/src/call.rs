@@ -10,7 +10,9 @@ use crate::event::{
 };
 use crate::grid::{GRID_TILES, GridCell, compose_grid};
 use crate::stats::{CallStats, RemoteStats};
-use crate::tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};
+use crate::tiles::{
+    REMOTE_TILES, TileAssignment, TileChange, assign_tiles, same_stream, tile_changes,
+};
 use image::RgbaImage;
 use quartet_media::source::DeviceKind;
 use quartet_media::{
@@ -926,12 +928,20 @@ impl Actor {
                 {
                     *m = member.clone();
                 }
-                let moved = self
-                    .players
-                    .get(&member.user_id)
-                    .filter(|p| p.member.play_url != member.play_url)
-                    .map(|p| p.slot);
-                if let Some(slot) = moved {
+                // The same player takes the new URL, so its pictures and whoever watches them
+                // carry on: a new signature is used from the next connection, a moved stream
+                // is connected to at once.
+                let mut restart = None;
+                if let Some(p) = self.players.get_mut(&member.user_id)
+                    && p.member.play_url != member.play_url
+                {
+                    match p.handle.set_url(member.play_url.clone()) {
+                        Ok(()) if same_stream(&p.member.play_url, &member.play_url) => {}
+                        Ok(()) => p.handle.reconnect(),
+                        Err(_) => restart = Some(p.slot),
+                    }
+                }
+                if let Some(slot) = restart {
                     self.stop_player(&member.user_id).await;
                     self.start_player(&member, slot);
                 } else if let Some(p) = self.players.get_mut(&member.user_id) {

@@ -204,7 +204,8 @@ struct Counters {
 }
 
 struct Shared {
-    url: String,
+    /// Where the next connection goes (a newer signature replaces an older one).
+    url: Mutex<String>,
     read_timeout: Duration,
     decode_video: bool,
     mixer: Option<AudioMixer>,
@@ -229,6 +230,10 @@ fn pack_tile(w: u32, h: u32) -> u64 {
 impl Shared {
     fn emit(&self, e: PlayerEvent) {
         let _ = self.events.send(e);
+    }
+
+    fn url(&self) -> String {
+        lock(&self.url).clone()
     }
 
     fn tile(&self) -> (u32, u32) {
@@ -259,12 +264,7 @@ impl Player {
         config: PlayerConfig,
     ) -> Result<(PlayerHandle, UnboundedReceiver<PlayerEvent>), PlayError> {
         crate::init();
-        if !config.url.starts_with("rtmp://") && !config.url.starts_with("rtmps://") {
-            return Err(PlayError::InvalidConfig(format!(
-                "not an RTMP URL: {}",
-                config.url
-            )));
-        }
+        check_url(&config.url)?;
         if config.tile_width < 2 || config.tile_height < 2 {
             return Err(PlayError::InvalidConfig(format!(
                 "tile {}x{} too small",
@@ -274,7 +274,7 @@ impl Player {
         let (events, rx_events) = unbounded_channel();
         let (packets, _) = broadcast::channel(PACKET_TAP_CAPACITY);
         let shared = Arc::new(Shared {
-            url: config.url,
+            url: Mutex::new(config.url),
             read_timeout: config.read_timeout,
             decode_video: config.decode_video,
             mixer: config.mixer,
@@ -302,6 +302,14 @@ impl Player {
             return Err(e.into());
         }
         Ok((PlayerHandle { inner }, rx_events))
+    }
+}
+
+fn check_url(url: &str) -> Result<(), PlayError> {
+    if url.starts_with("rtmp://") || url.starts_with("rtmps://") {
+        Ok(())
+    } else {
+        Err(PlayError::InvalidConfig(format!("not an RTMP URL: {url}")))
     }
 }
 
@@ -351,6 +359,15 @@ impl PlayerHandle {
         self.shared()
             .tile
             .store(pack_tile(width.max(2), height.max(2)), Ordering::Relaxed);
+    }
+
+    /// Plays `url` from the next connection on; the current one goes on undisturbed (a fresh
+    /// signature for the same stream needs no new connection).
+    pub fn set_url(&self, url: impl Into<String>) -> Result<(), PlayError> {
+        let url = url.into();
+        check_url(&url)?;
+        *lock(&self.shared().url) = url;
+        Ok(())
     }
 
     /// Drops the current connection and connects again at once.
@@ -411,7 +428,7 @@ fn open(shared: &Shared) -> Result<Input, Error> {
     let mut stop = shared.stop.checker();
     let again = Arc::clone(&shared.reconnect_now);
     let interrupt = move || stop() || again.load(Ordering::Relaxed);
-    ffi::open_input(&shared.url, Some("flv"), o, interrupt, false)
+    ffi::open_input(&shared.url(), Some("flv"), o, interrupt, false)
 }
 
 enum Ended {
@@ -465,7 +482,7 @@ fn read_loop(shared: &Shared, tx: &SyncSender<ToDecoder>) {
         };
         tracing::debug!(
             "playing {} failed: {reason}; retrying in {retry_in:?}",
-            shared.url
+            shared.url()
         );
         shared.emit(PlayerEvent::Disconnected { reason, retry_in });
         if shared.stop.sleep(retry_in) {
@@ -643,11 +660,11 @@ fn decode_loop(shared: &Shared, rx: &Receiver<ToDecoder>, started: Instant) {
                                 waiting_for_key: true,
                             })
                         }
-                        Err(e) => tracing::warn!("no video decoder for {}: {e}", shared.url),
+                        Err(e) => tracing::warn!("no video decoder for {}: {e}", shared.url()),
                     },
                     media::Type::Audio => match ctx.decoder().audio() {
                         Ok(decoder) => d.audio = Some(AudioDecoding { index, decoder }),
-                        Err(e) => tracing::warn!("no audio decoder for {}: {e}", shared.url),
+                        Err(e) => tracing::warn!("no audio decoder for {}: {e}", shared.url()),
                     },
                     _ => {}
                 }
@@ -682,7 +699,7 @@ impl Decoder<'_> {
             v.waiting_for_key = false;
         }
         if let Err(e) = v.decoder.send_packet(packet) {
-            tracing::debug!("video decode error on {}: {e}", shared.url);
+            tracing::debug!("video decode error on {}: {e}", shared.url());
             return;
         }
         while v.decoder.receive_frame(&mut self.decoded).is_ok() {
@@ -697,7 +714,7 @@ impl Decoder<'_> {
             let mut frame = match self.scaler.frame_at(&self.decoded, tw, th) {
                 Ok(f) => f,
                 Err(e) => {
-                    tracing::debug!("scaling failed on {}: {e}", shared.url);
+                    tracing::debug!("scaling failed on {}: {e}", shared.url());
                     continue;
                 }
             };
@@ -740,7 +757,7 @@ impl Decoder<'_> {
                         input.push(&samples);
                     }
                 }
-                Err(e) => tracing::debug!("audio conversion failed on {}: {e}", shared.url),
+                Err(e) => tracing::debug!("audio conversion failed on {}: {e}", shared.url()),
             }
         }
     }
