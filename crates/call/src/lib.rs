@@ -10,7 +10,8 @@
 //! - **Trouble**: a missing device is a [`CallEvent::DeviceError`] and the call goes on
 //!   without it; the room session and the media reconnect on their own and say so with
 //!   [`CallEvent::Reconnecting`] / [`CallEvent::Reconnected`]; a rejoin under a new identity
-//!   restarts sending with the same mute and camera state.
+//!   restarts sending with the same mute and camera state; a member's play URL signed afresh
+//!   goes to its running player, so the picture never stops for it.
 //! - **Looking at it**: [`CallHandle::tiles`] gives each remote tile's latest picture and its
 //!   H.264 packets, [`CallHandle::stats`] the figures, [`CallHandle::snapshot_grid`] the whole
 //!   grid as one picture ([`grid`]).
