@@ -51,6 +51,8 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(360);
 const FAILURE_PNG: &str = "failure.png";
 /// Lines printed from the end of each log when the scenario fails.
 const FAILURE_LOG_LINES: usize = 40;
+/// The page's figures for every open video feed, as JSON.
+const FEED_STATS_JS: &str = "return JSON.stringify(window.__quartet.feedStats())";
 /// How often conditions are polled.
 const POLL: Duration = Duration::from_millis(250);
 
@@ -295,31 +297,15 @@ async fn drive(setup: &E2eSetup) -> Result<()> {
 /// Prints what a failed run leaves to read, since CI keeps only the output: the tiles as the
 /// page shows them and the end of every log.
 async fn report_failure(client: &Client, out: &Path) {
-    let tiles = tokio::time::timeout(
-        CLOSE_TIMEOUT,
-        client.execute(
-            "return [...document.querySelectorAll('.grid .tile')].map(t => \
-             `${t.dataset.testid} [${t.className}] user=${t.dataset.userId || '-'}: \
-             ${t.innerText.replace(/\\s+/g, ' ').trim()}`).join('\\n')",
-            vec![],
-        ),
-    )
-    .await;
-    match tiles {
-        Ok(Ok(v)) => eprintln!("e2e: tiles at the failure:\n{}", v.as_str().unwrap_or("?")),
-        Ok(Err(e)) => eprintln!("e2e: could not read the tiles: {e}"),
-        Err(_) => eprintln!("e2e: the page did not answer for the tiles"),
-    }
-    let feeds = tokio::time::timeout(
-        CLOSE_TIMEOUT,
-        client.execute(
-            "return JSON.stringify(window.__quartet.feedStats())",
-            vec![],
-        ),
-    )
-    .await;
-    if let Ok(Ok(v)) = feeds {
-        eprintln!("e2e: feeds at the failure: {}", v.as_str().unwrap_or("?"));
+    let tiles = "return [...document.querySelectorAll('.grid .tile')].map(t => \
+                 `${t.dataset.testid} [${t.className}] user=${t.dataset.userId || '-'}: \
+                 ${t.innerText.replace(/\\s+/g, ' ').trim()}`).join('\\n')";
+    for (what, js) in [("tiles", tiles), ("feeds", FEED_STATS_JS)] {
+        match tokio::time::timeout(CLOSE_TIMEOUT, script(client, js, vec![])).await {
+            Ok(Ok(v)) => eprintln!("e2e: {what} at the failure:\n{}", v.as_str().unwrap_or("?")),
+            Ok(Err(e)) => eprintln!("e2e: could not read the {what}: {e:#}"),
+            Err(_) => eprintln!("e2e: the page did not answer for the {what}"),
+        }
     }
     let mut logs: Vec<PathBuf> = std::fs::read_dir(out)
         .into_iter()
@@ -600,12 +586,7 @@ async fn scenario(
         .await?;
     // The transport's figures over a steady stretch, as the page measured them.
     tokio::time::sleep(MEASURE).await;
-    let figures = script(
-        client,
-        "return JSON.stringify(window.__quartet.feedStats())",
-        vec![],
-    )
-    .await?;
+    let figures = script(client, FEED_STATS_JS, vec![]).await?;
     let figures = figures.as_str().unwrap_or("[]").to_owned();
     std::fs::write(out.join("feeds.json"), &figures)?;
     let feeds: Value = serde_json::from_str(&figures)?;
