@@ -23,15 +23,18 @@ pub(crate) struct GopCache {
 }
 
 impl GopCache {
-    /// Takes note of a message the publisher sent.
-    pub fn push(&mut self, media: &Media) {
+    /// Keeps a message the publisher sent, if a joiner will need it. It takes the message over
+    /// once the players have had it: sharing the payload instead would cost an allocation and
+    /// two atomic counts per message.
+    pub fn push(&mut self, media: Media) {
+        let media = media.without_wire();
         match media.kind {
-            MediaKind::Metadata => self.metadata = Some(media.without_wire()),
+            MediaKind::Metadata => self.metadata = Some(media),
             _ if media.is_sequence_header() => {
                 if media.kind == MediaKind::Video {
-                    self.video_header = Some(media.without_wire());
+                    self.video_header = Some(media);
                 } else {
-                    self.audio_header = Some(media.without_wire());
+                    self.audio_header = Some(media);
                 }
             }
             MediaKind::Video if media.is_keyframe() => {
@@ -45,9 +48,9 @@ impl GopCache {
         }
     }
 
-    fn append(&mut self, media: &Media) {
-        self.group.push(media.without_wire());
+    fn append(&mut self, media: Media) {
         self.group_bytes += media.payload.len();
+        self.group.push(media);
         if self.group.len() > GOP_CACHE_MAX_MESSAGES || self.group_bytes > GOP_CACHE_MAX_BYTES {
             // A group this long would hand a joiner more backlog than it is worth.
             self.group.clear();
@@ -105,7 +108,7 @@ mod tests {
         let vh = m(MediaKind::Video, 0, &[0x17, 0x00, 1]);
         let ah = m(MediaKind::Audio, 0, &[0xAF, 0x00, 0x11]);
         for x in [&meta, &vh, &ah, &sound(5)] {
-            cache.push(x);
+            cache.push(x.clone());
         }
         assert_eq!(
             timestamps(&cache).len(),
@@ -121,7 +124,7 @@ mod tests {
             inter(1040),
             sound(1050),
         ] {
-            cache.push(&x);
+            cache.push(x);
         }
         let got: Vec<_> = cache.startup().cloned().collect();
         assert_eq!(got[0], meta);
@@ -134,9 +137,9 @@ mod tests {
     #[test]
     fn a_new_sequence_header_replaces_the_old_one_without_touching_the_group() {
         let mut cache = GopCache::default();
-        cache.push(&m(MediaKind::Video, 0, &[0x17, 0x00, 1]));
-        cache.push(&key(10));
-        cache.push(&m(MediaKind::Video, 20, &[0x17, 0x00, 2]));
+        cache.push(m(MediaKind::Video, 0, &[0x17, 0x00, 1]));
+        cache.push(key(10));
+        cache.push(m(MediaKind::Video, 20, &[0x17, 0x00, 2]));
         let got: Vec<_> = cache.startup().cloned().collect();
         assert_eq!(got.len(), 2);
         assert_eq!(&got[0].payload[..], &[0x17, 0x00, 2]);
@@ -146,22 +149,22 @@ mod tests {
     #[test]
     fn an_overlong_group_is_dropped_until_the_next_keyframe() {
         let mut cache = GopCache::default();
-        cache.push(&key(0));
+        cache.push(key(0));
         for i in 1..=GOP_CACHE_MAX_MESSAGES as u32 {
-            cache.push(&inter(i));
+            cache.push(inter(i));
         }
         assert_eq!(cache.group_len(), 0);
-        cache.push(&inter(10_000));
+        cache.push(inter(10_000));
         assert_eq!(cache.group_len(), 0);
-        cache.push(&key(20_000));
+        cache.push(key(20_000));
         assert_eq!(cache.group_len(), 1);
     }
 
     #[test]
     fn clear_forgets_everything() {
         let mut cache = GopCache::default();
-        cache.push(&m(MediaKind::Metadata, 0, b"x"));
-        cache.push(&key(1));
+        cache.push(m(MediaKind::Metadata, 0, b"x"));
+        cache.push(key(1));
         cache.clear();
         assert_eq!(cache.startup().count(), 0);
     }
@@ -173,10 +176,10 @@ mod tests {
             media.wire = Bytes::from_static(b"chunked");
             media
         };
-        cache.push(&wired(m(MediaKind::Metadata, 0, b"meta")));
-        cache.push(&wired(m(MediaKind::Video, 0, &[0x17, 0x00, 1])));
-        cache.push(&wired(key(10)));
-        cache.push(&wired(sound(20)));
+        cache.push(wired(m(MediaKind::Metadata, 0, b"meta")));
+        cache.push(wired(m(MediaKind::Video, 0, &[0x17, 0x00, 1])));
+        cache.push(wired(key(10)));
+        cache.push(wired(sound(20)));
         let kept: Vec<_> = cache.startup().collect();
         assert_eq!(kept.len(), 4);
         assert!(

@@ -300,10 +300,11 @@ impl Hub {
             MediaKind::Audio => c.audio_frames += 1,
             MediaKind::Metadata => {}
         }
-        st.cache.push(&media);
         for p in &st.players {
             p.push(&media);
         }
+        // Last, so the cache takes the message over instead of sharing it.
+        st.cache.push(media);
         true
     }
 

@@ -64,10 +64,11 @@ impl Media {
     }
 
     /// The message without its chunked copy, for keeping: the copy pays for itself while a
-    /// message is fanned out, but a cache of it would double the memory and, being shared,
-    /// cost an allocation per message. A late joiner's backlog is chunked again instead.
-    pub fn without_wire(&self) -> Media {
-        Media::new(self.kind, self.timestamp, self.payload.clone())
+    /// message is fanned out, but a cache of it would double the memory. A late joiner's
+    /// backlog is chunked again instead.
+    pub fn without_wire(mut self) -> Media {
+        self.wire = Bytes::new();
+        self
     }
 
     /// The RTMP message type to send it as.
