@@ -80,7 +80,9 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     load_secs: u64,
     /// Load rounds per server (alternating between the servers; figures are their means).
-    #[arg(long, default_value_t = 4)]
+    /// Back-to-back rounds differ by about 9 % (one standard deviation) on a shared 2-core
+    /// machine, so fewer rounds cannot tell the two servers' capacity apart.
+    #[arg(long, default_value_t = 8)]
     load_rounds: usize,
     /// Seconds of stream the latency phase sends.
     #[arg(long, default_value_t = 8)]
@@ -849,6 +851,27 @@ fn mean_of(rounds: &[Value]) -> Value {
     Value::Object(mean)
 }
 
+/// One load figure of every round of a server.
+fn per_round(figures: &Value, key: &str) -> Vec<f64> {
+    figures["load_rounds"]
+        .as_array()
+        .map(|rounds| rounds.iter().filter_map(|r| r[key].as_f64()).collect())
+        .unwrap_or_default()
+}
+
+/// Ours over theirs for each pair of rounds measured back to back, and the standard error of
+/// their mean: how far apart rounds on this machine swing, next to the mean the target reads.
+fn round_ratios(ours: &[f64], theirs: &[f64]) -> (Vec<f64>, f64) {
+    let ratios: Vec<f64> = ours.iter().zip(theirs).map(|(a, b)| a / b).collect();
+    let n = ratios.len() as f64;
+    if ratios.len() < 2 {
+        return (ratios, f64::NAN);
+    }
+    let mean = ratios.iter().sum::<f64>() / n;
+    let variance = ratios.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (ratios, (variance / n).sqrt())
+}
+
 /// Every phase for every server; the load rounds alternate between the servers so that other
 /// work on the machine weighs on both alike.
 async fn measure_all(servers: &[Server], clip: &Arc<Clip>, args: &Args) -> Result<Vec<Value>> {
@@ -971,11 +994,25 @@ async fn bench(args: Args) -> Result<()> {
     let p99 = num(&ours_figures, &["latency", "p99_ms"]);
     let capacity = num(&ours_figures, &["load", "messages_per_cpu_second"])
         / num(&nginx_figures, &["load", "messages_per_cpu_second"]);
+    let (pairs, spread) = round_ratios(
+        &per_round(&ours_figures, "messages_per_cpu_second"),
+        &per_round(&nginx_figures, "messages_per_cpu_second"),
+    );
     let targets = json!({
         "late_joiner_first_keyframe_max_ms": { "target": TARGET_FIRST_FRAME_MS, "measured": first, "met": first <= TARGET_FIRST_FRAME_MS },
         "latency_p99_ms": { "target": TARGET_ADDED_P99_MS, "measured": p99, "met": p99 <= TARGET_ADDED_P99_MS },
-        "capacity_vs_nginx_per_core": { "target": 1.0, "measured": capacity, "met": capacity >= 1.0 },
+        "capacity_vs_nginx_per_core": {
+            "target": 1.0, "measured": capacity, "met": capacity >= 1.0,
+            "round_pairs": pairs, "standard_error": spread,
+        },
     });
+    if !pairs.is_empty() {
+        let shown: Vec<String> = pairs.iter().map(|r| format!("{r:.3}")).collect();
+        println!(
+            "\ncapacity vs nginx-rtmp, round by round (each pair back to back): {}; standard error of their mean {spread:.3}",
+            shown.join(" ")
+        );
+    }
     println!();
     for (name, t) in targets.as_object().into_iter().flatten() {
         println!(
