@@ -834,12 +834,17 @@ async fn measure_single(server: &Server, clip: &Arc<Clip>, args: &Args) -> Resul
     Ok(json!({ "latency": lat, "late_joiner_first_keyframe": join }))
 }
 
+/// The numeric field `key` of every round that has it.
+fn field(rounds: &[Value], key: &str) -> Vec<f64> {
+    rounds.iter().filter_map(|r| r[key].as_f64()).collect()
+}
+
 /// Means of the numeric fields of `rounds`.
 fn mean_of(rounds: &[Value]) -> Value {
     let mut mean = serde_json::Map::new();
     if let Some(first) = rounds.first().and_then(Value::as_object) {
         for key in first.keys() {
-            let values: Vec<f64> = rounds.iter().filter_map(|r| r[key].as_f64()).collect();
+            let values = field(rounds, key);
             if !values.is_empty() {
                 mean.insert(
                     key.clone(),
@@ -855,7 +860,7 @@ fn mean_of(rounds: &[Value]) -> Value {
 fn per_round(figures: &Value, key: &str) -> Vec<f64> {
     figures["load_rounds"]
         .as_array()
-        .map(|rounds| rounds.iter().filter_map(|r| r[key].as_f64()).collect())
+        .map(|rounds| field(rounds, key))
         .unwrap_or_default()
 }
 
