@@ -238,7 +238,7 @@ pub enum EventDto {
         /// Who, and which tile.
         member: MemberDto,
     },
-    /// Someone's name changed.
+    /// Someone's name, avatar, role or stream changed.
     MemberUpdated {
         /// Who, as now.
         member: MemberDto,

@@ -10,9 +10,7 @@ use crate::event::{
 };
 use crate::grid::{GRID_TILES, GridCell, compose_grid};
 use crate::stats::{CallStats, RemoteStats};
-use crate::tiles::{
-    REMOTE_TILES, TileAssignment, TileChange, assign_tiles, same_stream, tile_changes,
-};
+use crate::tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};
 use image::RgbaImage;
 use quartet_media::source::DeviceKind;
 use quartet_media::{
@@ -20,7 +18,7 @@ use quartet_media::{
     PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats, PublishError, Publisher, PublisherEvent,
     PublisherHandle, SourceError, VideoFrame, VideoSource,
 };
-use quartet_room::{Member, SessionError, SessionEvent, SessionHandle};
+use quartet_room::{Member, SessionError, SessionEvent, SessionHandle, same_stream};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -854,6 +852,36 @@ impl Actor {
         }
     }
 
+    /// Takes a member's new details; its player, if any, takes the new play URL.
+    async fn member_changed(&mut self, member: &Member) {
+        if let Some(m) = self
+            .members
+            .iter_mut()
+            .find(|m| m.user_id == member.user_id)
+        {
+            *m = member.clone();
+        }
+        // The same player takes the new URL, so its pictures and whoever watches them carry
+        // on: a new signature is used from the next connection, a moved stream is connected to
+        // at once.
+        let mut restart = None;
+        if let Some(p) = self.players.get_mut(&member.user_id)
+            && p.member.play_url != member.play_url
+        {
+            match p.handle.set_url(member.play_url.clone()) {
+                Ok(()) if same_stream(&p.member.play_url, &member.play_url) => {}
+                Ok(()) => p.handle.reconnect(),
+                Err(_) => restart = Some(p.slot),
+            }
+        }
+        if let Some(slot) = restart {
+            self.stop_player(&member.user_id).await;
+            self.start_player(member, slot);
+        } else if let Some(p) = self.players.get_mut(&member.user_id) {
+            p.member = member.clone();
+        }
+    }
+
     /// Re-assigns the tiles to the members now present; stops and starts players to match.
     async fn retile(&mut self) -> Vec<TileChange> {
         let present: Vec<String> = self
@@ -921,34 +949,10 @@ impl Actor {
                 }
             }
             SessionEvent::MemberUpdated(member) => {
-                if let Some(m) = self
-                    .members
-                    .iter_mut()
-                    .find(|m| m.user_id == member.user_id)
-                {
-                    *m = member.clone();
-                }
-                // The same player takes the new URL, so its pictures and whoever watches them
-                // carry on: a new signature is used from the next connection, a moved stream
-                // is connected to at once.
-                let mut restart = None;
-                if let Some(p) = self.players.get_mut(&member.user_id)
-                    && p.member.play_url != member.play_url
-                {
-                    match p.handle.set_url(member.play_url.clone()) {
-                        Ok(()) if same_stream(&p.member.play_url, &member.play_url) => {}
-                        Ok(()) => p.handle.reconnect(),
-                        Err(_) => restart = Some(p.slot),
-                    }
-                }
-                if let Some(slot) = restart {
-                    self.stop_player(&member.user_id).await;
-                    self.start_player(&member, slot);
-                } else if let Some(p) = self.players.get_mut(&member.user_id) {
-                    p.member = member.clone();
-                }
+                self.member_changed(&member).await;
                 self.emit(CallEvent::MemberUpdated(self.participant(&member)));
             }
+            SessionEvent::PlayUrlRenewed(member) => self.member_changed(&member).await,
             SessionEvent::Text {
                 user_id,
                 nick_name,

@@ -111,7 +111,7 @@ pub enum CallEvent {
     },
     /// A listed member got a freed tile and is now played.
     MemberPromoted(Participant),
-    /// Someone's name, avatar or play URL changed.
+    /// Someone's name, avatar, role or stream changed (not a new signature alone).
     MemberUpdated(Participant),
     /// A text message.
     Text {

@@ -11,7 +11,8 @@
 //!   without it; the room session and the media reconnect on their own and say so with
 //!   [`CallEvent::Reconnecting`] / [`CallEvent::Reconnected`]; a rejoin under a new identity
 //!   restarts sending with the same mute and camera state; a member's play URL signed afresh
-//!   goes to its running player, so the picture never stops for it.
+//!   goes to its running player, so the picture never stops for it, and is no
+//!   [`CallEvent::MemberUpdated`], since nothing anyone sees changed.
 //! - **Looking at it**: [`CallHandle::tiles`] gives each remote tile's latest picture and its
 //!   H.264 packets, [`CallHandle::stats`] the figures, [`CallHandle::snapshot_grid`] the whole
 //!   grid as one picture ([`grid`]).

@@ -7,15 +7,6 @@
 /// Tiles for remote members (the fourth tile of the grid is our own picture).
 pub const REMOTE_TILES: usize = 3;
 
-/// Whether two play URLs name the same stream: the room server signs each member list afresh,
-/// so the query (`txSecret`, `txTime`) changes while the stream stays where it was.
-pub fn same_stream(a: &str, b: &str) -> bool {
-    fn stream(url: &str) -> &str {
-        url.split_once('?').map_or(url, |(s, _)| s)
-    }
-    stream(a) == stream(b)
-}
-
 /// Who holds which tile, and who waits for one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TileAssignment {
@@ -132,24 +123,6 @@ pub fn tile_changes(old: &TileAssignment, new: &TileAssignment) -> Vec<TileChang
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_new_signature_is_the_same_stream_a_new_path_is_not() {
-        let a = "rtmp://h/live/8888_u1?txSecret=aa&txTime=65A0";
-        assert!(same_stream(
-            a,
-            "rtmp://h/live/8888_u1?txSecret=bb&txTime=65A1"
-        ));
-        assert!(same_stream(a, "rtmp://h/live/8888_u1"));
-        assert!(!same_stream(
-            a,
-            "rtmp://h/live/8888_u2?txSecret=aa&txTime=65A0"
-        ));
-        assert!(!same_stream(
-            a,
-            "rtmp://other/live/8888_u1?txSecret=aa&txTime=65A0"
-        ));
-    }
 
     fn ids(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| (*s).to_owned()).collect()

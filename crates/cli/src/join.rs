@@ -93,6 +93,9 @@ fn print_event(event: &SessionEvent) {
         SessionEvent::MemberJoined(m) => println!("+ {} ({}) joined", m.user_name, m.user_id),
         SessionEvent::MemberLeft(m) => println!("- {} ({}) left", m.user_name, m.user_id),
         SessionEvent::MemberUpdated(m) => println!("~ {} ({}) updated", m.user_name, m.user_id),
+        SessionEvent::PlayUrlRenewed(m) => {
+            tracing::debug!(user_id = %m.user_id, "play URL signed again")
+        }
         SessionEvent::Text {
             nick_name,
             user_id,

@@ -343,6 +343,9 @@ impl Actor {
         for m in diff.updated.into_iter().filter(others) {
             self.emit(SessionEvent::MemberUpdated(m));
         }
+        for m in diff.renewed.into_iter().filter(others) {
+            self.emit(SessionEvent::PlayUrlRenewed(m));
+        }
     }
 
     /// Joins again after the server dropped us: same identity if the token still holds, else a

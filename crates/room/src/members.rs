@@ -1,5 +1,6 @@
 //! Room members as the session shows them, and the diff that turns two `get_pushers` lists into
-//! joins, leaves and updates (v1 servers send no member data, only "refetch").
+//! joins, leaves, updates and renewed signatures (v1 servers send no member data, only
+//! "refetch").
 
 use quartet_proto::Pusher;
 use std::collections::{HashMap, HashSet};
@@ -28,15 +29,30 @@ pub struct MemberDiff {
     pub joined: Vec<Member>,
     /// Members in the old list only, in its order.
     pub left: Vec<Member>,
-    /// Members in both whose name, avatar, play URL or role changed, as they are now.
+    /// Members in both whose name, avatar, role or stream changed, as they are now.
     pub updated: Vec<Member>,
+    /// Members in both whose only change is their play URL signed again for the same stream,
+    /// as they are now.
+    pub renewed: Vec<Member>,
 }
 
 impl MemberDiff {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.joined.is_empty() && self.left.is_empty() && self.updated.is_empty()
+        self.joined.is_empty()
+            && self.left.is_empty()
+            && self.updated.is_empty()
+            && self.renewed.is_empty()
     }
+}
+
+/// Whether two play URLs name the same stream: the room server signs each member list afresh,
+/// so the query (`txSecret`, `txTime`) changes while the stream stays where it was.
+pub fn same_stream(a: &str, b: &str) -> bool {
+    fn stream(url: &str) -> &str {
+        url.split_once('?').map_or(url, |(s, _)| s)
+    }
+    stream(a) == stream(b)
 }
 
 /// Members of `pushers` as seen by `me`: one entry per userID (the first wins), creator first,
@@ -60,7 +76,8 @@ pub fn members_from_pushers(pushers: &[Pusher], creator: &str, me: &str) -> Vec<
     members
 }
 
-/// The joins, leaves and updates that turn `old` into `new`, matching members by userID.
+/// The joins, leaves, updates and renewals that turn `old` into `new`, matching members by
+/// userID.
 /// A userID listed twice counts once, as its first entry.
 pub fn diff_members(old: &[Member], new: &[Member]) -> MemberDiff {
     let old_by_id = first_by_id(old);
@@ -73,7 +90,12 @@ pub fn diff_members(old: &[Member], new: &[Member]) -> MemberDiff {
         }
         match old_by_id.get(m.user_id.as_str()) {
             None => diff.joined.push(m.clone()),
-            Some(before) if !same_details(before, m) => diff.updated.push(m.clone()),
+            Some(before)
+                if !same_profile(before, m) || !same_stream(&before.play_url, &m.play_url) =>
+            {
+                diff.updated.push(m.clone())
+            }
+            Some(before) if before.play_url != m.play_url => diff.renewed.push(m.clone()),
             Some(_) => {}
         }
     }
@@ -94,11 +116,8 @@ fn first_by_id(members: &[Member]) -> HashMap<&str, &Member> {
     map
 }
 
-fn same_details(a: &Member, b: &Member) -> bool {
-    a.user_name == b.user_name
-        && a.user_avatar == b.user_avatar
-        && a.play_url == b.play_url
-        && a.is_creator == b.is_creator
+fn same_profile(a: &Member, b: &Member) -> bool {
+    a.user_name == b.user_name && a.user_avatar == b.user_avatar && a.is_creator == b.is_creator
 }
 
 #[cfg(test)]
@@ -110,7 +129,7 @@ mod tests {
             user_id: id.into(),
             user_name: name.into(),
             user_avatar: format!("{id}.png"),
-            play_url: format!("rtmp://relay/live/8888_{id}"),
+            play_url: format!("rtmp://relay/live/8888_{id}?txSecret=aa&txTime=65A0"),
             is_creator: false,
             is_self: false,
         }
@@ -149,6 +168,43 @@ mod tests {
     }
 
     #[test]
+    fn a_new_signature_alone_is_a_renewal_with_anything_else_an_update() {
+        let signed_again = |mut m: Member| {
+            m.play_url = m
+                .play_url
+                .replace("txSecret=aa&txTime=65A0", "txSecret=bb&txTime=65A1");
+            m
+        };
+        let old = [m("a", "A"), m("b", "B"), m("c", "C")];
+        let renamed = signed_again(m("b", "Bee"));
+        let mut moved = m("c", "C");
+        moved.play_url = "rtmp://elsewhere/live/8888_c?txSecret=aa&txTime=65A0".into();
+        let new = [signed_again(m("a", "A")), renamed.clone(), moved.clone()];
+        let d = diff_members(&old, &new);
+        assert!(d.joined.is_empty() && d.left.is_empty());
+        assert_eq!(d.renewed, [new[0].clone()]);
+        assert_eq!(d.updated, [renamed, moved]);
+    }
+
+    #[test]
+    fn a_new_signature_is_the_same_stream_a_new_path_is_not() {
+        let a = "rtmp://h/live/8888_u1?txSecret=aa&txTime=65A0";
+        assert!(same_stream(
+            a,
+            "rtmp://h/live/8888_u1?txSecret=bb&txTime=65A1"
+        ));
+        assert!(same_stream(a, "rtmp://h/live/8888_u1"));
+        assert!(!same_stream(
+            a,
+            "rtmp://h/live/8888_u2?txSecret=aa&txTime=65A0"
+        ));
+        assert!(!same_stream(
+            a,
+            "rtmp://other/live/8888_u1?txSecret=aa&txTime=65A0"
+        ));
+    }
+
+    #[test]
     fn becoming_creator_is_an_update() {
         let mut promoted = m("a", "A");
         promoted.is_creator = true;
@@ -164,7 +220,10 @@ mod tests {
         assert_eq!(ids(&d.joined), ["c"]);
         assert_eq!(d.joined[0].user_name, "C");
         assert_eq!(ids(&d.left), ["a"]);
-        assert!(d.updated.is_empty(), "a later duplicate must not count");
+        assert!(
+            d.updated.is_empty() && d.renewed.is_empty(),
+            "a later duplicate must not count"
+        );
     }
 
     #[test]

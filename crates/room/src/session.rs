@@ -42,8 +42,11 @@ pub enum SessionEvent {
     MemberJoined(Member),
     /// Someone left (or was evicted).
     MemberLeft(Member),
-    /// Someone's name, avatar or play URL changed.
+    /// Someone's name, avatar, role or stream changed.
     MemberUpdated(Member),
+    /// Someone's play URL was signed again for the same stream (every member list carries fresh
+    /// signatures); nothing a user sees changed, but the next connection needs the new URL.
+    PlayUrlRenewed(Member),
     /// A text message (ext event channel only).
     Text {
         /// Sender's userID.
