@@ -18,6 +18,7 @@ mod font;
 pub mod frame;
 pub mod play;
 pub mod publish;
+mod redact;
 mod signal;
 pub mod source;
 pub mod stats;

@@ -16,6 +16,7 @@ use crate::clock;
 use crate::convert::{Scaler, to_mono_48k};
 use crate::ffi;
 use crate::frame::{VideoFrame, rms, unix_micros};
+use crate::redact::Redacted;
 use crate::signal::{StopSignal, Workers};
 use crate::stats::{RateMeter, SampleWindow};
 use ffmpeg_next::codec::packet::side_data;
@@ -309,7 +310,10 @@ fn check_url(url: &str) -> Result<(), PlayError> {
     if url.starts_with("rtmp://") || url.starts_with("rtmps://") {
         Ok(())
     } else {
-        Err(PlayError::InvalidConfig(format!("not an RTMP URL: {url}")))
+        Err(PlayError::InvalidConfig(format!(
+            "not an RTMP URL: {}",
+            Redacted(url)
+        )))
     }
 }
 
@@ -482,7 +486,7 @@ fn read_loop(shared: &Shared, tx: &SyncSender<ToDecoder>) {
         };
         tracing::debug!(
             "playing {} failed: {reason}; retrying in {retry_in:?}",
-            shared.url()
+            Redacted(&shared.url())
         );
         shared.emit(PlayerEvent::Disconnected { reason, retry_in });
         if shared.stop.sleep(retry_in) {
@@ -660,11 +664,15 @@ fn decode_loop(shared: &Shared, rx: &Receiver<ToDecoder>, started: Instant) {
                                 waiting_for_key: true,
                             })
                         }
-                        Err(e) => tracing::warn!("no video decoder for {}: {e}", shared.url()),
+                        Err(e) => {
+                            tracing::warn!("no video decoder for {}: {e}", Redacted(&shared.url()))
+                        }
                     },
                     media::Type::Audio => match ctx.decoder().audio() {
                         Ok(decoder) => d.audio = Some(AudioDecoding { index, decoder }),
-                        Err(e) => tracing::warn!("no audio decoder for {}: {e}", shared.url()),
+                        Err(e) => {
+                            tracing::warn!("no audio decoder for {}: {e}", Redacted(&shared.url()))
+                        }
                     },
                     _ => {}
                 }
@@ -699,7 +707,7 @@ impl Decoder<'_> {
             v.waiting_for_key = false;
         }
         if let Err(e) = v.decoder.send_packet(packet) {
-            tracing::debug!("video decode error on {}: {e}", shared.url());
+            tracing::debug!("video decode error on {}: {e}", Redacted(&shared.url()));
             return;
         }
         while v.decoder.receive_frame(&mut self.decoded).is_ok() {
@@ -714,7 +722,7 @@ impl Decoder<'_> {
             let mut frame = match self.scaler.frame_at(&self.decoded, tw, th) {
                 Ok(f) => f,
                 Err(e) => {
-                    tracing::debug!("scaling failed on {}: {e}", shared.url());
+                    tracing::debug!("scaling failed on {}: {e}", Redacted(&shared.url()));
                     continue;
                 }
             };
@@ -757,7 +765,10 @@ impl Decoder<'_> {
                         input.push(&samples);
                     }
                 }
-                Err(e) => tracing::debug!("audio conversion failed on {}: {e}", shared.url()),
+                Err(e) => tracing::debug!(
+                    "audio conversion failed on {}: {e}",
+                    Redacted(&shared.url())
+                ),
             }
         }
     }

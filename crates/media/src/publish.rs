@@ -16,6 +16,7 @@ use crate::backoff::Reconnect;
 use crate::convert::{Scaler, to_av};
 use crate::ffi::{self, InterruptibleOutput};
 use crate::frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, unix_micros};
+use crate::redact::Redacted;
 use crate::signal::{StopSignal, Workers};
 use crate::source::{AudioSource, Interrupter, SourceError, SyntheticTone, VideoSource};
 use crate::stats::{RateMeter, SampleWindow};
@@ -90,7 +91,7 @@ impl PublisherConfig {
     fn validate(&self) -> Result<(), PublishError> {
         let bad = |m: String| Err(PublishError::InvalidConfig(m));
         if !self.url.starts_with("rtmp://") && !self.url.starts_with("rtmps://") {
-            return bad(format!("not an RTMP URL: {}", self.url));
+            return bad(format!("not an RTMP URL: {}", Redacted(&self.url)));
         }
         if self.width < 16
             || self.height < 16
@@ -538,7 +539,7 @@ fn send_loop(shared: &Shared, rx: &Receiver<Input>) {
         let retry_in = reconnect.next_delay();
         tracing::info!(
             "publishing to {} failed: {reason}; retrying in {retry_in:?}",
-            shared.config.url
+            Redacted(&shared.config.url)
         );
         shared.emit(PublisherEvent::Disconnected { reason, retry_in });
         if wait_draining(shared, rx, retry_in) {
