@@ -7,12 +7,16 @@
 //! latest-frame slot (a `watch`), so the page always gets the newest one; H.264 access units
 //! cannot be skipped one by one, so a feed that falls behind skips to the next keyframe.
 //!
+//! A feed follows one player. When that player stops (the member left, or its player was
+//! replaced), the feed's last message is a [`KIND_END`] header, so the page can open the tile
+//! again instead of showing a picture that no longer moves.
+//!
 //! Message layout (little-endian), [`HEADER_LEN`] bytes then the avcC record (H.264 keyframes
 //! only) then the payload (I420 planes, or one length-prefixed access unit):
 //!
 //! | offset | type | field |
 //! |---|---|---|
-//! | 0 | u8 | kind: [`KIND_I420`] or [`KIND_H264`] |
+//! | 0 | u8 | kind: [`KIND_I420`], [`KIND_H264`] or [`KIND_END`] |
 //! | 1 | u8 | flags: [`FLAG_KEYFRAME`] |
 //! | 2 | u16 | width (I420) |
 //! | 4 | u16 | height (I420) |
@@ -48,6 +52,9 @@ pub const HEADER_LEN: usize = 32;
 pub const KIND_I420: u8 = 1;
 /// Message kind: one H.264 access unit for WebCodecs.
 pub const KIND_H264: u8 = 2;
+/// Message kind: the feed's source has ended (its player stopped or was replaced), so nothing
+/// follows; the page opens the tile again to reach whatever plays there now.
+pub const KIND_END: u8 = 3;
 /// Flag: the access unit is a keyframe (and the avcC record is included).
 pub const FLAG_KEYFRAME: u8 = 1;
 
@@ -72,7 +79,7 @@ pub enum FeedInput {
 /// The fixed part of a message.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FrameHeader {
-    /// [`KIND_I420`] or [`KIND_H264`].
+    /// [`KIND_I420`], [`KIND_H264`] or [`KIND_END`].
     pub kind: u8,
     /// A keyframe (H.264).
     pub keyframe: bool,
@@ -319,6 +326,25 @@ fn h264_message(packet: &EncodedVideo, seq: u32) -> Vec<u8> {
     encode_message(&header, config, &packet.data)
 }
 
+fn end_message(seq: u32) -> Vec<u8> {
+    let header = FrameHeader {
+        kind: KIND_END,
+        keyframe: false,
+        width: 0,
+        height: 0,
+        seq,
+        capture_ms: None,
+        sent_ms: now_ms(),
+    };
+    encode_message(&header, &[], &[])
+}
+
+/// Tells the page the feed's source has ended.
+fn send_end(flow: &Flow, channel: &Channel<InvokeResponseBody>) {
+    // The page may be gone already; then there is no one to tell.
+    let _ = channel.send(InvokeResponseBody::Raw(end_message(flow.next())));
+}
+
 async fn pump_frames(
     mut rx: watch::Receiver<Option<Arc<VideoFrame>>>,
     flow: Arc<Flow>,
@@ -329,6 +355,7 @@ async fn pump_frames(
     loop {
         flow.room(MAX_IN_FLIGHT_FRAMES).await;
         if rx.changed().await.is_err() {
+            send_end(&flow, &channel);
             return;
         }
         let Some(frame) = rx.borrow_and_update().clone() else {
@@ -357,7 +384,10 @@ async fn pump_packets(
                 gate.lost();
                 continue;
             }
-            Err(broadcast::error::RecvError::Closed) => return,
+            Err(broadcast::error::RecvError::Closed) => {
+                send_end(&flow, &channel);
+                return;
+            }
         };
         if !gate.admit(packet.keyframe, flow.in_flight()) {
             continue;
@@ -485,5 +515,57 @@ mod tests {
             start.elapsed() < ACK_TIMEOUT * 2,
             "the ack, not the timeout, freed it"
         );
+    }
+
+    /// A channel that hands every message it is sent to the test.
+    fn page() -> (
+        Channel<InvokeResponseBody>,
+        tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let channel = Channel::new(move |body| {
+            if let InvokeResponseBody::Raw(bytes) = body {
+                let _ = tx.send(bytes);
+            }
+            Ok(())
+        });
+        (channel, rx)
+    }
+
+    #[tokio::test]
+    async fn a_picture_feed_tells_the_page_when_its_player_is_gone() {
+        let (slot, frames) = watch::channel(None);
+        let (channel, mut page) = page();
+        let pump = tokio::spawn(pump_frames(frames, Arc::new(Flow::new()), channel));
+        slot.send_replace(Some(Arc::new(VideoFrame::black(4, 2))));
+        let picture = page.recv().await.unwrap();
+        assert_eq!(
+            (
+                picture[0],
+                u32::from_le_bytes(picture[8..12].try_into().unwrap())
+            ),
+            (KIND_I420, 1)
+        );
+
+        drop(slot);
+        let end = page.recv().await.unwrap();
+        assert_eq!(end.len(), HEADER_LEN);
+        assert_eq!(
+            (end[0], u32::from_le_bytes(end[8..12].try_into().unwrap())),
+            (KIND_END, 2)
+        );
+        pump.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_packet_feed_tells_the_page_when_its_player_is_gone() {
+        let (packets, rx) = broadcast::channel::<EncodedVideo>(4);
+        let (channel, mut page) = page();
+        let pump = tokio::spawn(pump_packets(rx, Arc::new(Flow::new()), channel));
+        drop(packets);
+        let end = page.recv().await.unwrap();
+        assert_eq!(end[0], KIND_END);
+        pump.await.unwrap();
+        assert!(page.recv().await.is_none(), "nothing follows the end");
     }
 }

@@ -5,7 +5,7 @@
 import { Channel } from "@tauri-apps/api/core";
 import { api, type Encoding } from "../api";
 import { i420Drawer, type I420Drawer } from "./i420";
-import { KIND_H264, KIND_I420, codecOf, parseMessage, sameBytes, type FrameMessage } from "./message";
+import { KIND_END, KIND_H264, KIND_I420, codecOf, parseMessage, sameBytes, type FrameMessage } from "./message";
 import { RateMeter, Samples } from "./meter";
 
 export interface FeedStats {
@@ -27,6 +27,8 @@ export interface FeedStats {
 export interface FeedHooks {
   /** A picture was drawn. */
   onFrame?: () => void;
+  /** The feed's player is gone; the feed is closed, and a new one reaches whoever plays now. */
+  onEnded?: () => void;
 }
 
 const open = new Map<string, VideoFeed>();
@@ -131,6 +133,9 @@ export class VideoFeed {
       this.ack(message.seq);
     } else if (message.kind === KIND_H264) {
       this.decodeH264(message);
+    } else if (message.kind === KIND_END) {
+      this.close();
+      this.hooks.onEnded?.();
     }
   }
 

@@ -3,6 +3,8 @@
 export const HEADER_LEN = 32;
 export const KIND_I420 = 1;
 export const KIND_H264 = 2;
+/** The feed's player stopped or was replaced: nothing follows, open the tile again. */
+export const KIND_END = 3;
 export const FLAG_KEYFRAME = 1;
 
 export interface FrameMessage {

@@ -82,6 +82,8 @@ class Tile {
   private feed: VideoFeed | null = null;
   private hasFrame = false;
   private generation = 0;
+  /** Feeds that ended before showing a picture, in a row (given up after FEED_RETRIES). */
+  private endsWithoutFrame = 0;
 
   constructor(
     readonly index: number,
@@ -130,6 +132,7 @@ class Tile {
     this.avatar.textContent = initials(member.userName);
     this.avatar.style.background = `hsl(${avatarHue(member.userId)} 45% 42%)`;
     if (same && this.feed) return;
+    if (!same) this.endsWithoutFrame = 0;
     this.closeFeed();
     this.setStatus("connecting");
     if (source) void this.openFeed(source, encoding);
@@ -144,7 +147,10 @@ class Tile {
     this.el.classList.remove("live");
     const id = this.index === 0 ? "self" : `tile-${this.index - 1}`;
     for (let attempt = 0; attempt < FEED_RETRIES && generation === this.generation; attempt++) {
-      const feed = new VideoFeed(id, source, encoding, canvas, { onFrame: () => this.frame() });
+      const feed = new VideoFeed(id, source, encoding, canvas, {
+        onFrame: () => this.frame(),
+        onEnded: () => this.feedEnded(generation, source, encoding),
+      });
       try {
         await feed.open();
         if (generation !== this.generation) {
@@ -161,7 +167,22 @@ class Tile {
     }
   }
 
+  /** The player behind the feed is gone while the member stays: reach the one that plays now. */
+  private feedEnded(generation: number, source: string, encoding: Encoding): void {
+    if (generation !== this.generation || !this.member) return;
+    this.feed = null;
+    if (++this.endsWithoutFrame > FEED_RETRIES) {
+      console.warn(`tile ${this.index}: its player keeps ending; not reopening`);
+      return;
+    }
+    this.setStatus("connecting");
+    window.setTimeout(() => {
+      if (generation === this.generation && this.member) void this.openFeed(source, encoding);
+    }, FEED_RETRY_MS);
+  }
+
   private frame(): void {
+    this.endsWithoutFrame = 0;
     if (this.hasFrame) return;
     this.hasFrame = true;
     this.el.classList.add("live");

@@ -5,6 +5,7 @@ import { App } from "../app";
 import { errorText, type AppInfo, type CallEvent, type CallInfo, type PreviewStatus } from "../api";
 import { setLocale } from "../i18n";
 import { SettingsStore, type KeyValueStore } from "../settings";
+import { HEADER_LEN, KIND_END } from "../video/message";
 import { CallBus, renderCall } from "./call";
 import { renderLobby } from "./lobby";
 import { renderPrejoin } from "./prejoin";
@@ -244,6 +245,31 @@ describe("call", () => {
     (byTestId("leave") as HTMLButtonElement).click();
     await vi.waitFor(() => expect(lobby).toHaveBeenCalled());
     expect(calls.some((c) => c.cmd === "call_leave")).toBe(true);
+    view.dispose();
+  });
+
+  it("opens a tile again when the player behind its feed is gone", async () => {
+    const calls: Calls = [];
+    mockBackend(calls, {
+      call_stats: () => ({ publisher: null, remotes: [], listed: 0 }),
+    });
+    const app = await makeApp("Ann");
+    const bus = new CallBus();
+    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, bus);
+    document.body.appendChild(view.element);
+    bus.push({ type: "memberJoined", member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 0 } });
+    const opens = () => calls.filter((c) => c.cmd === "video_open" && c.args.source === "tile:0");
+    await vi.waitFor(() => expect(opens()).toHaveLength(1));
+    const first = opens()[0].args;
+
+    const end = new ArrayBuffer(HEADER_LEN);
+    new DataView(end).setUint8(0, KIND_END);
+    (first.channel as Channel<ArrayBuffer>).onmessage(end);
+    expect(calls.some((c) => c.cmd === "video_close" && c.args.feed === first.feed)).toBe(true);
+    expect(byTestId("tile-1")?.textContent).toContain("Connecting…");
+    await vi.waitFor(() => expect(opens()).toHaveLength(2));
+    expect(opens()[1].args.feed).not.toBe(first.feed);
+    expect(byTestId("tile-1")?.dataset.userId).toBe("u2");
     view.dispose();
   });
 
