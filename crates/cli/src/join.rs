@@ -4,7 +4,8 @@
 use crate::member::MemberArgs;
 use anyhow::{Context, Result};
 use clap::Args;
-use quartet_room::{SessionEvent, SessionHandle};
+use quartet_room::{Member, SessionEvent, SessionHandle, same_stream};
+use std::collections::HashMap;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Flags of `quartet join`.
@@ -25,13 +26,16 @@ pub async fn run(args: JoinArgs) -> Result<()> {
         .with_context(|| format!("could not join on {}", args.member.server))?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let input_open = !args.no_stdin;
+    // The members as last printed, so an update can say what changed.
+    let mut known: HashMap<String, Member> = HashMap::new();
     // Ok(true): we should leave; Ok(false): the session already ended.
     let outcome = loop {
         tokio::select! {
             event = events.recv() => match event {
                 Some(event) => {
                     let closed = matches!(event, SessionEvent::RoomClosed { .. });
-                    print_event(&event);
+                    print_event(&event, &known);
+                    remember(&mut known, &event);
                     if closed {
                         break Ok(false);
                     }
@@ -66,7 +70,50 @@ async fn leave(session: &SessionHandle) {
     }
 }
 
-fn print_event(event: &SessionEvent) {
+fn remember(known: &mut HashMap<String, Member>, event: &SessionEvent) {
+    match event {
+        SessionEvent::Joined { members, .. } => {
+            known.clear();
+            known.extend(members.iter().map(|m| (m.user_id.clone(), m.clone())));
+        }
+        SessionEvent::MemberJoined(m)
+        | SessionEvent::MemberUpdated(m)
+        | SessionEvent::PlayUrlRenewed(m) => {
+            known.insert(m.user_id.clone(), m.clone());
+        }
+        SessionEvent::MemberLeft(m) => {
+            known.remove(&m.user_id);
+        }
+        _ => {}
+    }
+}
+
+/// What a member update changed, in words; empty when nothing a tester would look at did.
+fn changes(before: &Member, now: &Member) -> Vec<String> {
+    let mut said = Vec::new();
+    if before.user_name != now.user_name {
+        said.push(format!("name was {}", before.user_name));
+    }
+    if before.user_avatar != now.user_avatar {
+        said.push("new avatar".to_owned());
+    }
+    if before.is_creator != now.is_creator {
+        said.push(
+            if now.is_creator {
+                "now the creator"
+            } else {
+                "no longer the creator"
+            }
+            .to_owned(),
+        );
+    }
+    if !same_stream(&before.play_url, &now.play_url) {
+        said.push("plays from a new stream".to_owned());
+    }
+    said
+}
+
+fn print_event(event: &SessionEvent, known: &HashMap<String, Member>) {
     match event {
         SessionEvent::Joined {
             room_id,
@@ -92,7 +139,18 @@ fn print_event(event: &SessionEvent) {
         }
         SessionEvent::MemberJoined(m) => println!("+ {} ({}) joined", m.user_name, m.user_id),
         SessionEvent::MemberLeft(m) => println!("- {} ({}) left", m.user_name, m.user_id),
-        SessionEvent::MemberUpdated(m) => println!("~ {} ({}) updated", m.user_name, m.user_id),
+        SessionEvent::MemberUpdated(m) => {
+            let what = known.get(&m.user_id).map(|before| changes(before, m));
+            match what.filter(|w| !w.is_empty()) {
+                Some(what) => println!(
+                    "~ {} ({}) updated: {}",
+                    m.user_name,
+                    m.user_id,
+                    what.join(", ")
+                ),
+                None => println!("~ {} ({}) updated", m.user_name, m.user_id),
+            }
+        }
         SessionEvent::PlayUrlRenewed(m) => {
             tracing::debug!(user_id = %m.user_id, "play URL signed again")
         }
@@ -106,5 +164,64 @@ fn print_event(event: &SessionEvent) {
         SessionEvent::ConnectionLost => println!("! room server unreachable; retrying"),
         SessionEvent::ConnectionRestored => println!("room server reachable again"),
         SessionEvent::Rejoined { user_id, .. } => println!("rejoined as {user_id}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member() -> Member {
+        Member {
+            user_id: "u1".into(),
+            user_name: "Bob".into(),
+            user_avatar: "bob.png".into(),
+            play_url: "rtmp://h/live/8888_u1?txSecret=aa&txTime=65A0".into(),
+            is_creator: false,
+            is_self: false,
+        }
+    }
+
+    #[test]
+    fn an_update_says_what_changed_and_a_new_signature_is_not_a_change() {
+        let before = member();
+        let mut now = member();
+        now.play_url = "rtmp://h/live/8888_u1?txSecret=bb&txTime=65A1".into();
+        assert!(changes(&before, &now).is_empty());
+
+        now.user_name = "Robert".into();
+        now.user_avatar = "robert.png".into();
+        now.is_creator = true;
+        now.play_url = "rtmp://elsewhere/live/8888_u1".into();
+        assert_eq!(
+            changes(&before, &now),
+            [
+                "name was Bob",
+                "new avatar",
+                "now the creator",
+                "plays from a new stream"
+            ]
+        );
+        assert_eq!(changes(&now, &before)[2], "no longer the creator");
+    }
+
+    #[test]
+    fn the_roster_follows_joins_updates_and_leaves() {
+        let mut known = HashMap::new();
+        let bob = member();
+        remember(
+            &mut known,
+            &SessionEvent::Joined {
+                room_id: "r".into(),
+                user_id: "me".into(),
+                members: vec![bob.clone()],
+            },
+        );
+        let mut renamed = bob.clone();
+        renamed.user_name = "Robert".into();
+        remember(&mut known, &SessionEvent::MemberUpdated(renamed.clone()));
+        assert_eq!(known.get("u1"), Some(&renamed));
+        remember(&mut known, &SessionEvent::MemberLeft(renamed));
+        assert!(known.is_empty());
     }
 }
