@@ -4,7 +4,7 @@
 use crate::member::MemberArgs;
 use anyhow::{Context, Result};
 use clap::Args;
-use quartet_room::{Member, SessionEvent, SessionHandle, same_stream};
+use quartet_room::{Member, MemberChange, SessionEvent, SessionHandle};
 use std::collections::HashMap;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -90,14 +90,15 @@ fn remember(known: &mut HashMap<String, Member>, event: &SessionEvent) {
 
 /// What a member update changed, in words; empty when nothing a tester would look at did.
 fn changes(before: &Member, now: &Member) -> Vec<String> {
+    let change = MemberChange::between(before, now);
     let mut said = Vec::new();
-    if before.user_name != now.user_name {
+    if change.name {
         said.push(format!("name was {}", before.user_name));
     }
-    if before.user_avatar != now.user_avatar {
+    if change.avatar {
         said.push("new avatar".to_owned());
     }
-    if before.is_creator != now.is_creator {
+    if change.role {
         said.push(
             if now.is_creator {
                 "now the creator"
@@ -107,7 +108,7 @@ fn changes(before: &Member, now: &Member) -> Vec<String> {
             .to_owned(),
         );
     }
-    if !same_stream(&before.play_url, &now.play_url) {
+    if change.stream {
         said.push("plays from a new stream".to_owned());
     }
     said

@@ -15,5 +15,5 @@ pub use api::{ApiClient, ApiError};
 pub use backoff::Backoff;
 pub use config::{EventMode, JoinTarget, SessionConfig, SessionTiming};
 pub use events::EventChannelError;
-pub use members::{Member, MemberDiff, diff_members, same_stream};
+pub use members::{Member, MemberChange, MemberDiff, diff_members, same_stream};
 pub use session::{MembershipSource, SessionError, SessionEvent, SessionHandle, connect};

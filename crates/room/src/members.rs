@@ -55,6 +55,40 @@ pub fn same_stream(a: &str, b: &str) -> bool {
     stream(a) == stream(b)
 }
 
+/// Which of a member's details differ between two member lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemberChange {
+    /// The nickname.
+    pub name: bool,
+    /// The avatar URL.
+    pub avatar: bool,
+    /// Whether the member created the room.
+    pub role: bool,
+    /// Where the member's stream is played from (the play URL without its query).
+    pub stream: bool,
+    /// The play URL's signature alone, for the same stream.
+    pub signature: bool,
+}
+
+impl MemberChange {
+    /// What differs from `before` to `now`.
+    pub fn between(before: &Member, now: &Member) -> MemberChange {
+        let stream = !same_stream(&before.play_url, &now.play_url);
+        MemberChange {
+            name: before.user_name != now.user_name,
+            avatar: before.user_avatar != now.user_avatar,
+            role: before.is_creator != now.is_creator,
+            stream,
+            signature: !stream && before.play_url != now.play_url,
+        }
+    }
+
+    /// Whether anything but the signature changed, so there is something to show.
+    pub fn is_update(&self) -> bool {
+        self.name || self.avatar || self.role || self.stream
+    }
+}
+
 /// Members of `pushers` as seen by `me`: one entry per userID (the first wins), creator first,
 /// otherwise in the server's order.
 pub fn members_from_pushers(pushers: &[Pusher], creator: &str, me: &str) -> Vec<Member> {
@@ -88,15 +122,15 @@ pub fn diff_members(old: &[Member], new: &[Member]) -> MemberDiff {
         if !seen.insert(m.user_id.as_str()) {
             continue;
         }
-        match old_by_id.get(m.user_id.as_str()) {
-            None => diff.joined.push(m.clone()),
-            Some(before)
-                if !same_profile(before, m) || !same_stream(&before.play_url, &m.play_url) =>
-            {
-                diff.updated.push(m.clone())
-            }
-            Some(before) if before.play_url != m.play_url => diff.renewed.push(m.clone()),
-            Some(_) => {}
+        let Some(before) = old_by_id.get(m.user_id.as_str()) else {
+            diff.joined.push(m.clone());
+            continue;
+        };
+        let change = MemberChange::between(before, m);
+        if change.is_update() {
+            diff.updated.push(m.clone());
+        } else if change.signature {
+            diff.renewed.push(m.clone());
         }
     }
     seen.clear();
@@ -114,10 +148,6 @@ fn first_by_id(members: &[Member]) -> HashMap<&str, &Member> {
         map.entry(m.user_id.as_str()).or_insert(m);
     }
     map
-}
-
-fn same_profile(a: &Member, b: &Member) -> bool {
-    a.user_name == b.user_name && a.user_avatar == b.user_avatar && a.is_creator == b.is_creator
 }
 
 #[cfg(test)]
