@@ -576,15 +576,16 @@ fn clock_ticks_per_sec() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// CPU seconds (user + system) a process has used.
-fn cpu_seconds(pid: u32) -> Result<f64> {
+/// CPU seconds a process has used: user and system (the kernel, on its behalf).
+fn cpu_seconds(pid: u32) -> Result<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let after = stat.rsplit_once(')').map(|(_, r)| r).context("odd stat")?;
     let fields: Vec<&str> = after.split_whitespace().collect();
     // Fields after the name start at field 3 (state); utime and stime are fields 14 and 15.
     let utime: f64 = fields.get(11).context("no utime")?.parse()?;
     let stime: f64 = fields.get(12).context("no stime")?.parse()?;
-    Ok((utime + stime) / clock_ticks_per_sec())
+    let tick = clock_ticks_per_sec();
+    Ok((utime / tick, stime / tick))
 }
 
 /// Resident and peak resident memory in MiB.
@@ -784,12 +785,15 @@ async fn load(server: &Server, clip: &Arc<Clip>, args: &Args) -> Result<Value> {
     sleep(PUBLISH_STAGGER + LOAD_WARMUP).await;
     let pid = server.pid();
     counting.store(true, Ordering::Relaxed);
-    let cpu0 = cpu_seconds(pid)?;
-    let own0 = cpu_seconds(std::process::id())?;
+    let (user0, system0) = cpu_seconds(pid)?;
+    let (own_user0, own_system0) = cpu_seconds(std::process::id())?;
     let wall0 = Instant::now();
     sleep(Duration::from_secs(args.load_secs)).await;
-    let cpu = cpu_seconds(pid)? - cpu0;
-    let own = cpu_seconds(std::process::id())? - own0;
+    let (user1, system1) = cpu_seconds(pid)?;
+    let (own_user1, own_system1) = cpu_seconds(std::process::id())?;
+    let system = system1 - system0;
+    let cpu = user1 - user0 + system;
+    let own = own_user1 - own_user0 + own_system1 - own_system0;
     let wall = wall0.elapsed().as_secs_f64();
     counting.store(false, Ordering::Relaxed);
     let (rss, peak) = memory_mib(pid)?;
@@ -816,6 +820,7 @@ async fn load(server: &Server, clip: &Arc<Clip>, args: &Args) -> Result<Value> {
         "messages_sent_total": sent,
         "messages_delivered_per_s": delivered as f64 / wall,
         "cpu_core_fraction": cpu / wall,
+        "cpu_system_share": system / cpu.max(1e-9),
         "messages_per_cpu_second": delivered as f64 / cpu.max(1e-9),
         "rss_mib": rss,
         "peak_rss_mib": peak,
@@ -931,6 +936,11 @@ fn print_table(ours: &Value, nginx: &Value) {
             "load: CPU (fraction of a core)",
             &["load", "cpu_core_fraction"],
             3,
+        ),
+        (
+            "load: share of that CPU in the kernel",
+            &["load", "cpu_system_share"],
+            2,
         ),
         (
             "load: messages delivered / s",
