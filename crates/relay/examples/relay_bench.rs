@@ -567,13 +567,18 @@ fn start_nginx() -> Result<Server> {
     })
 }
 
+/// The unit of /proc's CPU times, asked of `getconf` once: it is read at both edges of every
+/// load window, where starting a process each time would only add noise.
 fn clock_ticks_per_sec() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
+    static TICKS: OnceLock<f64> = OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 /// CPU seconds a process has used: user and system (the kernel, on its behalf).
