@@ -1,6 +1,9 @@
 //! Test support shared by the relay, media and end-to-end tests: a real third-party RTMP server
 //! (nginx with Debian's RTMP module) on a free loopback port, and FFmpeg's CLI as an independent
-//! peer, so our code is never tested only against itself.
+//! peer, so our code is never tested only against itself; and an RTMP client of our own
+//! ([`rtmp`]) for what those peers cannot do.
+
+pub mod rtmp;
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -307,6 +310,18 @@ pub fn ffmpeg_probe(url: &str, seconds: u32) -> Result<Probe, TestkitError> {
         });
     }
     Ok(probe)
+}
+
+/// Resident memory of process `pid` in MiB (`VmRSS` of `/proc/<pid>/status`); `None` where
+/// that file cannot be read (the process is gone, or this is not Linux).
+pub fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
 }
 
 #[cfg(test)]
