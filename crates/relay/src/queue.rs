@@ -51,15 +51,53 @@ impl Entry {
             Entry::Rest(_) => 4,
         }
     }
+
+    /// Bytes it keeps alive.
+    fn size(&self) -> usize {
+        match self {
+            Entry::Media(m) => entry_size(m),
+            Entry::Notice(_) => 0,
+            Entry::Rest(bytes) => bytes.len(),
+        }
+    }
+}
+
+/// What one player's queue may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QueueLimits {
+    /// Most entries.
+    pub messages: usize,
+    /// Most bytes the entries keep alive (payload and chunked copy); one message may overshoot.
+    pub bytes: usize,
+    /// Lag behind a new keyframe past which the backlog is dropped and the player jumps to it.
+    pub max_lag_ms: u32,
+    /// Lag behind any new message past which queued video is dropped until the next keyframe
+    /// (audio is kept), for streams whose keyframes are too rare for `max_lag_ms` to act.
+    pub max_delay_ms: u32,
+}
+
+impl QueueLimits {
+    /// Limits by message count and keyframe lag alone, as the tests of the skipping policy use.
+    #[cfg(test)]
+    pub fn counted(messages: usize, max_lag_ms: u32) -> QueueLimits {
+        QueueLimits {
+            messages,
+            bytes: usize::MAX,
+            max_lag_ms,
+            max_delay_ms: u32::MAX,
+        }
+    }
 }
 
 /// A player's queue with its skipping state.
 #[derive(Debug)]
 pub(crate) struct PlayerQueue {
     items: VecDeque<Entry>,
-    limit: usize,
-    max_lag_ms: u32,
+    limits: QueueLimits,
+    bytes: usize,
+    peak_bytes: usize,
     skipping: bool,
+    skipping_video: bool,
     seen_video: bool,
     dropped: u64,
     parked: bool,
@@ -67,12 +105,23 @@ pub(crate) struct PlayerQueue {
 
 impl PlayerQueue {
     /// A queue holding at most `limit` entries and at most `max_lag_ms` of media behind a new keyframe.
+    #[cfg(test)]
     pub fn new(limit: usize, max_lag_ms: u32) -> PlayerQueue {
+        PlayerQueue::with_limits(QueueLimits::counted(limit, max_lag_ms))
+    }
+
+    /// A queue within `limits`.
+    pub fn with_limits(limits: QueueLimits) -> PlayerQueue {
         PlayerQueue {
             items: VecDeque::new(),
-            limit: limit.max(1),
-            max_lag_ms,
+            limits: QueueLimits {
+                messages: limits.messages.max(1),
+                ..limits
+            },
+            bytes: 0,
+            peak_bytes: 0,
             skipping: false,
+            skipping_video: false,
             seen_video: false,
             dropped: 0,
             parked: false,
@@ -93,7 +142,7 @@ impl PlayerQueue {
     /// Whether `media` may be written straight to the socket: the player is parked (so its
     /// connection writes nothing and nothing waits before it) and not skipping to a keyframe.
     pub fn takes_direct(&self, media: &Media) -> bool {
-        self.parked && !self.skipping && !media.wire.is_empty()
+        self.parked && !self.skipping && !self.skipping_video && !media.wire.is_empty()
     }
 
     /// Notes that `media` went straight to the socket; `rest` is what the socket did not take,
@@ -104,15 +153,15 @@ impl PlayerQueue {
         }
         if !rest.is_empty() {
             self.parked = false;
-            self.items.push_back(Entry::Rest(rest));
+            self.append(Entry::Rest(rest));
         }
     }
 
     /// Appends a notice; notices are never dropped.
     pub fn push_notice(&mut self, notice: Notice) {
         self.parked = false;
-        self.items.push_back(Entry::Notice(notice));
-        if self.items.len() > self.limit {
+        self.append(Entry::Notice(notice));
+        if self.over_limits() {
             self.drop_backlog();
         }
     }
@@ -124,8 +173,8 @@ impl PlayerQueue {
             self.seen_video = true;
         }
         if !media.is_droppable() {
-            self.items.push_back(Entry::Media(media));
-            if self.items.len() > self.limit {
+            self.append(Entry::Media(media));
+            if self.over_limits() {
                 self.drop_backlog();
             }
             return;
@@ -139,10 +188,35 @@ impl PlayerQueue {
             }
             self.skipping = false;
         }
-        if media.is_keyframe() && self.lag_before(media.timestamp) > self.max_lag_ms {
-            self.drop_backlog();
+        if self.skipping_video && media.kind == MediaKind::Video {
+            if !media.is_keyframe() {
+                self.dropped += 1;
+                return;
+            }
+            self.skipping_video = false;
         }
-        if self.items.len() >= self.limit {
+        let lag = self.lag_before(media.timestamp);
+        if media.is_keyframe() {
+            if lag > self.limits.max_lag_ms.min(self.limits.max_delay_ms) {
+                self.drop_backlog();
+            }
+        } else if lag > self.limits.max_delay_ms {
+            if !self.seen_video {
+                self.drop_backlog();
+            } else {
+                // No keyframe to jump to yet: the pictures go, the conversation goes on.
+                self.drop_video();
+                if media.kind == MediaKind::Video {
+                    self.skipping_video = true;
+                    self.dropped += 1;
+                    return;
+                }
+            }
+        }
+        let size = entry_size(&media);
+        if self.items.len() >= self.limits.messages
+            || self.bytes.saturating_add(size) > self.limits.bytes
+        {
             self.drop_backlog();
             if !resumes_here {
                 self.skipping = true;
@@ -150,12 +224,14 @@ impl PlayerQueue {
                 return;
             }
         }
-        self.items.push_back(Entry::Media(media));
+        self.append(Entry::Media(media));
     }
 
     /// Takes the oldest entry.
     pub fn pop(&mut self) -> Option<Entry> {
-        self.items.pop_front()
+        let entry = self.items.pop_front()?;
+        self.bytes -= entry.size();
+        Some(entry)
     }
 
     /// Entries waiting.
@@ -169,6 +245,26 @@ impl PlayerQueue {
         self.dropped
     }
 
+    /// Bytes the queued entries keep alive now.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The most bytes the queue has held.
+    pub fn peak_bytes(&self) -> usize {
+        self.peak_bytes
+    }
+
+    fn append(&mut self, entry: Entry) {
+        self.bytes += entry.size();
+        self.peak_bytes = self.peak_bytes.max(self.bytes);
+        self.items.push_back(entry);
+    }
+
+    fn over_limits(&self) -> bool {
+        self.items.len() > self.limits.messages || self.bytes > self.limits.bytes
+    }
+
     /// How far (ms) the oldest queued frame is behind `timestamp`.
     fn lag_before(&self, timestamp: u32) -> u32 {
         let oldest = self.items.iter().find_map(|e| match e {
@@ -180,6 +276,16 @@ impl PlayerQueue {
             Some(t) => u32::try_from(timestamp.wrapping_sub(t) as i32).unwrap_or(0),
             None => 0,
         }
+    }
+
+    /// Drops every queued video frame, keeping audio, headers and notices in order.
+    fn drop_video(&mut self) {
+        let before = self.items.len();
+        self.items.retain(
+            |e| !matches!(e, Entry::Media(m) if m.kind == MediaKind::Video && m.is_droppable()),
+        );
+        self.dropped += (before - self.items.len()) as u64;
+        self.bytes = self.items.iter().map(Entry::size).sum();
     }
 
     /// Drops every frame, and every header or notice a later one of its class supersedes.
@@ -196,8 +302,14 @@ impl PlayerQueue {
             kept.push_front(entry);
         }
         self.dropped += (before - kept.len()) as u64;
+        self.bytes = kept.iter().map(Entry::size).sum();
         self.items = kept;
     }
+}
+
+/// Bytes a queued message keeps alive: its payload and its chunked copy.
+fn entry_size(media: &Media) -> usize {
+    media.payload.len() + media.wire.len()
 }
 
 #[cfg(test)]
@@ -422,5 +534,108 @@ mod tests {
             q.push(inter(i));
             assert!(q.len() <= 16);
         }
+    }
+
+    fn big(first: u8, ts: u32, size: usize) -> Media {
+        let mut v = vec![first, 0x01];
+        v.resize(size, 0);
+        Media::new(MediaKind::Video, ts, Bytes::from(v))
+    }
+
+    fn limits(bytes: usize, max_delay_ms: u32) -> QueueLimits {
+        QueueLimits {
+            bytes,
+            max_delay_ms,
+            ..QueueLimits::counted(1_000, 60_000)
+        }
+    }
+
+    #[test]
+    fn large_frames_cannot_grow_the_queue_past_its_byte_bound() {
+        let mut q = PlayerQueue::with_limits(limits(1_000_000, u32::MAX));
+        q.push(video_header(1));
+        for i in 0..1_000u32 {
+            let first = if i % 50 == 0 { 0x17 } else { 0x27 };
+            q.push(big(first, i, 200_000));
+            assert!(q.bytes() <= 1_000_000, "{} bytes at {i}", q.bytes());
+        }
+        assert!(q.peak_bytes() <= 1_000_000);
+        assert!(q.dropped() > 900);
+        // Within the bound nothing is lost.
+        let mut q = PlayerQueue::with_limits(limits(1_000_000, u32::MAX));
+        for i in 0..4u32 {
+            q.push(big(0x27, i, 250_000));
+        }
+        assert_eq!((q.len(), q.dropped(), q.bytes()), (4, 0, 1_000_000));
+        q.push(big(0x27, 5, 1));
+        assert_eq!(q.len(), 0, "one byte over drops the backlog");
+        while q.pop().is_some() {}
+        assert_eq!(q.bytes(), 0);
+    }
+
+    #[test]
+    fn a_lone_frame_over_the_byte_bound_still_goes_out() {
+        let mut q = PlayerQueue::with_limits(limits(100, u32::MAX));
+        q.push(big(0x17, 0, 1_000));
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.bytes(), 1_000);
+    }
+
+    #[test]
+    fn far_behind_without_a_keyframe_video_goes_and_audio_stays() {
+        let mut q = PlayerQueue::with_limits(limits(usize::MAX, 1_000));
+        q.push(video_header(1));
+        q.push(key(0));
+        for i in 1..=30u32 {
+            q.push(inter(i * 33));
+            q.push(sound(i * 33));
+        }
+        assert_eq!(q.dropped(), 0, "990 ms behind is within the budget");
+        q.push(sound(1_100));
+        q.push(inter(1_133));
+        q.push(sound(1_140));
+        let got = drain(&mut q);
+        assert!(
+            got.iter().all(
+                |e| !matches!(e, Entry::Media(m) if m.kind == MediaKind::Video && m.is_droppable())
+            ),
+            "{got:?}"
+        );
+        assert_eq!(got[0], Entry::Media(video_header(1)));
+        assert_eq!(got.len(), 1 + 30 + 2, "every sound kept: {got:?}");
+        assert_eq!(q.dropped(), 31 + 1);
+        // Video resumes at the next keyframe, and only there.
+        q.push(inter(1_166));
+        q.push(key(1_200));
+        q.push(inter(1_233));
+        assert_eq!(
+            drain(&mut q),
+            vec![Entry::Media(key(1_200)), Entry::Media(inter(1_233))]
+        );
+    }
+
+    #[test]
+    fn a_direct_write_waits_while_video_is_skipped() {
+        let mut q = PlayerQueue::with_limits(limits(usize::MAX, 100));
+        q.push(key(0));
+        q.push(inter(200));
+        drain(&mut q);
+        assert!(q.park());
+        assert!(!q.takes_direct(&wired(inter(233))));
+        q.push(key(300));
+        drain(&mut q);
+        assert!(q.park());
+        assert!(q.takes_direct(&wired(inter(333))));
+    }
+
+    #[test]
+    fn far_behind_in_an_audio_only_stream_jumps_to_live() {
+        let mut q = PlayerQueue::with_limits(limits(usize::MAX, 500));
+        for i in 0..30u32 {
+            q.push(sound(i * 21));
+        }
+        let got = drain(&mut q);
+        assert!(got.len() < 30 && got.len() > 1, "{}", got.len());
+        assert_eq!(got.last(), Some(&Entry::Media(sound(29 * 21))));
     }
 }
