@@ -655,4 +655,112 @@ mod tests {
             "a takeover is no liveness change"
         );
     }
+
+    #[test]
+    fn an_older_url_cannot_take_over_a_newer_one() {
+        let hub = Hub::new(QueueLimits::counted(64, 1_000));
+        let live_kick = CancellationToken::new();
+        let (stream, _) = hub
+            .start_publish("s", 1, addr(), 200, live_kick.clone())
+            .unwrap();
+        let err = hub
+            .start_publish("s", 2, addr(), 199, CancellationToken::new())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Refusal::Stale {
+                live: 200,
+                offered: 199
+            }
+        );
+        assert!(!live_kick.is_cancelled());
+        assert!(hub.media(&stream, 1, key(0)), "the live publisher goes on");
+        let (_, start) = hub
+            .start_publish("s", 3, addr(), 200, CancellationToken::new())
+            .unwrap();
+        assert_eq!(start, PublishStart::Takeover, "the same URL reconnecting");
+        assert!(live_kick.is_cancelled());
+    }
+
+    #[test]
+    fn revoke_ends_the_publish_and_closes_its_connection() {
+        let hub = Hub::new(QueueLimits::counted(64, 1_000));
+        let mut events = hub.subscribe();
+        assert!(!hub.revoke("s"), "nothing live");
+        let kick = CancellationToken::new();
+        let (stream, _) = hub.start_publish("s", 1, addr(), 0, kick.clone()).unwrap();
+        let (_, player, _) = hub.start_play("s", 10);
+        assert!(hub.revoke("s"));
+        assert!(kick.is_cancelled());
+        assert!(!hub.is_live("s"));
+        assert!(!hub.media(&stream, 1, key(0)), "its leftovers are refused");
+        assert_eq!(drain(&player), vec![Entry::Notice(Notice::Unpublished)]);
+        hub.stop_publish(&stream, 1);
+        assert_eq!(
+            events.try_recv().unwrap(),
+            RelayEvent::Published {
+                stream_id: "s".into()
+            }
+        );
+        assert_eq!(
+            events.try_recv().unwrap(),
+            RelayEvent::Unpublished {
+                stream_id: "s".into()
+            }
+        );
+        assert!(events.try_recv().is_err(), "unpublished once");
+    }
+
+    #[test]
+    fn media_age_counts_from_the_last_audio_or_video() {
+        let hub = Hub::new(QueueLimits::counted(64, 1_000));
+        assert_eq!(hub.media_age("s"), None);
+        let (stream, _) = hub
+            .start_publish("s", 1, addr(), 0, CancellationToken::new())
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        let before = hub.media_age("s").unwrap();
+        assert!(before >= Duration::from_millis(30), "{before:?}");
+        let meta = Media::new(MediaKind::Metadata, 0, Bytes::from_static(b"m"));
+        assert!(hub.media(&stream, 1, meta));
+        assert!(
+            hub.media_age("s").unwrap() >= before,
+            "metadata is no media"
+        );
+        assert!(hub.media(&stream, 1, key(0)));
+        assert!(hub.media_age("s").unwrap() < before);
+        hub.stop_publish(&stream, 1);
+        assert_eq!(hub.media_age("s"), None);
+    }
+
+    #[test]
+    fn stats_report_the_bytes_queued_for_players() {
+        let hub = Hub::new(QueueLimits {
+            bytes: 10_000,
+            ..QueueLimits::counted(1_000, 60_000)
+        });
+        let (stream, _) = hub
+            .start_publish("s", 1, addr(), 0, CancellationToken::new())
+            .unwrap();
+        let (_, player, _) = hub.start_play("s", 10);
+        let frame = |ts: u32, first: u8| {
+            let mut v = vec![first, 0x01];
+            v.resize(3_000, 0);
+            Media::new(MediaKind::Video, ts, Bytes::from(v))
+        };
+        for i in 0..10 {
+            assert!(hub.media(&stream, 1, frame(i, if i == 0 { 0x17 } else { 0x27 })));
+        }
+        let stats = &hub.stats()[0];
+        assert_eq!(stats.peak_player_queued_bytes, 9_000, "{stats:?}");
+        assert_eq!(
+            stats.queued_bytes, 0,
+            "skipping to the next keyframe: {stats:?}"
+        );
+        assert_eq!(stats.dropped_for_players, 10);
+        assert!(hub.media(&stream, 1, frame(10, 0x17)));
+        assert_eq!(hub.stats()[0].queued_bytes, 3_000);
+        drain(&player);
+        assert_eq!(hub.stats()[0].queued_bytes, 0);
+    }
 }
