@@ -26,7 +26,7 @@ use crate::config::RelayConfig;
 use crate::hub::{DirectSink, Player};
 use crate::outbound::MAX_WRITE_SLICES;
 use crate::peer::{Peer, PeerError};
-use crate::pending::PendingSet;
+use crate::pending::Admission;
 
 /// Bytes read at once. The buffer is per worker thread, not per connection: input is handed
 /// to the session (which keeps what it needs) before the next await.
@@ -141,6 +141,8 @@ fn left_abruptly(e: &io::Error) -> bool {
 enum End {
     PeerClosed,
     Shutdown,
+    /// Closed while starting, to make room for a newer connection.
+    Evicted,
 }
 
 fn unix_now() -> u64 {
@@ -233,16 +235,16 @@ pub(crate) async fn serve(
     mut peer: Peer,
     config: Arc<RelayConfig>,
     relay_stop: CancellationToken,
-    pending: Arc<PendingSet>,
+    admission: Admission,
 ) {
     let mut socket = socket;
-    let result = drive(&mut socket, &mut peer, &config, (&pending, conn)).await;
-    pending.remove(conn);
+    let result = drive(&mut socket, &mut peer, &config, &admission).await;
+    admission.set.remove(conn);
     if let Some(player) = peer.player() {
         player.detach();
     }
     match result {
-        Ok(End::Shutdown) if !relay_stop.is_cancelled() => tracing::info!(
+        Ok(End::Evicted) => tracing::info!(
             conn,
             peer = %addr,
             "starting connection closed to make room for a newer one"
@@ -270,7 +272,7 @@ async fn drive(
     socket: &mut TcpStream,
     peer: &mut Peer,
     config: &RelayConfig,
-    (pending_set, conn): (&PendingSet, u64),
+    admission: &Admission,
 ) -> Result<End, ConnError> {
     let (mut rd, wr) = socket.split();
     let socket: &TcpStream = wr.as_ref();
@@ -278,6 +280,8 @@ async fn drive(
     let stopped = stop.cancelled();
     tokio::pin!(stopped);
     let mut stop_armed = false;
+    let evicted = admission.evict.cancelled();
+    tokio::pin!(evicted);
     let accepted = Instant::now();
     let mut clocks = Clocks {
         handshaken: false,
@@ -315,7 +319,7 @@ async fn drive(
         match (peer.is_active(), clocks.starting_since) {
             (true, Some(_)) => {
                 clocks.starting_since = None;
-                pending_set.remove(conn);
+                admission.set.remove(admission.conn);
             }
             (false, None) => {
                 // Its role ended: it starts again, under the starting clocks, which may be due
@@ -379,6 +383,12 @@ async fn drive(
             }
             () = poll_fn(|cx| poll_stopped(&stop, stopped.as_mut(), &mut stop_armed, cx)) => {
                 return stopped_result(peer);
+            }
+            // Polled only while starting, so it costs a started connection nothing.
+            () = evicted.as_mut(), if clocks.starting_since.is_some() => {
+                if !peer.is_active() {
+                    return Ok(End::Evicted);
+                }
             }
         }
     }

@@ -6,11 +6,24 @@
 //! let whoever opened connections first keep every slot.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::lock;
+
+/// One connection's place among the starting ones.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    /// The set it was admitted to.
+    pub set: Arc<PendingSet>,
+    /// Its number.
+    pub conn: u64,
+    /// Cancelled when it is evicted. Its own token, not the connection's stop token: a
+    /// connection that started publishing or playing just before the eviction reached it
+    /// ignores it instead of being cut off.
+    pub evict: CancellationToken,
+}
 
 /// The starting connections, by connection number (which grows with accept order).
 #[derive(Debug)]

@@ -15,7 +15,7 @@ use crate::config::RelayConfig;
 use crate::conn;
 use crate::hub::{Hub, RelayEvent, StreamStats};
 use crate::peer::Peer;
-use crate::pending::PendingSet;
+use crate::pending::{Admission, PendingSet};
 
 /// Pause after an accept error that is not about one connection (out of file descriptors, say),
 /// so the loop does not spin while the condition lasts.
@@ -178,7 +178,8 @@ impl Relay {
                         }
                         next_conn += 1;
                         let conn_stop = stop.child_token();
-                        let evicted = pending.admit(next_conn, conn_stop.clone()).len();
+                        let evict = CancellationToken::new();
+                        let evicted = pending.admit(next_conn, evict.clone()).len();
                         if evicted > 0
                             && let Some(n) = evictions.refused(Instant::now())
                         {
@@ -197,7 +198,11 @@ impl Relay {
                             peer,
                             self.config.clone(),
                             stop.clone(),
-                            pending.clone(),
+                            Admission {
+                                set: pending.clone(),
+                                conn: next_conn,
+                                evict,
+                            },
                         ));
                     }
                     Err(e) => {
