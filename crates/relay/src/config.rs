@@ -1,9 +1,13 @@
 //! The relay's settings and the command-line flags that produce them.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use quartet_proto::sign::StreamSigner;
+
+use crate::auth::PublishGate;
+use crate::queue::QueueLimits;
 
 /// RTMP application the relay serves (`rtmp://host/live/<stream>`).
 pub const DEFAULT_APP: &str = "live";
@@ -27,16 +31,42 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_PLAYER_QUEUE_LIMIT: usize = 1_024;
 /// How far behind live a player may be when a keyframe arrives before its backlog is dropped.
 pub const DEFAULT_PLAYER_MAX_LAG: Duration = Duration::from_millis(1_500);
+/// Bytes a player's queue may keep alive (payload plus its chunked copy) before its backlog is
+/// dropped: 4 s of a 1080p call at 4 Mbit/s (2 MB) and a 1 MB keyframe, both counted twice for
+/// the copy, rounded up. A publisher sending huge frames to a player that never reads costs
+/// this much per player and no more.
+pub const DEFAULT_PLAYER_QUEUE_BYTES: usize = 8 * 1024 * 1024;
+/// How far behind live a player may fall between keyframes before its queued video is dropped
+/// until the next keyframe (audio is kept): twice the keyframe lag, so with usual keyframe
+/// intervals (1-2 s) the keyframe rule acts first and this one only where keyframes are rare.
+pub const DEFAULT_PLAYER_MAX_DELAY: Duration = Duration::from_secs(3);
+/// Kernel send buffer of a player's socket: bytes sitting there are latency and memory the
+/// relay can no longer drop, so it is kept to a fraction of a second of a call (Linux doubles it).
+pub const DEFAULT_PLAYER_SEND_BUFFER: usize = 64 * 1024;
+/// Time from accept to a started publish or play: a real client needs a few round trips
+/// (milliseconds); a connection that takes longer only holds a slot.
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest silence of a connection that neither publishes nor plays yet: each step of a real
+/// client's start (handshake, connect, createStream, publish or play) answers the relay's reply
+/// within a round trip, so 3 s leaves room for TCP retransmissions and nothing for a trickle.
+pub const DEFAULT_PENDING_IDLE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Most connections that neither publish nor play yet; a new one past this closes the oldest of
+/// them, so a flood of slow starters cannot lock out a real client. A quarter of the default
+/// connection limit: a whole relay's worth of members reconnecting at once stays well below it.
+pub const DEFAULT_MAX_PENDING: usize = 512;
 
 /// How the relay behaves.
-#[derive(Debug, Clone)]
+#[derive(Clone, Debug)]
 pub struct RelayConfig {
     /// RTMP application name clients must connect to.
     pub app: String,
     /// Verifies `txSecret`/`txTime`; `None` accepts any publish (an open relay, for tests and trusted LANs).
     pub signer: Option<StreamSigner>,
-    /// Whether play URLs must be signed too.
+    /// Whether play URLs must be signed too (with a play or a push signature).
     pub verify_play: bool,
+    /// The room server's say on who may publish (see [`PublishGate`]); `None` admits every
+    /// correctly signed publish.
+    pub gate: Option<Arc<dyn PublishGate>>,
     /// Most simultaneous connections.
     pub max_connections: usize,
     /// Largest chunk size a peer may announce.
@@ -51,6 +81,18 @@ pub struct RelayConfig {
     pub player_queue_limit: usize,
     /// Lag behind live (at a keyframe) past which a player's backlog is dropped.
     pub player_max_lag: Duration,
+    /// Bytes queued per player before its backlog is dropped.
+    pub player_queue_bytes: usize,
+    /// Lag behind live (between keyframes) past which a player's video is dropped to the next keyframe.
+    pub player_max_delay: Duration,
+    /// Kernel send buffer of player sockets.
+    pub player_send_buffer: usize,
+    /// Time from accept to a started publish or play.
+    pub start_timeout: Duration,
+    /// Longest silence of a connection not yet publishing or playing.
+    pub pending_idle_timeout: Duration,
+    /// Most connections not yet publishing or playing; the oldest goes to make room.
+    pub max_pending: usize,
 }
 
 impl Default for RelayConfig {
@@ -59,6 +101,7 @@ impl Default for RelayConfig {
             app: DEFAULT_APP.to_owned(),
             signer: None,
             verify_play: false,
+            gate: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_chunk_size: DEFAULT_MAX_CHUNK_SIZE,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
@@ -66,6 +109,12 @@ impl Default for RelayConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             player_queue_limit: DEFAULT_PLAYER_QUEUE_LIMIT,
             player_max_lag: DEFAULT_PLAYER_MAX_LAG,
+            player_queue_bytes: DEFAULT_PLAYER_QUEUE_BYTES,
+            player_max_delay: DEFAULT_PLAYER_MAX_DELAY,
+            player_send_buffer: DEFAULT_PLAYER_SEND_BUFFER,
+            start_timeout: DEFAULT_START_TIMEOUT,
+            pending_idle_timeout: DEFAULT_PENDING_IDLE_TIMEOUT,
+            max_pending: DEFAULT_MAX_PENDING,
         }
     }
 }
@@ -80,8 +129,22 @@ impl RelayConfig {
     }
 
     pub(crate) fn player_max_lag_ms(&self) -> u32 {
-        u32::try_from(self.player_max_lag.as_millis()).unwrap_or(u32::MAX)
+        millis(self.player_max_lag)
     }
+
+    /// What each player's queue may hold.
+    pub(crate) fn queue_limits(&self) -> QueueLimits {
+        QueueLimits {
+            messages: self.player_queue_limit,
+            bytes: self.player_queue_bytes,
+            max_lag_ms: self.player_max_lag_ms(),
+            max_delay_ms: millis(self.player_max_delay),
+        }
+    }
+}
+
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
 /// The relay's flags, flattened into `quartet server`.

@@ -26,6 +26,7 @@ use crate::config::RelayConfig;
 use crate::hub::{DirectSink, Player};
 use crate::outbound::MAX_WRITE_SLICES;
 use crate::peer::{Peer, PeerError};
+use crate::pending::Admission;
 
 /// Bytes read at once. The buffer is per worker thread, not per connection: input is handed
 /// to the session (which keeps what it needs) before the next await.
@@ -36,9 +37,6 @@ const OUT_HIGH_WATER: usize = 256 * 1024;
 const STOP_CHECK_ROUNDS: u32 = 64;
 /// Time to deliver a last message (a refusal, say) before closing.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
-/// Kernel send buffer of a player's socket: bytes sitting there are latency the relay can no
-/// longer drop, so it is kept small (Linux doubles it).
-const PLAYER_SEND_BUFFER: usize = 64 * 1024;
 
 thread_local! {
     static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUFFER_SIZE]);
@@ -61,10 +59,74 @@ enum ConnError {
     Peer(#[from] PeerError),
     #[error("socket error: {0}")]
     Io(#[from] io::Error),
+    #[error("{0}")]
+    Timeout(Timeout),
+}
+
+/// Which clock ended a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum Timeout {
     #[error("no RTMP handshake within {0:?}")]
-    HandshakeTimeout(Duration),
+    Handshake(Duration),
+    #[error("neither publishing nor playing {0:?} after accept")]
+    Start(Duration),
+    #[error("silent for {0:?} before publishing or playing")]
+    PendingIdle(Duration),
     #[error("no progress for {0:?}")]
     Idle(Duration),
+}
+
+/// Where a connection stands, as its clocks see it.
+#[derive(Debug, Clone, Copy)]
+struct Clocks {
+    handshaken: bool,
+    /// The handshake's deadline (from accept).
+    handshake_deadline: Instant,
+    /// Since when it neither publishes nor plays (accept, or the end of its last role).
+    starting_since: Option<Instant>,
+    /// Whether it plays (a player is judged by its output, everyone else by input).
+    playing: bool,
+    /// Whether output waits to be written.
+    output_pending: bool,
+    last_input: Instant,
+    last_output: Instant,
+}
+
+/// The earliest deadline the connection must meet and the clock that sets it; `None` when no
+/// clock runs (a player waiting for a stream with nothing to deliver).
+fn next_deadline(config: &RelayConfig, c: &Clocks) -> Option<(Instant, Timeout)> {
+    let mut due: Vec<(Instant, Timeout)> = Vec::with_capacity(4);
+    if !c.handshaken {
+        due.push((
+            c.handshake_deadline,
+            Timeout::Handshake(config.handshake_timeout),
+        ));
+    }
+    if let Some(since) = c.starting_since {
+        due.push((
+            since + config.start_timeout,
+            Timeout::Start(config.start_timeout),
+        ));
+        due.push((
+            c.last_input + config.pending_idle_timeout,
+            Timeout::PendingIdle(config.pending_idle_timeout),
+        ));
+    }
+    if c.playing {
+        // A player waiting for a stream to start is not stuck; one not draining its output is.
+        if c.output_pending {
+            due.push((
+                c.last_output + config.idle_timeout,
+                Timeout::Idle(config.idle_timeout),
+            ));
+        }
+    } else {
+        due.push((
+            c.last_input + config.idle_timeout,
+            Timeout::Idle(config.idle_timeout),
+        ));
+    }
+    due.into_iter().min_by_key(|(at, _)| *at)
 }
 
 /// Whether a socket error is only the peer leaving without a goodbye: players that quit
@@ -79,6 +141,8 @@ fn left_abruptly(e: &io::Error) -> bool {
 enum End {
     PeerClosed,
     Shutdown,
+    /// Closed while starting, to make room for a newer connection.
+    Evicted,
 }
 
 fn unix_now() -> u64 {
@@ -171,13 +235,20 @@ pub(crate) async fn serve(
     mut peer: Peer,
     config: Arc<RelayConfig>,
     relay_stop: CancellationToken,
+    admission: Admission,
 ) {
     let mut socket = socket;
-    let result = drive(&mut socket, &mut peer, &config).await;
+    let result = drive(&mut socket, &mut peer, &config, &admission).await;
+    admission.set.remove(conn);
     if let Some(player) = peer.player() {
         player.detach();
     }
     match result {
+        Ok(End::Evicted) => tracing::info!(
+            conn,
+            peer = %addr,
+            "starting connection closed to make room for a newer one"
+        ),
         Ok(end) => tracing::debug!(conn, peer = %addr, ?end, "connection closed"),
         Err(ConnError::Peer(PeerError::Refused(refusal))) => {
             tracing::warn!(conn, peer = %addr, %refusal, "request refused, closing");
@@ -201,6 +272,7 @@ async fn drive(
     socket: &mut TcpStream,
     peer: &mut Peer,
     config: &RelayConfig,
+    admission: &Admission,
 ) -> Result<End, ConnError> {
     let (mut rd, wr) = socket.split();
     let socket: &TcpStream = wr.as_ref();
@@ -208,13 +280,23 @@ async fn drive(
     let stopped = stop.cancelled();
     tokio::pin!(stopped);
     let mut stop_armed = false;
-    let handshake_deadline = Instant::now() + config.handshake_timeout;
-    // One timer for the connection's life, moved only when it fires early: re-arming it on
-    // every message would cost more than the message.
-    let timer = sleep_until(handshake_deadline);
+    let evicted = admission.evict.cancelled();
+    tokio::pin!(evicted);
+    let accepted = Instant::now();
+    let mut clocks = Clocks {
+        handshaken: false,
+        handshake_deadline: accepted + config.handshake_timeout,
+        starting_since: Some(accepted),
+        playing: false,
+        output_pending: false,
+        last_input: accepted,
+        last_output: accepted,
+    };
+    // One timer for the connection's life, moved only when it fires early (or a role ends):
+    // re-arming it on every message would cost more than the message.
+    let first = next_deadline(config, &clocks).map_or(accepted + config.idle_timeout, |d| d.0);
+    let timer = sleep_until(first);
     tokio::pin!(timer);
-    let mut last_input = Instant::now();
-    let mut last_output = Instant::now();
     let mut was_pending = false;
     let mut player: Option<Arc<Player>> = None;
     let mut parked = false;
@@ -228,11 +310,27 @@ async fn drive(
             && let Some(p) = peer.player()
         {
             let sock = SockRef::from(socket);
-            sock.set_send_buffer_size(PLAYER_SEND_BUFFER)?;
+            sock.set_send_buffer_size(config.player_send_buffer)?;
             if peer.shares_wire() {
                 p.attach(Box::new(SocketSink(sock.try_clone()?)));
             }
             player = Some(p);
+        }
+        match (peer.is_active(), clocks.starting_since) {
+            (true, Some(_)) => {
+                clocks.starting_since = None;
+                admission.set.remove(admission.conn);
+            }
+            (false, None) => {
+                // Its role ended: it starts again, under the starting clocks, which may be due
+                // before the timer.
+                clocks.starting_since = Some(Instant::now());
+                clocks.playing = false;
+                if let Some((at, _)) = next_deadline(config, &clocks) {
+                    timer.as_mut().reset(at);
+                }
+            }
+            _ => {}
         }
         if peer.out().len() < OUT_HIGH_WATER {
             peer.pull_media(OUT_HIGH_WATER)?;
@@ -240,12 +338,12 @@ async fn drive(
         // Write at once rather than after another round through `select!`: the socket is
         // almost always writable, and a full one answers from tokio's cached readiness.
         if !peer.out().is_empty() && write_from(socket, peer)? {
-            last_output = Instant::now();
+            clocks.last_output = Instant::now();
         }
         let pending = !peer.out().is_empty();
         if pending && !was_pending {
             // The stall clock starts when there is something to deliver.
-            last_output = Instant::now();
+            clocks.last_output = Instant::now();
         }
         was_pending = pending;
         if !pending && let Some(p) = &player {
@@ -262,41 +360,35 @@ async fn drive(
             biased;
             read = poll_fn(|cx| poll_read_into(&mut rd, peer, cx)) => {
                 match read? {
-                    Read::Data => last_input = Instant::now(),
+                    Read::Data => clocks.last_input = Instant::now(),
                     Read::Closed => return Ok(End::PeerClosed),
                 }
             }
             ready = socket.writable(), if pending => {
                 ready?;
                 if write_from(socket, peer)? {
-                    last_output = Instant::now();
+                    clocks.last_output = Instant::now();
                 }
             }
             _ = player_ready(player.as_ref()), if !pending => {}
             _ = &mut timer => {
-                let deadline = if !peer.handshaken() {
-                    Some(handshake_deadline)
-                } else if player.is_some() {
-                    // A player waiting for a stream to start is not stuck; one not draining
-                    // its output is.
-                    pending.then(|| last_output + config.idle_timeout)
-                } else {
-                    Some(last_input + config.idle_timeout)
-                };
-                match deadline {
-                    Some(d) if d <= Instant::now() => {
-                        return Err(if peer.handshaken() {
-                            ConnError::Idle(config.idle_timeout)
-                        } else {
-                            ConnError::HandshakeTimeout(config.handshake_timeout)
-                        });
-                    }
-                    Some(d) => timer.as_mut().reset(d),
+                clocks.handshaken = peer.handshaken();
+                clocks.playing = peer.player().is_some();
+                clocks.output_pending = pending;
+                match next_deadline(config, &clocks) {
+                    Some((d, why)) if d <= Instant::now() => return Err(ConnError::Timeout(why)),
+                    Some((d, _)) => timer.as_mut().reset(d),
                     None => timer.as_mut().reset(Instant::now() + config.idle_timeout),
                 }
             }
             () = poll_fn(|cx| poll_stopped(&stop, stopped.as_mut(), &mut stop_armed, cx)) => {
                 return stopped_result(peer);
+            }
+            // Polled only while starting, so it costs a started connection nothing.
+            () = evicted.as_mut(), if clocks.starting_since.is_some() => {
+                if !peer.is_active() {
+                    return Ok(End::Evicted);
+                }
             }
         }
     }
@@ -332,5 +424,80 @@ mod tests {
         ] {
             assert!(!left_abruptly(&kind.into()), "{kind:?}");
         }
+    }
+
+    fn clocks(at: Instant) -> Clocks {
+        Clocks {
+            handshaken: true,
+            handshake_deadline: at + DEFAULT_HANDSHAKE,
+            starting_since: Some(at),
+            playing: false,
+            output_pending: false,
+            last_input: at,
+            last_output: at,
+        }
+    }
+
+    const DEFAULT_HANDSHAKE: Duration = crate::config::DEFAULT_HANDSHAKE_TIMEOUT;
+
+    #[test]
+    fn a_starting_connection_must_keep_talking_and_start_in_time() {
+        let config = RelayConfig::default();
+        let t0 = Instant::now();
+        let mut c = clocks(t0);
+        c.handshaken = false;
+        c.last_input = t0;
+        // Silent: the progress rule is due first (3 s), before the handshake's 5 s.
+        assert_eq!(
+            next_deadline(&config, &c),
+            Some((
+                t0 + config.pending_idle_timeout,
+                Timeout::PendingIdle(config.pending_idle_timeout)
+            ))
+        );
+        // Trickling keeps the progress rule at bay, not the handshake or start deadlines.
+        c.last_input = t0 + Duration::from_secs(4);
+        assert_eq!(
+            next_deadline(&config, &c).map(|d| d.1),
+            Some(Timeout::Handshake(config.handshake_timeout))
+        );
+        c.handshaken = true;
+        c.last_input = t0 + Duration::from_secs(9);
+        assert_eq!(
+            next_deadline(&config, &c),
+            Some((
+                t0 + config.start_timeout,
+                Timeout::Start(config.start_timeout)
+            ))
+        );
+    }
+
+    #[test]
+    fn started_connections_answer_to_the_idle_clock_alone() {
+        let config = RelayConfig::default();
+        let t0 = Instant::now();
+        let mut c = clocks(t0);
+        c.starting_since = None;
+        let later = t0 + Duration::from_secs(60);
+        c.last_input = later;
+        assert_eq!(
+            next_deadline(&config, &c),
+            Some((
+                later + config.idle_timeout,
+                Timeout::Idle(config.idle_timeout)
+            ))
+        );
+        c.playing = true;
+        assert_eq!(
+            next_deadline(&config, &c),
+            None,
+            "a player with nothing to deliver"
+        );
+        c.output_pending = true;
+        c.last_output = later;
+        assert_eq!(
+            next_deadline(&config, &c).map(|d| d.0),
+            Some(later + config.idle_timeout)
+        );
     }
 }

@@ -49,10 +49,7 @@ pub fn session_input(data: &[u8]) {
         max_message_size: FUZZ_MAX_MESSAGE_SIZE,
         ..RelayConfig::default()
     });
-    let hub = Arc::new(Hub::new(
-        config.player_queue_limit,
-        config.player_max_lag_ms(),
-    ));
+    let hub = Arc::new(Hub::new(config.queue_limits()));
     let addr = SocketAddr::from(([127, 0, 0, 1], 1935));
 
     // A scripted publisher (rml_rtmp's client) keeping a stream live with cached media.

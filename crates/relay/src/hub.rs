@@ -8,14 +8,15 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{self, PublishStart, Refusal};
 use crate::gop::GopCache;
 use crate::media::{Media, MediaKind};
-use crate::queue::{Entry, Notice, PlayerQueue};
+use crate::queue::{Entry, Notice, PlayerQueue, QueueLimits};
 
 /// Events buffered for a slow subscriber before it starts missing some.
 pub(crate) const EVENT_CHANNEL_CAPACITY: usize = 1_024;
@@ -56,6 +57,10 @@ pub struct StreamStats {
     pub players: usize,
     /// Messages dropped for slow players since the stream appeared.
     pub dropped_for_players: u64,
+    /// Bytes queued for the attached players now (payload and chunked copy, all players).
+    pub queued_bytes: u64,
+    /// The most bytes one player's queue has held, over the players attached now.
+    pub peak_player_queued_bytes: u64,
 }
 
 /// Locks `m`, carrying on after a panic elsewhere: every critical section leaves the state whole.
@@ -147,8 +152,11 @@ impl Player {
         self.ready.notify_one();
     }
 
-    fn dropped(&self) -> u64 {
-        lock(&self.slot).queue.dropped()
+    /// Dropped messages, bytes queued now and the most bytes ever queued.
+    fn figures(&self) -> (u64, u64, u64) {
+        let slot = lock(&self.slot);
+        let q = &slot.queue;
+        (q.dropped(), q.bytes() as u64, q.peak_bytes() as u64)
     }
 }
 
@@ -158,6 +166,10 @@ struct Publisher {
     addr: SocketAddr,
     since: SystemTime,
     kick: CancellationToken,
+    /// Expiry of the URL it published with (the takeover rule compares against it).
+    expires_at: u64,
+    /// When its last audio or video message arrived (or it started, before any).
+    last_media: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -197,32 +209,21 @@ impl Stream {
     }
 }
 
-/// How a publish went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PublishStart {
-    /// The stream was not live.
-    New,
-    /// Another connection was publishing and was told to leave.
-    Takeover,
-}
-
 /// The registry of streams.
 #[derive(Debug)]
 pub(crate) struct Hub {
     streams: Mutex<HashMap<String, Arc<Stream>>>,
     events: broadcast::Sender<RelayEvent>,
-    queue_limit: usize,
-    max_lag_ms: u32,
+    limits: QueueLimits,
 }
 
 impl Hub {
-    /// An empty registry whose players queue up to `queue_limit` messages.
-    pub fn new(queue_limit: usize, max_lag_ms: u32) -> Hub {
+    /// An empty registry whose players' queues stay within `limits`.
+    pub fn new(limits: QueueLimits) -> Hub {
         Hub {
             streams: Mutex::new(HashMap::new()),
             events: broadcast::channel(EVENT_CHANNEL_CAPACITY).0,
-            queue_limit,
-            max_lag_ms,
+            limits,
         }
     }
 
@@ -243,30 +244,32 @@ impl Hub {
             .clone()
     }
 
-    /// Makes `conn` the publisher of `id` (authorization was checked before); a previous
-    /// publisher is kicked through its token.
+    /// Makes `conn` the publisher of `id` with a URL expiring at `expires_at` (signature and
+    /// gate were checked before); a previous publisher is kicked through its token if the
+    /// takeover rule lets this one replace it (see [`auth::takeover`]).
     pub fn start_publish(
         &self,
         id: &str,
         conn: u64,
         addr: SocketAddr,
+        expires_at: u64,
         kick: CancellationToken,
-    ) -> (Arc<Stream>, PublishStart) {
+    ) -> Result<(Arc<Stream>, PublishStart), Refusal> {
         let mut streams = lock(&self.streams);
         let stream = Self::entry(&mut streams, id);
         let mut st = lock(&stream.state);
-        let start = match st.publisher.take() {
-            Some(old) => {
-                old.kick.cancel();
-                PublishStart::Takeover
-            }
-            None => PublishStart::New,
-        };
+        // Decided under the stream's lock, so two publishes racing are judged one after the other.
+        let start = auth::takeover(st.publisher.as_ref().map(|p| p.expires_at), expires_at)?;
+        if let Some(old) = st.publisher.take() {
+            old.kick.cancel();
+        }
         st.publisher = Some(Publisher {
             conn,
             addr,
             since: SystemTime::now(),
             kick,
+            expires_at,
+            last_media: Instant::now(),
         });
         st.cache.clear();
         st.counters = Counters::default();
@@ -279,14 +282,18 @@ impl Hub {
             });
         }
         drop(st);
-        (stream, start)
+        Ok((stream, start))
     }
 
     /// Relays one message from `conn`; false once `conn` is no longer the publisher.
     pub fn media(&self, stream: &Stream, conn: u64, media: Media) -> bool {
-        let mut st = lock(&stream.state);
-        if st.publisher.as_ref().map(|p| p.conn) != Some(conn) {
+        let mut guard = lock(&stream.state);
+        let st = &mut *guard;
+        let Some(publisher) = st.publisher.as_mut().filter(|p| p.conn == conn) else {
             return false;
+        };
+        if media.kind != MediaKind::Metadata {
+            publisher.last_media = Instant::now();
         }
         let c = &mut st.counters;
         c.bytes_in += media.payload.len() as u64;
@@ -310,10 +317,36 @@ impl Hub {
 
     /// Ends `conn`'s publishing of `stream`, unless it was already taken over.
     pub fn stop_publish(&self, stream: &Stream, conn: u64) {
-        let mut st = lock(&stream.state);
+        let st = lock(&stream.state);
         if st.publisher.as_ref().map(|p| p.conn) != Some(conn) {
             return;
         }
+        self.unpublish(stream, st);
+    }
+
+    /// Ends the current publish of `id` now, closing its connection; false when not live.
+    pub fn revoke(&self, id: &str) -> bool {
+        let Some(stream) = lock(&self.streams).get(id).cloned() else {
+            return false;
+        };
+        let st = lock(&stream.state);
+        let Some(publisher) = &st.publisher else {
+            return false;
+        };
+        publisher.kick.cancel();
+        self.unpublish(&stream, st);
+        true
+    }
+
+    /// Time since the live publisher of `id` last sent audio or video; `None` when not live.
+    pub fn media_age(&self, id: &str) -> Option<Duration> {
+        let stream = lock(&self.streams).get(id).cloned()?;
+        let st = lock(&stream.state);
+        st.publisher.as_ref().map(|p| p.last_media.elapsed())
+    }
+
+    /// Takes the publisher off `stream` and tells its players and subscribers.
+    fn unpublish(&self, stream: &Stream, mut st: MutexGuard<'_, StreamState>) {
         st.publisher = None;
         st.cache.clear();
         for p in &st.players {
@@ -331,7 +364,7 @@ impl Hub {
         let player = Arc::new(Player {
             conn,
             slot: Mutex::new(Slot {
-                queue: PlayerQueue::new(self.queue_limit, self.max_lag_ms),
+                queue: PlayerQueue::with_limits(self.limits),
                 sink: None,
             }),
             ready: Notify::new(),
@@ -353,7 +386,7 @@ impl Hub {
         let mut st = lock(&stream.state);
         if let Some(i) = st.players.iter().position(|p| p.conn == conn) {
             let player = st.players.swap_remove(i);
-            st.departed_dropped += player.dropped();
+            st.departed_dropped += player.figures().0;
         }
         drop(st);
         self.remove_if_idle(&stream.id);
@@ -380,6 +413,12 @@ impl Hub {
             .iter()
             .map(|s| {
                 let st = lock(&s.state);
+                let (mut dropped, mut queued, mut peak) = (st.departed_dropped, 0, 0);
+                for (d, q, p) in st.players.iter().map(|p| p.figures()) {
+                    dropped += d;
+                    queued += q;
+                    peak = peak.max(p);
+                }
                 StreamStats {
                     stream_id: s.id.clone(),
                     publisher: st.publisher.as_ref().map(|p| p.addr),
@@ -389,8 +428,9 @@ impl Hub {
                     audio_frames: st.counters.audio_frames,
                     keyframes: st.counters.keyframes,
                     players: st.players.len(),
-                    dropped_for_players: st.departed_dropped
-                        + st.players.iter().map(|p| p.dropped()).sum::<u64>(),
+                    dropped_for_players: dropped,
+                    queued_bytes: queued,
+                    peak_player_queued_bytes: peak,
                 }
             })
             .collect();
@@ -405,204 +445,4 @@ impl Hub {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use bytes::Bytes;
-
-    fn addr() -> SocketAddr {
-        "127.0.0.1:5000".parse().unwrap()
-    }
-    fn key(ts: u32) -> Media {
-        Media::new(MediaKind::Video, ts, Bytes::from_static(&[0x17, 0x01, 0]))
-    }
-
-    /// A socket that takes `room` more bytes, then would block.
-    #[derive(Debug, Default)]
-    struct Pipe {
-        taken: Mutex<Vec<u8>>,
-        room: Mutex<usize>,
-    }
-
-    impl DirectSink for Arc<Pipe> {
-        fn try_send(&self, bytes: &[u8]) -> io::Result<usize> {
-            let mut room = lock(&self.room);
-            if *room == 0 {
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-            let n = bytes.len().min(*room);
-            *room -= n;
-            lock(&self.taken).extend_from_slice(&bytes[..n]);
-            Ok(n)
-        }
-    }
-
-    fn wired(ts: u32, wire: &'static [u8]) -> Media {
-        Media {
-            wire: Bytes::from_static(wire),
-            ..Media::new(MediaKind::Video, ts, Bytes::from_static(&[0x27, 0x01, 0]))
-        }
-    }
-
-    fn drain(p: &Player) -> Vec<Entry> {
-        std::iter::from_fn(|| p.pop()).collect()
-    }
-
-    #[test]
-    fn publish_fan_out_and_unpublish() {
-        let hub = Hub::new(64, 1_000);
-        let mut events = hub.subscribe();
-        let (_, early, live) = hub.start_play("s", 10);
-        assert!(!live);
-        let (stream, start) = hub.start_publish("s", 1, addr(), CancellationToken::new());
-        assert_eq!(start, PublishStart::New);
-        assert!(hub.is_live("s"));
-        assert!(hub.media(&stream, 1, key(0)));
-        let (_, late, live) = hub.start_play("s", 11);
-        assert!(live);
-        assert_eq!(
-            drain(&early),
-            vec![Entry::Notice(Notice::Published), Entry::Media(key(0))]
-        );
-        assert_eq!(drain(&late), vec![Entry::Media(key(0))], "from the cache");
-
-        let stats = hub.stats();
-        assert_eq!(stats.len(), 1);
-        assert_eq!(stats[0].players, 2);
-        assert_eq!(stats[0].keyframes, 1);
-        assert_eq!(stats[0].bytes_in, 3);
-        assert_eq!(stats[0].publisher, Some(addr()));
-
-        hub.stop_publish(&stream, 1);
-        assert!(!hub.is_live("s"));
-        assert_eq!(drain(&late), vec![Entry::Notice(Notice::Unpublished)]);
-        assert_eq!(
-            events.try_recv().unwrap(),
-            RelayEvent::Published {
-                stream_id: "s".into()
-            }
-        );
-        assert_eq!(
-            events.try_recv().unwrap(),
-            RelayEvent::Unpublished {
-                stream_id: "s".into()
-            }
-        );
-
-        hub.stop_play(&stream, 10);
-        hub.stop_play(&stream, 11);
-        assert!(hub.stats().is_empty(), "an idle stream is forgotten");
-    }
-
-    #[test]
-    fn a_parked_player_is_written_directly_until_its_socket_fills() {
-        let hub = Hub::new(64, 1_000);
-        let (stream, _) = hub.start_publish("s", 1, addr(), CancellationToken::new());
-        let (_, player, _) = hub.start_play("s", 10);
-        let pipe = Arc::new(Pipe::default());
-        *lock(&pipe.room) = 10;
-        assert!(!player.park(), "no socket offered yet");
-        player.attach(Box::new(pipe.clone()));
-        assert!(player.park());
-
-        assert!(hub.media(&stream, 1, wired(0, b"first")));
-        assert_eq!(*lock(&pipe.taken), b"first");
-        assert!(
-            drain(&player).is_empty(),
-            "nothing queued, nothing to wake for"
-        );
-
-        assert!(hub.media(&stream, 1, wired(33, b"second")));
-        assert!(hub.media(&stream, 1, wired(66, b"third")));
-        assert_eq!(*lock(&pipe.taken), b"firstsecon");
-        assert_eq!(
-            drain(&player),
-            vec![
-                Entry::Rest(Bytes::from_static(b"d")),
-                Entry::Media(wired(66, b"third"))
-            ],
-            "the rest of a half-written message goes first, then the queue takes over"
-        );
-
-        assert!(player.park());
-        assert!(hub.media(&stream, 1, wired(100, b"fourth")));
-        assert_eq!(
-            drain(&player),
-            vec![Entry::Media(wired(100, b"fourth"))],
-            "a full socket queues"
-        );
-
-        *lock(&pipe.room) = 100;
-        assert!(player.park());
-        player.unpark();
-        assert!(hub.media(&stream, 1, wired(133, b"fifth")));
-        assert_eq!(
-            *lock(&pipe.taken),
-            b"firstsecon",
-            "an unparked player writes itself"
-        );
-        assert_eq!(drain(&player), vec![Entry::Media(wired(133, b"fifth"))]);
-
-        assert!(player.park());
-        player.detach();
-        assert!(
-            !player.park(),
-            "a closing connection's socket is not written"
-        );
-    }
-
-    #[test]
-    fn video_written_directly_still_makes_a_skipping_player_wait_for_a_keyframe() {
-        let hub = Hub::new(1, 60_000);
-        let (stream, _) = hub.start_publish("s", 1, addr(), CancellationToken::new());
-        let (_, player, _) = hub.start_play("s", 10);
-        let pipe = Arc::new(Pipe::default());
-        *lock(&pipe.room) = 5;
-        player.attach(Box::new(pipe.clone()));
-        assert!(player.park());
-        assert!(hub.media(&stream, 1, wired(0, b"whole")));
-        // The socket is full: sound queues and overflows, and the video seen only on the
-        // socket still makes a keyframe the next place to resume.
-        let sound = |ts| Media {
-            wire: Bytes::from_static(b"sound"),
-            ..Media::new(MediaKind::Audio, ts, Bytes::from_static(&[0xAF, 0x01, 0]))
-        };
-        assert!(hub.media(&stream, 1, sound(20)));
-        assert!(hub.media(&stream, 1, sound(40)));
-        assert_eq!(
-            drain(&player),
-            vec![],
-            "audio is no place to resume a stream that has video"
-        );
-    }
-
-    #[test]
-    fn takeover_kicks_the_old_publisher_and_ignores_its_leftovers() {
-        let hub = Hub::new(64, 1_000);
-        let mut events = hub.subscribe();
-        let old_kick = CancellationToken::new();
-        let (stream, _) = hub.start_publish("s", 1, addr(), old_kick.clone());
-        let (again, start) = hub.start_publish("s", 2, addr(), CancellationToken::new());
-        assert_eq!(start, PublishStart::Takeover);
-        assert!(old_kick.is_cancelled());
-        assert!(
-            !hub.media(&stream, 1, key(0)),
-            "the old publisher is refused"
-        );
-        hub.stop_publish(&stream, 1);
-        assert!(
-            hub.is_live("s"),
-            "the old publisher leaving does not end the stream"
-        );
-        assert!(hub.media(&again, 2, key(0)));
-        assert_eq!(
-            events.try_recv().unwrap(),
-            RelayEvent::Published {
-                stream_id: "s".into()
-            }
-        );
-        assert!(
-            events.try_recv().is_err(),
-            "a takeover is no liveness change"
-        );
-    }
-}
+mod tests;

@@ -8,16 +8,47 @@
 //!   adds the relay's command flow on top (connect, createStream, publish, play, deleteStream and
 //!   the status messages players expect) and a thin tokio shell. Relayed media alone is chunked
 //!   here, once per message into one exactly sized buffer, byte for byte as rml_rtmp would.
-//! - **Publishing** needs a valid, unexpired signature for exactly that stream id; a second
-//!   publisher with a valid signature takes over a live stream (a member reconnecting).
-//! - **Playing** is open unless [`RelayConfig::verify_play`] is set. A player joining a live
+//! - **Publishing** needs a valid, unexpired push signature for exactly that stream id; a play
+//!   URL (signed under the derived play key, see `quartet_proto::sign`) is refused with
+//!   `NetStream.Publish.Unauthorized`. The room server's [`PublishGate`] then has its say (it
+//!   refuses URLs issued before a member left). A second publisher passing both takes over a
+//!   live stream (a member reconnecting) only if its URL expires no earlier than the live one's,
+//!   so a leaked old URL cannot cut off a fresh one. [`RelayHandle::revoke`] ends a publish now.
+//! - **Playing** is open unless [`RelayConfig::verify_play`] is set (then a play or a push
+//!   signature will do). A player joining a live
 //!   stream first gets the metadata, the codec headers and the latest group of pictures, so its
 //!   first frame is decodable at once. A player that cannot keep up loses its backlog and resumes
 //!   at the next keyframe; the publisher and the other players never wait for it.
 //!   A player that keeps up is written to from the publisher's task itself, with the message
 //!   chunked once for all players, so relaying costs no task wake-up per player and message.
 //! - **Liveness**: [`RelayHandle::is_live`], [`RelayHandle::subscribe`] and
-//!   [`RelayHandle::stats`] tell the room server which streams are live and how they fare.
+//!   [`RelayHandle::stats`] tell the room server which streams are live and how they fare;
+//!   [`RelayHandle::media_age`] tells a stalled publisher from a flowing one.
+//!
+//! # Limits
+//!
+//! Each is a field of [`RelayConfig`] with a named default; together they keep one hostile peer
+//! to the cost of one connection and a flood of them from locking out real clients.
+//!
+//! - Connections: at most [`DEFAULT_MAX_CONNECTIONS`]; of those, at most [`DEFAULT_MAX_PENDING`]
+//!   neither publishing nor playing yet, and past that the oldest such one is closed to make room
+//!   (also when the connection limit is reached), so a flood of slow starters cannot lock out a
+//!   client that starts promptly.
+//! - Starting: the handshake within [`DEFAULT_HANDSHAKE_TIMEOUT`], publish or play within
+//!   [`DEFAULT_START_TIMEOUT`] of accept, and no silence longer than
+//!   [`DEFAULT_PENDING_IDLE_TIMEOUT`] until then (a trickle of bytes buys no time).
+//! - Progress: a publisher or idle peer silent, or a player not draining its output, for
+//!   [`DEFAULT_IDLE_TIMEOUT`] is closed.
+//! - Input: chunk sizes within [`MIN_CHUNK_SIZE`]..=[`DEFAULT_MAX_CHUNK_SIZE`], messages up to
+//!   [`DEFAULT_MAX_MESSAGE_SIZE`] (refused before they are buffered), AMF commands and metadata
+//!   to 64 KiB and a bounded nesting depth, 16 message streams per connection.
+//! - Players: a queue of at most [`DEFAULT_PLAYER_QUEUE_LIMIT`] messages and
+//!   [`DEFAULT_PLAYER_QUEUE_BYTES`] bytes (payload plus chunked copy; one message larger than
+//!   that alone still goes out), at most [`DEFAULT_PLAYER_MAX_LAG`] behind live at a keyframe and
+//!   [`DEFAULT_PLAYER_MAX_DELAY`] between keyframes (then video is dropped to the next keyframe
+//!   and audio kept), 256 KiB of output staged in the connection and a kernel send buffer of
+//!   [`DEFAULT_PLAYER_SEND_BUFFER`].
+//! - Keyframe cache: the latest group of pictures up to 512 messages and 16 MiB per stream.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,14 +76,18 @@ mod media;
 mod memory;
 mod outbound;
 mod peer;
+mod pending;
 mod queue;
 mod relay;
 mod session;
 
+pub use auth::PublishGate;
 pub use config::{
     DEFAULT_APP, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CHUNK_SIZE,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PLAYER_MAX_LAG,
-    DEFAULT_PLAYER_QUEUE_LIMIT, DEFAULT_RTMP_LISTEN, MIN_CHUNK_SIZE, RelayArgs, RelayConfig,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_PENDING,
+    DEFAULT_PENDING_IDLE_TIMEOUT, DEFAULT_PLAYER_MAX_DELAY, DEFAULT_PLAYER_MAX_LAG,
+    DEFAULT_PLAYER_QUEUE_BYTES, DEFAULT_PLAYER_QUEUE_LIMIT, DEFAULT_PLAYER_SEND_BUFFER,
+    DEFAULT_RTMP_LISTEN, DEFAULT_START_TIMEOUT, MIN_CHUNK_SIZE, RelayArgs, RelayConfig,
 };
 pub use hub::{RelayEvent, StreamStats};
 pub use relay::{Relay, RelayError, RelayHandle};

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use rml_rtmp::handshake::{Handshake, HandshakeError, HandshakeProcessResult, PeerType};
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::PublishStart;
 use crate::auth::{self, Refusal};
 use crate::config::RelayConfig;
-use crate::hub::{Hub, Player, PublishStart, Stream};
+use crate::hub::{Hub, Player, Stream};
 use crate::outbound::Outbound;
 use crate::queue::Entry;
 use crate::session::{
@@ -32,8 +33,8 @@ pub(crate) enum PeerError {
     /// A publish or play was refused (the peer was told why).
     #[error("refused: {0}")]
     Refused(#[from] Refusal),
-    /// Another connection took over the stream this one published.
-    #[error("another publisher took over the stream")]
+    /// Another connection took over the stream this one published, or it was revoked.
+    #[error("the stream was taken over by another publisher or revoked")]
     TakenOver,
     /// The protocol library panicked on this input; the connection's state is unusable.
     #[error("RTMP parser failed on malformed input: {0}")]
@@ -129,6 +130,11 @@ impl Peer {
     /// Whether this connection publishes a stream.
     pub fn is_publisher(&self) -> bool {
         matches!(self.role, Role::Publishing { .. })
+    }
+
+    /// Whether this connection publishes or plays (it is no longer starting up).
+    pub fn is_active(&self) -> bool {
+        !matches!(self.role, Role::Idle)
     }
 
     /// The player end, when this connection plays.
@@ -260,9 +266,23 @@ impl Peer {
             Ok(key) => key,
             Err(refusal) => return self.refuse(msg_stream, refusal, true),
         };
-        let (stream, start) =
-            self.hub
-                .start_publish(&key.stream_id, self.conn, self.addr, self.stop.clone());
+        let expires_at = auth::url_expiry(&key);
+        if let Some(gate) = &self.config.gate
+            && !gate.admit(&key.stream_id, expires_at)
+        {
+            return self.refuse(msg_stream, Refusal::NotAdmitted(key.stream_id), true);
+        }
+        let started = self.hub.start_publish(
+            &key.stream_id,
+            self.conn,
+            self.addr,
+            expires_at,
+            self.stop.clone(),
+        );
+        let (stream, start) = match started {
+            Ok(started) => started,
+            Err(refusal) => return self.refuse(msg_stream, refusal, true),
+        };
         if start == PublishStart::Takeover {
             tracing::info!(conn = self.conn, peer = %self.addr, stream = key.stream_id, "publisher took over a live stream");
         } else {
@@ -372,10 +392,7 @@ mod tests {
     impl Setup {
         fn new(config: RelayConfig) -> Setup {
             Setup {
-                hub: Arc::new(Hub::new(
-                    config.player_queue_limit,
-                    config.player_max_lag_ms(),
-                )),
+                hub: Arc::new(Hub::new(config.queue_limits())),
                 config: Arc::new(config),
                 next: 0,
             }

@@ -15,6 +15,7 @@ use crate::config::RelayConfig;
 use crate::conn;
 use crate::hub::{Hub, RelayEvent, StreamStats};
 use crate::peer::Peer;
+use crate::pending::{Admission, PendingSet};
 
 /// Pause after an accept error that is not about one connection (out of file descriptors, say),
 /// so the loop does not spin while the condition lasts.
@@ -57,6 +58,19 @@ impl RelayHandle {
     /// Receives [`RelayEvent::Published`] and [`RelayEvent::Unpublished`] from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<RelayEvent> {
         self.hub.subscribe()
+    }
+
+    /// Ends the current publish of `stream_id` now and closes its connection (a member who left
+    /// the room, say); false when it was not live. Publishing again takes a URL the room
+    /// server's [`PublishGate`](crate::PublishGate) admits.
+    pub fn revoke(&self, stream_id: &str) -> bool {
+        self.hub.revoke(stream_id)
+    }
+
+    /// Time since the live publisher of `stream_id` last sent audio or video (since it started,
+    /// before any); `None` when not live. A stream whose age keeps growing has stalled.
+    pub fn media_age(&self, stream_id: &str) -> Option<Duration> {
+        self.hub.media_age(stream_id)
     }
 }
 
@@ -102,10 +116,7 @@ impl RefusalLog {
 impl Relay {
     /// A relay with `config` and the handle to watch it.
     pub fn new(config: RelayConfig) -> (Relay, RelayHandle) {
-        let hub = Arc::new(Hub::new(
-            config.player_queue_limit,
-            config.player_max_lag_ms(),
-        ));
+        let hub = Arc::new(Hub::new(config.queue_limits()));
         let handle = RelayHandle { hub: hub.clone() };
         (
             Relay {
@@ -131,6 +142,8 @@ impl Relay {
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let mut refusals = RefusalLog::new();
+        let mut evictions = RefusalLog::new();
+        let pending = Arc::new(PendingSet::new(self.config.max_pending));
         let mut next_conn = 0u64;
         tokio::pin!(shutdown);
         loop {
@@ -146,7 +159,10 @@ impl Relay {
                 }
                 accepted = listener.accept() => match accepted {
                     Ok((socket, addr)) => {
-                        if tasks.len() >= self.config.max_connections {
+                        // At the limit, a connection still starting up makes room for this one.
+                        if tasks.len() >= self.config.max_connections
+                            && pending.evict_oldest().is_none()
+                        {
                             if let Some(n) = refusals.refused(Instant::now()) {
                                 tracing::warn!(
                                     peer = %addr,
@@ -162,6 +178,18 @@ impl Relay {
                         }
                         next_conn += 1;
                         let conn_stop = stop.child_token();
+                        let evict = CancellationToken::new();
+                        let evicted = pending.admit(next_conn, evict.clone()).len();
+                        if evicted > 0
+                            && let Some(n) = evictions.refused(Instant::now())
+                        {
+                            tracing::warn!(
+                                peer = %addr,
+                                evicted = n,
+                                limit = self.config.max_pending,
+                                "too many connections starting up, closing the oldest"
+                            );
+                        }
                         let peer = Peer::new(next_conn, addr, self.hub.clone(), self.config.clone(), conn_stop.clone());
                         tasks.spawn(conn::serve(
                             socket,
@@ -170,6 +198,11 @@ impl Relay {
                             peer,
                             self.config.clone(),
                             stop.clone(),
+                            Admission {
+                                set: pending.clone(),
+                                conn: next_conn,
+                                evict,
+                            },
                         ));
                     }
                     Err(e) => {
