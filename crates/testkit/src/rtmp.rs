@@ -159,7 +159,8 @@ impl RtmpClient {
         .map_err(|_| RtmpError::TimedOut)?
     }
 
-    async fn wait_for(
+    /// Reads until an event matching `done` arrives, dropping those before it.
+    pub async fn wait_for(
         &mut self,
         done: impl Fn(&ClientSessionEvent) -> bool,
     ) -> Result<ClientSessionEvent, RtmpError> {

@@ -3,20 +3,14 @@
 
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use quartet_proto::sign::StreamSigner;
 use quartet_relay::{Relay, RelayConfig, RelayError, RelayHandle};
-use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
-use rml_rtmp::sessions::{
-    ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult, PublishRequestType,
-};
-use rml_rtmp::time::RtmpTimestamp;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -129,210 +123,34 @@ impl Drop for TestRelay {
     }
 }
 
-/// A media message a test client received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Received {
-    pub video: bool,
-    pub timestamp: u32,
-    pub data: Bytes,
+#[allow(unused_imports)]
+pub use quartet_testkit::rtmp::{Received, RtmpClient, flv, handshake};
+
+/// An RTMP client on a real socket, connected to application `live`.
+pub struct Client(RtmpClient);
+
+impl std::ops::Deref for Client {
+    type Target = RtmpClient;
+    fn deref(&self) -> &RtmpClient {
+        &self.0
+    }
 }
 
-/// An RTMP client on a real socket.
-pub struct Client {
-    socket: TcpStream,
-    session: ClientSession,
-    events: VecDeque<ClientSessionEvent>,
-    buf: Vec<u8>,
+impl std::ops::DerefMut for Client {
+    fn deref_mut(&mut self) -> &mut RtmpClient {
+        &mut self.0
+    }
 }
 
 impl Client {
     /// Connects, handshakes and connects to application `live`.
     pub async fn connect(addr: SocketAddr) -> Result<Client> {
-        let mut socket = TcpStream::connect(addr).await?;
-        socket.set_nodelay(true)?;
-        let mut hs = Handshake::new(PeerType::Client);
-        socket.write_all(&hs.generate_outbound_p0_and_p1()?).await?;
-        let mut buf = vec![0u8; 64 * 1024];
-        let leftover = loop {
-            let n = tokio::time::timeout(WAIT, socket.read(&mut buf)).await??;
-            if n == 0 {
-                bail!("relay closed during the handshake");
-            }
-            match hs.process_bytes(&buf[..n])? {
-                HandshakeProcessResult::InProgress { response_bytes } => {
-                    socket.write_all(&response_bytes).await?;
-                }
-                HandshakeProcessResult::Completed {
-                    response_bytes,
-                    remaining_bytes,
-                } => {
-                    socket.write_all(&response_bytes).await?;
-                    break remaining_bytes;
-                }
-            }
-        };
-        let (session, results) = ClientSession::new(ClientSessionConfig::new())?;
-        let mut client = Client {
-            socket,
-            session,
-            events: VecDeque::new(),
-            buf,
-        };
-        client.apply(results).await?;
-        if !leftover.is_empty() {
-            let results = client.session.handle_input(&leftover)?;
-            client.apply(results).await?;
-        }
-        let request = client.session.request_connection("live".to_owned())?;
-        client.apply(vec![request]).await?;
-        match client
-            .wait_for(|e| {
-                matches!(
-                    e,
-                    ClientSessionEvent::ConnectionRequestAccepted
-                        | ClientSessionEvent::ConnectionRequestRejected { .. }
-                )
-            })
-            .await?
-        {
-            ClientSessionEvent::ConnectionRequestAccepted => Ok(client),
-            other => bail!("connect refused: {other:?}"),
-        }
-    }
-
-    async fn apply(&mut self, results: Vec<ClientSessionResult>) -> Result<()> {
-        for r in results {
-            match r {
-                ClientSessionResult::OutboundResponse(p) => self.socket.write_all(&p.bytes).await?,
-                ClientSessionResult::RaisedEvent(e) => self.events.push_back(e),
-                ClientSessionResult::UnhandleableMessageReceived(_) => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads once and handles what arrived; false when the relay closed the connection.
-    pub async fn read_once(&mut self) -> Result<bool> {
-        let n = self.socket.read(&mut self.buf).await?;
-        if n == 0 {
-            return Ok(false);
-        }
-        let results = self.session.handle_input(&self.buf[..n])?;
-        self.apply(results).await?;
-        Ok(true)
-    }
-
-    /// The next event (reading as needed).
-    pub async fn next_event(&mut self) -> Result<ClientSessionEvent> {
-        tokio::time::timeout(WAIT, async {
-            loop {
-                if let Some(e) = self.events.pop_front() {
-                    return Ok(e);
-                }
-                if !self.read_once().await? {
-                    bail!("relay closed the connection");
-                }
-            }
-        })
-        .await
-        .context("timed out waiting for an event")?
-    }
-
-    /// Reads until an event matching `done` arrives, dropping others before it.
-    pub async fn wait_for(
-        &mut self,
-        done: impl Fn(&ClientSessionEvent) -> bool,
-    ) -> Result<ClientSessionEvent> {
-        loop {
-            let e = self.next_event().await?;
-            if done(&e) {
-                return Ok(e);
-            }
-        }
-    }
-
-    /// Asks to publish; Ok(None) when accepted, Ok(Some(code)) when refused with an onStatus code.
-    pub async fn publish(&mut self, name: &str) -> Result<Option<String>> {
-        let request = self
-            .session
-            .request_publishing(name.to_owned(), PublishRequestType::Live)?;
-        self.apply(vec![request]).await?;
-        match self
-            .wait_for(|e| {
-                matches!(
-                    e,
-                    ClientSessionEvent::PublishRequestAccepted
-                        | ClientSessionEvent::UnhandleableOnStatusCode { .. }
-                )
-            })
-            .await?
-        {
-            ClientSessionEvent::PublishRequestAccepted => Ok(None),
-            ClientSessionEvent::UnhandleableOnStatusCode { code } => Ok(Some(code)),
-            other => Err(anyhow!("unexpected {other:?}")),
-        }
-    }
-
-    /// Asks to play; Ok(None) when accepted, Ok(Some(code)) when refused.
-    pub async fn play(&mut self, name: &str) -> Result<Option<String>> {
-        let request = self.session.request_playback(name.to_owned())?;
-        self.apply(vec![request]).await?;
-        match self
-            .wait_for(|e| match e {
-                ClientSessionEvent::PlaybackRequestAccepted => true,
-                ClientSessionEvent::UnhandleableOnStatusCode { code } => {
-                    code != "NetStream.Play.Reset"
-                }
-                _ => false,
-            })
-            .await?
-        {
-            ClientSessionEvent::PlaybackRequestAccepted => Ok(None),
-            ClientSessionEvent::UnhandleableOnStatusCode { code } => Ok(Some(code)),
-            other => Err(anyhow!("unexpected {other:?}")),
-        }
-    }
-
-    pub async fn video(&mut self, timestamp: u32, data: Bytes) -> Result<()> {
-        let r = self
-            .session
-            .publish_video_data(data, RtmpTimestamp::new(timestamp), false)?;
-        self.apply(vec![r]).await
-    }
-
-    pub async fn audio(&mut self, timestamp: u32, data: Bytes) -> Result<()> {
-        let r = self
-            .session
-            .publish_audio_data(data, RtmpTimestamp::new(timestamp), false)?;
-        self.apply(vec![r]).await
-    }
-
-    /// The next audio or video message (other events are dropped).
-    pub async fn next_media(&mut self) -> Result<Received> {
-        loop {
-            match self.next_event().await? {
-                ClientSessionEvent::VideoDataReceived { timestamp, data } => {
-                    return Ok(Received {
-                        video: true,
-                        timestamp: timestamp.value,
-                        data,
-                    });
-                }
-                ClientSessionEvent::AudioDataReceived { timestamp, data } => {
-                    return Ok(Received {
-                        video: false,
-                        timestamp: timestamp.value,
-                        data,
-                    });
-                }
-                _ => {}
-            }
-        }
+        Ok(Client(RtmpClient::connect(addr, "live").await?))
     }
 
     /// The raw socket (to stop reading it, say).
     pub fn into_socket(self) -> TcpStream {
-        self.socket
+        self.0.into_socket()
     }
 
     /// Connects and publishes `stream_id` (signed), starting with an H.264 sequence header.
@@ -355,21 +173,12 @@ impl Client {
     }
 }
 
-/// An H.264 sequence header, keyframe and inter frame with `tag` in the payload.
+#[allow(unused_imports)]
+pub use flv::{aac, aac_header, inter, keyframe};
+
+/// An H.264 sequence header.
 pub fn seq_header() -> Bytes {
-    Bytes::from_static(&[0x17, 0x00, 0, 0, 0, 1, 0x64, 0x00, 0x1f])
-}
-pub fn keyframe(tag: u32, size: usize) -> Bytes {
-    frame(0x17, tag, size)
-}
-pub fn inter(tag: u32, size: usize) -> Bytes {
-    frame(0x27, tag, size)
-}
-fn frame(first: u8, tag: u32, size: usize) -> Bytes {
-    let mut v = vec![first, 0x01, 0, 0, 0];
-    v.extend_from_slice(&tag.to_be_bytes());
-    v.resize(size.max(v.len()), 0xAB);
-    Bytes::from(v)
+    flv::avc_header()
 }
 /// Frame `tag` of a stream with a keyframe every `gop` frames.
 pub fn gop_frame(tag: u32, gop: u32, size: usize) -> Bytes {
@@ -379,17 +188,9 @@ pub fn gop_frame(tag: u32, gop: u32, size: usize) -> Bytes {
         inter(tag, size)
     }
 }
-/// The tag put in by [`keyframe`] / [`inter`].
+/// The tag put in by [`keyframe`] / [`inter`] (0 for a payload too short to carry one).
 pub fn tag_of(data: &[u8]) -> u32 {
-    u32::from_be_bytes([data[5], data[6], data[7], data[8]])
-}
-pub fn aac_header() -> Bytes {
-    Bytes::from_static(&[0xAF, 0x00, 0x11, 0x90])
-}
-pub fn aac(size: usize) -> Bytes {
-    let mut v = vec![0xAF, 0x01];
-    v.resize(size.max(2), 0x21);
-    Bytes::from(v)
+    flv::tag_of(data).unwrap_or_default()
 }
 
 /// A publisher and a player on `stream_id`, proving the relay still relays: `check` sends a
@@ -444,31 +245,6 @@ pub async fn closed_by_relay(socket: &mut TcpStream) -> Result<()> {
     })
     .await
     .context("the relay kept the connection open")
-}
-
-/// A valid client handshake on `socket`; returns bytes the relay sent past it.
-pub async fn handshake(socket: &mut TcpStream) -> Result<Vec<u8>> {
-    let mut hs = Handshake::new(PeerType::Client);
-    socket.write_all(&hs.generate_outbound_p0_and_p1()?).await?;
-    let mut buf = vec![0u8; 8 * 1024];
-    loop {
-        let n = tokio::time::timeout(WAIT, socket.read(&mut buf)).await??;
-        if n == 0 {
-            bail!("closed during handshake");
-        }
-        match hs.process_bytes(&buf[..n])? {
-            HandshakeProcessResult::InProgress { response_bytes } => {
-                socket.write_all(&response_bytes).await?
-            }
-            HandshakeProcessResult::Completed {
-                response_bytes,
-                remaining_bytes,
-            } => {
-                socket.write_all(&response_bytes).await?;
-                return Ok(remaining_bytes);
-            }
-        }
-    }
 }
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
