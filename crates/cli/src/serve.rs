@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use quartet_proto::sign::StreamSigner;
 use quartet_relay::{Relay, RelayArgs, RelayHandle};
-use quartet_server::{NeverLive, Server, ServerArgs, StreamLiveness};
+use quartet_server::{NeverLive, Server, ServerArgs, Storage, StreamLiveness};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -31,6 +31,19 @@ impl StreamLiveness for RelayLiveness {
 /// Serves until Ctrl-C or SIGTERM, then stops both servers and waits for them.
 pub async fn run(args: ServeArgs) -> Result<()> {
     let mut config = args.server.config();
+    // First, so a data directory another server holds fails before any port is taken, and so
+    // the relay signs with the stored push key.
+    let store =
+        quartet_server::open_storage(&mut config).context("could not open the data directory")?;
+    match &config.storage {
+        Storage::Dir(dir) => println!(
+            "data directory: {} (rooms, members and keys survive a restart)",
+            dir.display()
+        ),
+        Storage::Memory => {
+            println!("data directory: none (--ephemeral): rooms end with this process")
+        }
+    }
     // Only a standing server needs keys that outlive it; the app's host lives and dies with
     // its rooms, so it does not warn.
     if config.has_random_push_key() {
@@ -107,7 +120,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     println!("room server: {shown}");
     println!("  list rooms:  quartet rooms --server {shown}");
     println!("  join a room: quartet join --server {shown} --create \"My room\" --name Me");
-    let server = Server::new(config, liveness);
+    let server = Server::restore(config, liveness, store).context("could not restore the rooms")?;
     let mut room_server = tokio::spawn(quartet_server::run(
         listener,
         server,

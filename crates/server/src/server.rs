@@ -2,7 +2,9 @@
 
 use crate::config::ServerConfig;
 use crate::liveness::StreamLiveness;
-use crate::rooms::{Attachment, NewRoom, Profile, Registry, Room, RoomError, Timeouts};
+use crate::presence::{self, Timeouts};
+use crate::rooms::{Attachment, NewRoom, Now, Profile, Registry, Room, RoomError};
+use crate::store::{self, NoStore, RoomStore, StoreContents, StoreError};
 use quartet_proto::event::{CloseReason, TextHead};
 use quartet_proto::ids::IdGenerator;
 use quartet_proto::sign::StreamSigner;
@@ -13,8 +15,10 @@ use quartet_proto::{
     PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, Request, RoomInfo, RoomKind, RoomList,
     SendRoomTextMsg, ServerEvent,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
@@ -85,6 +89,13 @@ struct Inner {
     ids: IdGenerator,
     registry: Mutex<Registry>,
     sockets: TaskTracker,
+    store: Arc<dyn RoomStore>,
+    /// Told when a member's eviction check may have moved earlier (its last socket closed).
+    wake: Notify,
+    /// Set once shutdown began: nothing is evicted (or written) any more.
+    closing: AtomicBool,
+    /// IDs are made no older than this (unix ms), so none repeats one restored from the store.
+    id_floor_ms: u64,
 }
 
 /// The room server: configuration and the registry of rooms, shared by every request.
@@ -132,9 +143,71 @@ impl From<&Room> for RoomView {
     }
 }
 
+/// The unix millisecond after the newest one in the IDs of `contents` (`room_<ms>_<n>`,
+/// `user_<ms>_<n>`); IDs of other shapes (anonymous v1 clients choose their own) are skipped.
+fn id_floor(contents: &StoreContents) -> u64 {
+    let ms = |id: &str| id.split('_').nth(1).and_then(|ms| ms.parse::<u64>().ok());
+    let rooms = contents.rooms.iter().map(|r| r.id.as_str());
+    let members = contents
+        .rooms
+        .iter()
+        .flat_map(|r| r.members.iter().map(|m| m.user_id.as_str()));
+    let revoked = contents.revoked_before.keys().map(String::as_str);
+    rooms
+        .chain(members)
+        .chain(revoked)
+        .filter_map(ms)
+        .max()
+        .map_or(0, |newest| newest.saturating_add(1))
+}
+
 impl Server {
-    /// A server with no rooms; `liveness` tells whether a silent member's stream is still live.
+    /// A server with no rooms that keeps nothing beyond the process, whatever
+    /// `config.storage` says (see [`Server::open`]); `liveness` tells whether a silent
+    /// member's stream is still live.
     pub fn new(config: ServerConfig, liveness: Arc<dyn StreamLiveness>) -> Server {
+        Self::build(config, liveness, Arc::new(NoStore), Registry::new(), 0)
+    }
+
+    /// A server with the rooms, members and revocations `store` holds, writing every change
+    /// through to it. Each restored member has a full heartbeat timeout to be heard from.
+    pub fn restore(
+        config: ServerConfig,
+        liveness: Arc<dyn StreamLiveness>,
+        store: Arc<dyn RoomStore>,
+    ) -> Result<Server, StoreError> {
+        let contents = store.load()?;
+        let floor = id_floor(&contents);
+        let registry = Registry::restore(contents, Instant::now());
+        let (rooms, members) = (
+            registry.len(),
+            registry.rooms().map(|r| r.members().len()).sum::<usize>(),
+        );
+        if rooms > 0 {
+            tracing::info!(rooms, members, "rooms restored from the store");
+        }
+        let server = Self::build(config, liveness, store, registry, floor);
+        server.prune_revocations();
+        Ok(server)
+    }
+
+    /// Opens the storage `config.storage` names (taking its keys where `config` has none of
+    /// its own, see [`store::open_storage`]) and restores the server from it.
+    pub fn open(
+        mut config: ServerConfig,
+        liveness: Arc<dyn StreamLiveness>,
+    ) -> Result<Server, StoreError> {
+        let store = store::open_storage(&mut config)?;
+        Self::restore(config, liveness, store)
+    }
+
+    fn build(
+        config: ServerConfig,
+        liveness: Arc<dyn StreamLiveness>,
+        store: Arc<dyn RoomStore>,
+        registry: Registry,
+        id_floor_ms: u64,
+    ) -> Server {
         Server {
             inner: Arc::new(Inner {
                 signer: StreamSigner::new(config.bizid.clone(), config.push_secret_key.clone()),
@@ -142,10 +215,54 @@ impl Server {
                 config,
                 liveness,
                 ids: IdGenerator::new(),
-                registry: Mutex::new(Registry::new()),
+                registry: Mutex::new(registry),
                 sockets: TaskTracker::new(),
+                store,
+                wake: Notify::new(),
+                closing: AtomicBool::new(false),
+                id_floor_ms,
             }),
         }
+    }
+
+    /// Whether a signed URL of `stream_id` (`{bizid}_{userID}`) that expires at
+    /// `expires_at_unix` is still honoured: not if its user left its last room (or was
+    /// evicted) after it was issued. Its issue time is taken as expiry − `url_valid`. Streams
+    /// not named after a user of this server are not the server's to refuse.
+    pub fn stream_admitted(&self, stream_id: &str, expires_at_unix: u64) -> bool {
+        let Some(user_id) = stream_id
+            .strip_prefix(self.inner.config.bizid.as_str())
+            .and_then(|rest| rest.strip_prefix('_'))
+        else {
+            return true;
+        };
+        let issued = expires_at_unix.saturating_sub(self.inner.config.url_valid.as_secs());
+        self.registry().admitted(user_id, issued)
+    }
+
+    /// Forgets revocations older than any URL still valid; returns how many.
+    pub(crate) fn prune_revocations(&self) -> usize {
+        let horizon = unix_now()
+            .saturating_sub(self.inner.config.url_valid)
+            .as_secs();
+        self.registry()
+            .prune_revocations(horizon, &*self.inner.store)
+    }
+
+    fn now(&self) -> Now {
+        Now {
+            at: Instant::now(),
+            unix_secs: unix_now().as_secs(),
+        }
+    }
+
+    fn store(&self) -> &dyn RoomStore {
+        &*self.inner.store
+    }
+
+    /// Unix ms for a new ID: now, but never before the newest restored ID.
+    fn id_millis(&self) -> u64 {
+        millis(unix_now()).max(self.inner.id_floor_ms)
     }
 
     /// The configuration it was made with.
@@ -176,43 +293,67 @@ impl Server {
         Timeouts {
             heartbeat: self.inner.config.heartbeat_timeout,
             socket_grace: self.inner.config.socket_grace,
+            media_stall: self.inner.config.media_stall,
         }
     }
 
     /// Evicts members silent for longer than the heartbeat timeout (unless their stream is
-    /// live) and members whose event socket closed and did not come back within the grace, as
-    /// of `tokio::time::Instant::now()`. An evicted creator closes its room. Returns how many
-    /// members were evicted.
+    /// live and advancing) and members whose event socket closed and did not come back within
+    /// the grace, as of `tokio::time::Instant::now()`. An evicted creator closes its room.
+    /// Returns how many members were evicted; none once shutdown has begun.
     pub fn sweep(&self) -> usize {
-        let now = Instant::now();
+        if self.inner.closing.load(Ordering::Acquire) {
+            return 0;
+        }
+        let now = self.now();
         let t = self.timeouts();
-        let candidates = self.registry().candidates(now, t);
+        let candidates = self.registry().candidates(now.at, t);
         if candidates.is_empty() {
             return 0;
         }
         // Asked with the registry released: the liveness source may take its own locks.
-        let live: Vec<bool> = candidates
+        let keep: Vec<bool> = candidates
             .iter()
             .map(|c| {
-                self.inner
-                    .liveness
-                    .is_live(&self.inner.signer.stream_id(&c.user_id))
+                let stream = self.inner.signer.stream_id(&c.user_id);
+                presence::stream_keeps(self.inner.liveness.media_age(&stream), t)
             })
             .collect();
         let mut registry = self.registry();
         candidates
             .iter()
-            .zip(live)
-            .filter(|(c, live)| registry.evict(c, *live, now, t))
+            .zip(keep)
+            .filter(|(c, keep)| registry.evict(c, *keep, now, t, self.store()))
             .count()
     }
 
-    /// Closes every room, telling each connected socket `roomClosed{server_shutdown}`, and waits
-    /// until every event socket has ended.
+    /// When the next member may stop being present, for the sweeper to check then.
+    pub(crate) fn next_check(&self) -> Option<Instant> {
+        self.registry().next_check(Instant::now(), self.timeouts())
+    }
+
+    /// Completes when a member's check may have moved earlier than the sweeper planned.
+    pub(crate) async fn check_moved(&self) {
+        self.inner.wake.notified().await;
+    }
+
+    /// Ends every event socket and waits until each has ended. A server that keeps its rooms
+    /// keeps them (sockets just close, and members come back to the restarted server);
+    /// otherwise every room closes and its sockets are told `roomClosed{server_shutdown}`.
     pub async fn shutdown_rooms(&self) {
-        let closed = self.registry().close_all(CloseReason::ServerShutdown);
-        if closed > 0 {
-            tracing::info!(rooms = closed, "rooms closed for shutdown");
+        self.inner.closing.store(true, Ordering::Release);
+        if self.inner.store.is_durable() {
+            let kept = self.registry().release_sockets();
+            if kept > 0 {
+                tracing::info!(rooms = kept, "rooms kept in the store for the next start");
+            }
+        } else {
+            let closed = self
+                .registry()
+                .close_all(CloseReason::ServerShutdown, self.now().unix_secs);
+            if closed > 0 {
+                tracing::info!(rooms = closed, "rooms closed for shutdown");
+            }
         }
         self.inner.sockets.close();
         self.inner.sockets.wait().await;
@@ -325,7 +466,7 @@ impl Server {
 
     fn login(&self, _request: GetImLoginInfo) -> Reply {
         let now = unix_now();
-        let user_id = self.inner.ids.user_id(millis(now));
+        let user_id = self.inner.ids.user_id(self.id_millis());
         let expiry = now.saturating_add(self.inner.config.token_valid).as_secs();
         let user_sig = self.inner.tokens.issue(&user_id, expiry);
         tracing::debug!(user = %user_id, "user logged in");
@@ -347,7 +488,7 @@ impl Server {
     }
 
     fn create_room(&self, kind: RoomKind, r: CreateRoom) -> Result<Reply, Refusal> {
-        let room_id = self.inner.ids.room_id(millis(unix_now()));
+        let room_id = self.inner.ids.room_id(self.id_millis());
         let creator = Profile {
             user_id: r.user_id,
             user_name: r.user_name,
@@ -360,13 +501,19 @@ impl Server {
             name: r.room_name,
             capacity: self.inner.config.capacity.get(kind),
         };
-        self.registry()
-            .create(room, creator, self.inner.config.max_rooms, Instant::now())?;
+        self.registry().create(
+            room,
+            creator,
+            self.inner.config.max_rooms,
+            self.now(),
+            self.store(),
+        )?;
         Ok(Reply::ok(&CreatedRoom { room_id }))
     }
 
     fn destroy_room(&self, kind: RoomKind, DestroyRoom(r): DestroyRoom) -> Result<Reply, Refusal> {
-        self.registry().destroy(kind, &r.room_id, &r.user_id)?;
+        self.registry()
+            .destroy(kind, &r.room_id, &r.user_id, self.now(), self.store())?;
         Ok(Reply::ok_empty())
     }
 
@@ -378,7 +525,7 @@ impl Server {
             push_url: r.push_url,
         };
         self.registry()
-            .add(kind, &r.room_id, profile, Instant::now())?;
+            .add(kind, &r.room_id, profile, self.now(), self.store())?;
         Ok(Reply::ok_empty())
     }
 
@@ -387,7 +534,8 @@ impl Server {
         kind: RoomKind,
         DeletePusher(r): DeletePusher,
     ) -> Result<Reply, Refusal> {
-        self.registry().remove(kind, &r.room_id, &r.user_id)?;
+        self.registry()
+            .remove(kind, &r.room_id, &r.user_id, self.now(), self.store())?;
         Ok(Reply::ok_empty())
     }
 
@@ -478,9 +626,15 @@ impl Server {
     }
 
     /// An event socket of membership `serial` ended.
+    /// When it was the member's last, its eviction check is due after the socket grace, not at
+    /// the next periodic sweep: the sweeper is told.
     pub(crate) fn detach_socket(&self, room_id: &str, user_id: &str, serial: u64) {
-        self.registry()
+        let last = self
+            .registry()
             .detach(room_id, user_id, serial, Instant::now());
+        if last {
+            self.inner.wake.notify_one();
+        }
     }
 
     /// Whether membership `serial` still stands.
