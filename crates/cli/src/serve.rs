@@ -31,8 +31,41 @@ impl StreamLiveness for RelayLiveness {
 /// Serves until Ctrl-C or SIGTERM, then stops both servers and waits for them.
 pub async fn run(args: ServeArgs) -> Result<()> {
     let mut config = args.server.config();
-    // First, so a data directory another server holds fails before any port is taken, and so
-    // the relay signs with the stored push key.
+    let (stop, stopped) = watch::channel(false);
+    let on_stop = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    // Bind both listeners before starting anything, so a taken port fails cleanly at once.
+    let rtmp_listener = match args.relay.relay_enabled() {
+        true => Some(
+            TcpListener::bind(args.relay.rtmp_listen)
+                .await
+                .with_context(|| {
+                    format!("could not listen for RTMP on {}", args.relay.rtmp_listen)
+                })?,
+        ),
+        false => None,
+    };
+    let listen = args.server.listen();
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("could not listen for HTTP on {listen}"))?;
+
+    if let Some(rtmp) = &rtmp_listener {
+        let bound = rtmp.local_addr()?;
+        if bound.ip().is_unspecified() && args.relay.rtmp_base.is_none() {
+            bail!(
+                "--rtmp-listen {bound} listens on every interface, so members need to be told which \
+                 address to push to: add --rtmp-base rtmp://<this machine's LAN address>:{}/{}",
+                bound.port(),
+                args.relay.rtmp_app
+            );
+        }
+    }
+    // Before the relay starts, so it signs with the stored push key; after the flags are
+    // known to make sense, so a mistake is reported as such even while another server holds
+    // the data directory.
     let store =
         quartet_server::open_storage(&mut config).context("could not open the data directory")?;
     match &config.storage {
@@ -56,39 +89,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             "no token secret configured: using a random one, so every userSig dies with this process"
         );
     }
-    let (stop, stopped) = watch::channel(false);
-    let on_stop = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-
-    // Bind both listeners before starting anything, so a taken port fails cleanly at once.
-    let rtmp_listener = match args.relay.relay_enabled() {
-        true => Some(
-            TcpListener::bind(args.relay.rtmp_listen)
-                .await
-                .with_context(|| {
-                    format!("could not listen for RTMP on {}", args.relay.rtmp_listen)
-                })?,
-        ),
-        false => None,
-    };
-    let listen = args.server.listen();
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("could not listen for HTTP on {listen}"))?;
 
     let mut relay_task = None;
     let liveness: Arc<dyn StreamLiveness> = match rtmp_listener {
         Some(rtmp) => {
             let bound = rtmp.local_addr()?;
-            if bound.ip().is_unspecified() && args.relay.rtmp_base.is_none() {
-                bail!(
-                    "--rtmp-listen {bound} listens on every interface, so members need to be told which \
-                     address to push to: add --rtmp-base rtmp://<this machine's LAN address>:{}/{}",
-                    bound.port(),
-                    args.relay.rtmp_app
-                );
-            }
             config.rtmp_base = args.relay.rtmp_base(bound);
             let signer = StreamSigner::new(config.bizid.clone(), config.push_secret_key.clone());
             let (relay, handle) = Relay::new(args.relay.config(Some(signer)));
