@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use quartet_proto::sign::StreamSigner;
 use quartet_relay::{Relay, RelayArgs, RelayHandle};
-use quartet_server::{NeverLive, Server, ServerArgs, StreamLiveness};
+use quartet_server::{NeverLive, Server, ServerArgs, Storage, StreamLiveness};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -31,18 +31,6 @@ impl StreamLiveness for RelayLiveness {
 /// Serves until Ctrl-C or SIGTERM, then stops both servers and waits for them.
 pub async fn run(args: ServeArgs) -> Result<()> {
     let mut config = args.server.config();
-    // Only a standing server needs keys that outlive it; the app's host lives and dies with
-    // its rooms, so it does not warn.
-    if config.has_random_push_key() {
-        tracing::warn!(
-            "no push secret key configured: using a random one, so every signed stream URL dies with this process"
-        );
-    }
-    if config.has_random_token_secret() {
-        tracing::warn!(
-            "no token secret configured: using a random one, so every userSig dies with this process"
-        );
-    }
     let (stop, stopped) = watch::channel(false);
     let on_stop = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -64,18 +52,48 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("could not listen for HTTP on {listen}"))?;
 
+    if let Some(rtmp) = &rtmp_listener {
+        let bound = rtmp.local_addr()?;
+        if bound.ip().is_unspecified() && args.relay.rtmp_base.is_none() {
+            bail!(
+                "--rtmp-listen {bound} listens on every interface, so members need to be told which \
+                 address to push to: add --rtmp-base rtmp://<this machine's LAN address>:{}/{}",
+                bound.port(),
+                args.relay.rtmp_app
+            );
+        }
+    }
+    // Before the relay starts, so it signs with the stored push key; after the flags are
+    // known to make sense, so a mistake is reported as such even while another server holds
+    // the data directory.
+    let store =
+        quartet_server::open_storage(&mut config).context("could not open the data directory")?;
+    match &config.storage {
+        Storage::Dir(dir) => println!(
+            "data directory: {} (rooms, members and keys survive a restart)",
+            dir.display()
+        ),
+        Storage::Memory => {
+            println!("data directory: none (--ephemeral): rooms end with this process")
+        }
+    }
+    // Only a standing server needs keys that outlive it; the app's host lives and dies with
+    // its rooms, so it does not warn.
+    if config.has_random_push_key() {
+        tracing::warn!(
+            "no push secret key configured: using a random one, so every signed stream URL dies with this process"
+        );
+    }
+    if config.has_random_token_secret() {
+        tracing::warn!(
+            "no token secret configured: using a random one, so every userSig dies with this process"
+        );
+    }
+
     let mut relay_task = None;
     let liveness: Arc<dyn StreamLiveness> = match rtmp_listener {
         Some(rtmp) => {
             let bound = rtmp.local_addr()?;
-            if bound.ip().is_unspecified() && args.relay.rtmp_base.is_none() {
-                bail!(
-                    "--rtmp-listen {bound} listens on every interface, so members need to be told which \
-                     address to push to: add --rtmp-base rtmp://<this machine's LAN address>:{}/{}",
-                    bound.port(),
-                    args.relay.rtmp_app
-                );
-            }
             config.rtmp_base = args.relay.rtmp_base(bound);
             let signer = StreamSigner::new(config.bizid.clone(), config.push_secret_key.clone());
             let (relay, handle) = Relay::new(args.relay.config(Some(signer)));
@@ -107,7 +125,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     println!("room server: {shown}");
     println!("  list rooms:  quartet rooms --server {shown}");
     println!("  join a room: quartet join --server {shown} --create \"My room\" --name Me");
-    let server = Server::new(config, liveness);
+    let server = Server::restore(config, liveness, store).context("could not restore the rooms")?;
     let mut room_server = tokio::spawn(quartet_server::run(
         listener,
         server,

@@ -102,6 +102,18 @@ pub(crate) struct Actor {
     suspect: bool,
     /// The server came back: refetch the member list before anything else.
     resync_due: bool,
+    /// When the server was last found again after an outage, or the event channel last
+    /// dropped, while our membership is unconfirmed since: "no such room" within the grace
+    /// after this means the server has not got the room back yet, not that it closed.
+    doubt_since: Option<Instant>,
+    /// Re-joining a room the server did not know right after an outage, on this schedule.
+    rejoin: Option<RejoinRetry>,
+}
+
+/// Re-joins of a room the server did not know right after an outage.
+struct RejoinRetry {
+    delays: Delays,
+    at: Instant,
 }
 
 impl Actor {
@@ -124,6 +136,8 @@ impl Actor {
             channel_delays: timing.event_reconnect.delays(),
             suspect: false,
             resync_due: false,
+            doubt_since: None,
+            rejoin: None,
             config: parts.config,
         };
         match parts.channel {
@@ -176,6 +190,9 @@ impl Actor {
         if let Channel::Waiting(at) = self.channel {
             deadline = deadline.min(at);
         }
+        if let Some(rejoin) = &self.rejoin {
+            deadline = deadline.min(rejoin.at);
+        }
         deadline
     }
 
@@ -189,6 +206,9 @@ impl Actor {
             && at <= now
         {
             self.start_opening();
+        }
+        if self.outage.is_none() && self.rejoin.as_ref().is_some_and(|r| r.at <= now) {
+            return Flow::Rejoin;
         }
         let heartbeat_due = match &self.outage {
             Some(outage) => outage.probe_at <= now,
@@ -223,6 +243,7 @@ impl Actor {
                 if !self.channel_down() {
                     self.suspect = false;
                 }
+                self.confirmed();
                 Flow::Continue
             }
             Err(e) if e.is_transient() => {
@@ -234,7 +255,7 @@ impl Actor {
                 Flow::Continue
             }
             Err(e) => match e.code() {
-                Some(Code::NoSuchRoom) => self.room_closed(REASON_ROOM_GONE),
+                Some(Code::NoSuchRoom) => self.room_missing(),
                 Some(Code::NoSuchMember) | Some(Code::AuthFailed) => {
                     tracing::info!(error = %e, "the server no longer counts us as a member");
                     Flow::Rejoin
@@ -257,6 +278,7 @@ impl Actor {
 
     fn lose_connection(&mut self, error: &ApiError) {
         self.suspect = true;
+        self.doubt_since.get_or_insert_with(Instant::now);
         if self.outage.is_some() {
             return;
         }
@@ -282,6 +304,8 @@ impl Actor {
         }
         tracing::info!("room server answers again");
         self.emit(SessionEvent::ConnectionRestored);
+        // The grace for "no such room" counts from here: the server may have just restarted.
+        self.doubt_since = Some(Instant::now());
         // Whether we are still a member, and who else is, may have changed meanwhile.
         self.heartbeat_at = Instant::now();
         self.resync_due = true;
@@ -306,6 +330,7 @@ impl Actor {
                     .iter()
                     .any(|p| p.user_id == self.identity.user_id);
                 if listed {
+                    self.confirmed();
                     self.apply(pushers);
                     Flow::Continue
                 } else if may_rejoin && self.suspect {
@@ -315,7 +340,7 @@ impl Actor {
                 }
             }
             Err(e) if e.is_transient() => Flow::Continue,
-            Err(e) if e.code() == Some(Code::NoSuchRoom) => self.room_closed(REASON_ROOM_GONE),
+            Err(e) if e.code() == Some(Code::NoSuchRoom) => self.room_missing(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not refresh the member list");
                 Flow::Continue
@@ -348,6 +373,38 @@ impl Actor {
         }
     }
 
+    /// The server answered "no such room". Right after an outage that may be a server that has
+    /// not got the room back yet, so keep re-joining for the grace; on a connection that never
+    /// failed, or after the grace, the room is gone.
+    fn room_missing(&mut self) -> Flow {
+        let grace = self.config.timing.rejoin_grace;
+        match self.doubt_since {
+            Some(since) if since.elapsed() <= grace => {
+                let retry = self.rejoin.get_or_insert_with(|| RejoinRetry {
+                    delays: self.config.timing.rejoin_retry.delays(),
+                    at: Instant::now(),
+                });
+                let delay = retry
+                    .delays
+                    .next()
+                    .unwrap_or(self.config.timing.rejoin_retry.max);
+                retry.at = Instant::now() + delay;
+                tracing::info!(
+                    ?delay,
+                    "the server does not know the room right after an outage; re-joining"
+                );
+                Flow::Continue
+            }
+            _ => self.room_closed(REASON_ROOM_GONE),
+        }
+    }
+
+    /// The server counts us in the room: any doubt is over.
+    fn confirmed(&mut self) {
+        self.doubt_since = None;
+        self.rejoin = None;
+    }
+
     /// Joins again after the server dropped us: same identity if the token still holds, else a
     /// new login.
     async fn rejoin(&mut self) -> Flow {
@@ -378,13 +435,15 @@ impl Actor {
             Ok(()) => {}
             // The next probe's heartbeat will answer code 5 again and bring us back here.
             Err(e) if e.is_transient() => return Flow::Continue,
-            Err(e) if e.code() == Some(Code::NoSuchRoom) => {
-                return self.room_closed(REASON_ROOM_GONE);
-            }
+            Err(e) if e.code() == Some(Code::NoSuchRoom) => return self.room_missing(),
             Err(e) => {
                 tracing::warn!(error = %e, "the room would not take us back");
                 return self.room_closed(REASON_REJOIN_REFUSED);
             }
+        }
+        self.confirmed();
+        if !relogged {
+            self.renew_push_url().await;
         }
         tracing::info!(user_id = %self.identity.user_id, relogged, "rejoined the room");
         self.heartbeat_at = Instant::now() + self.config.timing.heartbeat_interval;
@@ -404,6 +463,20 @@ impl Actor {
             });
         }
         flow
+    }
+
+    /// A push URL signed now: the server may have revoked the URLs it signed for us before it
+    /// dropped us. Keeps the old one if the server cannot say (it is then no worse than before).
+    async fn renew_push_url(&mut self) {
+        let result = self.api.get_push_url(&self.identity.user_id).await;
+        self.note(&result);
+        match result {
+            Ok(push) => {
+                self.identity.push_url = push.push_url;
+                self.publish();
+            }
+            Err(e) => tracing::debug!(error = %e, "kept the old push URL"),
+        }
     }
 
     async fn add_self(&mut self) -> Result<(), ApiError> {
@@ -493,6 +566,8 @@ impl Actor {
             Frame::Ignore => Flow::Continue,
             Frame::Closed => {
                 self.suspect = true;
+                // A server restarting closes the channel before it stops answering.
+                self.doubt_since.get_or_insert_with(Instant::now);
                 self.poll_at = Instant::now();
                 self.channel_failed(EventChannelError::Transport("the channel closed".into()));
                 Flow::Continue

@@ -12,8 +12,10 @@ pub const V1_FIRST_HEARTBEAT: Duration = Duration::from_secs(3);
 pub const V1_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(7);
 /// How often to refetch the member list when there is no event channel (v1's heartbeat cadence).
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(7);
-/// First delay before retrying a server that stopped answering.
-pub const RETRY_MIN: Duration = Duration::from_millis(500);
+/// First delay before retrying a server that stopped answering: short, so that a server
+/// restarted in well under a second is found again (with jitter) within 0.2–0.4 s, and the
+/// doubling behind it keeps a server that stays down from being hammered.
+pub const RETRY_MIN: Duration = Duration::from_millis(200);
 /// Longest delay between retries of a server that stopped answering; short enough that a
 /// member is back well before a v1 server's 20 s eviction.
 pub const RETRY_MAX: Duration = Duration::from_secs(5);
@@ -21,6 +23,16 @@ pub const RETRY_MAX: Duration = Duration::from_secs(5);
 pub const EVENT_RECONNECT_MIN: Duration = Duration::from_millis(250);
 /// Longest delay between attempts to reopen the event channel.
 pub const EVENT_RECONNECT_MAX: Duration = Duration::from_secs(15);
+/// How long after an outage (or a dropped event channel) "no such room" is taken for a server
+/// that has not got the room back yet rather than for the room being gone: we keep re-joining
+/// meanwhile. Covers a restarting server that answers before its rooms are loaded, or another
+/// instance behind the same address taking over; a room that is really gone is reported after
+/// at most this long.
+pub const REJOIN_GRACE: Duration = Duration::from_secs(10);
+/// First delay before re-joining a room the server did not know right after an outage.
+pub const REJOIN_RETRY_MIN: Duration = Duration::from_millis(100);
+/// Longest delay between those re-joins: a room the server gets back is re-joined within this.
+pub const REJOIN_RETRY_MAX: Duration = Duration::from_secs(1);
 
 /// Which room to be in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +72,10 @@ pub struct SessionTiming {
     pub retry: Backoff,
     /// Schedule for reopening a dropped event channel.
     pub event_reconnect: Backoff,
+    /// How long after an outage "no such room" still means "re-join", not "the room is gone".
+    pub rejoin_grace: Duration,
+    /// Schedule of those re-joins.
+    pub rejoin_retry: Backoff,
 }
 
 impl Default for SessionTiming {
@@ -70,6 +86,8 @@ impl Default for SessionTiming {
             poll_interval: DEFAULT_POLL_INTERVAL,
             retry: Backoff::new(RETRY_MIN, RETRY_MAX),
             event_reconnect: Backoff::new(EVENT_RECONNECT_MIN, EVENT_RECONNECT_MAX),
+            rejoin_grace: REJOIN_GRACE,
+            rejoin_retry: Backoff::new(REJOIN_RETRY_MIN, REJOIN_RETRY_MAX),
         }
     }
 }
@@ -142,6 +160,7 @@ mod tests {
         assert_eq!(t.poll_interval, t.heartbeat_interval);
         assert!(t.retry.min <= t.retry.max);
         assert!(t.event_reconnect.min <= t.event_reconnect.max);
+        assert!(t.rejoin_retry.min <= t.rejoin_retry.max && t.rejoin_retry.max < t.rejoin_grace);
     }
 
     #[test]

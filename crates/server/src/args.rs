@@ -2,18 +2,43 @@
 
 use crate::config::{
     Capacities, DEFAULT_BIZID, DEFAULT_CHECK_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROOMS, DEFAULT_SOCKET_GRACE, DEFAULT_TOKEN_VALID,
-    DEFAULT_URL_VALID, ServerConfig,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROOMS, DEFAULT_TOKEN_VALID, DEFAULT_URL_VALID,
+    ServerConfig, Storage,
 };
 use clap::builder::FalseyValueParser;
 use quartet_proto::RoomKind;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Address the room server listens on unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Smallest body limit accepted, so that every v1 request still fits.
 const MIN_BODY_BYTES: u64 = 1024;
+/// Folder of the data directory under the user's local data directory.
+pub const DATA_DIR_NAME: &str = "quartet/server";
+
+/// The data directory used unless `--data-dir` or `--ephemeral` says otherwise: the user's local
+/// data directory (`~/.local/share/quartet/server` on Linux, `~/Library/Application
+/// Support/quartet/server` on macOS, `%LOCALAPPDATA%\quartet\server` on Windows), or
+/// `./quartet-server-data` where the system names none.
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_local_dir().map_or_else(
+        || PathBuf::from("quartet-server-data"),
+        |dir| dir.join(DATA_DIR_NAME),
+    )
+}
+
+/// [`crate::DEFAULT_SOCKET_GRACE`] as `--socket-grace-secs` spells it.
+const DEFAULT_SOCKET_GRACE_TEXT: &str = "1.5";
+
+/// Seconds, fractions allowed (`1.5`), as a duration.
+fn seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|e| format!("{s:?} is not a number of seconds: {e}"))?;
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?} seconds: {e}"))
+}
 
 /// The room server's flags.
 #[derive(clap::Args, Debug, Clone)]
@@ -65,9 +90,19 @@ pub struct ServerArgs {
     #[arg(long, env = "QUARTET_CHECK_INTERVAL_SECS", default_value_t = DEFAULT_CHECK_INTERVAL.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     pub check_interval_secs: u64,
-    /// Seconds a member whose event socket closed has to reconnect before it is evicted.
-    #[arg(long, env = "QUARTET_SOCKET_GRACE_SECS", default_value_t = DEFAULT_SOCKET_GRACE.as_secs())]
-    pub socket_grace_secs: u64,
+    /// Seconds (fractions allowed) a member whose event socket closed has to reconnect before
+    /// it is evicted.
+    #[arg(long, env = "QUARTET_SOCKET_GRACE_SECS", value_parser = seconds,
+          default_value = DEFAULT_SOCKET_GRACE_TEXT)]
+    pub socket_grace_secs: Duration,
+    /// Directory of the room store and the signing keys, so rooms, members, tokens and stream
+    /// URLs survive a restart [default: the user's local data directory, quartet/server].
+    #[arg(long, env = "QUARTET_DATA_DIR", conflicts_with = "ephemeral")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep nothing on disk: rooms, tokens and stream URLs (with random keys, unless given)
+    /// end with the process. For tests and throwaway demos.
+    #[arg(long, env = "QUARTET_EPHEMERAL", value_parser = FalseyValueParser::new())]
+    pub ephemeral: bool,
     /// Serve calls that carry no userSig (original v1 clients).
     #[arg(long, env = "QUARTET_ALLOW_ANONYMOUS", value_parser = FalseyValueParser::new())]
     pub allow_anonymous: bool,
@@ -116,7 +151,9 @@ impl ServerArgs {
             ),
             heartbeat_timeout: Duration::from_secs(self.heartbeat_timeout_secs),
             check_interval: Duration::from_secs(self.check_interval_secs),
-            socket_grace: Duration::from_secs(self.socket_grace_secs),
+            socket_grace: self.socket_grace_secs,
+            media_stall: defaults.media_stall,
+            storage: self.storage(),
             allow_anonymous: self.allow_anonymous,
             events: !self.no_events,
             max_body_bytes: size(self.max_body_bytes),
@@ -128,11 +165,21 @@ impl ServerArgs {
     pub fn listen(&self) -> SocketAddr {
         self.listen
     }
+
+    /// Where rooms and keys are kept: memory with `--ephemeral`, else the data directory.
+    pub fn storage(&self) -> Storage {
+        match (self.ephemeral, &self.data_dir) {
+            (true, _) => Storage::Memory,
+            (false, Some(dir)) => Storage::Dir(dir.clone()),
+            (false, None) => Storage::Dir(default_data_dir()),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DEFAULT_SOCKET_GRACE;
     use clap::Parser;
 
     #[derive(Parser, Debug)]
@@ -164,6 +211,25 @@ mod tests {
         assert_eq!(c.events, d.events);
         assert_eq!(c.max_body_bytes, d.max_body_bytes);
         assert_eq!(c.max_rooms, d.max_rooms);
+        assert_eq!(c.socket_grace, DEFAULT_SOCKET_GRACE);
+        assert_eq!(
+            c.storage,
+            Storage::Dir(default_data_dir()),
+            "a standing server keeps state"
+        );
+    }
+
+    #[test]
+    fn storage_is_a_data_directory_unless_ephemeral() {
+        let c = parse(&["--data-dir=/srv/quartet"]).unwrap().config();
+        assert_eq!(c.storage, Storage::Dir("/srv/quartet".into()));
+        let c = parse(&["--ephemeral"]).unwrap().config();
+        assert_eq!(c.storage, Storage::Memory);
+        assert!(
+            parse(&["--ephemeral", "--data-dir=/srv/quartet"]).is_err(),
+            "both at once is a contradiction"
+        );
+        assert!(default_data_dir().ends_with(DATA_DIR_NAME));
     }
 
     #[test]
@@ -182,7 +248,7 @@ mod tests {
             "--capacity-live=8",
             "--heartbeat-timeout-secs=30",
             "--check-interval-secs=2",
-            "--socket-grace-secs=0",
+            "--socket-grace-secs=0.25",
             "--allow-anonymous",
             "--no-events",
             "--max-body-bytes=2048",
@@ -201,7 +267,7 @@ mod tests {
         assert_eq!(c.capacity, Capacities::new(6, 3, 8));
         assert_eq!(c.heartbeat_timeout, Duration::from_secs(30));
         assert_eq!(c.check_interval, Duration::from_secs(2));
-        assert_eq!(c.socket_grace, Duration::ZERO);
+        assert_eq!(c.socket_grace, Duration::from_millis(250));
         assert!(c.allow_anonymous);
         assert!(!c.events);
         assert_eq!(c.max_body_bytes, 2048);
@@ -215,6 +281,8 @@ mod tests {
             "--check-interval-secs=0",
             "--max-body-bytes=10",
             "--listen=nowhere",
+            "--socket-grace-secs=-1",
+            "--socket-grace-secs=soon",
         ] {
             assert!(parse(&[bad]).is_err(), "{bad} accepted");
         }

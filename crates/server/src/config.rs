@@ -2,6 +2,7 @@
 
 use quartet_proto::RoomKind;
 use rand::Rng;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -17,8 +18,14 @@ pub const DEFAULT_TOKEN_VALID: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often silent members are looked for (v1: 5 s).
 pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
-/// How long a member whose event socket closed has to reconnect before it is evicted.
-pub const DEFAULT_SOCKET_GRACE: Duration = Duration::from_secs(5);
+/// How long a member whose event socket closed has to reconnect before it is evicted: room
+/// clients reopen a dropped socket after 250–500 ms, so a reconnect already under way lands
+/// well within it, and eviction still comes within 3 s of the close.
+pub const DEFAULT_SOCKET_GRACE: Duration = Duration::from_millis(1500);
+/// A silent member is kept by its stream only while the relay received media from it within
+/// this: a publisher sends audio every ~23 ms and video at least every second, so a stream
+/// quiet for this long has stalled (a frozen client whose connection is still open).
+pub const DEFAULT_MEDIA_STALL: Duration = Duration::from_secs(5);
 /// Largest request body accepted; v1 requests are a few hundred bytes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// Most rooms held at once, so a flood of `create_room` cannot exhaust memory.
@@ -84,6 +91,16 @@ impl Default for Capacities {
     }
 }
 
+/// Where the server keeps rooms, members and its signing keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Storage {
+    /// Nowhere but memory: everything ends with the process (tests, demos, `--ephemeral`).
+    #[default]
+    Memory,
+    /// A data directory holding the room store and the keys file; survives restarts.
+    Dir(PathBuf),
+}
+
 /// Everything the room server can be told.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -111,6 +128,10 @@ pub struct ServerConfig {
     pub check_interval: Duration,
     /// Time a member whose event socket closed has to reconnect before it is evicted.
     pub socket_grace: Duration,
+    /// Longest time without media after which a live stream no longer keeps a silent member.
+    pub media_stall: Duration,
+    /// Where rooms and keys are kept; see [`crate::open_storage`].
+    pub storage: Storage,
     /// Whether calls without a `userSig` are served (as an original v1 server would).
     pub allow_anonymous: bool,
     /// Whether the event channel exists at all; without it clients poll, as with v1.
@@ -153,6 +174,8 @@ impl Default for ServerConfig {
             heartbeat_timeout: DEFAULT_HEARTBEAT_TIMEOUT,
             check_interval: DEFAULT_CHECK_INTERVAL,
             socket_grace: DEFAULT_SOCKET_GRACE,
+            media_stall: DEFAULT_MEDIA_STALL,
+            storage: Storage::Memory,
             allow_anonymous: false,
             events: true,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -191,6 +214,11 @@ mod tests {
         assert!(!c.allow_anonymous);
         assert!(c.events);
         assert_eq!(c.play_base(), DEFAULT_RTMP_BASE);
+        assert_eq!(
+            c.storage,
+            Storage::Memory,
+            "a default server keeps nothing on disk"
+        );
         for kind in RoomKind::ALL {
             assert_eq!(c.capacity.get(kind), kind.default_capacity());
         }

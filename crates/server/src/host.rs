@@ -2,7 +2,13 @@
 //! named, the embedded relay, with the room server's URLs signed for that relay and its
 //! liveness answered by it. `quartet server`, `quartet demo` and the desktop app's host mode
 //! all start the same [`Host`].
+//!
+//! With a data directory (`config.storage`), the rooms and keys a previous host left there are
+//! taken up again, and both listeners rebind at once (tokio sets `SO_REUSEADDR` on Unix, so
+//! connections of the previous process lingering in `TIME_WAIT` do not hold the ports): a
+//! restarted host serves the same rooms, tokens and stream URLs on the same ports.
 
+use crate::store::{self, StoreError};
 use crate::{NeverLive, Server, ServerConfig, ServerError, StreamLiveness};
 use quartet_proto::sign::StreamSigner;
 use quartet_relay::{Relay, RelayConfig, RelayError, RelayHandle};
@@ -64,6 +70,9 @@ pub enum HostError {
     /// Reading a bound address failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The data directory could not be opened or read.
+    #[error("{0}")]
+    Store(#[from] StoreError),
 }
 
 /// The relay answers the room server's "is this member's stream still up?" before eviction.
@@ -73,6 +82,9 @@ impl StreamLiveness for RelayLiveness {
     fn is_live(&self, stream_id: &str) -> bool {
         self.0.is_live(stream_id)
     }
+
+    // Until the relay reports media age, a live stream counts as advancing (the trait's default
+    // answer); with it: `self.0.media_age(stream_id)`.
 }
 
 /// A running room server (and relay); stop it with [`Host::stop`].
@@ -89,12 +101,16 @@ pub struct Host {
 }
 
 impl Host {
-    /// Binds both listeners (so a taken port fails before anything starts), then serves.
+    /// Opens the storage `config.storage` names, binds both listeners (so a taken port fails
+    /// before anything starts), then serves.
     pub async fn start(
         mut config: ServerConfig,
         http_listen: SocketAddr,
         rtmp: RtmpSetup,
     ) -> Result<Host, HostError> {
+        // First, so a data directory held by another server fails before any port is taken,
+        // and so the relay signs with the stored push key.
+        let store = store::open_storage(&mut config)?;
         let bind = |what, addr| async move {
             TcpListener::bind(addr)
                 .await
@@ -145,7 +161,7 @@ impl Host {
             _ => Arc::new(NeverLive),
         };
         let rtmp_base = config.rtmp_base.clone();
-        let server = Server::new(config, liveness);
+        let server = Server::restore(config, liveness, store)?;
         let server_task = tokio::spawn(crate::run(http, server.clone(), on_stop(stopped)));
         Ok(Host {
             http_addr,

@@ -13,27 +13,32 @@ mod events;
 pub mod host;
 mod http;
 mod liveness;
+mod presence;
 mod rooms;
 mod server;
+pub mod store;
+mod sweep;
 
 pub use args::ServerArgs;
 pub use config::{
     Capacities, DEFAULT_BIZID, DEFAULT_CHECK_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROOMS, DEFAULT_RTMP_BASE, DEFAULT_SOCKET_GRACE,
-    DEFAULT_TOKEN_VALID, DEFAULT_URL_VALID, ServerConfig,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROOMS, DEFAULT_MEDIA_STALL, DEFAULT_RTMP_BASE,
+    DEFAULT_SOCKET_GRACE, DEFAULT_TOKEN_VALID, DEFAULT_URL_VALID, ServerConfig, Storage,
 };
 pub use events::{IDLE_TIMEOUT, PING_INTERVAL};
 pub use host::{Host, HostError, RtmpSetup};
 pub use http::router;
 pub use liveness::{NeverLive, StreamLiveness};
+pub use presence::CHECK_SLACK;
 pub use rooms::EVENT_BUFFER;
 pub use server::{ACC_TYPE, MAX_TEXT_BYTES, SDK_APP_ID, Server};
+pub use store::{RoomStore, StoreError, open_storage};
 
 use std::future::Future;
 use std::time::Duration;
+use sweep::Sweeper;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::time::MissedTickBehavior;
 
 /// Shortest sweep period honoured, so a zero interval cannot spin.
 pub const MIN_CHECK_INTERVAL: Duration = Duration::from_millis(10);
@@ -84,29 +89,4 @@ pub async fn run(
     swept?;
     tracing::info!(%addr, "room server stopped");
     Ok(())
-}
-
-/// The periodic eviction sweep, owned by [`run`].
-struct Sweeper {
-    server: Server,
-    stop: oneshot::Receiver<()>,
-}
-
-impl Sweeper {
-    async fn run(mut self) {
-        let period = self.server.config().check_interval.max(MIN_CHECK_INTERVAL);
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = &mut self.stop => break,
-                _ = ticks.tick() => {
-                    let evicted = self.server.sweep();
-                    if evicted > 0 {
-                        tracing::debug!(evicted, "sweep evicted members");
-                    }
-                }
-            }
-        }
-    }
 }

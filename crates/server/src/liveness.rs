@@ -1,10 +1,21 @@
 //! Whether a member's stream is being published: v1 kept a silent member while its stream was
 //! live, so a member whose heartbeats are lost but whose camera still reaches viewers stays.
+//! Only while the stream advances, though: a frozen client whose connection stays open keeps
+//! a "live" stream that carries nothing, and that must not keep it.
 
-/// Answers "is this stream being published right now?" (the relay, or any RTMP server's status).
+use std::time::Duration;
+
+/// Answers "is this stream being published right now, and is media still arriving?" (the
+/// relay, or any RTMP server's status).
 pub trait StreamLiveness: Send + Sync + 'static {
     /// Whether `stream_id` (`{bizid}_{userID}`) has a publisher now.
     fn is_live(&self, stream_id: &str) -> bool;
+
+    /// Time since `stream_id`'s last audio or video message while it has a publisher; `None`
+    /// when it has none. A source that cannot tell reports every live stream as advancing.
+    fn media_age(&self, stream_id: &str) -> Option<Duration> {
+        self.is_live(stream_id).then_some(Duration::ZERO)
+    }
 }
 
 /// The answer when no RTMP server is attached: no stream is ever live.

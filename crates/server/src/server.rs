@@ -2,7 +2,11 @@
 
 use crate::config::ServerConfig;
 use crate::liveness::StreamLiveness;
-use crate::rooms::{Attachment, NewRoom, Profile, Registry, Room, RoomError, Timeouts};
+use crate::presence::{self, Timeouts};
+use crate::rooms::{Attachment, NewRoom, Now, Profile, Registry, Room, RoomError};
+use crate::store::{NoStore, RoomStore};
+
+mod persist;
 use quartet_proto::event::{CloseReason, TextHead};
 use quartet_proto::ids::IdGenerator;
 use quartet_proto::sign::StreamSigner;
@@ -13,8 +17,10 @@ use quartet_proto::{
     PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, Request, RoomInfo, RoomKind, RoomList,
     SendRoomTextMsg, ServerEvent,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
@@ -85,6 +91,13 @@ struct Inner {
     ids: IdGenerator,
     registry: Mutex<Registry>,
     sockets: TaskTracker,
+    store: Arc<dyn RoomStore>,
+    /// Told when a member's eviction check may have moved earlier (its last socket closed).
+    wake: Notify,
+    /// Set once shutdown began: nothing is evicted (or written) any more.
+    closing: AtomicBool,
+    /// IDs are made no older than this (unix ms), so none repeats one restored from the store.
+    id_floor_ms: u64,
 }
 
 /// The room server: configuration and the registry of rooms, shared by every request.
@@ -133,8 +146,20 @@ impl From<&Room> for RoomView {
 }
 
 impl Server {
-    /// A server with no rooms; `liveness` tells whether a silent member's stream is still live.
+    /// A server with no rooms that keeps nothing beyond the process, whatever
+    /// `config.storage` says (see [`Server::open`]); `liveness` tells whether a silent
+    /// member's stream is still live.
     pub fn new(config: ServerConfig, liveness: Arc<dyn StreamLiveness>) -> Server {
+        Self::build(config, liveness, Arc::new(NoStore), Registry::new(), 0)
+    }
+
+    fn build(
+        config: ServerConfig,
+        liveness: Arc<dyn StreamLiveness>,
+        store: Arc<dyn RoomStore>,
+        registry: Registry,
+        id_floor_ms: u64,
+    ) -> Server {
         Server {
             inner: Arc::new(Inner {
                 signer: StreamSigner::new(config.bizid.clone(), config.push_secret_key.clone()),
@@ -142,10 +167,30 @@ impl Server {
                 config,
                 liveness,
                 ids: IdGenerator::new(),
-                registry: Mutex::new(Registry::new()),
+                registry: Mutex::new(registry),
                 sockets: TaskTracker::new(),
+                store,
+                wake: Notify::new(),
+                closing: AtomicBool::new(false),
+                id_floor_ms,
             }),
         }
+    }
+
+    fn now(&self) -> Now {
+        Now {
+            at: Instant::now(),
+            unix_secs: unix_now().as_secs(),
+        }
+    }
+
+    fn store(&self) -> &dyn RoomStore {
+        &*self.inner.store
+    }
+
+    /// Unix ms for a new ID: now, but never before the newest restored ID.
+    fn id_millis(&self) -> u64 {
+        millis(unix_now()).max(self.inner.id_floor_ms)
     }
 
     /// The configuration it was made with.
@@ -176,43 +221,67 @@ impl Server {
         Timeouts {
             heartbeat: self.inner.config.heartbeat_timeout,
             socket_grace: self.inner.config.socket_grace,
+            media_stall: self.inner.config.media_stall,
         }
     }
 
     /// Evicts members silent for longer than the heartbeat timeout (unless their stream is
-    /// live) and members whose event socket closed and did not come back within the grace, as
-    /// of `tokio::time::Instant::now()`. An evicted creator closes its room. Returns how many
-    /// members were evicted.
+    /// live and advancing) and members whose event socket closed and did not come back within
+    /// the grace, as of `tokio::time::Instant::now()`. An evicted creator closes its room.
+    /// Returns how many members were evicted; none once shutdown has begun.
     pub fn sweep(&self) -> usize {
-        let now = Instant::now();
+        if self.inner.closing.load(Ordering::Acquire) {
+            return 0;
+        }
+        let now = self.now();
         let t = self.timeouts();
-        let candidates = self.registry().candidates(now, t);
+        let candidates = self.registry().candidates(now.at, t);
         if candidates.is_empty() {
             return 0;
         }
         // Asked with the registry released: the liveness source may take its own locks.
-        let live: Vec<bool> = candidates
+        let keep: Vec<bool> = candidates
             .iter()
             .map(|c| {
-                self.inner
-                    .liveness
-                    .is_live(&self.inner.signer.stream_id(&c.user_id))
+                let stream = self.inner.signer.stream_id(&c.user_id);
+                presence::stream_keeps(self.inner.liveness.media_age(&stream), t)
             })
             .collect();
         let mut registry = self.registry();
         candidates
             .iter()
-            .zip(live)
-            .filter(|(c, live)| registry.evict(c, *live, now, t))
+            .zip(keep)
+            .filter(|(c, keep)| registry.evict(c, *keep, now, t, self.store()))
             .count()
     }
 
-    /// Closes every room, telling each connected socket `roomClosed{server_shutdown}`, and waits
-    /// until every event socket has ended.
+    /// When the next member may stop being present, for the sweeper to check then.
+    pub(crate) fn next_check(&self) -> Option<Instant> {
+        self.registry().next_check(Instant::now(), self.timeouts())
+    }
+
+    /// Completes when a member's check may have moved earlier than the sweeper planned.
+    pub(crate) async fn check_moved(&self) {
+        self.inner.wake.notified().await;
+    }
+
+    /// Ends every event socket and waits until each has ended. A server that keeps its rooms
+    /// keeps them (sockets just close, and members come back to the restarted server);
+    /// otherwise every room closes and its sockets are told `roomClosed{server_shutdown}`.
     pub async fn shutdown_rooms(&self) {
-        let closed = self.registry().close_all(CloseReason::ServerShutdown);
-        if closed > 0 {
-            tracing::info!(rooms = closed, "rooms closed for shutdown");
+        self.inner.closing.store(true, Ordering::Release);
+        if self.inner.store.is_durable() {
+            let kept = self.registry().release_sockets();
+            if kept > 0 {
+                tracing::info!(rooms = kept, "rooms kept in the store for the next start");
+            }
+        } else {
+            let closed = self
+                .registry()
+                .close_all(CloseReason::ServerShutdown, self.now().unix_secs);
+            if closed > 0 {
+                tracing::info!(rooms = closed, "rooms closed for shutdown");
+            }
         }
         self.inner.sockets.close();
         self.inner.sockets.wait().await;
@@ -325,7 +394,7 @@ impl Server {
 
     fn login(&self, _request: GetImLoginInfo) -> Reply {
         let now = unix_now();
-        let user_id = self.inner.ids.user_id(millis(now));
+        let user_id = self.inner.ids.user_id(self.id_millis());
         let expiry = now.saturating_add(self.inner.config.token_valid).as_secs();
         let user_sig = self.inner.tokens.issue(&user_id, expiry);
         tracing::debug!(user = %user_id, "user logged in");
@@ -347,7 +416,7 @@ impl Server {
     }
 
     fn create_room(&self, kind: RoomKind, r: CreateRoom) -> Result<Reply, Refusal> {
-        let room_id = self.inner.ids.room_id(millis(unix_now()));
+        let room_id = self.inner.ids.room_id(self.id_millis());
         let creator = Profile {
             user_id: r.user_id,
             user_name: r.user_name,
@@ -360,13 +429,19 @@ impl Server {
             name: r.room_name,
             capacity: self.inner.config.capacity.get(kind),
         };
-        self.registry()
-            .create(room, creator, self.inner.config.max_rooms, Instant::now())?;
+        self.registry().create(
+            room,
+            creator,
+            self.inner.config.max_rooms,
+            self.now(),
+            self.store(),
+        )?;
         Ok(Reply::ok(&CreatedRoom { room_id }))
     }
 
     fn destroy_room(&self, kind: RoomKind, DestroyRoom(r): DestroyRoom) -> Result<Reply, Refusal> {
-        self.registry().destroy(kind, &r.room_id, &r.user_id)?;
+        self.registry()
+            .destroy(kind, &r.room_id, &r.user_id, self.now(), self.store())?;
         Ok(Reply::ok_empty())
     }
 
@@ -378,7 +453,7 @@ impl Server {
             push_url: r.push_url,
         };
         self.registry()
-            .add(kind, &r.room_id, profile, Instant::now())?;
+            .add(kind, &r.room_id, profile, self.now(), self.store())?;
         Ok(Reply::ok_empty())
     }
 
@@ -387,7 +462,8 @@ impl Server {
         kind: RoomKind,
         DeletePusher(r): DeletePusher,
     ) -> Result<Reply, Refusal> {
-        self.registry().remove(kind, &r.room_id, &r.user_id)?;
+        self.registry()
+            .remove(kind, &r.room_id, &r.user_id, self.now(), self.store())?;
         Ok(Reply::ok_empty())
     }
 
@@ -478,9 +554,15 @@ impl Server {
     }
 
     /// An event socket of membership `serial` ended.
+    /// When it was the member's last, its eviction check is due after the socket grace, not at
+    /// the next periodic sweep: the sweeper is told.
     pub(crate) fn detach_socket(&self, room_id: &str, user_id: &str, serial: u64) {
-        self.registry()
+        let last = self
+            .registry()
             .detach(room_id, user_id, serial, Instant::now());
+        if last {
+            self.inner.wake.notify_one();
+        }
     }
 
     /// Whether membership `serial` still stands.

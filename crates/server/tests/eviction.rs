@@ -8,12 +8,13 @@ mod common;
 use common::{Harness, LiveStreams, config};
 use futures_util::StreamExt;
 use quartet_proto::RoomKind;
-use quartet_server::{ServerConfig, run};
-use std::sync::Arc;
+use quartet_server::{CHECK_SLACK, DEFAULT_SOCKET_GRACE, ServerConfig, StreamLiveness, run};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::time::advance;
+use tokio::time::{Instant, advance};
 
 const TICK: Duration = Duration::from_millis(1);
 
@@ -108,14 +109,17 @@ async fn runs_ticker_sweeps_on_its_own() {
     server.await.unwrap().unwrap();
 }
 
-/// The one part that needs a socket: it is opened and closed on the real clock, then the clock
-/// is paused to step through the grace period.
+/// A socket is opened and closed on the real clock; then the clock is paused to step through
+/// the grace. Nothing sweeps periodically here (the period is a day): the server checks the
+/// member by itself when its grace ends.
 #[tokio::test]
-async fn a_member_whose_socket_closed_and_stayed_away_is_evicted_after_the_grace() {
+async fn a_member_whose_socket_closed_and_stayed_away_is_evicted_when_the_grace_ends() {
+    let day = Duration::from_secs(24 * 60 * 60);
     let h = Harness::new(ServerConfig {
-        heartbeat_timeout: Duration::from_secs(24 * 60 * 60),
-        // Only the explicit sweeps below evict.
-        check_interval: Duration::from_secs(24 * 60 * 60),
+        heartbeat_timeout: day,
+        check_interval: day,
+        // Long enough that a slow machine's real clock cannot run through it before the pause.
+        socket_grace: Duration::from_secs(10),
         ..config()
     });
     let grace = h.server.config().socket_grace;
@@ -152,18 +156,105 @@ async fn a_member_whose_socket_closed_and_stayed_away_is_evicted_after_the_grace
     wait_for_sockets(&h, 1).await;
 
     tokio::time::pause();
-    assert_eq!(h.server.sweep(), 0, "within the grace");
-    advance(grace + TICK).await;
-    assert_eq!(h.server.sweep(), 1);
+    let everyone = vec![a.id.clone(), b.id.clone(), c.id.clone()];
+    assert_eq!(h.members(kind, &room).await, Ok(everyone.clone()));
+    advance(grace - Duration::from_secs(1)).await;
     assert_eq!(
         h.members(kind, &room).await,
-        Ok(vec![a.id.clone(), c.id.clone()])
+        Ok(everyone),
+        "within the grace"
     );
+    advance(Duration::from_secs(1) + TICK).await;
+    let mut members = h.members(kind, &room).await;
+    for _ in 0..100 {
+        if members.as_ref().is_ok_and(|m| m.len() == 2) {
+            break;
+        }
+        tokio::task::yield_now().await;
+        members = h.members(kind, &room).await;
+    }
+    assert_eq!(members, Ok(vec![a.id.clone(), c.id.clone()]));
+    assert_eq!(h.server.sweep(), 0, "nothing left for a sweep");
     tokio::time::resume();
 
     drop(c_socket);
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();
+}
+
+#[test]
+fn eviction_comes_within_three_seconds_of_a_socket_closing() {
+    assert!(DEFAULT_SOCKET_GRACE + CHECK_SLACK < Duration::from_secs(3));
+    assert!(
+        DEFAULT_SOCKET_GRACE >= Duration::from_secs(1),
+        "room for a reconnect under way"
+    );
+}
+
+/// A stream source whose streams carry media until the test stops feeding them.
+#[derive(Default)]
+struct Feeds(Mutex<HashMap<String, Instant>>);
+
+impl Feeds {
+    fn media(&self, stream: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(stream.to_owned(), Instant::now());
+    }
+}
+
+impl StreamLiveness for Feeds {
+    fn is_live(&self, stream_id: &str) -> bool {
+        self.0.lock().unwrap().contains_key(stream_id)
+    }
+
+    fn media_age(&self, stream_id: &str) -> Option<Duration> {
+        let last = *self.0.lock().unwrap().get(stream_id)?;
+        Some(Instant::now().saturating_duration_since(last))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_member_whose_live_stream_stalled_is_evicted() {
+    let feeds = Arc::new(Feeds::default());
+    let h = Harness::with_liveness(config(), feeds.clone());
+    let timeout = h.server.config().heartbeat_timeout;
+    let stall = h.server.config().media_stall;
+    let kind = RoomKind::MultiRoom;
+    let (a, b, room) = h.room_of_two(kind, "r").await;
+    let stream = format!("8888_{}", b.id);
+
+    // b's heartbeats are lost but its camera still reaches viewers: it stays.
+    for _ in 0..30 {
+        feeds.media(&stream);
+        advance(Duration::from_secs(1)).await;
+        assert_eq!(h.heartbeat(kind, &room, &a).await, 0);
+        assert_eq!(h.server.sweep(), 0);
+    }
+    // Its client freezes after one last frame: the connection stays up, nothing arrives.
+    feeds.media(&stream);
+    advance(stall).await;
+    assert_eq!(h.heartbeat(kind, &room, &a).await, 0);
+    assert_eq!(
+        h.server.sweep(),
+        0,
+        "stalled for no longer than the limit: kept"
+    );
+    advance(TICK).await;
+    assert_eq!(h.server.sweep(), 1);
+    assert_eq!(h.members(kind, &room).await, Ok(vec![a.id.clone()]));
+
+    // A member that froze whole (heartbeats and media at once) goes at its heartbeat timeout.
+    let c = h.login().await;
+    assert_eq!(h.join(kind, &room, &c).await, 0);
+    feeds.media(&format!("8888_{}", c.id));
+    advance(timeout).await;
+    assert_eq!(h.heartbeat(kind, &room, &a).await, 0);
+    assert_eq!(h.server.sweep(), 0);
+    advance(TICK).await;
+    assert_eq!(h.server.sweep(), 1);
+    assert_eq!(h.members(kind, &room).await, Ok(vec![a.id]));
 }
 
 /// Waits (on the real clock, bounded) until the server has seen `n` sockets open.

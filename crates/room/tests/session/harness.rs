@@ -42,6 +42,8 @@ pub fn fast_timing() -> SessionTiming {
         poll_interval: Duration::from_millis(150),
         retry: Backoff::new(Duration::from_millis(50), Duration::from_millis(400)),
         event_reconnect: Backoff::new(Duration::from_millis(50), Duration::from_millis(400)),
+        rejoin_grace: Duration::from_secs(1),
+        rejoin_retry: Backoff::new(Duration::from_millis(50), Duration::from_millis(200)),
     }
 }
 
@@ -52,7 +54,8 @@ struct Running {
 
 /// A room server that can be stopped and started again on the same port with the same state.
 pub struct TestServer {
-    server: Server,
+    server: Option<Server>,
+    config: ServerConfig,
     addr: SocketAddr,
     running: Option<Running>,
 }
@@ -66,26 +69,30 @@ pub fn init_tracing() {
 }
 
 impl TestServer {
+    /// A server as `config` says, its storage included (memory unless it names a directory).
     pub async fn start(config: ServerConfig) -> Result<Self> {
         init_tracing();
-        let server = Server::new(config, Arc::new(NeverLive));
+        let server = Server::open(config.clone(), Arc::new(NeverLive))?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let mut this = Self {
-            server,
+            server: Some(server),
+            config,
             addr,
             running: None,
         };
-        this.serve(listener);
+        this.serve(listener)?;
         Ok(this)
     }
 
-    fn serve(&mut self, listener: TcpListener) {
+    fn serve(&mut self, listener: TcpListener) -> Result<()> {
+        let server = self.server.clone().context("no server to serve")?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(run(listener, self.server.clone(), async move {
+        let task = tokio::spawn(run(listener, server, async move {
             let _ = stopped.await;
         }));
         self.running = Some(Running { stop, task });
+        Ok(())
     }
 
     pub fn url(&self) -> Url {
@@ -108,8 +115,17 @@ impl TestServer {
         let listener = TcpListener::bind(self.addr)
             .await
             .with_context(|| format!("rebinding {}", self.addr))?;
-        self.serve(listener);
-        Ok(())
+        self.serve(listener)
+    }
+
+    /// What a restart of the server's process does: stops it, lets go of everything it held
+    /// (its data directory included), and starts a new server from the same configuration on
+    /// the same port. Returns once the new one listens.
+    pub async fn restart_process(&mut self) -> Result<()> {
+        self.stop().await?;
+        drop(self.server.take());
+        self.server = Some(Server::open(self.config.clone(), Arc::new(NeverLive))?);
+        self.restart().await
     }
 }
 

@@ -5,3 +5,4 @@ mod errors;
 mod harness;
 mod membership;
 mod reconnect;
+mod restart;

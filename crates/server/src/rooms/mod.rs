@@ -1,0 +1,586 @@
+//! The room registry: rooms in creation order, their members in join order (creator first), who
+//! is still present, each room's event fan-out, and which users' signed URLs are revoked.
+//! Knows nothing of HTTP or media. Every change is written to the [`RoomStore`] before memory
+//! changes, so a change the store refused leaves nothing behind.
+
+use crate::presence::{self, Presence, Sockets, Timeouts};
+use crate::store::{Change, RoomStore};
+use quartet_proto::event::CloseReason;
+use quartet_proto::{Code, RoomKind, ServerEvent};
+use std::collections::{BTreeMap, HashMap};
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+mod persist;
+mod room;
+#[cfg(test)]
+mod tests;
+
+pub use room::{Member, Now, Profile, Room};
+
+/// Events a room buffers per socket; a socket further behind skips ahead (see `events`), so a
+/// slow reader never holds up the others.
+pub const EVENT_BUFFER: usize = 64;
+
+/// Why a room operation was refused; each maps onto a v1 code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    /// No room of this kind has that ID.
+    #[error("您请求的房间不存在 (no {kind} room {room_id:?})")]
+    NoSuchRoom {
+        /// The kind asked for.
+        kind: RoomKind,
+        /// The room asked for.
+        room_id: String,
+    },
+    /// Someone other than the creator tried to destroy the room.
+    #[error("您请求的房间不存在 (only the creator {creator:?} may destroy room {room_id:?})")]
+    NotCreator {
+        /// The room.
+        room_id: String,
+        /// Its creator.
+        creator: String,
+    },
+    /// The user is not a member of the room.
+    #[error("您请求的房间成员不存在 ({user_id:?} is not a member of room {room_id:?})")]
+    NoSuchMember {
+        /// The room.
+        room_id: String,
+        /// The user.
+        user_id: String,
+    },
+    /// The room already holds its limit.
+    #[error("超出房间人数上限 (room {room_id:?} is full: {capacity} members)")]
+    Full {
+        /// The room.
+        room_id: String,
+        /// Its member limit.
+        capacity: usize,
+    },
+    /// The server already holds its limit of rooms.
+    #[error("服务器内部错误 (the server already holds its limit of {max} rooms)")]
+    TooManyRooms {
+        /// The limit.
+        max: usize,
+    },
+    /// The room store refused the change, so nothing changed.
+    #[error(
+        "服务器内部错误 (the room store could not record this change, so nothing changed: {0})"
+    )]
+    Store(String),
+}
+
+impl RoomError {
+    /// The v1 code for this refusal.
+    pub fn code(&self) -> Code {
+        match self {
+            RoomError::NoSuchRoom { .. } | RoomError::NotCreator { .. } => Code::NoSuchRoom,
+            RoomError::NoSuchMember { .. } => Code::NoSuchMember,
+            RoomError::Full { .. } => Code::RoomFull,
+            RoomError::TooManyRooms { .. } | RoomError::Store(_) => Code::Internal,
+        }
+    }
+}
+
+/// What `create_room` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRoom {
+    /// Its kind.
+    pub kind: RoomKind,
+    /// Its ID, fresh from the ID generator.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Member limit.
+    pub capacity: usize,
+}
+
+/// How `add_pusher` went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joined {
+    /// A new member.
+    New,
+    /// Already a member: profile and heartbeat refreshed.
+    Refreshed,
+}
+
+/// How `delete_pusher` went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Left {
+    /// A member left; the room goes on.
+    Member,
+    /// The creator left, so the room closed.
+    RoomClosed,
+}
+
+/// A member found not present by a sweep, to be checked against its stream and then evicted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// The room.
+    pub room_id: String,
+    /// The member.
+    pub user_id: String,
+    serial: u64,
+}
+
+/// An event socket's claim on a membership, returned by [`Registry::attach`].
+#[derive(Debug)]
+pub struct Attachment {
+    /// The membership the socket belongs to.
+    pub serial: u64,
+    /// The room's events from now on.
+    pub events: broadcast::Receiver<ServerEvent>,
+}
+
+/// Every room of the server.
+#[derive(Debug, Default)]
+pub struct Registry {
+    rooms: HashMap<String, Room>,
+    order: HashMap<RoomKind, BTreeMap<u64, String>>,
+    next_seq: u64,
+    next_serial: u64,
+    /// Rooms each user is in, so its URLs are revoked only when it leaves the last one.
+    memberships: HashMap<String, usize>,
+    /// Per user: signed URLs of its stream issued before this unix second are revoked.
+    revoked_before: HashMap<String, u64>,
+}
+
+/// Writes `changes`, or says why not (and logs it: the operator must hear of a failing disk).
+fn write(store: &dyn RoomStore, changes: &[Change]) -> Result<(), RoomError> {
+    store.apply(changes).map_err(|e| {
+        tracing::error!(error = %e, "room store write failed; the change was refused");
+        RoomError::Store(e.to_string())
+    })
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of rooms of every kind.
+    pub fn len(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// Every room, in no particular order.
+    pub fn rooms(&self) -> impl Iterator<Item = &Room> {
+        self.rooms.values()
+    }
+
+    fn new_member(&mut self, profile: Profile, now: Instant) -> Member {
+        self.next_serial += 1;
+        Member {
+            profile,
+            serial: self.next_serial,
+            last_seen: now,
+            sockets: Sockets::default(),
+        }
+    }
+
+    /// Opens `room` with `creator` as its first member. No notification, as in v1.
+    pub fn create(
+        &mut self,
+        room: NewRoom,
+        creator: Profile,
+        max_rooms: usize,
+        now: Now,
+        store: &dyn RoomStore,
+    ) -> Result<(), RoomError> {
+        if self.rooms.len() >= max_rooms {
+            return Err(RoomError::TooManyRooms { max: max_rooms });
+        }
+        let seq = self.next_seq + 1;
+        let NewRoom {
+            kind,
+            id: room_id,
+            name,
+            capacity,
+        } = room;
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let mut room = Room {
+            id: room_id.clone(),
+            kind,
+            name,
+            creator: creator.user_id.clone(),
+            capacity,
+            seq,
+            members: Vec::new(),
+            events,
+        };
+        write(
+            store,
+            &[Change::PutRoom(room.stored_with(std::iter::once(&creator)))],
+        )?;
+        self.next_seq = seq;
+        tracing::info!(%kind, room = %room_id, creator = %creator.user_id, "room created");
+        *self.memberships.entry(creator.user_id.clone()).or_default() += 1;
+        room.members.push(self.new_member(creator, now.at));
+        self.order
+            .entry(kind)
+            .or_default()
+            .insert(seq, room_id.clone());
+        self.rooms.insert(room_id, room);
+        Ok(())
+    }
+
+    /// The room `room_id`, if it is of `kind`.
+    pub fn room(&self, kind: RoomKind, room_id: &str) -> Result<&Room, RoomError> {
+        self.rooms
+            .get(room_id)
+            .filter(|r| r.kind == kind)
+            .ok_or_else(|| RoomError::NoSuchRoom {
+                kind,
+                room_id: room_id.to_owned(),
+            })
+    }
+
+    fn room_mut(&mut self, kind: RoomKind, room_id: &str) -> Result<&mut Room, RoomError> {
+        self.rooms
+            .get_mut(room_id)
+            .filter(|r| r.kind == kind)
+            .ok_or_else(|| RoomError::NoSuchRoom {
+                kind,
+                room_id: room_id.to_owned(),
+            })
+    }
+
+    /// Up to `cnt` rooms of `kind` from offset `index`, in creation order.
+    pub fn list(&self, kind: RoomKind, index: usize, cnt: usize) -> Vec<&Room> {
+        self.order
+            .get(&kind)
+            .into_iter()
+            .flat_map(|ids| ids.values())
+            .skip(index)
+            .take(cnt)
+            .filter_map(|id| self.rooms.get(id))
+            .collect()
+    }
+
+    /// What closing `room` writes: the room goes, its members' URLs are revoked.
+    fn close_changes(&self, room: &Room, unix_secs: u64) -> Vec<Change> {
+        let mut changes = vec![Change::DeleteRoom(room.id.clone())];
+        changes.extend(self.revocations(room.profiles().map(|p| p.user_id.as_str()), unix_secs));
+        changes
+    }
+
+    /// Closes the room in memory: its sockets get `roomClosed`, then the room is gone.
+    fn close(&mut self, room_id: &str, reason: CloseReason, unix_secs: u64) {
+        if let Some(room) = self.rooms.remove(room_id) {
+            if let Some(ids) = self.order.get_mut(&room.kind) {
+                ids.remove(&room.seq);
+            }
+            room.broadcast(ServerEvent::room_closed(reason));
+            tracing::info!(kind = %room.kind, room = %room.id, reason = reason.as_str(), "room closed");
+            let users = room.members.into_iter().map(|m| m.profile.user_id);
+            self.forget_memberships(users.collect(), unix_secs);
+        }
+    }
+
+    /// Writes the closing of `room_id`, then closes it.
+    fn close_through(
+        &mut self,
+        room_id: &str,
+        reason: CloseReason,
+        now: Now,
+        store: &dyn RoomStore,
+    ) -> Result<(), RoomError> {
+        if let Some(room) = self.rooms.get(room_id) {
+            write(store, &self.close_changes(room, now.unix_secs))?;
+            self.close(room_id, reason, now.unix_secs);
+        }
+        Ok(())
+    }
+
+    /// The creator closes its room.
+    pub fn destroy(
+        &mut self,
+        kind: RoomKind,
+        room_id: &str,
+        user_id: &str,
+        now: Now,
+        store: &dyn RoomStore,
+    ) -> Result<(), RoomError> {
+        let room = self.room(kind, room_id)?;
+        if room.creator != user_id {
+            return Err(RoomError::NotCreator {
+                room_id: room_id.to_owned(),
+                creator: room.creator.clone(),
+            });
+        }
+        self.close_through(room_id, CloseReason::Destroyed, now, store)
+    }
+
+    /// Joins `profile` to the room, or refreshes it if it is already a member.
+    pub fn add(
+        &mut self,
+        kind: RoomKind,
+        room_id: &str,
+        profile: Profile,
+        now: Now,
+        store: &dyn RoomStore,
+    ) -> Result<Joined, RoomError> {
+        let room = self.room(kind, room_id)?;
+        if let Ok(member) = room.member(&profile.user_id) {
+            let visible_change = member.profile.user_name != profile.user_name
+                || member.profile.user_avatar != profile.user_avatar;
+            if member.profile != profile {
+                let members = room.profiles().map(|p| {
+                    if p.user_id == profile.user_id {
+                        &profile
+                    } else {
+                        p
+                    }
+                });
+                write(store, &[Change::PutRoom(room.stored_with(members))])?;
+            }
+            let room = self.room_mut(kind, room_id)?;
+            let member = room.member_mut(&profile.user_id)?;
+            member.profile = profile;
+            member.last_seen = now.at;
+            if visible_change {
+                room.broadcast(ServerEvent::pusher_change());
+            }
+            return Ok(Joined::Refreshed);
+        }
+        if room.members.len() >= room.capacity {
+            return Err(RoomError::Full {
+                room_id: room_id.to_owned(),
+                capacity: room.capacity,
+            });
+        }
+        let stored = room.stored_with(room.profiles().chain(std::iter::once(&profile)));
+        write(store, &[Change::PutRoom(stored)])?;
+        let user_id = profile.user_id.clone();
+        *self.memberships.entry(user_id.clone()).or_default() += 1;
+        let member = self.new_member(profile, now.at);
+        let room = self.room_mut(kind, room_id)?;
+        room.members.push(member);
+        room.broadcast(ServerEvent::pusher_change());
+        tracing::info!(%kind, room = %room_id, user = %user_id, members = room.members.len(), "member joined");
+        Ok(Joined::New)
+    }
+
+    /// Takes `user_id` out of room `room_id` (not its creator): writes, then changes memory.
+    fn drop_member(
+        &mut self,
+        room_id: &str,
+        user_id: &str,
+        now: Now,
+        store: &dyn RoomStore,
+    ) -> Result<(), RoomError> {
+        let Some(room) = self.rooms.get(room_id) else {
+            return Ok(());
+        };
+        let stored = room.stored_with(room.profiles().filter(|p| p.user_id != user_id));
+        let mut changes = vec![Change::PutRoom(stored)];
+        changes.extend(self.revocations(std::iter::once(user_id), now.unix_secs));
+        write(store, &changes)?;
+        if let Some(room) = self.rooms.get_mut(room_id) {
+            room.members.retain(|m| m.profile.user_id != user_id);
+            room.broadcast(ServerEvent::pusher_change());
+        }
+        self.forget_memberships(vec![user_id.to_owned()], now.unix_secs);
+        Ok(())
+    }
+
+    /// A member leaves; the creator leaving closes the room.
+    pub fn remove(
+        &mut self,
+        kind: RoomKind,
+        room_id: &str,
+        user_id: &str,
+        now: Now,
+        store: &dyn RoomStore,
+    ) -> Result<Left, RoomError> {
+        let room = self.room(kind, room_id)?;
+        room.member(user_id)?;
+        if room.creator == user_id {
+            self.close_through(room_id, CloseReason::CreatorLeft, now, store)?;
+            return Ok(Left::RoomClosed);
+        }
+        self.drop_member(room_id, user_id, now, store)?;
+        tracing::info!(%kind, room = %room_id, user = %user_id, "member left");
+        Ok(Left::Member)
+    }
+
+    /// A member's heartbeat.
+    pub fn heartbeat(
+        &mut self,
+        kind: RoomKind,
+        room_id: &str,
+        user_id: &str,
+        now: Instant,
+    ) -> Result<(), RoomError> {
+        self.room_mut(kind, room_id)?.member_mut(user_id)?.last_seen = now;
+        Ok(())
+    }
+
+    /// A member's profile, for messages it sends.
+    pub fn member(
+        &self,
+        kind: RoomKind,
+        room_id: &str,
+        user_id: &str,
+    ) -> Result<&Profile, RoomError> {
+        Ok(&self.room(kind, room_id)?.member(user_id)?.profile)
+    }
+
+    /// Sends `event` to the sockets of the room.
+    pub fn broadcast(
+        &self,
+        kind: RoomKind,
+        room_id: &str,
+        event: ServerEvent,
+    ) -> Result<(), RoomError> {
+        self.room(kind, room_id)?.broadcast(event);
+        Ok(())
+    }
+
+    /// Registers an event socket of a member and subscribes it to the room.
+    pub fn attach(
+        &mut self,
+        kind: RoomKind,
+        room_id: &str,
+        user_id: &str,
+    ) -> Result<Attachment, RoomError> {
+        let room = self.room_mut(kind, room_id)?;
+        let events = room.events.subscribe();
+        let member = room.member_mut(user_id)?;
+        member.sockets.open += 1;
+        member.sockets.closed_since = None;
+        Ok(Attachment {
+            serial: member.serial,
+            events,
+        })
+    }
+
+    /// An event socket of membership `serial` closed at `now`; returns whether it was the
+    /// member's last, so that its eviction check is due after the grace.
+    pub fn detach(&mut self, room_id: &str, user_id: &str, serial: u64, now: Instant) -> bool {
+        let Some(member) = self.membership_mut(room_id, user_id, serial) else {
+            return false;
+        };
+        member.sockets.open = member.sockets.open.saturating_sub(1);
+        if member.sockets.open == 0 {
+            member.sockets.closed_since = Some(now);
+        }
+        member.sockets.open == 0
+    }
+
+    /// Whether membership `serial` still stands.
+    pub fn is_member(&self, room_id: &str, user_id: &str, serial: u64) -> bool {
+        self.rooms.get(room_id).is_some_and(|r| {
+            r.members
+                .iter()
+                .any(|m| m.profile.user_id == user_id && m.serial == serial)
+        })
+    }
+
+    fn membership(&self, room_id: &str, user_id: &str, serial: u64) -> Option<&Member> {
+        self.rooms
+            .get(room_id)?
+            .members
+            .iter()
+            .find(|m| m.profile.user_id == user_id && m.serial == serial)
+    }
+
+    fn membership_mut(&mut self, room_id: &str, user_id: &str, serial: u64) -> Option<&mut Member> {
+        self.rooms
+            .get_mut(room_id)?
+            .members
+            .iter_mut()
+            .find(|m| m.profile.user_id == user_id && m.serial == serial)
+    }
+
+    /// Number of event sockets open in every room.
+    pub fn open_sockets(&self) -> usize {
+        self.rooms
+            .values()
+            .flat_map(|r| &r.members)
+            .map(|m| m.sockets.open)
+            .sum()
+    }
+
+    fn all_members(&self) -> impl Iterator<Item = (&Room, &Member)> {
+        self.rooms
+            .values()
+            .flat_map(|r| r.members.iter().map(move |m| (r, m)))
+    }
+
+    /// Members not present at `now`.
+    pub fn candidates(&self, now: Instant, t: Timeouts) -> Vec<Candidate> {
+        self.all_members()
+            .filter(|(_, m)| {
+                presence::presence(m.last_seen, m.sockets, now, t) != Presence::Present
+            })
+            .map(|(r, m)| Candidate {
+                room_id: r.id.clone(),
+                user_id: m.profile.user_id.clone(),
+                serial: m.serial,
+            })
+            .collect()
+    }
+
+    /// The earliest instant after `now` at which a member present now may stop being present.
+    pub fn next_check(&self, now: Instant, t: Timeouts) -> Option<Instant> {
+        self.all_members()
+            .filter_map(|(_, m)| presence::next_check(m.last_seen, m.sockets, now, t))
+            .min()
+    }
+
+    /// Evicts a candidate if, looked at again, it is still not present (a heartbeat may have
+    /// arrived meanwhile): a silent member goes only if its stream does not `keep` it. Returns
+    /// whether it was evicted; a store that refuses the eviction leaves the member for the
+    /// next sweep.
+    pub fn evict(
+        &mut self,
+        c: &Candidate,
+        keep: bool,
+        now: Now,
+        t: Timeouts,
+        store: &dyn RoomStore,
+    ) -> bool {
+        let Some(member) = self.membership(&c.room_id, &c.user_id, c.serial) else {
+            return false;
+        };
+        let why = match presence::presence(member.last_seen, member.sockets, now.at, t) {
+            Presence::Present => return false,
+            Presence::Silent if keep => return false,
+            Presence::Silent => "heartbeat timeout",
+            Presence::SocketLost => "event socket closed",
+        };
+        let Some(room) = self.rooms.get(&c.room_id) else {
+            return false;
+        };
+        let (kind, creator) = (room.kind, room.creator == c.user_id);
+        let done = if creator {
+            self.close_through(&c.room_id, CloseReason::CreatorTimedOut, now, store)
+        } else {
+            self.drop_member(&c.room_id, &c.user_id, now, store)
+        };
+        if done.is_ok() {
+            tracing::info!(%kind, room = %c.room_id, user = %c.user_id, why, "member evicted");
+        }
+        done.is_ok()
+    }
+
+    /// Closes every room for `reason` (in memory only: for a server that keeps nothing).
+    pub fn close_all(&mut self, reason: CloseReason, unix_secs: u64) -> usize {
+        let ids: Vec<String> = self.rooms.keys().cloned().collect();
+        for id in &ids {
+            self.close(id, reason, unix_secs);
+        }
+        ids.len()
+    }
+
+    /// Ends every event socket without closing any room (their channels close, so each socket
+    /// ends with a plain close frame and no `roomClosed`): for a server whose rooms outlive it.
+    pub fn release_sockets(&mut self) -> usize {
+        for room in self.rooms.values_mut() {
+            room.events = broadcast::channel(EVENT_BUFFER).0;
+        }
+        self.rooms.len()
+    }
+}
