@@ -215,6 +215,9 @@ async fn main() -> Result<()> {
         .quartet
         .unwrap_or_else(|| PathBuf::from("target/release/quartet"));
     let port = free_port()?;
+    let data_dir =
+        std::env::temp_dir().join(format!("quartet-bench-server-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
     let child = Command::new(&bin)
         .args([
             "server",
@@ -228,6 +231,9 @@ async fn main() -> Result<()> {
             "--max-rooms",
             "1000000",
         ])
+        // Rooms are kept on disk, as a standing server keeps them by default.
+        .arg("--data-dir")
+        .arg(&data_dir)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .spawn()
@@ -405,6 +411,8 @@ async fn main() -> Result<()> {
         "errors": errors,
     });
     std::fs::write(&args.out, serde_json::to_string_pretty(&json)?)?;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data_dir);
     if errors > 0 {
         bail!("{errors} requests failed");
     }

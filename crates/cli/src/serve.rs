@@ -3,9 +3,8 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use quartet_proto::sign::StreamSigner;
-use quartet_relay::{Relay, RelayArgs, RelayHandle};
-use quartet_server::{NeverLive, Server, ServerArgs, Storage, StreamLiveness};
+use quartet_relay::RelayArgs;
+use quartet_server::{EmbeddedRelay, NeverLive, Server, ServerArgs, Storage, StreamLiveness};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -17,15 +16,6 @@ pub struct ServeArgs {
     server: ServerArgs,
     #[command(flatten)]
     relay: RelayArgs,
-}
-
-/// The relay answers the room server's "is this member's stream still up?" before eviction.
-struct RelayLiveness(RelayHandle);
-
-impl StreamLiveness for RelayLiveness {
-    fn is_live(&self, stream_id: &str) -> bool {
-        self.0.is_live(stream_id)
-    }
 }
 
 /// Serves until Ctrl-C or SIGTERM, then stops both servers and waits for them.
@@ -90,19 +80,15 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         );
     }
 
-    let mut relay_task = None;
-    let liveness: Arc<dyn StreamLiveness> = match rtmp_listener {
+    let embedded = match &rtmp_listener {
         Some(rtmp) => {
             let bound = rtmp.local_addr()?;
             config.rtmp_base = args.relay.rtmp_base(bound);
-            let signer = StreamSigner::new(config.bizid.clone(), config.push_secret_key.clone());
-            let (relay, handle) = Relay::new(args.relay.config(Some(signer)));
-            relay_task = Some(tokio::spawn(relay.run(rtmp, on_stop(stopped.clone()))));
             println!(
                 "RTMP relay:  rtmp://{bound}/{} (members' URLs: {})",
                 args.relay.rtmp_app, config.rtmp_base
             );
-            Arc::new(RelayLiveness(handle))
+            Some(EmbeddedRelay::new(&config, args.relay.config(None)))
         }
         None => {
             if let Some(base) = &args.relay.rtmp_base {
@@ -112,8 +98,12 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 "RTMP server: {} (external; it must check the same push secret key)",
                 config.rtmp_base
             );
-            Arc::new(NeverLive)
+            None
         }
+    };
+    let liveness: Arc<dyn StreamLiveness> = match &embedded {
+        Some(e) => e.liveness(),
+        None => Arc::new(NeverLive),
     };
 
     let addr = listener.local_addr()?;
@@ -126,6 +116,14 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     println!("  list rooms:  quartet rooms --server {shown}");
     println!("  join a room: quartet join --server {shown} --create \"My room\" --name Me");
     let server = Server::restore(config, liveness, store).context("could not restore the rooms")?;
+    let relay_task = match (rtmp_listener, embedded) {
+        (Some(rtmp), Some(embedded)) => Some(tokio::spawn(embedded.run_for(
+            server.clone(),
+            rtmp,
+            on_stop(stopped.clone()),
+        ))),
+        _ => None,
+    };
     let mut room_server = tokio::spawn(quartet_server::run(
         listener,
         server,

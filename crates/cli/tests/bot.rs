@@ -41,6 +41,7 @@ fn two_bots_see_each_other_and_write_grid_and_figures() {
         "127.0.0.1:0",
         "--rtmp-listen",
         "127.0.0.1:0",
+        "--ephemeral",
     ]);
     let line = server.expect("room server: ");
     let url = line.trim_start_matches("room server: ").trim().to_owned();

@@ -7,12 +7,17 @@ use common::{Proc, run};
 
 #[test]
 fn host_join_chat_leave_and_list_through_the_binary() {
+    // The server keeps its rooms where a tester's would: in a data directory of its own.
+    let data = std::env::temp_dir().join(format!("quartet-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
     let mut server = Proc::start(&[
         "server",
         "--listen",
         "127.0.0.1:0",
         "--rtmp-listen",
         "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().expect("a UTF-8 temp path"),
     ]);
     let relay = server.expect("RTMP relay:");
     assert!(relay.contains("rtmp://127.0.0.1:"), "{relay}");
@@ -61,6 +66,7 @@ fn host_join_chat_leave_and_list_through_the_binary() {
 
     server.signal("-TERM");
     assert!(server.wait_exit().success());
+    let _ = std::fs::remove_dir_all(&data);
 }
 
 #[test]

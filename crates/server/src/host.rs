@@ -9,9 +9,8 @@
 //! restarted host serves the same rooms, tokens and stream URLs on the same ports.
 
 use crate::store::{self, StoreError};
-use crate::{NeverLive, Server, ServerConfig, ServerError, StreamLiveness};
-use quartet_proto::sign::StreamSigner;
-use quartet_relay::{Relay, RelayConfig, RelayError, RelayHandle};
+use crate::{EmbeddedRelay, NeverLive, Server, ServerConfig, ServerError, StreamLiveness};
+use quartet_relay::{RelayConfig, RelayError, RelayHandle};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -75,18 +74,6 @@ pub enum HostError {
     Store(#[from] StoreError),
 }
 
-/// The relay answers the room server's "is this member's stream still up?" before eviction.
-struct RelayLiveness(RelayHandle);
-
-impl StreamLiveness for RelayLiveness {
-    fn is_live(&self, stream_id: &str) -> bool {
-        self.0.is_live(stream_id)
-    }
-
-    // Until the relay reports media age, a live stream counts as advancing (the trait's default
-    // answer); with it: `self.0.media_age(stream_id)`.
-}
-
 /// A running room server (and relay); stop it with [`Host::stop`].
 pub struct Host {
     http_addr: SocketAddr,
@@ -146,22 +133,19 @@ impl Host {
             let _ = rx.wait_for(|s| *s).await;
         };
         let (mut relay, mut relay_task, mut rtmp_addr) = (None, None, None);
-        let liveness: Arc<dyn StreamLiveness> = match (rtmp_listener, relay_config) {
-            (Some(listener), Some(mut relay_config)) => {
-                rtmp_addr = Some(listener.local_addr()?);
-                relay_config.signer = Some(StreamSigner::new(
-                    config.bizid.clone(),
-                    config.push_secret_key.clone(),
-                ));
-                let (r, handle) = Relay::new(relay_config);
-                relay_task = Some(tokio::spawn(r.run(listener, on_stop(stopped.clone()))));
-                relay = Some(handle.clone());
-                Arc::new(RelayLiveness(handle))
-            }
-            _ => Arc::new(NeverLive),
+        let embedded = relay_config.map(|r| EmbeddedRelay::new(&config, r));
+        let liveness: Arc<dyn StreamLiveness> = match &embedded {
+            Some(e) => e.liveness(),
+            None => Arc::new(NeverLive),
         };
         let rtmp_base = config.rtmp_base.clone();
         let server = Server::restore(config, liveness, store)?;
+        if let (Some(listener), Some(embedded)) = (rtmp_listener, embedded) {
+            rtmp_addr = Some(listener.local_addr()?);
+            relay = Some(embedded.handle().clone());
+            let run = embedded.run_for(server.clone(), listener, on_stop(stopped.clone()));
+            relay_task = Some(tokio::spawn(run));
+        }
         let server_task = tokio::spawn(crate::run(http, server.clone(), on_stop(stopped)));
         Ok(Host {
             http_addr,

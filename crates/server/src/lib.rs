@@ -9,6 +9,7 @@
 
 pub mod args;
 mod config;
+mod embed;
 mod events;
 pub mod host;
 mod http;
@@ -25,6 +26,7 @@ pub use config::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROOMS, DEFAULT_MEDIA_STALL, DEFAULT_RTMP_BASE,
     DEFAULT_SOCKET_GRACE, DEFAULT_TOKEN_VALID, DEFAULT_URL_VALID, ServerConfig, Storage,
 };
+pub use embed::EmbeddedRelay;
 pub use events::{IDLE_TIMEOUT, PING_INTERVAL};
 pub use host::{Host, HostError, RtmpSetup};
 pub use http::router;

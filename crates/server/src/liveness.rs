@@ -16,6 +16,10 @@ pub trait StreamLiveness: Send + Sync + 'static {
     fn media_age(&self, stream_id: &str) -> Option<Duration> {
         self.is_live(stream_id).then_some(Duration::ZERO)
     }
+
+    /// Ends `stream_id`'s publish now: its member left, so its URLs no longer publish. A source
+    /// that cannot cut a stream does nothing (an external RTMP server ends it on its own terms).
+    fn revoke(&self, _stream_id: &str) {}
 }
 
 /// The answer when no RTMP server is attached: no stream is ever live.
