@@ -13,8 +13,12 @@ mod events;
 pub mod host;
 mod http;
 mod liveness;
+mod quota;
+mod replay;
 mod rooms;
+mod serve;
 mod server;
+mod sockets;
 
 pub use args::ServerArgs;
 pub use config::{
@@ -26,8 +30,17 @@ pub use events::{IDLE_TIMEOUT, PING_INTERVAL};
 pub use host::{Host, HostError, RtmpSetup};
 pub use http::router;
 pub use liveness::{NeverLive, StreamLiveness};
+pub use quota::{
+    CREATION_WINDOW, CreationRate, MAX_CREATIONS_PER_WINDOW, MAX_ROOMS_PER_USER, RateLimited,
+};
+pub use replay::{MAX_NONCES_PER_USER, NONCE_WINDOW, NonceRefusal, SeenNonces};
 pub use rooms::EVENT_BUFFER;
+pub use serve::{
+    ACCEPT_ERROR_PAUSE, HttpLimits, MAX_CONNECTION_BUFFER, MAX_CONNECTIONS, MAX_HEAD_BYTES,
+    MAX_HEADERS, REQUEST_HEAD_TIMEOUT, REQUEST_TIMEOUT,
+};
 pub use server::{ACC_TYPE, MAX_TEXT_BYTES, SDK_APP_ID, Server};
+pub use sockets::MAX_SOCKETS_PER_MEMBER;
 
 use std::future::Future;
 use std::time::Duration;
@@ -51,10 +64,21 @@ pub enum ServerError {
 
 /// Serves [`router`] on `listener` and sweeps for silent members every `check_interval`, until
 /// `shutdown` completes; then closes every room (sockets are told `server_shutdown`), lets
-/// in-flight requests finish and returns once every task it started has ended.
+/// in-flight requests finish and returns once every task it started has ended. The HTTP limits
+/// are [`HttpLimits::default`].
 pub async fn run(
     listener: TcpListener,
     server: Server,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    run_with(listener, server, HttpLimits::default(), shutdown).await
+}
+
+/// [`run`] with other HTTP limits.
+pub async fn run_with(
+    listener: TcpListener,
+    server: Server,
+    limits: HttpLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr()?;
@@ -68,19 +92,20 @@ pub async fn run(
         .run(),
     );
     let closing = server.clone();
-    let served = axum::serve(listener, router(server.clone()))
-        .with_graceful_shutdown(async move {
+    serve::serve(
+        listener,
+        router(server.clone()),
+        limits,
+        async move {
             shutdown.await;
             tracing::info!("room server shutting down");
-            closing.shutdown_rooms().await;
-        })
-        .await;
+        },
+        async move { closing.shutdown_rooms().await },
+    )
+    .await;
     // The sweeper may already be gone if it panicked; the join below reports that.
     let _ = stop.send(());
     let swept = sweeper.await;
-    // Covers a serve that ended without the shutdown future having run.
-    server.shutdown_rooms().await;
-    served?;
     swept?;
     tracing::info!(%addr, "room server stopped");
     Ok(())

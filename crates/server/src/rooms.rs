@@ -335,6 +335,19 @@ impl Registry {
             })
     }
 
+    /// Number of rooms of `kind`.
+    pub fn count(&self, kind: RoomKind) -> usize {
+        self.order.get(&kind).map_or(0, BTreeMap::len)
+    }
+
+    /// Number of rooms `user_id` is a member (or the creator) of, for the per-user quota.
+    pub fn rooms_of(&self, user_id: &str) -> usize {
+        self.rooms
+            .values()
+            .filter(|r| r.members.iter().any(|m| m.profile.user_id == user_id))
+            .count()
+    }
+
     /// Up to `cnt` rooms of `kind` from offset `index`, in creation order.
     pub fn list(&self, kind: RoomKind, index: usize, cnt: usize) -> Vec<&Room> {
         self.order
