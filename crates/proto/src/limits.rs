@@ -19,6 +19,10 @@ pub const MAX_USER_ID_PREFIX_BYTES: usize = 32;
 /// Longest `pushURL`, in bytes: a signed RTMP URL is ~150 bytes.
 pub const MAX_PUSH_URL_BYTES: usize = 2048;
 
+/// Schemes an avatar may name: web URLs, and `quartet:` placeholders (`quartet:initials`, which
+/// Quartet's clients send when no picture is set and draw as the member's initials).
+pub const AVATAR_SCHEMES: [&str; 3] = ["http", "https", "quartet"];
+
 /// Whether `c` is a control character: C0, DEL or C1.
 pub fn is_control(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}')
@@ -75,7 +79,7 @@ pub fn check_token(field: &'static str, value: &str, max_bytes: usize) -> Result
 
 /// An avatar: blank (v1 mini-programs sometimes send that), or something shaped like a URL of at
 /// most [`MAX_AVATAR_BYTES`]: no whitespace or control characters inside, and when it names a
-/// scheme, `http` or `https` (so `javascript:` or `data:` never reach a page).
+/// scheme, one of [`AVATAR_SCHEMES`] (so `javascript:` or `data:` never reach a page).
 pub fn check_avatar(field: &'static str, value: &str) -> Result<(), FieldsError> {
     check_token(field, value, MAX_AVATAR_BYTES)?;
     let url = value.trim();
@@ -93,10 +97,10 @@ pub fn check_avatar(field: &'static str, value: &str) -> Result<(), FieldsError>
         .map(|(scheme, _)| scheme)
         .filter(|s| !s.contains(['/', '?', '#']));
     match scheme {
-        Some(s) if !s.eq_ignore_ascii_case("http") && !s.eq_ignore_ascii_case("https") => {
+        Some(s) if !AVATAR_SCHEMES.iter().any(|ok| s.eq_ignore_ascii_case(ok)) => {
             Err(FieldsError::NotAUrl {
                 field,
-                why: "only http and https URLs are accepted",
+                why: "only http, https and quartet: URLs are accepted",
             })
         }
         _ => Ok(()),
@@ -153,6 +157,7 @@ mod tests {
             "/assets/avatar.png",
             " ",
             "HTTPS://X/y?z=1:2",
+            "quartet:initials",
         ] {
             assert_eq!(check_avatar("userAvatar", ok), Ok(()), "{ok}");
         }
