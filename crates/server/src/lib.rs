@@ -6,6 +6,12 @@
 //!
 //! [`router`] gives the routes for tests and embedding; [`run`] serves them on a bound listener
 //! together with the periodic eviction sweep, until a shutdown future completes.
+//!
+//! Against hostile clients every resource is bounded by a named limit: the HTTP transport's
+//! connections, head size and deadlines ([`HttpLimits`]), event sockets per member
+//! ([`MAX_SOCKETS_PER_MEMBER`]), rooms and room creations per user ([`MAX_ROOMS_PER_USER`],
+//! [`MAX_CREATIONS_PER_WINDOW`]), the nonces remembered against replay ([`NONCE_WINDOW`],
+//! [`MAX_NONCES_PER_USER`]); field limits live in `quartet_proto::limits`.
 
 pub mod args;
 mod config;
