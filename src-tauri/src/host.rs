@@ -89,7 +89,7 @@ async fn start_local() -> Result<(Host, HostInfo), AppError> {
         http,
         RtmpSetup::Embedded {
             listen: rtmp,
-            relay: RelayConfig::default(),
+            relay: Box::default(),
             base: None,
         },
     )
@@ -117,7 +117,7 @@ async fn start_lan() -> Result<(Host, HostInfo), AppError> {
     let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     let http_port = choose_port(any, PREFERRED_HTTP_PORT);
     let rtmp_port = choose_port(any, PREFERRED_RTMP_PORT);
-    let relay = RelayConfig::default();
+    let relay = Box::<RelayConfig>::default();
     let base = format!(
         "rtmp://{}/{}",
         SocketAddr::new(lan_ip, rtmp_port),

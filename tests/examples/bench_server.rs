@@ -16,6 +16,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// Users that create and join the burst rooms, taking turns: enough that none creates more
+/// rooms per minute than the server's per-user rate allows (`MAX_CREATIONS_PER_WINDOW`).
+const CHURN_USERS: usize = 4_096;
+/// Makes each request's nonce unique; the server only needs it unique per user.
+static NONCES: AtomicU64 = AtomicU64::new(0);
+
 /// Rooms set up before measuring.
 const ROOMS: usize = 2_000;
 /// Members per room (the v1 capacity of multi_room).
@@ -60,7 +66,18 @@ impl Client {
             RoomKind::MultiRoom,
             R::ENDPOINT
         );
-        let mut b = self.http.post(url).json(req);
+        let mut body = serde_json::to_value(req)?;
+        if R::ENDPOINT.is_mutating()
+            && let Some(map) = body.as_object_mut()
+        {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+            let nonce = quartet_proto::nonce::make(
+                now.as_millis() as u64,
+                NONCES.fetch_add(1, Ordering::Relaxed),
+            );
+            map.insert(quartet_proto::nonce::NONCE_FIELD.into(), nonce.into());
+        }
+        let mut b = self.http.post(url).json(&body);
         if let Some(sig) = sig {
             b = b.bearer_auth(sig);
         }
@@ -292,7 +309,7 @@ async fn main() -> Result<()> {
         members.extend(t.await??);
     }
     let mut churn = Vec::new();
-    for _ in 0..64 {
+    for _ in 0..CHURN_USERS {
         churn.push(client.login().await?);
     }
     let setup_secs = setup_start.elapsed().as_secs_f64();

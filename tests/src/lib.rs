@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, bail};
 use quartet_call::{Call, CallConfig, CallEvent, CallHandle, MediaSettings, Tile};
 use quartet_proto::RoomKind;
-use quartet_relay::{RelayConfig, RelayHandle};
+use quartet_relay::RelayHandle;
 use quartet_room::{JoinTarget, SessionConfig};
 use quartet_server::{RtmpSetup, ServerConfig};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -83,7 +83,7 @@ impl Host {
     pub async fn with_relay(configure: impl FnOnce(&mut ServerConfig)) -> Result<Host> {
         let rtmp = RtmpSetup::Embedded {
             listen: LOOPBACK.parse()?,
-            relay: RelayConfig::default(),
+            relay: Box::default(),
             base: None,
         };
         Host::start(rtmp, configure).await

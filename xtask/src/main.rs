@@ -98,6 +98,8 @@ enum Bench {
     Relay,
     /// A 4-member call through nginx-rtmp.
     Media,
+    /// Every attack of docs/security.md against `quartet server` while a healthy call runs.
+    Abuse,
 }
 
 fn main() -> Result<()> {
@@ -394,8 +396,9 @@ fn bench(which: Bench, root: &Path) -> Result<()> {
         Bench::Server => ("quartet-tests", "bench_server", "server.json"),
         Bench::Relay => ("quartet-relay", "relay_bench", "relay.json"),
         Bench::Media => ("quartet-media", "media_bench", "media.json"),
+        Bench::Abuse => ("quartet-tests", "bench_abuse", "abuse.json"),
     };
-    if matches!(which, Bench::Server) {
+    if matches!(which, Bench::Server | Bench::Abuse) {
         // The server under test runs as its own process, as users run it.
         run(cargo().args(["build", "--release", "-p", "quartet"]))?;
     }

@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use quartet_call::config::{DEFAULT_FPS, DEFAULT_HEIGHT, DEFAULT_WIDTH};
 use quartet_proto::RoomKind;
-use quartet_relay::RelayConfig;
 use quartet_room::{JoinTarget, SessionConfig};
 use quartet_server::{Host, RtmpSetup, ServerConfig};
 use std::net::SocketAddr;
@@ -81,7 +80,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         args.listen,
         RtmpSetup::Embedded {
             listen: args.rtmp_listen,
-            relay: RelayConfig::default(),
+            relay: Box::default(),
             base: None,
         },
     )

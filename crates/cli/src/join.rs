@@ -5,8 +5,30 @@ use crate::member::MemberArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 use quartet_room::{Member, MemberChange, SessionEvent, SessionHandle};
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// `text` made inert for a terminal: control characters (C0 with newline and escape, DEL, C1) and
+/// bidi controls are shown as `\u{..}` instead of acting, so received text cannot clear the
+/// screen, overwrite a line, forge a line of its own or reorder what follows it.
+pub fn inert(text: &str) -> Cow<'_, str> {
+    let acts =
+        |c: char| quartet_proto::limits::is_control(c) || quartet_proto::limits::is_bidi_control(c);
+    if !text.chars().any(acts) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if acts(c) {
+            let _ = write!(shown, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            shown.push(c);
+        }
+    }
+    Cow::Owned(shown)
+}
 
 /// Flags of `quartet join`.
 #[derive(Args)]
@@ -121,7 +143,7 @@ fn print_event(event: &SessionEvent, known: &HashMap<String, Member>) {
             user_id,
             members,
         } => {
-            println!("joined room {room_id} as {user_id}");
+            println!("joined room {} as {}", inert(room_id), inert(user_id));
             for m in members {
                 let mut tags = Vec::new();
                 if m.is_creator {
@@ -132,24 +154,28 @@ fn print_event(event: &SessionEvent, known: &HashMap<String, Member>) {
                 }
                 println!(
                     "  member {} ({}) {}",
-                    m.user_name,
-                    m.user_id,
+                    inert(&m.user_name),
+                    inert(&m.user_id),
                     tags.join(" ")
                 );
             }
         }
-        SessionEvent::MemberJoined(m) => println!("+ {} ({}) joined", m.user_name, m.user_id),
-        SessionEvent::MemberLeft(m) => println!("- {} ({}) left", m.user_name, m.user_id),
+        SessionEvent::MemberJoined(m) => {
+            println!("+ {} ({}) joined", inert(&m.user_name), inert(&m.user_id))
+        }
+        SessionEvent::MemberLeft(m) => {
+            println!("- {} ({}) left", inert(&m.user_name), inert(&m.user_id))
+        }
         SessionEvent::MemberUpdated(m) => {
             let what = known.get(&m.user_id).map(|before| changes(before, m));
             match what.filter(|w| !w.is_empty()) {
                 Some(what) => println!(
                     "~ {} ({}) updated: {}",
-                    m.user_name,
-                    m.user_id,
-                    what.join(", ")
+                    inert(&m.user_name),
+                    inert(&m.user_id),
+                    inert(&what.join(", "))
                 ),
-                None => println!("~ {} ({}) updated", m.user_name, m.user_id),
+                None => println!("~ {} ({}) updated", inert(&m.user_name), inert(&m.user_id)),
             }
         }
         SessionEvent::PlayUrlRenewed(m) => {
@@ -160,11 +186,18 @@ fn print_event(event: &SessionEvent, known: &HashMap<String, Member>) {
             user_id,
             text,
             ..
-        } => println!("[{nick_name} ({user_id})] {text}"),
-        SessionEvent::RoomClosed { reason } => println!("room closed ({reason})"),
+        } => println!(
+            "[{} ({})] {}",
+            inert(nick_name),
+            inert(user_id),
+            inert(text)
+        ),
+        SessionEvent::RoomClosed { reason } => {
+            println!("room closed ({})", inert(reason))
+        }
         SessionEvent::ConnectionLost => println!("! room server unreachable; retrying"),
         SessionEvent::ConnectionRestored => println!("room server reachable again"),
-        SessionEvent::Rejoined { user_id, .. } => println!("rejoined as {user_id}"),
+        SessionEvent::Rejoined { user_id, .. } => println!("rejoined as {}", inert(user_id)),
     }
 }
 
@@ -181,6 +214,22 @@ mod tests {
             is_creator: false,
             is_self: false,
         }
+    }
+
+    #[test]
+    fn received_text_cannot_drive_the_terminal() {
+        assert_eq!(inert("你好 hello 🎉"), "你好 hello 🎉");
+        assert!(matches!(inert("plain"), Cow::Borrowed(_)));
+        assert_eq!(inert("\u{1b}[2Jgone"), "\\u{1b}[2Jgone");
+        assert_eq!(inert("ok\rAnn: pay me"), "ok\\u{d}Ann: pay me");
+        assert_eq!(inert("hi\n- Ann (u1) left"), "hi\\u{a}- Ann (u1) left");
+        assert_eq!(inert("\u{202e}evil"), "\\u{202e}evil");
+        assert_eq!(inert("a\u{9b}2Jb\u{7f}"), "a\\u{9b}2Jb\\u{7f}");
+        assert!(
+            !inert("\u{2066}x\u{200f}")
+                .chars()
+                .any(|c| c.is_control() || quartet_proto::limits::is_bidi_control(c))
+        );
     }
 
     #[test]

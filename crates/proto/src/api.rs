@@ -1,6 +1,10 @@
 //! Endpoints, their requests (parsed from [`Fields`] by v1's rules) and their responses.
 
 use crate::fields::{Fields, FieldsError};
+use crate::limits::{
+    MAX_ID_BYTES, MAX_PUSH_URL_BYTES, MAX_ROOM_NAME_CHARS, MAX_USER_ID_PREFIX_BYTES,
+    MAX_USER_NAME_CHARS, check_avatar, check_name, check_token,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -82,6 +86,21 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// Whether a strict server requires a [`crate::nonce`] on this call: the calls whose replay
+    /// would do something again. `pusher_heartbeat` and `get_push_url` are idempotent.
+    pub fn needs_nonce(self) -> bool {
+        matches!(
+            self,
+            Endpoint::CreateRoom
+                | Endpoint::DestroyRoom
+                | Endpoint::AddPusher
+                | Endpoint::DeletePusher
+                | Endpoint::SendRoomTextMsg
+        )
+    }
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -116,6 +135,34 @@ pub trait Request: Serialize + Sized {
     }
 }
 
+/// A required ID (`roomID`, `userID`), bounded by [`MAX_ID_BYTES`].
+fn id(f: &Fields, name: &'static str) -> Result<String, FieldsError> {
+    let value = f.required(name)?;
+    check_token(name, &value, MAX_ID_BYTES)?;
+    Ok(value)
+}
+
+/// A required `userName`.
+fn user_name(f: &Fields) -> Result<String, FieldsError> {
+    let value = f.required("userName")?;
+    check_name("userName", &value, MAX_USER_NAME_CHARS)?;
+    Ok(value)
+}
+
+/// A required `userAvatar`.
+fn user_avatar(f: &Fields) -> Result<String, FieldsError> {
+    let value = f.required("userAvatar")?;
+    check_avatar("userAvatar", &value)?;
+    Ok(value)
+}
+
+/// A required `pushURL`.
+fn push_url(f: &Fields) -> Result<String, FieldsError> {
+    let value = f.required("pushURL")?;
+    check_token("pushURL", &value, MAX_PUSH_URL_BYTES)?;
+    Ok(value)
+}
+
 macro_rules! acting {
     () => {
         fn acting_user(&self) -> Option<&str> {
@@ -139,7 +186,11 @@ impl Request for GetImLoginInfo {
     const ENDPOINT: Endpoint = Endpoint::GetImLoginInfo;
     fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
         Ok(Self {
-            user_id_prefix: f.required("userIDPrefix")?,
+            user_id_prefix: {
+                let prefix = f.required("userIDPrefix")?;
+                check_token("userIDPrefix", &prefix, MAX_USER_ID_PREFIX_BYTES)?;
+                prefix
+            },
             code: f.optional("code"),
         })
     }
@@ -157,7 +208,7 @@ impl Request for GetPushUrl {
     const ENDPOINT: Endpoint = Endpoint::GetPushUrl;
     fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
         Ok(Self {
-            user_id: f.required("userID")?,
+            user_id: id(f, "userID")?,
         })
     }
     acting!();
@@ -187,11 +238,15 @@ impl Request for CreateRoom {
     const ENDPOINT: Endpoint = Endpoint::CreateRoom;
     fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
         Ok(Self {
-            room_name: f.required("roomName")?,
-            user_id: f.required("userID")?,
-            user_name: f.required("userName")?,
-            user_avatar: f.required("userAvatar")?,
-            push_url: f.required("pushURL")?,
+            room_name: {
+                let name = f.required("roomName")?;
+                check_name("roomName", &name, MAX_ROOM_NAME_CHARS)?;
+                name
+            },
+            user_id: id(f, "userID")?,
+            user_name: user_name(f)?,
+            user_avatar: user_avatar(f)?,
+            push_url: push_url(f)?,
         })
     }
     acting!();
@@ -211,8 +266,8 @@ pub struct RoomUser {
 impl RoomUser {
     fn read(f: &Fields) -> Result<Self, FieldsError> {
         Ok(Self {
-            room_id: f.required("roomID")?,
-            user_id: f.required("userID")?,
+            room_id: id(f, "roomID")?,
+            user_id: id(f, "userID")?,
         })
     }
 }
@@ -275,11 +330,11 @@ impl Request for AddPusher {
     const ENDPOINT: Endpoint = Endpoint::AddPusher;
     fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
         Ok(Self {
-            room_id: f.required("roomID")?,
-            user_id: f.required("userID")?,
-            user_name: f.required("userName")?,
-            user_avatar: f.required("userAvatar")?,
-            push_url: f.required("pushURL")?,
+            room_id: id(f, "roomID")?,
+            user_id: id(f, "userID")?,
+            user_name: user_name(f)?,
+            user_avatar: user_avatar(f)?,
+            push_url: push_url(f)?,
         })
     }
     acting!();
@@ -297,7 +352,7 @@ impl Request for GetPushers {
     const ENDPOINT: Endpoint = Endpoint::GetPushers;
     fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
         Ok(Self {
-            room_id: f.required("roomID")?,
+            room_id: id(f, "roomID")?,
         })
     }
 }
@@ -338,8 +393,8 @@ pub struct MergeStream {
 impl Request for MergeStream {
     const ENDPOINT: Endpoint = Endpoint::MergeStream;
     fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
-        let user_id = f.required("userID")?;
-        let room_id = f.required("roomID")?;
+        let user_id = id(f, "userID")?;
+        let room_id = id(f, "roomID")?;
         let merge_params = match f.raw("mergeParams") {
             None | Some(serde_json::Value::Null) => {
                 return Err(FieldsError::Missing("mergeParams"));
@@ -369,10 +424,10 @@ pub struct SendRoomTextMsg {
     pub user_id: String,
     /// The text.
     pub msg: String,
-    /// Display name to show; the member's userName when absent.
+    /// Display name v1 clients send; ignored: the server shows the sender's stored userName.
     #[serde(rename = "nickName", skip_serializing_if = "Option::is_none")]
     pub nick_name: Option<String>,
-    /// Avatar to show; the member's userAvatar when absent.
+    /// Avatar v1 clients send; ignored: the server shows the sender's stored userAvatar.
     #[serde(rename = "headPic", skip_serializing_if = "Option::is_none")]
     pub head_pic: Option<String>,
 }
@@ -381,8 +436,8 @@ impl Request for SendRoomTextMsg {
     const ENDPOINT: Endpoint = Endpoint::SendRoomTextMsg;
     fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
         Ok(Self {
-            room_id: f.required("roomID")?,
-            user_id: f.required("userID")?,
+            room_id: id(f, "roomID")?,
+            user_id: id(f, "userID")?,
             msg: f.required("msg")?,
             nick_name: f.optional("nickName"),
             head_pic: f.optional("headPic").or_else(|| f.optional("headpic")),
@@ -498,9 +553,16 @@ pub struct RoomInfo {
 /// `get_room_list` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomList {
-    /// Rooms in creation order.
+    /// Rooms in creation order, at most [`MAX_ROOM_LIST_CNT`] of them.
     pub rooms: Vec<RoomInfo>,
+    /// ext: how many rooms of this kind there are, so a client can page through them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<usize>,
 }
+
+/// Most rooms one `get_room_list` answers, whatever `cnt` asks: a page of 100 rooms of four
+/// members is ~150 KB; v1 clients ask for pages of about 20.
+pub const MAX_ROOM_LIST_CNT: usize = 100;
 
 /// `merge_stream` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -548,6 +610,52 @@ mod tests {
         assert_eq!(e, Err(FieldsError::Missing("userID")));
         let e = DeletePusher::from_fields(&fields(json!({"roomID": 3, "userID": "u"})));
         assert_eq!(e, Err(FieldsError::Missing("roomID")));
+    }
+
+    #[test]
+    fn fields_over_their_limits_are_refused_by_name() {
+        let long = "n".repeat(crate::limits::MAX_USER_NAME_CHARS + 1);
+        let e = AddPusher::from_fields(&fields(json!({"roomID": "r", "userID": "u",
+            "userName": long, "userAvatar": "a.png", "pushURL": "rtmp://x/live/s"})));
+        assert!(
+            matches!(
+                e,
+                Err(FieldsError::TooLong {
+                    field: "userName",
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
+        let e = CreateRoom::from_fields(&fields(json!({"roomName": "a\u{0}b", "userID": "u",
+            "userName": "n", "userAvatar": "a.png", "pushURL": "rtmp://x/live/s"})));
+        assert!(
+            matches!(
+                e,
+                Err(FieldsError::ForbiddenChar {
+                    field: "roomName",
+                    c: '\0'
+                })
+            ),
+            "{e:?}"
+        );
+        let e = GetPushers::from_fields(&fields(json!({"roomID": "r".repeat(129)})));
+        assert!(
+            matches!(
+                e,
+                Err(FieldsError::TooLong {
+                    field: "roomID",
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn room_lists_without_a_total_parse() {
+        let l: RoomList = serde_json::from_value(json!({"rooms": []})).unwrap();
+        assert_eq!(l.total, None);
     }
 
     #[test]

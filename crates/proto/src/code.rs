@@ -22,6 +22,8 @@ pub enum Code {
     AuthFailed,
     /// 8 (ext): the request is understood but the feature is not offered (`merge_stream`).
     NotSupported,
+    /// 9 (ext): the user already holds its share of rooms, or created rooms too fast.
+    QuotaExceeded,
     /// Any code this crate does not know, as read from a server.
     Other(i64),
 }
@@ -37,6 +39,7 @@ impl Code {
             Code::Internal => 6,
             Code::AuthFailed => 7,
             Code::NotSupported => 8,
+            Code::QuotaExceeded => 9,
             Code::RoomFull => 5001,
             Code::Other(n) => n,
         }
@@ -52,6 +55,7 @@ impl Code {
             6 => Code::Internal,
             7 => Code::AuthFailed,
             8 => Code::NotSupported,
+            9 => Code::QuotaExceeded,
             5001 => Code::RoomFull,
             n => Code::Other(n),
         }
@@ -68,6 +72,7 @@ impl Code {
             Code::RoomFull => "超出房间人数上限",
             Code::AuthFailed => "身份验证失败 (authentication failed)",
             Code::NotSupported => "不支持该操作 (not supported)",
+            Code::QuotaExceeded => "超出用户配额 (user quota exceeded)",
             Code::Other(_) => "未知错误 (unknown error)",
         }
     }
@@ -169,7 +174,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for n in [0, 1, 3, 5, 6, 7, 8, 5001, 42] {
+        for n in [0, 1, 3, 5, 6, 7, 8, 9, 5001, 42] {
             assert_eq!(Code::from_i64(n).as_i64(), n);
         }
     }

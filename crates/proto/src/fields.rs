@@ -19,6 +19,37 @@ pub enum FieldsError {
     /// The body was not a JSON object (or valid form data).
     #[error("request body must be a JSON object or form data: {0}")]
     Body(String),
+    /// A field was longer than its limit (see [`crate::limits`]).
+    #[error("field `{field}` is {len} {unit}; the limit is {max}")]
+    TooLong {
+        /// The field.
+        field: &'static str,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+        /// What is counted: "characters" or "bytes".
+        unit: &'static str,
+    },
+    /// A field held a control or bidi character, which could hide or forge text.
+    #[error("field `{field}` contains U+{:04X}; control and bidi characters are not accepted", *c as u32)]
+    ForbiddenChar {
+        /// The field.
+        field: &'static str,
+        /// The first such character.
+        c: char,
+    },
+    /// A field that must be a URL was not shaped like one.
+    #[error("field `{field}` is not an http(s) URL: {why}")]
+    NotAUrl {
+        /// The field.
+        field: &'static str,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// The request's `nonce` was malformed (see [`crate::nonce`]).
+    #[error("field `nonce` {0}")]
+    BadNonce(#[from] crate::nonce::NonceError),
 }
 
 impl Fields {

@@ -10,6 +10,8 @@ pub mod event;
 pub mod fields;
 pub mod ids;
 pub mod kind;
+pub mod limits;
+pub mod nonce;
 pub mod sign;
 pub mod token;
 

@@ -32,7 +32,7 @@ use crate::pending::Admission;
 /// to the session (which keeps what it needs) before the next await.
 const READ_BUFFER_SIZE: usize = 64 * 1024;
 /// Output bytes queued for a player before its queue is left to absorb (and drop) the rest.
-const OUT_HIGH_WATER: usize = 256 * 1024;
+pub const OUT_HIGH_WATER: usize = 256 * 1024;
 /// Loop rounds between explicit looks at the stop token.
 const STOP_CHECK_ROUNDS: u32 = 64;
 /// Time to deliver a last message (a refusal, say) before closing.

@@ -8,9 +8,9 @@
 use crate::media::{Media, MediaKind};
 
 /// Most messages the cached group may hold; a longer group is dropped until the next keyframe.
-pub(crate) const GOP_CACHE_MAX_MESSAGES: usize = 512;
+pub const GOP_CACHE_MAX_MESSAGES: usize = 512;
 /// Most payload bytes the cached group may hold; a larger group is dropped until the next keyframe.
-pub(crate) const GOP_CACHE_MAX_BYTES: usize = 16 * 1024 * 1024;
+pub const GOP_CACHE_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// The cache of one stream.
 #[derive(Debug, Default)]

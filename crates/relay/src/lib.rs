@@ -89,5 +89,7 @@ pub use config::{
     DEFAULT_PLAYER_QUEUE_BYTES, DEFAULT_PLAYER_QUEUE_LIMIT, DEFAULT_PLAYER_SEND_BUFFER,
     DEFAULT_RTMP_LISTEN, DEFAULT_START_TIMEOUT, MIN_CHUNK_SIZE, RelayArgs, RelayConfig,
 };
+pub use conn::OUT_HIGH_WATER;
+pub use gop::{GOP_CACHE_MAX_BYTES, GOP_CACHE_MAX_MESSAGES};
 pub use hub::{RelayEvent, StreamStats};
 pub use relay::{Relay, RelayError, RelayHandle};

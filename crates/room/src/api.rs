@@ -2,6 +2,7 @@
 //! `{base}/weapp/{kind}/{endpoint}` whose `{code, message, ...}` reply becomes a proto type.
 
 use quartet_proto::code::ReplyError;
+use quartet_proto::nonce::NONCE_FIELD;
 use quartet_proto::{
     AddPusher, Code, CreateRoom, CreatedRoom, DeletePusher, DestroyRoom, GetImLoginInfo,
     GetPushUrl, GetPushers, GetRoomList, LoginInfo, PushUrl, PusherHeartbeat, Pushers, Reply,
@@ -9,7 +10,7 @@ use quartet_proto::{
 };
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use url::Url;
 
 /// Longest a whole request may take before it counts as a transport failure.
@@ -20,6 +21,15 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_STATUS_MESSAGE_CHARS: usize = 200;
 /// The body field carrying the token (v1 servers ignore it).
 const USER_SIG_FIELD: &str = "userSig";
+
+/// A fresh `nonce` for a mutating request made now (v1 servers ignore it).
+fn fresh_nonce() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let millis = u64::try_from(now.as_millis()).unwrap_or(u64::MAX);
+    quartet_proto::nonce::make(millis, rand::random())
+}
 
 /// Why a call to the room API failed.
 #[derive(Debug, thiserror::Error)]
@@ -140,13 +150,17 @@ impl ApiClient {
         url
     }
 
-    /// Sends any request and reads its reply's fields as `T`.
+    /// Sends any request and reads its reply's fields as `T`. A mutating request carries a fresh
+    /// `nonce`, so a captured one cannot be replayed.
     pub async fn call<R: Request, T: DeserializeOwned>(&self, req: &R) -> Result<T, ApiError> {
         let mut body = match serde_json::to_value(req) {
             Ok(Value::Object(map)) => map,
             Ok(_) => return Err(ApiError::Setup("request is not a JSON object".into())),
             Err(e) => return Err(ApiError::Setup(e.to_string())),
         };
+        if R::ENDPOINT.is_mutating() {
+            body.insert(NONCE_FIELD.into(), Value::String(fresh_nonce()));
+        }
         let url = self.endpoint_url(R::ENDPOINT.as_str());
         let mut builder = self.http.post(url);
         if let Some(sig) = &self.user_sig {
@@ -286,6 +300,18 @@ mod tests {
                 .as_str(),
             "https://rooms.example/api/weapp/multi_room/add_pusher"
         );
+    }
+
+    #[test]
+    fn nonces_are_fresh_and_well_formed() {
+        let (a, b) = (fresh_nonce(), fresh_nonce());
+        assert_ne!(a, b);
+        let made = quartet_proto::nonce::parse(&a).unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert!(now.abs_diff(made) < 60_000, "{a} is not of now");
     }
 
     #[test]

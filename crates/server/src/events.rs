@@ -92,11 +92,14 @@ struct EventSession {
 struct Detach<'a> {
     session: &'a EventSession,
     serial: u64,
+    slot: u64,
 }
 
 impl Drop for Detach<'_> {
     fn drop(&mut self) {
         let s = self.session;
+        s.server
+            .close_socket_slot(&s.room_id, &s.user_id, self.slot);
         s.server.detach_socket(&s.room_id, &s.user_id, self.serial);
         tracing::debug!(room = %s.room_id, user = %s.user_id, "event socket closed");
     }
@@ -108,6 +111,7 @@ enum End {
     NotMember,
     PeerGone,
     Silent,
+    Displaced,
 }
 
 impl EventSession {
@@ -124,9 +128,11 @@ impl EventSession {
                     return;
                 }
             };
+        let slot = self.server.open_socket_slot(&self.room_id, &self.user_id);
         let _detach = Detach {
             session: &self,
             serial,
+            slot: slot.id,
         };
         tracing::debug!(room = %self.room_id, user = %self.user_id, "event socket opened");
         let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
@@ -134,6 +140,7 @@ impl EventSession {
         let mut last_heard = Instant::now();
         let end = loop {
             tokio::select! {
+                () = slot.displaced.cancelled() => break End::Displaced,
                 event = events.recv() => {
                     if let Err(RecvError::Lagged(skipped)) = &event {
                         tracing::debug!(room = %self.room_id, user = %self.user_id, skipped, "event socket fell behind");
@@ -180,6 +187,14 @@ impl EventSession {
                 .await
             }
             End::Silent => close(&mut socket, close_code::AWAY, "no pong received").await,
+            End::Displaced => {
+                close(
+                    &mut socket,
+                    close_code::POLICY,
+                    "replaced by a newer event socket of the same member",
+                )
+                .await
+            }
             End::PeerGone => {}
         }
     }

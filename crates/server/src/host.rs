@@ -24,8 +24,9 @@ pub enum RtmpSetup {
     Embedded {
         /// Address to bind (port 0 for any).
         listen: SocketAddr,
-        /// Relay settings; its signer is set from the server's bizid and push key.
-        relay: RelayConfig,
+        /// Relay settings; its signer is set from the server's bizid and push key (boxed: the
+        /// settings are many, and the other variant is one string).
+        relay: Box<RelayConfig>,
         /// Base put into members' URLs when they reach the relay at another address (LAN).
         base: Option<String>,
     },
@@ -133,7 +134,7 @@ impl Host {
             let _ = rx.wait_for(|s| *s).await;
         };
         let (mut relay, mut relay_task, mut rtmp_addr) = (None, None, None);
-        let embedded = relay_config.map(|r| EmbeddedRelay::new(&config, r));
+        let embedded = relay_config.map(|r| EmbeddedRelay::new(&config, *r));
         let liveness: Arc<dyn StreamLiveness> = match &embedded {
             Some(e) => e.liveness(),
             None => Arc::new(NeverLive),

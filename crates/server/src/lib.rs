@@ -6,6 +6,12 @@
 //!
 //! [`router`] gives the routes for tests and embedding; [`run`] serves them on a bound listener
 //! together with the periodic eviction sweep, until a shutdown future completes.
+//!
+//! Against hostile clients every resource is bounded by a named limit: the HTTP transport's
+//! connections, head size and deadlines ([`HttpLimits`]), event sockets per member
+//! ([`MAX_SOCKETS_PER_MEMBER`]), rooms and room creations per user ([`MAX_ROOMS_PER_USER`],
+//! [`MAX_CREATIONS_PER_WINDOW`]), the nonces remembered against replay ([`NONCE_WINDOW`],
+//! [`MAX_NONCES_PER_USER`]); field limits live in `quartet_proto::limits`.
 
 pub mod args;
 mod config;
@@ -15,8 +21,12 @@ pub mod host;
 mod http;
 mod liveness;
 mod presence;
+mod quota;
+mod replay;
 mod rooms;
+mod serve;
 mod server;
+mod sockets;
 pub mod store;
 mod sweep;
 
@@ -32,8 +42,17 @@ pub use host::{Host, HostError, RtmpSetup};
 pub use http::router;
 pub use liveness::{NeverLive, StreamLiveness};
 pub use presence::CHECK_SLACK;
+pub use quota::{
+    CREATION_WINDOW, CreationRate, MAX_CREATIONS_PER_WINDOW, MAX_ROOMS_PER_USER, RateLimited,
+};
+pub use replay::{MAX_NONCES_PER_USER, NONCE_WINDOW, NonceRefusal, SeenNonces};
 pub use rooms::EVENT_BUFFER;
+pub use serve::{
+    ACCEPT_ERROR_PAUSE, HttpLimits, MAX_CONNECTION_BUFFER, MAX_CONNECTIONS, MAX_HEAD_BYTES,
+    MAX_HEADERS, REQUEST_HEAD_TIMEOUT, REQUEST_TIMEOUT,
+};
 pub use server::{ACC_TYPE, MAX_TEXT_BYTES, SDK_APP_ID, Server};
+pub use sockets::MAX_SOCKETS_PER_MEMBER;
 pub use store::{RoomStore, StoreError, open_storage};
 
 use std::future::Future;
@@ -58,10 +77,21 @@ pub enum ServerError {
 
 /// Serves [`router`] on `listener` and sweeps for silent members every `check_interval`, until
 /// `shutdown` completes; then closes every room (sockets are told `server_shutdown`), lets
-/// in-flight requests finish and returns once every task it started has ended.
+/// in-flight requests finish and returns once every task it started has ended. The HTTP limits
+/// are [`HttpLimits::default`].
 pub async fn run(
     listener: TcpListener,
     server: Server,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    run_with(listener, server, HttpLimits::default(), shutdown).await
+}
+
+/// [`run`] with other HTTP limits.
+pub async fn run_with(
+    listener: TcpListener,
+    server: Server,
+    limits: HttpLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr()?;
@@ -75,19 +105,20 @@ pub async fn run(
         .run(),
     );
     let closing = server.clone();
-    let served = axum::serve(listener, router(server.clone()))
-        .with_graceful_shutdown(async move {
+    serve::serve(
+        listener,
+        router(server.clone()),
+        limits,
+        async move {
             shutdown.await;
             tracing::info!("room server shutting down");
-            closing.shutdown_rooms().await;
-        })
-        .await;
+        },
+        async move { closing.shutdown_rooms().await },
+    )
+    .await;
     // The sweeper may already be gone if it panicked; the join below reports that.
     let _ = stop.send(());
     let swept = sweeper.await;
-    // Covers a serve that ended without the shutdown future having run.
-    server.shutdown_rooms().await;
-    served?;
     swept?;
     tracing::info!(%addr, "room server stopped");
     Ok(())

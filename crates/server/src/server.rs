@@ -3,19 +3,23 @@
 use crate::config::ServerConfig;
 use crate::liveness::StreamLiveness;
 use crate::presence::{self, Timeouts};
+use crate::quota::{CreationRate, MAX_ROOMS_PER_USER, RateLimited};
+use crate::replay::{NonceRefusal, SeenNonces};
 use crate::rooms::{Attachment, NewRoom, Now, Profile, Registry, Room, RoomError};
+use crate::sockets::{MAX_SOCKETS_PER_MEMBER, Slot, SocketSlots};
 use crate::store::{NoStore, RoomStore};
 
 mod persist;
 use quartet_proto::event::{CloseReason, TextHead};
 use quartet_proto::ids::IdGenerator;
+use quartet_proto::nonce::NONCE_FIELD;
 use quartet_proto::sign::StreamSigner;
 use quartet_proto::token::{TokenError, TokenKey};
 use quartet_proto::{
     AddPusher, Code, CreateRoom, CreatedRoom, DeletePusher, DestroyRoom, Endpoint, Fields,
-    FieldsError, GetImLoginInfo, GetPushUrl, GetPushers, GetRoomList, LoginInfo, MergeStream,
-    PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, Request, RoomInfo, RoomKind, RoomList,
-    SendRoomTextMsg, ServerEvent,
+    FieldsError, GetImLoginInfo, GetPushUrl, GetPushers, GetRoomList, LoginInfo, MAX_ROOM_LIST_CNT,
+    MergeStream, PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, Request, RoomInfo, RoomKind,
+    RoomList, SendRoomTextMsg, ServerEvent,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -53,6 +57,22 @@ pub(crate) enum Refusal {
     /// Stream mixing is not offered.
     #[error("不支持该操作 (merge_stream: this server does not mix streams)")]
     MergeNotSupported,
+    /// The request's nonce was malformed, stale or replayed.
+    #[error(transparent)]
+    Nonce(#[from] NonceRefusal),
+    /// The user created rooms too fast.
+    #[error(transparent)]
+    CreationRate(#[from] RateLimited),
+    /// The user is already in as many rooms as it may be.
+    #[error(
+        "超出用户配额 ({user_id:?} is already in {held} rooms; the limit is {MAX_ROOMS_PER_USER})"
+    )]
+    TooManyRoomsForUser {
+        /// The user.
+        user_id: String,
+        /// Rooms it is in.
+        held: usize,
+    },
 }
 
 impl Refusal {
@@ -62,6 +82,10 @@ impl Refusal {
             Refusal::Auth(_) => Code::AuthFailed,
             Refusal::Room(e) => e.code(),
             Refusal::MergeNotSupported => Code::NotSupported,
+            Refusal::Nonce(NonceRefusal::Malformed(_)) => Code::BadParams,
+            Refusal::Nonce(NonceRefusal::TooMany) => Code::QuotaExceeded,
+            Refusal::Nonce(_) => Code::AuthFailed,
+            Refusal::CreationRate(_) | Refusal::TooManyRoomsForUser { .. } => Code::QuotaExceeded,
         }
     }
 
@@ -98,6 +122,15 @@ struct Inner {
     closing: AtomicBool,
     /// IDs are made no older than this (unix ms), so none repeats one restored from the store.
     id_floor_ms: u64,
+    slots: Mutex<SocketSlots>,
+    creations: Mutex<CreationRate>,
+    nonces: Mutex<SeenNonces>,
+}
+
+/// A std mutex's guard even if another holder panicked: every critical section here leaves its
+/// data consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The room server: configuration and the registry of rooms, shared by every request.
@@ -173,6 +206,9 @@ impl Server {
                 wake: Notify::new(),
                 closing: AtomicBool::new(false),
                 id_floor_ms,
+                slots: Mutex::new(SocketSlots::default()),
+                creations: Mutex::new(CreationRate::default()),
+                nonces: Mutex::new(SeenNonces::default()),
             }),
         }
     }
@@ -211,10 +247,7 @@ impl Server {
     fn registry(&self) -> MutexGuard<'_, Registry> {
         // Every critical section leaves the registry consistent, so a panic elsewhere while the
         // lock was held does not make the data unusable.
-        self.inner
-            .registry
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.inner.registry)
     }
 
     fn timeouts(&self) -> Timeouts {
@@ -234,6 +267,8 @@ impl Server {
             return 0;
         }
         let now = self.now();
+        lock(&self.inner.creations).forget_expired(now.at);
+        lock(&self.inner.nonces).forget_expired(millis(unix_now()));
         let t = self.timeouts();
         let candidates = self.registry().candidates(now.at, t);
         if candidates.is_empty() {
@@ -247,12 +282,27 @@ impl Server {
                 presence::stream_keeps(self.inner.liveness.media_age(&stream), t)
             })
             .collect();
-        let mut registry = self.registry();
-        candidates
-            .iter()
-            .zip(keep)
-            .filter(|(c, keep)| registry.evict(c, *keep, now, t, self.store()))
-            .count()
+        let evicted = {
+            let mut registry = self.registry();
+            candidates
+                .iter()
+                .zip(keep)
+                .filter(|(c, keep)| registry.evict(c, *keep, now, t, self.store()))
+                .count()
+        };
+        self.cut_revoked();
+        evicted
+    }
+
+    /// Ends the live streams of users who left their last room: their URLs are revoked, and a
+    /// publisher already connected must not outlive its membership.
+    fn cut_revoked(&self) {
+        let users = self.registry().take_revoked();
+        // Told with the registry released: the RTMP side takes its own locks.
+        for user in users {
+            let stream = self.inner.signer.stream_id(&user);
+            self.inner.liveness.revoke(&stream);
+        }
     }
 
     /// When the next member may stop being present, for the sweeper to check then.
@@ -337,8 +387,42 @@ impl Server {
         let request = R::from_fields(fields)?;
         if R::ENDPOINT.is_mutating() {
             self.authorize(request.acting_user(), token)?;
+            self.check_nonce(R::ENDPOINT, request.acting_user(), fields)?;
         }
         Ok(request)
+    }
+
+    /// Refuses a replayed request: a strict server requires a fresh nonce where
+    /// [`Endpoint::needs_nonce`]; otherwise one is checked when present.
+    fn check_nonce(
+        &self,
+        endpoint: Endpoint,
+        user_id: Option<&str>,
+        fields: &Fields,
+    ) -> Result<(), Refusal> {
+        match fields.optional(NONCE_FIELD) {
+            Some(nonce) => Ok(lock(&self.inner.nonces).check(
+                user_id.unwrap_or_default(),
+                &nonce,
+                millis(unix_now()),
+            )?),
+            None if endpoint.needs_nonce() && !self.inner.config.allow_anonymous => {
+                Err(FieldsError::Missing("nonce").into())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses a new membership of a user already in [`MAX_ROOMS_PER_USER`] rooms.
+    fn check_rooms_held(registry: &Registry, user_id: &str) -> Result<(), Refusal> {
+        let held = registry.rooms_of(user_id);
+        if held >= MAX_ROOMS_PER_USER {
+            return Err(Refusal::TooManyRoomsForUser {
+                user_id: user_id.to_owned(),
+                held,
+            });
+        }
+        Ok(())
     }
 
     /// Whether `token` lets its bearer act for `user_id`.
@@ -364,10 +448,11 @@ impl Server {
             .as_secs()
     }
 
+    /// A play URL: signed under the play key, so it can never publish.
     fn play_url(&self, user_id: &str, expiry: u64) -> String {
         self.inner
             .signer
-            .url(self.inner.config.play_base(), user_id, expiry)
+            .play_url(self.inner.config.play_base(), user_id, expiry)
     }
 
     fn mixed_play_url(&self, creator: &str, expiry: u64) -> String {
@@ -375,7 +460,7 @@ impl Server {
             return self.play_url(creator, expiry);
         };
         let stream = self.inner.signer.stream_id(creator);
-        let signed = self.inner.signer.signed_stream(&stream, expiry);
+        let signed = self.inner.signer.signed_play_stream(&stream, expiry);
         let query = signed.split_once('?').map_or("", |(_, q)| q);
         format!("{}/{stream}.flv?{query}", base.trim_end_matches('/'))
     }
@@ -429,11 +514,15 @@ impl Server {
             name: r.room_name,
             capacity: self.inner.config.capacity.get(kind),
         };
-        self.registry().create(
+        let now = self.now();
+        let mut registry = self.registry();
+        Self::check_rooms_held(&registry, &creator.user_id)?;
+        lock(&self.inner.creations).admit(&creator.user_id, now.at)?;
+        registry.create(
             room,
             creator,
             self.inner.config.max_rooms,
-            self.now(),
+            now,
             self.store(),
         )?;
         Ok(Reply::ok(&CreatedRoom { room_id }))
@@ -442,6 +531,7 @@ impl Server {
     fn destroy_room(&self, kind: RoomKind, DestroyRoom(r): DestroyRoom) -> Result<Reply, Refusal> {
         self.registry()
             .destroy(kind, &r.room_id, &r.user_id, self.now(), self.store())?;
+        self.cut_revoked();
         Ok(Reply::ok_empty())
     }
 
@@ -452,8 +542,11 @@ impl Server {
             user_avatar: r.user_avatar,
             push_url: r.push_url,
         };
-        self.registry()
-            .add(kind, &r.room_id, profile, self.now(), self.store())?;
+        let mut registry = self.registry();
+        if registry.member(kind, &r.room_id, &profile.user_id).is_err() {
+            Self::check_rooms_held(&registry, &profile.user_id)?;
+        }
+        registry.add(kind, &r.room_id, profile, self.now(), self.store())?;
         Ok(Reply::ok_empty())
     }
 
@@ -464,6 +557,7 @@ impl Server {
     ) -> Result<Reply, Refusal> {
         self.registry()
             .remove(kind, &r.room_id, &r.user_id, self.now(), self.store())?;
+        self.cut_revoked();
         Ok(Reply::ok_empty())
     }
 
@@ -490,12 +584,15 @@ impl Server {
     }
 
     fn get_room_list(&self, kind: RoomKind, r: GetRoomList) -> Reply {
-        let views: Vec<RoomView> = self
-            .registry()
-            .list(kind, r.index, r.cnt)
-            .into_iter()
-            .map(RoomView::from)
-            .collect();
+        let (views, total) = {
+            let registry = self.registry();
+            let views: Vec<RoomView> = registry
+                .list(kind, r.index, r.cnt.min(MAX_ROOM_LIST_CNT))
+                .into_iter()
+                .map(RoomView::from)
+                .collect();
+            (views, registry.count(kind))
+        };
         let expiry = self.url_expiry();
         let rooms = views
             .into_iter()
@@ -508,7 +605,10 @@ impl Server {
                 room_creator: v.creator,
             })
             .collect();
-        Reply::ok(&RoomList { rooms })
+        Reply::ok(&RoomList {
+            rooms,
+            total: Some(total),
+        })
     }
 
     fn send_text(&self, kind: RoomKind, r: SendRoomTextMsg) -> Result<Reply, Refusal> {
@@ -517,10 +617,12 @@ impl Server {
         }
         let registry = self.registry();
         let sender = registry.member(kind, &r.room_id, &r.user_id)?;
+        // The stored profile, never the request's nickName/headPic: one member could show
+        // another's name.
         let event = ServerEvent::Text {
             data: TextHead {
-                nick_name: r.nick_name.unwrap_or_else(|| sender.user_name.clone()),
-                head_pic: r.head_pic.unwrap_or_else(|| sender.user_avatar.clone()),
+                nick_name: sender.user_name.clone(),
+                head_pic: sender.user_avatar.clone(),
             },
             user_id: r.user_id.clone(),
             text: r.msg,
@@ -568,6 +670,17 @@ impl Server {
     /// Whether membership `serial` still stands.
     pub(crate) fn is_member(&self, room_id: &str, user_id: &str, serial: u64) -> bool {
         self.registry().is_member(room_id, user_id, serial)
+    }
+
+    /// Claims a place among the member's event sockets; its oldest beyond
+    /// [`MAX_SOCKETS_PER_MEMBER`] is displaced.
+    pub(crate) fn open_socket_slot(&self, room_id: &str, user_id: &str) -> Slot {
+        lock(&self.inner.slots).open(room_id, user_id, MAX_SOCKETS_PER_MEMBER)
+    }
+
+    /// Gives back the place of socket `id`.
+    pub(crate) fn close_socket_slot(&self, room_id: &str, user_id: &str, id: u64) {
+        lock(&self.inner.slots).close(room_id, user_id, id);
     }
 
     /// A claim that keeps [`Server::shutdown_rooms`] waiting until an event socket has ended.

@@ -326,7 +326,8 @@ async fn form_encoded_bodies_work() {
         login["userSig"].as_str().unwrap(),
     );
     let body = format!(
-        "roomName=my+room&userID={user}&userName=%E5%BC%A0&userAvatar=a.png&pushURL=rtmp%3A%2F%2Fx&userSig={}",
+        "roomName=my+room&userID={user}&userName=%E5%BC%A0&userAvatar=a.png&pushURL=rtmp%3A%2F%2Fx&nonce={}&userSig={}",
+        common::nonce(),
         sig.replace('=', "%3D")
     );
     let (status, v) = h.raw(kind.as_str(), "create_room", form, body).await;

@@ -24,13 +24,30 @@ fn signer() -> StreamSigner {
 }
 
 /// Asserts `url` is `{base}/8888_{user}?...` with a valid signature for that stream.
-fn assert_signed(url: &str, base: &str, user: &str) {
+fn signed_key(url: &str, base: &str, user: &str) -> StreamKey {
     let rest = url
         .strip_prefix(&format!("{base}/"))
         .unwrap_or_else(|| panic!("{url} not under {base}"));
     let key = StreamKey::parse(rest);
     assert_eq!(key.stream_id, format!("8888_{user}"));
-    signer().verify(&key, now_secs()).unwrap();
+    key
+}
+
+/// A push URL for `user`'s stream under `base`.
+fn assert_signed(url: &str, base: &str, user: &str) {
+    signer()
+        .verify_push(&signed_key(url, base, user), now_secs())
+        .unwrap();
+}
+
+/// A play URL for `user`'s stream under `base`, which cannot publish.
+fn assert_play_signed(url: &str, base: &str, user: &str) {
+    let key = signed_key(url, base, user);
+    signer().verify_play(&key, now_secs()).unwrap();
+    assert!(
+        signer().verify_push(&key, now_secs()).is_err(),
+        "{url} would publish"
+    );
 }
 
 #[tokio::test]
@@ -211,13 +228,13 @@ async fn get_pushers_lists_signed_play_urls_and_room_extensions() {
             assert_eq!(p["userName"], format!("{} name", u.id));
             assert_eq!(p["userAvatar"], format!("{}.png", u.id));
             // Derived from the userID, not from the pushURL the client sent.
-            assert_signed(
+            assert_play_signed(
                 p["accelerateURL"].as_str().unwrap(),
                 "rtmp://127.0.0.1:1935/live",
                 &u.id,
             );
         }
-        assert_signed(
+        assert_play_signed(
             v["mixedPlayURL"].as_str().unwrap(),
             "rtmp://127.0.0.1:1935/live",
             &a.id,
@@ -239,7 +256,7 @@ async fn play_and_flv_bases_shape_the_play_urls() {
     let v = h
         .post(RoomKind::LiveRoom, "get_pushers", json!({"roomID": room}))
         .await;
-    assert_signed(
+    assert_play_signed(
         v["pushers"][0]["accelerateURL"].as_str().unwrap(),
         "rtmp://play.example/live",
         &a.id,
@@ -249,7 +266,7 @@ async fn play_and_flv_bases_shape_the_play_urls() {
         .strip_prefix(&format!("http://flv.example/live/8888_{}.flv?", a.id))
         .unwrap_or_else(|| panic!("{flv}"));
     let key = StreamKey::parse(&format!("8888_{}?{rest}", a.id));
-    signer().verify(&key, now_secs()).unwrap();
+    signer().verify_play(&key, now_secs()).unwrap();
     let push = h
         .post(
             RoomKind::LiveRoom,

@@ -172,19 +172,21 @@ async fn members_see_joins_leaves_texts_and_the_room_closing() {
                 other => panic!("expected a text, got {other:?}"),
             }
         }
+        // A sender claiming another member's name and avatar is shown with its own.
         let sent = h
             .code(
                 kind,
                 "send_room_text_msg",
-                json!({"roomID": room, "userID": a.id, "msg": "x", "nickName": "Boss", "headpic": "w.png", "userSig": a.sig}),
+                json!({"roomID": room, "userID": a.id, "msg": "x", "nickName": format!("{} name", b.id),
+                       "headpic": format!("{}.png", b.id), "userSig": a.sig}),
             )
             .await;
         assert_eq!(sent, 0);
         match next_event(&mut b_socket).await {
             ServerEvent::Text { data, .. } => {
                 assert_eq!(
-                    (data.nick_name.as_str(), data.head_pic.as_str()),
-                    ("Boss", "w.png")
+                    (data.nick_name, data.head_pic),
+                    (format!("{} name", a.id), format!("{}.png", a.id))
                 );
             }
             other => panic!("expected a text, got {other:?}"),

@@ -143,6 +143,8 @@ pub struct Registry {
     memberships: HashMap<String, usize>,
     /// Per user: signed URLs of its stream issued before this unix second are revoked.
     revoked_before: HashMap<String, u64>,
+    /// Users revoked since the last [`Registry::take_revoked`], whose live streams must be cut.
+    revoked_now: Vec<String>,
 }
 
 /// Writes `changes`, or says why not (and logs it: the operator must hear of a failing disk).
@@ -244,6 +246,16 @@ impl Registry {
                 kind,
                 room_id: room_id.to_owned(),
             })
+    }
+
+    /// Number of rooms of `kind`.
+    pub fn count(&self, kind: RoomKind) -> usize {
+        self.order.get(&kind).map_or(0, BTreeMap::len)
+    }
+
+    /// Number of rooms `user_id` is a member (or the creator) of, for the per-user quota.
+    pub fn rooms_of(&self, user_id: &str) -> usize {
+        self.memberships.get(user_id).copied().unwrap_or(0)
     }
 
     /// Up to `cnt` rooms of `kind` from offset `index`, in creation order.

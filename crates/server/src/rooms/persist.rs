@@ -75,10 +75,16 @@ impl Registry {
             *count = count.saturating_sub(1);
             if *count == 0 {
                 self.memberships.remove(&user);
-                let before = self.revoked_before.entry(user).or_default();
+                let before = self.revoked_before.entry(user.clone()).or_default();
                 *before = (*before).max(unix_secs);
+                self.revoked_now.push(user);
             }
         }
+    }
+
+    /// Users whose URLs were revoked since the last call: their live streams are to be cut.
+    pub fn take_revoked(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.revoked_now)
     }
 
     /// Whether a signed URL of `user_id`'s stream issued at `issued_unix` is still honoured.

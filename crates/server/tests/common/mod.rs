@@ -6,10 +6,17 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Method, Request, StatusCode, header};
 use quartet_proto::RoomKind;
-use quartet_server::{NeverLive, Server, ServerConfig, StreamLiveness, router};
+use quartet_server::{
+    HttpLimits, NeverLive, Server, ServerConfig, StreamLiveness, router, run_with,
+};
 use serde_json::{Value, json};
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
 pub const PUSH_KEY: &str = "testpushkey";
@@ -98,8 +105,15 @@ impl Harness {
         self.request(req.body(body.into()).unwrap()).await
     }
 
-    /// POSTs `body` as JSON and expects HTTP 200.
-    pub async fn post(&self, kind: RoomKind, endpoint: &str, body: Value) -> Value {
+    /// POSTs `body` as JSON and expects HTTP 200. A body carrying a `userSig` gets a fresh
+    /// `nonce` unless it names one (`"nonce": null` sends none).
+    pub async fn post(&self, kind: RoomKind, endpoint: &str, mut body: Value) -> Value {
+        if let Some(map) = body.as_object_mut()
+            && map.contains_key("userSig")
+            && !map.contains_key("nonce")
+        {
+            map.insert("nonce".into(), nonce().into());
+        }
         let (status, v) = self
             .raw(
                 kind.as_str(),
@@ -218,6 +232,48 @@ impl Harness {
             all.insert(kind.as_str().into(), rooms);
         }
         Value::Object(all)
+    }
+}
+
+/// A fresh nonce, as the room client makes them.
+pub fn nonce() -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    quartet_proto::nonce::make(now.as_millis() as u64, rand::random())
+}
+
+/// A server served by `run_with` on 127.0.0.1:0 (real HTTP), stopped by `stop`.
+pub struct Served {
+    pub h: Harness,
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), quartet_server::ServerError>>,
+}
+
+impl Served {
+    pub async fn start(config: ServerConfig, limits: HttpLimits) -> Self {
+        let h = Harness::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(run_with(listener, h.server.clone(), limits, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            h,
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Stops the server and waits for `run_with` to return.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("server did not stop")
+            .unwrap()
+            .unwrap();
     }
 }
 
