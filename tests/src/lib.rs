@@ -8,6 +8,7 @@ use quartet_proto::RoomKind;
 use quartet_relay::RelayHandle;
 use quartet_room::{JoinTarget, SessionConfig};
 use quartet_server::{RtmpSetup, ServerConfig};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -81,22 +82,49 @@ impl Host {
 
     /// A room server and the embedded relay, which checks the server's publish signatures.
     pub async fn with_relay(configure: impl FnOnce(&mut ServerConfig)) -> Result<Host> {
+        Host::with_relay_at(LOOPBACK.parse()?, LOOPBACK.parse()?, configure).await
+    }
+
+    /// [`Host::with_relay`] on given addresses, e.g. those of a host that stopped, to restart it.
+    pub async fn with_relay_at(
+        http: SocketAddr,
+        rtmp: SocketAddr,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Result<Host> {
         let rtmp = RtmpSetup::Embedded {
-            listen: LOOPBACK.parse()?,
+            listen: rtmp,
             relay: Box::default(),
             base: None,
         };
-        Host::start(rtmp, configure).await
+        Host::start_at(http, rtmp, configure).await
     }
 
     async fn start(rtmp: RtmpSetup, configure: impl FnOnce(&mut ServerConfig)) -> Result<Host> {
+        Host::start_at(LOOPBACK.parse()?, rtmp, configure).await
+    }
+
+    async fn start_at(
+        http: SocketAddr,
+        rtmp: RtmpSetup,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Result<Host> {
         let mut config = ServerConfig::default();
         configure(&mut config);
-        let host = quartet_server::Host::start(config, LOOPBACK.parse()?, rtmp).await?;
+        let host = quartet_server::Host::start(config, http, rtmp).await?;
         Ok(Host {
             url: Url::parse(&host.http_url())?,
             host,
         })
+    }
+
+    /// The room server's and the relay's bound addresses.
+    pub fn addrs(&self) -> (SocketAddr, Option<SocketAddr>) {
+        (self.host.http_addr(), self.host.rtmp_addr())
+    }
+
+    /// The room server itself.
+    pub fn server(&self) -> &quartet_server::Server {
+        self.host.server()
     }
 
     /// The embedded relay, when there is one.
