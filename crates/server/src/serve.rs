@@ -2,10 +2,11 @@
 //! hostile client meets (head size and count, head and request deadlines, a connection cap),
 //! WebSocket upgrades, and a graceful stop.
 //!
-//! At the cap, a new connection is closed as soon as it is accepted, rather than closing the
-//! oldest idle one: the connections already open are the members' keep-alive and event sockets,
-//! which a flood of new connections must not be able to push out; a slow client's hold on a slot
-//! ends with [`REQUEST_HEAD_TIMEOUT`], so the cap only bites while a flood lasts.
+//! At the cap, the oldest connection that has not yet sent a whole request head is closed to make
+//! room for the new one; only when every connection has proved itself (the members' keep-alive
+//! and event sockets) is the new one closed instead. So a flood of slow or silent connections can
+//! neither push out the members nor lock out a member who connects during it, and a slow
+//! client's hold on a slot ends with [`REQUEST_HEAD_TIMEOUT`] anyway.
 
 use crate::http::json_error;
 use axum::Router;
@@ -14,11 +15,12 @@ use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use quartet_proto::Code;
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -123,6 +125,47 @@ impl AsyncWrite for Counted {
     }
 }
 
+/// Connections that have not sent a whole request head yet, oldest first, each with the token
+/// that closes it.
+#[derive(Default)]
+struct Unproven(Mutex<VecDeque<(u64, CancellationToken)>>);
+
+impl Unproven {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(u64, CancellationToken)>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn add(&self, id: u64, close: CancellationToken) {
+        self.lock().push_back((id, close));
+    }
+
+    /// Connection `id` sent a request head (or ended): it no longer makes room for others.
+    fn proven(&self, id: u64) {
+        self.lock().retain(|(i, _)| *i != id);
+    }
+
+    /// Closes the oldest unproven connection; false when there is none.
+    fn close_oldest(&self) -> bool {
+        let oldest = self.lock().pop_front();
+        oldest.map(|(_, close)| close.cancel()).is_some()
+    }
+}
+
+/// A slot under the cap for a new connection: a free one, or one an unproven connection gives up.
+async fn slot_for(slots: &Arc<Semaphore>, unproven: &Unproven) -> Option<OwnedSemaphorePermit> {
+    if let Ok(slot) = Arc::clone(slots).try_acquire_owned() {
+        return Some(slot);
+    }
+    if !unproven.close_oldest() {
+        return None;
+    }
+    // The closed connection's task drops its slot as it ends, which is at once.
+    tokio::time::timeout(ACCEPT_ERROR_PAUSE, Arc::clone(slots).acquire_owned())
+        .await
+        .ok()?
+        .ok()
+}
+
 /// Serves `router` on `listener` within `limits` until `shutdown` completes; then stops
 /// accepting, runs `closing` (which tells the event sockets), lets in-flight requests finish and
 /// returns once every connection has ended.
@@ -134,6 +177,8 @@ pub(crate) async fn serve(
     closing: impl Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let unproven = Arc::new(Unproven::default());
+    let mut next_id = 0u64;
     let stop = CancellationToken::new();
     let connections = TaskTracker::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -157,11 +202,15 @@ pub(crate) async fn serve(
                 continue;
             }
         };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+        let Some(slot) = slot_for(&slots, &unproven).await else {
             tracing::debug!(%peer, max = limits.max_connections, "connection refused: at the cap");
             drop(stream);
             continue;
         };
+        next_id += 1;
+        let id = next_id;
+        let close = CancellationToken::new();
+        unproven.add(id, close.clone());
         let io = TokioIo::new(Counted {
             stream,
             _slot: slot,
@@ -169,18 +218,25 @@ pub(crate) async fn serve(
         let service = RequestService {
             router: router.clone(),
             timeout: limits.request_timeout,
+            proof: (Arc::clone(&unproven), id),
         };
         let conn = builder.serve_connection(io, service).with_upgrades();
         let stop = stop.clone();
+        let unproven = Arc::clone(&unproven);
         connections.spawn(async move {
             tokio::pin!(conn);
             let ended = tokio::select! {
                 ended = conn.as_mut() => ended,
+                () = close.cancelled() => {
+                    tracing::debug!(%peer, "connection closed to make room: no request yet");
+                    Ok(())
+                }
                 () = stop.cancelled() => {
                     conn.as_mut().graceful_shutdown();
                     conn.await
                 }
             };
+            unproven.proven(id);
             if let Err(e) = ended {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
@@ -198,6 +254,8 @@ pub(crate) async fn serve(
 struct RequestService {
     router: Router,
     timeout: Duration,
+    /// The set this connection leaves with its first request head.
+    proof: (Arc<Unproven>, u64),
 }
 
 impl hyper::service::Service<Request<Incoming>> for RequestService {
@@ -206,6 +264,8 @@ impl hyper::service::Service<Request<Incoming>> for RequestService {
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let (unproven, id) = &self.proof;
+        unproven.proven(*id);
         let router = self.router.clone();
         let timeout = self.timeout;
         Box::pin(async move {

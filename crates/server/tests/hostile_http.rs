@@ -193,6 +193,46 @@ async fn connections_beyond_the_cap_are_closed_at_once_and_the_held_ones_keep_wo
     s.stop().await;
 }
 
+#[tokio::test]
+async fn at_the_cap_a_silent_connection_makes_room_for_a_member() {
+    const CAP: usize = 8;
+    let limits = HttpLimits {
+        max_connections: CAP,
+        ..HttpLimits::default()
+    };
+    let s = Served::start(config(), limits).await;
+    let mut proven = TcpStream::connect(s.addr).await.unwrap();
+    proven.write_all(&get_healthz("")).await.unwrap();
+    assert!(read_answer(&mut proven).await.starts_with("HTTP/1.1 200"));
+    let mut silent = Vec::new();
+    for _ in 1..CAP {
+        silent.push(TcpStream::connect(s.addr).await.unwrap());
+    }
+    // The cap is full of connections that said nothing: each member connecting now is served,
+    // and costs the oldest silent connection its slot.
+    let mut members = Vec::new();
+    for _ in 1..CAP {
+        let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+        tcp.write_all(&get_healthz("")).await.unwrap();
+        let answer = read_answer(&mut tcp).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+        members.push(tcp);
+    }
+    let mut buf = [0u8; 16];
+    for tcp in &mut silent {
+        let closed = tokio::time::timeout(Duration::from_secs(2), tcp.read(&mut buf)).await;
+        assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "{closed:?}");
+    }
+    // Now every slot is held by a connection that proved itself: a newcomer is refused, and no
+    // member lost its connection.
+    assert_eq!(exchange(s.addr, &get_healthz("")).await, "");
+    for tcp in members.iter_mut().chain(std::iter::once(&mut proven)) {
+        tcp.write_all(&get_healthz("")).await.unwrap();
+        assert!(read_answer(tcp).await.contains("HTTP/1.1 200"));
+    }
+    s.stop().await;
+}
+
 fn events_url(addr: SocketAddr, kind: RoomKind, room: &str, user: &User) -> String {
     format!(
         "ws://{addr}/weapp/{kind}/events?roomID={room}&userID={}&userSig={}",
