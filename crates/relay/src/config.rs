@@ -43,6 +43,13 @@ pub const DEFAULT_PLAYER_MAX_DELAY: Duration = Duration::from_secs(3);
 /// Kernel send buffer of a player's socket: bytes sitting there are latency and memory the
 /// relay can no longer drop, so it is kept to a fraction of a second of a call (Linux doubles it).
 pub const DEFAULT_PLAYER_SEND_BUFFER: usize = 64 * 1024;
+/// Average bytes per second one connection may send (64 Mbit/s): a 1080p60 camera needs about
+/// 12 Mbit/s and a 4K screen share 25–40; beyond it the relay reads more slowly, so a publisher
+/// on a fast link cannot make the relay spend its CPU on one stream.
+pub const DEFAULT_MAX_INGEST_RATE: u64 = 8_000_000;
+/// Bytes one connection may send at once above that average: two of the largest messages, so
+/// keyframes and a catch-up after a stall pass without delay.
+pub const DEFAULT_INGEST_BURST: u64 = 2 * DEFAULT_MAX_MESSAGE_SIZE as u64;
 /// Time from accept to a started publish or play: a real client needs a few round trips
 /// (milliseconds); a connection that takes longer only holds a slot.
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -87,6 +94,10 @@ pub struct RelayConfig {
     pub player_max_delay: Duration,
     /// Kernel send buffer of player sockets.
     pub player_send_buffer: usize,
+    /// Average bytes per second one connection may send.
+    pub max_ingest_rate: u64,
+    /// Bytes one connection may send at once above that average.
+    pub ingest_burst: u64,
     /// Time from accept to a started publish or play.
     pub start_timeout: Duration,
     /// Longest silence of a connection not yet publishing or playing.
@@ -112,6 +123,8 @@ impl Default for RelayConfig {
             player_queue_bytes: DEFAULT_PLAYER_QUEUE_BYTES,
             player_max_delay: DEFAULT_PLAYER_MAX_DELAY,
             player_send_buffer: DEFAULT_PLAYER_SEND_BUFFER,
+            max_ingest_rate: DEFAULT_MAX_INGEST_RATE,
+            ingest_burst: DEFAULT_INGEST_BURST,
             start_timeout: DEFAULT_START_TIMEOUT,
             pending_idle_timeout: DEFAULT_PENDING_IDLE_TIMEOUT,
             max_pending: DEFAULT_MAX_PENDING,

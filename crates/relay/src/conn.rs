@@ -24,6 +24,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::config::RelayConfig;
 use crate::hub::{DirectSink, Player};
+use crate::ingest::Ingest;
 use crate::outbound::MAX_WRITE_SLICES;
 use crate::peer::{Peer, PeerError};
 use crate::pending::Admission;
@@ -180,7 +181,8 @@ async fn player_ready(player: Option<&Arc<Player>>) {
 
 /// What one read did.
 enum Read {
-    Data,
+    /// This many bytes arrived and were handed on.
+    Data(usize),
     Closed,
 }
 
@@ -199,7 +201,7 @@ fn poll_read_into(
             Poll::Ready(Ok(())) if filled.filled().is_empty() => Poll::Ready(Ok(Read::Closed)),
             Poll::Ready(Ok(())) => Poll::Ready(
                 peer.on_input(filled.filled(), unix_now())
-                    .map(|()| Read::Data)
+                    .map(|()| Read::Data(filled.filled().len()))
                     .map_err(ConnError::from),
             ),
         }
@@ -244,11 +246,16 @@ pub(crate) async fn serve(
         player.detach();
     }
     match result {
-        Ok(End::Evicted) => tracing::info!(
+        // A flood's connections end these ways by the thousand: not worth a line each at the
+        // levels an operator reads.
+        Ok(End::Evicted) => tracing::debug!(
             conn,
             peer = %addr,
             "starting connection closed to make room for a newer one"
         ),
+        Err(ConnError::Timeout(
+            t @ (Timeout::Handshake(_) | Timeout::Start(_) | Timeout::PendingIdle(_)),
+        )) => tracing::debug!(conn, peer = %addr, error = %t, "connection dropped"),
         Ok(end) => tracing::debug!(conn, peer = %addr, ?end, "connection closed"),
         Err(ConnError::Peer(PeerError::Refused(refusal))) => {
             tracing::warn!(conn, peer = %addr, %refusal, "request refused, closing");
@@ -298,6 +305,7 @@ async fn drive(
     let timer = sleep_until(first);
     tokio::pin!(timer);
     let mut was_pending = false;
+    let mut ingest = Ingest::new(config.max_ingest_rate, config.ingest_burst, accepted);
     let mut player: Option<Arc<Player>> = None;
     let mut parked = false;
     let mut rounds = 0u32;
@@ -356,14 +364,21 @@ async fn drive(
         if rounds.is_multiple_of(STOP_CHECK_ROUNDS) && stop.is_cancelled() {
             return stopped_result(peer);
         }
+        let throttled = ingest.resume_at(Instant::now());
         tokio::select! {
             biased;
-            read = poll_fn(|cx| poll_read_into(&mut rd, peer, cx)) => {
+            read = poll_fn(|cx| poll_read_into(&mut rd, peer, cx)), if throttled.is_none() => {
                 match read? {
-                    Read::Data => clocks.last_input = Instant::now(),
+                    Read::Data(n) => {
+                        let now = Instant::now();
+                        clocks.last_input = now;
+                        ingest.took(n, now);
+                    }
                     Read::Closed => return Ok(End::PeerClosed),
                 }
             }
+            // Over its allowance: TCP holds the rest of its data back until this.
+            () = async { if let Some(at) = throttled { sleep_until(at).await } }, if throttled.is_some() => {}
             ready = socket.writable(), if pending => {
                 ready?;
                 if write_from(socket, peer)? {

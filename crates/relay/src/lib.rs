@@ -49,6 +49,9 @@
 //!   and audio kept), 256 KiB of output staged in the connection and a kernel send buffer of
 //!   [`DEFAULT_PLAYER_SEND_BUFFER`].
 //! - Keyframe cache: the latest group of pictures up to 512 messages and 16 MiB per stream.
+//! - Ingest: each connection may send [`DEFAULT_MAX_INGEST_RATE`] bytes per second on average
+//!   with bursts of [`DEFAULT_INGEST_BURST`]; past that the relay reads it more slowly, so one
+//!   publisher on a fast link cannot take the relay's CPU.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -72,6 +75,7 @@ mod conn;
 pub mod fuzz;
 mod gop;
 mod hub;
+mod ingest;
 mod media;
 mod memory;
 mod outbound;
@@ -83,11 +87,12 @@ mod session;
 
 pub use auth::PublishGate;
 pub use config::{
-    DEFAULT_APP, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CHUNK_SIZE,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_PENDING,
-    DEFAULT_PENDING_IDLE_TIMEOUT, DEFAULT_PLAYER_MAX_DELAY, DEFAULT_PLAYER_MAX_LAG,
-    DEFAULT_PLAYER_QUEUE_BYTES, DEFAULT_PLAYER_QUEUE_LIMIT, DEFAULT_PLAYER_SEND_BUFFER,
-    DEFAULT_RTMP_LISTEN, DEFAULT_START_TIMEOUT, MIN_CHUNK_SIZE, RelayArgs, RelayConfig,
+    DEFAULT_APP, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_INGEST_BURST,
+    DEFAULT_MAX_CHUNK_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_INGEST_RATE,
+    DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_PENDING, DEFAULT_PENDING_IDLE_TIMEOUT,
+    DEFAULT_PLAYER_MAX_DELAY, DEFAULT_PLAYER_MAX_LAG, DEFAULT_PLAYER_QUEUE_BYTES,
+    DEFAULT_PLAYER_QUEUE_LIMIT, DEFAULT_PLAYER_SEND_BUFFER, DEFAULT_RTMP_LISTEN,
+    DEFAULT_START_TIMEOUT, MIN_CHUNK_SIZE, RelayArgs, RelayConfig,
 };
 pub use conn::OUT_HIGH_WATER;
 pub use gop::{GOP_CACHE_MAX_BYTES, GOP_CACHE_MAX_MESSAGES};

@@ -374,3 +374,45 @@ async fn a_silent_starter_is_closed_and_a_prompt_one_is_not() -> Result<()> {
     ensure!(tag_of(&player.next_media().await?.data) == 1);
     relay.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publisher_faster_than_its_allowance_is_read_no_faster() -> Result<()> {
+    const RATE: u64 = 1_000_000;
+    const BURST: u64 = 500_000;
+    const FRAME: usize = 50_000;
+    const FRAMES: u32 = 60;
+    let relay = TestRelay::start(RelayConfig {
+        max_ingest_rate: RATE,
+        ingest_burst: BURST,
+        ..RelayConfig::signed(signer())
+    })
+    .await?;
+    let mut publisher = Client::publishing(relay.addr, "8888_fast").await?;
+    let mut player = Client::playing(relay.addr, "8888_fast").await?;
+    let started = Instant::now();
+    let sending = tokio::spawn(async move {
+        for tag in 0..FRAMES {
+            publisher.video(tag, gop_frame(tag, 1_000, FRAME)).await?;
+        }
+        anyhow::Ok(publisher)
+    });
+    let mut received = 0;
+    while received < FRAMES {
+        let m = player.next_media().await?;
+        if m.video && m.data.len() == FRAME {
+            received += 1;
+        }
+    }
+    // The relay cannot have read 3 MB sooner than its allowance lets it, however fast the
+    // machine: (3 MB - burst) at 1 MB/s is 2.5 s (less a margin for whole reads).
+    let least = Duration::from_secs_f64(
+        (u64::from(FRAMES) * FRAME as u64 - BURST) as f64 / RATE as f64 * 0.9,
+    );
+    ensure!(
+        started.elapsed() >= least,
+        "3 MB went through in {:?}, under the {least:?} the allowance permits",
+        started.elapsed()
+    );
+    drop(sending.await??);
+    relay.stop().await
+}

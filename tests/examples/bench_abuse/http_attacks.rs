@@ -74,12 +74,7 @@ pub async fn slowloris(target: &Target) -> Result<Outcome> {
         opened.load(Ordering::Relaxed),
         wait.elapsed().as_secs_f64()
     );
-    let verdict = if closed_n >= SLOW_CONNECTIONS {
-        Verdict::Held
-    } else {
-        Verdict::Failed
-    };
-    Ok(Outcome::new(verdict, detail))
+    Ok(Outcome::held_if(closed_n >= SLOW_CONNECTIONS, detail))
 }
 
 /// One request whose header is [`HUGE_HEADER_BYTES`] long.
@@ -138,12 +133,8 @@ pub async fn event_socket_flood(api: &Api) -> Result<Outcome> {
     leave(api, &attacker, &room).await;
     let detail =
         format!("{open} of {EVENT_SOCKETS} still open after 1 s ({refused} refused at upgrade)");
-    Ok(Outcome::new(
-        if open <= quartet_server::MAX_SOCKETS_PER_MEMBER {
-            Verdict::Held
-        } else {
-            Verdict::Failed
-        },
+    Ok(Outcome::held_if(
+        open <= quartet_server::MAX_SOCKETS_PER_MEMBER,
         detail,
     ))
 }
@@ -190,14 +181,7 @@ pub async fn room_flood(api: &Api) -> Result<Outcome> {
         "{n} rooms created in {:.0} s (quota {quota} at once)",
         FLOOD_TIME.as_secs_f64()
     );
-    Ok(Outcome::new(
-        if n <= quota {
-            Verdict::Held
-        } else {
-            Verdict::Failed
-        },
-        detail,
-    ))
+    Ok(Outcome::held_if(n <= quota, detail))
 }
 
 /// A tokenless `get_room_list` asking for a million rooms.
@@ -218,12 +202,8 @@ pub async fn unpaged_room_list(api: &Api) -> Result<Outcome> {
         reply.len(),
         started.elapsed().as_secs_f64() * 1e3
     );
-    Ok(Outcome::new(
-        if rooms <= quartet_proto::MAX_ROOM_LIST_CNT {
-            Verdict::Held
-        } else {
-            Verdict::Failed
-        },
+    Ok(Outcome::held_if(
+        rooms <= quartet_proto::MAX_ROOM_LIST_CNT,
         detail,
     ))
 }
@@ -366,12 +346,8 @@ pub async fn vanished_member(api: &Api, room: &str, limit: Duration) -> Result<O
             .any(|p| p["userID"] == member.user_id);
         if !present {
             let after = closed.elapsed();
-            return Ok(Outcome::new(
-                if after <= limit {
-                    Verdict::Held
-                } else {
-                    Verdict::Failed
-                },
+            return Ok(Outcome::held_if(
+                after <= limit,
                 format!("gone {:.2} s after its socket closed", after.as_secs_f64()),
             ));
         }

@@ -22,6 +22,9 @@ use target::{Api, Target};
 const HEALTHY_P99_TARGET_MS: f64 = 50.0;
 /// A member whose socket closed is gone within this long.
 const VANISH_TARGET: Duration = Duration::from_secs(3);
+/// Shortest window of figures per attack, so even an attack answered at once is measured
+/// against enough healthy requests.
+const MIN_WINDOW: Duration = Duration::from_secs(2);
 /// Period of the heartbeats that keep the attacker's own host in its room.
 const HOST_HEARTBEAT: Duration = Duration::from_secs(5);
 
@@ -57,6 +60,16 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Held when `within` its bound, else failed.
+    pub fn held_if(within: bool, detail: impl Into<String>) -> Outcome {
+        let verdict = if within {
+            Verdict::Held
+        } else {
+            Verdict::Failed
+        };
+        Outcome::new(verdict, detail)
+    }
+
     /// A verdict with its detail.
     pub fn new(verdict: Verdict, detail: impl Into<String>) -> Outcome {
         Outcome {
@@ -132,9 +145,11 @@ async fn main() -> Result<()> {
                 healthy.take();
                 target.take_peak_rss();
                 eprintln!("abuse: {}", $name);
+                let started = std::time::Instant::now();
                 let outcome = $run.await.unwrap_or_else(|e| {
                     Outcome::new(Verdict::Failed, format!("bench error: {e:#}"))
                 });
+                tokio::time::sleep(MIN_WINDOW.saturating_sub(started.elapsed())).await;
                 rows.push(Row {
                     name: $name,
                     outcome,

@@ -114,14 +114,7 @@ pub async fn stuck_players(api: &Api, target: &Target, bound_mib: f64) -> Result
         "sent {:.0} MB to {STUCK_PLAYERS} stuck players; RSS grew {growth:.0} MiB (bound {bound_mib:.0} MiB)",
         sent as f64 / 1e6
     );
-    Ok(Outcome::new(
-        if growth <= bound_mib {
-            Verdict::Held
-        } else {
-            Verdict::Failed
-        },
-        detail,
-    ))
+    Ok(Outcome::held_if(growth <= bound_mib, detail))
 }
 
 /// Connections that finish the handshake, then send a byte every [`TRICKLE_PERIOD`]; meanwhile
@@ -161,12 +154,7 @@ pub async fn trickle_slots(api: &Api, target: &Target) -> Result<Outcome> {
         "{held} handshakes completed; valid publish+play {} in {valid_ms:.0} ms; {closed_n} closed by the relay within {closed_after:.1} s",
         if valid.is_ok() { "succeeded" } else { "FAILED" }
     );
-    let verdict = if valid.is_ok() && closed_n >= held {
-        Verdict::Held
-    } else {
-        Verdict::Failed
-    };
-    Ok(Outcome::new(verdict, detail))
+    Ok(Outcome::held_if(valid.is_ok() && closed_n >= held, detail))
 }
 
 /// Handshakes, then trickles; returns Ok once the relay closed the connection.
@@ -237,14 +225,9 @@ pub async fn frozen_member(
             .any(|p| p["userID"] == member.user_id);
         if !present {
             let after = joined.elapsed();
-            let verdict = if after <= limit {
-                Verdict::Held
-            } else {
-                Verdict::Failed
-            };
             drop(publisher);
-            return Ok(Outcome::new(
-                verdict,
+            return Ok(Outcome::held_if(
+                after <= limit,
                 format!(
                     "evicted {:.1} s after its last heartbeat (limit {:.0} s)",
                     after.as_secs_f64(),

@@ -155,14 +155,14 @@ pub struct Api {
 
 static NONCE: AtomicU64 = AtomicU64::new(0);
 
-/// A fresh `nonce` for a mutating request: unix milliseconds, then a unique part.
+/// A fresh `nonce` for a mutating request: unix milliseconds, then a part unique to this call.
 pub fn nonce() -> String {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
+        .map(|d| d.as_millis() as u64)
         .unwrap_or_default();
     let n = NONCE.fetch_add(1, Ordering::Relaxed);
-    format!("{ms}-{:x}{n:x}", std::process::id())
+    quartet_proto::nonce::make(ms, u64::from(std::process::id()) << 32 | n)
 }
 
 impl Api {
@@ -193,7 +193,7 @@ impl Api {
     }
 
     /// Calls `endpoint` of multi_room with `body`, signed by `user` when given (with a fresh
-    /// nonce); returns the code and the whole answer.
+    /// nonce where the server asks for one); returns the code and the whole answer.
     pub async fn call(
         &self,
         endpoint: &str,
@@ -207,7 +207,9 @@ impl Api {
         ));
         if let Some(user) = user {
             body["userSig"] = json!(user.sig);
-            if body.get("nonce").is_none() {
+            // As the room client does; heartbeats and push URLs are idempotent and go without.
+            let idempotent = matches!(endpoint, "pusher_heartbeat" | "get_push_url");
+            if body.get("nonce").is_none() && !idempotent {
                 body["nonce"] = json!(nonce());
             }
             request = request.bearer_auth(&user.sig);
