@@ -259,8 +259,12 @@ pub async fn hostile_fields(api: &Api) -> Result<Outcome> {
 /// member must see the attacker's own stored name.
 pub async fn impersonation(api: &Api, healthy: &Healthy) -> Result<Outcome> {
     let attacker = api.login("attacker").await?;
+    // A third member watches the room's events: a healthy member's socket closing afterwards
+    // would rightly cost it its seat.
+    let observer = api.login("observer").await?;
+    api.join(&observer, &healthy.room_id).await?;
     let (mut events, _) =
-        tokio_tungstenite::connect_async(api.events_url(&healthy.room_id, &healthy.member)).await?;
+        tokio_tungstenite::connect_async(api.events_url(&healthy.room_id, &observer)).await?;
     api.join(&attacker, &healthy.room_id).await?;
     let victim_name = format!("name of {}", healthy.creator.user_id);
     let body = json!({
@@ -284,6 +288,7 @@ pub async fn impersonation(api: &Api, healthy: &Healthy) -> Result<Outcome> {
     .ok()
     .flatten();
     leave(api, &attacker, &healthy.room_id).await;
+    leave(api, &observer, &healthy.room_id).await;
     Ok(match shown {
         Some(name) if name == victim_name => {
             Outcome::new(Verdict::Failed, "text shown under the victim's name")
