@@ -43,7 +43,12 @@ const SYSTEM_PACKAGES: &[&str] = &[
     "xauth",
     "imagemagick",
     "webkit2gtk-driver",
+    // The network lab: random loss per direction (iproute2 brings ip and tc).
+    "nftables",
 ];
+
+/// Tests that need root (the network lab) are named with this and ignored in a plain run.
+const ROOT_TESTS: &str = "netlab_";
 
 /// tauri-driver, the WebDriver bridge of the real-window test (major version 2, like Tauri).
 const TAURI_DRIVER_VERSION: &str = "^2";
@@ -320,11 +325,31 @@ fn test(root: &Path) -> Result<()> {
         "warnings",
     ]))?;
     run(cargo().args(["test", "--workspace", "--locked"]))?;
+    root_tests()?;
     // Windows and macOS code paths compile only for their targets: check them here too.
     cross_packages()?;
     cross::cross_check(root)?;
     run(Command::new(npm()).args(["test"]).current_dir("ui"))?;
     e2e(root, false)
+}
+
+/// Runs the tests that need root, which the plain run above counted as ignored; without root
+/// they stay skipped, and this says so.
+fn root_tests() -> Result<()> {
+    if !is_root() {
+        eprintln!("xtask: tests named {ROOT_TESTS}* need root (network lab): skipped");
+        return Ok(());
+    }
+    run(cargo()
+        .args([
+            "test",
+            "--workspace",
+            "--locked",
+            "--lib",
+            "--bins",
+            "--tests",
+        ])
+        .args(["--", "--ignored", ROOT_TESTS]))
 }
 
 fn e2e(root: &Path, release: bool) -> Result<()> {
