@@ -47,7 +47,6 @@ struct Shared {
 pub struct Healthy {
     pub room_id: String,
     pub creator: User,
-    pub member: User,
     shared: Arc<Mutex<Shared>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -82,7 +81,6 @@ impl Healthy {
         let healthy = Healthy {
             room_id,
             creator,
-            member,
             shared,
             tasks,
         };
