@@ -3,20 +3,22 @@
 
 use crate::api::{ApiClient, ApiError};
 use crate::backoff::Delays;
-use crate::config::{EventMode, SessionConfig};
-use crate::events::{self, EventChannelError, EventSocket, Frame};
+use crate::config::SessionConfig;
+use crate::events::{EventChannelError, EventSocket};
 use crate::members::{Member, diff_members, members_from_pushers};
 use crate::session::{
     self, MembershipSource, REASON_NOT_LISTED, REASON_REJOIN_REFUSED, REASON_ROOM_GONE,
     SessionError, SessionEvent, Snapshot,
 };
 use futures_util::StreamExt;
-use quartet_proto::{Code, Endpoint, Pushers, SendRoomTextMsg, ServerEvent};
+use quartet_proto::{Code, Endpoint, Pushers, SendRoomTextMsg};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::{self, Message};
+
+mod channel;
 
 /// Longest a polite close of the event channel may take when the session ends.
 pub const CHANNEL_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -492,120 +494,6 @@ impl Actor {
             reason: reason.to_owned(),
         });
         Flow::Stop
-    }
-
-    // --- the event channel ---
-
-    fn channel_down(&self) -> bool {
-        matches!(self.channel, Channel::Opening(_) | Channel::Waiting(_))
-    }
-
-    fn start_opening(&mut self) {
-        if self.config.events == EventMode::Off {
-            self.channel = Channel::Disabled;
-            return;
-        }
-        let url = events::events_url(&self.api, &self.room_id, &self.identity.user_id);
-        let user_sig = self.api.user_sig().map(str::to_owned);
-        self.channel = Channel::Opening(tokio::spawn(async move {
-            events::open(&url, user_sig.as_deref()).await
-        }));
-        self.publish();
-    }
-
-    fn channel_failed(&mut self, error: EventChannelError) {
-        if error.is_permanent() {
-            tracing::info!("{error}; polling the member list instead");
-            self.channel = Channel::Disabled;
-        } else {
-            let delay = self
-                .channel_delays
-                .next()
-                .unwrap_or(self.config.timing.event_reconnect.max);
-            tracing::warn!(%error, ?delay, "no event channel; polling until it reopens");
-            self.channel = Channel::Waiting(Instant::now() + delay);
-        }
-        self.publish();
-    }
-
-    async fn on_opened(
-        &mut self,
-        opened: Result<Result<EventSocket, EventChannelError>, JoinError>,
-    ) -> Flow {
-        match opened {
-            Ok(Ok(socket)) => {
-                tracing::info!("event channel open");
-                self.reachable();
-                self.channel = Channel::Open(Box::new(socket));
-                self.channel_delays = self.config.timing.event_reconnect.delays();
-                self.publish();
-                // Whatever changed while the channel was closed was not announced to us.
-                self.resync(true).await
-            }
-            Ok(Err(e)) => {
-                self.channel_failed(e);
-                Flow::Continue
-            }
-            Err(e) => {
-                self.channel_failed(EventChannelError::Transport(e.to_string()));
-                Flow::Continue
-            }
-        }
-    }
-
-    async fn on_message(&mut self, message: Option<Result<Message, tungstenite::Error>>) -> Flow {
-        let frame = match &message {
-            Some(Ok(message)) => events::read_frame(message),
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, "event channel failed");
-                Frame::Closed
-            }
-            None => Frame::Closed,
-        };
-        match frame {
-            Frame::Ignore => Flow::Continue,
-            Frame::Closed => {
-                self.suspect = true;
-                // A server restarting closes the channel before it stops answering.
-                self.doubt_since.get_or_insert_with(Instant::now);
-                self.poll_at = Instant::now();
-                self.channel_failed(EventChannelError::Transport("the channel closed".into()));
-                Flow::Continue
-            }
-            Frame::Event(ServerEvent::PusherChange { .. }) => self.resync(true).await,
-            Frame::Event(ServerEvent::RoomClosed { data }) => self.room_closed(&data.reason),
-            Frame::Event(ServerEvent::Text {
-                data,
-                user_id,
-                text,
-                time,
-            }) => {
-                self.emit(SessionEvent::Text {
-                    user_id,
-                    nick_name: data.nick_name,
-                    head_pic: data.head_pic,
-                    text,
-                    time,
-                });
-                Flow::Continue
-            }
-        }
-    }
-
-    async fn close_channel(&mut self) {
-        match std::mem::replace(&mut self.channel, Channel::Disabled) {
-            Channel::Open(mut socket) => {
-                let closing = socket.close(None);
-                if tokio::time::timeout(CHANNEL_CLOSE_TIMEOUT, closing)
-                    .await
-                    .is_err()
-                {
-                    tracing::debug!("event channel did not close politely in time");
-                }
-            }
-            Channel::Opening(task) => task.abort(),
-            Channel::Disabled | Channel::Waiting(_) => {}
-        }
     }
 
     // --- commands ---

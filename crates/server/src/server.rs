@@ -5,21 +5,24 @@ use crate::liveness::StreamLiveness;
 use crate::presence::{self, Timeouts};
 use crate::quota::{CreationRate, MAX_ROOMS_PER_USER, RateLimited};
 use crate::replay::{NonceRefusal, SeenNonces};
-use crate::rooms::{Attachment, NewRoom, Now, Profile, Registry, Room, RoomError};
-use crate::sockets::{MAX_SOCKETS_PER_MEMBER, Slot, SocketSlots};
+use crate::rooms::{NewRoom, Now, Profile, Registry, Room, RoomError};
+use crate::sockets::SocketSlots;
 use crate::store::{NoStore, RoomStore};
 
+mod admit;
+mod channel;
 mod persist;
+
+pub(crate) use admit::AuthError;
 use quartet_proto::event::{CloseReason, TextHead};
 use quartet_proto::ids::IdGenerator;
-use quartet_proto::nonce::NONCE_FIELD;
 use quartet_proto::sign::StreamSigner;
-use quartet_proto::token::{TokenError, TokenKey};
+use quartet_proto::token::TokenKey;
 use quartet_proto::{
     AddPusher, Code, CreateRoom, CreatedRoom, DeletePusher, DestroyRoom, Endpoint, Fields,
     FieldsError, GetImLoginInfo, GetPushUrl, GetPushers, GetRoomList, LoginInfo, MAX_ROOM_LIST_CNT,
-    MergeStream, PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, Request, RoomInfo, RoomKind,
-    RoomList, SendRoomTextMsg, ServerEvent,
+    MergeStream, PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, RoomInfo, RoomKind, RoomList,
+    SendRoomTextMsg, ServerEvent,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -27,7 +30,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
-use tokio_util::task::task_tracker::TaskTrackerToken;
 
 /// `sdkAppID` answered by `get_im_login_info`: there is no IM service behind this server.
 pub const SDK_APP_ID: u64 = 0;
@@ -92,19 +94,6 @@ impl Refusal {
     pub(crate) fn into_reply(self) -> Reply {
         Reply::error_with(self.code(), self.to_string())
     }
-}
-
-/// Why a call was not authenticated.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum AuthError {
-    /// No token, and anonymous calls are refused.
-    #[error(
-        "身份验证失败 (userSig required: pass the one from get_im_login_info as the userSig field or an Authorization: Bearer header)"
-    )]
-    Missing,
-    /// The token did not verify for the acting user.
-    #[error("身份验证失败 ({0})")]
-    Invalid(#[from] TokenError),
 }
 
 struct Inner {
@@ -382,66 +371,6 @@ impl Server {
         })
     }
 
-    /// Reads a request and, for a mutating one, checks the caller may act for its user.
-    fn accept<R: Request>(&self, fields: &Fields, token: Option<&str>) -> Result<R, Refusal> {
-        let request = R::from_fields(fields)?;
-        if R::ENDPOINT.is_mutating() {
-            self.authorize(request.acting_user(), token)?;
-            self.check_nonce(R::ENDPOINT, request.acting_user(), fields)?;
-        }
-        Ok(request)
-    }
-
-    /// Refuses a replayed request: a strict server requires a fresh nonce where
-    /// [`Endpoint::needs_nonce`]; otherwise one is checked when present.
-    fn check_nonce(
-        &self,
-        endpoint: Endpoint,
-        user_id: Option<&str>,
-        fields: &Fields,
-    ) -> Result<(), Refusal> {
-        match fields.optional(NONCE_FIELD) {
-            Some(nonce) => Ok(lock(&self.inner.nonces).check(
-                user_id.unwrap_or_default(),
-                &nonce,
-                millis(unix_now()),
-            )?),
-            None if endpoint.needs_nonce() && !self.inner.config.allow_anonymous => {
-                Err(FieldsError::Missing("nonce").into())
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// Refuses a new membership of a user already in [`MAX_ROOMS_PER_USER`] rooms.
-    fn check_rooms_held(registry: &Registry, user_id: &str) -> Result<(), Refusal> {
-        let held = registry.rooms_of(user_id);
-        if held >= MAX_ROOMS_PER_USER {
-            return Err(Refusal::TooManyRoomsForUser {
-                user_id: user_id.to_owned(),
-                held,
-            });
-        }
-        Ok(())
-    }
-
-    /// Whether `token` lets its bearer act for `user_id`.
-    pub(crate) fn authorize(
-        &self,
-        user_id: Option<&str>,
-        token: Option<&str>,
-    ) -> Result<(), AuthError> {
-        match token {
-            Some(token) => Ok(self.inner.tokens.verify_for(
-                token,
-                user_id.unwrap_or_default(),
-                unix_now().as_secs(),
-            )?),
-            None if self.inner.config.allow_anonymous => Ok(()),
-            None => Err(AuthError::Missing),
-        }
-    }
-
     fn url_expiry(&self) -> u64 {
         unix_now()
             .saturating_add(self.inner.config.url_valid)
@@ -630,61 +559,5 @@ impl Server {
         };
         registry.broadcast(kind, &r.room_id, event)?;
         Ok(Reply::ok_empty())
-    }
-
-    /// Checks, before upgrading, that `user_id` may open the event channel of the room.
-    pub(crate) fn admit_socket(
-        &self,
-        kind: RoomKind,
-        room_id: &str,
-        user_id: &str,
-        token: Option<&str>,
-    ) -> Result<(), Refusal> {
-        self.authorize(Some(user_id), token)?;
-        self.registry().member(kind, room_id, user_id)?;
-        Ok(())
-    }
-
-    /// Registers an event socket of a member.
-    pub(crate) fn attach_socket(
-        &self,
-        kind: RoomKind,
-        room_id: &str,
-        user_id: &str,
-    ) -> Result<Attachment, RoomError> {
-        self.registry().attach(kind, room_id, user_id)
-    }
-
-    /// An event socket of membership `serial` ended.
-    /// When it was the member's last, its eviction check is due after the socket grace, not at
-    /// the next periodic sweep: the sweeper is told.
-    pub(crate) fn detach_socket(&self, room_id: &str, user_id: &str, serial: u64) {
-        let last = self
-            .registry()
-            .detach(room_id, user_id, serial, Instant::now());
-        if last {
-            self.inner.wake.notify_one();
-        }
-    }
-
-    /// Whether membership `serial` still stands.
-    pub(crate) fn is_member(&self, room_id: &str, user_id: &str, serial: u64) -> bool {
-        self.registry().is_member(room_id, user_id, serial)
-    }
-
-    /// Claims a place among the member's event sockets; its oldest beyond
-    /// [`MAX_SOCKETS_PER_MEMBER`] is displaced.
-    pub(crate) fn open_socket_slot(&self, room_id: &str, user_id: &str) -> Slot {
-        lock(&self.inner.slots).open(room_id, user_id, MAX_SOCKETS_PER_MEMBER)
-    }
-
-    /// Gives back the place of socket `id`.
-    pub(crate) fn close_socket_slot(&self, room_id: &str, user_id: &str, id: u64) {
-        lock(&self.inner.slots).close(room_id, user_id, id);
-    }
-
-    /// A claim that keeps [`Server::shutdown_rooms`] waiting until an event socket has ended.
-    pub(crate) fn socket_token(&self) -> TaskTrackerToken {
-        self.inner.sockets.token()
     }
 }

@@ -1,0 +1,100 @@
+use super::*;
+use serde_json::json;
+
+fn fields(v: serde_json::Value) -> Fields {
+    Fields::from_json(v.to_string().as_bytes()).unwrap()
+}
+
+#[test]
+fn endpoints_round_trip_through_their_names() {
+    for e in Endpoint::ALL {
+        assert_eq!(e.as_str().parse::<Endpoint>().unwrap(), e);
+    }
+    assert!("drop_tables".parse::<Endpoint>().is_err());
+}
+
+#[test]
+fn a_request_serializes_to_what_it_parses_from() {
+    let req = AddPusher {
+        room_id: "room_1".into(),
+        user_id: "user_1".into(),
+        user_name: "Ann".into(),
+        user_avatar: "a.png".into(),
+        push_url: "rtmp://x/live/s".into(),
+    };
+    let back = AddPusher::from_fields(&Fields::from_serialize(&req)).unwrap();
+    assert_eq!(back, req);
+    assert_eq!(back.acting_user(), Some("user_1"));
+}
+
+#[test]
+fn the_first_missing_field_is_named() {
+    let e = CreateRoom::from_fields(&fields(
+        json!({"roomName": "r", "userID": "", "userName": "n"}),
+    ));
+    assert_eq!(e, Err(FieldsError::Missing("userID")));
+    let e = DeletePusher::from_fields(&fields(json!({"roomID": 3, "userID": "u"})));
+    assert_eq!(e, Err(FieldsError::Missing("roomID")));
+}
+
+#[test]
+fn fields_over_their_limits_are_refused_by_name() {
+    let long = "n".repeat(crate::limits::MAX_USER_NAME_CHARS + 1);
+    let e = AddPusher::from_fields(&fields(json!({"roomID": "r", "userID": "u",
+        "userName": long, "userAvatar": "a.png", "pushURL": "rtmp://x/live/s"})));
+    assert!(
+        matches!(
+            e,
+            Err(FieldsError::TooLong {
+                field: "userName",
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    let e = CreateRoom::from_fields(&fields(json!({"roomName": "a\u{0}b", "userID": "u",
+        "userName": "n", "userAvatar": "a.png", "pushURL": "rtmp://x/live/s"})));
+    assert!(
+        matches!(
+            e,
+            Err(FieldsError::ForbiddenChar {
+                field: "roomName",
+                c: '\0'
+            })
+        ),
+        "{e:?}"
+    );
+    let e = GetPushers::from_fields(&fields(json!({"roomID": "r".repeat(129)})));
+    assert!(
+        matches!(
+            e,
+            Err(FieldsError::TooLong {
+                field: "roomID",
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn room_lists_without_a_total_parse() {
+    let l: RoomList = serde_json::from_value(json!({"rooms": []})).unwrap();
+    assert_eq!(l.total, None);
+}
+
+#[test]
+fn text_message_accepts_both_head_pic_spellings() {
+    let m = SendRoomTextMsg::from_fields(&fields(
+        json!({"roomID": "r", "userID": "u", "msg": "hi", "headpic": "p.png"}),
+    ))
+    .unwrap();
+    assert_eq!(m.head_pic.as_deref(), Some("p.png"));
+}
+
+#[test]
+fn v1_pushers_without_extensions_parse() {
+    let p: Pushers = serde_json::from_value(json!({"pushers": [{"userID": "u", "userName": "n", "userAvatar": "a", "accelerateURL": "rtmp://x"}]})).unwrap();
+    assert_eq!(p.pushers.len(), 1);
+    assert_eq!(p.room_creator, None);
+}

@@ -1,0 +1,88 @@
+//! Who may make a request: its token for the acting user, a fresh nonce against replay, and
+//! the per-user quota of rooms.
+
+use super::{Refusal, Server, lock, millis, unix_now};
+use crate::quota::MAX_ROOMS_PER_USER;
+use crate::rooms::Registry;
+use quartet_proto::nonce::NONCE_FIELD;
+use quartet_proto::token::TokenError;
+use quartet_proto::{Endpoint, Fields, FieldsError, Request};
+
+/// Why a call was not authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum AuthError {
+    /// No token, and anonymous calls are refused.
+    #[error(
+        "身份验证失败 (userSig required: pass the one from get_im_login_info as the userSig field or an Authorization: Bearer header)"
+    )]
+    Missing,
+    /// The token did not verify for the acting user.
+    #[error("身份验证失败 ({0})")]
+    Invalid(#[from] TokenError),
+}
+
+impl Server {
+    /// Reads a request and, for a mutating one, checks the caller may act for its user.
+    pub(super) fn accept<R: Request>(
+        &self,
+        fields: &Fields,
+        token: Option<&str>,
+    ) -> Result<R, Refusal> {
+        let request = R::from_fields(fields)?;
+        if R::ENDPOINT.is_mutating() {
+            self.authorize(request.acting_user(), token)?;
+            self.check_nonce(R::ENDPOINT, request.acting_user(), fields)?;
+        }
+        Ok(request)
+    }
+
+    /// Refuses a replayed request: a strict server requires a fresh nonce where
+    /// [`Endpoint::needs_nonce`]; otherwise one is checked when present.
+    fn check_nonce(
+        &self,
+        endpoint: Endpoint,
+        user_id: Option<&str>,
+        fields: &Fields,
+    ) -> Result<(), Refusal> {
+        match fields.optional(NONCE_FIELD) {
+            Some(nonce) => Ok(lock(&self.inner.nonces).check(
+                user_id.unwrap_or_default(),
+                &nonce,
+                millis(unix_now()),
+            )?),
+            None if endpoint.needs_nonce() && !self.inner.config.allow_anonymous => {
+                Err(FieldsError::Missing("nonce").into())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses a new membership of a user already in [`MAX_ROOMS_PER_USER`] rooms.
+    pub(super) fn check_rooms_held(registry: &Registry, user_id: &str) -> Result<(), Refusal> {
+        let held = registry.rooms_of(user_id);
+        if held >= MAX_ROOMS_PER_USER {
+            return Err(Refusal::TooManyRoomsForUser {
+                user_id: user_id.to_owned(),
+                held,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether `token` lets its bearer act for `user_id`.
+    pub(crate) fn authorize(
+        &self,
+        user_id: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<(), AuthError> {
+        match token {
+            Some(token) => Ok(self.inner.tokens.verify_for(
+                token,
+                user_id.unwrap_or_default(),
+                unix_now().as_secs(),
+            )?),
+            None if self.inner.config.allow_anonymous => Ok(()),
+            None => Err(AuthError::Missing),
+        }
+    }
+}
