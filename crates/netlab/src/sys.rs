@@ -141,7 +141,21 @@ fn kill_inside(netns: &str) {
     for pid in pids.split_whitespace() {
         let _ = run(Command::new("kill").args(["-KILL", pid]));
     }
+    // A signal is delivered asynchronously: wait until the namespace is empty, so a lab that has
+    // dropped has nothing running any more (a busy machine may take a moment to reap).
+    let deadline = std::time::Instant::now() + KILL_WAIT;
+    while std::time::Instant::now() < deadline {
+        match output(&mut ip(["netns", "pids", netns])) {
+            Ok(left) if !left.trim().is_empty() => std::thread::sleep(KILL_POLL),
+            _ => return,
+        }
+    }
 }
+
+/// Longest a lab waits for what it killed inside its namespace to be gone.
+const KILL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often it looks meanwhile.
+const KILL_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Slots whose namespace exists now, by the name prefix.
 pub(crate) fn slots_with_namespace(prefix: &str) -> Vec<u32> {
