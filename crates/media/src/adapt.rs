@@ -57,7 +57,7 @@ pub const BLOCKED_DROP: f64 = 0.5;
 pub const LINK_SMOOTHING: f64 = 0.5;
 
 /// One picture size and frame rate the publisher may send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Rung {
     /// Encoded width.
     pub width: u32,
