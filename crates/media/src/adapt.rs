@@ -345,11 +345,17 @@ fn clear(ladder: &Ladder, s: &mut AdaptState, dt: Duration) {
     }
 }
 
-/// Whether a frame captured at `now_us` goes out at `fps`, given the last one sent at `last_us`:
-/// frames closer than one interval (less a quarter, for capture jitter) are dropped.
-pub fn pace(last_us: Option<i64>, now_us: i64, fps: u32) -> bool {
+/// Whether a frame captured at `now_us` goes out at `fps`, given when the next one is `due`
+/// (`None` at first); returns the decision and the new due time. Frames a quarter interval early
+/// pass (capture jitter), so a 15 fps source paced to 10 fps sends two frames of three.
+pub fn pace(due: Option<i64>, now_us: i64, fps: u32) -> (bool, Option<i64>) {
     let interval = 1_000_000 / i64::from(fps.max(1));
-    last_us.is_none_or(|last| now_us - last >= interval - interval / 4)
+    match due {
+        Some(due) if now_us < due - interval / 4 => (false, Some(due)),
+        // After a pause the schedule restarts from now rather than letting a burst through.
+        Some(due) if now_us < due + interval => (true, Some(due + interval)),
+        _ => (true, Some(now_us + interval)),
+    }
 }
 
 #[cfg(test)]

@@ -243,11 +243,24 @@ fn without_a_backlog_reading_blocked_writes_cut_the_bitrate() {
 }
 
 #[test]
-fn pacing_keeps_one_frame_per_interval() {
-    assert!(pace(None, 0, 10));
-    assert!(!pace(Some(0), 66_667, 10));
-    assert!(pace(Some(0), 80_000, 10));
-    assert!(pace(Some(0), 100_000, 10));
-    // At 15 fps every frame of a 15 fps source passes, jitter and all.
-    assert!(pace(Some(0), 60_000, 15));
+fn pacing_keeps_the_rung_frame_rate() {
+    let sent = |source_fps: i64, fps: u32| {
+        let mut due = None;
+        let mut n = 0;
+        for i in 0..source_fps * 10 {
+            let (go, next) = pace(due, i * 1_000_000 / source_fps, fps);
+            due = next;
+            n += i32::from(go);
+        }
+        n
+    };
+    assert_eq!(sent(15, 15), 150);
+    assert_eq!(sent(15, 10), 100);
+    assert_eq!(sent(30, 10), 100);
+    assert_eq!(sent(10, 15), 100, "never more than the source gives");
+    // A source that pauses does not earn a burst afterwards.
+    let (_, due) = pace(None, 0, 10);
+    let (go, due) = pace(due, 5_000_000, 10);
+    assert!(go);
+    assert!(!pace(due, 5_050_000, 10).0);
 }

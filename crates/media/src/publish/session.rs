@@ -225,7 +225,8 @@ struct Session {
     /// The TCP socket under the RTMP output, where its backlog can be read.
     socket: Option<std::os::raw::c_int>,
     tick: TickMeter,
-    last_sent_us: Option<i64>,
+    /// When the next video frame is due at the rung's frame rate.
+    video_due_us: Option<i64>,
 }
 
 /// What one controller tick saw of the writes.
@@ -344,7 +345,7 @@ impl Session {
             rung,
             socket,
             tick: TickMeter::new(),
-            last_sent_us: None,
+            video_due_us: None,
         })
     }
 
@@ -466,10 +467,11 @@ impl Session {
             shared.dropped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        if !adapt::pace(self.last_sent_us, capture, self.rung.fps) {
+        let (go, due) = adapt::pace(self.video_due_us, capture, self.rung.fps);
+        self.video_due_us = due;
+        if !go {
             return Ok(());
         }
-        self.last_sent_us = Some(capture);
         let mut pts = ((capture - self.start_us) / 1000).max(0);
         if let Some(last) = self.last_video_pts {
             pts = pts.max(last + 1);
