@@ -191,7 +191,9 @@ pub(crate) fn publisher_state(event: &PublisherEvent) -> Option<(PublisherState,
             Some(false),
         ),
         PublisherEvent::Stopped => (PublisherState::Stopped, None),
-        PublisherEvent::VideoSourceFailed(_) | PublisherEvent::AudioSourceFailed(_) => {
+        PublisherEvent::VideoSourceFailed(_)
+        | PublisherEvent::AudioSourceFailed(_)
+        | PublisherEvent::UplinkLimited { .. } => {
             return None;
         }
     })

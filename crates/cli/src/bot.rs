@@ -180,7 +180,9 @@ impl Bot {
 }
 
 /// `{"remote": [{"userID", "userName", "framesDecoded", "latencyMsP50", "latencyMsP95",
-/// "firstFrameMs"}]}`, with `null` for figures not measured (yet).
+/// "firstFrameMs"}], "publisher": {"width", "height", "fps", "targetKbps", "kbps",
+/// "adaptations", "uplinkLimited", "uplinkQueueMs"}}`, with `null` for figures not measured
+/// (yet) and for the publisher when not sending.
 pub(crate) fn stats_json(stats: &CallStats) -> serde_json::Value {
     let remote: Vec<serde_json::Value> = stats
         .remotes
@@ -196,7 +198,19 @@ pub(crate) fn stats_json(stats: &CallStats) -> serde_json::Value {
             })
         })
         .collect();
-    serde_json::json!({ "remote": remote })
+    let publisher = stats.publisher.as_ref().map(|p| {
+        serde_json::json!({
+            "width": p.rung.width,
+            "height": p.rung.height,
+            "fps": p.rung.fps,
+            "targetKbps": p.target_kbps,
+            "kbps": p.kbps,
+            "adaptations": p.adaptations,
+            "uplinkLimited": p.uplink_limited,
+            "uplinkQueueMs": p.uplink_queue_ms,
+        })
+    });
+    serde_json::json!({ "remote": remote, "publisher": publisher })
 }
 
 /// One line of figures: each remote tile's fps, median latency and kbit/s, then ours.
@@ -217,9 +231,17 @@ pub(crate) fn stats_line(stats: &CallStats) -> String {
     }
     match &stats.publisher {
         Some(p) => line.push_str(&format!(
-            " out {:.1} fps {:.0} kbps{}",
+            " out {:.1} fps {:.0} kbps, {}×{} · {} kbps{}{}",
             p.fps,
             p.kbps,
+            p.rung.width,
+            p.rung.height,
+            p.target_kbps,
+            if p.uplink_limited {
+                " (uplink slow)"
+            } else {
+                ""
+            },
             if p.connected { "" } else { " (reconnecting)" }
         )),
         None => line.push_str(" not sending"),
@@ -361,6 +383,7 @@ fn print_event(prefix: &str, names: &HashMap<String, String>, event: &CallEvent)
 mod tests {
     use super::*;
     use quartet_call::RemoteStats;
+    use quartet_media::adapt::Rung;
     use quartet_media::{PlayerStats, PublisherStats};
 
     fn stats() -> CallStats {
@@ -369,6 +392,10 @@ mod tests {
                 connected: true,
                 fps: 15.0,
                 kbps: 480.0,
+                rung: Rung::new(480, 270, 15),
+                target_kbps: 180,
+                adaptations: 2,
+                uplink_limited: true,
                 ..PublisherStats::default()
             }),
             remotes: vec![RemoteStats {
@@ -393,7 +420,7 @@ mod tests {
         let line = stats_line(&stats());
         assert_eq!(
             line,
-            "stats: Ben 14.9 fps 61 ms 501 kbps | out 15.0 fps 480 kbps | 1 listed, not played"
+            "stats: Ben 14.9 fps 61 ms 501 kbps | out 15.0 fps 480 kbps, 480×270 · 180 kbps (uplink slow) | 1 listed, not played"
         );
         assert!(stats_line(&CallStats::default()).contains("nobody to play"));
     }
@@ -406,6 +433,17 @@ mod tests {
         assert_eq!(r["framesDecoded"], 42);
         assert_eq!(r["latencyMsP50"], 61.4);
         assert!(r["latencyMsP95"].is_null() && r["firstFrameMs"].is_null());
+        let p = &json["publisher"];
+        assert_eq!(
+            (&p["width"], &p["height"], &p["fps"]),
+            (&480.into(), &270.into(), &15.into())
+        );
+        assert_eq!(
+            (&p["targetKbps"], &p["adaptations"]),
+            (&180.into(), &2.into())
+        );
+        assert_eq!(p["uplinkLimited"], true);
+        assert!(stats_json(&CallStats::default())["publisher"].is_null());
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //!   and it has no interrupt-aware output at all).
 //! - Listing capture devices of an FFmpeg input device (v4l2, dshow, avfoundation).
 //! - Reading a codec context's extradata (the avcC record for the H.264 packet tap).
+//! - Setting an open encoder's VBV buffer (its new bitrate goes through ffmpeg-next), and
+//!   finding the publisher's TCP socket under FFmpeg's RTMP protocol to read its unsent bytes.
 //! - On macOS, AVFoundation's camera authorization (read it; ask the person).
 #![allow(unsafe_code)]
 
@@ -197,6 +199,107 @@ pub(crate) fn extradata(ctx: &codec::Context) -> Vec<u8> {
         }
         std::slice::from_raw_parts((*p).extradata, size).to_vec()
     }
+}
+
+/// Sets an encoder's VBV buffer size in bits; libx264 compares it with its own before every frame
+/// and reconfigures x264 when they differ, so it applies to the next frame of an open encoder.
+pub(crate) fn set_rc_buffer_size(ctx: &mut codec::Context, bits: i32) {
+    // SAFETY: a plain field of a context this thread owns; the encoder reads it only inside
+    // avcodec_send_frame, which takes the same `&mut`.
+    unsafe { (*ctx.as_mut_ptr()).rc_buffer_size = bits };
+}
+
+/// The leading fields every FFmpeg `URLContext` has had since FFmpeg 1.0 (`libavformat/url.h`).
+#[repr(C)]
+struct UrlContextHead {
+    av_class: *const ffi::AVClass,
+    prot: *const std::ffi::c_void,
+    priv_data: *mut std::ffi::c_void,
+}
+
+/// The leading fields of the RTMP protocol's context (`libavformat/rtmpproto.c`).
+#[repr(C)]
+struct RtmpContextHead {
+    class: *const ffi::AVClass,
+    stream: *mut UrlContextHead,
+}
+
+/// The leading fields of the TCP protocol's context (`libavformat/tcp.c`).
+#[repr(C)]
+struct TcpContextHead {
+    class: *const ffi::AVClass,
+    fd: std::os::raw::c_int,
+}
+
+/// The class name an FFmpeg object (whose first field is its `AVClass`) declares.
+///
+/// # Safety
+/// `obj` is null or points to an object whose first field is a `const AVClass *`.
+unsafe fn class_name(obj: *const std::ffi::c_void) -> Option<&'static CStr> {
+    if obj.is_null() {
+        return None;
+    }
+    // SAFETY: per the contract; AVClass is public API and its names are static strings.
+    unsafe {
+        let class = *(obj as *const *const ffi::AVClass);
+        if class.is_null() || (*class).class_name.is_null() {
+            return None;
+        }
+        Some(CStr::from_ptr((*class).class_name))
+    }
+}
+
+/// The TCP socket under an `rtmp://` output, or `None` for anything else (`rtmps://`, another
+/// protocol, or an FFmpeg whose internals differ). The private layouts are only followed after
+/// each object's public `AVClass` names it as expected, and the descriptor must be a socket.
+#[cfg(target_os = "linux")]
+pub(crate) fn rtmp_socket(output: &Output) -> Option<std::os::raw::c_int> {
+    // SAFETY: `pb` belongs to the open output. Each pointer is checked for null and its class
+    // name before the struct it leads is read: avio_open2 makes `pb->opaque` a URLContext
+    // ("URLContext"), whose `priv_data` is the protocol's context ("rtmp"), whose `stream` is
+    // the URLContext of its TCP connection with a "tcp" context holding the descriptor.
+    unsafe {
+        let pb = (*output.as_ptr()).pb;
+        if pb.is_null() {
+            return None;
+        }
+        let url = (*pb).opaque as *const UrlContextHead;
+        if class_name(url.cast())? != c"URLContext" {
+            return None;
+        }
+        let rtmp = (*url).priv_data as *const RtmpContextHead;
+        if class_name(rtmp.cast())? != c"rtmp" {
+            return None;
+        }
+        let tcp_url = (*rtmp).stream as *const UrlContextHead;
+        if class_name(tcp_url.cast())? != c"URLContext" {
+            return None;
+        }
+        let tcp = (*tcp_url).priv_data as *const TcpContextHead;
+        if class_name(tcp.cast())? != c"tcp" {
+            return None;
+        }
+        let fd = (*tcp).fd;
+        let mut kind: std::os::raw::c_int = 0;
+        let mut len = std::mem::size_of_val(&kind) as libc::socklen_t;
+        let r = libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&mut kind as *mut std::os::raw::c_int).cast(),
+            &mut len,
+        );
+        (r == 0 && kind == libc::SOCK_STREAM).then_some(fd)
+    }
+}
+
+/// Bytes a TCP socket holds that the peer has not acknowledged (sent or not), from `SIOCOUTQ`.
+#[cfg(target_os = "linux")]
+pub(crate) fn unsent_bytes(fd: std::os::raw::c_int) -> Option<u64> {
+    let mut n: std::os::raw::c_int = 0;
+    // SAFETY: SIOCOUTQ (= TIOCOUTQ) writes one int; `fd` is a socket the output still owns.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) };
+    (r == 0).then(|| u64::try_from(n).unwrap_or(0))
 }
 
 /// A scaling context that may move to another thread.

@@ -9,6 +9,7 @@
 //! Everything blocking runs on named std threads that are joined when their handle stops; the
 //! handles are cheap to clone and usable from async code. Nothing here knows about rooms or UI.
 
+pub mod adapt;
 pub mod audio_out;
 pub mod backoff;
 pub mod clock;

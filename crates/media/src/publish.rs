@@ -12,23 +12,26 @@
 //!   keyframes, and [`VideoFrame::is_blank`] tells a player to show an avatar instead.
 //! - **No microphone** sends silence.
 
-use crate::backoff::Reconnect;
-use crate::convert::{Scaler, to_av};
-use crate::ffi::{self, InterruptibleOutput};
-use crate::frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, unix_micros};
+mod capture;
+mod session;
+
+use crate::adapt::Rung;
+use crate::frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame};
 use crate::redact::Redacted;
 use crate::signal::{StopSignal, Workers};
-use crate::source::{AudioSource, Interrupter, SourceError, SyntheticTone, VideoSource};
+use crate::source::{AudioSource, Interrupter, SourceError, VideoSource};
 use crate::stats::{RateMeter, SampleWindow};
-use ffmpeg_next::format::{Pixel, Sample, sample};
-use ffmpeg_next::{
-    ChannelLayout, Dictionary, Packet, Rational, codec, encoder, frame, picture, threading,
-};
+use capture::{audio_capture, video_capture};
+use ffmpeg_next::{codec, encoder};
+use session::send_loop;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+#[cfg(test)]
+pub(crate) use session::{open_video_encoder, set_video_bitrate};
 
 /// Longest allowed keyframe interval: players joining through a relay without a keyframe cache
 /// wait up to this long for their first picture.
@@ -154,6 +157,14 @@ pub enum PublisherEvent {
     VideoSourceFailed(SourceError),
     /// The audio source failed; silence goes out until a new source is set.
     AudioSourceFailed(SourceError),
+    /// Our own uplink cannot carry the configured quality: the publisher now sends less (a
+    /// lower bitrate, size or frame rate). Sent each time it goes from full quality to less.
+    UplinkLimited {
+        /// The rung now sent.
+        rung: Rung,
+        /// The video bitrate now asked of the encoder, kbit/s.
+        video_kbps: u32,
+    },
     /// Stopped for good.
     Stopped,
 }
@@ -186,6 +197,17 @@ pub struct PublisherStats {
     pub mic_level: f32,
     /// Video is on.
     pub video_enabled: bool,
+    /// The size and frame rate being sent (the configured ones unless the uplink is narrow).
+    pub rung: Rung,
+    /// The video bitrate asked of the encoder now, kbit/s.
+    pub target_kbps: u32,
+    /// Bitrate cuts and rung changes since start.
+    pub adaptations: u64,
+    /// Sending less than configured because our own uplink cannot carry it.
+    pub uplink_limited: bool,
+    /// What waits unsent on our socket, as time at the link's rate, ms (`None` where the
+    /// platform does not tell).
+    pub uplink_queue_ms: Option<f64>,
 }
 
 enum Input {
@@ -202,6 +224,11 @@ struct Counters {
     encode_ms: SampleWindow,
     reconnects: u64,
     connected: bool,
+    rung: Rung,
+    target_kbps: u32,
+    adaptations: u64,
+    uplink_limited: bool,
+    uplink_queue_ms: Option<f64>,
 }
 
 type Pending<T> = Mutex<Option<Option<Box<T>>>>;
@@ -265,6 +292,11 @@ impl Publisher {
             return Err(PublishError::MissingEncoder("aac"));
         }
         let (events, rx_events) = unbounded_channel();
+        let counters = Counters {
+            rung: Rung::new(config.width, config.height, config.fps),
+            target_kbps: config.video_kbps,
+            ..Counters::default()
+        };
         let shared = Arc::new(Shared {
             config,
             stop: StopSignal::new(),
@@ -278,7 +310,7 @@ impl Publisher {
             audio_interrupter: Mutex::new(None),
             queued_video: AtomicUsize::new(0),
             dropped: AtomicU64::new(0),
-            counters: Mutex::new(Counters::default()),
+            counters: Mutex::new(counters),
             events,
         });
         let (tx, rx) = mpsc::sync_channel(INPUT_QUEUE);
@@ -387,6 +419,11 @@ impl PublisherHandle {
             audio_muted: s.audio_muted.load(Ordering::Relaxed),
             mic_level: f32::from_bits(s.mic_level.load(Ordering::Relaxed)),
             video_enabled: s.video_enabled.load(Ordering::Relaxed),
+            rung: c.rung,
+            target_kbps: c.target_kbps,
+            adaptations: c.adaptations,
+            uplink_limited: c.uplink_limited,
+            uplink_queue_ms: c.uplink_queue_ms,
         }
     }
 
@@ -400,174 +437,6 @@ impl PublisherHandle {
     pub async fn stop_async(&self) {
         let inner = Arc::clone(&self.inner);
         let _ = tokio::task::spawn_blocking(move || inner.shutdown()).await;
-    }
-}
-
-fn set_interrupter(slot: &Mutex<Option<Interrupter>>, i: Option<Interrupter>) {
-    *lock(slot) = i;
-}
-
-fn offer_video(shared: &Shared, tx: &SyncSender<Input>, frame: VideoFrame) {
-    if shared.queued_video.load(Ordering::SeqCst) >= MAX_QUEUED_VIDEO {
-        shared.dropped.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
-    shared.queued_video.fetch_add(1, Ordering::SeqCst);
-    if tx.try_send(Input::Video(frame)).is_err() {
-        shared.queued_video.fetch_sub(1, Ordering::SeqCst);
-        shared.dropped.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-fn video_capture(
-    shared: &Shared,
-    mut source: Option<Box<dyn VideoSource>>,
-    tx: &SyncSender<Input>,
-) {
-    set_interrupter(
-        &shared.video_interrupter,
-        source.as_ref().and_then(|s| s.interrupter()),
-    );
-    let mut next_off_frame = Instant::now();
-    while !shared.stop.is_stopped() {
-        if let Some(replacement) = lock(&shared.new_video).take() {
-            source = replacement;
-            set_interrupter(
-                &shared.video_interrupter,
-                source.as_ref().and_then(|s| s.interrupter()),
-            );
-        }
-        let enabled = shared.video_enabled.load(Ordering::SeqCst);
-        match source.as_mut() {
-            Some(src) if enabled => match src.next_frame() {
-                Ok(Some(frame)) => offer_video(shared, tx, frame),
-                Ok(None) => {}
-                Err(SourceError::Interrupted) => source = None,
-                Err(e) => {
-                    tracing::warn!("video source {} failed: {e}", src.describe());
-                    shared.emit(PublisherEvent::VideoSourceFailed(e));
-                    source = None;
-                }
-            },
-            _ => {
-                // Short sleeps so turning the camera back on takes effect quickly.
-                let now = Instant::now();
-                if now < next_off_frame {
-                    shared.stop.sleep((next_off_frame - now).min(IDLE_TICK));
-                    continue;
-                }
-                next_off_frame = now + CAMERA_OFF_INTERVAL;
-                let mut frame = VideoFrame::black(shared.config.width, shared.config.height);
-                frame.capture_us = None;
-                offer_video(shared, tx, frame);
-            }
-        }
-    }
-}
-
-fn audio_capture(shared: &Shared, source: Option<Box<dyn AudioSource>>, tx: &SyncSender<Input>) {
-    let silence = || Box::new(SyntheticTone::silence()) as Box<dyn AudioSource>;
-    let mut source = source.unwrap_or_else(silence);
-    set_interrupter(&shared.audio_interrupter, source.interrupter());
-    while !shared.stop.is_stopped() {
-        if let Some(replacement) = lock(&shared.new_audio).take() {
-            source = replacement.unwrap_or_else(silence);
-            set_interrupter(&shared.audio_interrupter, source.interrupter());
-        }
-        match source.next_chunk() {
-            Ok(Some(mut chunk)) => {
-                let level = chunk.rms();
-                shared.mic_level.store(level.to_bits(), Ordering::Relaxed);
-                if shared.audio_muted.load(Ordering::SeqCst) {
-                    chunk.samples.fill(0.0);
-                }
-                // A full queue means the encoder stalled; audio is dropped rather than delayed.
-                let _ = tx.try_send(Input::Audio(chunk));
-            }
-            Ok(None) => {}
-            Err(SourceError::Interrupted) => {
-                if lock(&shared.new_audio).is_none() {
-                    source = silence();
-                }
-            }
-            Err(e) => {
-                tracing::warn!("audio source {} failed: {e}", source.describe());
-                shared.emit(PublisherEvent::AudioSourceFailed(e));
-                source = silence();
-                set_interrupter(&shared.audio_interrupter, None);
-            }
-        }
-    }
-}
-
-fn send_loop(shared: &Shared, rx: &Receiver<Input>) {
-    let mut reconnect = Reconnect::new();
-    let mut attempt = 0u32;
-    let mut ever_connected = false;
-    while !shared.stop.is_stopped() {
-        attempt += 1;
-        shared.emit(PublisherEvent::Connecting { attempt });
-        let began = Instant::now();
-        let reason = match Session::open(shared) {
-            Ok(mut session) => {
-                {
-                    let mut c = lock(&shared.counters);
-                    c.connected = true;
-                    if ever_connected {
-                        c.reconnects += 1;
-                    }
-                }
-                ever_connected = true;
-                attempt = 0;
-                shared.emit(PublisherEvent::Connected);
-                let result = session.run(shared, rx);
-                lock(&shared.counters).connected = false;
-                match result {
-                    Ok(()) => {
-                        session.finish();
-                        break;
-                    }
-                    Err(e) => e.to_string(),
-                }
-            }
-            Err(e) => e.to_string(),
-        };
-        if shared.stop.is_stopped() {
-            break;
-        }
-        reconnect.connection_ended(began.elapsed());
-        let retry_in = reconnect.next_delay();
-        tracing::info!(
-            "publishing to {} failed: {reason}; retrying in {retry_in:?}",
-            Redacted(&shared.config.url)
-        );
-        shared.emit(PublisherEvent::Disconnected { reason, retry_in });
-        if wait_draining(shared, rx, retry_in) {
-            break;
-        }
-    }
-    shared.emit(PublisherEvent::Stopped);
-}
-
-/// Discards captured media while waiting to reconnect (stale media is worthless after it);
-/// true when stopped.
-fn wait_draining(shared: &Shared, rx: &Receiver<Input>, delay: Duration) -> bool {
-    let deadline = Instant::now() + delay;
-    loop {
-        if shared.stop.is_stopped() {
-            return true;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return false;
-        }
-        match rx.recv_timeout((deadline - now).min(IDLE_TICK)) {
-            Ok(Input::Video(_)) => {
-                shared.queued_video.fetch_sub(1, Ordering::SeqCst);
-            }
-            Ok(Input::Audio(_)) | Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return shared.stop.sleep(deadline - now),
-        }
     }
 }
 
@@ -599,294 +468,6 @@ pub fn keyframe_due(requested: bool, since_last: Option<Duration>, interval: Dur
     requested || since_last.is_none_or(|d| d >= interval)
 }
 
-#[derive(Debug, thiserror::Error)]
-enum SessionError {
-    #[error("{context}: {source}")]
-    Ffmpeg {
-        context: &'static str,
-        source: ffmpeg_next::Error,
-    },
-}
-
-fn ctx(context: &'static str) -> impl FnOnce(ffmpeg_next::Error) -> SessionError {
-    move |source| SessionError::Ffmpeg { context, source }
-}
-
-/// Builds the x264 encoder for `config` (also used by the frame clock's codec test).
-pub(crate) fn open_video_encoder(
-    config: &PublisherConfig,
-) -> Result<encoder::Video, ffmpeg_next::Error> {
-    let codec = encoder::find_by_name("libx264").ok_or(ffmpeg_next::Error::EncoderNotFound)?;
-    let mut enc = codec::Context::new_with_codec(codec).encoder().video()?;
-    enc.set_width(config.width);
-    enc.set_height(config.height);
-    enc.set_format(Pixel::YUV420P);
-    enc.set_time_base(Rational::new(1, 1000));
-    enc.set_frame_rate(Some(Rational::new(config.fps as i32, 1)));
-    let bps = config.video_kbps as usize * 1000;
-    enc.set_bit_rate(bps);
-    enc.set_max_bit_rate(bps);
-    let keyint =
-        ((config.keyframe_interval.as_secs_f64() * f64::from(config.fps)).round() as u32).max(1);
-    enc.set_gop(keyint);
-    enc.set_max_b_frames(0);
-    // FLV carries SPS/PPS once, in the AVC sequence header, so x264 must put them in extradata.
-    enc.set_flags(codec::Flags::GLOBAL_HEADER);
-    // One thread: no frame-thread delay, and four encoders share two cores.
-    enc.set_threading(threading::Config::count(1));
-    let mut o = Dictionary::new();
-    o.set("preset", &config.preset);
-    o.set("tune", "zerolatency");
-    // Constrained baseline plays everywhere, WebCodecs included.
-    o.set("profile", "baseline");
-    o.set("forced-idr", "1");
-    o.set(
-        "x264-params",
-        &format!(
-            "keyint={keyint}:min-keyint={keyint}:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0:vbv-maxrate={k}:vbv-bufsize={k}",
-            k = config.video_kbps
-        ),
-    );
-    enc.open_with(o)
-}
-
-fn open_audio_encoder(config: &PublisherConfig) -> Result<encoder::Audio, ffmpeg_next::Error> {
-    let codec = encoder::find(codec::Id::AAC).ok_or(ffmpeg_next::Error::EncoderNotFound)?;
-    let mut enc = codec::Context::new_with_codec(codec).encoder().audio()?;
-    enc.set_rate(AUDIO_SAMPLE_RATE as i32);
-    enc.set_channel_layout(ChannelLayout::MONO);
-    enc.set_format(Sample::F32(sample::Type::Planar));
-    enc.set_bit_rate(config.audio_kbps as usize * 1000);
-    enc.set_time_base(Rational::new(1, AUDIO_SAMPLE_RATE as i32));
-    enc.set_flags(codec::Flags::GLOBAL_HEADER);
-    enc.open_as(codec)
-}
-
-struct Session {
-    output: InterruptibleOutput,
-    video: encoder::Video,
-    audio: encoder::Audio,
-    video_index: usize,
-    audio_index: usize,
-    video_tb: Rational,
-    audio_tb: Rational,
-    start_us: i64,
-    last_video_pts: Option<i64>,
-    audio_fifo: Vec<f32>,
-    audio_next: Option<i64>,
-    audio_frame: usize,
-    scaler: Scaler,
-    last_keyframe: Option<Instant>,
-}
-
-impl Session {
-    fn open(shared: &Shared) -> Result<Session, SessionError> {
-        let config = &shared.config;
-        let mut opts = Dictionary::new();
-        // FFmpeg's RTMP leaves Nagle on, which holds small packets back by up to 200 ms.
-        opts.set("tcp_nodelay", "1");
-        opts.set("rw_timeout", &WRITE_TIMEOUT.as_micros().to_string());
-        let mut output = ffi::open_output(&config.url, "flv", opts, shared.stop.checker())
-            .map_err(ctx("connecting"))?;
-        let video = open_video_encoder(config).map_err(ctx("opening the H.264 encoder"))?;
-        let audio = open_audio_encoder(config).map_err(ctx("opening the AAC encoder"))?;
-        let video_codec = encoder::find_by_name("libx264");
-        let video_index = {
-            let mut s = output
-                .add_stream(video_codec)
-                .map_err(ctx("adding video"))?;
-            s.set_parameters(&video);
-            s.set_time_base(Rational::new(1, 1000));
-            s.index()
-        };
-        let audio_index = {
-            let mut s = output
-                .add_stream(encoder::find(codec::Id::AAC))
-                .map_err(ctx("adding audio"))?;
-            s.set_parameters(&audio);
-            s.set_time_base(Rational::new(1, AUDIO_SAMPLE_RATE as i32));
-            s.index()
-        };
-        let mut mux = Dictionary::new();
-        // Not seekable: don't try to patch duration and size at the end.
-        mux.set("flvflags", "no_duration_filesize");
-        // Push every packet to the socket as soon as it is written.
-        mux.set("flush_packets", "1");
-        output
-            .write_header_with(mux)
-            .map_err(ctx("writing the FLV header"))?;
-        let tb = |i: usize| {
-            output
-                .stream(i)
-                .map(|s| s.time_base())
-                .unwrap_or(Rational::new(1, 1000))
-        };
-        let (video_tb, audio_tb) = (tb(video_index), tb(audio_index));
-        let audio_frame = (audio.frame_size() as usize).max(1);
-        // A new connection needs a keyframe for whoever is waiting on the other side.
-        shared.keyframe_requested.store(true, Ordering::SeqCst);
-        Ok(Session {
-            output,
-            video,
-            audio,
-            video_index,
-            audio_index,
-            video_tb,
-            audio_tb,
-            start_us: unix_micros(),
-            last_video_pts: None,
-            audio_fifo: Vec::new(),
-            audio_next: None,
-            audio_frame,
-            scaler: Scaler::default(),
-            last_keyframe: None,
-        })
-    }
-
-    /// Encodes and sends until stopped (`Ok`) or the connection breaks (`Err`).
-    fn run(&mut self, shared: &Shared, rx: &Receiver<Input>) -> Result<(), SessionError> {
-        loop {
-            if shared.stop.is_stopped() {
-                return Ok(());
-            }
-            let result = match rx.recv_timeout(IDLE_TICK) {
-                Ok(Input::Video(frame)) => {
-                    shared.queued_video.fetch_sub(1, Ordering::SeqCst);
-                    self.send_video(shared, &frame)
-                }
-                Ok(Input::Audio(chunk)) => self.send_audio(shared, chunk),
-                Err(RecvTimeoutError::Timeout) => Ok(()),
-                Err(RecvTimeoutError::Disconnected) => {
-                    shared.stop.sleep(IDLE_TICK);
-                    Ok(())
-                }
-            };
-            if let Err(e) = result {
-                return if shared.stop.is_stopped() {
-                    Ok(())
-                } else {
-                    Err(e)
-                };
-            }
-        }
-    }
-
-    fn write(
-        &mut self,
-        shared: &Shared,
-        packet: &mut Packet,
-        index: usize,
-        from: Rational,
-        to: Rational,
-    ) -> Result<(), SessionError> {
-        packet.set_stream(index);
-        packet.rescale_ts(from, to);
-        let size = packet.size() as u64;
-        packet.write(&mut self.output).map_err(ctx("sending"))?;
-        lock(&shared.counters).bytes.record(Instant::now(), size);
-        Ok(())
-    }
-
-    fn send_video(&mut self, shared: &Shared, frame: &VideoFrame) -> Result<(), SessionError> {
-        let config = &shared.config;
-        let capture = frame.capture_us.unwrap_or_else(unix_micros);
-        let mut pts = ((capture - self.start_us) / 1000).max(0);
-        if let Some(last) = self.last_video_pts {
-            pts = pts.max(last + 1);
-        }
-        self.last_video_pts = Some(pts);
-        let mut av = to_av(frame);
-        if (frame.width(), frame.height()) != (config.width, config.height) {
-            av = self
-                .scaler
-                .run(&av, config.width, config.height)
-                .map_err(ctx("scaling"))?;
-        }
-        av.set_pts(Some(pts));
-        let requested = shared.keyframe_requested.swap(false, Ordering::SeqCst);
-        let key = keyframe_due(
-            requested,
-            self.last_keyframe.map(|t| t.elapsed()),
-            config.keyframe_interval,
-        );
-        av.set_kind(if key {
-            picture::Type::I
-        } else {
-            picture::Type::None
-        });
-        if key {
-            // Counted from the request so a late IDR does not trigger another.
-            self.last_keyframe = Some(Instant::now());
-        }
-        let began = Instant::now();
-        self.video.send_frame(&av).map_err(ctx("encoding video"))?;
-        let mut packet = Packet::empty();
-        while self.video.receive_packet(&mut packet).is_ok() {
-            let encode_ms = began.elapsed().as_secs_f64() * 1000.0;
-            {
-                let mut c = lock(&shared.counters);
-                c.frames += 1;
-                c.fps.record(Instant::now(), 1);
-                c.encode_ms.push(encode_ms);
-                if packet.is_key() {
-                    c.keyframes += 1;
-                }
-            }
-            let (index, tb) = (self.video_index, self.video_tb);
-            self.write(shared, &mut packet, index, Rational::new(1, 1000), tb)?;
-        }
-        Ok(())
-    }
-
-    fn send_audio(&mut self, shared: &Shared, chunk: AudioChunk) -> Result<(), SessionError> {
-        let captured =
-            ((chunk.capture_us - self.start_us).max(0)) * i64::from(AUDIO_SAMPLE_RATE) / 1_000_000;
-        let expected = self
-            .audio_next
-            .map_or(captured, |n| n + self.audio_fifo.len() as i64);
-        match audio_sync(expected, captured) {
-            AudioSync::Append => {}
-            AudioSync::Drop => return Ok(()),
-            AudioSync::JumpTo(at) => {
-                self.audio_fifo.clear();
-                self.audio_next = Some(at.max(self.audio_next.unwrap_or(0)));
-            }
-        }
-        let next = *self.audio_next.get_or_insert(captured);
-        self.audio_fifo.extend_from_slice(&chunk.samples);
-        let mut pts = next;
-        while self.audio_fifo.len() >= self.audio_frame {
-            let n = self.audio_frame;
-            let mut f =
-                frame::Audio::new(Sample::F32(sample::Type::Planar), n, ChannelLayout::MONO);
-            f.set_rate(AUDIO_SAMPLE_RATE);
-            f.plane_mut::<f32>(0).copy_from_slice(&self.audio_fifo[..n]);
-            self.audio_fifo.drain(..n);
-            f.set_pts(Some(pts + AAC_PRIMING_SAMPLES));
-            pts += n as i64;
-            self.audio.send_frame(&f).map_err(ctx("encoding audio"))?;
-            let mut packet = Packet::empty();
-            while self.audio.receive_packet(&mut packet).is_ok() {
-                let (index, tb) = (self.audio_index, self.audio_tb);
-                self.write(
-                    shared,
-                    &mut packet,
-                    index,
-                    Rational::new(1, AUDIO_SAMPLE_RATE as i32),
-                    tb,
-                )?;
-            }
-        }
-        self.audio_next = Some(pts);
-        Ok(())
-    }
-
-    /// Ends the stream cleanly (best effort: the server may already be gone).
-    fn finish(mut self) {
-        let _ = self.output.write_trailer();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -911,6 +492,9 @@ mod tests {
         assert!(!keyframe_due(false, Some(Duration::from_millis(999)), i));
         assert!(keyframe_due(false, Some(i), i));
     }
+
+    use crate::convert::to_av;
+    use ffmpeg_next::{Packet, frame};
 
     #[test]
     fn the_frame_clock_survives_a_real_encode_and_decode() {
@@ -958,6 +542,43 @@ mod tests {
             let want = Some(t0 + i as i64 * 66_667);
             assert_eq!((*full, *tile), (want, want), "frame {i}");
         }
+    }
+
+    #[test]
+    fn the_open_encoder_takes_a_new_bitrate_without_a_restart_or_a_keyframe() {
+        use crate::source::SyntheticVideo;
+        crate::init();
+        let config = PublisherConfig::new("rtmp://127.0.0.1:1/live/x");
+        let mut enc = open_video_encoder(&config).unwrap();
+        let src = SyntheticVideo::new("bitrate test", 640, 360, 15).unwrap();
+        // Bytes and keyframes of frames 30..90 (the last 4 s) of each 90-frame phase.
+        let phase = |enc: &mut encoder::Video, from: i64| {
+            let (mut bytes, mut keys) = (0usize, 0);
+            for i in from..from + 90 {
+                let mut av = to_av(&src.render(i as u64, i * 66_667));
+                av.set_pts(Some(i * 67));
+                enc.send_frame(&av).unwrap();
+                let mut packet = Packet::empty();
+                while enc.receive_packet(&mut packet).is_ok() {
+                    if i >= from + 30 {
+                        bytes += packet.size();
+                        keys += usize::from(packet.is_key());
+                    }
+                }
+            }
+            (bytes as f64 * 8.0 / 4.0 / 1000.0, keys)
+        };
+        let (full, _) = phase(&mut enc, 0);
+        set_video_bitrate(&mut enc, 120);
+        let (cut, keys) = phase(&mut enc, 90);
+        eprintln!("x264 at 500 then 120 kbit/s: {full:.0} → {cut:.0} kbit/s, {keys} keyframes");
+        assert!(
+            full > 250.0,
+            "the pattern fills most of 500 kbit/s: {full:.0}"
+        );
+        assert!(cut < 120.0 * 1.5, "{full:.0} → {cut:.0} kbit/s");
+        // No keyframe beyond the GOP's own (one per second of frames, forced by x264's keyint).
+        assert!(keys <= 5, "{keys} keyframes");
     }
 
     #[test]

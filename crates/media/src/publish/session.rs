@@ -1,0 +1,571 @@
+//! The send thread: one RTMP connection at a time, encoding and writing until it breaks, then
+//! reconnecting with backoff; the uplink controller's decisions are applied here.
+
+use super::{
+    AAC_PRIMING_SAMPLES, AudioSync, IDLE_TICK, Input, PublisherConfig, PublisherEvent, Shared,
+    WRITE_TIMEOUT, audio_sync, keyframe_due, lock,
+};
+use crate::adapt::{self, AdaptState, Ladder, Observation, Rung};
+use crate::backoff::Reconnect;
+use crate::convert::{Scaler, to_av};
+use crate::ffi::{self, InterruptibleOutput};
+use crate::frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, unix_micros};
+use crate::redact::Redacted;
+use ffmpeg_next::format::{Pixel, Sample, sample};
+use ffmpeg_next::{
+    ChannelLayout, Dictionary, Packet, Rational, codec, encoder, frame, picture, threading,
+};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// The uplink controller and its ladder, kept across connections.
+struct Uplink {
+    ladder: Ladder,
+    state: AdaptState,
+}
+
+/// Why a session ended without an error.
+enum Ended {
+    /// Stopped for good.
+    Stopped,
+    /// The controller chose another picture size: reopen with it.
+    Resize,
+}
+
+pub(super) fn send_loop(shared: &Shared, rx: &Receiver<Input>) {
+    let mut reconnect = Reconnect::new();
+    let mut attempt = 0u32;
+    let mut ever_connected = false;
+    let config = &shared.config;
+    let ladder = Ladder::new(
+        Rung::new(config.width, config.height, config.fps),
+        config.video_kbps,
+        config.audio_kbps,
+    );
+    let mut uplink = Uplink {
+        state: AdaptState::start(&ladder),
+        ladder,
+    };
+    // A new picture size reconnects at once and quietly: players see a new stream, the call
+    // layer no outage.
+    let mut resizing = false;
+    while !shared.stop.is_stopped() {
+        if !resizing {
+            attempt += 1;
+            shared.emit(PublisherEvent::Connecting { attempt });
+        }
+        let began = Instant::now();
+        uplink.state.new_connection();
+        let reason = match Session::open(shared, &uplink) {
+            Ok(mut session) => {
+                {
+                    let mut c = lock(&shared.counters);
+                    c.connected = true;
+                    if ever_connected && !resizing {
+                        c.reconnects += 1;
+                    }
+                }
+                ever_connected = true;
+                attempt = 0;
+                if !resizing {
+                    shared.emit(PublisherEvent::Connected);
+                }
+                let result = session.run(shared, rx, &mut uplink);
+                resizing = false;
+                match result {
+                    Ok(Ended::Stopped) => {
+                        lock(&shared.counters).connected = false;
+                        session.finish();
+                        break;
+                    }
+                    Ok(Ended::Resize) => {
+                        session.finish();
+                        resizing = true;
+                        continue;
+                    }
+                    Err(e) => {
+                        lock(&shared.counters).connected = false;
+                        e.to_string()
+                    }
+                }
+            }
+            Err(e) => {
+                resizing = false;
+                lock(&shared.counters).connected = false;
+                e.to_string()
+            }
+        };
+        if shared.stop.is_stopped() {
+            break;
+        }
+        reconnect.connection_ended(began.elapsed());
+        let retry_in = reconnect.next_delay();
+        tracing::info!(
+            "publishing to {} failed: {reason}; retrying in {retry_in:?}",
+            Redacted(&shared.config.url)
+        );
+        shared.emit(PublisherEvent::Disconnected { reason, retry_in });
+        if wait_draining(shared, rx, retry_in) {
+            break;
+        }
+    }
+    shared.emit(PublisherEvent::Stopped);
+}
+
+/// Discards captured media while waiting to reconnect (stale media is worthless after it);
+/// true when stopped.
+fn wait_draining(shared: &Shared, rx: &Receiver<Input>, delay: Duration) -> bool {
+    let deadline = Instant::now() + delay;
+    loop {
+        if shared.stop.is_stopped() {
+            return true;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        match rx.recv_timeout((deadline - now).min(IDLE_TICK)) {
+            Ok(Input::Video(_)) => {
+                shared.queued_video.fetch_sub(1, Ordering::SeqCst);
+            }
+            Ok(Input::Audio(_)) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return shared.stop.sleep(deadline - now),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error("{context}: {source}")]
+    Ffmpeg {
+        context: &'static str,
+        source: ffmpeg_next::Error,
+    },
+}
+
+fn ctx(context: &'static str) -> impl FnOnce(ffmpeg_next::Error) -> SessionError {
+    move |source| SessionError::Ffmpeg { context, source }
+}
+
+/// Builds the x264 encoder for `config` (also used by the frame clock's codec test).
+pub(crate) fn open_video_encoder(
+    config: &PublisherConfig,
+) -> Result<encoder::Video, ffmpeg_next::Error> {
+    let codec = encoder::find_by_name("libx264").ok_or(ffmpeg_next::Error::EncoderNotFound)?;
+    let mut enc = codec::Context::new_with_codec(codec).encoder().video()?;
+    enc.set_width(config.width);
+    enc.set_height(config.height);
+    enc.set_format(Pixel::YUV420P);
+    enc.set_time_base(Rational::new(1, 1000));
+    enc.set_frame_rate(Some(Rational::new(config.fps as i32, 1)));
+    set_video_bitrate(&mut enc, config.video_kbps);
+    let keyint =
+        ((config.keyframe_interval.as_secs_f64() * f64::from(config.fps)).round() as u32).max(1);
+    enc.set_gop(keyint);
+    enc.set_max_b_frames(0);
+    // FLV carries SPS/PPS once, in the AVC sequence header, so x264 must put them in extradata.
+    enc.set_flags(codec::Flags::GLOBAL_HEADER);
+    // One thread: no frame-thread delay, and four encoders share two cores.
+    enc.set_threading(threading::Config::count(1));
+    let mut o = Dictionary::new();
+    o.set("preset", &config.preset);
+    o.set("tune", "zerolatency");
+    // Constrained baseline plays everywhere, WebCodecs included.
+    o.set("profile", "baseline");
+    o.set("forced-idr", "1");
+    o.set(
+        "x264-params",
+        &format!(
+            "keyint={keyint}:min-keyint={keyint}:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0"
+        ),
+    );
+    enc.open_with(o)
+}
+
+/// Asks the encoder for `kbps` of video: average, cap and a one-second VBV buffer. On an open
+/// libx264 encoder this takes effect at the next frame (its reconfig path compares these fields
+/// with x264's before every frame), without a restart or a keyframe.
+pub(crate) fn set_video_bitrate(enc: &mut encoder::Encoder, kbps: u32) {
+    let bps = kbps as usize * 1000;
+    enc.set_bit_rate(bps);
+    enc.set_max_bit_rate(bps);
+    ffi::set_rc_buffer_size(enc, i32::try_from(bps).unwrap_or(i32::MAX));
+}
+
+fn open_audio_encoder(config: &PublisherConfig) -> Result<encoder::Audio, ffmpeg_next::Error> {
+    let codec = encoder::find(codec::Id::AAC).ok_or(ffmpeg_next::Error::EncoderNotFound)?;
+    let mut enc = codec::Context::new_with_codec(codec).encoder().audio()?;
+    enc.set_rate(AUDIO_SAMPLE_RATE as i32);
+    enc.set_channel_layout(ChannelLayout::MONO);
+    enc.set_format(Sample::F32(sample::Type::Planar));
+    enc.set_bit_rate(config.audio_kbps as usize * 1000);
+    enc.set_time_base(Rational::new(1, AUDIO_SAMPLE_RATE as i32));
+    enc.set_flags(codec::Flags::GLOBAL_HEADER);
+    enc.open_as(codec)
+}
+
+struct Session {
+    output: InterruptibleOutput,
+    video: encoder::Video,
+    audio: encoder::Audio,
+    video_index: usize,
+    audio_index: usize,
+    video_tb: Rational,
+    audio_tb: Rational,
+    start_us: i64,
+    last_video_pts: Option<i64>,
+    audio_fifo: Vec<f32>,
+    audio_next: Option<i64>,
+    audio_frame: usize,
+    scaler: Scaler,
+    last_keyframe: Option<Instant>,
+    /// The size and frame rate this connection sends.
+    rung: Rung,
+    /// The TCP socket under the RTMP output, where its backlog can be read.
+    socket: Option<std::os::raw::c_int>,
+    tick: TickMeter,
+    /// When the next video frame is due at the rung's frame rate.
+    video_due_us: Option<i64>,
+}
+
+/// What one controller tick saw of the writes.
+struct TickMeter {
+    began: Instant,
+    written: u64,
+    blocked: Duration,
+}
+
+impl TickMeter {
+    fn new() -> TickMeter {
+        TickMeter {
+            began: Instant::now(),
+            written: 0,
+            blocked: Duration::ZERO,
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn socket_of(output: &InterruptibleOutput) -> Option<std::os::raw::c_int> {
+    ffi::rtmp_socket(output)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn socket_of(_: &InterruptibleOutput) -> Option<std::os::raw::c_int> {
+    None
+}
+
+#[cfg(target_os = "linux")]
+fn backlog_of(fd: std::os::raw::c_int) -> Option<u64> {
+    ffi::unsent_bytes(fd)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn backlog_of(_: std::os::raw::c_int) -> Option<u64> {
+    None
+}
+
+impl Session {
+    fn open(shared: &Shared, uplink: &Uplink) -> Result<Session, SessionError> {
+        let config = &shared.config;
+        let rung = uplink.ladder.rung(uplink.state.rung);
+        let encoding = PublisherConfig {
+            width: rung.width,
+            height: rung.height,
+            fps: rung.fps,
+            video_kbps: uplink.state.video_kbps,
+            ..config.clone()
+        };
+        let mut opts = Dictionary::new();
+        // FFmpeg's RTMP leaves Nagle on, which holds small packets back by up to 200 ms.
+        opts.set("tcp_nodelay", "1");
+        opts.set("rw_timeout", &WRITE_TIMEOUT.as_micros().to_string());
+        let mut output = ffi::open_output(&config.url, "flv", opts, shared.stop.checker())
+            .map_err(ctx("connecting"))?;
+        let video = open_video_encoder(&encoding).map_err(ctx("opening the H.264 encoder"))?;
+        let audio = open_audio_encoder(config).map_err(ctx("opening the AAC encoder"))?;
+        let video_codec = encoder::find_by_name("libx264");
+        let video_index = {
+            let mut s = output
+                .add_stream(video_codec)
+                .map_err(ctx("adding video"))?;
+            s.set_parameters(&video);
+            s.set_time_base(Rational::new(1, 1000));
+            s.index()
+        };
+        let audio_index = {
+            let mut s = output
+                .add_stream(encoder::find(codec::Id::AAC))
+                .map_err(ctx("adding audio"))?;
+            s.set_parameters(&audio);
+            s.set_time_base(Rational::new(1, AUDIO_SAMPLE_RATE as i32));
+            s.index()
+        };
+        let mut mux = Dictionary::new();
+        // Not seekable: don't try to patch duration and size at the end.
+        mux.set("flvflags", "no_duration_filesize");
+        // Push every packet to the socket as soon as it is written.
+        mux.set("flush_packets", "1");
+        output
+            .write_header_with(mux)
+            .map_err(ctx("writing the FLV header"))?;
+        let tb = |i: usize| {
+            output
+                .stream(i)
+                .map(|s| s.time_base())
+                .unwrap_or(Rational::new(1, 1000))
+        };
+        let (video_tb, audio_tb) = (tb(video_index), tb(audio_index));
+        let audio_frame = (audio.frame_size() as usize).max(1);
+        let socket = socket_of(&output);
+        if socket.is_none() {
+            tracing::debug!(
+                "no socket backlog for {}: adapting on write times",
+                Redacted(&config.url)
+            );
+        }
+        // A new connection needs a keyframe for whoever is waiting on the other side.
+        shared.keyframe_requested.store(true, Ordering::SeqCst);
+        Ok(Session {
+            output,
+            video,
+            audio,
+            video_index,
+            audio_index,
+            video_tb,
+            audio_tb,
+            start_us: unix_micros(),
+            last_video_pts: None,
+            audio_fifo: Vec::new(),
+            audio_next: None,
+            audio_frame,
+            scaler: Scaler::default(),
+            last_keyframe: None,
+            rung,
+            socket,
+            tick: TickMeter::new(),
+            video_due_us: None,
+        })
+    }
+
+    /// Encodes and sends until stopped, resized by the controller (`Ok`) or the connection
+    /// breaks (`Err`).
+    fn run(
+        &mut self,
+        shared: &Shared,
+        rx: &Receiver<Input>,
+        uplink: &mut Uplink,
+    ) -> Result<Ended, SessionError> {
+        loop {
+            if shared.stop.is_stopped() {
+                return Ok(Ended::Stopped);
+            }
+            if self.tick.began.elapsed() >= adapt::TICK && self.adapt(shared, uplink) {
+                return Ok(Ended::Resize);
+            }
+            let result = match rx.recv_timeout(IDLE_TICK) {
+                Ok(Input::Video(frame)) => {
+                    shared.queued_video.fetch_sub(1, Ordering::SeqCst);
+                    self.send_video(shared, &frame, uplink.state.drop_video)
+                }
+                Ok(Input::Audio(chunk)) => self.send_audio(shared, chunk),
+                Err(RecvTimeoutError::Timeout) => Ok(()),
+                Err(RecvTimeoutError::Disconnected) => {
+                    shared.stop.sleep(IDLE_TICK);
+                    Ok(())
+                }
+            };
+            if let Err(e) = result {
+                return if shared.stop.is_stopped() {
+                    Ok(Ended::Stopped)
+                } else {
+                    Err(e)
+                };
+            }
+        }
+    }
+
+    /// One controller tick: observe, decide, apply. True when the picture size must change.
+    fn adapt(&mut self, shared: &Shared, uplink: &mut Uplink) -> bool {
+        let obs = Observation {
+            elapsed: self.tick.began.elapsed(),
+            written_bytes: self.tick.written,
+            backlog_bytes: self.socket.and_then(backlog_of),
+            blocked: self.tick.blocked,
+        };
+        self.tick = TickMeter::new();
+        let before = uplink.state.clone();
+        let after = adapt::next(&uplink.ladder, &before, &obs);
+        let ladder = &uplink.ladder;
+        if after.video_kbps != before.video_kbps {
+            set_video_bitrate(&mut self.video, after.video_kbps);
+        }
+        let rung = ladder.rung(after.rung);
+        if after.rung != before.rung || after.video_kbps < before.video_kbps {
+            tracing::info!(
+                "uplink: {}x{}@{} at {} kbit/s (backlog {:?}, link {:?} bit/s)",
+                rung.width,
+                rung.height,
+                rung.fps,
+                after.video_kbps,
+                after.queue,
+                after.link_bps.map(|b| b.round())
+            );
+        }
+        if after.limited(ladder) && !before.limited(ladder) {
+            shared.emit(PublisherEvent::UplinkLimited {
+                rung,
+                video_kbps: after.video_kbps,
+            });
+        }
+        {
+            let mut c = lock(&shared.counters);
+            c.rung = rung;
+            c.target_kbps = after.video_kbps;
+            c.adaptations = after.adaptations;
+            c.uplink_limited = after.limited(ladder);
+            c.uplink_queue_ms = obs
+                .backlog_bytes
+                .map(|_| after.queue.as_secs_f64() * 1000.0);
+        }
+        uplink.state = after;
+        let resize = (rung.width, rung.height) != (self.rung.width, self.rung.height);
+        self.rung = rung;
+        resize
+    }
+
+    fn write(
+        &mut self,
+        shared: &Shared,
+        packet: &mut Packet,
+        index: usize,
+        from: Rational,
+        to: Rational,
+    ) -> Result<(), SessionError> {
+        packet.set_stream(index);
+        packet.rescale_ts(from, to);
+        let size = packet.size() as u64;
+        let began = Instant::now();
+        packet.write(&mut self.output).map_err(ctx("sending"))?;
+        self.tick.blocked += began.elapsed();
+        self.tick.written += size;
+        lock(&shared.counters).bytes.record(Instant::now(), size);
+        Ok(())
+    }
+
+    fn send_video(
+        &mut self,
+        shared: &Shared,
+        frame: &VideoFrame,
+        drop: bool,
+    ) -> Result<(), SessionError> {
+        let config = &shared.config;
+        let capture = frame.capture_us.unwrap_or_else(unix_micros);
+        if drop {
+            // Queued video only adds delay on a congested link; audio keeps flowing.
+            shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        let (go, due) = adapt::pace(self.video_due_us, capture, self.rung.fps);
+        self.video_due_us = due;
+        if !go {
+            return Ok(());
+        }
+        let mut pts = ((capture - self.start_us) / 1000).max(0);
+        if let Some(last) = self.last_video_pts {
+            pts = pts.max(last + 1);
+        }
+        self.last_video_pts = Some(pts);
+        let mut av = to_av(frame);
+        let (width, height) = (self.rung.width, self.rung.height);
+        if (frame.width(), frame.height()) != (width, height) {
+            av = self
+                .scaler
+                .run(&av, width, height)
+                .map_err(ctx("scaling"))?;
+        }
+        av.set_pts(Some(pts));
+        let requested = shared.keyframe_requested.swap(false, Ordering::SeqCst);
+        let key = keyframe_due(
+            requested,
+            self.last_keyframe.map(|t| t.elapsed()),
+            config.keyframe_interval,
+        );
+        av.set_kind(if key {
+            picture::Type::I
+        } else {
+            picture::Type::None
+        });
+        if key {
+            // Counted from the request so a late IDR does not trigger another.
+            self.last_keyframe = Some(Instant::now());
+        }
+        let began = Instant::now();
+        self.video.send_frame(&av).map_err(ctx("encoding video"))?;
+        let mut packet = Packet::empty();
+        while self.video.receive_packet(&mut packet).is_ok() {
+            let encode_ms = began.elapsed().as_secs_f64() * 1000.0;
+            {
+                let mut c = lock(&shared.counters);
+                c.frames += 1;
+                c.fps.record(Instant::now(), 1);
+                c.encode_ms.push(encode_ms);
+                if packet.is_key() {
+                    c.keyframes += 1;
+                }
+            }
+            let (index, tb) = (self.video_index, self.video_tb);
+            self.write(shared, &mut packet, index, Rational::new(1, 1000), tb)?;
+        }
+        Ok(())
+    }
+
+    fn send_audio(&mut self, shared: &Shared, chunk: AudioChunk) -> Result<(), SessionError> {
+        let captured =
+            ((chunk.capture_us - self.start_us).max(0)) * i64::from(AUDIO_SAMPLE_RATE) / 1_000_000;
+        let expected = self
+            .audio_next
+            .map_or(captured, |n| n + self.audio_fifo.len() as i64);
+        match audio_sync(expected, captured) {
+            AudioSync::Append => {}
+            AudioSync::Drop => return Ok(()),
+            AudioSync::JumpTo(at) => {
+                self.audio_fifo.clear();
+                self.audio_next = Some(at.max(self.audio_next.unwrap_or(0)));
+            }
+        }
+        let next = *self.audio_next.get_or_insert(captured);
+        self.audio_fifo.extend_from_slice(&chunk.samples);
+        let mut pts = next;
+        while self.audio_fifo.len() >= self.audio_frame {
+            let n = self.audio_frame;
+            let mut f =
+                frame::Audio::new(Sample::F32(sample::Type::Planar), n, ChannelLayout::MONO);
+            f.set_rate(AUDIO_SAMPLE_RATE);
+            f.plane_mut::<f32>(0).copy_from_slice(&self.audio_fifo[..n]);
+            self.audio_fifo.drain(..n);
+            f.set_pts(Some(pts + AAC_PRIMING_SAMPLES));
+            pts += n as i64;
+            self.audio.send_frame(&f).map_err(ctx("encoding audio"))?;
+            let mut packet = Packet::empty();
+            while self.audio.receive_packet(&mut packet).is_ok() {
+                let (index, tb) = (self.audio_index, self.audio_tb);
+                self.write(
+                    shared,
+                    &mut packet,
+                    index,
+                    Rational::new(1, AUDIO_SAMPLE_RATE as i32),
+                    tb,
+                )?;
+            }
+        }
+        self.audio_next = Some(pts);
+        Ok(())
+    }
+
+    /// Ends the stream cleanly (best effort: the server may already be gone).
+    fn finish(mut self) {
+        let _ = self.output.write_trailer();
+    }
+}
