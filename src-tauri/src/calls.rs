@@ -277,6 +277,18 @@ pub enum EventDto {
         /// The system's words.
         message: String,
     },
+    /// Our uplink is too narrow: we now send this much.
+    #[serde(rename_all = "camelCase")]
+    UplinkLimited {
+        /// Width sent.
+        width: u32,
+        /// Height sent.
+        height: u32,
+        /// Frames per second sent.
+        fps: u32,
+        /// Video bitrate asked of the encoder, kbit/s.
+        video_kbps: u32,
+    },
     /// Our stream's state.
     PublisherState {
         /// `connecting`, `live`, `disconnected` or `stopped`.
@@ -340,6 +352,17 @@ impl From<CallEvent> for EventDto {
             CallEvent::DeviceError { kind, message } => EventDto::DeviceError {
                 device: device_word(kind),
                 message,
+            },
+            CallEvent::UplinkLimited {
+                width,
+                height,
+                fps,
+                video_kbps,
+            } => EventDto::UplinkLimited {
+                width,
+                height,
+                fps,
+                video_kbps,
             },
             CallEvent::PublisherState(s) => EventDto::PublisherState {
                 state: match s {
@@ -407,6 +430,14 @@ pub struct PublisherStatsDto {
     pub dropped_frames: u64,
     /// Level of the microphone's latest sound, muted or not (0.0 silence).
     pub mic_level: f32,
+    /// Width sent (less than configured while our uplink is narrow).
+    pub width: u32,
+    /// Height sent.
+    pub height: u32,
+    /// Video bitrate asked of the encoder, kbit/s.
+    pub target_kbps: u32,
+    /// Sending less than configured because our own uplink cannot carry it.
+    pub uplink_limited: bool,
 }
 
 /// One remote tile's figures.
@@ -479,6 +510,10 @@ impl From<CallStats> for StatsDto {
                 kbps: p.kbps,
                 dropped_frames: p.dropped_frames,
                 mic_level: p.mic_level,
+                width: p.rung.width,
+                height: p.rung.height,
+                target_kbps: p.target_kbps,
+                uplink_limited: p.uplink_limited,
             }),
             remotes: s
                 .remotes

@@ -125,6 +125,7 @@ export type CallEvent =
   | { type: "reconnecting"; link: Link }
   | { type: "reconnected"; link: Link }
   | { type: "deviceError"; device: "camera" | "microphone" | "speaker"; message: string }
+  | { type: "uplinkLimited"; width: number; height: number; fps: number; videoKbps: number }
   | { type: "publisherState"; state: "connecting" | "live" | "disconnected" | "stopped" }
   | {
       type: "playerState";
@@ -146,7 +147,17 @@ export interface RemoteStats {
 }
 
 export interface Stats {
-  publisher: { connected: boolean; fps: number; kbps: number; droppedFrames: number; micLevel: number } | null;
+  publisher: {
+    connected: boolean;
+    fps: number;
+    kbps: number;
+    droppedFrames: number;
+    micLevel: number;
+    width: number;
+    height: number;
+    targetKbps: number;
+    uplinkLimited: boolean;
+  } | null;
   remotes: RemoteStats[];
   listed: number;
 }

@@ -10,6 +10,7 @@ import {
   SpeakingDetector,
   avatarHue,
   formatKbps,
+  formatRung,
   pictureSize,
   gridCells,
   initials,
@@ -92,6 +93,7 @@ describe("grid model", () => {
   it("formats bitrates", () => {
     expect(formatKbps(512.4)).toBe("512 kbps");
     expect(formatKbps(1530)).toBe("1.5 Mbps");
+    expect(formatRung(480, 270, 180)).toBe("480×270 · 180 kbps");
   });
 });
 

@@ -117,6 +117,11 @@ export class MutedGuess {
   }
 }
 
+/** What we send: size and the encoder's target, e.g. `480×270 · 180 kbps`. */
+export function formatRung(width: number, height: number, targetKbps: number): string {
+  return `${width}×${height} · ${formatKbps(targetKbps)}`;
+}
+
 export function formatKbps(kbps: number): string {
   return kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mbps` : `${Math.round(kbps)} kbps`;
 }

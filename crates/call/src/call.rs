@@ -1005,6 +1005,15 @@ impl Actor {
                         self.publish_view();
                         return;
                     }
+                    PublisherEvent::UplinkLimited { rung, video_kbps } => {
+                        self.emit(CallEvent::UplinkLimited {
+                            width: rung.width,
+                            height: rung.height,
+                            fps: rung.fps,
+                            video_kbps: *video_kbps,
+                        });
+                        return;
+                    }
                     PublisherEvent::AudioSourceFailed(e) => {
                         self.audio_input = AudioInput::None;
                         self.emit(CallEvent::DeviceError {

@@ -142,6 +142,18 @@ pub enum CallEvent {
     },
     /// Our publisher's state changed.
     PublisherState(PublisherState),
+    /// Our own uplink cannot carry the configured quality, so we now send less: told each time
+    /// the publisher goes from full quality to less (the app says so once per call).
+    UplinkLimited {
+        /// Width sent.
+        width: u32,
+        /// Height sent.
+        height: u32,
+        /// Frames per second sent.
+        fps: u32,
+        /// Video bitrate asked of the encoder, kbit/s.
+        video_kbps: u32,
+    },
     /// A remote member's player state changed.
     PlayerState {
         /// Whose player.

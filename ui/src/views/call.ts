@@ -4,7 +4,7 @@ import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encodi
 import type { App, RoomChoice, View } from "../app";
 import { clear, h, icon, ICONS } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
-import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, gridCells, initials, listedMembers, pictureSize, removeMember, upsertMember } from "../model";
+import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, initials, listedMembers, pictureSize, removeMember, upsertMember } from "../model";
 import { audioChoice, videoChoice } from "../settings";
 import { toast } from "../toast";
 import { VideoFeed, webCodecsSupported } from "../video/feed";
@@ -241,6 +241,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   let panel: "chat" | "people" | null = null;
   let unread = 0;
   let statsOn = false;
+  let uplinkToldSlow = false;
   let statsTimer: number | undefined;
   const speaking = new Map<string, SpeakingDetector>();
   const selfSpeaking = new SpeakingDetector();
@@ -530,7 +531,8 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     const feeds = new Map((window as unknown as { __quartet: { feedStats: () => { feed: string; kibPerSecond: number; sendToDrawMsP50: number | null }[] } }).__quartet.feedStats().map((f) => [f.feed, f]));
     if (s.publisher) {
       const p = s.publisher;
-      tiles[0].statsLine.textContent = `${p.fps.toFixed(0)} fps · ${formatKbps(p.kbps)}${p.connected ? "" : " · …"}`;
+      const rung = formatRung(p.width, p.height, p.targetKbps);
+      tiles[0].statsLine.textContent = `${p.fps.toFixed(0)} fps · ${formatKbps(p.kbps)} · ${rung}${p.connected ? "" : " · …"}`;
       linkDot.classList.toggle("up", p.connected);
       const talking = selfSpeaking.update(p.micLevel, now);
       tiles[0].setSpeaking(talking && !micMuted);
@@ -645,6 +647,11 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
         break;
       case "deviceError":
         toast(t("toast.deviceError", { device: t(`device.${e.device}` as Key), message: e.message }), "error");
+        break;
+      case "uplinkLimited":
+        // Once per call: the stats overlay keeps showing what we send.
+        if (!uplinkToldSlow) toast(t("toast.uplinkSlow"));
+        uplinkToldSlow = true;
         break;
       case "publisherState":
         linkDot.classList.toggle("up", e.state === "live");

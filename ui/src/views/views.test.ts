@@ -291,7 +291,17 @@ describe("call", () => {
     let micLevel = 0.2;
     mockBackend(calls, {
       call_stats: () => ({
-        publisher: { connected: true, fps: 15, kbps: 400, droppedFrames: 0, micLevel },
+        publisher: {
+          connected: true,
+          fps: 15,
+          kbps: 400,
+          droppedFrames: 0,
+          micLevel,
+          width: 640,
+          height: 360,
+          targetKbps: 500,
+          uplinkLimited: false,
+        },
         remotes: [],
         listed: 0,
       }),
@@ -323,6 +333,38 @@ describe("call", () => {
     expect(calls.find((c) => c.cmd === "call_switch_speaker")?.args).toEqual({ speaker: "Desk speakers" });
     view.dispose();
   }, 15_000);
+
+  it("says once that our uplink is slow and shows what we send instead", async () => {
+    const calls: Calls = [];
+    mockBackend(calls, {
+      call_stats: () => ({
+        publisher: {
+          connected: true,
+          fps: 10,
+          kbps: 210,
+          droppedFrames: 0,
+          micLevel: 0,
+          width: 480,
+          height: 270,
+          targetKbps: 180,
+          uplinkLimited: true,
+        },
+        remotes: [],
+        listed: 0,
+      }),
+    });
+    const app = await makeApp("Ann");
+    const bus = new CallBus();
+    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, bus);
+    document.body.appendChild(view.element);
+    bus.push({ type: "uplinkLimited", width: 480, height: 270, fps: 10, videoKbps: 180 });
+    bus.push({ type: "uplinkLimited", width: 320, height: 180, fps: 10, videoKbps: 90 });
+    await vi.waitFor(() => expect(document.querySelectorAll(".toast").length).toBe(1));
+    expect(document.querySelector(".toast")?.textContent).toBe("Your connection is slow: sending lower quality");
+    (byTestId("toggle-stats") as HTMLButtonElement | null)?.click();
+    await vi.waitFor(() => expect(byTestId("tile-0")?.textContent).toContain("480×270 · 180 kbps"), { timeout: 5_000 });
+    view.dispose();
+  });
 
   it("passes events from the call channel to the screen", async () => {
     const calls: Calls = [];
