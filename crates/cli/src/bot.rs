@@ -2,6 +2,7 @@
 //! name and a tone, plays the others, prints live figures, writes the four-up grid it sees as a
 //! PNG, and at exit the per-member figures as JSON.
 
+use crate::join::inert;
 use crate::member::MemberArgs;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -293,8 +294,9 @@ fn remember_names(names: &mut HashMap<String, String>, event: &CallEvent) {
     }
 }
 
-fn name_of<'a>(names: &'a HashMap<String, String>, user_id: &'a str) -> &'a str {
-    names.get(user_id).map_or(user_id, String::as_str)
+/// A member's name as a terminal may show it (control sequences made visible).
+fn name_of<'a>(names: &'a HashMap<String, String>, user_id: &'a str) -> std::borrow::Cow<'a, str> {
+    inert(names.get(user_id).map_or(user_id, String::as_str))
 }
 
 fn placement(p: &Participant) -> String {
@@ -324,7 +326,7 @@ fn print_event(prefix: &str, names: &HashMap<String, String>, event: &CallEvent)
             for p in members {
                 println!(
                     "{prefix}  member {} ({}) {}",
-                    p.member.user_name,
+                    inert(&p.member.user_name),
                     p.member.user_id,
                     placement(p)
                 );
@@ -332,34 +334,51 @@ fn print_event(prefix: &str, names: &HashMap<String, String>, event: &CallEvent)
         }
         CallEvent::MemberJoined(p) => println!(
             "{prefix}+ {} ({}) joined: {}",
-            p.member.user_name,
+            inert(&p.member.user_name),
             p.member.user_id,
             placement(p)
         ),
         CallEvent::MemberLeft { member, .. } => {
-            println!("{prefix}- {} ({}) left", member.user_name, member.user_id)
+            println!(
+                "{prefix}- {} ({}) left",
+                inert(&member.user_name),
+                member.user_id
+            )
         }
         CallEvent::MemberPromoted(p) => {
             println!(
                 "{prefix}^ {} now plays in {}",
-                p.member.user_name,
+                inert(&p.member.user_name),
                 placement(p)
             )
         }
-        CallEvent::MemberUpdated(p) => println!("{prefix}~ {} updated", p.member.user_name),
+        CallEvent::MemberUpdated(p) => println!("{prefix}~ {} updated", inert(&p.member.user_name)),
         CallEvent::Text {
             user_id,
             nick_name,
             text,
             ..
-        } => println!("{prefix}[{nick_name} ({user_id})] {text}"),
-        CallEvent::RoomClosed { reason } => println!("{prefix}room closed ({reason})"),
+        } => println!(
+            "{prefix}[{} ({})] {}",
+            inert(nick_name),
+            inert(user_id),
+            inert(text)
+        ),
+        CallEvent::RoomClosed { reason } => println!("{prefix}room closed ({})", inert(reason)),
         CallEvent::Reconnecting(l) => println!("{prefix}! {} lost; reconnecting", link(names, l)),
         CallEvent::Reconnected(l) => println!("{prefix}{} back", link(names, l)),
         CallEvent::DeviceError { kind, message } => {
             println!("{prefix}! {kind}: {message}; going on without it")
         }
         CallEvent::PublisherState(PublisherState::Live) => println!("{prefix}sending"),
+        CallEvent::UplinkLimited {
+            width,
+            height,
+            fps,
+            video_kbps,
+        } => println!(
+            "{prefix}! our uplink is slow: sending {width}×{height}@{fps} at {video_kbps} kbps"
+        ),
         CallEvent::PlayerState {
             user_id,
             state: PlayerState::FirstFrame { after },
