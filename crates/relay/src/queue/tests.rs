@@ -173,7 +173,7 @@ fn a_partly_written_message_ends_the_parking_and_goes_out_first() {
     assert_eq!(
         drain(&mut q),
         vec![
-            Entry::Rest(Bytes::from_static(b"ked")),
+            Entry::Rest(Bytes::from_static(b"ked"), 33),
             Entry::Media(inter(66))
         ]
     );
