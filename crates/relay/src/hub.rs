@@ -304,6 +304,9 @@ impl Hub {
         });
         st.cache.clear();
         st.counters = Counters::default();
+        for p in &st.players {
+            lock(&p.slot).queue.restart();
+        }
         if start == PublishStart::New {
             for p in &st.players {
                 p.push_notice(Notice::Published);
@@ -405,10 +408,12 @@ impl Hub {
         let stream = Self::entry(&mut streams, id);
         let mut st = lock(&stream.state);
         let live = st.publisher.is_some();
+        if let Some(newest) = st.cache.startup().filter(|m| m.is_droppable()).last() {
+            lock(&player.slot).queue.join_at(newest.timestamp);
+        }
         for media in st.cache.startup() {
             player.push(media);
         }
-        lock(&player.slot).queue.joined();
         st.players.push(player.clone());
         drop(st);
         (stream, player, live)

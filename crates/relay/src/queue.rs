@@ -205,12 +205,10 @@ impl PlayerQueue {
             .is_some_and(|t| self.behind(timestamp, t) > self.limits.budget_ms)
     }
 
-    /// Counts what the player holds now as the cached start it joined with, not as lateness.
-    pub fn joined(&mut self) {
-        self.floor = self.items.iter().rev().find_map(|e| match e {
-            Entry::Media(m) if m.is_droppable() => Some(m.timestamp),
-            _ => None,
-        });
+    /// Counts the cached start a player joins with, up to `newest`, as the present rather than
+    /// as lateness.
+    pub fn join_at(&mut self, newest: u32) {
+        self.floor = Some(newest);
     }
 
     /// Appends a notice; notices are never dropped.
@@ -345,17 +343,25 @@ impl PlayerQueue {
         self.floor.map_or(lag, |f| lag.min(behind(newest, f)))
     }
 
-    /// Ends the floor once the stream went back (a new publisher) or nothing older waits.
+    /// Forgets the cached start: a new publisher's timestamps start afresh.
+    pub fn restart(&mut self) {
+        self.floor = None;
+    }
+
+    /// Ends the floor once a live message finds nothing older waiting.
     fn settle_floor(&mut self, timestamp: u32) {
         let Some(floor) = self.floor else { return };
-        let restarted = (timestamp.wrapping_sub(floor) as i32) < 0;
+        if behind(timestamp, floor) == 0 {
+            // Still the cached start.
+            return;
+        }
         let older_waits = self.ledger.oldest().is_some_and(|t| behind(floor, t) > 0)
             || self.items.iter().any(|e| match e {
                 Entry::Media(m) => m.is_droppable() && behind(floor, m.timestamp) > 0,
                 Entry::Rest(_, t) => behind(floor, *t) > 0,
                 Entry::Notice(_) => false,
             });
-        if restarted || !older_waits {
+        if !older_waits {
             self.floor = None;
         }
     }
