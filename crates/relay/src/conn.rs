@@ -369,9 +369,13 @@ async fn drive(
             clocks.last_output = Instant::now();
         }
         was_pending = pending;
+        // Entries left behind by a pull that stopped at the stage's limit: no wake-up will come
+        // for them, so the loop goes round again instead of waiting for one.
+        let mut more = false;
         if !pending && let Some(p) = &player {
             // Fails when something was queued meanwhile; its wake-up is already stored.
             parked = p.park();
+            more = !parked && p.has_queued();
         }
         rounds += 1;
         // The stop branch is polled last, so a peer that keeps the socket readable would never
@@ -401,7 +405,8 @@ async fn drive(
                     report_waiting(player.as_deref(), socket, peer);
                 }
             }
-            _ = player_ready(player.as_ref()), if !pending => {}
+            _ = player_ready(player.as_ref()), if !pending && !more => {}
+            () = std::future::ready(()), if more => {}
             _ = &mut timer => {
                 clocks.handshaken = peer.handshaken();
                 clocks.playing = peer.player().is_some();

@@ -99,6 +99,11 @@ impl Player {
         lock(&self.slot).queue.pop()
     }
 
+    /// Whether entries wait in the queue.
+    pub fn has_queued(&self) -> bool {
+        !lock(&self.slot).queue.is_empty()
+    }
+
     /// Resolves once something was queued since the last call (or was already waiting).
     pub async fn ready(&self) {
         self.ready.notified().await;

@@ -303,6 +303,11 @@ impl PlayerQueue {
         self.items.len()
     }
 
+    /// Whether no entry waits.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
     /// Entries dropped so far.
     pub fn dropped(&self) -> u64 {
         self.dropped
