@@ -22,6 +22,7 @@ use quartet_room::{Member, SessionError, SessionEvent, SessionHandle, same_strea
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -31,6 +32,13 @@ use tokio::task::JoinHandle;
 pub const EVENT_QUEUE: usize = 256;
 /// Commands from handles waiting for the actor.
 pub const COMMAND_QUEUE: usize = 16;
+/// After a member joins, when our encoder is asked for a keyframe a second time. The first ask
+/// goes out as the room tells us, before the newcomer's player is playing, and a server without
+/// a keyframe cache (nginx-rtmp, CDNs) would leave that player waiting up to a whole GOP for the
+/// next one (963–1,054 ms measured). Joining, connecting and starting to play take about 0.2 s
+/// on a good link; asking again 400 ms after the room's word lands once it plays, for one more
+/// keyframe per join, and needs nothing a v1 server does not already carry.
+pub const JOIN_KEYFRAME_AGAIN: Duration = Duration::from_millis(400);
 /// Placeholder note of a remote tile whose first picture has not come yet.
 pub const NOTE_CONNECTING: &str = "connecting";
 /// Placeholder note of a tile whose member turned the camera off (or has none).
@@ -464,6 +472,7 @@ impl Call {
             showing: Arc::new(AtomicBool::new(!config.start_camera_off)),
             view: view_tx,
             generation: 0,
+            keyframe_again: None,
         };
         if let Err(e) = actor.start_publisher(session.push_url(), opened.video, opened.audio) {
             actor.teardown().await;
@@ -577,6 +586,16 @@ struct Actor {
     showing: Arc<AtomicBool>,
     view: watch::Sender<View>,
     generation: u64,
+    /// When to ask our encoder for a keyframe again for a member who joined (see
+    /// [`JOIN_KEYFRAME_AGAIN`]).
+    keyframe_again: Option<tokio::time::Instant>,
+}
+
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Actor {
@@ -608,6 +627,10 @@ impl Actor {
                     }
                 },
                 Some(event) = self.media_rx.recv() => self.media_event(event),
+                () = sleep_until_some(self.keyframe_again), if self.keyframe_again.is_some() => {
+                    self.keyframe_again = None;
+                    self.request_keyframe();
+                }
             }
         };
         self.teardown().await;
@@ -626,6 +649,12 @@ impl Actor {
         }
         if let Some(reply) = reply {
             let _ = reply.send(left);
+        }
+    }
+
+    fn request_keyframe(&self) {
+        if let Some(p) = &self.publisher {
+            p.handle.request_keyframe();
         }
     }
 
@@ -926,10 +955,12 @@ impl Actor {
                 if !me {
                     self.retile().await;
                     // nginx-rtmp and CDNs cache no keyframe: the newcomer's player would
-                    // otherwise wait up to a whole GOP for its first picture.
-                    if let Some(p) = &self.publisher {
-                        p.handle.request_keyframe();
-                    }
+                    // otherwise wait up to a whole GOP for its first picture. Asked now for a
+                    // server that tells us late (a polled v1 server), and again once the
+                    // newcomer's player is likely playing.
+                    self.request_keyframe();
+                    // Joins in a burst share one ask, after the last of them.
+                    self.keyframe_again = Some(tokio::time::Instant::now() + JOIN_KEYFRAME_AGAIN);
                     self.emit(CallEvent::MemberJoined(self.participant(&member)));
                 }
             }

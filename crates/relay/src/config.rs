@@ -40,6 +40,11 @@ pub const DEFAULT_PLAYER_QUEUE_BYTES: usize = 8 * 1024 * 1024;
 /// until the next keyframe (audio is kept): twice the keyframe lag, so with usual keyframe
 /// intervals (1-2 s) the keyframe rule acts first and this one only where keyframes are rare.
 pub const DEFAULT_PLAYER_MAX_DELAY: Duration = Duration::from_secs(3);
+/// Media time that may wait for a player in all (its queue, its connection's staged output and
+/// the kernel's unsent bytes) before its video is dropped to the next keyframe that fits, audio
+/// kept. 400 ms is where people start to notice delay (SRS's figure), so waiting at the relay
+/// alone never makes a call feel late; a player that keeps up waits only milliseconds.
+pub const DEFAULT_PLAYER_BUDGET: Duration = Duration::from_millis(400);
 /// Kernel send buffer of a player's socket: bytes sitting there are latency and memory the
 /// relay can no longer drop, so it is kept to a fraction of a second of a call (Linux doubles it).
 pub const DEFAULT_PLAYER_SEND_BUFFER: usize = 64 * 1024;
@@ -92,6 +97,8 @@ pub struct RelayConfig {
     pub player_queue_bytes: usize,
     /// Lag behind live (between keyframes) past which a player's video is dropped to the next keyframe.
     pub player_max_delay: Duration,
+    /// Media time that may wait for a player before its video is dropped to the next keyframe.
+    pub player_budget: Duration,
     /// Kernel send buffer of player sockets.
     pub player_send_buffer: usize,
     /// Average bytes per second one connection may send.
@@ -122,6 +129,7 @@ impl Default for RelayConfig {
             player_max_lag: DEFAULT_PLAYER_MAX_LAG,
             player_queue_bytes: DEFAULT_PLAYER_QUEUE_BYTES,
             player_max_delay: DEFAULT_PLAYER_MAX_DELAY,
+            player_budget: DEFAULT_PLAYER_BUDGET,
             player_send_buffer: DEFAULT_PLAYER_SEND_BUFFER,
             max_ingest_rate: DEFAULT_MAX_INGEST_RATE,
             ingest_burst: DEFAULT_INGEST_BURST,
@@ -152,6 +160,7 @@ impl RelayConfig {
             bytes: self.player_queue_bytes,
             max_lag_ms: self.player_max_lag_ms(),
             max_delay_ms: millis(self.player_max_delay),
+            budget_ms: millis(self.player_budget),
         }
     }
 }

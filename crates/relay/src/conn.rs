@@ -28,12 +28,16 @@ use crate::ingest::Ingest;
 use crate::outbound::MAX_WRITE_SLICES;
 use crate::peer::{Peer, PeerError};
 use crate::pending::Admission;
+use crate::unsent::unsent_bytes;
 
 /// Bytes read at once. The buffer is per worker thread, not per connection: input is handed
 /// to the session (which keeps what it needs) before the next await.
 const READ_BUFFER_SIZE: usize = 64 * 1024;
-/// Output bytes queued for a player before its queue is left to absorb (and drop) the rest.
-pub const OUT_HIGH_WATER: usize = 256 * 1024;
+/// Output bytes staged for a player before its queue is left to absorb (and drop) the rest.
+/// Staged bytes can no longer be dropped, so this is kept to what one vectored write takes at
+/// once on a slow link: 16 KiB is 0.4 s of a 300 kbit/s link, and a writev of up to
+/// `MAX_WRITE_SLICES` messages on a fast one.
+pub const OUT_HIGH_WATER: usize = 16 * 1024;
 /// Loop rounds between explicit looks at the stop token.
 const STOP_CHECK_ROUNDS: u32 = 64;
 /// Time to deliver a last message (a refusal, say) before closing.
@@ -50,6 +54,10 @@ struct SocketSink(socket2::Socket);
 impl DirectSink for SocketSink {
     fn try_send(&self, bytes: &[u8]) -> io::Result<usize> {
         self.0.send(bytes)
+    }
+
+    fn unsent(&self) -> io::Result<usize> {
+        unsent_bytes(&self.0)
     }
 }
 
@@ -229,6 +237,14 @@ fn write_from(socket: &TcpStream, peer: &mut Peer) -> Result<bool, ConnError> {
     }
 }
 
+/// Tells a player's budget what still waits after a write: the staged output and the kernel's
+/// unsent bytes (one ioctl, on the path of players that are not keeping up by themselves).
+fn report_waiting(player: Option<&Player>, socket: &TcpStream, peer: &mut Peer) {
+    if let Some(p) = player {
+        p.waiting(peer.out().len(), unsent_bytes(socket).ok());
+    }
+}
+
 /// Serves one accepted connection until it ends, then leaves the hub (by dropping the peer).
 pub(crate) async fn serve(
     socket: TcpStream,
@@ -319,9 +335,7 @@ async fn drive(
         {
             let sock = SockRef::from(socket);
             sock.set_send_buffer_size(config.player_send_buffer)?;
-            if peer.shares_wire() {
-                p.attach(Box::new(SocketSink(sock.try_clone()?)));
-            }
+            p.attach(Box::new(SocketSink(sock.try_clone()?)), peer.shares_wire());
             player = Some(p);
         }
         match (peer.is_active(), clocks.starting_since) {
@@ -347,6 +361,7 @@ async fn drive(
         // almost always writable, and a full one answers from tokio's cached readiness.
         if !peer.out().is_empty() && write_from(socket, peer)? {
             clocks.last_output = Instant::now();
+            report_waiting(player.as_deref(), socket, peer);
         }
         let pending = !peer.out().is_empty();
         if pending && !was_pending {
@@ -354,9 +369,13 @@ async fn drive(
             clocks.last_output = Instant::now();
         }
         was_pending = pending;
+        // Entries left behind by a pull that stopped at the stage's limit: no wake-up will come
+        // for them, so the loop goes round again instead of waiting for one.
+        let mut more = false;
         if !pending && let Some(p) = &player {
             // Fails when something was queued meanwhile; its wake-up is already stored.
             parked = p.park();
+            more = !parked && p.has_queued();
         }
         rounds += 1;
         // The stop branch is polled last, so a peer that keeps the socket readable would never
@@ -383,9 +402,11 @@ async fn drive(
                 ready?;
                 if write_from(socket, peer)? {
                     clocks.last_output = Instant::now();
+                    report_waiting(player.as_deref(), socket, peer);
                 }
             }
-            _ = player_ready(player.as_ref()), if !pending => {}
+            _ = player_ready(player.as_ref()), if !pending && !more => {}
+            () = std::future::ready(()), if more => {}
             _ = &mut timer => {
                 clocks.handshaken = peer.handshaken();
                 clocks.playing = peer.player().is_some();

@@ -72,6 +72,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) trait DirectSink: Send + Sync + fmt::Debug {
     /// Writes what the socket takes now, without waiting; returns how many bytes that was.
     fn try_send(&self, bytes: &[u8]) -> io::Result<usize>;
+    /// Bytes written that the kernel has not sent yet.
+    fn unsent(&self) -> io::Result<usize>;
 }
 
 /// A player's queue and, once its connection offers it, its socket.
@@ -79,6 +81,8 @@ pub(crate) trait DirectSink: Send + Sync + fmt::Debug {
 struct Slot {
     queue: PlayerQueue,
     sink: Option<Box<dyn DirectSink>>,
+    /// Whether the publisher's task may write to `sink` (the player takes the shared chunking).
+    direct: bool,
 }
 
 /// One player's end of a stream.
@@ -95,14 +99,33 @@ impl Player {
         lock(&self.slot).queue.pop()
     }
 
+    /// Whether entries wait in the queue.
+    pub fn has_queued(&self) -> bool {
+        !lock(&self.slot).queue.is_empty()
+    }
+
     /// Resolves once something was queued since the last call (or was already waiting).
     pub async fn ready(&self) {
         self.ready.notified().await;
     }
 
-    /// Lets the publisher's task write to `sink` while this player is parked.
-    pub fn attach(&self, sink: Box<dyn DirectSink>) {
-        lock(&self.slot).sink = Some(sink);
+    /// Lets the publisher's task look at `sink`'s unsent bytes, and (if `direct`) write to it
+    /// while this player is parked.
+    pub fn attach(&self, sink: Box<dyn DirectSink>, direct: bool) {
+        let mut slot = lock(&self.slot);
+        slot.sink = Some(sink);
+        slot.direct = direct;
+    }
+
+    /// Notes `bytes` taken from the queue into the connection's output; `timestamp` is the
+    /// media's, `None` for a notice.
+    pub fn handed(&self, bytes: usize, timestamp: Option<u32>) {
+        lock(&self.slot).queue.handed(bytes, timestamp);
+    }
+
+    /// Notes what still waits after a write: `staged` in the connection, `unsent` in the kernel.
+    pub fn waiting(&self, staged: usize, unsent: Option<usize>) {
+        lock(&self.slot).queue.waiting(staged, unsent);
     }
 
     /// Takes the socket back for good (the connection is closing).
@@ -110,13 +133,14 @@ impl Player {
         let mut slot = lock(&self.slot);
         slot.queue.unpark();
         slot.sink = None;
+        slot.direct = false;
     }
 
     /// Hands writing to the publisher's task if nothing waits; tells whether it did. The
     /// connection must not write again before [`Player::unpark`].
     pub fn park(&self) -> bool {
         let mut slot = lock(&self.slot);
-        slot.sink.is_some() && slot.queue.park()
+        slot.sink.is_some() && slot.direct && slot.queue.park()
     }
 
     /// Takes writing back from the publisher's task; once this returns, no write of its is
@@ -127,20 +151,32 @@ impl Player {
 
     fn push(&self, media: &Media) {
         let mut slot = lock(&self.slot);
-        let Slot { queue, sink } = &mut *slot;
+        let Slot {
+            queue,
+            sink,
+            direct,
+        } = &mut *slot;
+        if let Some(sink) = sink
+            && queue.needs_look(media.timestamp)
+            && let Ok(unsent) = sink.unsent()
+        {
+            queue.unsent(unsent);
+        }
         match sink {
-            Some(sink) if queue.takes_direct(media) => match sink.try_send(&media.wire) {
-                Ok(n) => {
-                    let rest = media.wire.slice(n.min(media.wire.len())..);
-                    let whole = rest.is_empty();
-                    queue.sent_direct(media, rest);
-                    if whole {
-                        return;
+            Some(sink) if *direct && queue.takes_direct(media) => {
+                match sink.try_send(&media.wire) {
+                    Ok(n) => {
+                        let rest = media.wire.slice(n.min(media.wire.len())..);
+                        let whole = rest.is_empty();
+                        queue.sent_direct(media, rest);
+                        if whole {
+                            return;
+                        }
                     }
+                    // A full socket is the connection's to wait for; a failed one, to report.
+                    Err(_) => queue.push(media.clone()),
                 }
-                // A full socket is the connection's to wait for; a failed one, to report.
-                Err(_) => queue.push(media.clone()),
-            },
+            }
             _ => queue.push(media.clone()),
         }
         drop(slot);
@@ -273,6 +309,9 @@ impl Hub {
         });
         st.cache.clear();
         st.counters = Counters::default();
+        for p in &st.players {
+            lock(&p.slot).queue.restart();
+        }
         if start == PublishStart::New {
             for p in &st.players {
                 p.push_notice(Notice::Published);
@@ -366,6 +405,7 @@ impl Hub {
             slot: Mutex::new(Slot {
                 queue: PlayerQueue::with_limits(self.limits),
                 sink: None,
+                direct: false,
             }),
             ready: Notify::new(),
         });
@@ -373,6 +413,9 @@ impl Hub {
         let stream = Self::entry(&mut streams, id);
         let mut st = lock(&stream.state);
         let live = st.publisher.is_some();
+        if let Some(newest) = st.cache.startup().filter(|m| m.is_droppable()).last() {
+            lock(&player.slot).queue.join_at(newest.timestamp);
+        }
         for media in st.cache.startup() {
             player.push(media);
         }

@@ -46,8 +46,12 @@
 //!   [`DEFAULT_PLAYER_QUEUE_BYTES`] bytes (payload plus chunked copy; one message larger than
 //!   that alone still goes out), at most [`DEFAULT_PLAYER_MAX_LAG`] behind live at a keyframe and
 //!   [`DEFAULT_PLAYER_MAX_DELAY`] between keyframes (then video is dropped to the next keyframe
-//!   and audio kept), 256 KiB of output staged in the connection and a kernel send buffer of
-//!   [`DEFAULT_PLAYER_SEND_BUFFER`].
+//!   and audio kept), [`OUT_HIGH_WATER`] of output staged in the connection and a kernel send
+//!   buffer of [`DEFAULT_PLAYER_SEND_BUFFER`].
+//! - Latency: at most [`DEFAULT_PLAYER_BUDGET`] of media time waits for a player in all (its
+//!   queue, its staged output and the bytes the kernel holds unsent on its socket, read with
+//!   `SIOCOUTQNSD`); past it, video is dropped up to the next keyframe that fits and audio is
+//!   kept. The cached start a player joins with does not count as lateness.
 //! - Keyframe cache: the latest group of pictures up to 512 messages and 16 MiB per stream.
 //! - Ingest: each connection may send [`DEFAULT_MAX_INGEST_RATE`] bytes per second on average
 //!   with bursts of [`DEFAULT_INGEST_BURST`]; past that the relay reads it more slowly, so one
@@ -70,6 +74,7 @@
 
 mod amf;
 mod auth;
+mod budget;
 mod config;
 mod conn;
 pub mod fuzz;
@@ -84,15 +89,16 @@ mod pending;
 mod queue;
 mod relay;
 mod session;
+mod unsent;
 
 pub use auth::PublishGate;
 pub use config::{
     DEFAULT_APP, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_INGEST_BURST,
     DEFAULT_MAX_CHUNK_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_INGEST_RATE,
     DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_PENDING, DEFAULT_PENDING_IDLE_TIMEOUT,
-    DEFAULT_PLAYER_MAX_DELAY, DEFAULT_PLAYER_MAX_LAG, DEFAULT_PLAYER_QUEUE_BYTES,
-    DEFAULT_PLAYER_QUEUE_LIMIT, DEFAULT_PLAYER_SEND_BUFFER, DEFAULT_RTMP_LISTEN,
-    DEFAULT_START_TIMEOUT, MIN_CHUNK_SIZE, RelayArgs, RelayConfig,
+    DEFAULT_PLAYER_BUDGET, DEFAULT_PLAYER_MAX_DELAY, DEFAULT_PLAYER_MAX_LAG,
+    DEFAULT_PLAYER_QUEUE_BYTES, DEFAULT_PLAYER_QUEUE_LIMIT, DEFAULT_PLAYER_SEND_BUFFER,
+    DEFAULT_RTMP_LISTEN, DEFAULT_START_TIMEOUT, MIN_CHUNK_SIZE, RelayArgs, RelayConfig,
 };
 pub use conn::OUT_HIGH_WATER;
 pub use gop::{GOP_CACHE_MAX_BYTES, GOP_CACHE_MAX_MESSAGES};

@@ -331,16 +331,23 @@ impl Peer {
             return Ok(());
         };
         while self.out.len() < budget {
-            match player.pop() {
+            let before = self.out.len();
+            let timestamp = match player.pop() {
                 Some(Entry::Media(media)) => {
-                    session.send_media(&mut self.out, *msg_stream, &media)?
+                    session.send_media(&mut self.out, *msg_stream, &media)?;
+                    Some(media.timestamp)
                 }
                 Some(Entry::Notice(notice)) => {
-                    session.notice(&mut self.out, *msg_stream, notice, stream.id())?
+                    session.notice(&mut self.out, *msg_stream, notice, stream.id())?;
+                    None
                 }
-                Some(Entry::Rest(bytes)) => self.out.push(bytes),
+                Some(Entry::Rest(bytes, timestamp)) => {
+                    self.out.push(bytes);
+                    Some(timestamp)
+                }
                 None => break,
-            }
+            };
+            player.handed(self.out.len() - before, timestamp);
         }
         Ok(())
     }

@@ -9,11 +9,16 @@
 //! publisher's task write the stream's next messages straight to its socket, which spares a task
 //! wake-up per message. The first message the socket does not take whole ends the parking and
 //! goes through the queue like any other.
+//!
+//! Each player also has a latency budget in media time (see `budget`), which covers what left
+//! the queue but not yet the relay: past it, video is dropped up to the next keyframe that fits
+//! and audio is kept.
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use crate::budget::{Lateness, Ledger, Verdict, behind, judge_video};
 use crate::media::{Media, MediaKind};
 
 /// Something a player's connection must be told apart from media.
@@ -32,8 +37,9 @@ pub(crate) enum Entry {
     Media(Media),
     /// A change of the stream's state.
     Notice(Notice),
-    /// The unwritten end of a message the socket took only part of: it must go out first.
-    Rest(Bytes),
+    /// The unwritten end of a message (with its timestamp) the socket took only part of: it
+    /// must go out first.
+    Rest(Bytes, u32),
 }
 
 impl Entry {
@@ -48,7 +54,7 @@ impl Entry {
             Entry::Media(m) if m.kind == MediaKind::Video => 1,
             Entry::Media(_) => 2,
             Entry::Notice(_) => 3,
-            Entry::Rest(_) => 4,
+            Entry::Rest(..) => 4,
         }
     }
 
@@ -57,7 +63,7 @@ impl Entry {
         match self {
             Entry::Media(m) => entry_size(m),
             Entry::Notice(_) => 0,
-            Entry::Rest(bytes) => bytes.len(),
+            Entry::Rest(bytes, _) => bytes.len(),
         }
     }
 }
@@ -74,6 +80,9 @@ pub(crate) struct QueueLimits {
     /// Lag behind any new message past which queued video is dropped until the next keyframe
     /// (audio is kept), for streams whose keyframes are too rare for `max_lag_ms` to act.
     pub max_delay_ms: u32,
+    /// Media time that may wait for the player in all (queue, staged output, kernel) before
+    /// video is dropped to the next keyframe that fits (audio is kept).
+    pub budget_ms: u32,
 }
 
 impl QueueLimits {
@@ -85,6 +94,7 @@ impl QueueLimits {
             bytes: usize::MAX,
             max_lag_ms,
             max_delay_ms: u32::MAX,
+            budget_ms: u32::MAX,
         }
     }
 }
@@ -101,6 +111,10 @@ pub(crate) struct PlayerQueue {
     seen_video: bool,
     dropped: u64,
     parked: bool,
+    ledger: Ledger,
+    /// The newest timestamp of the cached start a player joined with: the cache is a burst of
+    /// the recent past, not lateness, so nothing counts as older than this until it is gone.
+    floor: Option<u32>,
 }
 
 impl PlayerQueue {
@@ -125,6 +139,8 @@ impl PlayerQueue {
             seen_video: false,
             dropped: 0,
             parked: false,
+            ledger: Ledger::default(),
+            floor: None,
         }
     }
 
@@ -142,7 +158,13 @@ impl PlayerQueue {
     /// Whether `media` may be written straight to the socket: the player is parked (so its
     /// connection writes nothing and nothing waits before it) and not skipping to a keyframe.
     pub fn takes_direct(&self, media: &Media) -> bool {
-        self.parked && !self.skipping && !self.skipping_video && !media.wire.is_empty()
+        self.parked
+            && !self.skipping
+            && !self.skipping_video
+            && !media.wire.is_empty()
+            && (media.kind != MediaKind::Video
+                || !media.is_droppable()
+                || self.judge(media) == Verdict::Send)
     }
 
     /// Notes that `media` went straight to the socket; `rest` is what the socket did not take,
@@ -151,10 +173,42 @@ impl PlayerQueue {
         if media.kind == MediaKind::Video {
             self.seen_video = true;
         }
+        let written = media.wire.len() - rest.len().min(media.wire.len());
+        self.ledger.handed(written, Some(media.timestamp));
         if !rest.is_empty() {
             self.parked = false;
-            self.append(Entry::Rest(rest));
+            self.append(Entry::Rest(rest, media.timestamp));
         }
+    }
+
+    /// Notes `bytes` handed to the connection; `timestamp` is the media's, `None` for a notice.
+    pub fn handed(&mut self, bytes: usize, timestamp: Option<u32>) {
+        self.ledger.handed(bytes, timestamp);
+    }
+
+    /// Notes what waits after a write: `staged` in the connection, `unsent` in the kernel.
+    pub fn waiting(&mut self, staged: usize, unsent: Option<usize>) {
+        self.ledger.waiting(staged, unsent);
+    }
+
+    /// Notes the bytes the kernel holds unsent now.
+    pub fn unsent(&mut self, bytes: usize) {
+        self.ledger.unsent(bytes);
+    }
+
+    /// Whether a message at `timestamp` might find the player over its budget by what already
+    /// left the queue, so the kernel's unsent bytes are worth a look: while the oldest such
+    /// message is within the budget, no look can change a verdict.
+    pub fn needs_look(&self, timestamp: u32) -> bool {
+        self.ledger
+            .oldest()
+            .is_some_and(|t| self.behind(timestamp, t) > self.limits.budget_ms)
+    }
+
+    /// Counts the cached start a player joins with, up to `newest`, as the present rather than
+    /// as lateness.
+    pub fn join_at(&mut self, newest: u32) {
+        self.floor = Some(newest);
     }
 
     /// Appends a notice; notices are never dropped.
@@ -188,12 +242,21 @@ impl PlayerQueue {
             }
             self.skipping = false;
         }
-        if self.skipping_video && media.kind == MediaKind::Video {
-            if !media.is_keyframe() {
-                self.dropped += 1;
-                return;
+        if media.kind == MediaKind::Video {
+            self.settle_floor(media.timestamp);
+            match self.judge(&media) {
+                Verdict::Send => self.skipping_video = false,
+                Verdict::Jump => {
+                    self.drop_video();
+                    self.skipping_video = false;
+                }
+                Verdict::Skip => {
+                    self.drop_video();
+                    self.skipping_video = true;
+                    self.dropped += 1;
+                    return;
+                }
             }
-            self.skipping_video = false;
         }
         let lag = self.lag_before(media.timestamp);
         if media.is_keyframe() {
@@ -240,6 +303,11 @@ impl PlayerQueue {
         self.items.len()
     }
 
+    /// Whether no entry waits.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
     /// Entries dropped so far.
     pub fn dropped(&self) -> u64 {
         self.dropped
@@ -271,11 +339,67 @@ impl PlayerQueue {
             Entry::Media(m) if m.is_droppable() => Some(m.timestamp),
             _ => None,
         });
-        match oldest {
-            // Timestamps wrap after 49 days; a "negative" lag is no lag.
-            Some(t) => u32::try_from(timestamp.wrapping_sub(t) as i32).unwrap_or(0),
-            None => 0,
+        oldest.map_or(0, |t| behind(timestamp, t))
+    }
+
+    /// How far `oldest` is behind `newest`, not counting the cached start of a join.
+    fn behind(&self, newest: u32, oldest: u32) -> u32 {
+        let lag = behind(newest, oldest);
+        self.floor.map_or(lag, |f| lag.min(behind(newest, f)))
+    }
+
+    /// Forgets the cached start: a new publisher's timestamps start afresh.
+    pub fn restart(&mut self) {
+        self.floor = None;
+    }
+
+    /// Ends the floor once a live message finds nothing older waiting.
+    fn settle_floor(&mut self, timestamp: u32) {
+        let Some(floor) = self.floor else { return };
+        if behind(timestamp, floor) == 0 {
+            // Still the cached start.
+            return;
         }
+        let older_waits = self.ledger.oldest().is_some_and(|t| behind(floor, t) > 0)
+            || self.items.iter().any(|e| match e {
+                Entry::Media(m) => m.is_droppable() && behind(floor, m.timestamp) > 0,
+                Entry::Rest(_, t) => behind(floor, *t) > 0,
+                Entry::Notice(_) => false,
+            });
+        if !older_waits {
+            self.floor = None;
+        }
+    }
+
+    /// How late the player is for a video frame, and what the budget makes of it.
+    fn judge(&self, media: &Media) -> Verdict {
+        let ts = media.timestamp;
+        let left = self.ledger.oldest().map_or(0, |t| self.behind(ts, t));
+        let (mut queued, mut kept) = (0, left);
+        for entry in &self.items {
+            match entry {
+                Entry::Media(m) if m.is_droppable() => {
+                    let lag = self.behind(ts, m.timestamp);
+                    queued = queued.max(lag);
+                    if m.kind == MediaKind::Audio {
+                        kept = kept.max(lag);
+                        break;
+                    }
+                }
+                Entry::Rest(_, t) => kept = kept.max(self.behind(ts, *t)),
+                _ => {}
+            }
+        }
+        let late = Lateness {
+            all_ms: kept.max(queued),
+            kept_ms: kept,
+        };
+        judge_video(
+            media.is_keyframe(),
+            self.skipping_video,
+            late,
+            self.limits.budget_ms,
+        )
     }
 
     /// Drops every queued video frame, keeping audio, headers and notices in order.

@@ -28,6 +28,10 @@ impl DirectSink for Arc<Pipe> {
         lock(&self.taken).extend_from_slice(&bytes[..n]);
         Ok(n)
     }
+
+    fn unsent(&self) -> io::Result<usize> {
+        Ok(0)
+    }
 }
 
 fn wired(ts: u32, wire: &'static [u8]) -> Media {
@@ -99,7 +103,7 @@ fn a_parked_player_is_written_directly_until_its_socket_fills() {
     let pipe = Arc::new(Pipe::default());
     *lock(&pipe.room) = 10;
     assert!(!player.park(), "no socket offered yet");
-    player.attach(Box::new(pipe.clone()));
+    player.attach(Box::new(pipe.clone()), true);
     assert!(player.park());
 
     assert!(hub.media(&stream, 1, wired(0, b"first")));
@@ -115,7 +119,7 @@ fn a_parked_player_is_written_directly_until_its_socket_fills() {
     assert_eq!(
         drain(&player),
         vec![
-            Entry::Rest(Bytes::from_static(b"d")),
+            Entry::Rest(Bytes::from_static(b"d"), 33),
             Entry::Media(wired(66, b"third"))
         ],
         "the rest of a half-written message goes first, then the queue takes over"
@@ -157,7 +161,7 @@ fn video_written_directly_still_makes_a_skipping_player_wait_for_a_keyframe() {
     let (_, player, _) = hub.start_play("s", 10);
     let pipe = Arc::new(Pipe::default());
     *lock(&pipe.room) = 5;
-    player.attach(Box::new(pipe.clone()));
+    player.attach(Box::new(pipe.clone()), true);
     assert!(player.park());
     assert!(hub.media(&stream, 1, wired(0, b"whole")));
     // The socket is full: sound queues and overflows, and the video seen only on the

@@ -173,7 +173,7 @@ fn a_partly_written_message_ends_the_parking_and_goes_out_first() {
     assert_eq!(
         drain(&mut q),
         vec![
-            Entry::Rest(Bytes::from_static(b"ked")),
+            Entry::Rest(Bytes::from_static(b"ked"), 33),
             Entry::Media(inter(66))
         ]
     );
@@ -323,4 +323,112 @@ fn far_behind_in_an_audio_only_stream_jumps_to_live() {
     let got = drain(&mut q);
     assert!(got.len() < 30 && got.len() > 1, "{}", got.len());
     assert_eq!(got.last(), Some(&Entry::Media(sound(29 * 21))));
+}
+
+fn budgeted(budget_ms: u32) -> PlayerQueue {
+    PlayerQueue::with_limits(QueueLimits {
+        budget_ms,
+        ..QueueLimits::counted(1_000, 60_000)
+    })
+}
+
+fn kinds(entries: &[Entry]) -> Vec<(MediaKind, u32)> {
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Media(m) => Some((m.kind, m.timestamp)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn over_the_budget_queued_video_goes_audio_stays_and_a_keyframe_resumes() {
+    let mut q = budgeted(400);
+    q.push(key(0));
+    q.push(sound(380));
+    q.push(inter(400));
+    // 401 ms behind the keyframe still queued: the video goes, the sound stays.
+    q.push(inter(401));
+    q.push(inter(466));
+    assert_eq!(kinds(&drain(&mut q)), vec![(MediaKind::Audio, 380)]);
+    q.push(sound(900));
+    q.push(key(1_000));
+    q.push(inter(1_066));
+    assert_eq!(
+        kinds(&drain(&mut q)),
+        vec![
+            (MediaKind::Audio, 900),
+            (MediaKind::Video, 1_000),
+            (MediaKind::Video, 1_066)
+        ]
+    );
+}
+
+#[test]
+fn what_left_the_queue_counts_until_the_kernel_sent_it() {
+    let mut q = budgeted(400);
+    q.push(key(0));
+    assert!(matches!(q.pop(), Some(Entry::Media(_))));
+    q.handed(5_000, Some(0));
+    q.waiting(1_000, Some(4_000));
+    assert!(!q.needs_look(400));
+    assert!(q.needs_look(401));
+    // Staged and unsent: the keyframe has not left, so video waits for the next keyframe.
+    q.push(inter(401));
+    q.push(key(1_000));
+    assert_eq!(
+        q.len(),
+        0,
+        "the keyframe cannot jump what already left the queue"
+    );
+    // Once the kernel sent it, the next keyframe goes out.
+    q.waiting(0, Some(0));
+    q.push(key(2_000));
+    assert_eq!(kinds(&drain(&mut q)), vec![(MediaKind::Video, 2_000)]);
+}
+
+#[test]
+fn a_keyframe_jumps_queued_video_when_the_rest_fits() {
+    let mut q = budgeted(400);
+    q.push(key(0));
+    q.push(inter(66));
+    q.push(sound(300));
+    q.push(key(600));
+    assert_eq!(
+        kinds(&drain(&mut q)),
+        vec![(MediaKind::Audio, 300), (MediaKind::Video, 600)]
+    );
+}
+
+#[test]
+fn the_cached_start_of_a_join_is_not_lateness() {
+    let mut q = budgeted(400);
+    q.join_at(900);
+    for m in [key(0), inter(500), inter(900)] {
+        q.push(m);
+    }
+    q.push(inter(966));
+    assert_eq!(
+        q.len(),
+        4,
+        "almost a second of cache behind, nothing dropped"
+    );
+    // It does not shield a player that stays behind.
+    q.push(inter(1_400));
+    assert_eq!(q.len(), 0);
+}
+
+#[test]
+fn a_parked_player_over_the_budget_is_not_written_directly() {
+    let mut q = budgeted(400);
+    assert!(q.park());
+    q.sent_direct(&wired(key(0)), Bytes::new());
+    q.waiting(0, Some(7));
+    assert!(q.takes_direct(&wired(inter(400))));
+    assert!(!q.takes_direct(&wired(inter(401))));
+    assert!(
+        q.takes_direct(&wired(sound(401))),
+        "audio is never held back"
+    );
 }
