@@ -32,7 +32,9 @@ const WIDE_KBPS: u64 = 2_000;
 const STEP_DOWN_S: u64 = 12;
 const STEP_UP_S: u64 = 24;
 /// Extra time the creating bot stays, so it outlives everyone who joined after it.
-const CREATOR_GRACE: Duration = Duration::from_secs(4);
+const CREATOR_GRACE: Duration = Duration::from_secs(3);
+/// Time between two joiners' leaving, so each one's figures at exit still cover the next.
+const LEAVE_STAGGER: Duration = Duration::from_secs(1);
 /// Figures of fps and kbit/s are averaged from this share of the run on (the warm-up is
 /// left out).
 const STEADY_FROM: f64 = 0.4;
@@ -48,7 +50,7 @@ struct Args {
     /// Seconds each scenario's bots stay in the call.
     #[arg(long, default_value_t = 36)]
     seconds: u64,
-    /// Run only the scenarios whose key or name contains this.
+    /// Run only the scenario with this key (a–e), or those whose name contains this.
     #[arg(long)]
     only: Option<String>,
 }
@@ -181,7 +183,7 @@ fn main() -> Result<()> {
     let mut rows = Vec::new();
     for s in scenarios() {
         if let Some(only) = &args.only
-            && !(s.key.contains(only.as_str()) || s.name.contains(only.as_str()))
+            && !(s.key == only || (only.len() > 1 && s.name.contains(only.as_str())))
         {
             continue;
         }
@@ -209,61 +211,70 @@ fn run(s: &Scenario, quartet: &Path, dir: &Path, duration: Duration) -> Result<R
     }
     let server = Server::start(quartet, lab.host_addr())?;
     let start = Instant::now();
-    let host_cmd = || std::process::Command::new(quartet);
+    // A bot's figures at exit cover the members still there, and the creator's leaving
+    // closes the room: so the member whose stream is measured creates the room and leaves
+    // last, the one measuring it leaves first, and the others one by one in between.
+    let (observed, observer) = match s.across {
+        Across::Uplink => ("weak", "host"),
+        Across::Downlink => ("host", "weak"),
+    };
+    let mut joiners = vec![observer];
+    let healthy_names: Vec<String> = (2..s.members).map(|i| format!("healthy{i}")).collect();
+    joiners.extend(healthy_names.iter().map(String::as_str));
+    let command = |name: &str| {
+        if name == "weak" {
+            lab.command(quartet)
+        } else {
+            std::process::Command::new(quartet)
+        }
+    };
+    let last = duration + LEAVE_STAGGER * joiners.len() as u32 + CREATOR_GRACE;
     let creator = Bot::spawn(
-        host_cmd(),
+        command(observed),
         &server.url,
         None,
-        "host",
-        duration + CREATOR_GRACE,
+        observed,
+        last,
         dir,
         start,
     )?;
     let room = creator.room()?;
-    let mut schedule_offset = 0.0;
-    if let Some(schedule) = &s.steps {
-        schedule_offset = lab
-            .play(schedule.clone())?
-            .duration_since(start)
-            .as_secs_f64();
-    }
-    let weak = Bot::spawn(
-        lab.command(quartet),
-        &server.url,
-        Some(&room),
-        "weak",
-        duration,
-        dir,
-        start,
-    )?;
-    let mut healthy = Vec::new();
-    for i in 2..s.members {
-        let name = format!("healthy{i}");
-        healthy.push(Bot::spawn(
-            host_cmd(),
+    let mut bots = Vec::new();
+    for (i, name) in joiners.iter().enumerate() {
+        let stays = duration + LEAVE_STAGGER * i as u32;
+        bots.push(Bot::spawn(
+            command(name),
             &server.url,
             Some(&room),
-            &name,
-            duration,
+            name,
+            stays,
             dir,
             start,
         )?);
     }
-    let (weak_samples, weak_json) = weak.finish()?;
-    let mut others = Vec::new();
-    for bot in healthy {
+    // Counted from when everyone has been asked in, as the bots' figures are.
+    let schedule_offset = match &s.steps {
+        Some(schedule) => lab
+            .play(schedule.clone())?
+            .duration_since(start)
+            .as_secs_f64(),
+        None => 0.0,
+    };
+    let mut finished = Vec::new();
+    for bot in bots.into_iter().chain([creator]) {
         let name = bot.name.clone();
-        others.push((name, bot.finish()?.1));
+        let (samples, json) = bot.finish()?;
+        finished.push((name, samples, json));
     }
-    let (host_samples, host_json) = creator.finish()?;
     lab.stop_schedule()?;
     drop(server);
     drop(lab);
 
-    let (samples, json, remote) = match s.across {
-        Across::Uplink => (&host_samples, &host_json, "weak"),
-        Across::Downlink => (&weak_samples, &weak_json, "host"),
-    };
+    let (_, samples, json) = finished
+        .iter()
+        .find(|(name, ..)| name == observer)
+        .context("the observer's figures")?;
+    let remote = observed;
     let tile = series(samples, remote);
     let steady_from = duration.as_secs_f64() * STEADY_FROM;
     let (fps, kbps) = steady_rates(&tile, steady_from);
@@ -284,17 +295,15 @@ fn run(s: &Scenario, quartet: &Path, dir: &Path, duration: Duration) -> Result<R
         row.back_under_s = back_under(&tile, down, up);
         row.regained_s = regained(&tile, down, up);
     }
-    if !others.is_empty() {
-        others.push(("host".into(), host_json.clone()));
-        let mut worst = (0.0f64, 0.0f64);
-        for (viewer, json) in &others {
-            for (name, _) in &others {
-                if name == viewer {
-                    continue;
+    if !healthy_names.is_empty() {
+        let healthy = |name: &str| name != "weak";
+        let mut worst = (f64::NAN, f64::NAN);
+        for (viewer, _, json) in finished.iter().filter(|(n, ..)| healthy(n)) {
+            for (name, ..) in finished.iter().filter(|(n, ..)| healthy(n) && n != viewer) {
+                // A member who left before the viewer is not in its figures.
+                if let (Some(p50), Some(p95)) = latency_of(json, name) {
+                    worst = (worst.0.max(p50), worst.1.max(p95));
                 }
-                let (p50, p95) = latency_of(json, name);
-                worst.0 = worst.0.max(p50.unwrap_or(f64::INFINITY));
-                worst.1 = worst.1.max(p95.unwrap_or(f64::INFINITY));
             }
         }
         row.healthy = Some(worst);

@@ -140,7 +140,7 @@ impl Bot {
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(Stdio::inherit());
         match room {
             Some(room) => command.args(["--room", room]),
             None => command.args(["--create", "netbench"]),
