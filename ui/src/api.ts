@@ -143,7 +143,11 @@ export interface RemoteStats {
   audioLevel: number;
   framesDecoded: number;
   videoOff: boolean;
+  /** Connection quality of the tile, steadied by the app (see quartet_call::quality). */
+  quality: Quality;
 }
+
+export type Quality = "good" | "poor" | "bad";
 
 export interface Stats {
   publisher: { connected: boolean; fps: number; kbps: number; droppedFrames: number; micLevel: number } | null;

@@ -27,9 +27,12 @@ fn a_live_stream_is_good_and_a_lost_one_bad() {
     assert_eq!(judge(&unmeasured, Quality::Good), Quality::Good);
 }
 
+/// Sets one figure of a look.
+type Setter = fn(&mut Signals, f64);
+
 #[test]
 fn each_figure_crosses_its_thresholds_just_past_them() {
-    let cases: [(fn(&mut Signals, f64), f64, f64); 3] = [
+    let cases: [(Setter, f64, f64); 3] = [
         (|s, v| s.latency_ms_p50 = Some(v), POOR_P50_MS, BAD_P50_MS),
         (|s, v| s.latency_ms_p95 = Some(v), POOR_P95_MS, BAD_P95_MS),
         (
