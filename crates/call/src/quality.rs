@@ -37,7 +37,8 @@ pub const BAD_BITRATE_SHARE: f64 = 0.25;
 /// threshold does not flip the indicator.
 pub const RECOVER_MARGIN: f64 = 0.8;
 /// A better level is shown only after the figures have said so this long without a break:
-/// longer than the latency window takes to forget a burst of late frames at 15 fps.
+/// six looks of the app (every 500 ms), so a link flapping at a threshold shows its worse side
+/// while a real recovery is seen within moments.
 pub const IMPROVE_AFTER: Duration = Duration::from_secs(3);
 /// Fewer frames decoded than this between two looks say nothing about skipping (a paused or
 /// camera-off stream), so the skipped share is left out.
