@@ -356,6 +356,13 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
         "\ntargets: p50 ≤ {TARGET_P50_MS} ms, p95 ≤ {TARGET_P95_MS} ms; back under {PERCEIVED_MS} ms \
          within {TARGET_RECOVERY_S} s of a step down; healthy members' p95 ≤ {TARGET_HEALTHY_P95_MS} ms"
     );
+    println!(
+        "p50/p95: the observer's player at exit, over its last {} frames; fps, kbit/s: mean of \
+         its stats lines from {:.0} % of the run on. The step columns read the stats line's \
+         median over that same window, so they see a spike late or not at all: a lower bound.",
+        quartet_media::stats::DEFAULT_WINDOW,
+        STEADY_FROM * 100.0
+    );
     let json = json!({
         "narrow_kbps": NARROW_KBPS,
         "targets": {
