@@ -7,7 +7,7 @@ use crate::lobby::{DEFAULT_AVATAR, ROOM_KIND, parse_server_url};
 use crate::preview::device_word;
 use quartet_call::{
     AudioInput, AudioOutputChoice, Call, CallConfig, CallEvent, CallHandle, CallStats, Link,
-    MediaSettings, Participant, Placement, PlayerState, PublisherState, VideoInput,
+    MediaSettings, Participant, Placement, PlayerState, PublisherState, QualityTracker, VideoInput,
 };
 use quartet_room::{JoinTarget, SessionConfig};
 use serde::{Deserialize, Serialize};
@@ -464,6 +464,8 @@ pub struct RemoteStatsDto {
     pub frames_decoded: u64,
     /// Their latest picture is a "camera off" frame.
     pub video_off: bool,
+    /// Connection quality of the tile: `good`, `poor` or `bad` (`quartet_call::quality`).
+    pub quality: &'static str,
 }
 
 /// The call's figures for the stats overlay and the speaking highlight.
@@ -490,6 +492,31 @@ impl StatsDto {
                 .is_some_and(|f| f.is_blank());
             if let Some(r) = dto.remotes.iter_mut().find(|r| r.tile == tile.slot) {
                 r.video_off = off;
+            }
+        }
+        dto
+    }
+
+    /// The figures of `call` with each tile's connection quality, which `tracker` keeps
+    /// steady from one look to the next.
+    pub fn with_quality(call: &CallHandle, tracker: &mut QualityTracker) -> StatsDto {
+        let stats = call.stats();
+        let mut dto = StatsDto::of(call);
+        let off: Vec<&str> = dto
+            .remotes
+            .iter()
+            .filter(|r| r.video_off)
+            .map(|r| r.user_id.as_str())
+            .collect();
+        // Every Quartet member sends the default bitrate; with the camera off it sends
+        // little on purpose, so bitrate says nothing then.
+        let expected = |id: &str| {
+            (!off.contains(&id)).then_some(f64::from(quartet_call::config::DEFAULT_VIDEO_KBPS))
+        };
+        let quality = tracker.update(&stats, expected, std::time::Instant::now());
+        for r in &mut dto.remotes {
+            if let Some(q) = quality.get(&r.user_id) {
+                r.quality = q.as_str();
             }
         }
         dto
@@ -529,6 +556,7 @@ impl From<CallStats> for StatsDto {
                     audio_level: r.player.audio_level,
                     frames_decoded: r.player.frames_decoded,
                     video_off: false,
+                    quality: quartet_call::Quality::Good.as_str(),
                 })
                 .collect(),
             listed: s.listed,
@@ -546,6 +574,8 @@ struct Active {
 #[derive(Default)]
 pub struct CallService {
     active: Mutex<Option<Active>>,
+    /// Each tile's quality indicator, kept between the page's looks at the figures.
+    quality: std::sync::Mutex<QualityTracker>,
 }
 
 impl CallService {
@@ -577,6 +607,16 @@ impl CallService {
             Some(a) => Ok(a.call.clone()),
             None => Err(AppError::NoCall),
         }
+    }
+
+    /// The current call's figures, each tile with its connection quality.
+    pub async fn stats(&self) -> Result<StatsDto, AppError> {
+        let call = self.current().await?;
+        let mut tracker = self
+            .quality
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(StatsDto::with_quality(&call, &mut tracker))
     }
 
     /// Adds synthetic members named `names` to the current room (a presenter with no camera

@@ -299,7 +299,7 @@ pub async fn call_send_text(state: State<'_, AppState>, text: String) -> Result<
 /// The figures of our stream and every played member.
 #[tauri::command]
 pub async fn call_stats(state: State<'_, AppState>) -> Result<StatsDto> {
-    Ok(StatsDto::of(&state.call.current().await?))
+    state.call.stats().await
 }
 
 /// Adds synthetic members named `names` to the room.

@@ -144,7 +144,11 @@ export interface RemoteStats {
   audioLevel: number;
   framesDecoded: number;
   videoOff: boolean;
+  /** Connection quality of the tile, steadied by the app (see quartet_call::quality). */
+  quality: Quality;
 }
+
+export type Quality = "good" | "poor" | "bad";
 
 export interface Stats {
   publisher: {

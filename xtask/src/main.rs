@@ -105,6 +105,8 @@ enum Bench {
     Media,
     /// Every attack of docs/security.md against `quartet server` while a healthy call runs.
     Abuse,
+    /// Calls with one member behind a narrow, lossy or stepping link of the network lab (root).
+    Network,
 }
 
 fn main() -> Result<()> {
@@ -422,8 +424,9 @@ fn bench(which: Bench, root: &Path) -> Result<()> {
         Bench::Relay => ("quartet-relay", "relay_bench", "relay.json"),
         Bench::Media => ("quartet-media", "media_bench", "media.json"),
         Bench::Abuse => ("quartet-tests", "bench_abuse", "abuse.json"),
+        Bench::Network => ("quartet-tests", "bench_network", "network.json"),
     };
-    if matches!(which, Bench::Server | Bench::Abuse) {
+    if matches!(which, Bench::Server | Bench::Abuse | Bench::Network) {
         // The server under test runs as its own process, as users run it.
         run(cargo().args(["build", "--release", "-p", "quartet"]))?;
     }

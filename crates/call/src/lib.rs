@@ -15,7 +15,8 @@
 //!   [`CallEvent::MemberUpdated`], since nothing anyone sees changed.
 //! - **Looking at it**: [`CallHandle::tiles`] gives each remote tile's latest picture and its
 //!   H.264 packets, [`CallHandle::stats`] the figures, [`CallHandle::snapshot_grid`] the whole
-//!   grid as one picture ([`grid`]).
+//!   grid as one picture ([`grid`]); [`quality`] turns a tile's figures into a steady
+//!   good / poor / bad.
 //!
 //! Nothing here knows about a UI: the desktop app and the bots are thin adapters over it.
 
@@ -24,6 +25,7 @@ pub mod config;
 pub mod devices;
 pub mod event;
 pub mod grid;
+pub mod quality;
 pub mod stats;
 pub mod tiles;
 
@@ -34,6 +36,7 @@ pub use config::{AudioInput, AudioOutputChoice, CallConfig, MediaSettings, Video
 pub use devices::FrameSlot;
 pub use event::{CallEvent, Link, Participant, Placement, PlayerState, PublisherState};
 pub use grid::compose_grid;
+pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quartet_media::source::DeviceKind;
 pub use stats::{CallStats, RemoteStats};
 pub use tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};

@@ -1,6 +1,6 @@
 // The call: a 2×2 grid (us top left, mirrored; up to three members), controls, chat and people.
 
-import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type Member, type Stats } from "../api";
+import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type Member, type Quality, type Stats } from "../api";
 import type { App, RoomChoice, View } from "../app";
 import { clear, h, icon, ICONS } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
@@ -77,6 +77,8 @@ class Tile {
   private readonly status: HTMLElement;
   private readonly name: HTMLElement;
   private readonly micMark: HTMLElement;
+  private readonly qualityMark: HTMLElement;
+  private readonly qualityLabel: HTMLElement;
   readonly statsLine: HTMLElement;
   member: Member | null = null;
   private feed: VideoFeed | null = null;
@@ -95,6 +97,13 @@ class Tile {
     this.placeholder = h("div", { class: "placeholder" }, this.avatar, this.status);
     this.micMark = h("span", { class: "mic-mark", attrs: { hidden: true } }, icon(ICONS.micOff));
     txAttr(this.micMark, "title", "call.muted");
+    this.qualityLabel = h("span", { class: "quality-label" });
+    this.qualityMark = h(
+      "span",
+      { class: "quality-mark", testid: "tile-quality", attrs: { hidden: true, role: "img" } },
+      h("span", { class: "quality-dot" }),
+      this.qualityLabel,
+    );
     this.name = h("span", { class: "tile-name-text" });
     this.statsLine = h("div", { class: "tile-stats", testid: "tile-stats" });
     this.el = h(
@@ -102,7 +111,7 @@ class Tile {
       { class: "tile empty", testid: `tile-${index}` },
       this.canvas,
       this.placeholder,
-      h("div", { class: "tile-name" }, this.micMark, this.name),
+      h("div", { class: "tile-name" }, this.qualityMark, this.micMark, this.name),
       this.statsLine,
       actions,
     );
@@ -204,6 +213,7 @@ class Tile {
     delete this.name.dataset.i18n;
     tx(this.status, "call.emptyTile");
     this.micMark.hidden = true;
+    this.setQuality(null);
     this.statsLine.textContent = "";
     this.el.classList.remove("speaking", "video-off", "reconnecting");
   }
@@ -218,6 +228,22 @@ class Tile {
   setVideoOff(off: boolean): void {
     this.el.classList.toggle("video-off", off);
     if (off) tx(this.status, "call.cameraOff");
+  }
+
+  /** Shows the connection quality (a dot; named in words once it is not good), or hides it. */
+  setQuality(quality: Quality | null): void {
+    this.qualityMark.hidden = quality === null;
+    this.qualityMark.classList.remove("good", "poor", "bad");
+    if (quality === null) return;
+    this.qualityMark.classList.add(quality);
+    this.qualityMark.dataset.quality = quality;
+    const key = `call.quality.${quality}` as const;
+    txAttr(this.qualityMark, "title", key);
+    txAttr(this.qualityMark, "aria-label", key);
+    if (quality === "good") {
+      this.qualityLabel.textContent = "";
+      delete this.qualityLabel.dataset.i18n;
+    } else tx(this.qualityLabel, key);
   }
 
   setMuted(muted: boolean): void {
@@ -548,6 +574,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       tile.setSpeaking(speak.update(r.audioLevel, now));
       tile.setMuted(mute.update(r.audioLevel, now));
       tile.setVideoOff(r.videoOff);
+      tile.setQuality(r.quality);
       const feed = feeds.get(`tile-${r.tile}`);
       const parts = [`${r.fps.toFixed(0)} fps`, formatKbps(r.kbps)];
       if (r.latencyMsP50 !== null) parts.push(t("call.latency", { n: Math.round(r.latencyMsP50) }));

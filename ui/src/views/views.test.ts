@@ -286,6 +286,55 @@ describe("call", () => {
     view.dispose();
   });
 
+  it("marks each member's tile with its connection quality, in both languages", async () => {
+    const calls: Calls = [];
+    let quality = "poor";
+    const remote = () => ({
+      userId: "u2",
+      tile: 1,
+      connected: true,
+      fps: 7,
+      kbps: 260,
+      latencyMsP50: 2200,
+      latencyMsP95: 2600,
+      audioLevel: 0,
+      framesDecoded: 100,
+      videoOff: false,
+      quality,
+    });
+    mockBackend(calls, {
+      call_stats: () => ({ publisher: null, remotes: [remote()], listed: 0 }),
+    });
+    const app = await makeApp("Ann");
+    const bus = new CallBus();
+    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, bus);
+    document.body.appendChild(view.element);
+    // Our own tile has no indicator; an empty tile neither.
+    expect(byTestId("tile-0")?.querySelector<HTMLElement>("[data-testid=tile-quality]")?.hidden).toBe(true);
+    bus.push({ type: "memberJoined", member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 1 } });
+    const mark = () => byTestId("tile-2")!.querySelector<HTMLElement>("[data-testid=tile-quality]")!;
+    await vi.waitFor(() => expect(mark().hidden).toBe(false), { timeout: 3_000 });
+    expect(mark().classList.contains("poor")).toBe(true);
+    expect(mark().textContent).toBe("Poor connection");
+    expect(mark().getAttribute("aria-label")).toBe("Poor connection");
+    expect(byTestId("tile-3")?.querySelector<HTMLElement>("[data-testid=tile-quality]")?.hidden).toBe(true);
+
+    setLocale("zh-CN");
+    quality = "bad";
+    await vi.waitFor(() => expect(mark().textContent).toBe("网络很差"), { timeout: 3_000 });
+    expect(mark().classList.contains("bad") && !mark().classList.contains("poor")).toBe(true);
+
+    // Good is a quiet dot, named only in its tooltip.
+    quality = "good";
+    await vi.waitFor(() => expect(mark().classList.contains("good")).toBe(true), { timeout: 3_000 });
+    expect(mark().textContent).toBe("");
+    expect(mark().title).toBe("网络良好");
+
+    bus.push({ type: "memberLeft", member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: null }, freedTile: 1 });
+    await vi.waitFor(() => expect(mark().hidden).toBe(true));
+    view.dispose();
+  }, 15_000);
+
   it("lights our tile while we talk, says when we talk muted, and switches speakers", async () => {
     const calls: Calls = [];
     let micLevel = 0.2;
