@@ -210,6 +210,7 @@ pub(crate) fn set_rc_buffer_size(ctx: &mut codec::Context, bits: i32) {
 }
 
 /// The leading fields every FFmpeg `URLContext` has had since FFmpeg 1.0 (`libavformat/url.h`).
+#[cfg(target_os = "linux")]
 #[repr(C)]
 struct UrlContextHead {
     av_class: *const ffi::AVClass,
@@ -218,6 +219,7 @@ struct UrlContextHead {
 }
 
 /// The leading fields of the RTMP protocol's context (`libavformat/rtmpproto.c`).
+#[cfg(target_os = "linux")]
 #[repr(C)]
 struct RtmpContextHead {
     class: *const ffi::AVClass,
@@ -225,6 +227,7 @@ struct RtmpContextHead {
 }
 
 /// The leading fields of the TCP protocol's context (`libavformat/tcp.c`).
+#[cfg(target_os = "linux")]
 #[repr(C)]
 struct TcpContextHead {
     class: *const ffi::AVClass,
@@ -235,6 +238,7 @@ struct TcpContextHead {
 ///
 /// # Safety
 /// `obj` is null or points to an object whose first field is a `const AVClass *`.
+#[cfg(target_os = "linux")]
 unsafe fn class_name(obj: *const std::ffi::c_void) -> Option<&'static CStr> {
     if obj.is_null() {
         return None;

@@ -6,6 +6,7 @@
 //! to). So the relay reads the figure itself (`SIOCOUTQNSD`) and counts it in a player's budget.
 
 use std::io;
+#[cfg(target_os = "linux")]
 use std::os::fd::AsFd;
 
 /// Bytes written to `socket` that the kernel has not sent yet.
@@ -27,18 +28,17 @@ pub(crate) fn unsent_bytes(socket: impl AsFd) -> io::Result<usize> {
 
 /// Elsewhere the figure is not offered; the budget then covers the queue and staged output.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn unsent_bytes(_socket: impl AsFd) -> io::Result<usize> {
+pub(crate) fn unsent_bytes<S>(_socket: S) -> io::Result<usize> {
     Ok(0)
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
 
     #[test]
-    #[cfg(target_os = "linux")]
     fn unsent_bytes_count_what_the_peer_cannot_take() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut tx = TcpStream::connect(listener.local_addr().unwrap()).unwrap();

@@ -189,6 +189,7 @@ async fn a_restarted_host_keeps_rooms_members_tokens_and_url_signatures() {
     host.stop().await.unwrap();
 
     assert!(dir.path().join(ROOMS_FILE).exists());
+    assert!(dir.path().join(KEYS_FILE).exists());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -1,0 +1,387 @@
+//! The benchmark itself: each scenario in a fresh lab, then the table and the JSON.
+
+use crate::figures::{PERCEIVED_MS, back_under, latency_of, regained, series, steady_rates};
+use crate::procs::{Bot, Server};
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use quartet_netlab::{Direction, LinkProfile, NetLab, Schedule};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Steady-state latency targets of issue 15, ms.
+const TARGET_P50_MS: f64 = 250.0;
+const TARGET_P95_MS: f64 = 400.0;
+/// Latency must be back under [`PERCEIVED_MS`] this long after a step down, s.
+const TARGET_RECOVERY_S: f64 = 3.0;
+/// The healthy members of the four-member call keep their p95 under this, ms.
+const TARGET_HEALTHY_P95_MS: f64 = 60.0;
+/// The narrow link of every scenario: a home uplink or a crowded Wi-Fi.
+const NARROW_KBPS: u64 = 300;
+/// The wide phases of the step scenario.
+const WIDE_KBPS: u64 = 2_000;
+/// Step scenario: when the link narrows and widens again, s after the bots start.
+const STEP_DOWN_S: u64 = 12;
+const STEP_UP_S: u64 = 24;
+/// Extra time the creating bot stays, so it outlives everyone who joined after it.
+const CREATOR_GRACE: Duration = Duration::from_secs(3);
+/// Time between two joiners' leaving, so each one's figures at exit still cover the next.
+const LEAVE_STAGGER: Duration = Duration::from_secs(1);
+/// Figures of fps and kbit/s are averaged from this share of the run on (the warm-up is
+/// left out).
+const STEADY_FROM: f64 = 0.4;
+
+#[derive(Parser)]
+struct Args {
+    /// Where to write the figures as JSON.
+    #[arg(long)]
+    out: PathBuf,
+    /// The `quartet` binary (default: release build in CARGO_TARGET_DIR or target/).
+    #[arg(long)]
+    quartet: Option<PathBuf>,
+    /// Seconds each scenario's bots stay in the call.
+    #[arg(long, default_value_t = 36)]
+    seconds: u64,
+    /// Run only the scenario with this key (a–e), or those whose name contains this.
+    #[arg(long)]
+    only: Option<String>,
+}
+
+/// Which way the measured stream crosses the weak link.
+#[derive(Clone, Copy, PartialEq)]
+enum Across {
+    /// The weak member's own stream, as the creator sees it.
+    Uplink,
+    /// The creator's stream, as the weak member sees it.
+    Downlink,
+}
+
+struct Scenario {
+    key: &'static str,
+    name: &'static str,
+    members: usize,
+    across: Across,
+    /// Profiles set before the bots start.
+    fixed: Vec<(Direction, LinkProfile)>,
+    /// Changes while they run, with the step down and up times.
+    steps: Option<Schedule>,
+}
+
+fn scenarios() -> Vec<Scenario> {
+    let narrow = LinkProfile::kbps(NARROW_KBPS);
+    let wide = LinkProfile::kbps(WIDE_KBPS);
+    let half_rtt = Duration::from_millis(50);
+    let lossy = LinkProfile::unshaped().with_delay(half_rtt).with_loss(2.0);
+    let step = Schedule::new()
+        .at(Duration::ZERO, Direction::Uplink, wide)
+        .at(Duration::from_secs(STEP_DOWN_S), Direction::Uplink, narrow)
+        .at(Duration::from_secs(STEP_UP_S), Direction::Uplink, wide);
+    vec![
+        Scenario {
+            key: "a",
+            name: "uplink 300 kbit/s",
+            members: 2,
+            across: Across::Uplink,
+            fixed: vec![(Direction::Uplink, narrow)],
+            steps: None,
+        },
+        Scenario {
+            key: "b",
+            name: "downlink 300 kbit/s",
+            members: 2,
+            across: Across::Downlink,
+            fixed: vec![(Direction::Downlink, narrow)],
+            steps: None,
+        },
+        Scenario {
+            key: "c",
+            name: "uplink 2M→300k→2M",
+            members: 2,
+            across: Across::Uplink,
+            fixed: vec![],
+            steps: Some(step),
+        },
+        Scenario {
+            key: "d",
+            name: "100 ms RTT + 2 % loss",
+            members: 2,
+            across: Across::Uplink,
+            fixed: vec![(Direction::Uplink, lossy), (Direction::Downlink, lossy)],
+            steps: None,
+        },
+        Scenario {
+            key: "e",
+            name: "4 members, 1 weak uplink",
+            members: 4,
+            across: Across::Uplink,
+            fixed: vec![(Direction::Uplink, narrow)],
+            steps: None,
+        },
+    ]
+}
+
+/// What one scenario measured.
+#[derive(Default)]
+struct Row {
+    key: &'static str,
+    name: &'static str,
+    p50: Option<f64>,
+    p95: Option<f64>,
+    fps: f64,
+    kbps: f64,
+    back_under_s: Option<f64>,
+    regained_s: Option<f64>,
+    healthy: Option<(f64, f64)>,
+    stepped: bool,
+    error: Option<String>,
+}
+
+impl Row {
+    fn targets_met(&self) -> bool {
+        let steady = match (self.p50, self.p95) {
+            (Some(p50), Some(p95)) => p50 <= TARGET_P50_MS && p95 <= TARGET_P95_MS,
+            _ => false,
+        };
+        let recovered = !self.stepped || self.back_under_s.is_some_and(|s| s <= TARGET_RECOVERY_S);
+        let healthy = self
+            .healthy
+            .is_none_or(|(_, p95)| p95 <= TARGET_HEALTHY_P95_MS);
+        self.error.is_none() && steady && recovered && healthy
+    }
+}
+
+fn quartet_binary(given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| {
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| "target".into(), PathBuf::from);
+        target.join("release/quartet")
+    })
+}
+
+/// Runs every scenario and reports.
+pub fn main() -> Result<()> {
+    let args = Args::parse();
+    // Says by name that it needs root, rather than measuring nothing.
+    drop(NetLab::new().context("the network benchmark needs the network lab")?);
+    let quartet = quartet_binary(args.quartet);
+    if !quartet.is_file() {
+        bail!(
+            "{} not found: build it with `cargo build --release -p quartet`",
+            quartet.display()
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("quartet-netbench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let duration = Duration::from_secs(args.seconds);
+    let mut rows = Vec::new();
+    for s in scenarios() {
+        if let Some(only) = &args.only
+            && !(s.key == only || (only.len() > 1 && s.name.contains(only.as_str())))
+        {
+            continue;
+        }
+        eprintln!("network: ({}) {}", s.key, s.name);
+        let row = run(&s, &quartet, &dir, duration).unwrap_or_else(|e| Row {
+            key: s.key,
+            name: s.name,
+            error: Some(format!("{e:#}")),
+            ..Row::default()
+        });
+        rows.push(row);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    report(&rows, &args.out)?;
+    if rows.iter().any(|r| r.error.is_some()) {
+        bail!("a scenario could not be measured");
+    }
+    Ok(())
+}
+
+fn run(s: &Scenario, quartet: &Path, dir: &Path, duration: Duration) -> Result<Row> {
+    let mut lab = NetLab::new().context("building the network lab")?;
+    for (direction, profile) in &s.fixed {
+        lab.set(*direction, profile)?;
+    }
+    let server = Server::start(quartet, lab.host_addr())?;
+    let start = Instant::now();
+    // A bot's figures at exit cover the members still there, and the creator's leaving
+    // closes the room: so the member whose stream is measured creates the room and leaves
+    // last, the one measuring it leaves first, and the others one by one in between.
+    let (observed, observer) = match s.across {
+        Across::Uplink => ("weak", "host"),
+        Across::Downlink => ("host", "weak"),
+    };
+    let mut joiners = vec![observer];
+    let healthy_names: Vec<String> = (2..s.members).map(|i| format!("healthy{i}")).collect();
+    joiners.extend(healthy_names.iter().map(String::as_str));
+    let command = |name: &str| {
+        if name == "weak" {
+            lab.command(quartet)
+        } else {
+            std::process::Command::new(quartet)
+        }
+    };
+    let last = duration + LEAVE_STAGGER * joiners.len() as u32 + CREATOR_GRACE;
+    let creator = Bot::spawn(
+        command(observed),
+        &server.url,
+        None,
+        observed,
+        last,
+        dir,
+        start,
+    )?;
+    let room = creator.room()?;
+    let mut bots = Vec::new();
+    for (i, name) in joiners.iter().enumerate() {
+        let stays = duration + LEAVE_STAGGER * i as u32;
+        bots.push(Bot::spawn(
+            command(name),
+            &server.url,
+            Some(&room),
+            name,
+            stays,
+            dir,
+            start,
+        )?);
+    }
+    // Counted from when everyone has been asked in, as the bots' figures are.
+    let schedule_offset = match &s.steps {
+        Some(schedule) => lab
+            .play(schedule.clone())?
+            .duration_since(start)
+            .as_secs_f64(),
+        None => 0.0,
+    };
+    let mut finished = Vec::new();
+    for bot in bots.into_iter().chain([creator]) {
+        let name = bot.name.clone();
+        let (samples, json) = bot.finish()?;
+        finished.push((name, samples, json));
+    }
+    lab.stop_schedule()?;
+    drop(server);
+    drop(lab);
+
+    let (_, samples, json) = finished
+        .iter()
+        .find(|(name, ..)| name == observer)
+        .context("the observer's figures")?;
+    let remote = observed;
+    let tile = series(samples, remote);
+    let steady_from = duration.as_secs_f64() * STEADY_FROM;
+    let (fps, kbps) = steady_rates(&tile, steady_from);
+    let (p50, p95) = latency_of(json, remote);
+    let mut row = Row {
+        key: s.key,
+        name: s.name,
+        p50,
+        p95,
+        fps,
+        kbps,
+        stepped: s.steps.is_some(),
+        ..Row::default()
+    };
+    if s.steps.is_some() {
+        let down = schedule_offset + STEP_DOWN_S as f64;
+        let up = schedule_offset + STEP_UP_S as f64;
+        row.back_under_s = back_under(&tile, down, up);
+        row.regained_s = regained(&tile, down, up);
+    }
+    if !healthy_names.is_empty() {
+        let healthy = |name: &str| name != "weak";
+        let mut worst = (f64::NAN, f64::NAN);
+        for (viewer, _, json) in finished.iter().filter(|(n, ..)| healthy(n)) {
+            for (name, ..) in finished.iter().filter(|(n, ..)| healthy(n) && n != viewer) {
+                // A member who left before the viewer is not in its figures.
+                if let (Some(p50), Some(p95)) = latency_of(json, name) {
+                    worst = (worst.0.max(p50), worst.1.max(p95));
+                }
+            }
+        }
+        row.healthy = Some(worst);
+    }
+    Ok(row)
+}
+
+fn report(rows: &[Row], out: &Path) -> Result<()> {
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
+    let secs = |v: Option<f64>, stepped: bool| match (v, stepped) {
+        (_, false) => "-".to_owned(),
+        (Some(v), true) => format!("{v:.1}"),
+        (None, true) => "never".to_owned(),
+    };
+    println!(
+        "\n{:<3} {:<26} {:>7} {:>7} {:>6} {:>6} {:>9} {:>9} {:>13}  targets",
+        "",
+        "weak member's link",
+        "p50 ms",
+        "p95 ms",
+        "fps",
+        "kbps",
+        "<400ms s",
+        "80%kbps s",
+        "healthy p50/95"
+    );
+    for r in rows {
+        let healthy = r
+            .healthy
+            .map_or_else(|| "-".to_owned(), |(a, b)| format!("{a:.0}/{b:.0}"));
+        println!(
+            "{:<3} {:<26} {:>7} {:>7} {:>6.1} {:>6.0} {:>9} {:>9} {:>13}  {}",
+            format!("({})", r.key),
+            r.name,
+            ms(r.p50),
+            ms(r.p95),
+            r.fps,
+            r.kbps,
+            secs(r.back_under_s, r.stepped),
+            secs(r.regained_s, r.stepped),
+            healthy,
+            match (&r.error, r.targets_met()) {
+                (Some(e), _) => format!("ERROR: {e}"),
+                (None, true) => "met".to_owned(),
+                (None, false) => "MISSED".to_owned(),
+            }
+        );
+    }
+    println!(
+        "\ntargets: p50 ≤ {TARGET_P50_MS} ms, p95 ≤ {TARGET_P95_MS} ms; back under {PERCEIVED_MS} ms \
+         within {TARGET_RECOVERY_S} s of a step down; healthy members' p95 ≤ {TARGET_HEALTHY_P95_MS} ms"
+    );
+    println!(
+        "p50/p95: the observer's player at exit, over its last {} frames; fps, kbit/s: mean of \
+         its stats lines from {:.0} % of the run on. The step columns read the stats line's \
+         median over that same window, so they see a spike late or not at all: a lower bound.",
+        quartet_media::stats::DEFAULT_WINDOW,
+        STEADY_FROM * 100.0
+    );
+    let json = json!({
+        "narrow_kbps": NARROW_KBPS,
+        "targets": {
+            "p50_ms": TARGET_P50_MS,
+            "p95_ms": TARGET_P95_MS,
+            "recovery_s": TARGET_RECOVERY_S,
+            "healthy_p95_ms": TARGET_HEALTHY_P95_MS,
+        },
+        "scenarios": rows.iter().map(|r| json!({
+            "key": r.key,
+            "name": r.name,
+            "latency_ms_p50": r.p50,
+            "latency_ms_p95": r.p95,
+            "fps": r.fps,
+            "kbps": r.kbps,
+            "back_under_400ms_s": r.back_under_s,
+            "regained_80pct_kbps_s": r.regained_s,
+            "healthy_latency_ms_p50": r.healthy.map(|h| h.0),
+            "healthy_latency_ms_p95": r.healthy.map(|h| h.1),
+            "error": r.error,
+            "targets_met": r.targets_met(),
+        })).collect::<Vec<_>>(),
+    });
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&json)?)?;
+    Ok(())
+}
