@@ -502,18 +502,10 @@ impl StatsDto {
     pub fn with_quality(call: &CallHandle, tracker: &mut QualityTracker) -> StatsDto {
         let stats = call.stats();
         let mut dto = StatsDto::of(call);
-        let off: Vec<&str> = dto
-            .remotes
-            .iter()
-            .filter(|r| r.video_off)
-            .map(|r| r.user_id.as_str())
-            .collect();
-        // Every Quartet member sends the default bitrate; with the camera off it sends
-        // little on purpose, so bitrate says nothing then.
-        let expected = |id: &str| {
-            (!off.contains(&id)).then_some(f64::from(quartet_call::config::DEFAULT_VIDEO_KBPS))
-        };
-        let quality = tracker.update(&stats, expected, std::time::Instant::now());
+        // What a sender means to send is not known here (a v1 client, another size, a publisher
+        // adapting to its uplink, a still scene that encodes small), so bitrate does not judge:
+        // latency and skipped frames do.
+        let quality = tracker.update(&stats, |_| None, std::time::Instant::now());
         for r in &mut dto.remotes {
             if let Some(q) = quality.get(&r.user_id) {
                 r.quality = q.as_str();
