@@ -316,11 +316,7 @@ pub async fn replayed_leave(api: &Api) -> Result<Outcome> {
         .await?;
     api.join(&member, &room).await?;
     let (code, _) = api.call("delete_pusher", captured, Some(&member)).await?;
-    let still = api
-        .pushers(&room)
-        .await?
-        .iter()
-        .any(|p| p["userID"] == member.user_id);
+    let still = api.is_listed(&room, &member.user_id).await?;
     leave(api, &host, &room).await;
     Ok(if code != 0 && still {
         Outcome::new(
@@ -344,11 +340,7 @@ pub async fn vanished_member(api: &Api, room: &str, limit: Duration) -> Result<O
     drop(socket);
     let closed = Instant::now();
     while closed.elapsed() < limit + Duration::from_secs(15) {
-        let present = api
-            .pushers(room)
-            .await?
-            .iter()
-            .any(|p| p["userID"] == member.user_id);
+        let present = api.is_listed(room, &member.user_id).await?;
         if !present {
             let after = closed.elapsed();
             return Ok(Outcome::held_if(

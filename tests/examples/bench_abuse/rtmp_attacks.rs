@@ -218,11 +218,7 @@ pub async fn frozen_member(
     }
     let deadline = joined + limit + Duration::from_secs(15);
     while Instant::now() < deadline {
-        let present = api
-            .pushers(room)
-            .await?
-            .iter()
-            .any(|p| p["userID"] == member.user_id);
+        let present = api.is_listed(room, &member.user_id).await?;
         if !present {
             let after = joined.elapsed();
             drop(publisher);

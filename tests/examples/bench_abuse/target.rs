@@ -285,6 +285,15 @@ impl Api {
         Ok(reply["pushers"].as_array().cloned().unwrap_or_default())
     }
 
+    /// Whether `user_id` is listed in `room_id`.
+    pub async fn is_listed(&self, room_id: &str, user_id: &str) -> Result<bool> {
+        Ok(self
+            .pushers(room_id)
+            .await?
+            .iter()
+            .any(|p| p["userID"] == user_id))
+    }
+
     /// The play URL of `user_id` in `room_id`, as any caller gets it.
     pub async fn play_url(&self, room_id: &str, user_id: &str) -> Result<String> {
         self.pushers(room_id)
