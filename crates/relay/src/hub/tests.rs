@@ -41,6 +41,21 @@ fn wired(ts: u32, wire: &'static [u8]) -> Media {
     }
 }
 
+/// The relay told that `id` went live, then that it ended.
+fn assert_published_then_unpublished(events: &mut broadcast::Receiver<RelayEvent>, id: &str) {
+    let stream_id = id.to_owned();
+    assert_eq!(
+        events.try_recv().unwrap(),
+        RelayEvent::Published {
+            stream_id: stream_id.clone()
+        }
+    );
+    assert_eq!(
+        events.try_recv().unwrap(),
+        RelayEvent::Unpublished { stream_id }
+    );
+}
+
 fn drain(p: &Player) -> Vec<Entry> {
     std::iter::from_fn(|| p.pop()).collect()
 }
@@ -75,18 +90,7 @@ fn publish_fan_out_and_unpublish() {
     hub.stop_publish(&stream, 1);
     assert!(!hub.is_live("s"));
     assert_eq!(drain(&late), vec![Entry::Notice(Notice::Unpublished)]);
-    assert_eq!(
-        events.try_recv().unwrap(),
-        RelayEvent::Published {
-            stream_id: "s".into()
-        }
-    );
-    assert_eq!(
-        events.try_recv().unwrap(),
-        RelayEvent::Unpublished {
-            stream_id: "s".into()
-        }
-    );
+    assert_published_then_unpublished(&mut events, "s");
 
     hub.stop_play(&stream, 10);
     hub.stop_play(&stream, 11);
@@ -254,18 +258,7 @@ fn revoke_ends_the_publish_and_closes_its_connection() {
     assert!(!hub.media(&stream, 1, key(0)), "its leftovers are refused");
     assert_eq!(drain(&player), vec![Entry::Notice(Notice::Unpublished)]);
     hub.stop_publish(&stream, 1);
-    assert_eq!(
-        events.try_recv().unwrap(),
-        RelayEvent::Published {
-            stream_id: "s".into()
-        }
-    );
-    assert_eq!(
-        events.try_recv().unwrap(),
-        RelayEvent::Unpublished {
-            stream_id: "s".into()
-        }
-    );
+    assert_published_then_unpublished(&mut events, "s");
     assert!(events.try_recv().is_err(), "unpublished once");
 }
 
