@@ -3,8 +3,9 @@
 //! size and frame-rate ladder, and whether to drop video at the source.
 //!
 //! The backlog is the socket's unsent and unacknowledged bytes (Linux's `SIOCOUTQ`), turned into
-//! time by the rate the link drains them at. Where it cannot be read, the time spent blocked in
-//! writes stands in for it. Like OBS's dynamic bitrate, the bitrate drops at once to what the
+//! time by the rate the link drains them at, less the connection's least round trip: what is
+//! merely in flight on a long path is not a queue. Where it cannot be read, the time spent blocked
+//! in writes stands in for it. Like OBS's dynamic bitrate, the bitrate drops at once to what the
 //! link delivered when the backlog grows; like WebRTC's estimators, it climbs back by small
 //! multiplicative steps while the backlog stays empty. Audio is never the controller's to touch:
 //! it only ever lowers, paces or drops video.
@@ -27,18 +28,28 @@ pub const QUEUE_CLEAR: Duration = Duration::from_millis(30);
 pub const LINK_SHARE: f64 = 0.85;
 /// Factor a cut applies when the link rate is unknown (blocked writes, no backlog reading).
 pub const BLIND_CUT: f64 = 0.7;
+/// How long a backlog over [`QUEUE_HIGH`] must last before a cut. A lost packet stalls a TCP
+/// stream for about one retransmission timeout (≥ 200 ms) and the backlog then drains at once;
+/// a narrow link's backlog keeps growing. Video is still dropped at once past [`QUEUE_DROP`].
+pub const CUT_AFTER: Duration = Duration::from_millis(400);
 /// Least time between two cuts: the backlog needs about this long to show the previous one.
 pub const CUT_HOLD: Duration = Duration::from_millis(600);
-/// Time the backlog must stay clear before each upward probe: a few seconds, so a link that
-/// just recovered proves it before more is sent.
-pub const PROBE_EVERY: Duration = Duration::from_secs(2);
-/// Factor of one upward probe (+8 %): small enough that overshooting a link costs one short cut.
+/// Time the backlog must stay clear before each upward probe: a second, so a link that just
+/// recovered proves it before more is sent.
+pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// Factor of the first upward probe (+8 %, WebRTC's rate per second when it climbs): small enough
+/// that overshooting a link costs one short cut.
 pub const PROBE_STEP: f64 = 1.08;
+/// Largest factor of one probe. Each probe that leaves the link clear makes the next one larger
+/// (×[`PROBE_STEP`] again), so a link that came back whole is refilled in seconds, while one that
+/// is still narrow stops the climb at its first overshoot.
+pub const PROBE_STEP_MAX: f64 = 1.25;
 /// Congestion at a rung's floor lasting this long moves one rung down.
 pub const RUNG_DOWN_AFTER: Duration = Duration::from_secs(1);
-/// Clear time at a rung's ceiling before moving one rung up: long, because a higher rung that
-/// does not fit costs a cut and (for a new size) a restarted stream.
-pub const RUNG_UP_AFTER: Duration = Duration::from_secs(10);
+/// Clear time at a rung's ceiling before moving one rung up. A rung up keeps the bitrate (the
+/// rungs' ranges overlap), so it cannot overfill the link; what it costs is a restarted encoder,
+/// which [`RUNG_HOLD`] already spaces out.
+pub const RUNG_UP_AFTER: Duration = Duration::from_secs(2);
 /// Least time between two rung changes, so a link at a rung's edge does not flap.
 pub const RUNG_HOLD: Duration = Duration::from_secs(3);
 /// A rung's floor is this share of its ceiling: below it a lower rung looks better.
@@ -151,6 +162,9 @@ pub struct Observation {
     pub backlog_bytes: Option<u64>,
     /// Time spent inside writes.
     pub blocked: Duration,
+    /// The least round trip the connection has seen (the kernel's minimum RTT): the part of the
+    /// backlog that is in flight on the path rather than queued. `None` where it is not told.
+    pub rtt_floor: Option<Duration>,
 }
 
 /// The controller's decision and memory. The public fields are what the publisher applies.
@@ -169,10 +183,13 @@ pub struct AdaptState {
     /// Estimated link rate, bit/s, measured while the link was saturated.
     pub link_bps: Option<f64>,
     prev_backlog: u64,
+    prev_queued: u64,
+    high_for: Duration,
     since_cut: Duration,
     since_rung: Duration,
     clear_for: Duration,
     stuck_for: Duration,
+    probes: u32,
 }
 
 impl AdaptState {
@@ -186,10 +203,13 @@ impl AdaptState {
             queue: Duration::ZERO,
             link_bps: None,
             prev_backlog: 0,
+            prev_queued: 0,
+            high_for: Duration::ZERO,
             since_cut: Duration::MAX,
             since_rung: Duration::MAX,
             clear_for: Duration::ZERO,
             stuck_for: Duration::ZERO,
+            probes: 0,
         }
     }
 
@@ -201,6 +221,8 @@ impl AdaptState {
     /// Forget the backlog (a new connection starts with an empty socket).
     pub fn new_connection(&mut self) {
         self.prev_backlog = 0;
+        self.prev_queued = 0;
+        self.high_for = Duration::ZERO;
         self.queue = Duration::ZERO;
         self.drop_video = false;
     }
@@ -209,8 +231,11 @@ impl AdaptState {
 /// The link's state this tick, read from an observation.
 struct Reading {
     queue: Duration,
+    /// Backlog bytes beyond what is in flight.
+    queued: u64,
     growing: bool,
-    link_sample: Option<f64>,
+    /// The link rate estimate after this tick.
+    link_bps: Option<f64>,
 }
 
 fn read(state: &AdaptState, obs: &Observation, ladder: &Ladder) -> Reading {
@@ -220,17 +245,25 @@ fn read(state: &AdaptState, obs: &Observation, ladder: &Ladder) -> Reading {
         Some(backlog) => {
             let drained = (obs.written_bytes + state.prev_backlog).saturating_sub(backlog);
             let drain_bps = drained as f64 * 8.0 / secs;
-            // Only a saturated tick (backlog at both ends) measures the link, not the encoder.
-            let saturated = state.prev_backlog > 0 && backlog > 0;
-            let link_sample = (saturated && drain_bps > 0.0).then_some(drain_bps);
-            let rate = link_sample
-                .or(state.link_bps)
-                .unwrap_or(target_bps)
-                .max(1000.0);
+            // A path of this round trip holds this much in flight at the rate sent: not a queue.
+            let sent_bps = state.link_bps.map_or(target_bps, |l| l.min(target_bps));
+            let in_flight = obs
+                .rtt_floor
+                .map_or(0.0, |rtt| sent_bps * rtt.as_secs_f64() / 8.0);
+            let queued = backlog.saturating_sub(in_flight as u64);
+            // Only a tick queued at both ends measures the link, not the encoder.
+            let saturated = state.prev_queued > 0 && queued > 0;
+            let link_bps = match (saturated && drain_bps > 0.0, state.link_bps) {
+                (true, Some(old)) => Some(old + LINK_SMOOTHING * (drain_bps - old)),
+                (true, None) => Some(drain_bps),
+                (false, old) => old,
+            };
+            let rate = link_bps.unwrap_or(target_bps).max(1000.0);
             Reading {
-                queue: Duration::from_secs_f64(backlog as f64 * 8.0 / rate),
-                growing: backlog > state.prev_backlog,
-                link_sample,
+                queue: Duration::from_secs_f64(queued as f64 * 8.0 / rate),
+                queued,
+                growing: queued > state.prev_queued,
+                link_bps,
             }
         }
         None => {
@@ -246,8 +279,9 @@ fn read(state: &AdaptState, obs: &Observation, ladder: &Ladder) -> Reading {
                 .then(|| obs.written_bytes as f64 * 8.0 / secs);
             Reading {
                 queue,
+                queued: 0,
                 growing: share >= BLOCKED_CONGESTED,
-                link_sample,
+                link_bps: link_sample.or(state.link_bps),
             }
         }
     }
@@ -259,15 +293,11 @@ pub fn next(ladder: &Ladder, state: &AdaptState, obs: &Observation) -> AdaptStat
     let mut s = state.clone();
     let dt = obs.elapsed;
     s.prev_backlog = obs.backlog_bytes.unwrap_or(0);
+    s.prev_queued = r.queued;
     s.queue = r.queue;
     s.since_cut = s.since_cut.saturating_add(dt);
     s.since_rung = s.since_rung.saturating_add(dt);
-    if let Some(sample) = r.link_sample {
-        s.link_bps = Some(match (state.link_bps, state.prev_backlog > 0) {
-            (Some(old), true) => old + LINK_SMOOTHING * (sample - old),
-            _ => sample,
-        });
-    }
+    s.link_bps = r.link_bps;
     s.drop_video = if r.queue > QUEUE_DROP {
         true
     } else {
@@ -275,26 +305,35 @@ pub fn next(ladder: &Ladder, state: &AdaptState, obs: &Observation) -> AdaptStat
     };
     if r.queue > QUEUE_HIGH {
         s.clear_for = Duration::ZERO;
-        congested(ladder, &mut s, &r, dt);
+        s.probes = 0;
+        s.high_for = s.high_for.saturating_add(dt);
+        // Blocked writes are a full send buffer already; a backlog must last to be a narrow link.
+        let lasting = obs.backlog_bytes.is_none() || s.high_for >= CUT_AFTER;
+        congested(ladder, &mut s, &r, dt, lasting);
     } else {
         s.stuck_for = Duration::ZERO;
+        s.high_for = Duration::ZERO;
         if r.queue < QUEUE_CLEAR {
             s.clear_for = s.clear_for.saturating_add(dt);
             clear(ladder, &mut s, dt);
         } else {
             s.clear_for = Duration::ZERO;
+            s.probes = 0;
         }
     }
     s
 }
 
-fn congested(ladder: &Ladder, s: &mut AdaptState, r: &Reading, dt: Duration) {
+fn congested(ladder: &Ladder, s: &mut AdaptState, r: &Reading, dt: Duration, lasting: bool) {
+    let dropping = s.drop_video;
     let (lo, _) = ladder.range(s.rung);
     if s.video_kbps <= lo {
         s.stuck_for = s.stuck_for.saturating_add(dt);
     }
-    // A backlog that drains after a cut needs no further one.
-    if !r.growing || s.since_cut < CUT_HOLD {
+    // A backlog that drains after a cut needs no further one; one that drains only because
+    // video is dropped does.
+    let filling = r.growing || dropping;
+    if !lasting || !filling || s.since_cut < CUT_HOLD {
         return;
     }
     let wanted = match s.link_bps {
@@ -340,9 +379,17 @@ fn clear(ladder: &Ladder, s: &mut AdaptState, dt: Duration) {
     let every = PROBE_EVERY.as_millis().max(1);
     let before = s.clear_for.saturating_sub(dt).as_millis() / every;
     if s.clear_for.as_millis() / every > before {
-        let raised = (f64::from(s.video_kbps) * PROBE_STEP).ceil() as u32;
+        let raised = (f64::from(s.video_kbps) * probe_step(s.probes)).ceil() as u32;
         s.video_kbps = raised.min(hi);
+        s.probes = s.probes.saturating_add(1);
     }
+}
+
+/// The factor of the probe that follows `done` probes which all left the link clear.
+pub fn probe_step(done: u32) -> f64 {
+    PROBE_STEP
+        .powi(i32::try_from(done.saturating_add(1)).unwrap_or(i32::MAX))
+        .min(PROBE_STEP_MAX)
 }
 
 /// Whether a frame captured at `now_us` goes out at `fps`, given when the next one is `due`

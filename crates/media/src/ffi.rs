@@ -306,6 +306,28 @@ pub(crate) fn unsent_bytes(fd: std::os::raw::c_int) -> Option<u64> {
     (r == 0).then(|| u64::try_from(n).unwrap_or(0))
 }
 
+/// The least round trip a TCP socket has seen, from `TCP_INFO`'s `tcpi_min_rtt` (Linux 4.9+;
+/// an older kernel leaves it zero, read as unknown).
+#[cfg(target_os = "linux")]
+pub(crate) fn min_rtt(fd: std::os::raw::c_int) -> Option<std::time::Duration> {
+    // SAFETY: tcp_info is plain integers, for which all zeroes is a valid value.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: TCP_INFO writes at most `len` bytes into `info`; `fd` is a socket the output
+    // still owns.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    (r == 0 && info.tcpi_min_rtt > 0 && info.tcpi_min_rtt != u32::MAX)
+        .then(|| std::time::Duration::from_micros(u64::from(info.tcpi_min_rtt)))
+}
+
 /// A scaling context that may move to another thread.
 pub(crate) struct SendableScaler(pub(crate) ffmpeg_next::software::scaling::Context);
 

@@ -266,6 +266,16 @@ fn backlog_of(_: std::os::raw::c_int) -> Option<u64> {
     None
 }
 
+#[cfg(target_os = "linux")]
+fn rtt_floor_of(fd: std::os::raw::c_int) -> Option<Duration> {
+    ffi::min_rtt(fd)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rtt_floor_of(_: std::os::raw::c_int) -> Option<Duration> {
+    None
+}
+
 impl Session {
     fn open(shared: &Shared, uplink: &Uplink) -> Result<Session, SessionError> {
         let config = &shared.config;
@@ -393,6 +403,7 @@ impl Session {
             written_bytes: self.tick.written,
             backlog_bytes: self.socket.and_then(backlog_of),
             blocked: self.tick.blocked,
+            rtt_floor: self.socket.and_then(rtt_floor_of),
         };
         self.tick = TickMeter::new();
         let before = uplink.state.clone();
