@@ -26,6 +26,7 @@ pub mod devices;
 pub mod event;
 pub mod grid;
 pub mod quality;
+pub mod receive;
 pub mod stats;
 pub mod tiles;
 
@@ -38,5 +39,6 @@ pub use event::{CallEvent, Link, Participant, Placement, PlayerState, PublisherS
 pub use grid::compose_grid;
 pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quartet_media::source::DeviceKind;
+pub use receive::{Receive, Stream};
 pub use stats::{CallStats, RemoteStats};
 pub use tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};
