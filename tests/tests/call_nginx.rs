@@ -4,10 +4,11 @@
 use anyhow::Result;
 use quartet_call::{CallEvent, Placement, PlayerState};
 use quartet_media::unix_micros;
+use quartet_room::JoinTarget;
 use quartet_testkit::NginxRtmp;
 use quartet_tests::{
-    AUDIBLE, Host, SILENT, eventually, everyone_sees_and_hears_everyone, init_tracing, leave_all,
-    start_call,
+    AUDIBLE, Host, SILENT, TestMember, eventually, everyone_sees_and_hears_everyone, init_tracing,
+    leave_all, member_config, start_call,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,5 +118,53 @@ async fn four_members_through_nginx_see_hear_mute_and_leave() -> Result<()> {
     }
 
     leave_all(members).await?;
+    host.stop().await
+}
+
+/// Late joiners measured, one after another, against the same existing member.
+const LATE_JOINERS: usize = 6;
+/// Between two late joiners: longer than a GOP and than the spacing of forced keyframes, so
+/// each joins a call in its steady state, as people do.
+const BETWEEN_JOINERS: std::time::Duration = std::time::Duration::from_millis(1200);
+
+/// Through nginx-rtmp, which keeps no keyframe for a newcomer, a late joiner's first picture of
+/// an existing member comes once its player asks for a keyframe, not a GOP later by luck.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_joiners_through_nginx_see_an_existing_member_soon() -> Result<()> {
+    init_tracing();
+    let nginx = NginxRtmp::start()?;
+    let host = Host::external(&nginx.base_url(), |_| {}).await?;
+    let mut members = start_call(&host.url, &["Ann"]).await?;
+    let ann = members.remove(0);
+    let ann_id = ann.user_id();
+    eventually("Ann to be sending", || {
+        ann.call
+            .stats()
+            .publisher
+            .is_some_and(|p| p.connected && p.frames_encoded > 30)
+    })
+    .await?;
+    let mut firsts = Vec::new();
+    for i in 0..LATE_JOINERS {
+        let name = format!("Late{i}");
+        let target = JoinTarget::Join {
+            room_id: ann.call.room_id(),
+        };
+        let late = TestMember::start(member_config(&host.url, target, &name)).await?;
+        eventually(&format!("{name} to see Ann"), || {
+            late.tile_of(&ann_id)
+                .is_some_and(|t| t.stats().first_frame_ms.is_some())
+        })
+        .await?;
+        let first = late
+            .tile_of(&ann_id)
+            .and_then(|t| t.stats().first_frame_ms)
+            .unwrap_or(f64::NAN);
+        firsts.push(first);
+        late.leave().await?;
+        tokio::time::sleep(BETWEEN_JOINERS).await;
+    }
+    eprintln!("late joiners' first frame of Ann through nginx (ms): {firsts:?}");
+    ann.leave().await?;
     host.stop().await
 }
