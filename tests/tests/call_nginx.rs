@@ -1,14 +1,17 @@
 //! A four-member call through nginx-rtmp, a third-party RTMP server: everyone decodes everyone
-//! else's pictures and sound; mute, camera off and leaving take effect for the others.
+//! else's pictures and sound; mute, camera off and leaving take effect for the others; late
+//! joiners get a keyframe on request, since nginx-rtmp caches none.
 
 use anyhow::Result;
-use quartet_call::{CallEvent, Placement, PlayerState};
+use quartet_call::{CallEvent, KEYFRAME_ASKS, Placement, PlayerState};
 use quartet_media::unix_micros;
+use quartet_room::JoinTarget;
 use quartet_testkit::NginxRtmp;
 use quartet_tests::{
-    AUDIBLE, Host, SILENT, eventually, everyone_sees_and_hears_everyone, init_tracing, leave_all,
-    start_call,
+    AUDIBLE, Host, SILENT, TestMember, eventually, everyone_sees_and_hears_everyone, init_tracing,
+    leave_all, member_config, start_call,
 };
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_members_through_nginx_see_hear_mute_and_leave() -> Result<()> {
@@ -117,5 +120,76 @@ async fn four_members_through_nginx_see_hear_mute_and_leave() -> Result<()> {
     }
 
     leave_all(members).await?;
+    host.stop().await
+}
+
+/// Late joiners measured, one after another, against the same existing member.
+const LATE_JOINERS: usize = 6;
+/// Between two late joiners: longer than a GOP and than the spacing of forced keyframes, so
+/// each joins a call in its steady state, as people do.
+const BETWEEN_JOINERS: Duration = Duration::from_millis(1200);
+/// Generous bound on a late joiner's first picture of an existing member through nginx-rtmp,
+/// from its player's start (measured 183–230 ms on loopback; about a GOP, 1 s, without asking).
+const FIRST_FRAME_BOUND_MS: f64 = 2000.0;
+
+/// Through nginx-rtmp, which keeps no keyframe for a newcomer, a late joiner's player asks the
+/// member it plays for a keyframe once it plays; the room server passes the request on, the
+/// member's encoder acts on it, and the first picture comes without waiting for a GOP by luck.
+/// Figures: `cargo test -p quartet-tests --test call_nginx late_joiners -- --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_joiners_through_nginx_ask_for_a_keyframe_and_see_an_existing_member_soon()
+-> Result<()> {
+    init_tracing();
+    let nginx = NginxRtmp::start()?;
+    let host = Host::external(&nginx.base_url(), |_| {}).await?;
+    let mut members = start_call(&host.url, &["Ann"]).await?;
+    let ann = members.remove(0);
+    let ann_id = ann.user_id();
+    eventually("Ann to be sending", || {
+        ann.call
+            .stats()
+            .publisher
+            .is_some_and(|p| p.connected && p.frames_encoded > 30)
+    })
+    .await?;
+    let mut firsts = Vec::new();
+    for i in 0..LATE_JOINERS {
+        let name = format!("Late{i}");
+        let target = JoinTarget::Join {
+            room_id: ann.call.room_id(),
+        };
+        let late = TestMember::start(member_config(&host.url, target, &name)).await?;
+        eventually(&format!("{name} to see Ann"), || {
+            late.tile_of(&ann_id)
+                .is_some_and(|t| t.stats().first_frame_ms.is_some())
+        })
+        .await?;
+        let first = late
+            .tile_of(&ann_id)
+            .and_then(|t| t.stats().first_frame_ms)
+            .unwrap_or(f64::INFINITY);
+        firsts.push(first);
+        late.leave().await?;
+        tokio::time::sleep(BETWEEN_JOINERS).await;
+    }
+    eprintln!("late joiners' first frame of Ann through nginx (ms): {firsts:?}");
+    let figures = ann.call.keyframe_figures();
+    eprintln!(
+        "Ann's keyframe requests: {figures:?}; passed by the server: {}",
+        host.server().keyframe_requests_passed()
+    );
+    // Asked for, passed on by the server, and acted on by Ann's encoder.
+    assert!(host.server().keyframe_requests_passed() >= 1);
+    assert!(figures.requested >= 1 && figures.forced >= 1, "{figures:?}");
+    // Asked at most a few times per joiner, each asking a bounded number of times.
+    let most = (LATE_JOINERS as u64) * u64::from(KEYFRAME_ASKS);
+    assert!(figures.requested <= most, "{figures:?}");
+    for (i, first) in firsts.iter().enumerate() {
+        assert!(
+            *first < FIRST_FRAME_BOUND_MS,
+            "Late{i} saw Ann after {first} ms: {firsts:?}"
+        );
+    }
+    ann.leave().await?;
     host.stop().await
 }

@@ -9,6 +9,7 @@ use crate::event::{
     link_transition, player_state, publisher_state,
 };
 use crate::grid::{GRID_TILES, GridCell, compose_grid};
+use crate::keyframe::{self, KeyframeFigures, Keyframes};
 use crate::stats::{CallStats, RemoteStats};
 use crate::tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};
 use image::RgbaImage;
@@ -18,7 +19,9 @@ use quartet_media::{
     PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats, PublishError, Publisher, PublisherEvent,
     PublisherHandle, SourceError, VideoFrame, VideoSource,
 };
-use quartet_room::{Member, SessionError, SessionEvent, SessionHandle, same_stream};
+use quartet_room::{
+    Member, MembershipSource, SessionError, SessionEvent, SessionHandle, same_stream,
+};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,12 +35,13 @@ use tokio::task::JoinHandle;
 pub const EVENT_QUEUE: usize = 256;
 /// Commands from handles waiting for the actor.
 pub const COMMAND_QUEUE: usize = 16;
-/// After a member joins, when our encoder is asked for a keyframe a second time. The first ask
-/// goes out as the room tells us, before the newcomer's player is playing, and a server without
-/// a keyframe cache (nginx-rtmp, CDNs) would leave that player waiting up to a whole GOP for the
-/// next one (963–1,054 ms measured). Joining, connecting and starting to play take about 0.2 s
-/// on a good link; asking again 400 ms after the room's word lands once it plays, for one more
-/// keyframe per join, and needs nothing a v1 server does not already carry.
+/// Without an event channel (an original v1 server, which cannot carry the newcomer's own
+/// keyframe request), after a member joins, when our encoder is asked for a keyframe a second
+/// time. The first ask goes out as the room tells us, before the newcomer's player is playing,
+/// and a server without a keyframe cache (nginx-rtmp, CDNs) would leave that player waiting up
+/// to a whole GOP for the next one (963–1,054 ms measured). Joining, connecting and starting to
+/// play take about 0.2 s on a good link; asking again 400 ms after the room's word lands once
+/// it plays, for one more keyframe per join.
 pub const JOIN_KEYFRAME_AGAIN: Duration = Duration::from_millis(400);
 /// Placeholder note of a remote tile whose first picture has not come yet.
 pub const NOTE_CONNECTING: &str = "connecting";
@@ -158,6 +162,7 @@ pub struct CallHandle {
     preview: FrameSlot,
     mixer: AudioMixer,
     media: Arc<MediaSettings>,
+    keyframes: Arc<keyframe::Counters>,
 }
 
 impl std::fmt::Debug for CallHandle {
@@ -232,6 +237,11 @@ impl CallHandle {
                 .count(),
             mix_level: self.mixer.level(),
         }
+    }
+
+    /// Keyframe requests we sent and received, and keyframes forced for them, so far.
+    pub fn keyframe_figures(&self) -> KeyframeFigures {
+        self.keyframes.figures()
     }
 
     /// The four-up grid as one `width`×`height` picture: us top left, then the remote tiles
@@ -440,6 +450,8 @@ impl Call {
         let (preview_tx, preview_rx) = watch::channel(None);
         let media = Arc::new(config.media.clone());
         let (view_tx, view_rx) = watch::channel(View::default());
+        let keyframes = Keyframes::default();
+        let keyframe_counters = keyframes.counters();
         let mut actor = Actor {
             media: Arc::clone(&media),
             user_name: config.session.user_name.clone(),
@@ -473,6 +485,8 @@ impl Call {
             view: view_tx,
             generation: 0,
             keyframe_again: None,
+            keyframe_requests: session.keyframe_requests(),
+            keyframes,
         };
         if let Err(e) = actor.start_publisher(session.push_url(), opened.video, opened.audio) {
             actor.teardown().await;
@@ -500,6 +514,7 @@ impl Call {
                 preview: preview_rx,
                 mixer,
                 media,
+                keyframes: keyframe_counters,
             },
             events_rx,
         ))
@@ -589,6 +604,10 @@ struct Actor {
     /// When to ask our encoder for a keyframe again for a member who joined (see
     /// [`JOIN_KEYFRAME_AGAIN`]).
     keyframe_again: Option<tokio::time::Instant>,
+    /// Members asking for our keyframe.
+    keyframe_requests: broadcast::Receiver<String>,
+    /// Players waiting for a keyframe, and the gate on forcing ours.
+    keyframes: Keyframes,
 }
 
 async fn sleep_until_some(at: Option<tokio::time::Instant>) {
@@ -602,6 +621,7 @@ impl Actor {
     async fn run(mut self) {
         let mut closed = None;
         let reply = loop {
+            let keyframe_due = self.keyframes.deadline(tokio::time::Instant::now());
             tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(Command::Leave { reply }) => break Some(reply),
@@ -631,6 +651,12 @@ impl Actor {
                     self.keyframe_again = None;
                     self.request_keyframe();
                 }
+                () = keyframe::next_request(&mut self.keyframe_requests) => {
+                    if self.keyframes.requested(tokio::time::Instant::now()) {
+                        self.force_keyframe();
+                    }
+                }
+                () = sleep_until_some(keyframe_due), if keyframe_due.is_some() => self.keyframe_tick(),
             }
         };
         self.teardown().await;
@@ -652,9 +678,28 @@ impl Actor {
         }
     }
 
+    /// A member joined and no keyframe request can reach us (see [`JOIN_KEYFRAME_AGAIN`]).
     fn request_keyframe(&self) {
+        self.force_keyframe();
+    }
+
+    fn force_keyframe(&self) {
         if let Some(p) = &self.publisher {
             p.handle.request_keyframe();
+        }
+    }
+
+    /// Asks for the keyframes players wait for, and forces ours when its turn has come.
+    fn keyframe_tick(&mut self) {
+        let due = self.keyframes.due(tokio::time::Instant::now());
+        for user_id in due.ask {
+            tracing::debug!(%user_id, "no keyframe yet: asking for one");
+            if !self.session.request_keyframe(user_id) {
+                tracing::debug!("the room session did not take a keyframe request");
+            }
+        }
+        if due.force {
+            self.force_keyframe();
         }
     }
 
@@ -871,6 +916,7 @@ impl Actor {
     }
 
     async fn stop_player(&mut self, user_id: &str) {
+        self.keyframes.player_gone(user_id);
         if let Some(p) = self.players.remove(user_id) {
             p.forward.abort();
             p.handle.stop_async().await;
@@ -954,13 +1000,19 @@ impl Actor {
                 }
                 if !me {
                     self.retile().await;
-                    // nginx-rtmp and CDNs cache no keyframe: the newcomer's player would
-                    // otherwise wait up to a whole GOP for its first picture. Asked now for a
-                    // server that tells us late (a polled v1 server), and again once the
-                    // newcomer's player is likely playing.
-                    self.request_keyframe();
-                    // Joins in a burst share one ask, after the last of them.
-                    self.keyframe_again = Some(tokio::time::Instant::now() + JOIN_KEYFRAME_AGAIN);
+                    // With an event channel the newcomer's player asks for a keyframe once
+                    // it plays (see `keyframe`), and an ask of ours now would only push its
+                    // answer back by the forced-keyframe spacing (measured: 414–447 ms to a
+                    // first picture through nginx-rtmp with these asks, 183–230 ms without).
+                    // A v1 server carries no such request: then nginx-rtmp and CDNs, which
+                    // cache no keyframe, would leave the newcomer waiting a GOP, so ask now
+                    // (a polled server tells us late) and again once it likely plays.
+                    if self.session.membership_source() == MembershipSource::Polling {
+                        self.request_keyframe();
+                        // Joins in a burst share one ask, after the last of them.
+                        self.keyframe_again =
+                            Some(tokio::time::Instant::now() + JOIN_KEYFRAME_AGAIN);
+                    }
                     self.emit(CallEvent::MemberJoined(self.participant(&member)));
                 }
             }
@@ -1082,7 +1134,11 @@ impl Actor {
                 else {
                     return;
                 };
-                let (state, up) = player_state(&event);
+                self.keyframes
+                    .player_event(&user_id, &event, tokio::time::Instant::now());
+                let Some((state, up)) = player_state(&event) else {
+                    return;
+                };
                 let news = up.and_then(|up| {
                     let (next, news) = link_transition(p.link, up);
                     p.link = next;

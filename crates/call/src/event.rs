@@ -211,9 +211,10 @@ pub(crate) fn publisher_state(event: &PublisherEvent) -> Option<(PublisherState,
     })
 }
 
-/// A player's state after `event`, and whether the link is up or down with it.
-pub(crate) fn player_state(event: &PlayerEvent) -> (PlayerState, Option<bool>) {
-    match event {
+/// A player's state after `event`, and whether the link is up or down with it; `None` for
+/// events that change neither.
+pub(crate) fn player_state(event: &PlayerEvent) -> Option<(PlayerState, Option<bool>)> {
+    Some(match event {
         PlayerEvent::Connecting { attempt } => {
             (PlayerState::Connecting { attempt: *attempt }, None)
         }
@@ -227,7 +228,8 @@ pub(crate) fn player_state(event: &PlayerEvent) -> (PlayerState, Option<bool>) {
             Some(false),
         ),
         PlayerEvent::Stopped => (PlayerState::Stopped, None),
-    }
+        PlayerEvent::FirstKeyframe => return None,
+    })
 }
 
 #[cfg(test)]
@@ -253,7 +255,9 @@ mod tests {
         let (state, up) = player_state(&PlayerEvent::Disconnected {
             reason: "eof".into(),
             retry_in: Duration::from_secs(1),
-        });
+        })
+        .unwrap();
+        assert_eq!(player_state(&PlayerEvent::FirstKeyframe), None);
         assert_eq!(up, Some(false));
         assert!(matches!(state, PlayerState::Disconnected { .. }));
         assert_eq!(

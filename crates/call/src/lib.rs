@@ -13,6 +13,9 @@
 //!   restarts sending with the same mute and camera state; a member's play URL signed afresh
 //!   goes to its running player, so the picture never stops for it, and is no
 //!   [`CallEvent::MemberUpdated`], since nothing anyone sees changed.
+//! - **Joining fast without a keyframe cache**: a player that plays but has no keyframe asks
+//!   its member for one through the room server, and our encoder serves such requests no
+//!   closer together than [`MIN_FORCED_KEYFRAME_SPACING`] ([`keyframe`]).
 //! - **Looking at it**: [`CallHandle::tiles`] gives each remote tile's latest picture and its
 //!   H.264 packets, [`CallHandle::stats`] the figures, [`CallHandle::snapshot_grid`] the whole
 //!   grid as one picture ([`grid`]); [`quality`] turns a tile's figures into a steady
@@ -25,6 +28,7 @@ pub mod config;
 pub mod devices;
 pub mod event;
 pub mod grid;
+pub mod keyframe;
 pub mod quality;
 pub mod receive;
 pub mod stats;
@@ -37,6 +41,10 @@ pub use config::{AudioInput, AudioOutputChoice, CallConfig, MediaSettings, Video
 pub use devices::FrameSlot;
 pub use event::{CallEvent, Link, Participant, Placement, PlayerState, PublisherState};
 pub use grid::compose_grid;
+pub use keyframe::{
+    KEYFRAME_ASK_GRACE, KEYFRAME_ASK_RETRY, KEYFRAME_ASKS, KeyframeFigures,
+    MIN_FORCED_KEYFRAME_SPACING,
+};
 pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quartet_media::source::DeviceKind;
 pub use receive::{Receive, Stream};

@@ -107,6 +107,9 @@ pub enum PlayerEvent {
     /// yet keeps reconnecting every read timeout until then). Video starts at the next
     /// keyframe: a good moment to ask the publisher for one.
     Playing,
+    /// The first keyframe of this connection has arrived (decoded or not): from here on the
+    /// stream is decodable, so there is nothing left to ask the publisher for.
+    FirstKeyframe,
     /// The first picture of this connection is out.
     FirstFrame {
         /// Time since this connection attempt began.
@@ -507,6 +510,7 @@ fn ms(ts: Option<i64>, tb: Rational) -> i64 {
 fn read_packets(shared: &Shared, input: &mut Input, tx: &SyncSender<ToDecoder>) -> Ended {
     let mut kinds: HashMap<usize, (media::Type, Rational)> = HashMap::new();
     let mut avcc: Arc<[u8]> = Arc::from(Vec::new());
+    let mut keyed = false;
     loop {
         let mut packet = Packet::empty();
         match packet.read(input) {
@@ -562,6 +566,10 @@ fn read_packets(shared: &Shared, input: &mut Input, tx: &SyncSender<ToDecoder>) 
                     if sd.kind() == side_data::Type::NewExtraData {
                         avcc = Arc::from(sd.data());
                     }
+                }
+                if !keyed && packet.is_key() {
+                    keyed = true;
+                    shared.emit(PlayerEvent::FirstKeyframe);
                 }
                 let dts_ms = ms(packet.dts().or(packet.pts()), tb);
                 shared.latest_video_dts.store(dts_ms, Ordering::SeqCst);

@@ -1,4 +1,5 @@
-//! Messages of the event channel (ext, spec §4): JSON text frames from server to client.
+//! Messages of the event channel (ext, spec §4): JSON text frames from server to client, and
+//! the one a client may send: a keyframe request for another member's stream.
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -32,6 +33,27 @@ pub enum ServerEvent {
         /// When the server accepted it, unix milliseconds.
         #[serde(deserialize_with = "number_or_string")]
         time: u64,
+    },
+    /// Another member plays our stream and has no picture yet: send a keyframe (WebRTC's PLI).
+    /// Only ever sent to the member whose stream is meant.
+    #[serde(rename = "keyframeRequest")]
+    KeyframeRequest {
+        /// Who asks.
+        #[serde(rename = "userID")]
+        user_id: String,
+    },
+}
+
+/// One client → server message on the event channel (ext).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd")]
+pub enum ClientEvent {
+    /// We play `user_id`'s stream and have no picture yet: ask its publisher for a keyframe.
+    #[serde(rename = "requestKeyframe")]
+    RequestKeyframe {
+        /// The member whose stream is meant.
+        #[serde(rename = "userID")]
+        user_id: String,
     },
 }
 
@@ -136,6 +158,35 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&text).unwrap(),
             json!({"cmd": "CustomTextMsg", "data": {"nickName": "Ann", "headPic": "a.png"}, "userID": "user_1", "text": "hi", "time": 7})
+        );
+    }
+
+    #[test]
+    fn keyframe_requests_have_their_shapes_both_ways() {
+        let ask = ClientEvent::RequestKeyframe {
+            user_id: "user_2".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&ask).unwrap(),
+            json!({"cmd": "requestKeyframe", "userID": "user_2"})
+        );
+        assert_eq!(
+            serde_json::from_value::<ClientEvent>(
+                json!({"cmd": "requestKeyframe", "userID": "user_2"})
+            )
+            .unwrap(),
+            ask
+        );
+        assert!(serde_json::from_value::<ClientEvent>(json!({"cmd": "requestKeyframe"})).is_err());
+        assert!(
+            serde_json::from_value::<ClientEvent>(json!({"cmd": "notifyPusherChange"})).is_err()
+        );
+        assert_eq!(
+            serde_json::to_value(ServerEvent::KeyframeRequest {
+                user_id: "user_1".into()
+            })
+            .unwrap(),
+            json!({"cmd": "keyframeRequest", "userID": "user_1"})
         );
     }
 

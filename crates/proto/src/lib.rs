@@ -17,6 +17,6 @@ pub mod token;
 
 pub use api::*;
 pub use code::{Code, Reply};
-pub use event::ServerEvent;
+pub use event::{ClientEvent, ServerEvent};
 pub use fields::{Fields, FieldsError};
 pub use kind::RoomKind;

@@ -13,7 +13,7 @@ use crate::session::{
 use futures_util::StreamExt;
 use quartet_proto::{Code, Endpoint, Pushers, SendRoomTextMsg};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -41,6 +41,8 @@ pub(crate) enum Command {
     Leave {
         reply: oneshot::Sender<Result<(), SessionError>>,
     },
+    /// Ask the publisher of `user_id`'s stream for a keyframe (ext event channel only).
+    RequestKeyframe { user_id: String },
 }
 
 /// What the actor starts from, as `connect` left it.
@@ -55,6 +57,7 @@ pub(crate) struct Parts {
     pub(crate) state: watch::Sender<Snapshot>,
     pub(crate) events: mpsc::Sender<SessionEvent>,
     pub(crate) commands: mpsc::Receiver<Command>,
+    pub(crate) keyframe_requests: broadcast::Sender<String>,
 }
 
 /// What to do after handling something.
@@ -93,6 +96,8 @@ pub(crate) struct Actor {
     state: watch::Sender<Snapshot>,
     events: mpsc::Sender<SessionEvent>,
     commands: mpsc::Receiver<Command>,
+    /// Who asked us for a keyframe, for whoever publishes our stream.
+    keyframe_requests: broadcast::Sender<String>,
     heartbeat_at: Instant,
     poll_at: Instant,
     outage: Option<Outage>,
@@ -131,6 +136,7 @@ impl Actor {
             state: parts.state,
             events: parts.events,
             commands: parts.commands,
+            keyframe_requests: parts.keyframe_requests,
             heartbeat_at: now + timing.first_heartbeat,
             poll_at: now + timing.poll_interval,
             outage: None,
@@ -537,6 +543,10 @@ impl Actor {
                 tracing::info!(ok = result.is_ok(), "left the room");
                 let _ = reply.send(result);
                 Flow::Stop
+            }
+            Command::RequestKeyframe { user_id } => {
+                self.send_keyframe_request(user_id).await;
+                Flow::Continue
             }
         }
     }

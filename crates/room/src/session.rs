@@ -8,7 +8,7 @@ use crate::config::{EventMode, JoinTarget, SessionConfig};
 use crate::events;
 use crate::members::{Member, members_from_pushers};
 use quartet_proto::{AddPusher, Code, CreateRoom, Endpoint, Pushers};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::Instrument;
 
 /// Prefix asked for in `get_im_login_info` (servers may ignore it).
@@ -18,6 +18,9 @@ pub const USER_ID_PREFIX: &str = "quartet";
 pub const EVENT_QUEUE: usize = 256;
 /// Commands from handles waiting for the actor.
 pub const COMMAND_QUEUE: usize = 16;
+/// Keyframe requests from others held for a slow reader before older ones are lost: several
+/// requests mean the same thing as one, so losing some loses nothing.
+pub const KEYFRAME_REQUEST_QUEUE: usize = 16;
 
 /// `RoomClosed` reason when the server no longer knows the room (code 3).
 pub const REASON_ROOM_GONE: &str = "room_gone";
@@ -153,6 +156,7 @@ pub(crate) struct Snapshot {
 pub struct SessionHandle {
     commands: mpsc::Sender<Command>,
     state: watch::Receiver<Snapshot>,
+    keyframe_requests: broadcast::Sender<String>,
 }
 
 impl SessionHandle {
@@ -199,6 +203,22 @@ impl SessionHandle {
         }
         self.request(|reply| Command::SendText { text, reply })
             .await
+    }
+
+    /// Asks, over the event channel (ext), the publisher of `user_id`'s stream for a keyframe:
+    /// we play it and have no picture yet. Never waits; false when the request could not be
+    /// queued (the session ended or is busy). With no event channel open it goes nowhere.
+    pub fn request_keyframe(&self, user_id: impl Into<String>) -> bool {
+        self.commands
+            .try_send(Command::RequestKeyframe {
+                user_id: user_id.into(),
+            })
+            .is_ok()
+    }
+
+    /// The userIDs of members asking for a keyframe of our stream, from now on.
+    pub fn keyframe_requests(&self) -> broadcast::Receiver<String> {
+        self.keyframe_requests.subscribe()
     }
 
     /// Leaves the room (for the creator this closes it) and ends the session.
@@ -289,6 +309,7 @@ pub async fn connect(
 
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
     let (commands_tx, commands_rx) = mpsc::channel(COMMAND_QUEUE);
+    let (keyframes_tx, _) = broadcast::channel(KEYFRAME_REQUEST_QUEUE);
     let first = SessionEvent::Joined {
         room_id: room_id.clone(),
         user_id: user_id.clone(),
@@ -315,6 +336,7 @@ pub async fn connect(
             state: state_tx,
             events: events_tx,
             commands: commands_rx,
+            keyframe_requests: keyframes_tx.clone(),
         })
     });
     tokio::spawn(actor.run().instrument(span));
@@ -322,6 +344,7 @@ pub async fn connect(
         SessionHandle {
             commands: commands_tx,
             state: state_rx,
+            keyframe_requests: keyframes_tx,
         },
         events_rx,
     ))

@@ -1,5 +1,6 @@
 //! The event channel (spec §4): `GET /weapp/{kind}/events?roomID=..&userID=..&userSig=..`
-//! upgrades to a WebSocket that carries the room's `ServerEvent`s as JSON text frames.
+//! upgrades to a WebSocket that carries the room's `ServerEvent`s as JSON text frames, and the
+//! keyframe requests (ext) a client sends for another member's stream.
 
 use crate::http::{bearer_token, json_error};
 use crate::rooms::{Attachment, RoomError};
@@ -8,7 +9,7 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use quartet_proto::{Code, Fields, RoomKind, ServerEvent};
+use quartet_proto::{ClientEvent, Code, Fields, RoomKind, ServerEvent};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::task::task_tracker::TaskTrackerToken;
@@ -19,7 +20,8 @@ pub const PING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15
 pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
 /// Longest wait for one frame to be written, so a peer that stopped reading cannot hold a task.
 pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// Largest frame a client may send; clients only answer pings and close.
+/// Largest frame a client may send; clients answer pings, close, and send keyframe requests of
+/// well under a hundred bytes.
 pub const MAX_INBOUND_MESSAGE: usize = 4 * 1024;
 
 /// Serves `GET /weapp/{kind}/events`: checks the caller, then upgrades.
@@ -128,7 +130,7 @@ impl EventSession {
                     return;
                 }
             };
-        let slot = self.server.open_socket_slot(&self.room_id, &self.user_id);
+        let (slot, mut direct) = self.server.open_socket_slot(&self.room_id, &self.user_id);
         let _detach = Detach {
             session: &self,
             serial,
@@ -161,9 +163,17 @@ impl EventSession {
                         _ => {}
                     }
                 }
+                Some(event) = direct.recv() => {
+                    if !send_event(&mut socket, &event).await {
+                        break End::PeerGone;
+                    }
+                }
                 incoming = socket.recv() => match incoming {
                     // After a close frame, keep reading so the reply is flushed; then `None`.
-                    Some(Ok(_)) => last_heard = Instant::now(),
+                    Some(Ok(message)) => {
+                        last_heard = Instant::now();
+                        self.on_client_message(&message, serial);
+                    }
                     None | Some(Err(_)) => break End::PeerGone,
                 },
                 _ = ping.tick() => {
@@ -196,6 +206,32 @@ impl EventSession {
                 .await
             }
             End::PeerGone => {}
+        }
+    }
+}
+
+impl EventSession {
+    /// Acts on what a client sent: a keyframe request is passed on (or dropped, silently: the
+    /// channel has no replies); anything else is ignored.
+    fn on_client_message(&self, message: &Message, serial: u64) {
+        let Message::Text(text) = message else {
+            return;
+        };
+        match serde_json::from_str::<ClientEvent>(text.as_str()) {
+            Ok(ClientEvent::RequestKeyframe { user_id: target }) => {
+                if let Err(refusal) = self.server.request_keyframe(
+                    self.kind,
+                    &self.room_id,
+                    &self.user_id,
+                    serial,
+                    &target,
+                ) {
+                    tracing::debug!(room = %self.room_id, user = %self.user_id, %target, %refusal, "keyframe request dropped");
+                }
+            }
+            Err(e) => {
+                tracing::debug!(room = %self.room_id, user = %self.user_id, error = %e, "ignoring a client message");
+            }
         }
     }
 }

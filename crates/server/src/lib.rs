@@ -11,7 +11,9 @@
 //! connections, head size and deadlines ([`HttpLimits`]), event sockets per member
 //! ([`MAX_SOCKETS_PER_MEMBER`]), rooms and room creations per user ([`MAX_ROOMS_PER_USER`],
 //! [`MAX_CREATIONS_PER_WINDOW`]), the nonces remembered against replay ([`NONCE_WINDOW`],
-//! [`MAX_NONCES_PER_USER`]); field limits live in `quartet_proto::limits`.
+//! [`MAX_NONCES_PER_USER`]), keyframe requests per member pair ([`KEYFRAME_REQUEST_INTERVAL`])
+//! and events queued for one socket ([`DIRECT_QUEUE`]); field limits live in
+//! `quartet_proto::limits`.
 
 pub mod args;
 mod config;
@@ -19,6 +21,7 @@ mod embed;
 mod events;
 pub mod host;
 mod http;
+mod keyframes;
 mod liveness;
 mod presence;
 mod quota;
@@ -40,6 +43,7 @@ pub use embed::EmbeddedRelay;
 pub use events::{IDLE_TIMEOUT, PING_INTERVAL};
 pub use host::{Host, HostError, RtmpSetup};
 pub use http::router;
+pub use keyframes::KEYFRAME_REQUEST_INTERVAL;
 pub use liveness::{NeverLive, StreamLiveness};
 pub use presence::CHECK_SLACK;
 pub use quota::{
@@ -52,7 +56,7 @@ pub use serve::{
     MAX_HEADERS, REQUEST_HEAD_TIMEOUT, REQUEST_TIMEOUT,
 };
 pub use server::{ACC_TYPE, MAX_TEXT_BYTES, SDK_APP_ID, Server};
-pub use sockets::MAX_SOCKETS_PER_MEMBER;
+pub use sockets::{DIRECT_QUEUE, MAX_SOCKETS_PER_MEMBER};
 pub use store::{RoomStore, StoreError, open_storage};
 
 use std::future::Future;

@@ -1,6 +1,7 @@
 //! The room server's shared state and the meaning of every endpoint, apart from HTTP.
 
 use crate::config::ServerConfig;
+use crate::keyframes::KeyframeRate;
 use crate::liveness::StreamLiveness;
 use crate::presence::{self, Timeouts};
 use crate::quota::{CreationRate, MAX_ROOMS_PER_USER, RateLimited};
@@ -24,7 +25,7 @@ use quartet_proto::{
     MergeStream, PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, RoomInfo, RoomKind, RoomList,
     SendRoomTextMsg, ServerEvent,
 };
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
@@ -114,6 +115,9 @@ struct Inner {
     slots: Mutex<SocketSlots>,
     creations: Mutex<CreationRate>,
     nonces: Mutex<SeenNonces>,
+    keyframes: Mutex<KeyframeRate>,
+    /// Keyframe requests passed on, for tests and figures.
+    keyframes_passed: AtomicU64,
 }
 
 /// A std mutex's guard even if another holder panicked: every critical section here leaves its
@@ -198,6 +202,8 @@ impl Server {
                 slots: Mutex::new(SocketSlots::default()),
                 creations: Mutex::new(CreationRate::default()),
                 nonces: Mutex::new(SeenNonces::default()),
+                keyframes: Mutex::new(KeyframeRate::default()),
+                keyframes_passed: AtomicU64::new(0),
             }),
         }
     }
@@ -258,6 +264,7 @@ impl Server {
         let now = self.now();
         lock(&self.inner.creations).forget_expired(now.at);
         lock(&self.inner.nonces).forget_expired(millis(unix_now()));
+        lock(&self.inner.keyframes).forget_expired(now.at);
         let t = self.timeouts();
         let candidates = self.registry().candidates(now.at, t);
         if candidates.is_empty() {

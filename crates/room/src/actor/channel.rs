@@ -4,12 +4,40 @@ use super::{Actor, CHANNEL_CLOSE_TIMEOUT, Channel, Flow};
 use crate::config::EventMode;
 use crate::events::{self, EventChannelError, EventSocket, Frame};
 use crate::session::SessionEvent;
-use quartet_proto::ServerEvent;
+use quartet_proto::{ClientEvent, ServerEvent};
+use std::time::Duration;
 use tokio::task::JoinError;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{self, Message};
 
+/// Longest writing a keyframe request to the event channel may take: it is worth something only
+/// while the asker still waits, and a channel that does not take a few bytes is failing anyway.
+pub const CHANNEL_SEND_TIMEOUT: Duration = Duration::from_secs(1);
+
 impl Actor {
+    /// Sends a keyframe request for `user_id`'s stream on the event channel; with no channel
+    /// open it is dropped (an original v1 server has no way to carry it).
+    pub(super) async fn send_keyframe_request(&mut self, user_id: String) {
+        let Channel::Open(socket) = &mut self.channel else {
+            tracing::debug!(%user_id, "no event channel: keyframe request dropped");
+            return;
+        };
+        let ask = ClientEvent::RequestKeyframe { user_id };
+        let Ok(text) = serde_json::to_string(&ask) else {
+            return;
+        };
+        match tokio::time::timeout(
+            CHANNEL_SEND_TIMEOUT,
+            futures_util::SinkExt::send(&mut **socket, Message::text(text)),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "keyframe request not sent"),
+            Err(_) => tracing::debug!("keyframe request not sent within {CHANNEL_SEND_TIMEOUT:?}"),
+        }
+    }
+
     pub(super) fn channel_down(&self) -> bool {
         matches!(self.channel, Channel::Opening(_) | Channel::Waiting(_))
     }
@@ -104,6 +132,11 @@ impl Actor {
                     text,
                     time,
                 });
+                Flow::Continue
+            }
+            Frame::Event(ServerEvent::KeyframeRequest { user_id }) => {
+                // Nobody publishing (not subscribed) is not an error.
+                let _ = self.keyframe_requests.send(user_id);
                 Flow::Continue
             }
         }

@@ -2,9 +2,12 @@
 //! member (their eviction clock and their cap).
 
 use super::{Refusal, Server, lock};
+use crate::keyframes::KeyframeRefusal;
 use crate::rooms::{Attachment, RoomError};
 use crate::sockets::{MAX_SOCKETS_PER_MEMBER, Slot};
-use quartet_proto::RoomKind;
+use quartet_proto::{RoomKind, ServerEvent};
+use std::sync::atomic::Ordering;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
@@ -50,9 +53,52 @@ impl Server {
     }
 
     /// Claims a place among the member's event sockets; its oldest beyond
-    /// [`MAX_SOCKETS_PER_MEMBER`] is displaced.
-    pub(crate) fn open_socket_slot(&self, room_id: &str, user_id: &str) -> Slot {
+    /// [`MAX_SOCKETS_PER_MEMBER`] is displaced. The receiver carries events for this member
+    /// alone.
+    pub(crate) fn open_socket_slot(
+        &self,
+        room_id: &str,
+        user_id: &str,
+    ) -> (Slot, mpsc::Receiver<ServerEvent>) {
         lock(&self.inner.slots).open(room_id, user_id, MAX_SOCKETS_PER_MEMBER)
+    }
+
+    /// Passes a keyframe request from `from` (whose socket belongs to membership `serial`) to
+    /// the event sockets of `to` alone, within the pair's rate limit.
+    pub(crate) fn request_keyframe(
+        &self,
+        kind: RoomKind,
+        room_id: &str,
+        from: &str,
+        serial: u64,
+        to: &str,
+    ) -> Result<(), KeyframeRefusal> {
+        if from == to {
+            return Err(KeyframeRefusal::OwnStream);
+        }
+        {
+            let registry = self.registry();
+            if !registry.is_member(room_id, from, serial) {
+                return Err(KeyframeRefusal::NotMember);
+            }
+            if registry.member(kind, room_id, to).is_err() {
+                return Err(KeyframeRefusal::NoSuchTarget(to.to_owned()));
+            }
+        }
+        lock(&self.inner.keyframes).admit(room_id, from, to, Instant::now())?;
+        let event = ServerEvent::KeyframeRequest {
+            user_id: from.to_owned(),
+        };
+        if lock(&self.inner.slots).deliver(room_id, to, &event) == 0 {
+            return Err(KeyframeRefusal::Unreachable(to.to_owned()));
+        }
+        self.inner.keyframes_passed.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Keyframe requests passed on to their target since the server started.
+    pub fn keyframe_requests_passed(&self) -> u64 {
+        self.inner.keyframes_passed.load(Ordering::Relaxed)
     }
 
     /// Gives back the place of socket `id`.
