@@ -747,6 +747,7 @@ mod tests {
             user_name: "Ben".into(),
             user_avatar: "a".into(),
             play_url: "rtmp://x/live/s".into(),
+            small_play_url: None,
             is_creator: false,
             is_self: false,
         };

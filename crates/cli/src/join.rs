@@ -210,6 +210,7 @@ mod tests {
             user_id: "u1".into(),
             user_name: "Bob".into(),
             user_avatar: "bob.png".into(),
+            small_play_url: None,
             play_url: "rtmp://h/live/8888_u1?txSecret=aa&txTime=65A0".into(),
             is_creator: false,
             is_self: false,

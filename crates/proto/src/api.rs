@@ -469,6 +469,13 @@ pub struct PushUrl {
     /// The signed RTMP push URL.
     #[serde(rename = "pushURL")]
     pub push_url: String,
+    /// ext: where to push a small second stream beside it, when the server offers one.
+    #[serde(
+        rename = "smallPushURL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub small_push_url: Option<String>,
 }
 
 /// `create_room` response.
@@ -494,6 +501,14 @@ pub struct Pusher {
     /// Signed low-latency play URL of the member's stream.
     #[serde(rename = "accelerateURL", default)]
     pub accelerate_url: String,
+    /// ext: signed play URL of the member's small second stream, when the server offers one
+    /// (the member may not be sending it: a client that does not play it keeps the main one).
+    #[serde(
+        rename = "smallAccelerateURL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub small_accelerate_url: Option<String>,
 }
 
 /// `get_pushers` response.

@@ -18,6 +18,20 @@ pub const Q_SECRET: &str = "txSecret";
 /// Query parameter carrying the expiry.
 pub const Q_TIME: &str = "txTime";
 
+/// What a member's small second stream adds to its main stream's id (`{bizid}_{userID}-small`):
+/// derived, so any RTMP server carries it under the same signature scheme, and with a `-`,
+/// which the server's generated userIDs never hold.
+pub const SMALL_STREAM_SUFFIX: &str = "-small";
+
+/// Which of a member's streams a stream id names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamVariant {
+    /// The member's main stream, the one v1 clients play.
+    Main,
+    /// The small second stream beside it (an extension).
+    Small,
+}
+
 /// Prefix hashed with the push key to derive the play key: it separates the two uses of one
 /// secret, so no play signature is ever a valid push signature.
 pub const PLAY_KEY_DOMAIN: &str = "quartet-play-v1:";
@@ -143,6 +157,24 @@ impl StreamSigner {
         format!("{}_{}", self.bizid, user_id)
     }
 
+    /// The stream id of `user_id`'s small second stream: `{bizid}_{userID}-small`.
+    pub fn small_stream_id(&self, user_id: &str) -> String {
+        format!("{}{SMALL_STREAM_SUFFIX}", self.stream_id(user_id))
+    }
+
+    /// Whose stream `stream_id` is, and which of its streams: `None` for a stream not named
+    /// after a user of this bizid.
+    pub fn owner<'a>(&self, stream_id: &'a str) -> Option<(&'a str, StreamVariant)> {
+        let user = stream_id
+            .strip_prefix(self.bizid.as_str())?
+            .strip_prefix('_')
+            .filter(|u| !u.is_empty())?;
+        Some(match user.strip_suffix(SMALL_STREAM_SUFFIX) {
+            Some(main) if !main.is_empty() => (main, StreamVariant::Small),
+            _ => (user, StreamVariant::Main),
+        })
+    }
+
     fn signed_under(&self, key: &str, stream_id: &str, expiry_unix_secs: u64) -> String {
         let time = tx_time(expiry_unix_secs);
         let secret = tx_secret(key, stream_id, &time);
@@ -172,6 +204,18 @@ impl StreamSigner {
     /// A full play URL under `base` for `user_id`'s stream (an `accelerateURL`).
     pub fn play_url(&self, base: &str, user_id: &str, expiry_unix_secs: u64) -> String {
         let stream = self.signed_play_stream(&self.stream_id(user_id), expiry_unix_secs);
+        format!("{}/{stream}", base.trim_end_matches('/'))
+    }
+
+    /// A full push URL for `user_id`'s small second stream.
+    pub fn small_url(&self, base: &str, user_id: &str, expiry_unix_secs: u64) -> String {
+        let stream = self.signed_stream(&self.small_stream_id(user_id), expiry_unix_secs);
+        format!("{}/{stream}", base.trim_end_matches('/'))
+    }
+
+    /// A full play URL for `user_id`'s small second stream.
+    pub fn small_play_url(&self, base: &str, user_id: &str, expiry_unix_secs: u64) -> String {
+        let stream = self.signed_play_stream(&self.small_stream_id(user_id), expiry_unix_secs);
         format!("{}/{stream}", base.trim_end_matches('/'))
     }
 
@@ -310,6 +354,53 @@ mod tests {
         let parsed = StreamKey::parse(&s.signed_play_stream("8888_user_1", 0x6B0E7493));
         assert_eq!(parsed.expiry(), Some(0x6B0E7493));
         assert_eq!(StreamKey::parse("8888_user_1?txTime=zz").expiry(), None);
+    }
+
+    #[test]
+    fn a_small_stream_is_its_members_and_signed_for_itself_alone() {
+        let s = StreamSigner::new("8888", "testpushkey");
+        assert_eq!(s.small_stream_id("user_1"), "8888_user_1-small");
+        assert_eq!(
+            s.owner("8888_user_1"),
+            Some(("user_1", StreamVariant::Main))
+        );
+        assert_eq!(
+            s.owner("8888_user_1-small"),
+            Some(("user_1", StreamVariant::Small))
+        );
+        // Not this bizid's, or naming no user: nobody's.
+        for stranger in ["9999_user_1", "8888user_1", "8888_", "live"] {
+            assert_eq!(s.owner(stranger), None, "{stranger}");
+        }
+        // A suffix with nobody before it is a (strange) userID, not a small stream.
+        assert_eq!(
+            s.owner("8888_-small"),
+            Some(("-small", StreamVariant::Main))
+        );
+        // Each URL is signed for its own stream: a small stream's push URL cannot push the main
+        // one, and its play URL publishes nothing.
+        let now = 0x6B0E0000;
+        let push = StreamKey::parse(
+            s.small_url("rtmp://h/live", "user_1", 0x6B0E7493)
+                .rsplit('/')
+                .next()
+                .unwrap(),
+        );
+        assert_eq!(push.stream_id, "8888_user_1-small");
+        s.verify_push(&push, now).unwrap();
+        let forged = StreamKey {
+            stream_id: "8888_user_1".into(),
+            ..push.clone()
+        };
+        assert!(s.verify_push(&forged, now).is_err());
+        let play = StreamKey::parse(
+            s.small_play_url("rtmp://h/live", "user_1", 0x6B0E7493)
+                .rsplit('/')
+                .next()
+                .unwrap(),
+        );
+        s.verify_play(&play, now).unwrap();
+        assert!(s.verify_push(&play, now).is_err());
     }
 
     #[test]

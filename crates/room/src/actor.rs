@@ -29,6 +29,7 @@ pub(crate) struct Identity {
     pub(crate) user_id: String,
     pub(crate) user_sig: String,
     pub(crate) push_url: String,
+    pub(crate) small_push_url: Option<String>,
 }
 
 /// A request from a handle.
@@ -481,6 +482,7 @@ impl Actor {
         match result {
             Ok(push) => {
                 self.identity.push_url = push.push_url;
+                self.identity.small_push_url = push.small_push_url;
                 self.publish();
             }
             Err(e) => tracing::debug!(error = %e, "kept the old push URL"),

@@ -16,6 +16,9 @@ pub struct Member {
     pub user_avatar: String,
     /// Where to play the member's stream (`accelerateURL`).
     pub play_url: String,
+    /// Where to play the member's small second stream (`smallAccelerateURL`, an extension),
+    /// when the server offers one.
+    pub small_play_url: Option<String>,
     /// Whether the member created the room.
     pub is_creator: bool,
     /// Whether the member is this session's own user.
@@ -73,13 +76,18 @@ pub struct MemberChange {
 impl MemberChange {
     /// What differs from `before` to `now`.
     pub fn between(before: &Member, now: &Member) -> MemberChange {
-        let stream = !same_stream(&before.play_url, &now.play_url);
+        let small_stream = match (&before.small_play_url, &now.small_play_url) {
+            (Some(a), Some(b)) => same_stream(a, b),
+            (a, b) => a == b,
+        };
+        let stream = !same_stream(&before.play_url, &now.play_url) || !small_stream;
         MemberChange {
             name: before.user_name != now.user_name,
             avatar: before.user_avatar != now.user_avatar,
             role: before.is_creator != now.is_creator,
             stream,
-            signature: !stream && before.play_url != now.play_url,
+            signature: !stream
+                && (before.play_url != now.play_url || before.small_play_url != now.small_play_url),
         }
     }
 
@@ -101,6 +109,7 @@ pub fn members_from_pushers(pushers: &[Pusher], creator: &str, me: &str) -> Vec<
             user_name: p.user_name.clone(),
             user_avatar: p.user_avatar.clone(),
             play_url: p.accelerate_url.clone(),
+            small_play_url: p.small_accelerate_url.clone(),
             is_creator: p.user_id == creator,
             is_self: p.user_id == me,
         })
@@ -160,6 +169,9 @@ mod tests {
             user_name: name.into(),
             user_avatar: format!("{id}.png"),
             play_url: format!("rtmp://relay/live/8888_{id}?txSecret=aa&txTime=65A0"),
+            small_play_url: Some(format!(
+                "rtmp://relay/live/8888_{id}-small?txSecret=aa&txTime=65A0"
+            )),
             is_creator: false,
             is_self: false,
         }
@@ -235,6 +247,23 @@ mod tests {
     }
 
     #[test]
+    fn a_small_streams_new_signature_is_a_renewal_its_coming_or_going_an_update() {
+        let before = m("a", "A");
+        let mut resigned = before.clone();
+        resigned.small_play_url =
+            Some("rtmp://relay/live/8888_a-small?txSecret=bb&txTime=65A1".into());
+        let d = diff_members(
+            std::slice::from_ref(&before),
+            std::slice::from_ref(&resigned),
+        );
+        assert_eq!((d.renewed, d.updated.len()), (vec![resigned], 0));
+        let mut gone = before.clone();
+        gone.small_play_url = None;
+        let d = diff_members(std::slice::from_ref(&before), std::slice::from_ref(&gone));
+        assert_eq!((d.updated, d.renewed.len()), (vec![gone], 0));
+    }
+
+    #[test]
     fn becoming_creator_is_an_update() {
         let mut promoted = m("a", "A");
         promoted.is_creator = true;
@@ -272,6 +301,7 @@ mod tests {
             user_name: id.to_uppercase(),
             user_avatar: String::new(),
             accelerate_url: format!("rtmp://r/live/{id}"),
+            small_accelerate_url: None,
         };
         let list = [p("x"), p("me"), p("boss"), p("x")];
         let members = members_from_pushers(&list, "boss", "me");

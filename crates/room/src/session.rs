@@ -175,6 +175,11 @@ impl SessionHandle {
         self.state.borrow().identity.push_url.clone()
     }
 
+    /// Where to push our small second stream, when the server offers one (an extension).
+    pub fn small_push_url(&self) -> Option<String> {
+        self.state.borrow().identity.small_push_url.clone()
+    }
+
     /// Our token.
     pub fn user_sig(&self) -> String {
         self.state.borrow().identity.user_sig.clone()
@@ -368,6 +373,7 @@ pub(crate) async fn login(api: &mut ApiClient) -> Result<Identity, SessionError>
         user_id: login.user_id,
         user_sig: login.user_sig,
         push_url: push.push_url,
+        small_push_url: push.small_push_url,
     })
 }
 

@@ -109,6 +109,9 @@ pub struct ServerArgs {
     /// Offer no event channel (clients poll get_pushers, as with a v1 server).
     #[arg(long, env = "QUARTET_NO_EVENTS", value_parser = FalseyValueParser::new())]
     pub no_events: bool,
+    /// Offer no small second streams: every member sends and plays the main stream only.
+    #[arg(long, env = "QUARTET_NO_SMALL_STREAMS", value_parser = FalseyValueParser::new())]
+    pub no_small_streams: bool,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "QUARTET_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES as u64,
           value_parser = clap::value_parser!(u64).range(MIN_BODY_BYTES..))]
@@ -156,6 +159,7 @@ impl ServerArgs {
             storage: self.storage(),
             allow_anonymous: self.allow_anonymous,
             events: !self.no_events,
+            small_streams: !self.no_small_streams,
             max_body_bytes: size(self.max_body_bytes),
             max_rooms: size(self.max_rooms),
         }

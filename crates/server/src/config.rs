@@ -136,6 +136,9 @@ pub struct ServerConfig {
     pub allow_anonymous: bool,
     /// Whether the event channel exists at all; without it clients poll, as with v1.
     pub events: bool,
+    /// Whether members are offered a small second stream (`smallPushURL`, `smallAccelerateURL`)
+    /// for viewers whose downlink cannot carry the main one.
+    pub small_streams: bool,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     /// Most rooms held at once.
@@ -178,6 +181,7 @@ impl Default for ServerConfig {
             storage: Storage::Memory,
             allow_anonymous: false,
             events: true,
+            small_streams: true,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_rooms: DEFAULT_MAX_ROOMS,
         }

@@ -296,8 +296,10 @@ impl Server {
         let users = self.registry().take_revoked();
         // Told with the registry released: the RTMP side takes its own locks.
         for user in users {
-            let stream = self.inner.signer.stream_id(&user);
-            self.inner.liveness.revoke(&stream);
+            let signer = &self.inner.signer;
+            for stream in [signer.stream_id(&user), signer.small_stream_id(&user)] {
+                self.inner.liveness.revoke(&stream);
+            }
         }
     }
 
@@ -409,6 +411,13 @@ impl Server {
                 user_name: m.user_name.clone(),
                 user_avatar: m.user_avatar.clone(),
                 accelerate_url: self.play_url(&m.user_id, expiry),
+                small_accelerate_url: self.inner.config.small_streams.then(|| {
+                    self.inner.signer.small_play_url(
+                        self.inner.config.play_base(),
+                        &m.user_id,
+                        expiry,
+                    )
+                }),
             })
             .collect()
     }
@@ -428,12 +437,16 @@ impl Server {
     }
 
     fn push_url(&self, request: GetPushUrl) -> Reply {
-        let push_url = self.inner.signer.url(
-            &self.inner.config.rtmp_base,
-            &request.user_id,
-            self.url_expiry(),
-        );
-        Reply::ok(&PushUrl { push_url })
+        let (base, expiry) = (&self.inner.config.rtmp_base, self.url_expiry());
+        let signer = &self.inner.signer;
+        Reply::ok(&PushUrl {
+            push_url: signer.url(base, &request.user_id, expiry),
+            small_push_url: self
+                .inner
+                .config
+                .small_streams
+                .then(|| signer.small_url(base, &request.user_id, expiry)),
+        })
     }
 
     fn create_room(&self, kind: RoomKind, r: CreateRoom) -> Result<Reply, Refusal> {

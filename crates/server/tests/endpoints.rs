@@ -114,6 +114,42 @@ async fn get_push_url_signs_the_users_stream_for_that_user_only() {
 }
 
 #[tokio::test]
+async fn small_streams_are_offered_beside_the_main_one_unless_turned_off() {
+    for offered in [true, false] {
+        let h = Harness::new(ServerConfig {
+            small_streams: offered,
+            ..config()
+        });
+        let kind = RoomKind::MultiRoom;
+        let a = h.login().await;
+        let body = json!({"userID": a.id, "userSig": a.sig});
+        let v = h.post(kind, "get_push_url", body).await;
+        let room = h.create_room(kind, &a, "small").await;
+        let listed = h.post(kind, "get_pushers", json!({"roomID": room})).await;
+        let pusher = &listed["pushers"][0];
+        if offered {
+            let small = v["smallPushURL"].as_str().unwrap();
+            assert_signed(
+                small,
+                "rtmp://127.0.0.1:1935/live",
+                &format!("{}-small", a.id),
+            );
+            let play = pusher["smallAccelerateURL"].as_str().unwrap();
+            assert_play_signed(
+                play,
+                "rtmp://127.0.0.1:1935/live",
+                &format!("{}-small", a.id),
+            );
+        } else {
+            // v1's shape exactly: the extension fields are absent, not null.
+            assert!(v.get("smallPushURL").is_none(), "{v}");
+            assert!(pusher.get("smallAccelerateURL").is_none(), "{pusher}");
+        }
+        assert!(pusher["accelerateURL"].as_str().unwrap().contains(&a.id));
+    }
+}
+
+#[tokio::test]
 async fn create_room_makes_the_creator_the_first_pusher_with_ids_unique_across_kinds() {
     let h = Harness::new(config());
     let mut ids = Vec::new();

@@ -162,6 +162,11 @@ async fn a_restarted_host_keeps_rooms_members_tokens_and_url_signatures() {
             .server()
             .stream_admitted(&b_key.stream_id, expiry(&b_key))
     );
+    // Its small second stream goes with it.
+    let b_small = format!("{}-small", b_key.stream_id);
+    assert!(!host.server().stream_admitted(&b_small, expiry(&b_key)));
+    let a_small = format!("{}-small", key_of(&push).stream_id);
+    assert!(host.server().stream_admitted(&a_small, expiry(&b_key)));
     host.stop().await.unwrap();
     let host = start(dir.path(), http, rtmp).await;
     assert!(

@@ -6,6 +6,7 @@ use crate::config::ServerConfig;
 use crate::liveness::StreamLiveness;
 use crate::rooms::Registry;
 use crate::store::{self, RoomStore, StoreContents, StoreError};
+use quartet_proto::sign::StreamVariant;
 use std::sync::Arc;
 use tokio::time::Instant;
 
@@ -60,17 +61,18 @@ impl Server {
         Self::restore(config, liveness, store)
     }
 
-    /// Whether a signed URL of `stream_id` (`{bizid}_{userID}`) that expires at
-    /// `expires_at_unix` is still honoured: not if its user left its last room (or was
-    /// evicted) after it was issued. Its issue time is taken as expiry − `url_valid`. Streams
-    /// not named after a user of this server are not the server's to refuse.
+    /// Whether a signed URL of `stream_id` (`{bizid}_{userID}`, or its small stream's
+    /// `{bizid}_{userID}-small`) that expires at `expires_at_unix` is still honoured: not if its
+    /// user left its last room (or was evicted) after it was issued. Its issue time is taken as
+    /// expiry − `url_valid`. Streams not named after a user of this server are not the server's
+    /// to refuse; a small stream is refused outright where none is offered.
     pub fn stream_admitted(&self, stream_id: &str, expires_at_unix: u64) -> bool {
-        let Some(user_id) = stream_id
-            .strip_prefix(self.inner.config.bizid.as_str())
-            .and_then(|rest| rest.strip_prefix('_'))
-        else {
+        let Some((user_id, variant)) = self.inner.signer.owner(stream_id) else {
             return true;
         };
+        if variant == StreamVariant::Small && !self.inner.config.small_streams {
+            return false;
+        }
         let issued = expires_at_unix.saturating_sub(self.inner.config.url_valid.as_secs());
         self.registry().admitted(user_id, issued)
     }
