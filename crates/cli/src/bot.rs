@@ -21,8 +21,11 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-/// How often `quartet bot` prints its figures and rewrites its snapshot.
+/// How often `quartet bot` rewrites its snapshot, and prints its figures unless told otherwise.
 pub(crate) const BOT_TICK: Duration = Duration::from_secs(1);
+/// The shortest `--stats-every`, ms: the figures are medians and rates over a second or two, so
+/// printing faster only repeats them (a benchmark timing a recovery wants about 250 ms).
+pub const MIN_STATS_EVERY_MS: u64 = 100;
 
 /// Flags of `quartet bot`.
 #[derive(Args)]
@@ -38,6 +41,10 @@ pub struct BotArgs {
     /// At exit, write each played member's figures to this JSON file.
     #[arg(long)]
     stats_json: Option<PathBuf>,
+    /// Print a line of figures every this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = BOT_TICK.as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(MIN_STATS_EVERY_MS..))]
+    stats_every: u64,
     /// Width of the pictures we send (the snapshot has the same size).
     #[arg(long, default_value_t = DEFAULT_WIDTH)]
     width: u32,
@@ -87,7 +94,7 @@ pub async fn run(args: BotArgs) -> Result<()> {
         config: bot_config(session, args.width, args.height, args.fps),
         prefix: String::new(),
         duration: args.duration.map(Duration::from_secs),
-        stats_every: Some(BOT_TICK),
+        stats_every: Some(Duration::from_millis(args.stats_every)),
         snapshot: args.snapshot,
         stats_json: args.stats_json,
     })
@@ -132,9 +139,13 @@ impl Bot {
         let prefix = self.options.prefix.clone();
         let mut tick = tokio::time::interval(BOT_TICK);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let stats_every = self.options.stats_every;
+        let mut stats_tick = tokio::time::interval(stats_every.unwrap_or(BOT_TICK));
+        stats_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // The first figures after one period, not at once (nothing is playing yet).
+        stats_tick.reset();
         let started = Instant::now();
         let until = self.options.duration.map(|d| started + d);
-        let mut last_stats = started;
         tokio::pin!(stop);
         let closed = loop {
             tokio::select! {
@@ -151,13 +162,10 @@ impl Bot {
                     }
                     None => break true,
                 },
-                _ = tick.tick() => {
-                    if let Some(every) = self.options.stats_every
-                        && last_stats.elapsed() >= every
-                    {
-                        last_stats = Instant::now();
-                        println!("{prefix}{}", stats_line(&self.call.stats()));
-                    }
+                _ = stats_tick.tick(), if stats_every.is_some() => {
+                    println!("{prefix}{}", stats_line(&self.call.stats()));
+                }
+                _ = tick.tick(), if self.options.snapshot.is_some() => {
                     if let Some(path) = &self.options.snapshot
                         && let Err(e) = write_snapshot(&self.call, path, &self.options.config.media).await
                     {
@@ -181,7 +189,7 @@ impl Bot {
 }
 
 /// `{"remote": [{"userID", "userName", "framesDecoded", "latencyMsP50", "latencyMsP95",
-/// "firstFrameMs"}], "publisher": {"width", "height", "fps", "targetKbps", "kbps",
+/// "latencyMsNow", "audioMaxGapMs", "firstFrameMs"}], "publisher": {"width", "height", "fps", "targetKbps", "kbps",
 /// "adaptations", "uplinkLimited", "uplinkQueueMs"}}`, with `null` for figures not measured
 /// (yet) and for the publisher when not sending.
 pub(crate) fn stats_json(stats: &CallStats) -> serde_json::Value {
@@ -195,6 +203,8 @@ pub(crate) fn stats_json(stats: &CallStats) -> serde_json::Value {
                 "framesDecoded": r.player.frames_decoded,
                 "latencyMsP50": r.player.latency_ms_p50,
                 "latencyMsP95": r.player.latency_ms_p95,
+                "latencyMsNow": r.player.latency_ms_now,
+                "audioMaxGapMs": r.player.audio_max_gap_ms,
                 "firstFrameMs": r.player.first_frame_ms,
             })
         })
@@ -214,7 +224,8 @@ pub(crate) fn stats_json(stats: &CallStats) -> serde_json::Value {
     serde_json::json!({ "remote": remote, "publisher": publisher })
 }
 
-/// One line of figures: each remote tile's fps, median latency and kbit/s, then ours.
+/// One line of figures: each remote tile's fps, latency now (median over the last second, so a
+/// spike shows at once) and kbit/s, then ours.
 pub(crate) fn stats_line(stats: &CallStats) -> String {
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
     let mut line = String::from("stats:");
@@ -223,7 +234,7 @@ pub(crate) fn stats_line(stats: &CallStats) -> String {
             " {} {:.1} fps {} ms {:.0} kbps |",
             r.user_name,
             r.player.fps,
-            ms(r.player.latency_ms_p50),
+            ms(r.player.latency_ms_now),
             r.player.kbps
         ));
     }
@@ -426,6 +437,8 @@ mod tests {
                     kbps: 501.0,
                     frames_decoded: 42,
                     latency_ms_p50: Some(61.4),
+                    latency_ms_now: Some(80.6),
+                    audio_max_gap_ms: Some(43.0),
                     ..PlayerStats::default()
                 },
             }],
@@ -439,7 +452,7 @@ mod tests {
         let line = stats_line(&stats());
         assert_eq!(
             line,
-            "stats: Ben 14.9 fps 61 ms 501 kbps | out 15.0 fps 480 kbps, 480×270 · 180 kbps (uplink slow) | 1 listed, not played"
+            "stats: Ben 14.9 fps 81 ms 501 kbps | out 15.0 fps 480 kbps, 480×270 · 180 kbps (uplink slow) | 1 listed, not played"
         );
         assert!(stats_line(&CallStats::default()).contains("nobody to play"));
     }
@@ -451,6 +464,8 @@ mod tests {
         assert_eq!(r["userID"], "u1");
         assert_eq!(r["framesDecoded"], 42);
         assert_eq!(r["latencyMsP50"], 61.4);
+        assert_eq!(r["latencyMsNow"], 80.6);
+        assert_eq!(r["audioMaxGapMs"], 43.0);
         assert!(r["latencyMsP95"].is_null() && r["firstFrameMs"].is_null());
         let p = &json["publisher"];
         assert_eq!(
@@ -463,6 +478,36 @@ mod tests {
         );
         assert_eq!(p["uplinkLimited"], true);
         assert!(stats_json(&CallStats::default())["publisher"].is_null());
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bot: BotArgs,
+    }
+
+    fn stats_every(ms: u64) -> Result<u64, clap::Error> {
+        use clap::Parser;
+        let ms = ms.to_string();
+        let args = [
+            "quartet",
+            "--server",
+            "http://127.0.0.1:9",
+            "--room",
+            "r",
+            "--name",
+            "A",
+        ];
+        Cli::try_parse_from(args.iter().copied().chain(["--stats-every", ms.as_str()]))
+            .map(|c| c.bot.stats_every)
+    }
+
+    #[test]
+    fn figures_are_printed_no_more_often_than_the_floor() {
+        let err = stats_every(MIN_STATS_EVERY_MS - 1).unwrap_err().to_string();
+        assert!(err.contains("--stats-every"), "{err}");
+        assert_eq!(stats_every(MIN_STATS_EVERY_MS).unwrap(), MIN_STATS_EVERY_MS);
+        assert_eq!(stats_every(250).unwrap(), 250);
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub struct JoinArgs {
     /// Ignore stdin (stay until Ctrl-C); without it, end of input leaves the room.
     #[arg(long)]
     no_stdin: bool,
+    /// Print the signed URL our stream goes to, so another encoder (FFmpeg's CLI, OBS) can
+    /// publish for this member.
+    #[arg(long)]
+    print_push_url: bool,
 }
 
 /// Joins, then relays events and typed lines until the room closes, input ends or Ctrl-C.
@@ -46,6 +50,9 @@ pub async fn run(args: JoinArgs) -> Result<()> {
     let (session, mut events) = quartet_room::connect(config)
         .await
         .with_context(|| format!("could not join on {}", args.member.server))?;
+    if args.print_push_url {
+        println!("push URL: {}", inert(&session.push_url()));
+    }
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let input_open = !args.no_stdin;
     // The members as last printed, so an update can say what changed.

@@ -82,6 +82,8 @@ fn two_bots_see_each_other_and_write_grid_and_figures() {
         "180",
         "--duration",
         "6",
+        "--stats-every",
+        "250",
         "--snapshot",
         arg(&ben_png),
         "--stats-json",
@@ -126,6 +128,8 @@ fn two_bots_see_each_other_and_write_grid_and_figures() {
         "framesDecoded",
         "latencyMsP50",
         "latencyMsP95",
+        "latencyMsNow",
+        "audioMaxGapMs",
         "firstFrameMs",
     ] {
         assert!(ann_figures.get(key).is_some(), "no {key} in {figures}");
@@ -135,6 +139,9 @@ fn two_bots_see_each_other_and_write_grid_and_figures() {
         "{figures}"
     );
     assert!(ann_figures["latencyMsP50"].as_f64().is_some(), "{figures}");
+    // Ann was live up to the end, and her tone was heard.
+    assert!(ann_figures["latencyMsNow"].as_f64().is_some(), "{figures}");
+    assert!(ann_figures["audioMaxGapMs"].as_f64().is_some(), "{figures}");
     assert!(ann_figures["firstFrameMs"].as_f64().is_some(), "{figures}");
 
     // Ctrl-C: Ann leaves cleanly and still writes her figures (nobody left to play).
@@ -149,6 +156,50 @@ fn two_bots_see_each_other_and_write_grid_and_figures() {
     server.signal("-TERM");
     assert!(server.wait_exit().success());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_ffmpeg_cli_publishes_for_a_member_who_joined_without_media() {
+    let mut server = Proc::start(&[
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--rtmp-listen",
+        "127.0.0.1:0",
+        "--ephemeral",
+    ]);
+    let line = server.expect("room server: ");
+    let url = line.trim_start_matches("room server: ").trim().to_owned();
+    let mut enc = Proc::start(&[
+        "join",
+        "--server",
+        &url,
+        "--create",
+        "Peer",
+        "--name",
+        "Enc",
+        "--no-stdin",
+        "--print-push-url",
+    ]);
+    let push = enc.expect("push URL: ");
+    let push = push.trim_start_matches("push URL: ").trim().to_owned();
+    assert!(push.starts_with("rtmp://127.0.0.1:"), "{push}");
+    let joined = enc.expect("joined room ");
+    let room_id = joined.split_whitespace().nth(2).unwrap().to_owned();
+    let _ffmpeg = quartet_testkit::ffmpeg_publish(&push, 320, 180, 15).unwrap();
+
+    let mut viewer = Proc::start(&[
+        "bot", "--server", &url, "--room", &room_id, "--name", "View", "--width", "320",
+        "--height", "180",
+    ]);
+    viewer.expect("first picture from Enc");
+    viewer.signal("-INT");
+    assert!(viewer.wait_exit().success());
+    enc.signal("-INT");
+    enc.expect("left room");
+    assert!(enc.wait_exit().success());
+    server.signal("-TERM");
+    assert!(server.wait_exit().success());
 }
 
 #[test]

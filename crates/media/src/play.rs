@@ -18,7 +18,7 @@ use crate::ffi;
 use crate::frame::{VideoFrame, rms, unix_micros};
 use crate::redact::Redacted;
 use crate::signal::{StopSignal, Workers};
-use crate::stats::{RateMeter, SampleWindow};
+use crate::stats::{GapMeter, RateMeter, RecentSamples, SampleWindow};
 use ffmpeg_next::codec::packet::side_data;
 use ffmpeg_next::format::context::Input;
 use ffmpeg_next::util::error::EAGAIN;
@@ -41,6 +41,9 @@ pub const RTMP_BUFFER_MS: u32 = 100;
 pub const MAX_SHOW_BACKLOG: Duration = Duration::from_millis(300);
 /// Lagging by more than this, skip straight to the next keyframe.
 pub const SKIP_TO_KEYFRAME_BACKLOG: Duration = Duration::from_secs(1);
+/// The span of [`PlayerStats::latency_ms_now`]: a spike shows within a second of it and is
+/// gone a second after it ends, and at 15 fps a second still holds 15 frames for a median.
+pub const LATENCY_NOW_WINDOW: Duration = Duration::from_secs(1);
 /// Packets held between the reader and the decoder.
 const PACKET_QUEUE: usize = 512;
 /// H.264 packets held for each slow packet-tap subscriber before it starts losing them.
@@ -162,6 +165,13 @@ pub struct PlayerStats {
     pub latency_ms_p50: Option<f64>,
     /// Capture → shown latency, 95th percentile, ms (recent).
     pub latency_ms_p95: Option<f64>,
+    /// Capture → shown latency, median over the last [`LATENCY_NOW_WINDOW`], ms; `None` when
+    /// no frame was shown in it (a stalled stream is not a live one).
+    pub latency_ms_now: Option<f64>,
+    /// Longest time between two consecutive pieces of decoded sound reaching the mixer since
+    /// the first, the wait for the next one included, ms: past the mixer's prebuffer, a gap
+    /// this long is silence a listener hears. `None` before any sound.
+    pub audio_max_gap_ms: Option<f64>,
     /// Start → first shown frame of the first connection, ms.
     pub first_frame_ms: Option<f64>,
     /// Size of the pictures as sent, before scaling.
@@ -192,7 +202,6 @@ pub fn catch_up(backlog: Duration) -> CatchUp {
     }
 }
 
-#[derive(Default)]
 struct Counters {
     connected: bool,
     reconnects: u64,
@@ -202,9 +211,31 @@ struct Counters {
     shown: u64,
     skipped: u64,
     latency: SampleWindow,
+    latency_now: RecentSamples,
+    audio_gaps: GapMeter,
     first_frame_ms: Option<f64>,
     source_size: Option<(u32, u32)>,
     audio_level: f32,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            connected: false,
+            reconnects: 0,
+            fps: RateMeter::default(),
+            bytes: RateMeter::default(),
+            decoded: 0,
+            shown: 0,
+            skipped: 0,
+            latency: SampleWindow::default(),
+            latency_now: RecentSamples::new(LATENCY_NOW_WINDOW),
+            audio_gaps: GapMeter::default(),
+            first_frame_ms: None,
+            source_size: None,
+            audio_level: 0.0,
+        }
+    }
 }
 
 struct Shared {
@@ -396,6 +427,8 @@ impl PlayerHandle {
             frames_skipped: c.skipped,
             latency_ms_p50: c.latency.percentile(50.0),
             latency_ms_p95: c.latency.percentile(95.0),
+            latency_ms_now: c.latency_now.percentile(now, 50.0),
+            audio_max_gap_ms: c.audio_gaps.longest(now).map(|d| d.as_secs_f64() * 1000.0),
             first_frame_ms: c.first_frame_ms,
             source_size: c.source_size,
             audio_level: c.audio_level,
@@ -404,7 +437,9 @@ impl PlayerHandle {
 
     /// Forgets collected latency samples (e.g. after a warm-up).
     pub fn reset_latency(&self) {
-        lock(&self.shared().counters).latency.clear();
+        let mut c = lock(&self.shared().counters);
+        c.latency.clear();
+        c.latency_now.clear();
     }
 
     /// Stops playing and joins both threads (blocks briefly; from async code prefer
@@ -742,7 +777,9 @@ impl Decoder<'_> {
                 c.fps.record(now, 1);
                 c.source_size = Some((w, h));
                 if let Some(t) = capture {
-                    c.latency.push((unix_micros() - t) as f64 / 1000.0);
+                    let ms = (unix_micros() - t) as f64 / 1000.0;
+                    c.latency.push(ms);
+                    c.latency_now.push(now, ms);
                 }
                 if !self.shown_this_connection && c.first_frame_ms.is_none() {
                     c.first_frame_ms =
@@ -768,7 +805,11 @@ impl Decoder<'_> {
         while a.decoder.receive_frame(&mut self.decoded_audio).is_ok() {
             match to_mono_48k(&mut self.resampler, &self.decoded_audio) {
                 Ok(samples) => {
-                    lock(&shared.counters).audio_level = rms(&samples);
+                    {
+                        let mut c = lock(&shared.counters);
+                        c.audio_level = rms(&samples);
+                        c.audio_gaps.record(Instant::now());
+                    }
                     if let Some(input) = &self.mixer_input {
                         input.push(&samples);
                     }

@@ -108,6 +108,76 @@ impl RateMeter {
     }
 }
 
+/// The samples of the last `span` only, for a figure about now rather than the recent past.
+#[derive(Debug, Clone)]
+pub struct RecentSamples {
+    samples: VecDeque<(Instant, f64)>,
+    span: Duration,
+}
+
+impl RecentSamples {
+    /// Keeps samples for `span`, and never more than [`DEFAULT_WINDOW`] of them.
+    pub fn new(span: Duration) -> RecentSamples {
+        RecentSamples {
+            samples: VecDeque::new(),
+            span,
+        }
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while let Some(&(t, _)) = self.samples.front() {
+            if now.saturating_duration_since(t) > self.span || self.samples.len() > DEFAULT_WINDOW {
+                self.samples.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Adds `value`, taken at `now`.
+    pub fn push(&mut self, now: Instant, value: f64) {
+        self.samples.push_back((now, value));
+        self.expire(now);
+    }
+
+    /// The `p`-th percentile of the samples taken in the span ending at `now`; `None` when
+    /// there were none.
+    pub fn percentile(&mut self, now: Instant, p: f64) -> Option<f64> {
+        self.expire(now);
+        let v: Vec<f64> = self.samples.iter().map(|&(_, v)| v).collect();
+        percentile(&v, p)
+    }
+
+    /// Forgets every sample.
+    pub fn clear(&mut self) {
+        self.samples.clear();
+    }
+}
+
+/// The longest wait between consecutive events (e.g. sound arriving), counting the wait for
+/// the next one that has not come yet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GapMeter {
+    last: Option<Instant>,
+    longest: Duration,
+}
+
+impl GapMeter {
+    /// An event happened at `now`.
+    pub fn record(&mut self, now: Instant) {
+        if let Some(last) = self.last {
+            self.longest = self.longest.max(now.saturating_duration_since(last));
+        }
+        self.last = Some(now);
+    }
+
+    /// The longest gap up to `now`; `None` before the first event.
+    pub fn longest(&self, now: Instant) -> Option<Duration> {
+        let last = self.last?;
+        Some(self.longest.max(now.saturating_duration_since(last)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +218,46 @@ mod tests {
         // The first event falls out of the window.
         assert_eq!(r.per_second(t0 + Duration::from_millis(2500)), 500.0);
         assert_eq!(r.per_second(t0 + Duration::from_secs(10)), 0.0);
+    }
+
+    #[test]
+    fn recent_samples_keep_only_their_span() {
+        let t0 = Instant::now();
+        let s = Duration::from_millis;
+        let mut r = RecentSamples::new(s(1000));
+        r.push(t0, 5000.0);
+        for i in 1..=10 {
+            r.push(t0 + s(100 * i), 100.0);
+        }
+        // The spike is still within the span at 1 s, and gone 1 ms later.
+        assert_eq!(r.percentile(t0 + s(1000), 100.0), Some(5000.0));
+        assert_eq!(r.percentile(t0 + s(1001), 100.0), Some(100.0));
+        assert_eq!(r.percentile(t0 + s(2001), 50.0), None);
+    }
+
+    #[test]
+    fn recent_samples_are_bounded_in_number_too() {
+        let t0 = Instant::now();
+        let mut r = RecentSamples::new(Duration::from_secs(60));
+        for i in 0..=DEFAULT_WINDOW {
+            r.push(t0, i as f64);
+        }
+        assert_eq!(r.samples.len(), DEFAULT_WINDOW);
+        assert_eq!(r.percentile(t0, 0.0), Some(1.0), "the oldest went first");
+    }
+
+    #[test]
+    fn gaps_count_the_longest_wait_including_the_current_one() {
+        let t0 = Instant::now();
+        let s = Duration::from_millis;
+        let mut g = GapMeter::default();
+        assert_eq!(g.longest(t0), None);
+        g.record(t0);
+        g.record(t0 + s(20));
+        g.record(t0 + s(150));
+        g.record(t0 + s(170));
+        assert_eq!(g.longest(t0 + s(180)), Some(s(130)));
+        // Nothing has come for 300 ms: that silence is a gap already.
+        assert_eq!(g.longest(t0 + s(470)), Some(s(300)));
     }
 }

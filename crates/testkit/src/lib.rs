@@ -6,7 +6,7 @@
 pub mod rtmp;
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -113,7 +113,7 @@ pub fn stop_child(child: &mut Child) {
 /// Application `live` is a plain live application (no keyframe cache, as nginx-rtmp has none).
 pub struct NginxRtmp {
     child: Child,
-    port: u16,
+    addr: SocketAddr,
     dir: PathBuf,
 }
 
@@ -125,6 +125,19 @@ impl NginxRtmp {
 
     /// Starts nginx on `port` (to restart a server on the port its clients know).
     pub fn start_on(port: u16) -> Result<NginxRtmp, TestkitError> {
+        Self::start_at(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+    }
+
+    /// Starts nginx on a free port of `ip`, e.g. the host side of a network lab, so a peer in
+    /// another network namespace reaches it.
+    pub fn start_on_ip(ip: IpAddr) -> Result<NginxRtmp, TestkitError> {
+        let port = TcpListener::bind((ip, 0))?.local_addr()?.port();
+        Self::start_at(SocketAddr::new(ip, port))
+    }
+
+    /// Starts nginx listening on `addr`.
+    pub fn start_at(addr: SocketAddr) -> Result<NginxRtmp, TestkitError> {
+        let port = addr.port();
         let nginx = require("nginx", "Debian package nginx")?;
         if !Path::new(NGINX_RTMP_MODULE).is_file() {
             return Err(TestkitError::Missing {
@@ -132,14 +145,18 @@ impl NginxRtmp {
                 hint: "Debian package libnginx-mod-rtmp",
             });
         }
-        let dir = std::env::temp_dir().join(format!("quartet-nginx-{}-{port}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "quartet-nginx-{}-{}-{port}",
+            std::process::id(),
+            addr.ip()
+        ));
         std::fs::create_dir_all(dir.join("logs"))?;
         let conf = format!(
             "load_module {NGINX_RTMP_MODULE};\n\
              daemon off;\nmaster_process off;\nworker_processes 1;\n\
              error_log {dir}/logs/error.log warn;\npid {dir}/nginx.pid;\n\
              events {{ worker_connections 4096; }}\n\
-             rtmp {{\n  server {{\n    listen 127.0.0.1:{port};\n    chunk_size 4096;\n\
+             rtmp {{\n  server {{\n    listen {addr};\n    chunk_size 4096;\n\
              \x20   application live {{ live on; record off; wait_key on; }}\n  }}\n}}\n",
             dir = dir.display()
         );
@@ -156,22 +173,21 @@ impl NginxRtmp {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
         if let Err(e) = wait_listening(addr, &mut child, "nginx") {
             stop_child(&mut child);
             return Err(e);
         }
-        Ok(NginxRtmp { child, port, dir })
+        Ok(NginxRtmp { child, addr, dir })
     }
 
     /// The port it listens on.
     pub fn port(&self) -> u16 {
-        self.port
+        self.addr.port()
     }
 
-    /// `rtmp://127.0.0.1:{port}/live`, the base for stream URLs.
+    /// `rtmp://{address}:{port}/live`, the base for stream URLs.
     pub fn base_url(&self) -> String {
-        format!("rtmp://127.0.0.1:{}/live", self.port)
+        format!("rtmp://{}/live", self.addr)
     }
 
     /// The full URL of `stream` in application `live`.
@@ -337,6 +353,18 @@ mod tests {
         assert_eq!(probe.video_codec.as_deref(), Some("h264"));
         assert_eq!(probe.audio_codec.as_deref(), Some("aac"));
         assert!(probe.video_frames > 0, "{probe:?}");
+    }
+
+    #[test]
+    fn nginx_listens_on_the_address_it_is_given_only() {
+        let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+        let nginx = NginxRtmp::start_on_ip(ip).unwrap();
+        let url = nginx.url("elsewhere");
+        assert!(url.starts_with("rtmp://127.0.0.2:"), "{url}");
+        let _publisher = ffmpeg_publish(&url, 320, 180, 15).unwrap();
+        assert!(ffmpeg_probe(&url, 2).unwrap().video_frames > 0);
+        let other = SocketAddr::from((Ipv4Addr::LOCALHOST, nginx.port()));
+        assert!(TcpStream::connect(other).is_err(), "not on 127.0.0.1 too");
     }
 
     #[test]

@@ -79,3 +79,11 @@ pub fn latency_of(json: &Value, name: &str) -> (Option<f64>, Option<f64>) {
             (m["latencyMsP50"].as_f64(), m["latencyMsP95"].as_f64())
         })
 }
+
+/// The longest audio gap a bot's `--stats-json` gives for member `name`, ms.
+pub fn audio_gap_of(json: &Value, name: &str) -> Option<f64> {
+    json["remote"]
+        .as_array()
+        .and_then(|r| r.iter().find(|m| m["userName"] == name))
+        .and_then(|m| m["audioMaxGapMs"].as_f64())
+}

@@ -8,6 +8,8 @@
 #[cfg(target_os = "linux")]
 mod figures;
 #[cfg(target_os = "linux")]
+mod peer;
+#[cfg(target_os = "linux")]
 mod procs;
 #[cfg(target_os = "linux")]
 mod run;

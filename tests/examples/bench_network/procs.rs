@@ -18,6 +18,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 const CREATE_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a bot may take to exit (and write its figures) after its `--duration` is up.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often the bots print their figures, ms: the step columns are timed to this.
+pub const STATS_EVERY_MS: u64 = 250;
 
 /// A running `quartet server` (room server and embedded relay) on the lab's host address.
 pub struct Server {
@@ -33,12 +35,37 @@ fn free_port(ip: Ipv4Addr) -> Result<u16> {
 impl Server {
     /// Starts `quartet server --ephemeral` listening on `ip` and waits until it accepts.
     pub fn start(quartet: &Path, ip: Ipv4Addr) -> Result<Server> {
-        let http = SocketAddr::from((ip, free_port(ip)?));
         let rtmp = SocketAddr::from((ip, free_port(ip)?));
+        Self::spawn(
+            quartet,
+            ip,
+            &["--rtmp-listen".into(), rtmp.to_string()],
+            Some(rtmp),
+        )
+    }
+
+    /// Starts `quartet server --ephemeral --no-relay` on `ip`, handing out URLs of the RTMP
+    /// server at `rtmp_base` (e.g. nginx-rtmp's `rtmp://ip:port/live`).
+    pub fn start_external(quartet: &Path, ip: Ipv4Addr, rtmp_base: &str) -> Result<Server> {
+        let args = [
+            "--no-relay".into(),
+            "--rtmp-base".into(),
+            rtmp_base.to_owned(),
+        ];
+        Self::spawn(quartet, ip, &args, None)
+    }
+
+    fn spawn(
+        quartet: &Path,
+        ip: Ipv4Addr,
+        args: &[String],
+        rtmp: Option<SocketAddr>,
+    ) -> Result<Server> {
+        let http = SocketAddr::from((ip, free_port(ip)?));
         let child = Command::new(quartet)
             .arg("server")
             .args(["--listen", &http.to_string()])
-            .args(["--rtmp-listen", &rtmp.to_string()])
+            .args(args)
             .arg("--ephemeral")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -48,9 +75,8 @@ impl Server {
             .with_context(|| format!("could not start {}", quartet.display()))?;
         let child = ChildGuard(child);
         let deadline = Instant::now() + START_TIMEOUT;
-        while TcpStream::connect_timeout(&http, Duration::from_millis(200)).is_err()
-            || TcpStream::connect_timeout(&rtmp, Duration::from_millis(200)).is_err()
-        {
+        let accepts = |a: &SocketAddr| TcpStream::connect_timeout(a, Duration::from_millis(200));
+        while accepts(&http).is_err() || rtmp.as_ref().is_some_and(|r| accepts(r).is_err()) {
             if Instant::now() > deadline {
                 bail!("quartet server did not listen within {START_TIMEOUT:?}");
             }
@@ -70,7 +96,7 @@ pub struct TileFigures {
     pub name: String,
     /// Frames shown per second (recent).
     pub fps: f64,
-    /// Median frame-clock latency over the player's recent window, ms.
+    /// Median frame-clock latency over the player's last second, ms.
     pub latency_ms: Option<f64>,
     /// Received kbit/s (recent).
     pub kbps: f64,
@@ -135,6 +161,7 @@ impl Bot {
         command
             .args(["bot", "--server", server, "--name", name])
             .args(["--duration", &duration.as_secs().to_string()])
+            .args(["--stats-every", &STATS_EVERY_MS.to_string()])
             .arg("--stats-json")
             .arg(&stats_json)
             .env("RUST_LOG", "warn")

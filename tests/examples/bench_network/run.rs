@@ -1,10 +1,14 @@
 //! The benchmark itself: each scenario in a fresh lab, then the table and the JSON.
 
-use crate::figures::{PERCEIVED_MS, back_under, latency_of, regained, series, steady_rates};
-use crate::procs::{Bot, Server};
+use crate::figures::{
+    PERCEIVED_MS, audio_gap_of, back_under, latency_of, regained, series, steady_rates,
+};
+use crate::peer::{FfmpegMember, Rtmp};
+use crate::procs::{Bot, STATS_EVERY_MS, Sample, Server};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use quartet_netlab::{Direction, LinkProfile, NetLab, Schedule};
+use quartet_testkit::NginxRtmp;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -16,6 +20,8 @@ const TARGET_P95_MS: f64 = 400.0;
 const TARGET_RECOVERY_S: f64 = 3.0;
 /// The healthy members of the four-member call keep their p95 under this, ms.
 const TARGET_HEALTHY_P95_MS: f64 = 60.0;
+/// Sound is continuous: no wait for the next piece of it longer than this, ms.
+const TARGET_AUDIO_GAP_MS: f64 = 100.0;
 /// The narrow link of every scenario: a home uplink or a crowded Wi-Fi.
 const NARROW_KBPS: u64 = 300;
 /// The wide phases of the step scenario.
@@ -42,7 +48,7 @@ struct Args {
     /// Seconds each scenario's bots stay in the call.
     #[arg(long, default_value_t = 36)]
     seconds: u64,
-    /// Run only the scenario with this key (a–e), or those whose name contains this.
+    /// Run only the scenario with this key (a–g), or those whose name contains this.
     #[arg(long)]
     only: Option<String>,
 }
@@ -65,6 +71,8 @@ struct Scenario {
     fixed: Vec<(Direction, LinkProfile)>,
     /// Changes while they run, with the step down and up times.
     steps: Option<Schedule>,
+    /// The weak member is FFmpeg's CLI publishing through this RTMP server, not a bot.
+    peer: Option<Rtmp>,
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -84,6 +92,7 @@ fn scenarios() -> Vec<Scenario> {
             across: Across::Uplink,
             fixed: vec![(Direction::Uplink, narrow)],
             steps: None,
+            peer: None,
         },
         Scenario {
             key: "b",
@@ -92,6 +101,7 @@ fn scenarios() -> Vec<Scenario> {
             across: Across::Downlink,
             fixed: vec![(Direction::Downlink, narrow)],
             steps: None,
+            peer: None,
         },
         Scenario {
             key: "c",
@@ -100,6 +110,7 @@ fn scenarios() -> Vec<Scenario> {
             across: Across::Uplink,
             fixed: vec![],
             steps: Some(step),
+            peer: None,
         },
         Scenario {
             key: "d",
@@ -108,6 +119,7 @@ fn scenarios() -> Vec<Scenario> {
             across: Across::Uplink,
             fixed: vec![(Direction::Uplink, lossy), (Direction::Downlink, lossy)],
             steps: None,
+            peer: None,
         },
         Scenario {
             key: "e",
@@ -116,6 +128,25 @@ fn scenarios() -> Vec<Scenario> {
             across: Across::Uplink,
             fixed: vec![(Direction::Uplink, narrow)],
             steps: None,
+            peer: None,
+        },
+        Scenario {
+            key: "f",
+            name: "FFmpeg CLI→relay, up 300k",
+            members: 2,
+            across: Across::Uplink,
+            fixed: vec![(Direction::Uplink, narrow)],
+            steps: None,
+            peer: Some(Rtmp::Relay),
+        },
+        Scenario {
+            key: "g",
+            name: "FFmpeg CLI→nginx, up 300k",
+            members: 2,
+            across: Across::Uplink,
+            fixed: vec![(Direction::Uplink, narrow)],
+            steps: None,
+            peer: Some(Rtmp::Nginx),
         },
     ]
 }
@@ -132,6 +163,7 @@ struct Row {
     back_under_s: Option<f64>,
     regained_s: Option<f64>,
     healthy: Option<(f64, f64)>,
+    audio_gap_ms: Option<f64>,
     stepped: bool,
     error: Option<String>,
 }
@@ -146,7 +178,8 @@ impl Row {
         let healthy = self
             .healthy
             .is_none_or(|(_, p95)| p95 <= TARGET_HEALTHY_P95_MS);
-        self.error.is_none() && steady && recovered && healthy
+        let audible = self.audio_gap_ms.is_some_and(|g| g <= TARGET_AUDIO_GAP_MS);
+        self.error.is_none() && steady && recovered && healthy && audible
     }
 }
 
@@ -198,6 +231,9 @@ pub fn main() -> Result<()> {
 }
 
 fn run(s: &Scenario, quartet: &Path, dir: &Path, duration: Duration) -> Result<Row> {
+    if let Some(rtmp) = s.peer {
+        return run_peer(s, rtmp, quartet, dir, duration);
+    }
     let mut lab = NetLab::new().context("building the network lab")?;
     for (direction, profile) in &s.fixed {
         lab.set(*direction, profile)?;
@@ -267,27 +303,7 @@ fn run(s: &Scenario, quartet: &Path, dir: &Path, duration: Duration) -> Result<R
         .iter()
         .find(|(name, ..)| name == observer)
         .context("the observer's figures")?;
-    let remote = observed;
-    let tile = series(samples, remote);
-    let steady_from = duration.as_secs_f64() * STEADY_FROM;
-    let (fps, kbps) = steady_rates(&tile, steady_from);
-    let (p50, p95) = latency_of(json, remote);
-    let mut row = Row {
-        key: s.key,
-        name: s.name,
-        p50,
-        p95,
-        fps,
-        kbps,
-        stepped: s.steps.is_some(),
-        ..Row::default()
-    };
-    if s.steps.is_some() {
-        let down = schedule_offset + STEP_DOWN_S as f64;
-        let up = schedule_offset + STEP_UP_S as f64;
-        row.back_under_s = back_under(&tile, down, up);
-        row.regained_s = regained(&tile, down, up);
-    }
+    let mut row = measured(s, samples, json, observed, duration, schedule_offset);
     if !healthy_names.is_empty() {
         let healthy = |name: &str| name != "weak";
         let mut worst = (f64::NAN, f64::NAN);
@@ -304,6 +320,79 @@ fn run(s: &Scenario, quartet: &Path, dir: &Path, duration: Duration) -> Result<R
     Ok(row)
 }
 
+/// The weak member is FFmpeg's CLI in the lab's namespace, publishing through `rtmp` for a
+/// member that joined without media; a bot on the host side plays it.
+fn run_peer(
+    s: &Scenario,
+    rtmp: Rtmp,
+    quartet: &Path,
+    dir: &Path,
+    duration: Duration,
+) -> Result<Row> {
+    let lab = NetLab::new().context("building the network lab")?;
+    for (direction, profile) in &s.fixed {
+        lab.set(*direction, profile)?;
+    }
+    let nginx = match rtmp {
+        Rtmp::Nginx => Some(NginxRtmp::start_on_ip(lab.host_addr().into())?),
+        Rtmp::Relay => None,
+    };
+    let server = match &nginx {
+        Some(n) => Server::start_external(quartet, lab.host_addr(), &n.base_url())?,
+        None => Server::start(quartet, lab.host_addr())?,
+    };
+    let start = Instant::now();
+    let weak = FfmpegMember::start(quartet, &server.url, "weak", lab.command("ffmpeg"))?;
+    let host = Bot::spawn(
+        std::process::Command::new(quartet),
+        &server.url,
+        Some(&weak.room),
+        "host",
+        duration,
+        dir,
+        start,
+    )?;
+    let (samples, json) = host.finish()?;
+    weak.stop()?;
+    drop(server);
+    drop(nginx);
+    drop(lab);
+    Ok(measured(s, &samples, &json, "weak", duration, 0.0))
+}
+
+/// The figures of `remote`'s stream in the observer's stats lines and JSON.
+fn measured(
+    s: &Scenario,
+    samples: &[Sample],
+    json: &serde_json::Value,
+    remote: &str,
+    duration: Duration,
+    schedule_offset: f64,
+) -> Row {
+    let tile = series(samples, remote);
+    let steady_from = duration.as_secs_f64() * STEADY_FROM;
+    let (fps, kbps) = steady_rates(&tile, steady_from);
+    let (p50, p95) = latency_of(json, remote);
+    let mut row = Row {
+        key: s.key,
+        name: s.name,
+        p50,
+        p95,
+        fps,
+        kbps,
+        audio_gap_ms: audio_gap_of(json, remote),
+        stepped: s.steps.is_some(),
+        ..Row::default()
+    };
+    if s.steps.is_some() {
+        let down = schedule_offset + STEP_DOWN_S as f64;
+        let up = schedule_offset + STEP_UP_S as f64;
+        row.back_under_s = back_under(&tile, down, up);
+        row.regained_s = regained(&tile, down, up);
+    }
+    row
+}
+
 fn report(rows: &[Row], out: &Path) -> Result<()> {
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
     let secs = |v: Option<f64>, stepped: bool| match (v, stepped) {
@@ -312,7 +401,7 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
         (None, true) => "never".to_owned(),
     };
     println!(
-        "\n{:<3} {:<26} {:>7} {:>7} {:>6} {:>6} {:>9} {:>9} {:>13}  targets",
+        "\n{:<3} {:<26} {:>7} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9} {:>13}  targets",
         "",
         "weak member's link",
         "p50 ms",
@@ -321,6 +410,7 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
         "kbps",
         "<400ms s",
         "80%kbps s",
+        "audio gap",
         "healthy p50/95"
     );
     for r in rows {
@@ -328,7 +418,7 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
             .healthy
             .map_or_else(|| "-".to_owned(), |(a, b)| format!("{a:.0}/{b:.0}"));
         println!(
-            "{:<3} {:<26} {:>7} {:>7} {:>6.1} {:>6.0} {:>9} {:>9} {:>13}  {}",
+            "{:<3} {:<26} {:>7} {:>7} {:>6.1} {:>6.0} {:>9} {:>9} {:>9} {:>13}  {}",
             format!("({})", r.key),
             r.name,
             ms(r.p50),
@@ -337,6 +427,7 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
             r.kbps,
             secs(r.back_under_s, r.stepped),
             secs(r.regained_s, r.stepped),
+            ms(r.audio_gap_ms),
             healthy,
             match (&r.error, r.targets_met()) {
                 (Some(e), _) => format!("ERROR: {e}"),
@@ -347,14 +438,22 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
     }
     println!(
         "\ntargets: p50 ≤ {TARGET_P50_MS} ms, p95 ≤ {TARGET_P95_MS} ms; back under {PERCEIVED_MS} ms \
-         within {TARGET_RECOVERY_S} s of a step down; healthy members' p95 ≤ {TARGET_HEALTHY_P95_MS} ms"
+         within {TARGET_RECOVERY_S} s of a step down; healthy members' p95 ≤ {TARGET_HEALTHY_P95_MS} ms; \
+         no audio gap over {TARGET_AUDIO_GAP_MS} ms"
     );
     println!(
         "p50/p95: the observer's player at exit, over its last {} frames; fps, kbit/s: mean of \
-         its stats lines from {:.0} % of the run on. The step columns read the stats line's \
-         median over that same window, so they see a spike late or not at all: a lower bound.",
+         its stats lines from {:.0} % of the run on. The step columns read the stats lines, \
+         printed every {STATS_EVERY_MS} ms, with latency as the median of the last {} ms and \
+         kbit/s over the last {} ms: a median turns late by up to half its window. Audio gap: \
+         the longest wait between decoded sound reaching the observer's mixer, whole run.\n\
+         (f), (g): the weak member is FFmpeg's CLI (libx264 veryfast zerolatency at the bot's \
+         bitrate and GOP, AAC) publishing the bot's clocked pictures through the same link to \
+         Quartet's relay and to nginx-rtmp; a bot plays it.",
         quartet_media::stats::DEFAULT_WINDOW,
-        STEADY_FROM * 100.0
+        STEADY_FROM * 100.0,
+        quartet_media::play::LATENCY_NOW_WINDOW.as_millis(),
+        quartet_media::stats::RATE_WINDOW.as_millis(),
     );
     let json = json!({
         "narrow_kbps": NARROW_KBPS,
@@ -363,6 +462,7 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
             "p95_ms": TARGET_P95_MS,
             "recovery_s": TARGET_RECOVERY_S,
             "healthy_p95_ms": TARGET_HEALTHY_P95_MS,
+            "audio_gap_ms": TARGET_AUDIO_GAP_MS,
         },
         "scenarios": rows.iter().map(|r| json!({
             "key": r.key,
@@ -375,6 +475,7 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
             "regained_80pct_kbps_s": r.regained_s,
             "healthy_latency_ms_p50": r.healthy.map(|h| h.0),
             "healthy_latency_ms_p95": r.healthy.map(|h| h.1),
+            "audio_max_gap_ms": r.audio_gap_ms,
             "error": r.error,
             "targets_met": r.targets_met(),
         })).collect::<Vec<_>>(),
