@@ -328,6 +328,26 @@ pub(crate) fn min_rtt(fd: std::os::raw::c_int) -> Option<std::time::Duration> {
         .then(|| std::time::Duration::from_micros(u64::from(info.tcpi_min_rtt)))
 }
 
+/// Attaches `extradata` to `packet` as `AV_PKT_DATA_NEW_EXTRADATA`, which FFmpeg's FLV muxer
+/// sends as a new sequence header before the packet. False when FFmpeg could not allocate it.
+pub(crate) fn attach_new_extradata(packet: &mut ffmpeg_next::Packet, extradata: &[u8]) -> bool {
+    let size = extradata.len();
+    // SAFETY: av_packet_new_side_data returns `size` writable bytes owned by the packet (or
+    // null), and `extradata` is exactly `size` bytes long.
+    unsafe {
+        let data = ffmpeg_next::ffi::av_packet_new_side_data(
+            ffmpeg_next::packet::Mut::as_mut_ptr(packet),
+            ffmpeg_next::ffi::AVPacketSideDataType::AV_PKT_DATA_NEW_EXTRADATA,
+            size,
+        );
+        if data.is_null() {
+            return false;
+        }
+        std::ptr::copy_nonoverlapping(extradata.as_ptr(), data, size);
+    }
+    true
+}
+
 /// A scaling context that may move to another thread.
 pub(crate) struct SendableScaler(pub(crate) ffmpeg_next::software::scaling::Context);
 

@@ -127,6 +127,12 @@ fn netlab_publisher_fits_its_stream_to_a_narrow_uplink() {
     // Generous: live, not seconds behind and growing (the first lab run saw 2.2 s and growing).
     assert!(p50 < 1000.0, "p50 {p50:.0} ms, p95 {p95:.0} ms");
     assert!(ps.fps > 3.0, "{ps:?}");
+    // A smaller picture goes out on the same connection (a new sequence header), so neither
+    // side reconnects, which would be a gap in sound and picture for every viewer.
+    assert_eq!((s.reconnects, ps.reconnects), (0, 0), "{s:?} {ps:?}");
+    if s.rung.width != 640 {
+        assert_eq!(ps.source_size, Some((s.rung.width, s.rung.height)), "{ps:?}");
+    }
     player.stop();
     publisher.stop();
 }

@@ -29,8 +29,6 @@ struct Uplink {
 enum Ended {
     /// Stopped for good.
     Stopped,
-    /// The controller chose another picture size: reopen with it.
-    Resize,
 }
 
 pub(super) fn send_loop(shared: &Shared, rx: &Receiver<Input>) {
@@ -47,14 +45,9 @@ pub(super) fn send_loop(shared: &Shared, rx: &Receiver<Input>) {
         state: AdaptState::start(&ladder),
         ladder,
     };
-    // A new picture size reconnects at once and quietly: players see a new stream, the call
-    // layer no outage.
-    let mut resizing = false;
     while !shared.stop.is_stopped() {
-        if !resizing {
-            attempt += 1;
-            shared.emit(PublisherEvent::Connecting { attempt });
-        }
+        attempt += 1;
+        shared.emit(PublisherEvent::Connecting { attempt });
         let began = Instant::now();
         uplink.state.new_connection();
         let reason = match Session::open(shared, &uplink) {
@@ -62,27 +55,18 @@ pub(super) fn send_loop(shared: &Shared, rx: &Receiver<Input>) {
                 {
                     let mut c = lock(&shared.counters);
                     c.connected = true;
-                    if ever_connected && !resizing {
+                    if ever_connected {
                         c.reconnects += 1;
                     }
                 }
                 ever_connected = true;
                 attempt = 0;
-                if !resizing {
-                    shared.emit(PublisherEvent::Connected);
-                }
-                let result = session.run(shared, rx, &mut uplink);
-                resizing = false;
-                match result {
+                shared.emit(PublisherEvent::Connected);
+                match session.run(shared, rx, &mut uplink) {
                     Ok(Ended::Stopped) => {
                         lock(&shared.counters).connected = false;
                         session.finish();
                         break;
-                    }
-                    Ok(Ended::Resize) => {
-                        session.finish();
-                        resizing = true;
-                        continue;
                     }
                     Err(e) => {
                         lock(&shared.counters).connected = false;
@@ -91,7 +75,6 @@ pub(super) fn send_loop(shared: &Shared, rx: &Receiver<Input>) {
                 }
             }
             Err(e) => {
-                resizing = false;
                 lock(&shared.counters).connected = false;
                 e.to_string()
             }
@@ -146,6 +129,17 @@ enum SessionError {
 
 fn ctx(context: &'static str) -> impl FnOnce(ffmpeg_next::Error) -> SessionError {
     move |source| SessionError::Ffmpeg { context, source }
+}
+
+/// The encoder settings of `config` at `rung` and `video_kbps`.
+fn encoding_at(config: &PublisherConfig, rung: Rung, video_kbps: u32) -> PublisherConfig {
+    PublisherConfig {
+        width: rung.width,
+        height: rung.height,
+        fps: rung.fps,
+        video_kbps,
+        ..config.clone()
+    }
 }
 
 /// Builds the x264 encoder for `config` (also used by the frame clock's codec test).
@@ -227,6 +221,9 @@ struct Session {
     tick: TickMeter,
     /// When the next video frame is due at the rung's frame rate.
     video_due_us: Option<i64>,
+    /// The decoder configuration of an encoder opened mid-stream for a new picture size, to go
+    /// out with its first packet.
+    new_extradata: Option<Vec<u8>>,
 }
 
 /// What one controller tick saw of the writes.
@@ -280,13 +277,7 @@ impl Session {
     fn open(shared: &Shared, uplink: &Uplink) -> Result<Session, SessionError> {
         let config = &shared.config;
         let rung = uplink.ladder.rung(uplink.state.rung);
-        let encoding = PublisherConfig {
-            width: rung.width,
-            height: rung.height,
-            fps: rung.fps,
-            video_kbps: uplink.state.video_kbps,
-            ..config.clone()
-        };
+        let encoding = encoding_at(config, rung, uplink.state.video_kbps);
         let mut opts = Dictionary::new();
         // FFmpeg's RTMP leaves Nagle on, which holds small packets back by up to 200 ms.
         opts.set("tcp_nodelay", "1");
@@ -356,6 +347,7 @@ impl Session {
             socket,
             tick: TickMeter::new(),
             video_due_us: None,
+            new_extradata: None,
         })
     }
 
@@ -372,7 +364,7 @@ impl Session {
                 return Ok(Ended::Stopped);
             }
             if self.tick.began.elapsed() >= adapt::TICK && self.adapt(shared, uplink) {
-                return Ok(Ended::Resize);
+                self.resize(shared, uplink)?;
             }
             let result = match rx.recv_timeout(IDLE_TICK) {
                 Ok(Input::Video(frame)) => {
@@ -444,6 +436,20 @@ impl Session {
         let resize = (rung.width, rung.height) != (self.rung.width, self.rung.height);
         self.rung = rung;
         resize
+    }
+
+    /// Carries on at the controller's new picture size on the same connection: a new encoder,
+    /// whose decoder configuration goes out with its first packet as a new FLV sequence header
+    /// (FFmpeg's `AV_PKT_DATA_NEW_EXTRADATA`). Players decode on without reconnecting, which
+    /// a new connection would make them do, with a gap in sound and picture.
+    fn resize(&mut self, shared: &Shared, uplink: &Uplink) -> Result<(), SessionError> {
+        let encoding = encoding_at(&shared.config, self.rung, uplink.state.video_kbps);
+        self.video = open_video_encoder(&encoding).map_err(ctx("reopening the H.264 encoder"))?;
+        self.new_extradata = Some(ffi::extradata(&self.video));
+        self.video_due_us = None;
+        // A new encoder starts with an IDR; counted so the interval restarts from it.
+        self.last_keyframe = Some(Instant::now());
+        Ok(())
     }
 
     fn write(
@@ -525,6 +531,9 @@ impl Session {
                 if packet.is_key() {
                     c.keyframes += 1;
                 }
+            }
+            if let Some(extradata) = self.new_extradata.take() {
+                ffi::attach_new_extradata(&mut packet, &extradata);
             }
             let (index, tb) = (self.video_index, self.video_tb);
             self.write(shared, &mut packet, index, Rational::new(1, 1000), tb)?;
