@@ -7,7 +7,8 @@ use crate::lobby::{DEFAULT_AVATAR, ROOM_KIND, parse_server_url};
 use crate::preview::device_word;
 use quartet_call::{
     AudioInput, AudioOutputChoice, Call, CallConfig, CallEvent, CallHandle, CallStats, Link,
-    MediaSettings, Participant, Placement, PlayerState, PublisherState, QualityTracker, VideoInput,
+    MediaSettings, Participant, Placement, PlayerState, PublisherState, QualityTracker, Receive,
+    VideoInput,
 };
 use quartet_room::{JoinTarget, SessionConfig};
 use serde::{Deserialize, Serialize};
@@ -107,6 +108,18 @@ pub struct JoinRequest {
     /// Join with the camera off.
     #[serde(default)]
     pub start_camera_off: bool,
+    /// Data saver: play the others' small streams only.
+    #[serde(default)]
+    pub data_saver: bool,
+}
+
+/// What tiles receive with the data saver on or off.
+pub fn receive_for(data_saver: bool) -> Receive {
+    if data_saver {
+        Receive::Small
+    } else {
+        Receive::Auto
+    }
 }
 
 impl JoinRequest {
@@ -135,7 +148,10 @@ impl JoinRequest {
             DEFAULT_AVATAR,
         );
         Ok(CallConfig {
-            media: MediaSettings::default(),
+            media: MediaSettings {
+                receive: receive_for(self.data_saver),
+                ..MediaSettings::default()
+            },
             video: self.video.input(nickname),
             audio: self.audio.input(),
             output: speaker_choice(self.speaker.clone()),
@@ -466,6 +482,8 @@ pub struct RemoteStatsDto {
     pub video_off: bool,
     /// Connection quality of the tile: `good`, `poor` or `bad` (`quartet_call::quality`).
     pub quality: &'static str,
+    /// Which of the member's streams the tile plays: `main` or `small`.
+    pub stream: &'static str,
 }
 
 /// The call's figures for the stats overlay and the speaking highlight.
@@ -549,6 +567,7 @@ impl From<CallStats> for StatsDto {
                     frames_decoded: r.player.frames_decoded,
                     video_off: false,
                     quality: quartet_call::Quality::Good.as_str(),
+                    stream: r.stream.as_str(),
                 })
                 .collect(),
             listed: s.listed,

@@ -1,7 +1,7 @@
 //! The commands the page invokes: each a few lines over a service.
 
 use crate::calls::{
-    AudioChoice, CallInfo, CallService, EventDto, JoinRequest, StatsDto, VideoChoice,
+    AudioChoice, CallInfo, CallService, EventDto, JoinRequest, StatsDto, VideoChoice, receive_for,
     speaker_choice,
 };
 use crate::error::AppError;
@@ -260,6 +260,13 @@ pub async fn call_set_camera_enabled(state: State<'_, AppState>, enabled: bool) 
         .await?
         .set_camera_enabled(enabled)
         .await?)
+}
+
+/// Turns the data saver (the others' small streams only) on or off.
+#[tauri::command]
+pub async fn call_set_data_saver(state: State<'_, AppState>, enabled: bool) -> Result<()> {
+    let call = state.call.current().await?;
+    Ok(call.set_receive(receive_for(enabled)).await?)
 }
 
 /// Sends pictures from another camera.

@@ -79,6 +79,7 @@ pub fn run() -> tauri::Result<()> {
             commands::call_leave,
             commands::call_set_mic_muted,
             commands::call_set_camera_enabled,
+            commands::call_set_data_saver,
             commands::call_switch_camera,
             commands::call_switch_microphone,
             commands::call_switch_speaker,

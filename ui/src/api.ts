@@ -91,6 +91,7 @@ export interface JoinRequest {
   speaker: string | null;
   startMuted: boolean;
   startCameraOff: boolean;
+  dataSaver: boolean;
 }
 
 export interface Member {
@@ -146,6 +147,8 @@ export interface RemoteStats {
   videoOff: boolean;
   /** Connection quality of the tile, steadied by the app (see quartet_call::quality). */
   quality: Quality;
+  /** Which of the member's streams the tile plays. */
+  stream: "main" | "small";
 }
 
 export type Quality = "good" | "poor" | "bad";
@@ -190,6 +193,7 @@ export const api = {
   callLeave: () => invoke<void>("call_leave"),
   setMicMuted: (muted: boolean) => invoke<void>("call_set_mic_muted", { muted }),
   setCameraEnabled: (enabled: boolean) => invoke<void>("call_set_camera_enabled", { enabled }),
+  setDataSaver: (enabled: boolean) => invoke<void>("call_set_data_saver", { enabled }),
   switchCamera: (nickname: string, video: VideoChoice) => invoke<void>("call_switch_camera", { nickname, video }),
   switchMicrophone: (audio: AudioChoice) => invoke<void>("call_switch_microphone", { audio }),
   switchSpeaker: (speaker: string | null) => invoke<void>("call_switch_speaker", { speaker }),

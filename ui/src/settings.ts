@@ -21,6 +21,8 @@ export interface Settings {
   joinMuted: boolean;
   cameraOff: boolean;
   videoPath: VideoPath;
+  /** Play the others' small streams only (saves the downlink). */
+  dataSaver: boolean;
 }
 
 export const DEFAULTS: Settings = {
@@ -35,6 +37,7 @@ export const DEFAULTS: Settings = {
   joinMuted: false,
   cameraOff: false,
   videoPath: "auto",
+  dataSaver: false,
 };
 
 const KEY = "settings";

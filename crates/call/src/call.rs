@@ -10,7 +10,9 @@ use crate::event::{
 };
 use crate::grid::{GRID_TILES, GridCell, compose_grid};
 use crate::keyframe::{self, KeyframeFigures, Keyframes};
+use crate::receive::{Receive, Stream};
 use crate::stats::{CallStats, RemoteStats};
+use crate::streams::{self, LOOK_EVERY, TileStream};
 use crate::tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};
 use image::RgbaImage;
 use quartet_media::source::DeviceKind;
@@ -81,6 +83,10 @@ pub struct Tile {
     pub slot: usize,
     /// Who is played here.
     pub member: Member,
+    /// Which of the member's streams is played.
+    pub stream: Stream,
+    /// How often the tile moved between the member's streams.
+    pub stream_switches: u64,
     player: PlayerHandle,
 }
 
@@ -150,6 +156,7 @@ enum Change {
         source: Option<Box<dyn AudioSource>>,
     },
     Output(AudioOutput),
+    Receive(Receive),
 }
 
 /// A cloneable handle to a running call. The call ends when [`CallHandle::leave`] is called,
@@ -228,6 +235,8 @@ impl CallHandle {
                     user_name: t.member.user_name.clone(),
                     tile: t.slot,
                     player: t.stats(),
+                    stream: t.stream,
+                    stream_switches: t.stream_switches,
                 })
                 .collect(),
             listed: view
@@ -291,6 +300,11 @@ impl CallHandle {
     /// Mutes or unmutes our microphone: muted, the others hear silence.
     pub async fn set_mic_muted(&self, muted: bool) -> Result<(), CallError> {
         self.change(Change::MicMuted(muted)).await
+    }
+
+    /// Which of the members' streams our tiles receive from now on ("data saver": small only).
+    pub async fn set_receive(&self, receive: Receive) -> Result<(), CallError> {
+        self.change(Change::Receive(receive)).await
     }
 
     /// Turns our camera on or off without leaving: off, the others see "camera off".
@@ -486,6 +500,7 @@ impl Call {
             generation: 0,
             keyframe_again: None,
             keyframe_requests: session.keyframe_requests(),
+            receive: config.media.receive,
             keyframes,
         };
         if let Err(e) = actor.start_publisher(session.push_url(), opened.video, opened.audio) {
@@ -548,6 +563,8 @@ struct Playing {
     generation: u64,
     link: LinkState,
     forward: JoinHandle<()>,
+    /// Which of the member's streams it plays, and why.
+    stream: TileStream,
 }
 
 /// Hands a media object's events to the actor, tagged, until its last one.
@@ -608,6 +625,8 @@ struct Actor {
     keyframe_requests: broadcast::Receiver<String>,
     /// Players waiting for a keyframe, and the gate on forcing ours.
     keyframes: Keyframes,
+    /// Which of the members' streams tiles receive.
+    receive: Receive,
 }
 
 async fn sleep_until_some(at: Option<tokio::time::Instant>) {
@@ -620,6 +639,8 @@ async fn sleep_until_some(at: Option<tokio::time::Instant>) {
 impl Actor {
     async fn run(mut self) {
         let mut closed = None;
+        let mut looks = tokio::time::interval(LOOK_EVERY);
+        looks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reply = loop {
             let keyframe_due = self.keyframes.deadline(tokio::time::Instant::now());
             tokio::select! {
@@ -657,6 +678,7 @@ impl Actor {
                     }
                 }
                 () = sleep_until_some(keyframe_due), if keyframe_due.is_some() => self.keyframe_tick(),
+                _ = looks.tick() => self.look_at_streams(),
             }
         };
         self.teardown().await;
@@ -690,6 +712,28 @@ impl Actor {
     }
 
     /// Asks for the keyframes players wait for, and forces ours when its turn has come.
+    /// Moves each tile between its member's main and small stream as its link allows (see
+    /// [`crate::receive`]); the player keeps its picture until the other stream's first one.
+    fn look_at_streams(&mut self) {
+        let mut moved = false;
+        for p in self.players.values_mut() {
+            let stats = p.handle.stats();
+            if let Some(to) = p.stream.look(&p.member, &stats, LOOK_EVERY, self.receive) {
+                tracing::info!(user_id = %p.member.user_id, stream = to.as_str(), "switching stream");
+                if p.handle
+                    .set_url(streams::url(&p.member, to).to_owned())
+                    .is_ok()
+                {
+                    p.handle.reconnect();
+                }
+                moved = true;
+            }
+        }
+        if moved {
+            self.publish_view();
+        }
+    }
+
     fn keyframe_tick(&mut self) {
         let due = self.keyframes.due(tokio::time::Instant::now());
         for user_id in due.ask {
@@ -747,6 +791,8 @@ impl Actor {
             .map(|p| Tile {
                 slot: p.slot,
                 member: p.member.clone(),
+                stream: p.stream.stream(),
+                stream_switches: p.stream.choice.switches,
                 player: p.handle.clone(),
             })
             .collect();
@@ -868,8 +914,9 @@ impl Actor {
     }
 
     fn start_player(&mut self, member: &Member, slot: usize) {
+        let stream = TileStream::start(member, self.receive);
         let mut config = PlayerConfig::new(
-            member.play_url.clone(),
+            streams::url(member, stream.stream()).to_owned(),
             self.media.tile_width,
             self.media.tile_height,
         )
@@ -911,6 +958,7 @@ impl Actor {
                 generation,
                 link: LinkState::default(),
                 forward,
+                stream,
             },
         );
     }
@@ -941,10 +989,14 @@ impl Actor {
         // at once.
         let mut restart = None;
         if let Some(p) = self.players.get_mut(&member.user_id)
-            && p.member.play_url != member.play_url
+            && streams::url(&p.member, p.stream.stream()) != streams::url(member, p.stream.stream())
         {
-            match p.handle.set_url(member.play_url.clone()) {
-                Ok(()) if same_stream(&p.member.play_url, &member.play_url) => {}
+            let (old, new) = (
+                streams::url(&p.member, p.stream.stream()),
+                streams::url(member, p.stream.stream()),
+            );
+            match p.handle.set_url(new.to_owned()) {
+                Ok(()) if same_stream(old, new) => {}
                 Ok(()) => p.handle.reconnect(),
                 Err(_) => restart = Some(p.slot),
             }
@@ -1191,6 +1243,7 @@ impl Actor {
                 }
                 self.audio_input = input;
             }
+            Change::Receive(receive) => self.receive = receive,
             Change::Output(output) => {
                 // The new speaker is running before the old one stops: no gap in the sound.
                 if let Some(old) = self.output.replace(output) {

@@ -1,6 +1,7 @@
 //! What a call needs before it starts: the room session, the media settings and which devices
 //! to capture from and play to.
 
+use crate::receive::Receive;
 use quartet_media::publish::MAX_KEYFRAME_INTERVAL;
 use quartet_media::source::CameraSettings;
 use quartet_media::{PublisherConfig, publish};
@@ -86,6 +87,8 @@ pub struct MediaSettings {
     pub tile_height: u32,
     /// Decode remote video in Rust; off when only the packet taps are used.
     pub decode_video: bool,
+    /// Which of the members' streams tiles receive (main, small, or each as its link allows).
+    pub receive: Receive,
 }
 
 impl Default for MediaSettings {
@@ -100,6 +103,7 @@ impl Default for MediaSettings {
             tile_width: DEFAULT_WIDTH / 2,
             tile_height: DEFAULT_HEIGHT / 2,
             decode_video: true,
+            receive: Receive::Auto,
         }
     }
 }

@@ -32,6 +32,7 @@ pub mod keyframe;
 pub mod quality;
 pub mod receive;
 pub mod stats;
+mod streams;
 pub mod tiles;
 
 pub use call::{
@@ -49,4 +50,5 @@ pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quartet_media::source::DeviceKind;
 pub use receive::{Receive, Stream};
 pub use stats::{CallStats, RemoteStats};
+pub use streams::LOOK_EVERY;
 pub use tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};

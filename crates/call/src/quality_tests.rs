@@ -189,6 +189,8 @@ fn the_tracker_keeps_a_meter_per_played_member() {
         user_id: id.into(),
         user_name: id.into(),
         tile: 0,
+        stream: crate::Stream::Main,
+        stream_switches: 0,
         player: PlayerStats {
             connected: true,
             latency_ms_p95: Some(p95),

@@ -31,6 +31,10 @@ pub const MAX_TRIAL_AFTER: Duration = Duration::from_secs(80);
 /// A trial of the main stream that lasts this long without going down has succeeded: the wait
 /// before the next trial starts from [`FIRST_TRIAL_AFTER`] again.
 pub const TRIAL_HOLDS_AFTER: Duration = Duration::from_secs(30);
+/// A small stream that shows nothing for this long is not being sent (a v1 member, or one whose
+/// encoder for it failed): the tile goes back to the main stream and stays there. Long enough
+/// for a switch's reconnect and first keyframe, short enough that a blank tile is a moment.
+pub const NO_SMALL_AFTER: Duration = Duration::from_secs(3);
 /// A tile shown at most this many pixels wide gains nothing from the main stream (640 wide):
 /// the small one (320 wide) is enough, and it saves our downlink and decoder.
 pub const SMALL_TILE_MAX_WIDTH: u32 = 360;
@@ -74,8 +78,10 @@ pub struct Look {
     pub elapsed: Duration,
     /// The member offers a small stream.
     pub small_offered: bool,
-    /// Frame-clock latency over the last second, ms; `None` while no frame was shown.
+    /// Frame-clock latency over the last second, ms; `None` while no clocked frame was shown.
     pub latency_ms_now: Option<f64>,
+    /// Some picture was shown since the last look (a camera-off picture too).
+    pub showing: bool,
     /// Share of frames skipped to catch up since the last look; `None` with too few frames.
     pub skipped_share: Option<f64>,
     /// How wide the tile is shown, pixels; `None` when not known (a bot).
@@ -98,6 +104,9 @@ pub struct Choice {
     /// The link could not carry the main stream: on the small one, the main one waits for a
     /// trial; on the main one, it is that trial, until it holds.
     fell: bool,
+    /// The small stream showed nothing for [`NO_SMALL_AFTER`]: the member does not send one.
+    pub small_missing: bool,
+    dark_for: Duration,
 }
 
 impl Default for Choice {
@@ -110,6 +119,8 @@ impl Default for Choice {
             since_switch: Duration::MAX,
             trial_after: FIRST_TRIAL_AFTER,
             fell: false,
+            small_missing: false,
+            dark_for: Duration::ZERO,
         }
     }
 }
@@ -122,6 +133,7 @@ impl Choice {
             self.since_switch = Duration::ZERO;
             self.heavy_for = Duration::ZERO;
             self.roomy_for = Duration::ZERO;
+            self.dark_for = Duration::ZERO;
         }
     }
 }
@@ -130,7 +142,15 @@ impl Choice {
 pub fn choose(choice: &Choice, look: &Look, setting: Receive) -> Choice {
     let mut c = choice.clone();
     c.since_switch = c.since_switch.saturating_add(look.elapsed);
-    if !look.small_offered || setting == Receive::Main {
+    c.dark_for = if look.showing {
+        Duration::ZERO
+    } else {
+        c.dark_for.saturating_add(look.elapsed)
+    };
+    if c.stream == Stream::Small && c.dark_for >= NO_SMALL_AFTER {
+        c.small_missing = true;
+    }
+    if !look.small_offered || c.small_missing || setting == Receive::Main {
         c.switch(Stream::Main);
         return c;
     }

@@ -7,6 +7,7 @@ fn look(latency: f64, skipped: f64) -> Look {
         elapsed: LOOK,
         small_offered: true,
         latency_ms_now: Some(latency),
+        showing: true,
         skipped_share: Some(skipped),
         tile_width: Some(640),
         featured: false,
@@ -216,4 +217,32 @@ fn a_small_tile_plays_the_small_stream_unless_featured() {
         Stream::Main
     );
     assert_eq!(Stream::Small.as_str(), "small");
+}
+
+#[test]
+fn a_small_stream_that_shows_nothing_is_left_for_good() {
+    let small = hold(&Choice::default(), roomy(), LOOK, Receive::Small);
+    assert_eq!(small.stream, Stream::Small);
+    let dark = Look {
+        showing: false,
+        latency_ms_now: None,
+        skipped_share: None,
+        ..roomy()
+    };
+    // A switch's reconnect is a moment of nothing, not a missing stream.
+    let c = hold(&small, dark, NO_SMALL_AFTER - LOOK, Receive::Small);
+    assert_eq!(c.stream, Stream::Small);
+    let c = hold(&small, dark, NO_SMALL_AFTER, Receive::Small);
+    assert_eq!(c.stream, Stream::Main);
+    assert!(c.small_missing);
+    // The main stream showing nothing (a stalled member) is no reason to try the small one.
+    let c = hold(&c, roomy(), Duration::from_secs(60), Receive::Small);
+    assert_eq!(c.stream, Stream::Main);
+    let on_main = hold(
+        &Choice::default(),
+        dark,
+        Duration::from_secs(30),
+        Receive::Auto,
+    );
+    assert!(!on_main.small_missing && on_main.stream == Stream::Main);
 }

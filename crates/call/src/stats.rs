@@ -1,5 +1,6 @@
 //! A call's figures: our publisher and each remote player, in one snapshot.
 
+use crate::receive::Stream;
 use quartet_media::{PlayerStats, PublisherStats};
 
 /// One remote member's player figures.
@@ -13,6 +14,10 @@ pub struct RemoteStats {
     pub tile: usize,
     /// The player's figures.
     pub player: PlayerStats,
+    /// Which of the member's streams the tile plays.
+    pub stream: Stream,
+    /// How often the tile moved between the member's streams.
+    pub stream_switches: u64,
 }
 
 /// Everything measurable about a call right now.
@@ -62,6 +67,8 @@ mod tests {
             user_id: id.into(),
             user_name: id.into(),
             tile: 0,
+            stream: Stream::Main,
+            stream_switches: 0,
             player: PlayerStats {
                 fps,
                 kbps: fps * 10.0,

@@ -10,7 +10,7 @@ use image::ImageFormat;
 use quartet_call::config::{DEFAULT_FPS, DEFAULT_HEIGHT, DEFAULT_WIDTH};
 use quartet_call::{
     Call, CallConfig, CallEvent, CallHandle, CallStats, Link, MediaSettings, Participant,
-    Placement, PlayerState, PublisherState,
+    Placement, PlayerState, PublisherState, Receive,
 };
 use quartet_room::SessionConfig;
 use std::collections::HashMap;
@@ -54,6 +54,31 @@ pub struct BotArgs {
     /// Frames per second we send.
     #[arg(long, default_value_t = DEFAULT_FPS)]
     fps: u32,
+    /// Which of the others' streams to play: each as our downlink allows (auto), or always
+    /// their small (data saver) or main stream.
+    #[arg(long, value_enum, default_value_t = ReceiveArg::Auto)]
+    receive: ReceiveArg,
+}
+
+/// `--receive`: the call's [`Receive`] setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ReceiveArg {
+    /// Each tile as our downlink allows.
+    Auto,
+    /// Small streams only (data saver).
+    Small,
+    /// Main streams only.
+    Main,
+}
+
+impl From<ReceiveArg> for Receive {
+    fn from(r: ReceiveArg) -> Receive {
+        match r {
+            ReceiveArg::Auto => Receive::Auto,
+            ReceiveArg::Small => Receive::Small,
+            ReceiveArg::Main => Receive::Main,
+        }
+    }
 }
 
 /// How a bot behaves, whoever starts it (`quartet bot` or `quartet demo`).
@@ -90,8 +115,10 @@ pub(crate) fn bot_config(session: SessionConfig, width: u32, height: u32, fps: u
 /// Runs `quartet bot` until `--duration`, Ctrl-C or the room closing.
 pub async fn run(args: BotArgs) -> Result<()> {
     let session = args.member.session_config()?;
+    let mut config = bot_config(session, args.width, args.height, args.fps);
+    config.media.receive = args.receive.into();
     let bot = Bot::start(BotOptions {
-        config: bot_config(session, args.width, args.height, args.fps),
+        config,
         prefix: String::new(),
         duration: args.duration.map(Duration::from_secs),
         stats_every: Some(Duration::from_millis(args.stats_every)),
@@ -189,7 +216,7 @@ impl Bot {
 }
 
 /// `{"remote": [{"userID", "userName", "framesDecoded", "latencyMsP50", "latencyMsP95",
-/// "latencyMsNow", "audioMaxGapMs", "firstFrameMs"}], "publisher": {"width", "height", "fps", "targetKbps", "kbps",
+/// "latencyMsNow", "audioMaxGapMs", "firstFrameMs", "stream", "streamSwitches"}], "publisher": {"width", "height", "fps", "targetKbps", "kbps",
 /// "adaptations", "uplinkLimited", "uplinkQueueMs"}}`, with `null` for figures not measured
 /// (yet) and for the publisher when not sending.
 pub(crate) fn stats_json(stats: &CallStats) -> serde_json::Value {
@@ -206,6 +233,8 @@ pub(crate) fn stats_json(stats: &CallStats) -> serde_json::Value {
                 "latencyMsNow": r.player.latency_ms_now,
                 "audioMaxGapMs": r.player.audio_max_gap_ms,
                 "firstFrameMs": r.player.first_frame_ms,
+                "stream": r.stream.as_str(),
+                "streamSwitches": r.stream_switches,
             })
         })
         .collect();
@@ -231,11 +260,12 @@ pub(crate) fn stats_line(stats: &CallStats) -> String {
     let mut line = String::from("stats:");
     for r in &stats.remotes {
         line.push_str(&format!(
-            " {} {:.1} fps {} ms {:.0} kbps |",
+            " {} {:.1} fps {} ms {:.0} kbps {} |",
             r.user_name,
             r.player.fps,
             ms(r.player.latency_ms_now),
-            r.player.kbps
+            r.player.kbps,
+            r.stream.as_str()
         ));
     }
     if stats.remotes.is_empty() {
@@ -441,6 +471,8 @@ mod tests {
                     audio_max_gap_ms: Some(43.0),
                     ..PlayerStats::default()
                 },
+                stream: quartet_call::Stream::Small,
+                stream_switches: 3,
             }],
             listed: 1,
             mix_level: 0.1,
@@ -452,7 +484,7 @@ mod tests {
         let line = stats_line(&stats());
         assert_eq!(
             line,
-            "stats: Ben 14.9 fps 81 ms 501 kbps | out 15.0 fps 480 kbps, 480×270 · 180 kbps (uplink slow) | 1 listed, not played"
+            "stats: Ben 14.9 fps 81 ms 501 kbps small | out 15.0 fps 480 kbps, 480×270 · 180 kbps (uplink slow) | 1 listed, not played"
         );
         assert!(stats_line(&CallStats::default()).contains("nobody to play"));
     }
@@ -466,6 +498,10 @@ mod tests {
         assert_eq!(r["latencyMsP50"], 61.4);
         assert_eq!(r["latencyMsNow"], 80.6);
         assert_eq!(r["audioMaxGapMs"], 43.0);
+        assert_eq!(
+            (&r["stream"], &r["streamSwitches"]),
+            (&"small".into(), &3.into())
+        );
         assert!(r["latencyMsP95"].is_null() && r["firstFrameMs"].is_null());
         let p = &json["publisher"];
         assert_eq!(
@@ -484,6 +520,28 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         bot: BotArgs,
+    }
+
+    #[test]
+    fn receive_is_auto_unless_told_small_or_main() {
+        use clap::Parser;
+        let base = [
+            "quartet",
+            "--server",
+            "http://127.0.0.1:9",
+            "--room",
+            "r",
+            "--name",
+            "A",
+        ];
+        let parse = |extra: &[&str]| {
+            Cli::try_parse_from(base.iter().chain(extra).copied())
+                .map(|c| Receive::from(c.bot.receive))
+        };
+        assert_eq!(parse(&[]).unwrap(), Receive::Auto);
+        assert_eq!(parse(&["--receive", "small"]).unwrap(), Receive::Small);
+        assert_eq!(parse(&["--receive", "main"]).unwrap(), Receive::Main);
+        assert!(parse(&["--receive", "tiny"]).is_err());
     }
 
     fn stats_every(ms: u64) -> Result<u64, clap::Error> {

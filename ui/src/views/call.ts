@@ -578,6 +578,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       const feed = feeds.get(`tile-${r.tile}`);
       const parts = [`${r.fps.toFixed(0)} fps`, formatKbps(r.kbps)];
       if (r.latencyMsP50 !== null) parts.push(t("call.latency", { n: Math.round(r.latencyMsP50) }));
+      if (r.stream === "small") parts.push(t("call.smallStream"));
       let page = "";
       if (feed) {
         page = `\nIPC ${feed.kibPerSecond.toFixed(0)} KiB/s`;

@@ -205,6 +205,7 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
       speaker: speaker.value || null,
       startMuted: joinMuted.checked,
       startCameraOff: cameraOff.checked,
+      dataSaver: app.settings.dataSaver,
     };
     const bus = new CallBus();
     try {

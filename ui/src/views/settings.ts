@@ -48,6 +48,13 @@ export function openSettings(app: App): void {
     ],
     "video-path-select",
   );
+  const dataSaver = h("input", { attrs: { type: "checkbox" }, testid: "data-saver" }) as HTMLInputElement;
+  dataSaver.checked = app.settings.dataSaver;
+  dataSaver.addEventListener("change", () => {
+    void app.update({ dataSaver: dataSaver.checked });
+    // A call in progress takes it at once; with none, the next join does.
+    api.setDataSaver(dataSaver.checked).catch(() => undefined);
+  });
   const logs = tx(h("button", { class: "button", testid: "open-logs" }), "settings.openLogs");
   logs.addEventListener("click", () => api.openLogsFolder().catch((e) => app.fail(e)));
   const done = tx(h("button", { class: "button primary", testid: "settings-done" }), "settings.done");
@@ -61,6 +68,7 @@ export function openSettings(app: App): void {
     h("div", { class: "card-head" }, tx(h("h2"), "settings.title"), x),
     h("label", { class: "field" }, tx(h("span"), "settings.language"), language),
     h("label", { class: "field" }, tx(h("span"), "settings.video"), video),
+    h("label", { class: "check" }, dataSaver, tx(h("span"), "settings.dataSaver")),
     h("div", { class: "field" }, tx(h("span"), "settings.logs"), h("div", { class: "row" }, logs), h("div", { class: "muted small", text: app.info.logDir ?? "" })),
     h("div", { class: "row end" }, tx(h("span", { class: "muted small grow" }), "settings.version", { version: app.info.version }), done),
   );

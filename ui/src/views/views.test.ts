@@ -9,6 +9,7 @@ import { HEADER_LEN, KIND_END } from "../video/message";
 import { CallBus, renderCall } from "./call";
 import { renderLobby } from "./lobby";
 import { renderPrejoin } from "./prejoin";
+import { openSettings } from "./settings";
 
 class MemoryStore implements KeyValueStore {
   data = new Map<string, unknown>();
@@ -173,6 +174,27 @@ describe("pre-join", () => {
     expect(calls.filter((c) => c.cmd === "preview_start")[1].args.video).toEqual({ kind: "synthetic" });
     expect(errorText({ kind: "cameraDenied", message: "" })).toBe("系统不允许 Quartet 使用摄像头。");
     view.dispose();
+  });
+});
+
+describe("settings", () => {
+  it("keeps the data saver, applies it to a call at once and sends it with the next join", async () => {
+    const calls: Calls = [];
+    mockBackend(calls, {});
+    const app = await makeApp("Ann");
+    openSettings(app);
+    const saver = byTestId("data-saver") as HTMLInputElement;
+    expect(saver.checked).toBe(false);
+    expect(saver.parentElement?.textContent).toBe("Data saver: play the others' small streams only");
+    saver.checked = true;
+    saver.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(app.settings.dataSaver).toBe(true));
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "call_set_data_saver")?.args).toEqual({ enabled: true }));
+    await app.update({ language: "zh-CN" });
+    openSettings(app);
+    const again = document.querySelectorAll<HTMLInputElement>('[data-testid="data-saver"]');
+    expect(again[again.length - 1].checked).toBe(true);
+    expect(again[again.length - 1].parentElement?.textContent).toBe("省流量：只播放其他人的小画面");
   });
 });
 
@@ -433,6 +455,7 @@ describe("call", () => {
         video: { kind: "synthetic" },
         audio: { kind: "tone" },
         speaker: null,
+        dataSaver: false,
         startMuted: false,
         startCameraOff: false,
       },
