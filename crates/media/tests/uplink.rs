@@ -131,7 +131,11 @@ fn netlab_publisher_fits_its_stream_to_a_narrow_uplink() {
     // side reconnects, which would be a gap in sound and picture for every viewer.
     assert_eq!((s.reconnects, ps.reconnects), (0, 0), "{s:?} {ps:?}");
     if s.rung.width != 640 {
-        assert_eq!(ps.source_size, Some((s.rung.width, s.rung.height)), "{ps:?}");
+        assert_eq!(
+            ps.source_size,
+            Some((s.rung.width, s.rung.height)),
+            "{ps:?}"
+        );
     }
     player.stop();
     publisher.stop();
