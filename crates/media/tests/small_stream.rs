@@ -16,7 +16,7 @@ use support::{DEADLINE, init_tracing, member, wait_frame, wait_publisher_event, 
 
 /// Codec, width and height of the first video stream ffprobe finds at `url`.
 fn probe_video(url: &str) -> (String, u64, u64) {
-    let ffprobe = require("ffprobe", "Debian package ffmpeg").unwrap();
+    let ffprobe = require("ffprobe", "Debian package ffmpeg").expect("ffprobe");
     let out = Command::new(ffprobe)
         .args([
             "-v",
@@ -35,7 +35,7 @@ fn probe_video(url: &str) -> (String, u64, u64) {
         .arg(url)
         .stdin(Stdio::null())
         .output()
-        .unwrap();
+        .expect("ffprobe runs");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     let s = &json["streams"][0];
     (
@@ -59,7 +59,8 @@ fn start(
         height: h,
         ..PublisherConfig::new(main)
     };
-    Publisher::start_with_small(config, Some(SmallStreamConfig::new(small)), video, audio).unwrap()
+    Publisher::start_with_small(config, Some(SmallStreamConfig::new(small)), video, audio)
+        .expect("a publisher starts")
 }
 
 #[test]
