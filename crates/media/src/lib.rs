@@ -2,7 +2,8 @@
 //!
 //! - [`source`]: where pictures and sound come from — cameras and microphones, synthetic twins
 //!   (a moving test pattern with a burned-in [`clock`], a tone) and looping files.
-//! - [`publish`]: H.264 + AAC in FLV over RTMP, with reconnect, keyframes on demand and stats.
+//! - [`publish`]: H.264 + AAC in FLV over RTMP, with reconnect, keyframes on demand and stats,
+//!   and optionally a small second stream of the same frames.
 //! - [`play`]: pull RTMP with low-latency options, decode, scale to a tile, hand out the latest
 //!   frame, tap the H.264 packets, and feed decoded sound to an [`audio_out::AudioMixer`].
 //!
@@ -32,6 +33,7 @@ pub use play::{
 };
 pub use publish::{
     PublishError, Publisher, PublisherConfig, PublisherEvent, PublisherHandle, PublisherStats,
+    SmallStreamConfig, SmallStreamStats, StreamKind,
 };
 pub use source::{
     AudioDeviceInfo, AudioSource, CameraInfo, CameraSource, DeviceKind, FileAudioSource,

@@ -1,9 +1,11 @@
 //! The publisher: H.264 (x264, zero latency, no B-frames, short GOP, keyframes on demand) and
 //! AAC, written packet by packet as FLV over RTMP, reconnecting with backoff.
 //!
-//! Threads: `media-pub-video` and `media-pub-audio` pull the sources; `media-pub-send` encodes
-//! and writes. Capture never waits for the network: when the encoder falls behind, video
-//! frames are dropped (and counted), never queued.
+//! Threads: `media-pub-video` and `media-pub-audio` pull the sources (the latter also encodes
+//! AAC, once for every stream); `media-pub-send` encodes video and writes the main stream, and
+//! `media-pub-small` the optional small stream ([`SmallStreamConfig`]). Capture never waits for
+//! the network: when an encoder falls behind, its video frames are dropped (and counted), never
+//! queued, and one stream's stall never holds back the other.
 //!
 //! Both tracks are always sent, so players see one stable stream layout:
 //! - **Muted** audio is encoded silence (the microphone keeps running).
@@ -12,18 +14,25 @@
 //!   keyframes, and [`VideoFrame::is_blank`] tells a player to show an avatar instead.
 //! - **No microphone** sends silence.
 
+mod audio;
 mod capture;
 mod session;
+mod small;
 
 use crate::adapt::Rung;
-use crate::frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame};
+use crate::frame::{AUDIO_SAMPLE_RATE, VideoFrame};
 use crate::redact::Redacted;
 use crate::signal::{StopSignal, Workers};
 use crate::source::{AudioSource, Interrupter, SourceError, VideoSource};
 use crate::stats::{RateMeter, SampleWindow};
-use capture::{audio_capture, video_capture};
-use ffmpeg_next::{codec, encoder};
+use audio::{AudioEncoder, open_audio_encoder};
+use capture::{Outputs, audio_capture, video_capture};
+use ffmpeg_next::{Packet, codec, encoder};
 use session::send_loop;
+pub use small::{
+    MAX_QUEUED_SMALL_VIDEO, SMALL_FPS, SMALL_HEIGHT, SMALL_VIDEO_KBPS, SMALL_WIDTH,
+    SmallStreamConfig, SmallStreamStats, StreamKind, small_fps, small_size,
+};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -186,6 +195,8 @@ pub struct PublisherStats {
     pub keyframes: u64,
     /// Video frames dropped because the encoder or network fell behind.
     pub dropped_frames: u64,
+    /// The small stream's figures, when one is sent.
+    pub small: Option<SmallStreamStats>,
     /// Mean time to encode one video frame, ms (recent).
     pub encode_ms_mean: Option<f64>,
     /// 95th percentile of video encode time, ms (recent).
@@ -212,7 +223,8 @@ pub struct PublisherStats {
 
 enum Input {
     Video(VideoFrame),
-    Audio(AudioChunk),
+    /// AAC, timed in samples on the publisher's audio timeline.
+    Audio(Packet),
 }
 
 #[derive(Default)]
@@ -233,10 +245,45 @@ struct Counters {
 
 type Pending<T> = Mutex<Option<Option<Box<T>>>>;
 
+/// One outgoing stream: its encoding settings, queue and figures.
+struct Lane {
+    /// Where to and how (for the small stream, its box size: see [`small_size`]).
+    config: PublisherConfig,
+    keyframe_requested: AtomicBool,
+    queued_video: AtomicUsize,
+    /// Most video frames allowed in its queue.
+    max_queued: usize,
+    dropped: AtomicU64,
+    counters: Mutex<Counters>,
+}
+
+impl Lane {
+    fn new(config: PublisherConfig, max_queued: usize) -> Lane {
+        let counters = Counters {
+            rung: Rung::new(config.width, config.height, config.fps),
+            target_kbps: config.video_kbps,
+            ..Counters::default()
+        };
+        Lane {
+            config,
+            keyframe_requested: AtomicBool::new(false),
+            queued_video: AtomicUsize::new(0),
+            max_queued,
+            dropped: AtomicU64::new(0),
+            counters: Mutex::new(counters),
+        }
+    }
+}
+
 struct Shared {
     config: PublisherConfig,
     stop: StopSignal,
-    keyframe_requested: AtomicBool,
+    main: Lane,
+    small: Option<Lane>,
+    /// Capture time of the audio timeline's sample 0, µs since the Unix epoch.
+    epoch_us: i64,
+    /// The AAC stream's parameters, for every connection's FLV header.
+    audio_params: Mutex<codec::Parameters>,
     audio_muted: AtomicBool,
     /// `f32` bits of the latest captured sound's RMS level.
     mic_level: AtomicU32,
@@ -245,9 +292,6 @@ struct Shared {
     new_audio: Pending<dyn AudioSource>,
     video_interrupter: Mutex<Option<Interrupter>>,
     audio_interrupter: Mutex<Option<Interrupter>>,
-    queued_video: AtomicUsize,
-    dropped: AtomicU64,
-    counters: Mutex<Counters>,
     events: UnboundedSender<PublisherEvent>,
 }
 
@@ -257,6 +301,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    fn lane(&self, kind: StreamKind) -> Option<&Lane> {
+        match kind {
+            StreamKind::Main => Some(&self.main),
+            StreamKind::Small => self.small.as_ref(),
+        }
+    }
+
+    /// The main stream's size and frame rate now.
+    fn main_rung(&self) -> Rung {
+        lock(&self.main.counters).rung
+    }
+
     fn emit(&self, e: PublisherEvent) {
         let _ = self.events.send(e);
     }
@@ -283,24 +339,35 @@ impl Publisher {
         video: Option<Box<dyn VideoSource>>,
         audio: Option<Box<dyn AudioSource>>,
     ) -> Result<(PublisherHandle, UnboundedReceiver<PublisherEvent>), PublishError> {
+        Publisher::start_with_small(config, None, video, audio)
+    }
+
+    /// [`Publisher::start`], and with `small` also a small stream of the same frames and sound
+    /// to `small.url` (its connection's ups and downs show in [`PublisherStats::small`], not in
+    /// events, which stay the main stream's).
+    pub fn start_with_small(
+        config: PublisherConfig,
+        small: Option<SmallStreamConfig>,
+        video: Option<Box<dyn VideoSource>>,
+        audio: Option<Box<dyn AudioSource>>,
+    ) -> Result<(PublisherHandle, UnboundedReceiver<PublisherEvent>), PublishError> {
         crate::init();
         config.validate()?;
+        let small = small.map(|s| s.encoding(&config)).transpose()?;
         if encoder::find_by_name("libx264").is_none() {
             return Err(PublishError::MissingEncoder("libx264"));
         }
-        if encoder::find(codec::Id::AAC).is_none() {
-            return Err(PublishError::MissingEncoder("aac"));
-        }
+        let aac = open_audio_encoder(&config).map_err(|_| PublishError::MissingEncoder("aac"))?;
+        let audio_params = codec::Parameters::from(&aac);
+        let epoch_us = crate::frame::unix_micros();
         let (events, rx_events) = unbounded_channel();
-        let counters = Counters {
-            rung: Rung::new(config.width, config.height, config.fps),
-            target_kbps: config.video_kbps,
-            ..Counters::default()
-        };
         let shared = Arc::new(Shared {
+            main: Lane::new(config.clone(), MAX_QUEUED_VIDEO),
+            small: small.map(|s| Lane::new(s, MAX_QUEUED_SMALL_VIDEO)),
             config,
             stop: StopSignal::new(),
-            keyframe_requested: AtomicBool::new(false),
+            epoch_us,
+            audio_params: Mutex::new(audio_params),
             audio_muted: AtomicBool::new(false),
             mic_level: AtomicU32::new(0),
             video_enabled: AtomicBool::new(true),
@@ -308,20 +375,38 @@ impl Publisher {
             new_audio: Mutex::new(None),
             video_interrupter: Mutex::new(None),
             audio_interrupter: Mutex::new(None),
-            queued_video: AtomicUsize::new(0),
-            dropped: AtomicU64::new(0),
-            counters: Mutex::new(counters),
             events,
         });
         let (tx, rx) = mpsc::sync_channel(INPUT_QUEUE);
+        let (small_tx, small_rx) = match shared.small {
+            Some(_) => {
+                let (t, r) = mpsc::sync_channel(INPUT_QUEUE);
+                (Some(t), Some(r))
+            }
+            None => (None, None),
+        };
+        let outputs = Outputs {
+            main: tx,
+            small: small_tx,
+        };
         let workers = Workers::default();
         let result = (|| {
-            let (s, t) = (Arc::clone(&shared), tx.clone());
-            workers.spawn("media-pub-video", move || video_capture(&s, video, &t))?;
-            let (s, t) = (Arc::clone(&shared), tx);
-            workers.spawn("media-pub-audio", move || audio_capture(&s, audio, &t))?;
+            let (s, o) = (Arc::clone(&shared), outputs.clone());
+            workers.spawn("media-pub-video", move || video_capture(&s, video, &o))?;
+            let (s, o) = (Arc::clone(&shared), outputs);
+            let aac = AudioEncoder::new(aac, epoch_us);
+            workers.spawn("media-pub-audio", move || audio_capture(&s, audio, aac, &o))?;
             let s = Arc::clone(&shared);
-            workers.spawn("media-pub-send", move || send_loop(&s, &rx))
+            workers.spawn("media-pub-send", move || {
+                send_loop(&s, StreamKind::Main, &rx);
+            })?;
+            if let Some(rx) = small_rx {
+                let s = Arc::clone(&shared);
+                workers.spawn("media-pub-small", move || {
+                    send_loop(&s, StreamKind::Small, &rx);
+                })?;
+            }
+            Ok::<(), std::io::Error>(())
         })();
         let inner = Arc::new(HandleInner { shared, workers });
         if let Err(e) = result {
@@ -363,11 +448,20 @@ impl PublisherHandle {
         &self.inner.shared
     }
 
-    /// Makes the next encoded frame a keyframe (e.g. when someone joins).
+    /// Makes the next encoded frame of every stream a keyframe (e.g. when someone joins: they
+    /// may play either stream).
     pub fn request_keyframe(&self) {
-        self.shared()
-            .keyframe_requested
-            .store(true, Ordering::SeqCst);
+        self.request_keyframe_of(StreamKind::Main);
+        self.request_keyframe_of(StreamKind::Small);
+    }
+
+    /// Makes the next encoded frame of one stream a keyframe (e.g. a player switching to the
+    /// small stream needs one there, and the main stream's viewers need no costly IDR for it).
+    /// Asking for a small stream that is not sent does nothing.
+    pub fn request_keyframe_of(&self, stream: StreamKind) {
+        if let Some(lane) = self.shared().lane(stream) {
+            lane.keyframe_requested.store(true, Ordering::SeqCst);
+        }
     }
 
     /// Mutes or unmutes: muted audio is sent as silence.
@@ -405,7 +499,20 @@ impl PublisherHandle {
     pub fn stats(&self) -> PublisherStats {
         let s = self.shared();
         let now = Instant::now();
-        let mut c = lock(&s.counters);
+        let small = s.small.as_ref().map(|l| {
+            let mut c = lock(&l.counters);
+            SmallStreamStats {
+                connected: c.connected,
+                reconnects: c.reconnects,
+                fps: c.fps.per_second(now),
+                kbps: c.bytes.per_second(now) * 8.0 / 1000.0,
+                frames_encoded: c.frames,
+                keyframes: c.keyframes,
+                dropped_frames: l.dropped.load(Ordering::Relaxed),
+                rung: c.rung,
+            }
+        });
+        let mut c = lock(&s.main.counters);
         PublisherStats {
             connected: c.connected,
             reconnects: c.reconnects,
@@ -413,7 +520,8 @@ impl PublisherHandle {
             kbps: c.bytes.per_second(now) * 8.0 / 1000.0,
             frames_encoded: c.frames,
             keyframes: c.keyframes,
-            dropped_frames: s.dropped.load(Ordering::Relaxed),
+            dropped_frames: s.main.dropped.load(Ordering::Relaxed),
+            small,
             encode_ms_mean: c.encode_ms.mean(),
             encode_ms_p95: c.encode_ms.percentile(95.0),
             audio_muted: s.audio_muted.load(Ordering::Relaxed),
@@ -469,148 +577,4 @@ pub fn keyframe_due(requested: bool, since_last: Option<Duration>, interval: Dur
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn audio_follows_capture_time() {
-        let tol = AUDIO_RESYNC.as_micros() as i64 * 48 / 1000;
-        assert_eq!(audio_sync(48_000, 48_000 + tol), AudioSync::Append);
-        assert_eq!(audio_sync(48_000, 48_000 - tol), AudioSync::Append);
-        assert_eq!(
-            audio_sync(48_000, 48_001 + tol),
-            AudioSync::JumpTo(48_001 + tol)
-        );
-        assert_eq!(audio_sync(48_000, 47_999 - tol), AudioSync::Drop);
-    }
-
-    #[test]
-    fn keyframes_come_on_request_and_on_schedule() {
-        let i = Duration::from_secs(1);
-        assert!(keyframe_due(false, None, i));
-        assert!(keyframe_due(true, Some(Duration::ZERO), i));
-        assert!(!keyframe_due(false, Some(Duration::from_millis(999)), i));
-        assert!(keyframe_due(false, Some(i), i));
-    }
-
-    use crate::convert::to_av;
-    use ffmpeg_next::{Packet, frame};
-
-    #[test]
-    fn the_frame_clock_survives_a_real_encode_and_decode() {
-        use crate::clock;
-        use crate::convert::Scaler;
-        use crate::source::SyntheticVideo;
-        crate::init();
-        // A starved bitrate: the clock must still read back, full size and scaled to a tile.
-        let config = PublisherConfig {
-            video_kbps: 100,
-            ..PublisherConfig::new("rtmp://127.0.0.1:1/live/x")
-        };
-        let mut enc = open_video_encoder(&config).unwrap();
-        let params = ffmpeg_next::codec::Parameters::from(&enc);
-        let mut dec = codec::Context::from_parameters(params)
-            .unwrap()
-            .decoder()
-            .video()
-            .unwrap();
-        let src = SyntheticVideo::new("clock test", 640, 360, 15).unwrap();
-        let t0 = 1_763_974_800_000_000i64;
-        let mut read = Vec::new();
-        let mut scaler = Scaler::default();
-        let mut out = frame::Video::empty();
-        for i in 0..45i64 {
-            let mut av = to_av(&src.render(i as u64, t0 + i * 66_667));
-            av.set_pts(Some(i * 67));
-            enc.send_frame(&av).unwrap();
-            let mut packet = Packet::empty();
-            while enc.receive_packet(&mut packet).is_ok() {
-                dec.send_packet(&packet).unwrap();
-                while dec.receive_frame(&mut out).is_ok() {
-                    let full = clock::read(out.data(0), out.stride(0), out.width(), out.height());
-                    let tile = scaler.frame_at(&out, 160, 90).unwrap();
-                    read.push((full, clock::read_frame(&tile)));
-                }
-            }
-        }
-        assert!(
-            read.len() >= 40,
-            "zero latency: frames come out as they go in ({})",
-            read.len()
-        );
-        for (i, (full, tile)) in read.iter().enumerate() {
-            let want = Some(t0 + i as i64 * 66_667);
-            assert_eq!((*full, *tile), (want, want), "frame {i}");
-        }
-    }
-
-    #[test]
-    fn the_open_encoder_takes_a_new_bitrate_without_a_restart_or_a_keyframe() {
-        use crate::source::SyntheticVideo;
-        crate::init();
-        let config = PublisherConfig::new("rtmp://127.0.0.1:1/live/x");
-        let mut enc = open_video_encoder(&config).unwrap();
-        let src = SyntheticVideo::new("bitrate test", 640, 360, 15).unwrap();
-        // Bytes and keyframes of frames 30..90 (the last 4 s) of each 90-frame phase.
-        let phase = |enc: &mut encoder::Video, from: i64| {
-            let (mut bytes, mut keys) = (0usize, 0);
-            for i in from..from + 90 {
-                let mut av = to_av(&src.render(i as u64, i * 66_667));
-                av.set_pts(Some(i * 67));
-                enc.send_frame(&av).unwrap();
-                let mut packet = Packet::empty();
-                while enc.receive_packet(&mut packet).is_ok() {
-                    if i >= from + 30 {
-                        bytes += packet.size();
-                        keys += usize::from(packet.is_key());
-                    }
-                }
-            }
-            (bytes as f64 * 8.0 / 4.0 / 1000.0, keys)
-        };
-        let (full, _) = phase(&mut enc, 0);
-        set_video_bitrate(&mut enc, 120);
-        let (cut, keys) = phase(&mut enc, 90);
-        eprintln!("x264 at 500 then 120 kbit/s: {full:.0} → {cut:.0} kbit/s, {keys} keyframes");
-        assert!(
-            full > 250.0,
-            "the pattern fills most of 500 kbit/s: {full:.0}"
-        );
-        assert!(cut < 120.0 * 1.5, "{full:.0} → {cut:.0} kbit/s");
-        // No keyframe beyond the GOP's own (one per second of frames, forced by x264's keyint).
-        assert!(keys <= 5, "{keys} keyframes");
-    }
-
-    #[test]
-    fn bad_configs_are_refused_before_any_thread_starts() {
-        let ok = PublisherConfig::new("rtmp://127.0.0.1:1/live/x");
-        assert!(ok.validate().is_ok());
-        for bad in [
-            PublisherConfig {
-                url: "http://x".into(),
-                ..ok.clone()
-            },
-            PublisherConfig {
-                width: 641,
-                ..ok.clone()
-            },
-            PublisherConfig {
-                fps: 0,
-                ..ok.clone()
-            },
-            PublisherConfig {
-                video_kbps: 0,
-                ..ok.clone()
-            },
-            PublisherConfig {
-                keyframe_interval: Duration::from_secs(3),
-                ..ok.clone()
-            },
-        ] {
-            assert!(matches!(
-                Publisher::start(bad, None, None),
-                Err(PublishError::InvalidConfig(_))
-            ));
-        }
-    }
-}
+mod tests;

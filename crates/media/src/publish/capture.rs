@@ -1,9 +1,8 @@
 //! The capture threads: pull frames and sound from the sources and offer them to the send
-//! thread without ever waiting for it.
+//! threads without ever waiting for them. Sound is encoded here, once for every stream.
 
-use super::{
-    CAMERA_OFF_INTERVAL, IDLE_TICK, Input, MAX_QUEUED_VIDEO, PublisherEvent, Shared, lock,
-};
+use super::audio::AudioEncoder;
+use super::{CAMERA_OFF_INTERVAL, IDLE_TICK, Input, Lane, PublisherEvent, Shared, lock};
 use crate::frame::VideoFrame;
 use crate::source::{AudioSource, Interrupter, SourceError, SyntheticTone, VideoSource};
 use std::sync::Mutex;
@@ -11,26 +10,51 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
+/// The send threads' queues: the main stream's, and the small stream's when there is one.
+#[derive(Clone)]
+pub(super) struct Outputs {
+    pub(super) main: SyncSender<Input>,
+    pub(super) small: Option<SyncSender<Input>>,
+}
+
 fn set_interrupter(slot: &Mutex<Option<Interrupter>>, i: Option<Interrupter>) {
     *lock(slot) = i;
 }
 
-fn offer_video(shared: &Shared, tx: &SyncSender<Input>, frame: VideoFrame) {
-    if shared.queued_video.load(Ordering::SeqCst) >= MAX_QUEUED_VIDEO {
-        shared.dropped.fetch_add(1, Ordering::Relaxed);
+/// Queues `frame` for one stream unless its queue is full (then it is dropped and counted).
+fn offer_to(lane: &Lane, tx: &SyncSender<Input>, frame: impl FnOnce() -> VideoFrame) {
+    if lane.queued_video.load(Ordering::SeqCst) >= lane.max_queued {
+        lane.dropped.fetch_add(1, Ordering::Relaxed);
         return;
     }
-    shared.queued_video.fetch_add(1, Ordering::SeqCst);
-    if tx.try_send(Input::Video(frame)).is_err() {
-        shared.queued_video.fetch_sub(1, Ordering::SeqCst);
-        shared.dropped.fetch_add(1, Ordering::Relaxed);
+    lane.queued_video.fetch_add(1, Ordering::SeqCst);
+    if tx.try_send(Input::Video(frame())).is_err() {
+        lane.queued_video.fetch_sub(1, Ordering::SeqCst);
+        lane.dropped.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// Offers one captured frame to every stream: each scales it to its own size on its own thread.
+fn offer_video(shared: &Shared, outputs: &Outputs, frame: VideoFrame) {
+    if let (Some(lane), Some(tx)) = (shared.small.as_ref(), outputs.small.as_ref()) {
+        // Copied only when that stream's queue has room.
+        offer_to(lane, tx, || frame.clone());
+    }
+    offer_to(&shared.main, &outputs.main, || frame);
+}
+
+/// Offers one AAC packet to every stream; a full queue loses it (audio is dropped, not delayed).
+fn offer_audio(outputs: &Outputs, packet: ffmpeg_next::Packet) {
+    if let Some(tx) = outputs.small.as_ref() {
+        let _ = tx.try_send(Input::Audio(packet.clone()));
+    }
+    let _ = outputs.main.try_send(Input::Audio(packet));
 }
 
 pub(super) fn video_capture(
     shared: &Shared,
     mut source: Option<Box<dyn VideoSource>>,
-    tx: &SyncSender<Input>,
+    tx: &Outputs,
 ) {
     set_interrupter(
         &shared.video_interrupter,
@@ -76,7 +100,8 @@ pub(super) fn video_capture(
 pub(super) fn audio_capture(
     shared: &Shared,
     source: Option<Box<dyn AudioSource>>,
-    tx: &SyncSender<Input>,
+    mut aac: AudioEncoder,
+    tx: &Outputs,
 ) {
     let silence = || Box::new(SyntheticTone::silence()) as Box<dyn AudioSource>;
     let mut source = source.unwrap_or_else(silence);
@@ -93,8 +118,10 @@ pub(super) fn audio_capture(
                 if shared.audio_muted.load(Ordering::SeqCst) {
                     chunk.samples.fill(0.0);
                 }
-                // A full queue means the encoder stalled; audio is dropped rather than delayed.
-                let _ = tx.try_send(Input::Audio(chunk));
+                if let Err(e) = aac.encode(&chunk, |p| offer_audio(tx, p)) {
+                    // The next chunk is tried afresh: a lost chunk is a click, not an outage.
+                    tracing::warn!("encoding audio failed: {e}");
+                }
             }
             Ok(None) => {}
             Err(SourceError::Interrupted) => {

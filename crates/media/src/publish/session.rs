@@ -1,20 +1,20 @@
-//! The send thread: one RTMP connection at a time, encoding and writing until it breaks, then
-//! reconnecting with backoff; the uplink controller's decisions are applied here.
+//! A send thread: one RTMP connection at a time, encoding and writing one stream until it
+//! breaks, then reconnecting with backoff. The main stream's uplink controller's decisions are
+//! applied here; the small stream follows the main stream's size and rate.
 
+use super::small::{small_fps, small_size};
 use super::{
-    AAC_PRIMING_SAMPLES, AudioSync, IDLE_TICK, Input, PublisherConfig, PublisherEvent, Shared,
-    WRITE_TIMEOUT, audio_sync, keyframe_due, lock,
+    IDLE_TICK, Input, Lane, PublisherConfig, PublisherEvent, Shared, StreamKind, WRITE_TIMEOUT,
+    keyframe_due, lock,
 };
 use crate::adapt::{self, AdaptState, Ladder, Observation, Rung};
 use crate::backoff::Reconnect;
 use crate::convert::{Scaler, to_av};
 use crate::ffi::{self, InterruptibleOutput};
-use crate::frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, unix_micros};
+use crate::frame::{AUDIO_SAMPLE_RATE, VideoFrame, unix_micros};
 use crate::redact::Redacted;
-use ffmpeg_next::format::{Pixel, Sample, sample};
-use ffmpeg_next::{
-    ChannelLayout, Dictionary, Packet, Rational, codec, encoder, frame, picture, threading,
-};
+use ffmpeg_next::format::Pixel;
+use ffmpeg_next::{Dictionary, Packet, Rational, codec, encoder, picture, threading};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -31,51 +31,94 @@ enum Ended {
     Stopped,
 }
 
-pub(super) fn send_loop(shared: &Shared, rx: &Receiver<Input>) {
+/// What one connection of `lane` encodes: the main stream at its controller's rung and
+/// bitrate, the small stream at its box fitted to the main stream's current size.
+fn encoding_of(shared: &Shared, lane: &Lane, uplink: Option<&Uplink>) -> PublisherConfig {
+    let (width, height, fps, video_kbps) = match uplink {
+        Some(u) => {
+            let rung = u.ladder.rung(u.state.rung);
+            (rung.width, rung.height, rung.fps, u.state.video_kbps)
+        }
+        None => {
+            let main = shared.main_rung();
+            let (w, h) = small_size(
+                (lane.config.width, lane.config.height),
+                (main.width, main.height),
+            );
+            let fps = small_fps(lane.config.fps, main.fps);
+            (w, h, fps, lane.config.video_kbps)
+        }
+    };
+    PublisherConfig {
+        width,
+        height,
+        fps,
+        video_kbps,
+        ..lane.config.clone()
+    }
+}
+
+/// Publishes the `kind` stream until stopped. Only the main stream's connection is reported
+/// in events (the call's state follows it); the small stream's shows in its figures.
+pub(super) fn send_loop(shared: &Shared, kind: StreamKind, rx: &Receiver<Input>) {
+    let Some(lane) = shared.lane(kind) else {
+        return;
+    };
+    let emit = |e: PublisherEvent| {
+        if kind == StreamKind::Main {
+            shared.emit(e);
+        }
+    };
     let mut reconnect = Reconnect::new();
     let mut attempt = 0u32;
     let mut ever_connected = false;
-    let config = &shared.config;
-    let ladder = Ladder::new(
-        Rung::new(config.width, config.height, config.fps),
-        config.video_kbps,
-        config.audio_kbps,
-    );
-    let mut uplink = Uplink {
-        state: AdaptState::start(&ladder),
-        ladder,
-    };
+    let config = &lane.config;
+    let mut uplink = (kind == StreamKind::Main).then(|| {
+        let ladder = Ladder::new(
+            Rung::new(config.width, config.height, config.fps),
+            config.video_kbps,
+            config.audio_kbps,
+        );
+        Uplink {
+            state: AdaptState::start(&ladder),
+            ladder,
+        }
+    });
     while !shared.stop.is_stopped() {
         attempt += 1;
-        shared.emit(PublisherEvent::Connecting { attempt });
+        emit(PublisherEvent::Connecting { attempt });
         let began = Instant::now();
-        uplink.state.new_connection();
-        let reason = match Session::open(shared, &uplink) {
+        if let Some(u) = uplink.as_mut() {
+            u.state.new_connection();
+        }
+        let encoding = encoding_of(shared, lane, uplink.as_ref());
+        let reason = match Session::open(shared, lane, &encoding) {
             Ok(mut session) => {
                 {
-                    let mut c = lock(&shared.counters);
+                    let mut c = lock(&lane.counters);
                     c.connected = true;
+                    c.rung = session.rung;
                     if ever_connected {
                         c.reconnects += 1;
                     }
                 }
                 ever_connected = true;
                 attempt = 0;
-                shared.emit(PublisherEvent::Connected);
-                match session.run(shared, rx, &mut uplink) {
+                emit(PublisherEvent::Connected);
+                match session.run(shared, lane, rx, uplink.as_mut()) {
                     Ok(Ended::Stopped) => {
-                        lock(&shared.counters).connected = false;
+                        lock(&lane.counters).connected = false;
                         session.finish();
                         break;
                     }
                     Err(e) => {
-                        lock(&shared.counters).connected = false;
+                        lock(&lane.counters).connected = false;
                         e.to_string()
                     }
                 }
             }
             Err(e) => {
-                lock(&shared.counters).connected = false;
+                lock(&lane.counters).connected = false;
                 e.to_string()
             }
         };
@@ -86,19 +129,19 @@ pub(super) fn send_loop(shared: &Shared, rx: &Receiver<Input>) {
         let retry_in = reconnect.next_delay();
         tracing::info!(
             "publishing to {} failed: {reason}; retrying in {retry_in:?}",
-            Redacted(&shared.config.url)
+            Redacted(&config.url)
         );
-        shared.emit(PublisherEvent::Disconnected { reason, retry_in });
-        if wait_draining(shared, rx, retry_in) {
+        emit(PublisherEvent::Disconnected { reason, retry_in });
+        if wait_draining(shared, lane, rx, retry_in) {
             break;
         }
     }
-    shared.emit(PublisherEvent::Stopped);
+    emit(PublisherEvent::Stopped);
 }
 
 /// Discards captured media while waiting to reconnect (stale media is worthless after it);
 /// true when stopped.
-fn wait_draining(shared: &Shared, rx: &Receiver<Input>, delay: Duration) -> bool {
+fn wait_draining(shared: &Shared, lane: &Lane, rx: &Receiver<Input>, delay: Duration) -> bool {
     let deadline = Instant::now() + delay;
     loop {
         if shared.stop.is_stopped() {
@@ -110,7 +153,7 @@ fn wait_draining(shared: &Shared, rx: &Receiver<Input>, delay: Duration) -> bool
         }
         match rx.recv_timeout((deadline - now).min(IDLE_TICK)) {
             Ok(Input::Video(_)) => {
-                shared.queued_video.fetch_sub(1, Ordering::SeqCst);
+                lane.queued_video.fetch_sub(1, Ordering::SeqCst);
             }
             Ok(Input::Audio(_)) | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return shared.stop.sleep(deadline - now),
@@ -129,17 +172,6 @@ enum SessionError {
 
 fn ctx(context: &'static str) -> impl FnOnce(ffmpeg_next::Error) -> SessionError {
     move |source| SessionError::Ffmpeg { context, source }
-}
-
-/// The encoder settings of `config` at `rung` and `video_kbps`.
-fn encoding_at(config: &PublisherConfig, rung: Rung, video_kbps: u32) -> PublisherConfig {
-    PublisherConfig {
-        width: rung.width,
-        height: rung.height,
-        fps: rung.fps,
-        video_kbps,
-        ..config.clone()
-    }
 }
 
 /// Builds the x264 encoder for `config` (also used by the frame clock's codec test).
@@ -187,31 +219,17 @@ pub(crate) fn set_video_bitrate(enc: &mut encoder::Encoder, kbps: u32) {
     ffi::set_rc_buffer_size(enc, i32::try_from(bps).unwrap_or(i32::MAX));
 }
 
-fn open_audio_encoder(config: &PublisherConfig) -> Result<encoder::Audio, ffmpeg_next::Error> {
-    let codec = encoder::find(codec::Id::AAC).ok_or(ffmpeg_next::Error::EncoderNotFound)?;
-    let mut enc = codec::Context::new_with_codec(codec).encoder().audio()?;
-    enc.set_rate(AUDIO_SAMPLE_RATE as i32);
-    enc.set_channel_layout(ChannelLayout::MONO);
-    enc.set_format(Sample::F32(sample::Type::Planar));
-    enc.set_bit_rate(config.audio_kbps as usize * 1000);
-    enc.set_time_base(Rational::new(1, AUDIO_SAMPLE_RATE as i32));
-    enc.set_flags(codec::Flags::GLOBAL_HEADER);
-    enc.open_as(codec)
-}
-
 struct Session {
     output: InterruptibleOutput,
     video: encoder::Video,
-    audio: encoder::Audio,
     video_index: usize,
     audio_index: usize,
     video_tb: Rational,
     audio_tb: Rational,
     start_us: i64,
     last_video_pts: Option<i64>,
-    audio_fifo: Vec<f32>,
-    audio_next: Option<i64>,
-    audio_frame: usize,
+    /// Samples of the publisher's audio timeline before this connection began.
+    audio_offset: i64,
     scaler: Scaler,
     last_keyframe: Option<Instant>,
     /// The size and frame rate this connection sends.
@@ -274,18 +292,21 @@ fn rtt_floor_of(_: std::os::raw::c_int) -> Option<Duration> {
 }
 
 impl Session {
-    fn open(shared: &Shared, uplink: &Uplink) -> Result<Session, SessionError> {
-        let config = &shared.config;
-        let rung = uplink.ladder.rung(uplink.state.rung);
-        let encoding = encoding_at(config, rung, uplink.state.video_kbps);
+    fn open(
+        shared: &Shared,
+        lane: &Lane,
+        encoding: &PublisherConfig,
+    ) -> Result<Session, SessionError> {
+        let config = encoding;
+        let rung = Rung::new(encoding.width, encoding.height, encoding.fps);
         let mut opts = Dictionary::new();
         // FFmpeg's RTMP leaves Nagle on, which holds small packets back by up to 200 ms.
         opts.set("tcp_nodelay", "1");
         opts.set("rw_timeout", &WRITE_TIMEOUT.as_micros().to_string());
         let mut output = ffi::open_output(&config.url, "flv", opts, shared.stop.checker())
             .map_err(ctx("connecting"))?;
-        let video = open_video_encoder(&encoding).map_err(ctx("opening the H.264 encoder"))?;
-        let audio = open_audio_encoder(config).map_err(ctx("opening the AAC encoder"))?;
+        let video = open_video_encoder(encoding).map_err(ctx("opening the H.264 encoder"))?;
+        let audio = lock(&shared.audio_params).clone();
         let video_codec = encoder::find_by_name("libx264");
         let video_index = {
             let mut s = output
@@ -299,7 +320,7 @@ impl Session {
             let mut s = output
                 .add_stream(encoder::find(codec::Id::AAC))
                 .map_err(ctx("adding audio"))?;
-            s.set_parameters(&audio);
+            s.set_parameters(audio);
             s.set_time_base(Rational::new(1, AUDIO_SAMPLE_RATE as i32));
             s.index()
         };
@@ -318,7 +339,6 @@ impl Session {
                 .unwrap_or(Rational::new(1, 1000))
         };
         let (video_tb, audio_tb) = (tb(video_index), tb(audio_index));
-        let audio_frame = (audio.frame_size() as usize).max(1);
         let socket = socket_of(&output);
         if socket.is_none() {
             tracing::debug!(
@@ -327,20 +347,18 @@ impl Session {
             );
         }
         // A new connection needs a keyframe for whoever is waiting on the other side.
-        shared.keyframe_requested.store(true, Ordering::SeqCst);
+        lane.keyframe_requested.store(true, Ordering::SeqCst);
+        let start_us = unix_micros();
         Ok(Session {
             output,
             video,
-            audio,
             video_index,
             audio_index,
             video_tb,
             audio_tb,
-            start_us: unix_micros(),
+            start_us,
             last_video_pts: None,
-            audio_fifo: Vec::new(),
-            audio_next: None,
-            audio_frame,
+            audio_offset: (start_us - shared.epoch_us) * i64::from(AUDIO_SAMPLE_RATE) / 1_000_000,
             scaler: Scaler::default(),
             last_keyframe: None,
             rung,
@@ -356,22 +374,30 @@ impl Session {
     fn run(
         &mut self,
         shared: &Shared,
+        lane: &Lane,
         rx: &Receiver<Input>,
-        uplink: &mut Uplink,
+        mut uplink: Option<&mut Uplink>,
     ) -> Result<Ended, SessionError> {
         loop {
             if shared.stop.is_stopped() {
                 return Ok(Ended::Stopped);
             }
-            if self.tick.began.elapsed() >= adapt::TICK && self.adapt(shared, uplink) {
-                self.resize(shared, uplink)?;
+            if self.tick.began.elapsed() >= adapt::TICK {
+                let resize = match uplink.as_deref_mut() {
+                    Some(u) => self.adapt(shared, u),
+                    None => self.follow_main(shared, lane),
+                };
+                if resize {
+                    self.resize(shared, lane, uplink.as_deref())?;
+                }
             }
             let result = match rx.recv_timeout(IDLE_TICK) {
                 Ok(Input::Video(frame)) => {
-                    shared.queued_video.fetch_sub(1, Ordering::SeqCst);
-                    self.send_video(shared, &frame, uplink.state.drop_video)
+                    lane.queued_video.fetch_sub(1, Ordering::SeqCst);
+                    let drop = uplink.as_ref().is_some_and(|u| u.state.drop_video);
+                    self.send_video(shared, lane, &frame, drop)
                 }
-                Ok(Input::Audio(chunk)) => self.send_audio(shared, chunk),
+                Ok(Input::Audio(packet)) => self.send_audio(lane, packet),
                 Err(RecvTimeoutError::Timeout) => Ok(()),
                 Err(RecvTimeoutError::Disconnected) => {
                     shared.stop.sleep(IDLE_TICK);
@@ -386,6 +412,20 @@ impl Session {
                 };
             }
         }
+    }
+
+    /// The small stream's tick: its frame rate follows the main stream's now; true when its
+    /// size must change with the main stream's.
+    fn follow_main(&mut self, shared: &Shared, lane: &Lane) -> bool {
+        self.tick = TickMeter::new();
+        let main = shared.main_rung();
+        let (w, h) = small_size(
+            (lane.config.width, lane.config.height),
+            (main.width, main.height),
+        );
+        self.rung.fps = small_fps(lane.config.fps, main.fps);
+        lock(&lane.counters).rung = self.rung;
+        (w, h) != (self.rung.width, self.rung.height)
     }
 
     /// One controller tick: observe, decide, apply. True when the picture size must change.
@@ -423,7 +463,7 @@ impl Session {
             });
         }
         {
-            let mut c = lock(&shared.counters);
+            let mut c = lock(&shared.main.counters);
             c.rung = rung;
             c.target_kbps = after.video_kbps;
             c.adaptations = after.adaptations;
@@ -442,8 +482,15 @@ impl Session {
     /// whose decoder configuration goes out with its first packet as a new FLV sequence header
     /// (FFmpeg's `AV_PKT_DATA_NEW_EXTRADATA`). Players decode on without reconnecting, which
     /// a new connection would make them do, with a gap in sound and picture.
-    fn resize(&mut self, shared: &Shared, uplink: &Uplink) -> Result<(), SessionError> {
-        let encoding = encoding_at(&shared.config, self.rung, uplink.state.video_kbps);
+    fn resize(
+        &mut self,
+        shared: &Shared,
+        lane: &Lane,
+        uplink: Option<&Uplink>,
+    ) -> Result<(), SessionError> {
+        let encoding = encoding_of(shared, lane, uplink);
+        self.rung = Rung::new(encoding.width, encoding.height, encoding.fps);
+        lock(&lane.counters).rung = self.rung;
         self.video = open_video_encoder(&encoding).map_err(ctx("reopening the H.264 encoder"))?;
         self.new_extradata = Some(ffi::extradata(&self.video));
         self.video_due_us = None;
@@ -454,7 +501,7 @@ impl Session {
 
     fn write(
         &mut self,
-        shared: &Shared,
+        lane: &Lane,
         packet: &mut Packet,
         index: usize,
         from: Rational,
@@ -467,13 +514,14 @@ impl Session {
         packet.write(&mut self.output).map_err(ctx("sending"))?;
         self.tick.blocked += began.elapsed();
         self.tick.written += size;
-        lock(&shared.counters).bytes.record(Instant::now(), size);
+        lock(&lane.counters).bytes.record(Instant::now(), size);
         Ok(())
     }
 
     fn send_video(
         &mut self,
         shared: &Shared,
+        lane: &Lane,
         frame: &VideoFrame,
         drop: bool,
     ) -> Result<(), SessionError> {
@@ -481,7 +529,7 @@ impl Session {
         let capture = frame.capture_us.unwrap_or_else(unix_micros);
         if drop {
             // Queued video only adds delay on a congested link; audio keeps flowing.
-            shared.dropped.fetch_add(1, Ordering::Relaxed);
+            lane.dropped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
         let (go, due) = adapt::pace(self.video_due_us, capture, self.rung.fps);
@@ -503,7 +551,7 @@ impl Session {
                 .map_err(ctx("scaling"))?;
         }
         av.set_pts(Some(pts));
-        let requested = shared.keyframe_requested.swap(false, Ordering::SeqCst);
+        let requested = lane.keyframe_requested.swap(false, Ordering::SeqCst);
         let key = keyframe_due(
             requested,
             self.last_keyframe.map(|t| t.elapsed()),
@@ -524,7 +572,7 @@ impl Session {
         while self.video.receive_packet(&mut packet).is_ok() {
             let encode_ms = began.elapsed().as_secs_f64() * 1000.0;
             {
-                let mut c = lock(&shared.counters);
+                let mut c = lock(&lane.counters);
                 c.frames += 1;
                 c.fps.record(Instant::now(), 1);
                 c.encode_ms.push(encode_ms);
@@ -536,52 +584,25 @@ impl Session {
                 ffi::attach_new_extradata(&mut packet, &extradata);
             }
             let (index, tb) = (self.video_index, self.video_tb);
-            self.write(shared, &mut packet, index, Rational::new(1, 1000), tb)?;
+            self.write(lane, &mut packet, index, Rational::new(1, 1000), tb)?;
         }
         Ok(())
     }
 
-    fn send_audio(&mut self, shared: &Shared, chunk: AudioChunk) -> Result<(), SessionError> {
-        let captured =
-            ((chunk.capture_us - self.start_us).max(0)) * i64::from(AUDIO_SAMPLE_RATE) / 1_000_000;
-        let expected = self
-            .audio_next
-            .map_or(captured, |n| n + self.audio_fifo.len() as i64);
-        match audio_sync(expected, captured) {
-            AudioSync::Append => {}
-            AudioSync::Drop => return Ok(()),
-            AudioSync::JumpTo(at) => {
-                self.audio_fifo.clear();
-                self.audio_next = Some(at.max(self.audio_next.unwrap_or(0)));
-            }
+    /// Writes one AAC packet, rebased from the publisher's audio timeline to this
+    /// connection's; sound from before the connection began is not sent.
+    fn send_audio(&mut self, lane: &Lane, mut packet: Packet) -> Result<(), SessionError> {
+        let Some(pts) = packet.pts().map(|p| p - self.audio_offset) else {
+            return Ok(());
+        };
+        if pts < 0 {
+            return Ok(());
         }
-        let next = *self.audio_next.get_or_insert(captured);
-        self.audio_fifo.extend_from_slice(&chunk.samples);
-        let mut pts = next;
-        while self.audio_fifo.len() >= self.audio_frame {
-            let n = self.audio_frame;
-            let mut f =
-                frame::Audio::new(Sample::F32(sample::Type::Planar), n, ChannelLayout::MONO);
-            f.set_rate(AUDIO_SAMPLE_RATE);
-            f.plane_mut::<f32>(0).copy_from_slice(&self.audio_fifo[..n]);
-            self.audio_fifo.drain(..n);
-            f.set_pts(Some(pts + AAC_PRIMING_SAMPLES));
-            pts += n as i64;
-            self.audio.send_frame(&f).map_err(ctx("encoding audio"))?;
-            let mut packet = Packet::empty();
-            while self.audio.receive_packet(&mut packet).is_ok() {
-                let (index, tb) = (self.audio_index, self.audio_tb);
-                self.write(
-                    shared,
-                    &mut packet,
-                    index,
-                    Rational::new(1, AUDIO_SAMPLE_RATE as i32),
-                    tb,
-                )?;
-            }
-        }
-        self.audio_next = Some(pts);
-        Ok(())
+        packet.set_pts(Some(pts));
+        packet.set_dts(Some(pts));
+        let (index, tb) = (self.audio_index, self.audio_tb);
+        let from = Rational::new(1, AUDIO_SAMPLE_RATE as i32);
+        self.write(lane, &mut packet, index, from, tb)
     }
 
     /// Ends the stream cleanly (best effort: the server may already be gone).
