@@ -817,7 +817,9 @@ impl Actor {
     ) -> Result<(), PublishError> {
         // Sources go in only once mute and camera are set, so not one chunk of sound or one
         // picture leaves before a "join muted" or "join with the camera off" takes effect.
-        let (handle, events) = Publisher::start(self.media.publisher(&url), None, None)?;
+        let small = self.media.small_stream(self.session.small_push_url());
+        let (handle, events) =
+            Publisher::start_with_small(self.media.publisher(&url), small, None, None)?;
         handle.set_audio_muted(self.mic_muted);
         handle.set_video_enabled(self.camera_enabled);
         if audio.is_some() {

@@ -4,7 +4,7 @@
 use crate::receive::Receive;
 use quartet_media::publish::MAX_KEYFRAME_INTERVAL;
 use quartet_media::source::CameraSettings;
-use quartet_media::{PublisherConfig, publish};
+use quartet_media::{PublisherConfig, SmallStreamConfig, publish};
 use quartet_room::SessionConfig;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -89,6 +89,8 @@ pub struct MediaSettings {
     pub decode_video: bool,
     /// Which of the members' streams tiles receive (main, small, or each as its link allows).
     pub receive: Receive,
+    /// Send a small second stream beside ours, where the room server offers one.
+    pub send_small: bool,
 }
 
 impl Default for MediaSettings {
@@ -104,6 +106,7 @@ impl Default for MediaSettings {
             tile_height: DEFAULT_HEIGHT / 2,
             decode_video: true,
             receive: Receive::Auto,
+            send_small: true,
         }
     }
 }
@@ -121,6 +124,11 @@ impl MediaSettings {
             keyframe_interval: self.keyframe_interval,
             preset: publish::DEFAULT_PRESET.to_owned(),
         }
+    }
+
+    /// The small second stream pushed to `url`, if we send one.
+    pub fn small_stream(&self, url: Option<String>) -> Option<SmallStreamConfig> {
+        url.filter(|_| self.send_small).map(SmallStreamConfig::new)
     }
 
     /// What to ask a camera for.

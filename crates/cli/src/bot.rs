@@ -58,6 +58,9 @@ pub struct BotArgs {
     /// their small (data saver) or main stream.
     #[arg(long, value_enum, default_value_t = ReceiveArg::Auto)]
     receive: ReceiveArg,
+    /// Send no small second stream, even where the room server offers one.
+    #[arg(long)]
+    no_small_stream: bool,
 }
 
 /// `--receive`: the call's [`Receive`] setting.
@@ -117,6 +120,7 @@ pub async fn run(args: BotArgs) -> Result<()> {
     let session = args.member.session_config()?;
     let mut config = bot_config(session, args.width, args.height, args.fps);
     config.media.receive = args.receive.into();
+    config.media.send_small = !args.no_small_stream;
     let bot = Bot::start(BotOptions {
         config,
         prefix: String::new(),
