@@ -81,7 +81,9 @@ async fn data_saver_plays_small_and_the_others_main(server: &Url) -> Result<()> 
     plays(&ann, &ben, Stream::Main, BEN_MAIN).await?;
     let small = ann.call.stats().publisher.and_then(|p| p.small);
     ensure!(
-        small.as_ref().is_some_and(|s| s.connected && s.frames_encoded > 0),
+        small
+            .as_ref()
+            .is_some_and(|s| s.connected && s.frames_encoded > 0),
         "{small:?}"
     );
     // Turned off mid-call, the tile goes back to the main stream.

@@ -59,7 +59,8 @@ pub struct BotArgs {
     #[arg(long, value_enum, default_value_t = ReceiveArg::Auto)]
     receive: ReceiveArg,
     /// Send no small second stream, even where the room server offers one.
-    #[arg(long)]
+    #[arg(long, env = "QUARTET_NO_SMALL_STREAM",
+          value_parser = clap::builder::FalseyValueParser::new())]
     no_small_stream: bool,
 }
 

@@ -340,6 +340,20 @@ pub fn rss_mib(pid: u32) -> Option<f64> {
         .map(|kb| kb / 1024.0)
 }
 
+/// CPU time (user and system) process `pid` has used so far, s; `None` when it cannot be read.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name and state.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / CLOCK_TICKS_PER_SECOND)
+}
+
+/// `sysconf(_SC_CLK_TCK)` on every Linux this runs on: /proc/[pid]/stat counts in these.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
 #[cfg(test)]
 mod tests {
     use super::*;

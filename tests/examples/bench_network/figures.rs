@@ -87,3 +87,29 @@ pub fn audio_gap_of(json: &Value, name: &str) -> Option<f64> {
         .and_then(|r| r.iter().find(|m| m["userName"] == name))
         .and_then(|m| m["audioMaxGapMs"].as_f64())
 }
+
+/// The stream the observer's tile of `name` played at exit and how often it switched, from
+/// its `--stats-json` (e.g. `small/1`).
+pub fn stream_of(json: &Value, name: &str) -> Option<String> {
+    json["remote"]
+        .as_array()
+        .and_then(|r| r.iter().find(|m| m["userName"] == name))
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["stream"].as_str().unwrap_or("?"),
+                m["streamSwitches"].as_u64().unwrap_or(0)
+            )
+        })
+}
+
+/// The share of one core a bot used from `from` seconds on (its CPU time over that span), %.
+pub fn cpu_percent(samples: &[Sample], from: f64) -> Option<f64> {
+    let timed: Vec<(f64, f64)> = samples
+        .iter()
+        .filter(|s| s.at >= from)
+        .filter_map(|s| Some((s.at, s.cpu_s?)))
+        .collect();
+    let (first, last) = (timed.first()?, timed.last()?);
+    (last.0 > first.0).then(|| (last.1 - first.1) / (last.0 - first.0) * 100.0)
+}

@@ -100,6 +100,8 @@ pub struct TileFigures {
     pub latency_ms: Option<f64>,
     /// Received kbit/s (recent).
     pub kbps: f64,
+    /// Which of the member's streams the tile plays (`main`, `small`).
+    pub stream: String,
 }
 
 /// A stats line, seconds after the scenario's start.
@@ -109,16 +111,18 @@ pub struct Sample {
     pub at: f64,
     /// The remote tiles.
     pub tiles: Vec<TileFigures>,
+    /// CPU time the bot process had used by then, s.
+    pub cpu_s: Option<f64>,
 }
 
-/// Parses `stats: Ben 14.9 fps 61 ms 501 kbps | … | out 15.0 fps 480 kbps`; `None` for
+/// Parses `stats: Ben 14.9 fps 61 ms 501 kbps main | … | out 15.0 fps 480 kbps`; `None` for
 /// other lines. Names must have no spaces (the bench chooses them).
 pub fn parse_stats_line(line: &str) -> Option<Vec<TileFigures>> {
     let rest = line.strip_prefix("stats:")?;
     let mut tiles = Vec::new();
     for part in rest.split('|') {
         let w: Vec<&str> = part.split_whitespace().collect();
-        if w.len() != 7 || w[2] != "fps" || w[4] != "ms" || w[6] != "kbps" {
+        if !(7..=8).contains(&w.len()) || w[2] != "fps" || w[4] != "ms" || w[6] != "kbps" {
             continue;
         }
         tiles.push(TileFigures {
@@ -126,6 +130,7 @@ pub fn parse_stats_line(line: &str) -> Option<Vec<TileFigures>> {
             fps: w[1].parse().ok()?,
             latency_ms: w[3].parse().ok(),
             kbps: w[5].parse().ok()?,
+            stream: w.get(7).unwrap_or(&"main").to_string(),
         });
     }
     Some(tiles)
@@ -173,6 +178,7 @@ impl Bot {
             None => command.args(["--create", "netbench"]),
         };
         let mut child = command.spawn().context("could not start quartet bot")?;
+        let pid = child.id();
         let stdout = child.stdout.take().context("bot stdout")?;
         let samples = Arc::new(Mutex::new(Vec::new()));
         let (tx, joined) = mpsc::channel();
@@ -183,9 +189,12 @@ impl Bot {
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                     let at = start.elapsed().as_secs_f64();
                     if let Some(tiles) = parse_stats_line(&line) {
-                        kept.lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(Sample { at, tiles });
+                        let cpu_s = quartet_testkit::cpu_seconds(pid);
+                        kept.lock().unwrap_or_else(|e| e.into_inner()).push(Sample {
+                            at,
+                            tiles,
+                            cpu_s,
+                        });
                     } else if let Some(room) = line
                         .strip_prefix("joined room ")
                         .and_then(|r| r.split_whitespace().next())

@@ -1,7 +1,8 @@
 //! The benchmark itself: each scenario in a fresh lab, then the table and the JSON.
 
 use crate::figures::{
-    PERCEIVED_MS, audio_gap_of, back_under, latency_of, regained, series, steady_rates,
+    PERCEIVED_MS, audio_gap_of, back_under, cpu_percent, latency_of, regained, series,
+    steady_rates, stream_of,
 };
 use crate::peer::{FfmpegMember, Rtmp};
 use crate::procs::{Bot, STATS_EVERY_MS, Sample, Server};
@@ -24,6 +25,9 @@ const TARGET_HEALTHY_P95_MS: f64 = 60.0;
 const TARGET_AUDIO_GAP_MS: f64 = 100.0;
 /// The narrow link of every scenario: a home uplink or a crowded Wi-Fi.
 const NARROW_KBPS: u64 = 300;
+/// The weak member's downlink in the four-member small-stream scenario: two main streams' worth,
+/// not three.
+const MEDIUM_KBPS: u64 = 600;
 /// The wide phases of the step scenario.
 const WIDE_KBPS: u64 = 2_000;
 /// Step scenario: when the link narrows and widens again, s after the bots start.
@@ -73,6 +77,8 @@ struct Scenario {
     steps: Option<Schedule>,
     /// The weak member is FFmpeg's CLI publishing through this RTMP server, not a bot.
     peer: Option<Rtmp>,
+    /// Environment every bot of the scenario gets (flags of `quartet bot`).
+    bot_env: &'static [(&'static str, &'static str)],
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -93,6 +99,7 @@ fn scenarios() -> Vec<Scenario> {
             fixed: vec![(Direction::Uplink, narrow)],
             steps: None,
             peer: None,
+            bot_env: &[],
         },
         Scenario {
             key: "b",
@@ -102,6 +109,7 @@ fn scenarios() -> Vec<Scenario> {
             fixed: vec![(Direction::Downlink, narrow)],
             steps: None,
             peer: None,
+            bot_env: &[],
         },
         Scenario {
             key: "c",
@@ -111,6 +119,7 @@ fn scenarios() -> Vec<Scenario> {
             fixed: vec![],
             steps: Some(step),
             peer: None,
+            bot_env: &[],
         },
         Scenario {
             key: "d",
@@ -120,6 +129,7 @@ fn scenarios() -> Vec<Scenario> {
             fixed: vec![(Direction::Uplink, lossy), (Direction::Downlink, lossy)],
             steps: None,
             peer: None,
+            bot_env: &[],
         },
         Scenario {
             key: "e",
@@ -129,6 +139,7 @@ fn scenarios() -> Vec<Scenario> {
             fixed: vec![(Direction::Uplink, narrow)],
             steps: None,
             peer: None,
+            bot_env: &[],
         },
         Scenario {
             key: "f",
@@ -138,6 +149,7 @@ fn scenarios() -> Vec<Scenario> {
             fixed: vec![(Direction::Uplink, narrow)],
             steps: None,
             peer: Some(Rtmp::Relay),
+            bot_env: &[],
         },
         Scenario {
             key: "g",
@@ -147,6 +159,37 @@ fn scenarios() -> Vec<Scenario> {
             fixed: vec![(Direction::Uplink, narrow)],
             steps: None,
             peer: Some(Rtmp::Nginx),
+            bot_env: &[],
+        },
+        Scenario {
+            key: "h",
+            name: "4 members, 1 weak down 600k",
+            members: 4,
+            across: Across::Downlink,
+            fixed: vec![(Direction::Downlink, LinkProfile::kbps(MEDIUM_KBPS))],
+            steps: None,
+            peer: None,
+            bot_env: &[],
+        },
+        Scenario {
+            key: "i",
+            name: "4 members, small streams",
+            members: 4,
+            across: Across::Uplink,
+            fixed: vec![],
+            steps: None,
+            peer: None,
+            bot_env: &[],
+        },
+        Scenario {
+            key: "j",
+            name: "4 members, no small streams",
+            members: 4,
+            across: Across::Uplink,
+            fixed: vec![],
+            steps: None,
+            peer: None,
+            bot_env: &[("QUARTET_NO_SMALL_STREAM", "1")],
         },
     ]
 }
@@ -164,6 +207,10 @@ struct Row {
     regained_s: Option<f64>,
     healthy: Option<(f64, f64)>,
     audio_gap_ms: Option<f64>,
+    /// The measured tile's stream at exit and its switches (`small/1`).
+    stream: Option<String>,
+    /// The measured member's CPU, % of one core, over the steady part.
+    cpu_pct: Option<f64>,
     stepped: bool,
     error: Option<String>,
 }
@@ -251,11 +298,13 @@ fn run(s: &Scenario, quartet: &Path, dir: &Path, duration: Duration) -> Result<R
     let healthy_names: Vec<String> = (2..s.members).map(|i| format!("healthy{i}")).collect();
     joiners.extend(healthy_names.iter().map(String::as_str));
     let command = |name: &str| {
-        if name == "weak" {
+        let mut c = if name == "weak" {
             lab.command(quartet)
         } else {
             std::process::Command::new(quartet)
-        }
+        };
+        c.envs(s.bot_env.iter().copied());
+        c
     };
     let last = duration + LEAVE_STAGGER * joiners.len() as u32 + CREATOR_GRACE;
     let creator = Bot::spawn(
@@ -304,6 +353,11 @@ fn run(s: &Scenario, quartet: &Path, dir: &Path, duration: Duration) -> Result<R
         .find(|(name, ..)| name == observer)
         .context("the observer's figures")?;
     let mut row = measured(s, samples, json, observed, duration, schedule_offset);
+    let steady_from = duration.as_secs_f64() * STEADY_FROM;
+    row.cpu_pct = finished
+        .iter()
+        .find(|(name, ..)| name == observed)
+        .and_then(|(_, samples, _)| cpu_percent(samples, steady_from));
     if !healthy_names.is_empty() {
         let healthy = |name: &str| name != "weak";
         let mut worst = (f64::NAN, f64::NAN);
@@ -381,6 +435,7 @@ fn measured(
         fps,
         kbps,
         audio_gap_ms: audio_gap_of(json, remote),
+        stream: stream_of(json, remote),
         stepped: s.steps.is_some(),
         ..Row::default()
     };
@@ -401,7 +456,7 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
         (None, true) => "never".to_owned(),
     };
     println!(
-        "\n{:<3} {:<26} {:>7} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9} {:>13}  targets",
+        "\n{:<3} {:<28} {:>7} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9} {:>13} {:>8} {:>6}  targets",
         "",
         "weak member's link",
         "p50 ms",
@@ -411,14 +466,16 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
         "<400ms s",
         "80%kbps s",
         "audio gap",
-        "healthy p50/95"
+        "healthy p50/95",
+        "stream",
+        "cpu %"
     );
     for r in rows {
         let healthy = r
             .healthy
             .map_or_else(|| "-".to_owned(), |(a, b)| format!("{a:.0}/{b:.0}"));
         println!(
-            "{:<3} {:<26} {:>7} {:>7} {:>6.1} {:>6.0} {:>9} {:>9} {:>9} {:>13}  {}",
+            "{:<3} {:<28} {:>7} {:>7} {:>6.1} {:>6.0} {:>9} {:>9} {:>9} {:>13} {:>8} {:>6}  {}",
             format!("({})", r.key),
             r.name,
             ms(r.p50),
@@ -429,6 +486,9 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
             secs(r.regained_s, r.stepped),
             ms(r.audio_gap_ms),
             healthy,
+            r.stream.as_deref().unwrap_or("-"),
+            r.cpu_pct
+                .map_or_else(|| "-".to_owned(), |c| format!("{c:.0}")),
             match (&r.error, r.targets_met()) {
                 (Some(e), _) => format!("ERROR: {e}"),
                 (None, true) => "met".to_owned(),
@@ -449,7 +509,11 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
          the longest wait between decoded sound reaching the observer's mixer, whole run.\n\
          (f), (g): the weak member is FFmpeg's CLI (libx264 veryfast zerolatency at the bot's \
          bitrate and GOP, AAC) publishing the bot's clocked pictures through the same link to \
-         Quartet's relay and to nginx-rtmp; a bot plays it.",
+         Quartet's relay and to nginx-rtmp; a bot plays it.\n\
+         stream: what the measured tile played at exit / its switches between main and small; \
+         cpu %: the measured member's process (publisher, players, decode), share of one core \
+         over the steady part. (i) and (j) are the same unshaped call with and without small \
+         streams: the second encode's cost.",
         quartet_media::stats::DEFAULT_WINDOW,
         STEADY_FROM * 100.0,
         quartet_media::play::LATENCY_NOW_WINDOW.as_millis(),
@@ -476,6 +540,8 @@ fn report(rows: &[Row], out: &Path) -> Result<()> {
             "healthy_latency_ms_p50": r.healthy.map(|h| h.0),
             "healthy_latency_ms_p95": r.healthy.map(|h| h.1),
             "audio_max_gap_ms": r.audio_gap_ms,
+            "stream": r.stream,
+            "cpu_percent": r.cpu_pct,
             "error": r.error,
             "targets_met": r.targets_met(),
         })).collect::<Vec<_>>(),
