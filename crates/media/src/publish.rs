@@ -313,6 +313,11 @@ impl Shared {
         lock(&self.main.counters).rung
     }
 
+    /// The main stream's uplink controller sends less than configured: the uplink is narrow.
+    fn main_limited(&self) -> bool {
+        lock(&self.main.counters).uplink_limited
+    }
+
     fn emit(&self, e: PublisherEvent) {
         let _ = self.events.send(e);
     }

@@ -5,7 +5,8 @@
 mod support;
 
 use quartet_media::{
-    Player, PlayerConfig, Publisher, PublisherConfig, PublisherEvent, unix_micros,
+    Player, PlayerConfig, Publisher, PublisherConfig, PublisherEvent, SmallStreamConfig,
+    unix_micros,
 };
 use quartet_netlab::{Direction, LinkProfile, NetLab};
 use quartet_testkit::NginxRtmp;
@@ -56,12 +57,15 @@ fn netlab_publisher_fits_its_stream_to_a_narrow_uplink() {
     forward(listener, nginx.port());
 
     let url = format!("rtmp://{}:{port}/live/weak", lab.host_addr());
+    // A small stream beside it, which must not take what the main stream needs.
+    let small =
+        SmallStreamConfig::new(format!("rtmp://{}:{port}/live/weak-small", lab.host_addr()));
     let (video, audio) = member("weak", 640, 360);
     // Threads inherit the namespace of the thread that starts them: the publisher's socket is
     // the member's, behind the narrow uplink.
     let (publisher, mut events) = lab
         .spawn_inside("weak-publisher", move || {
-            Publisher::start(PublisherConfig::new(url), video, audio)
+            Publisher::start_with_small(PublisherConfig::new(url), Some(small), video, audio)
         })
         .unwrap()
         .join()

@@ -391,12 +391,17 @@ impl Session {
                     self.resize(shared, lane, uplink.as_deref())?;
                 }
             }
+            // The small stream has no controller of its own: on a narrow uplink it would take
+            // what the main stream, the one every v1 viewer plays, needs. It pauses meanwhile;
+            // its viewers fall back to the main stream.
+            let paused = uplink.is_none() && shared.main_limited();
             let result = match rx.recv_timeout(IDLE_TICK) {
                 Ok(Input::Video(frame)) => {
                     lane.queued_video.fetch_sub(1, Ordering::SeqCst);
-                    let drop = uplink.as_ref().is_some_and(|u| u.state.drop_video);
+                    let drop = paused || uplink.as_ref().is_some_and(|u| u.state.drop_video);
                     self.send_video(shared, lane, &frame, drop)
                 }
+                Ok(Input::Audio(_)) if paused => Ok(()),
                 Ok(Input::Audio(packet)) => self.send_audio(lane, packet),
                 Err(RecvTimeoutError::Timeout) => Ok(()),
                 Err(RecvTimeoutError::Disconnected) => {
