@@ -15,8 +15,6 @@ use std::time::{Duration, Instant};
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 360;
 const FPS: u32 = 15;
-/// Linux reports process CPU time in clock ticks of 1/100 s (USER_HZ).
-const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 /// How long connecting may take before the run is called a failure.
 const CONNECT_DEADLINE: Duration = Duration::from_secs(20);
 /// Time after connecting before measuring: encoders and sockets settle.
@@ -35,12 +33,7 @@ struct Args {
 
 /// CPU seconds (user + system) this process has used so far.
 fn cpu_seconds() -> Result<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')').context("odd /proc stat")?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
-    Ok(ticks / CLOCK_TICKS_PER_SECOND)
+    quartet_testkit::cpu_seconds(std::process::id()).context("no CPU time in /proc")
 }
 
 /// One member publishing for `seconds`: its CPU as a share of one core, and both streams' fps.
