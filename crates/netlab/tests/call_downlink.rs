@@ -4,10 +4,11 @@
 //! drift seconds behind. Needs root and the `quartet` binary (`cargo build -p quartet`, or
 //! `QUARTET_BIN`); ignored in a plain `cargo test`, run by `cargo xtask test` as root.
 
+mod common;
+
+use common::{Running, free_port, quartet};
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -26,40 +27,6 @@ const MAX_SECOND_MS: f64 = 2_500.0;
 const STRONG: &str = "strong";
 /// Frames the weak member must decode: video comes through at keyframes at least.
 const MIN_FRAMES: f64 = 2.0 * CALL_SECS as f64;
-
-/// The `quartet` binary: `QUARTET_BIN`, or the one built beside this test.
-fn quartet() -> Result<PathBuf> {
-    if let Some(bin) = std::env::var_os("QUARTET_BIN") {
-        return Ok(bin.into());
-    }
-    let exe = std::env::current_exe()?;
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|dir| dir.join("quartet"))
-        .context("no target directory")?;
-    ensure!(
-        bin.exists(),
-        "{} is missing: build it first (cargo build -p quartet) or set QUARTET_BIN",
-        bin.display()
-    );
-    Ok(bin)
-}
-
-/// A child killed when dropped, so a failing test leaves nothing running.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A free port on `ip` (the lab's addresses are its own, so nothing else races for it).
-fn free_port(ip: std::net::Ipv4Addr) -> Result<u16> {
-    Ok(TcpListener::bind((ip, 0))?.local_addr()?.port())
-}
 
 /// The number after `"key": ` in the bot's stats JSON.
 fn json_number(json: &str, key: &str) -> Option<f64> {

@@ -3,14 +3,15 @@
 //! Needs root and the `quartet` binary (`cargo build -p quartet`, or `QUARTET_BIN`); ignored in
 //! a plain `cargo test`, run by `cargo xtask test` as root.
 
+mod common;
+
+use common::{Running, free_port, quartet};
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 use quartet_netlab::{Direction, LinkProfile, NetLab};
 
 /// The member on the host's side, whose stream the weak one plays.
@@ -21,35 +22,6 @@ const DOWN_WITHIN: Duration = Duration::from_secs(20);
 /// Longest it may take to play the main stream again once the link is wide: the policy tries
 /// it after 10 s of a roomy small stream.
 const UP_WITHIN: Duration = Duration::from_secs(30);
-
-/// The `quartet` binary: `QUARTET_BIN`, or the one built beside this test.
-fn quartet() -> Result<PathBuf> {
-    if let Some(bin) = std::env::var_os("QUARTET_BIN") {
-        return Ok(bin.into());
-    }
-    let exe = std::env::current_exe()?;
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|dir| dir.join("quartet"))
-        .context("no target directory")?;
-    ensure!(bin.exists(), "{} is missing: build it first", bin.display());
-    Ok(bin)
-}
-
-/// A child killed when dropped, so a failing test leaves nothing running.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port(ip: std::net::Ipv4Addr) -> Result<u16> {
-    Ok(TcpListener::bind((ip, 0))?.local_addr()?.port())
-}
 
 /// The stream (`main`, `small`) the tile named [`STRONG`] plays in a bot's stats line.
 fn line_stream(line: &str) -> Option<&str> {
