@@ -990,17 +990,18 @@ impl Actor {
         // on: a new signature is used from the next connection, a moved stream is connected to
         // at once.
         let mut restart = None;
-        if let Some(p) = self.players.get_mut(&member.user_id)
-            && streams::url(&p.member, p.stream.stream()) != streams::url(member, p.stream.stream())
-        {
+        if let Some(p) = self.players.get_mut(&member.user_id) {
+            let stream = p.stream.stream();
             let (old, new) = (
-                streams::url(&p.member, p.stream.stream()),
-                streams::url(member, p.stream.stream()),
+                streams::url(&p.member, stream),
+                streams::url(member, stream),
             );
-            match p.handle.set_url(new.to_owned()) {
-                Ok(()) if same_stream(old, new) => {}
-                Ok(()) => p.handle.reconnect(),
-                Err(_) => restart = Some(p.slot),
+            if old != new {
+                match p.handle.set_url(new.to_owned()) {
+                    Ok(()) if same_stream(old, new) => {}
+                    Ok(()) => p.handle.reconnect(),
+                    Err(_) => restart = Some(p.slot),
+                }
             }
         }
         if let Some(slot) = restart {
