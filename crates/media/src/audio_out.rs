@@ -1,28 +1,18 @@
-//! Mixing every remote member's sound and playing it: through cpal, or through a null sink that
+//! Playing the mix of every remote member's sound: through cpal, or through a null sink that
 //! consumes at real-time pace when there is no output device (servers, CI, bots).
 
-use crate::frame::{AUDIO_SAMPLE_RATE, rms};
+use crate::frame::AUDIO_SAMPLE_RATE;
+use crate::mixer::{AudioMixer, samples};
 use crate::signal::StopSignal;
 use crate::source::{AudioDeviceInfo, DeviceKind};
 use crate::stream_thread::{OPEN_TIMEOUT, StartError, StreamThread};
 use cpal::traits::{DeviceTrait, HostTrait};
 use cpal::{FromSample, SampleFormat, SizedSample};
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Most sound held per input; older samples are dropped so delay stays bounded.
-pub const MIXER_MAX_QUEUE: Duration = Duration::from_millis(200);
-/// Sound an input gathers before it starts playing (and again after running dry), to ride out
-/// network jitter without crackles.
-pub const MIXER_PREBUFFER: Duration = Duration::from_millis(40);
 /// The null sink consumes this much at a time.
 pub const NULL_SINK_PERIOD: Duration = Duration::from_millis(10);
-
-const fn samples(d: Duration) -> usize {
-    (d.as_millis() as usize) * (AUDIO_SAMPLE_RATE as usize) / 1000
-}
 
 /// Why sound cannot be played.
 #[derive(Debug, thiserror::Error)]
@@ -44,130 +34,6 @@ pub enum AudioOutError {
     /// A thread could not be started.
     #[error("cannot start audio output thread: {0}")]
     Thread(#[from] std::io::Error),
-}
-
-#[derive(Debug, Default)]
-struct Queue {
-    samples: VecDeque<f32>,
-    playing: bool,
-    dropped: u64,
-}
-
-impl Queue {
-    fn push(&mut self, input: &[f32]) {
-        self.samples.extend(input);
-        let max = samples(MIXER_MAX_QUEUE);
-        if self.samples.len() > max {
-            let excess = self.samples.len() - max;
-            self.samples.drain(..excess);
-            self.dropped += excess as u64;
-        }
-    }
-
-    /// Adds up to `out.len()` samples into `out`, honouring the prebuffer.
-    fn mix_into(&mut self, out: &mut [f32]) {
-        if !self.playing {
-            if self.samples.len() < samples(MIXER_PREBUFFER) {
-                return;
-            }
-            self.playing = true;
-        }
-        let n = out.len().min(self.samples.len());
-        for (o, s) in out.iter_mut().zip(self.samples.drain(..n)) {
-            *o += s;
-        }
-        if self.samples.is_empty() {
-            self.playing = false;
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-struct MixerState {
-    inputs: Vec<Arc<Mutex<Queue>>>,
-    level: f32,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Sums the sound of several streams, each through its own bounded queue. Clones share it.
-#[derive(Debug, Clone, Default)]
-pub struct AudioMixer {
-    state: Arc<Mutex<MixerState>>,
-}
-
-/// One stream feeding an [`AudioMixer`]; removed from the mix when dropped.
-#[derive(Debug)]
-pub struct MixerInput {
-    queue: Arc<Mutex<Queue>>,
-    mixer: Weak<Mutex<MixerState>>,
-}
-
-impl MixerInput {
-    /// Queues mono samples at [`AUDIO_SAMPLE_RATE`].
-    pub fn push(&self, samples: &[f32]) {
-        lock(&self.queue).push(samples);
-    }
-
-    /// Samples dropped because this input ran more than [`MIXER_MAX_QUEUE`] ahead.
-    pub fn dropped(&self) -> u64 {
-        lock(&self.queue).dropped
-    }
-
-    /// Samples waiting to play.
-    pub fn queued(&self) -> usize {
-        lock(&self.queue).samples.len()
-    }
-}
-
-impl Drop for MixerInput {
-    fn drop(&mut self) {
-        if let Some(state) = self.mixer.upgrade() {
-            lock(&state).inputs.retain(|q| !Arc::ptr_eq(q, &self.queue));
-        }
-    }
-}
-
-impl AudioMixer {
-    /// An empty mixer.
-    pub fn new() -> AudioMixer {
-        AudioMixer::default()
-    }
-
-    /// A new input stream.
-    pub fn add_input(&self) -> MixerInput {
-        let queue = Arc::new(Mutex::new(Queue::default()));
-        lock(&self.state).inputs.push(Arc::clone(&queue));
-        MixerInput {
-            queue,
-            mixer: Arc::downgrade(&self.state),
-        }
-    }
-
-    /// How many inputs are mixed.
-    pub fn inputs(&self) -> usize {
-        lock(&self.state).inputs.len()
-    }
-
-    /// Fills `out` with the next mono samples: the sum of all inputs, clipped to ±1.
-    pub fn mix(&self, out: &mut [f32]) {
-        out.fill(0.0);
-        let mut state = lock(&self.state);
-        for q in &state.inputs {
-            lock(q).mix_into(out);
-        }
-        for s in out.iter_mut() {
-            *s = s.clamp(-1.0, 1.0);
-        }
-        state.level = rms(out);
-    }
-
-    /// RMS level of the last mixed block (0.0 for silence).
-    pub fn level(&self) -> f32 {
-        lock(&self.state).level
-    }
 }
 
 /// The speakers of the default audio host.
@@ -386,59 +252,13 @@ fn open_stream(device: &cpal::Device, mixer: AudioMixer) -> Result<cpal::Stream,
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mixes_inputs_and_clips() {
-        let m = AudioMixer::new();
-        let a = m.add_input();
-        let b = m.add_input();
-        let n = samples(MIXER_PREBUFFER);
-        a.push(&vec![0.25; n]);
-        b.push(&vec![0.9; n]);
-        let mut out = vec![0.0; 4];
-        m.mix(&mut out);
-        assert_eq!(out, vec![1.0; 4]);
-        drop(b);
-        assert_eq!(m.inputs(), 1);
-        m.mix(&mut out);
-        assert_eq!(out, vec![0.25; 4]);
-    }
-
-    #[test]
-    fn waits_for_the_prebuffer_and_again_after_running_dry() {
-        let m = AudioMixer::new();
-        let a = m.add_input();
-        a.push(&[0.5; 10]);
-        let mut out = vec![0.0; 10];
-        m.mix(&mut out);
-        assert_eq!(out, vec![0.0; 10], "below the prebuffer nothing plays");
-        a.push(&vec![0.5; samples(MIXER_PREBUFFER)]);
-        let mut all = vec![0.0; samples(MIXER_PREBUFFER) + 20];
-        m.mix(&mut all);
-        assert_eq!(
-            all.iter().filter(|&&s| s == 0.5).count(),
-            samples(MIXER_PREBUFFER) + 10
-        );
-        assert_eq!(a.queued(), 0);
-        a.push(&[0.5; 10]);
-        m.mix(&mut out);
-        assert_eq!(out, vec![0.0; 10], "a drained input buffers again");
-    }
-
-    #[test]
-    fn queues_are_bounded() {
-        let m = AudioMixer::new();
-        let a = m.add_input();
-        a.push(&vec![0.1; samples(MIXER_MAX_QUEUE) + 480]);
-        assert_eq!(a.queued(), samples(MIXER_MAX_QUEUE));
-        assert_eq!(a.dropped(), 480);
-    }
+    use crate::mixer::MIXER_MAX_QUEUE;
 
     #[test]
     fn the_null_sink_consumes_in_real_time() {
         let m = AudioMixer::new();
         let a = m.add_input();
-        a.push(&vec![0.3; samples(MIXER_MAX_QUEUE)]);
+        a.push(&vec![0.3; crate::mixer::samples(MIXER_MAX_QUEUE)]);
         let out = AudioOutput::null(m.clone()).unwrap();
         assert!(out.is_null());
         let t0 = Instant::now();

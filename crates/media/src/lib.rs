@@ -5,7 +5,7 @@
 //! - [`publish`]: H.264 + AAC in FLV over RTMP, with reconnect, keyframes on demand and stats,
 //!   and optionally a small second stream of the same frames.
 //! - [`play`]: pull RTMP with low-latency options, decode, scale to a tile, hand out the latest
-//!   frame, tap the H.264 packets, and feed decoded sound to an [`audio_out::AudioMixer`].
+//!   frame, tap the H.264 packets, and feed decoded sound to an [`mixer::AudioMixer`].
 //!
 //! Everything blocking runs on named std threads that are joined when their handle stops; the
 //! handles are cheap to clone and usable from async code. Nothing here knows about rooms or UI.
@@ -18,6 +18,7 @@ mod convert;
 mod ffi;
 mod font;
 pub mod frame;
+pub mod mixer;
 pub mod play;
 pub mod publish;
 mod redact;
@@ -26,8 +27,9 @@ pub mod source;
 pub mod stats;
 mod stream_thread;
 
-pub use audio_out::{AudioMixer, AudioOutError, AudioOutput, MixerInput};
+pub use audio_out::{AudioOutError, AudioOutput};
 pub use frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, unix_micros};
+pub use mixer::{AudioMixer, MixTap, MixerInput, PlayedBlock};
 pub use play::{
     EncodedVideo, PlayError, Player, PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats,
 };

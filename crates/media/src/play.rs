@@ -10,12 +10,12 @@
 //! created when a stream first appears, decoding runs on one thread with `low_delay`, and
 //! TCP_NODELAY and a small RTMP buffer time keep the server from holding data back.
 
-use crate::audio_out::{AudioMixer, MixerInput};
 use crate::backoff::Reconnect;
 use crate::clock;
 use crate::convert::{Scaler, to_mono_48k};
 use crate::ffi;
 use crate::frame::{VideoFrame, rms, unix_micros};
+use crate::mixer::{AudioMixer, MixerInput};
 use crate::redact::Redacted;
 use crate::signal::{StopSignal, Workers};
 use crate::stats::{GapMeter, RateMeter, RecentSamples, SampleWindow};
