@@ -6,9 +6,9 @@ use crate::error::AppError;
 use crate::lobby::{DEFAULT_AVATAR, ROOM_KIND, parse_server_url};
 use crate::preview::device_word;
 use quartet_call::{
-    AudioInput, AudioOutputChoice, Call, CallConfig, CallEvent, CallHandle, CallStats, Link,
-    MediaSettings, Participant, Placement, PlayerState, PublisherState, QualityTracker, Receive,
-    VideoInput,
+    AudioInput, AudioOutputChoice, AudioProcessing, Call, CallConfig, CallEvent, CallHandle,
+    CallStats, Link, MediaSettings, Participant, Placement, PlayerState, PublisherState,
+    QualityTracker, Receive, VideoInput,
 };
 use quartet_room::{JoinTarget, SessionConfig};
 use serde::{Deserialize, Serialize};
@@ -111,6 +111,47 @@ pub struct JoinRequest {
     /// Data saver: play the others' small streams only.
     #[serde(default)]
     pub data_saver: bool,
+    /// How the microphone is cleaned; everything on when absent.
+    #[serde(default)]
+    pub audio_processing: AudioProcessingDto,
+}
+
+/// The microphone cleaning switches, as the page sends them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioProcessingDto {
+    /// Echo cancellation.
+    pub echo_cancellation: bool,
+    /// Noise suppression.
+    pub noise_suppression: bool,
+    /// Automatic gain control.
+    pub gain_control: bool,
+}
+
+impl Default for AudioProcessingDto {
+    fn default() -> Self {
+        AudioProcessingDto::from(AudioProcessing::ALL)
+    }
+}
+
+impl From<AudioProcessing> for AudioProcessingDto {
+    fn from(p: AudioProcessing) -> Self {
+        AudioProcessingDto {
+            echo_cancellation: p.echo_cancellation,
+            noise_suppression: p.noise_suppression,
+            gain_control: p.gain_control,
+        }
+    }
+}
+
+impl From<AudioProcessingDto> for AudioProcessing {
+    fn from(p: AudioProcessingDto) -> Self {
+        AudioProcessing {
+            echo_cancellation: p.echo_cancellation,
+            noise_suppression: p.noise_suppression,
+            gain_control: p.gain_control,
+        }
+    }
 }
 
 /// What tiles receive with the data saver on or off.
@@ -150,6 +191,7 @@ impl JoinRequest {
         Ok(CallConfig {
             media: MediaSettings {
                 receive: receive_for(self.data_saver),
+                processing: self.audio_processing.into(),
                 ..MediaSettings::default()
             },
             video: self.video.input(nickname),

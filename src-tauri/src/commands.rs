@@ -1,8 +1,8 @@
 //! The commands the page invokes: each a few lines over a service.
 
 use crate::calls::{
-    AudioChoice, CallInfo, CallService, EventDto, JoinRequest, StatsDto, VideoChoice, receive_for,
-    speaker_choice,
+    AudioChoice, AudioProcessingDto, CallInfo, CallService, EventDto, JoinRequest, StatsDto,
+    VideoChoice, receive_for, speaker_choice,
 };
 use crate::error::AppError;
 use crate::host::{HostInfo, HostService};
@@ -267,6 +267,22 @@ pub async fn call_set_camera_enabled(state: State<'_, AppState>, enabled: bool) 
 pub async fn call_set_data_saver(state: State<'_, AppState>, enabled: bool) -> Result<()> {
     let call = state.call.current().await?;
     Ok(call.set_receive(receive_for(enabled)).await?)
+}
+
+/// Switches echo cancellation, noise suppression and gain control of the microphone.
+#[tauri::command]
+pub async fn call_set_audio_processing(
+    state: State<'_, AppState>,
+    processing: AudioProcessingDto,
+) -> Result<()> {
+    let call = state.call.current().await?;
+    Ok(call.set_audio_processing(processing.into()).await?)
+}
+
+/// Our microphone's level in the call (RMS after cleaning, before muting), for the live meter.
+#[tauri::command]
+pub async fn call_mic_level(state: State<'_, AppState>) -> Result<f32> {
+    Ok(state.call.current().await?.mic_level())
 }
 
 /// Sends pictures from another camera.

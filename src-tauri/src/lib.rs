@@ -80,6 +80,8 @@ pub fn run() -> tauri::Result<()> {
             commands::call_set_mic_muted,
             commands::call_set_camera_enabled,
             commands::call_set_data_saver,
+            commands::call_set_audio_processing,
+            commands::call_mic_level,
             commands::call_switch_camera,
             commands::call_switch_microphone,
             commands::call_switch_speaker,

@@ -2,7 +2,9 @@
 //! member, and turns all of them into [`CallEvent`]s; [`CallHandle`]s send it commands and read
 //! a snapshot it keeps current.
 
-use crate::config::{AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput};
+use crate::config::{
+    AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput, processing_for,
+};
 use crate::devices::{FrameSlot, Previewed, error_kind, open_audio, open_video};
 use crate::event::{
     CallEvent, Link, LinkState, Participant, Placement, PlayerState, PublisherState,
@@ -17,9 +19,9 @@ use crate::tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_
 use image::RgbaImage;
 use quartet_media::source::DeviceKind;
 use quartet_media::{
-    AudioMixer, AudioOutError, AudioOutput, AudioSource, EncodedVideo, PlayError, Player,
-    PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats, PublishError, Publisher, PublisherEvent,
-    PublisherHandle, SourceError, VideoFrame, VideoSource,
+    AudioMixer, AudioOutError, AudioOutput, AudioProcessing, AudioSource, EncodedVideo, PlayError,
+    Player, PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats, PublishError, Publisher,
+    PublisherEvent, PublisherHandle, SourceError, VideoFrame, VideoSource,
 };
 use quartet_room::{
     Member, MembershipSource, SessionError, SessionEvent, SessionHandle, same_stream,
@@ -157,6 +159,7 @@ enum Change {
     },
     Output(AudioOutput),
     Receive(Receive),
+    Processing(AudioProcessing),
 }
 
 /// A cloneable handle to a running call. The call ends when [`CallHandle::leave`] is called,
@@ -248,6 +251,16 @@ impl CallHandle {
         }
     }
 
+    /// Our microphone's level now (RMS after cleaning, before muting; 0.0 without a
+    /// publisher), for a live meter and the "talking while muted" hint.
+    pub fn mic_level(&self) -> f32 {
+        self.view
+            .borrow()
+            .publisher
+            .as_ref()
+            .map_or(0.0, PublisherHandle::mic_level)
+    }
+
     /// Keyframe requests we sent and received, and keyframes forced for them, so far.
     pub fn keyframe_figures(&self) -> KeyframeFigures {
         self.keyframes.figures()
@@ -305,6 +318,11 @@ impl CallHandle {
     /// Which of the members' streams our tiles receive from now on ("data saver": small only).
     pub async fn set_receive(&self, receive: Receive) -> Result<(), CallError> {
         self.change(Change::Receive(receive)).await
+    }
+
+    /// Switches echo cancellation, noise suppression and gain control of our microphone.
+    pub async fn set_audio_processing(&self, processing: AudioProcessing) -> Result<(), CallError> {
+        self.change(Change::Processing(processing)).await
     }
 
     /// Turns our camera on or off without leaving: off, the others see "camera off".
@@ -501,6 +519,7 @@ impl Call {
             keyframe_again: None,
             keyframe_requests: session.keyframe_requests(),
             receive: config.media.receive,
+            processing: config.media.processing,
             keyframes,
         };
         if let Err(e) = actor.start_publisher(session.push_url(), opened.video, opened.audio) {
@@ -627,6 +646,8 @@ struct Actor {
     keyframes: Keyframes,
     /// Which of the members' streams tiles receive.
     receive: Receive,
+    /// The cleaning asked for our microphone.
+    processing: AudioProcessing,
 }
 
 async fn sleep_until_some(at: Option<tokio::time::Instant>) {
@@ -818,8 +839,10 @@ impl Actor {
         // Sources go in only once mute and camera are set, so not one chunk of sound or one
         // picture leaves before a "join muted" or "join with the camera off" takes effect.
         let small = self.media.small_stream(self.session.small_push_url());
-        let (handle, events) =
-            Publisher::start_with_small(self.media.publisher(&url), small, None, None)?;
+        let mut config = self.media.publisher(&url);
+        config.processing = processing_for(&self.audio_input, self.processing);
+        let (handle, events) = Publisher::start_with_small(config, small, None, None)?;
+        handle.set_echo_reference(self.mixer.tap());
         handle.set_audio_muted(self.mic_muted);
         handle.set_video_enabled(self.camera_enabled);
         if audio.is_some() {
@@ -1242,11 +1265,20 @@ impl Actor {
             }
             Change::Audio { input, source } => {
                 if let Some(p) = &self.publisher {
+                    p.handle
+                        .set_audio_processing(processing_for(&input, self.processing));
                     p.handle.replace_audio_source(source);
                 }
                 self.audio_input = input;
             }
             Change::Receive(receive) => self.receive = receive,
+            Change::Processing(processing) => {
+                self.processing = processing;
+                if let Some(p) = &self.publisher {
+                    p.handle
+                        .set_audio_processing(processing_for(&self.audio_input, processing));
+                }
+            }
             Change::Output(output) => {
                 // The new speaker is running before the old one stops: no gap in the sound.
                 if let Some(old) = self.output.replace(output) {

@@ -4,7 +4,7 @@
 use crate::receive::Receive;
 use quartet_media::publish::MAX_KEYFRAME_INTERVAL;
 use quartet_media::source::CameraSettings;
-use quartet_media::{PublisherConfig, SmallStreamConfig, publish};
+use quartet_media::{AudioProcessing, PublisherConfig, SmallStreamConfig, publish};
 use quartet_room::SessionConfig;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -91,6 +91,8 @@ pub struct MediaSettings {
     pub receive: Receive,
     /// Send a small second stream beside ours, where the room server offers one.
     pub send_small: bool,
+    /// How a microphone's sound is cleaned before it is sent (see [`processing_for`]).
+    pub processing: AudioProcessing,
 }
 
 impl Default for MediaSettings {
@@ -107,7 +109,18 @@ impl Default for MediaSettings {
             decode_video: true,
             receive: Receive::Auto,
             send_small: true,
+            processing: AudioProcessing::ALL,
         }
+    }
+}
+
+/// The cleaning `input` gets when `wanted` is asked for: microphones get it; test tones, media
+/// files and silence are sent as they are (noise suppression would take a steady tone for
+/// noise, and a file was cleaned when it was made).
+pub fn processing_for(input: &AudioInput, wanted: AudioProcessing) -> AudioProcessing {
+    match input {
+        AudioInput::Microphone(_) => wanted,
+        AudioInput::Tone | AudioInput::File(_) | AudioInput::None => AudioProcessing::OFF,
     }
 }
 
@@ -123,6 +136,7 @@ impl MediaSettings {
             audio_kbps: self.audio_kbps,
             keyframe_interval: self.keyframe_interval,
             preset: publish::DEFAULT_PRESET.to_owned(),
+            processing: AudioProcessing::OFF,
         }
     }
 

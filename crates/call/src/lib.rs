@@ -38,7 +38,9 @@ pub mod tiles;
 pub use call::{
     COMMAND_QUEUE, Call, CallError, CallHandle, EVENT_QUEUE, NOTE_CAMERA_OFF, NOTE_CONNECTING, Tile,
 };
-pub use config::{AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput};
+pub use config::{
+    AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput, processing_for,
+};
 pub use devices::FrameSlot;
 pub use event::{CallEvent, Link, Participant, Placement, PlayerState, PublisherState};
 pub use grid::compose_grid;
@@ -48,6 +50,7 @@ pub use keyframe::{
 };
 pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quartet_media::source::DeviceKind;
+pub use quartet_media::{AudioProcessing, ProcessingStats};
 pub use receive::{Receive, Stream};
 pub use stats::{CallStats, RemoteStats};
 pub use streams::LOOK_EVERY;

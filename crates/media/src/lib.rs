@@ -20,6 +20,7 @@ mod font;
 pub mod frame;
 pub mod mixer;
 pub mod play;
+pub mod processing;
 pub mod publish;
 mod redact;
 mod signal;
@@ -33,6 +34,7 @@ pub use mixer::{AudioMixer, MixTap, MixerInput, PlayedBlock};
 pub use play::{
     EncodedVideo, PlayError, Player, PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats,
 };
+pub use processing::{AudioProcessing, ProcessingStats};
 pub use publish::{
     PublishError, Publisher, PublisherConfig, PublisherEvent, PublisherHandle, PublisherStats,
     SmallStreamConfig, SmallStreamStats, StreamKind,

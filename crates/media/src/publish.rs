@@ -16,17 +16,21 @@
 
 mod audio;
 mod capture;
+mod cleaning;
 mod session;
 mod small;
 
 use crate::adapt::Rung;
 use crate::frame::{AUDIO_SAMPLE_RATE, VideoFrame};
+use crate::mixer::MixTap;
+use crate::processing::{AudioProcessing, ProcessingStats};
 use crate::redact::Redacted;
 use crate::signal::{StopSignal, Workers};
 use crate::source::{AudioSource, Interrupter, SourceError, VideoSource};
 use crate::stats::{RateMeter, SampleWindow};
 use audio::{AudioEncoder, open_audio_encoder};
 use capture::{Outputs, audio_capture, video_capture};
+use cleaning::Cleaning;
 use ffmpeg_next::{Packet, codec, encoder};
 use session::send_loop;
 pub use small::{
@@ -83,6 +87,8 @@ pub struct PublisherConfig {
     pub keyframe_interval: Duration,
     /// x264 preset.
     pub preset: String,
+    /// How our sound is cleaned before it is sent (see [`PublisherHandle::set_echo_reference`]).
+    pub processing: AudioProcessing,
 }
 
 impl PublisherConfig {
@@ -97,6 +103,7 @@ impl PublisherConfig {
             audio_kbps: 64,
             keyframe_interval: Duration::from_secs(1),
             preset: DEFAULT_PRESET.to_owned(),
+            processing: AudioProcessing::OFF,
         }
     }
 
@@ -203,9 +210,13 @@ pub struct PublisherStats {
     pub encode_ms_p95: Option<f64>,
     /// Audio is muted.
     pub audio_muted: bool,
-    /// RMS level of the latest sound captured (0.0 silence), measured before muting so the
-    /// person can be told they are talking while muted.
+    /// RMS level of the latest sound captured (0.0 silence), after cleaning and before muting,
+    /// so the person can be told they are talking while muted (and not by the others' echo).
     pub mic_level: f32,
+    /// How our sound is cleaned.
+    pub processing: AudioProcessing,
+    /// The echo canceller's figures, while it runs.
+    pub echo: ProcessingStats,
     /// Video is on.
     pub video_enabled: bool,
     /// The size and frame rate being sent (the configured ones unless the uplink is narrow).
@@ -287,6 +298,7 @@ struct Shared {
     audio_muted: AtomicBool,
     /// `f32` bits of the latest captured sound's RMS level.
     mic_level: AtomicU32,
+    cleaning: Cleaning,
     video_enabled: AtomicBool,
     new_video: Pending<dyn VideoSource>,
     new_audio: Pending<dyn AudioSource>,
@@ -365,6 +377,7 @@ impl Publisher {
         let aac = open_audio_encoder(&config).map_err(|_| PublishError::MissingEncoder("aac"))?;
         let audio_params = codec::Parameters::from(&aac);
         let epoch_us = crate::frame::unix_micros();
+        let processing = config.processing;
         let (events, rx_events) = unbounded_channel();
         let shared = Arc::new(Shared {
             main: Lane::new(config.clone(), MAX_QUEUED_VIDEO),
@@ -375,6 +388,7 @@ impl Publisher {
             audio_params: Mutex::new(audio_params),
             audio_muted: AtomicBool::new(false),
             mic_level: AtomicU32::new(0),
+            cleaning: Cleaning::new(processing),
             video_enabled: AtomicBool::new(true),
             new_video: Mutex::new(None),
             new_audio: Mutex::new(None),
@@ -474,6 +488,22 @@ impl PublisherHandle {
         self.shared().audio_muted.store(muted, Ordering::SeqCst);
     }
 
+    /// RMS level of the latest sound captured, cleaned and not yet muted (0.0 silence): cheap
+    /// enough for a live meter.
+    pub fn mic_level(&self) -> f32 {
+        f32::from_bits(self.shared().mic_level.load(Ordering::Relaxed))
+    }
+
+    /// Switches the cleaning of our sound; an echo canceller that stays on keeps what it learnt.
+    pub fn set_audio_processing(&self, processing: AudioProcessing) {
+        self.shared().cleaning.ask_settings(processing);
+    }
+
+    /// Gives the echo canceller what our speaker plays (a tap on the call's mixer).
+    pub fn set_echo_reference(&self, tap: MixTap) {
+        self.shared().cleaning.ask_far_end(tap);
+    }
+
     /// Turns the camera on or off: off sends a black frame every [`CAMERA_OFF_INTERVAL`].
     pub fn set_video_enabled(&self, enabled: bool) {
         self.shared().video_enabled.store(enabled, Ordering::SeqCst);
@@ -517,6 +547,7 @@ impl PublisherHandle {
                 rung: c.rung,
             }
         });
+        let (processing, echo) = s.cleaning.state();
         let mut c = lock(&s.main.counters);
         PublisherStats {
             connected: c.connected,
@@ -531,6 +562,8 @@ impl PublisherHandle {
             encode_ms_p95: c.encode_ms.percentile(95.0),
             audio_muted: s.audio_muted.load(Ordering::Relaxed),
             mic_level: f32::from_bits(s.mic_level.load(Ordering::Relaxed)),
+            processing,
+            echo,
             video_enabled: s.video_enabled.load(Ordering::Relaxed),
             rung: c.rung,
             target_kbps: c.target_kbps,

@@ -4,6 +4,7 @@
 use super::audio::AudioEncoder;
 use super::{CAMERA_OFF_INTERVAL, IDLE_TICK, Input, Lane, PublisherEvent, Shared, lock};
 use crate::frame::VideoFrame;
+use crate::processing::Processor;
 use crate::source::{AudioSource, Interrupter, SourceError, SyntheticTone, VideoSource};
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
@@ -105,17 +106,26 @@ pub(super) fn audio_capture(
 ) {
     let silence = || Box::new(SyntheticTone::silence()) as Box<dyn AudioSource>;
     let mut source = source.unwrap_or_else(silence);
+    let mut processor = Processor::new(shared.config.processing);
     set_interrupter(&shared.audio_interrupter, source.interrupter());
     while !shared.stop.is_stopped() {
         if let Some(replacement) = lock(&shared.new_audio).take() {
             source = replacement.unwrap_or_else(silence);
             set_interrupter(&shared.audio_interrupter, source.interrupter());
         }
+        shared.cleaning.apply(&mut processor);
         match source.next_chunk() {
-            Ok(Some(mut chunk)) => {
+            Ok(Some(chunk)) => {
+                let muted = shared.audio_muted.load(Ordering::SeqCst);
+                processor.set_output_used(!muted);
+                let mut chunk = processor.process(chunk);
+                shared.cleaning.report(&processor);
+                if chunk.samples.is_empty() {
+                    continue;
+                }
                 let level = chunk.rms();
                 shared.mic_level.store(level.to_bits(), Ordering::Relaxed);
-                if shared.audio_muted.load(Ordering::SeqCst) {
+                if muted {
                     chunk.samples.fill(0.0);
                 }
                 if let Err(e) = aac.encode(&chunk, |p| offer_audio(tx, p)) {
