@@ -22,6 +22,7 @@ pub mod mixer;
 pub mod play;
 pub mod publish;
 mod redact;
+pub mod resample;
 mod signal;
 pub mod source;
 pub mod stats;
