@@ -8,7 +8,7 @@
 //! same level everywhere; and cpal offers formats (24-bit, unsigned 16-bit) swresample lacks.
 
 use crate::frame::AUDIO_SAMPLE_RATE;
-use cpal::{FromSample, Sample};
+use cpal::{FromSample, Sample, SampleFormat};
 use ffmpeg_next::format::{Sample as AvSample, sample};
 use ffmpeg_next::software::resampling;
 use ffmpeg_next::{ChannelLayout, frame};
@@ -43,6 +43,26 @@ pub enum ResampleError {
     /// FFmpeg's resampler refused.
     #[error("resampler: {0}")]
     Ffmpeg(#[from] ffmpeg_next::Error),
+}
+
+/// Sample formats the converters read and write: every one cpal has but DSD.
+pub fn convertible(format: SampleFormat) -> bool {
+    use SampleFormat as F;
+    matches!(
+        format,
+        F::F32
+            | F::F64
+            | F::I8
+            | F::I16
+            | F::I24
+            | F::I32
+            | F::I64
+            | F::U8
+            | F::U16
+            | F::U24
+            | F::U32
+            | F::U64
+    )
 }
 
 fn check(rate: u32, channels: u16) -> Result<(), ResampleError> {
