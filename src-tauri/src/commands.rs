@@ -7,11 +7,11 @@ use crate::calls::{
 use crate::error::AppError;
 use crate::host::{HostInfo, HostService};
 use crate::lobby::{self, RoomSummary};
-use crate::preview::{PreviewService, PreviewStatus};
+use crate::preview::{DeviceProblem, PreviewService, PreviewStatus};
 use crate::snapshot;
 use crate::video::{Encoding, FeedInput, VideoHub};
-use quartet_call::MediaSettings;
-use quartet_media::unix_micros;
+use quartet_call::{CallError, MediaSettings};
+use quartet_media::{AudioOutError, unix_micros};
 use serde::Serialize;
 use std::path::PathBuf;
 use tauri::ipc::{Channel, InvokeResponseBody};
@@ -187,6 +187,31 @@ pub async fn list_devices() -> Result<Devices> {
     })
     .await
     .map_err(|e| AppError::Device(e.to_string()))
+}
+
+/// Plays the test chime on `speaker` (`None`: the system default); a speaker that is missing
+/// or fails comes back as the problem to show next to the speaker picker.
+#[tauri::command]
+pub async fn test_speaker(speaker: Option<String>) -> Result<Option<DeviceProblem>> {
+    match quartet_call::test_speaker(speaker_choice(speaker)).await {
+        Ok(()) => Ok(None),
+        Err(CallError::Speaker(e)) => Ok(Some(speaker_problem(&e))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Describes why a speaker cannot play, in the words the pre-join uses for devices.
+fn speaker_problem(error: &AudioOutError) -> DeviceProblem {
+    DeviceProblem {
+        device: "speaker",
+        reason: match error {
+            AudioOutError::NoDevice(_) => "noDevice",
+            AudioOutError::NotFound(_) => "notFound",
+            AudioOutError::Unavailable { .. } => "unavailable",
+            _ => "failed",
+        },
+        message: error.to_string(),
+    }
 }
 
 /// Previews `video` and measures `audio` for the pre-join screen.
@@ -494,6 +519,20 @@ pub fn video_close(state: State<'_, AppState>, feed: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_speaker_problem_says_why_in_the_page_s_words() {
+        let none = speaker_problem(&AudioOutError::NoDevice(quartet_call::DeviceKind::Speaker));
+        assert_eq!((none.device, none.reason), ("speaker", "noDevice"));
+        let named = speaker_problem(&AudioOutError::NotFound("USB headset".into()));
+        assert_eq!(named.reason, "notFound");
+        assert!(named.message.contains("USB headset"), "{}", named.message);
+        let busy = speaker_problem(&AudioOutError::Unavailable {
+            name: "Default Audio Device".into(),
+            reason: "not available".into(),
+        });
+        assert_eq!(busy.reason, "unavailable");
+    }
 
     #[test]
     fn tiles_are_decoded_no_larger_than_sent() {

@@ -71,6 +71,7 @@ pub fn run() -> tauri::Result<()> {
             commands::host_stop,
             commands::list_rooms,
             commands::list_devices,
+            commands::test_speaker,
             commands::preview_start,
             commands::preview_level,
             commands::preview_stop,

@@ -180,6 +180,8 @@ export const api = {
   hostStop: () => invoke<void>("host_stop"),
   listRooms: (server: string) => invoke<RoomSummary[]>("list_rooms", { server }),
   listDevices: () => invoke<Devices>("list_devices"),
+  /** Plays a short chime on `speaker` (null: the system default); the problem when it cannot. */
+  testSpeaker: (speaker: string | null) => invoke<DeviceProblem | null>("test_speaker", { speaker }),
   previewStart: (nickname: string, video: VideoChoice, audio: AudioChoice) =>
     invoke<PreviewStatus>("preview_start", { nickname, video, audio }),
   previewLevel: () => invoke<number>("preview_level"),

@@ -143,6 +143,11 @@ const en = {
   "error.media": "Audio or video could not start.",
   "error.io": "A file could not be saved.",
   "error.unknown": "Something went wrong.",
+  "prejoin.testSpeaker": "Test speaker",
+  "prejoin.testingSpeaker": "Playing…",
+  "prejoin.noSpeakerFound": "No speaker found: you will not hear the others.",
+  "prejoin.speakerNotFound": "This speaker is no longer connected: you will not hear the others.",
+  "prejoin.speakerFailed": "The speaker cannot play sound: you will not hear the others.",
 };
 
 export type Key = keyof typeof en;
@@ -285,6 +290,11 @@ const zhCN: Record<Key, string> = {
   "error.media": "音视频无法启动。",
   "error.io": "文件无法保存。",
   "error.unknown": "出了点问题。",
+  "prejoin.testSpeaker": "测试扬声器",
+  "prejoin.testingSpeaker": "正在播放…",
+  "prejoin.noSpeakerFound": "未检测到扬声器：你将听不到其他人的声音。",
+  "prejoin.speakerNotFound": "该扬声器已断开连接：你将听不到其他人的声音。",
+  "prejoin.speakerFailed": "扬声器无法播放声音：你将听不到其他人的声音。",
 };
 
 const dictionaries: Record<Locale, Record<Key, string>> = { en, "zh-CN": zhCN };

@@ -13,6 +13,7 @@ use crate::event::{
 use crate::grid::{GRID_TILES, GridCell, compose_grid};
 use crate::keyframe::{self, KeyframeFigures, Keyframes};
 use crate::receive::{Receive, Stream};
+use crate::speaker::open_output;
 use crate::stats::{CallStats, RemoteStats};
 use crate::streams::{self, LOOK_EVERY, TileStream};
 use crate::tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};
@@ -398,18 +399,6 @@ struct Opened {
     errors: Vec<(DeviceKind, String)>,
 }
 
-/// The speaker `choice` names, playing what `mixer` mixes.
-fn open_output(
-    choice: &AudioOutputChoice,
-    mixer: AudioMixer,
-) -> Result<AudioOutput, AudioOutError> {
-    match choice {
-        AudioOutputChoice::Default => AudioOutput::open_or_null(mixer),
-        AudioOutputChoice::Device(name) => AudioOutput::open(mixer, Some(name)),
-        AudioOutputChoice::Null => AudioOutput::null(mixer),
-    }
-}
-
 fn open_all(config: &CallConfig, mixer: AudioMixer) -> Opened {
     let mut errors = Vec::new();
     let video = open_video(&config.video, &config.media).unwrap_or_else(|e| {
@@ -422,19 +411,15 @@ fn open_all(config: &CallConfig, mixer: AudioMixer) -> Opened {
         errors.push((error_kind(&e, DeviceKind::Microphone), e.to_string()));
         None
     });
-    let opened = match open_output(&config.output, mixer.clone()) {
-        // A named speaker that is missing at start costs the call its sound, not the call.
-        Err(e) if matches!(config.output, AudioOutputChoice::Device(_)) => {
-            errors.push((DeviceKind::Speaker, e.to_string()));
-            AudioOutput::null(mixer)
-        }
-        opened => opened,
-    };
-    let output = opened
-        .map_err(|e| {
+    // A missing or failing speaker costs the call its sound, not the call, and the user is
+    // told; the mix still plays (into the null sink) so the call's timing and taps go on.
+    let output = open_output(&config.output, mixer.clone())
+        .or_else(|e| {
             tracing::warn!("no sound output: {e}");
             errors.push((DeviceKind::Speaker, e.to_string()));
+            AudioOutput::null(mixer)
         })
+        .map_err(|e| tracing::warn!("no null sink either: {e}"))
         .ok();
     Opened {
         video,

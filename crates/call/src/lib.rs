@@ -6,7 +6,8 @@
 //!
 //! - **Four-up**: up to [`REMOTE_TILES`] remote members are played, first come first served;
 //!   later members are listed, not played, until a tile frees up ([`tiles`]).
-//! - **Controls**: mute, camera off, camera and microphone switching mid-call, text messages.
+//! - **Controls**: mute, camera off, camera, microphone and speaker switching mid-call, text
+//!   messages; a test chime on the chosen speaker before joining ([`test_speaker`]).
 //! - **Trouble**: a missing device is a [`CallEvent::DeviceError`] and the call goes on
 //!   without it; the room session and the media reconnect on their own and say so with
 //!   [`CallEvent::Reconnecting`] / [`CallEvent::Reconnected`]; a rejoin under a new identity
@@ -31,6 +32,7 @@ pub mod grid;
 pub mod keyframe;
 pub mod quality;
 pub mod receive;
+pub mod speaker;
 pub mod stats;
 mod streams;
 pub mod tiles;
@@ -52,6 +54,7 @@ pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quartet_media::source::DeviceKind;
 pub use quartet_media::{AudioProcessing, ProcessingStats};
 pub use receive::{Receive, Stream};
+pub use speaker::test_speaker;
 pub use stats::{CallStats, RemoteStats};
 pub use streams::LOOK_EVERY;
 pub use tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};

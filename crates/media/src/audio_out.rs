@@ -1,13 +1,22 @@
 //! Playing the mix of every remote member's sound: through cpal, or through a null sink that
 //! consumes at real-time pace when there is no output device (servers, CI, bots).
+//!
+//! A speaker runs in its own mode (48 kHz when it offers it, else its default rate and format:
+//! Windows' shared mode takes only the system mixer's rate) and the mix is converted to it. The
+//! mixer is told how long after mixing a sample is heard, so what it hands its taps lines up
+//! with the sound in the room.
 
 use crate::frame::AUDIO_SAMPLE_RATE;
 use crate::mixer::{AudioMixer, samples};
+use crate::resample::{OutputConverter, convertible};
 use crate::signal::StopSignal;
 use crate::source::{AudioDeviceInfo, DeviceKind};
 use crate::stream_thread::{OPEN_TIMEOUT, StartError, StreamThread};
 use cpal::traits::{DeviceTrait, HostTrait};
-use cpal::{FromSample, SampleFormat, SizedSample};
+use cpal::{
+    FromSample, I24, OutputCallbackInfo, SampleFormat, SizedSample, SupportedStreamConfig,
+    SupportedStreamConfigRange, U24,
+};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -23,7 +32,7 @@ pub enum AudioOutError {
     /// The named device is not there.
     #[error("speaker \"{0}\" not found")]
     NotFound(String),
-    /// The device exists but cannot play (busy, no hardware behind it, no 48 kHz mode).
+    /// The device exists but cannot play (busy, no hardware behind it, no mode we can feed).
     #[error("speaker \"{name}\" cannot be opened: {reason}")]
     Unavailable {
         /// The device.
@@ -112,16 +121,29 @@ impl AudioOutput {
                 .ok_or_else(|| AudioOutError::NotFound(n.to_owned()))?,
         };
         let name = dev_name(&device);
-        let stream = StreamThread::start("media-audio-out", device, move |d| open_stream(d, mixer))
-            .map_err(|e| match e {
-                StartError::Thread(e) => AudioOutError::Thread(e),
-                StartError::Device(reason) => AudioOutError::Unavailable {
-                    name: name.clone(),
-                    reason,
-                },
-            })?;
+        let mode = output_mode(&device).map_err(|reason| AudioOutError::Unavailable {
+            name: name.clone(),
+            reason,
+        })?;
+        let description = format!(
+            "speaker {name} ({} Hz, {} ch, {})",
+            mode.sample_rate(),
+            mode.channels(),
+            mode.sample_format()
+        );
+        let stream = StreamThread::start("media-audio-out", device, move |d| {
+            open_stream(d, &mode, mixer)
+        })
+        .map_err(|e| match e {
+            StartError::Thread(e) => AudioOutError::Thread(e),
+            StartError::Device(reason) => AudioOutError::Unavailable {
+                name: name.clone(),
+                reason,
+            },
+        })?;
+        tracing::info!("playing through {description}");
         Ok(AudioOutput {
-            description: format!("speaker {name}"),
+            description,
             stop: StopSignal::new(),
             device: Some(stream),
             thread: None,
@@ -187,6 +209,8 @@ impl Drop for AudioOutput {
 }
 
 fn run_null(mixer: &AudioMixer, stop: &StopSignal) {
+    // What is mixed now would be "played" by the next period.
+    mixer.set_output_latency(NULL_SINK_PERIOD);
     let mut block = vec![0f32; samples(NULL_SINK_PERIOD)];
     let start = Instant::now();
     let mut periods = 0u32;
@@ -208,45 +232,98 @@ fn build<T>(
     device: &cpal::Device,
     config: cpal::StreamConfig,
     mixer: AudioMixer,
-) -> Result<cpal::Stream, cpal::Error>
+) -> Result<cpal::Stream, String>
 where
     T: SizedSample + FromSample<f32> + Send + 'static,
 {
-    let channels = usize::from(config.channels.max(1));
-    let mut mono = Vec::new();
-    device.build_output_stream::<T, _, _>(
-        config,
-        move |data: &mut [T], _| {
-            let frames = data.len() / channels;
-            mono.resize(frames, 0.0);
-            mixer.mix(&mut mono);
-            for (frame, &s) in data.chunks_exact_mut(channels).zip(&mono) {
-                frame.fill(T::from_sample_(s));
-            }
-        },
-        |e| tracing::warn!("sound output error: {e}"),
-        Some(OPEN_TIMEOUT),
-    )
+    let mut converter =
+        OutputConverter::new(config.sample_rate, config.channels).map_err(|e| e.to_string())?;
+    let mut warned = false;
+    device
+        .build_output_stream::<T, _, _>(
+            config,
+            move |data: &mut [T], info: &OutputCallbackInfo| {
+                let t = info.timestamp();
+                // What the device holds before `data` plays, then what the converter holds.
+                let device_latency = t.playback.duration_since(t.callback);
+                let filled = converter.fill(data, |block, ahead| {
+                    mixer.set_output_latency(device_latency + ahead);
+                    mixer.mix(block);
+                });
+                if let Err(e) = filled
+                    && !warned
+                {
+                    warned = true;
+                    tracing::warn!("sound output conversion failed: {e}");
+                }
+            },
+            |e| tracing::warn!("sound output error: {e}"),
+            Some(OPEN_TIMEOUT),
+        )
+        .map_err(|e| e.to_string())
 }
 
-/// Builds a stream playing `mixer` on `device` at [`AUDIO_SAMPLE_RATE`].
-fn open_stream(device: &cpal::Device, mixer: AudioMixer) -> Result<cpal::Stream, String> {
-    let range = device
+/// The mode to open a speaker in: [`AUDIO_SAMPLE_RATE`] when it offers it (f32 and at most
+/// two channels preferred), so nothing is resampled; otherwise its own default mode (on
+/// Windows' shared mode the only rate it takes); otherwise any mode we can feed. `None` when
+/// it offers nothing we can feed.
+pub fn pick_output_config(
+    ranges: &[SupportedStreamConfigRange],
+    default: Option<&SupportedStreamConfig>,
+) -> Option<SupportedStreamConfig> {
+    let at_our_rate = ranges
+        .iter()
+        .filter(|r| convertible(r.sample_format()) && r.contains_rate(AUDIO_SAMPLE_RATE))
+        .max_by_key(|r| (r.channels() <= 2, r.sample_format() == SampleFormat::F32))
+        .map(|r| r.with_sample_rate(AUDIO_SAMPLE_RATE));
+    let own = || {
+        default
+            .filter(|d| convertible(d.sample_format()) && d.channels() > 0)
+            .cloned()
+    };
+    let any = || {
+        ranges
+            .iter()
+            .filter(|r| convertible(r.sample_format()) && r.channels() > 0)
+            .max_by_key(|r| (r.channels() <= 2, r.sample_format() == SampleFormat::F32))
+            .map(|r| r.with_max_sample_rate())
+    };
+    at_our_rate.or_else(own).or_else(any)
+}
+
+/// The mode [`pick_output_config`] picks for `device`.
+fn output_mode(device: &cpal::Device) -> Result<SupportedStreamConfig, String> {
+    let ranges: Vec<_> = device
         .supported_output_configs()
         .map_err(|e| e.to_string())?
-        .filter(|r| r.contains_rate(AUDIO_SAMPLE_RATE))
-        .max_by_key(|r| (r.sample_format() == SampleFormat::F32, r.channels() <= 2))
-        .ok_or_else(|| format!("no {AUDIO_SAMPLE_RATE} Hz output mode"))?;
-    let supported = range.with_sample_rate(AUDIO_SAMPLE_RATE);
+        .collect();
+    let default = device.default_output_config().ok();
+    pick_output_config(&ranges, default.as_ref())
+        .ok_or_else(|| "it offers no output mode we can play in".to_owned())
+}
+
+/// Builds a stream playing `mixer` on `device` in mode `supported`.
+fn open_stream(
+    device: &cpal::Device,
+    supported: &SupportedStreamConfig,
+    mixer: AudioMixer,
+) -> Result<cpal::Stream, String> {
     let config = supported.config();
     match supported.sample_format() {
         SampleFormat::F32 => build::<f32>(device, config, mixer),
+        SampleFormat::F64 => build::<f64>(device, config, mixer),
+        SampleFormat::I8 => build::<i8>(device, config, mixer),
         SampleFormat::I16 => build::<i16>(device, config, mixer),
-        SampleFormat::U16 => build::<u16>(device, config, mixer),
+        SampleFormat::I24 => build::<I24>(device, config, mixer),
         SampleFormat::I32 => build::<i32>(device, config, mixer),
-        other => return Err(format!("unsupported sample format {other}")),
+        SampleFormat::I64 => build::<i64>(device, config, mixer),
+        SampleFormat::U8 => build::<u8>(device, config, mixer),
+        SampleFormat::U16 => build::<u16>(device, config, mixer),
+        SampleFormat::U24 => build::<U24>(device, config, mixer),
+        SampleFormat::U32 => build::<u32>(device, config, mixer),
+        SampleFormat::U64 => build::<u64>(device, config, mixer),
+        other => Err(format!("unsupported sample format {other}")),
     }
-    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -268,6 +345,57 @@ mod tests {
         // 200 ms of sound cannot be consumed faster than real time.
         assert!(t0.elapsed() >= Duration::from_millis(150));
         assert_eq!(a.queued(), 0);
+        assert_eq!(m.output_latency(), NULL_SINK_PERIOD);
         out.stop();
+    }
+
+    fn range(
+        channels: u16,
+        min: u32,
+        max: u32,
+        format: SampleFormat,
+    ) -> SupportedStreamConfigRange {
+        SupportedStreamConfigRange::new(
+            channels,
+            min,
+            max,
+            cpal::SupportedBufferSize::Unknown,
+            format,
+        )
+    }
+
+    fn mode(c: &SupportedStreamConfig) -> (u16, u32, SampleFormat) {
+        (c.channels(), c.sample_rate(), c.sample_format())
+    }
+
+    #[test]
+    fn a_speaker_runs_at_48_khz_when_it_can() {
+        let ranges = [
+            range(2, 8_000, 192_000, SampleFormat::I16),
+            range(2, 8_000, 192_000, SampleFormat::F32),
+            range(6, 8_000, 192_000, SampleFormat::F32),
+        ];
+        let default = range(2, 44_100, 44_100, SampleFormat::I16).with_sample_rate(44_100);
+        let picked = pick_output_config(&ranges, Some(&default)).unwrap();
+        assert_eq!(mode(&picked), (2, 48_000, SampleFormat::F32));
+    }
+
+    #[test]
+    fn a_speaker_without_48_khz_runs_at_its_own_rate() {
+        // Windows' shared mode: one rate, the system mixer's.
+        let ranges = [range(2, 44_100, 44_100, SampleFormat::F32)];
+        let default = ranges[0].with_sample_rate(44_100);
+        let picked = pick_output_config(&ranges, Some(&default)).unwrap();
+        assert_eq!(mode(&picked), (2, 44_100, SampleFormat::F32));
+        // A default in a format we cannot feed: a mode of its own we can.
+        let ranges = [
+            range(2, 96_000, 96_000, SampleFormat::DsdU8),
+            range(2, 96_000, 96_000, SampleFormat::I24),
+        ];
+        let default = ranges[0].with_sample_rate(96_000);
+        let picked = pick_output_config(&ranges, Some(&default)).unwrap();
+        assert_eq!(mode(&picked), (2, 96_000, SampleFormat::I24));
+        assert!(pick_output_config(&ranges[..1], Some(&default)).is_none());
+        assert!(pick_output_config(&[], None).is_none());
     }
 }

@@ -23,6 +23,7 @@ pub mod play;
 pub mod processing;
 pub mod publish;
 mod redact;
+pub mod resample;
 mod signal;
 pub mod source;
 pub mod stats;

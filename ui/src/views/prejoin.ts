@@ -1,4 +1,5 @@
-// The pre-join check: preview, device pickers, microphone level, "join muted", "camera off".
+// The pre-join check: preview, device pickers, microphone level, a speaker test, "join muted",
+// "camera off".
 
 import { api, errorDetail, errorText, type DeviceProblem, type Devices, type JoinRequest } from "../api";
 import type { App, RoomChoice, View } from "../app";
@@ -44,10 +45,11 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
 
   const camera = h("select", { class: "input", testid: "camera-select" });
   const microphone = h("select", { class: "input", testid: "microphone-select" });
-  const speaker = h("select", { class: "input", testid: "speaker-select" });
+  const speaker = h("select", { class: "input", testid: "speaker-select", attrs: { style: "flex: 1; min-width: 0" } });
   const cameraNote = h("div", { class: "device-note", testid: "camera-note" });
   const micNote = h("div", { class: "device-note", testid: "microphone-note" });
-  const speakerNote = h("div", { class: "device-note" });
+  const speakerNote = h("div", { class: "device-note", testid: "speaker-note" });
+  const testSpeaker = tx(h("button", { class: "button", testid: "test-speaker", attrs: { type: "button" } }), "prejoin.testSpeaker");
 
   const joinMuted = h("input", { attrs: { type: "checkbox", checked: s.joinMuted }, testid: "join-muted" });
   const cameraOff = h("input", { attrs: { type: "checkbox", checked: s.cameraOff }, testid: "camera-off" });
@@ -65,6 +67,32 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
   function noteMissing(): void {
     if (devices.cameras.length === 0) noteWithFix(cameraNote, "prejoin.noCameraFound", "prejoin.useSynthetic", camera, "synthetic");
     if (devices.microphones.length === 0) noteWithFix(micNote, "prejoin.noMicrophoneFound", "prejoin.useTone", microphone, "tone");
+    if (devices.speakers.length === 0) showSpeakerProblem({ device: "speaker", reason: "noDevice", message: "" });
+  }
+
+  /** Says why the chosen speaker will not play (null: it does). */
+  function showSpeakerProblem(p: DeviceProblem | null): void {
+    if (!p) {
+      speakerNote.replaceChildren();
+      return;
+    }
+    const key: Key = p.reason === "noDevice" ? "prejoin.noSpeakerFound" : p.reason === "notFound" ? "prejoin.speakerNotFound" : "prejoin.speakerFailed";
+    speakerNote.replaceChildren(tx(h("span", { testid: "speaker-problem", title: p.message, attrs: { role: "alert" } }), key));
+  }
+
+  /** Plays the chime on the chosen speaker, and says so when it cannot. */
+  async function runSpeakerTest(): Promise<void> {
+    testSpeaker.disabled = true;
+    tx(testSpeaker, "prejoin.testingSpeaker");
+    try {
+      const problem = await api.testSpeaker(speaker.value || null);
+      if (!disposed) showSpeakerProblem(problem);
+    } catch (e) {
+      if (!disposed) speakerNote.replaceChildren(h("span", { text: errorText(e), title: errorDetail(e), attrs: { role: "alert" } }));
+    } finally {
+      testSpeaker.disabled = false;
+      tx(testSpeaker, "prejoin.testSpeaker");
+    }
   }
 
   function fillDevices(d: Devices): void {
@@ -181,7 +209,11 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
     void app.update({ microphone: microphone.value });
     void restartPreview();
   });
-  speaker.addEventListener("change", () => void app.update({ speaker: speaker.value }));
+  speaker.addEventListener("change", () => {
+    speakerNote.replaceChildren();
+    void app.update({ speaker: speaker.value });
+  });
+  testSpeaker.addEventListener("click", () => void runSpeakerTest());
   joinMuted.addEventListener("change", () => void app.update({ joinMuted: joinMuted.checked }));
   cameraOff.addEventListener("change", () => void app.update({ cameraOff: cameraOff.checked }));
   back.addEventListener("click", () => {
@@ -238,7 +270,7 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
       tx(h("p", { class: "muted" }), heading, { room: room.label }),
       h("label", { class: "field" }, tx(h("span"), "prejoin.camera"), camera, cameraNote),
       h("label", { class: "field" }, tx(h("span"), "prejoin.microphone"), microphone, micNote),
-      h("label", { class: "field" }, tx(h("span"), "prejoin.speaker"), speaker, speakerNote),
+      h("label", { class: "field" }, tx(h("span"), "prejoin.speaker"), h("div", { class: "row" }, speaker, testSpeaker), speakerNote),
       h("label", { class: "check" }, joinMuted, tx(h("span"), "prejoin.joinMuted")),
       h("label", { class: "check" }, cameraOff, tx(h("span"), "prejoin.cameraOff")),
       error,

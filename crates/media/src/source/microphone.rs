@@ -1,13 +1,15 @@
-//! Microphones through cpal, converted to mono at [`AUDIO_SAMPLE_RATE`].
+//! Microphones through cpal, converted to mono at [`AUDIO_SAMPLE_RATE`] by FFmpeg's resampler
+//! ([`crate::resample`]) from whatever rate, channels and format the device runs at.
 //!
 //! cpal streams may not move between threads on every platform, so each microphone runs its
 //! stream on a named thread of its own and hands chunks over a bounded channel.
 
 use super::{AudioSource, DeviceKind, Interrupter, SOURCE_READ_TIMEOUT, SourceError};
 use crate::frame::{AUDIO_SAMPLE_RATE, AudioChunk, unix_micros};
+use crate::resample::{InputConverter, convertible};
 use crate::stream_thread::{OPEN_TIMEOUT, StartError, StreamThread};
 use cpal::traits::{DeviceTrait, HostTrait};
-use cpal::{FromSample, SampleFormat, SizedSample};
+use cpal::{FromSample, I24, SampleFormat, SizedSample, U24};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 
 /// Chunks held between the device callback and the reader (≈ 1 s at 10 ms periods); beyond
@@ -51,58 +53,6 @@ pub fn list_microphones_on(host: &cpal::Host) -> Result<Vec<AudioDeviceInfo>, So
             }
         })
         .collect())
-}
-
-/// Folds interleaved frames of `channels` channels into mono by averaging.
-pub(crate) fn downmix(interleaved: &[f32], channels: usize) -> Vec<f32> {
-    if channels <= 1 {
-        return interleaved.to_vec();
-    }
-    interleaved
-        .chunks_exact(channels)
-        .map(|f| f.iter().sum::<f32>() / channels as f32)
-        .collect()
-}
-
-/// Linear-interpolating rate converter, for devices that cannot run at 48 kHz.
-#[derive(Debug, Clone)]
-pub(crate) struct LinearResampler {
-    step: f64,
-    pos: f64,
-    last: f32,
-}
-
-impl LinearResampler {
-    pub(crate) fn new(from_rate: u32, to_rate: u32) -> LinearResampler {
-        LinearResampler {
-            step: f64::from(from_rate) / f64::from(to_rate.max(1)),
-            pos: 0.0,
-            last: 0.0,
-        }
-    }
-
-    /// Converts the next run of input; state carries over between calls.
-    pub(crate) fn process(&mut self, input: &[f32]) -> Vec<f32> {
-        let mut out = Vec::with_capacity((input.len() as f64 / self.step) as usize + 1);
-        // `pos` counts from the last sample of the previous run (index -1 here).
-        while self.pos < input.len() as f64 {
-            let i = self.pos.floor();
-            let frac = (self.pos - i) as f32;
-            let a = if i < 1.0 {
-                self.last
-            } else {
-                input[i as usize - 1]
-            };
-            let b = input[i as usize];
-            out.push(a + (b - a) * frac);
-            self.pos += self.step;
-        }
-        self.pos -= input.len() as f64;
-        if let Some(&l) = input.last() {
-            self.last = l;
-        }
-        out
-    }
 }
 
 enum MicMessage {
@@ -185,7 +135,7 @@ fn pick_config(device: &cpal::Device) -> Result<cpal::SupportedStreamConfig, Str
     // 48 kHz avoids resampling; f32 avoids conversion.
     let preferred = ranges
         .iter()
-        .filter(|r| r.contains_rate(AUDIO_SAMPLE_RATE))
+        .filter(|r| convertible(r.sample_format()) && r.contains_rate(AUDIO_SAMPLE_RATE))
         .max_by_key(|r| (r.sample_format() == SampleFormat::F32, r.channels() == 1))
         .cloned()
         .map(|r| r.with_sample_rate(AUDIO_SAMPLE_RATE));
@@ -199,37 +149,39 @@ fn build<T>(
     device: &cpal::Device,
     config: cpal::StreamConfig,
     tx: SyncSender<MicMessage>,
-) -> Result<cpal::Stream, cpal::Error>
+) -> Result<cpal::Stream, String>
 where
     T: SizedSample + Send + 'static,
     f32: FromSample<T>,
 {
-    let channels = usize::from(config.channels.max(1));
-    let rate = config.sample_rate;
-    let mut resampler =
-        (rate != AUDIO_SAMPLE_RATE).then(|| LinearResampler::new(rate, AUDIO_SAMPLE_RATE));
+    let mut converter =
+        InputConverter::new(config.sample_rate, config.channels).map_err(|e| e.to_string())?;
     let err_tx = tx.clone();
-    device.build_input_stream::<T, _, _>(
-        config,
-        move |data: &[T], _| {
-            let as_f32: Vec<f32> = data.iter().map(|&s| f32::from_sample_(s)).collect();
-            let mono = downmix(&as_f32, channels);
-            let samples = match resampler.as_mut() {
-                Some(r) => r.process(&mono),
-                None => mono,
-            };
-            let duration = samples.len() as i64 * 1_000_000 / i64::from(AUDIO_SAMPLE_RATE);
-            // A full queue means the reader stalled: dropping keeps the delay bounded.
-            let _ = tx.try_send(MicMessage::Chunk(AudioChunk {
-                samples,
-                capture_us: unix_micros() - duration,
-            }));
-        },
-        move |e| {
-            let _ = err_tx.try_send(MicMessage::Error(e.to_string()));
-        },
-        Some(OPEN_TIMEOUT),
-    )
+    device
+        .build_input_stream::<T, _, _>(
+            config,
+            move |data: &[T], _| {
+                let samples = match converter.convert(data) {
+                    Ok([]) => return,
+                    Ok(s) => s.to_vec(),
+                    Err(e) => {
+                        let _ = tx.try_send(MicMessage::Error(e.to_string()));
+                        return;
+                    }
+                };
+                let duration = samples.len() as i64 * 1_000_000 / i64::from(AUDIO_SAMPLE_RATE);
+                // A full queue means the reader stalled: dropping keeps the delay bounded.
+                let _ = tx.try_send(MicMessage::Chunk(AudioChunk {
+                    samples,
+                    capture_us: unix_micros() - duration,
+                }));
+            },
+            move |e| {
+                let _ = err_tx.try_send(MicMessage::Error(e.to_string()));
+            },
+            Some(OPEN_TIMEOUT),
+        )
+        .map_err(|e| e.to_string())
 }
 
 /// Builds a stream capturing `device` into `tx`.
@@ -238,14 +190,19 @@ fn open_stream(device: &cpal::Device, tx: SyncSender<MicMessage>) -> Result<cpal
     let config = supported.config();
     match supported.sample_format() {
         SampleFormat::F32 => build::<f32>(device, config, tx),
-        SampleFormat::I16 => build::<i16>(device, config, tx),
-        SampleFormat::U16 => build::<u16>(device, config, tx),
-        SampleFormat::I32 => build::<i32>(device, config, tx),
-        SampleFormat::U8 => build::<u8>(device, config, tx),
         SampleFormat::F64 => build::<f64>(device, config, tx),
-        other => return Err(format!("unsupported sample format {other}")),
+        SampleFormat::I8 => build::<i8>(device, config, tx),
+        SampleFormat::I16 => build::<i16>(device, config, tx),
+        SampleFormat::I24 => build::<I24>(device, config, tx),
+        SampleFormat::I32 => build::<i32>(device, config, tx),
+        SampleFormat::I64 => build::<i64>(device, config, tx),
+        SampleFormat::U8 => build::<u8>(device, config, tx),
+        SampleFormat::U16 => build::<u16>(device, config, tx),
+        SampleFormat::U24 => build::<U24>(device, config, tx),
+        SampleFormat::U32 => build::<u32>(device, config, tx),
+        SampleFormat::U64 => build::<u64>(device, config, tx),
+        other => Err(format!("unsupported sample format {other}")),
     }
-    .map_err(|e| e.to_string())
 }
 
 impl AudioSource for Microphone {
@@ -273,30 +230,5 @@ impl AudioSource for Microphone {
 
     fn interrupter(&self) -> Option<Interrupter> {
         Some(self.interrupter.clone())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn downmix_averages_channels() {
-        assert_eq!(downmix(&[1.0, 0.0, 0.5, 0.5], 2), vec![0.5, 0.5]);
-        assert_eq!(downmix(&[0.25, 0.5], 1), vec![0.25, 0.5]);
-    }
-
-    #[test]
-    fn resampler_keeps_duration_and_continuity() {
-        let mut r = LinearResampler::new(44_100, 48_000);
-        let mut total = 0;
-        for _ in 0..100 {
-            total += r.process(&vec![0.5; 441]).len();
-        }
-        // One second in, one second out (±1 sample).
-        assert!((47_999..=48_001).contains(&total), "{total}");
-        let mut same = LinearResampler::new(48_000, 48_000);
-        assert_eq!(same.process(&[0.1, 0.2, 0.3]), vec![0.0, 0.1, 0.2]);
-        assert_eq!(same.process(&[0.4]), vec![0.3]);
     }
 }
