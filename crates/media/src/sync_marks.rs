@@ -13,9 +13,11 @@
 
 use crate::clock;
 use crate::frame::{AUDIO_SAMPLE_RATE, VideoFrame};
-use crate::mixer::PlayedBlock;
+use crate::mixer::{MixTap, PlayedBlock};
 use crate::stats::percentile;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// Marks fall on every multiple of this on the Unix clock: far enough apart that a mark is
 /// never paired with its neighbour (pairing looks half a period either way), often enough for
@@ -43,6 +45,9 @@ pub const FLASH_DETECT_LUMA: u32 = 200;
 pub const CLICK_DETECT: f32 = 0.5;
 /// Every this many pixels (each way) are averaged when checking for a flash.
 const FLASH_GRID_STEP: usize = 4;
+/// How often [`SyncMeter::watch`] looks for a new picture: when a picture was shown is known to
+/// within this.
+pub const WATCH_POLL: Duration = Duration::from_millis(1);
 
 fn period_us() -> i64 {
     MARK_PERIOD.as_micros() as i64
@@ -204,6 +209,29 @@ impl SyncMeter {
     /// The figures so far; `None` before the first pair.
     pub fn offsets(&self) -> Option<AvOffsets> {
         AvOffsets::of(&self.offsets_ms())
+    }
+
+    /// Watches the pictures a player hands out (its latest-frame slot: a picture counts as shown
+    /// when it lands there) and what a mixer plays, for `duration`; blocks the calling thread.
+    pub fn watch(
+        &mut self,
+        frames: &mut watch::Receiver<Option<Arc<VideoFrame>>>,
+        tap: &MixTap,
+        duration: Duration,
+    ) {
+        let end = Instant::now() + duration;
+        while Instant::now() < end {
+            if frames.has_changed().unwrap_or(false) {
+                let frame = frames.borrow_and_update().clone();
+                if let Some(f) = frame {
+                    self.on_frame(&f, Instant::now());
+                }
+            }
+            for block in tap.drain() {
+                self.on_played(&block);
+            }
+            std::thread::sleep(WATCH_POLL);
+        }
     }
 }
 
