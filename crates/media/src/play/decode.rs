@@ -170,8 +170,11 @@ impl Decoder<'_> {
                         c.audio_level = rms(&samples);
                         c.audio_gaps.record(Instant::now());
                     }
-                    if let Some(input) = &shared.mixer_input {
-                        input.push(&samples);
+                    let pushed = lock(&shared.mixer_input)
+                        .as_ref()
+                        .map(|input| input.push(&samples))
+                        .is_some();
+                    if pushed {
                         let len_ms = samples.len() as f64 * 1000.0 / f64::from(AUDIO_SAMPLE_RATE);
                         schedule::audio_pushed(shared, pts_ms as f64 + len_ms);
                     }

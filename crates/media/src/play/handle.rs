@@ -18,6 +18,7 @@ impl HandleInner {
         self.shared.stop.stop();
         self.shared.sync.wake();
         self.workers.join();
+        lock(&self.shared.mixer_input).take();
     }
 }
 

@@ -255,7 +255,8 @@ struct Shared {
     decode_video: bool,
     mixer: Option<AudioMixer>,
     /// This stream's input of `mixer`: decoded sound goes in, the audio clock reads its queue.
-    mixer_input: Option<MixerInput>,
+    /// Taken out when the player stops, so a stopped player leaves the mix.
+    mixer_input: Mutex<Option<MixerInput>>,
     sync: Scheduler,
     stop: StopSignal,
     reconnect_now: Arc<AtomicBool>,
@@ -326,7 +327,7 @@ impl Player {
             url: Mutex::new(config.url),
             read_timeout: config.read_timeout,
             decode_video: config.decode_video,
-            mixer_input: config.mixer.as_ref().map(AudioMixer::add_input),
+            mixer_input: Mutex::new(config.mixer.as_ref().map(AudioMixer::add_input)),
             mixer: config.mixer,
             sync: Scheduler::new(config.sync_to_audio, started),
             stop: StopSignal::new(),

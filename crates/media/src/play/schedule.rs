@@ -63,8 +63,9 @@ fn clock(shared: &Shared, state: &State, now: Instant) -> Option<f64> {
     if !shared.sync.enabled {
         return None;
     }
-    let (mixer, input) = (shared.mixer.as_ref()?, shared.mixer_input.as_ref()?);
-    let queued = Duration::from_secs_f64(input.queued() as f64 / f64::from(AUDIO_SAMPLE_RATE));
+    let mixer = shared.mixer.as_ref()?;
+    let queued = lock(&shared.mixer_input).as_ref()?.queued();
+    let queued = Duration::from_secs_f64(queued as f64 / f64::from(AUDIO_SAMPLE_RATE));
     audio_clock(state.audio, queued, mixer.output_latency(), now)
 }
 
