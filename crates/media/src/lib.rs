@@ -5,7 +5,10 @@
 //! - [`publish`]: H.264 + AAC in FLV over RTMP, with reconnect, keyframes on demand and stats,
 //!   and optionally a small second stream of the same frames.
 //! - [`play`]: pull RTMP with low-latency options, decode, scale to a tile, hand out the latest
-//!   frame, tap the H.264 packets, and feed decoded sound to an [`mixer::AudioMixer`].
+//!   frame, tap the H.264 packets, and feed decoded sound to an [`mixer::AudioMixer`]; pictures
+//!   wait for their sound (lip sync).
+//! - [`sync_marks`]: flashes and clicks at the same capture instants, and the meter that
+//!   measures how far sound and pictures are apart after the whole chain.
 //!
 //! Everything blocking runs on named std threads that are joined when their handle stops; the
 //! handles are cheap to clone and usable from async code. Nothing here knows about rooms or UI.
@@ -28,6 +31,7 @@ mod signal;
 pub mod source;
 pub mod stats;
 mod stream_thread;
+pub mod sync_marks;
 
 pub use audio_out::{AudioOutError, AudioOutput};
 pub use frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, unix_micros};
@@ -45,6 +49,7 @@ pub use source::{
     FileVideoSource, Interrupter, Microphone, SourceError, SyntheticTone, SyntheticVideo,
     VideoSource, list_cameras, list_microphones,
 };
+pub use sync_marks::{AvOffsets, SyncMeter};
 
 use std::sync::Once;
 

@@ -4,6 +4,7 @@ use super::{SourceError, VideoSource, pace_until};
 use crate::clock;
 use crate::font;
 use crate::frame::{VideoFrame, even, unix_micros};
+use crate::sync_marks;
 use std::time::{Duration, Instant};
 
 /// Highest frame rate a synthetic source offers.
@@ -32,6 +33,7 @@ pub struct SyntheticVideo {
     start: Option<Instant>,
     schedule_base: u64,
     ramp: Vec<u8>,
+    sync_marks: bool,
 }
 
 fn name_hash(name: &str) -> u32 {
@@ -81,7 +83,16 @@ impl SyntheticVideo {
             start: None,
             schedule_base: 0,
             ramp,
+            sync_marks: false,
         })
+    }
+
+    /// The same, with a white flash in pictures captured at the [`sync_marks`] instants (paired
+    /// with [`SyntheticTone::with_sync_marks`](super::SyntheticTone::with_sync_marks)'s clicks
+    /// to measure lip sync).
+    pub fn with_sync_marks(mut self) -> SyntheticVideo {
+        self.sync_marks = true;
+        self
     }
 
     /// Draws frame number `index` captured at `time_us` (no pacing): the pattern is a pure
@@ -130,6 +141,9 @@ impl SyntheticVideo {
                 );
             }
         }
+        if self.sync_marks && sync_marks::in_flash(time_us) {
+            sync_marks::flash(&mut f);
+        }
         clock::burn_frame(&mut f, time_us);
         f
     }
@@ -157,8 +171,13 @@ impl VideoSource for SyntheticVideo {
     }
 
     fn describe(&self) -> String {
+        let marks = if self.sync_marks {
+            " with sync marks"
+        } else {
+            ""
+        };
         format!(
-            "test pattern \"{}\" {}x{}@{}",
+            "test pattern \"{}\" {}x{}@{}{marks}",
             self.name, self.width, self.height, self.fps
         )
     }

@@ -2,6 +2,7 @@
 
 use super::{AudioSource, SourceError, pace_until};
 use crate::frame::{AUDIO_SAMPLE_RATE, AudioChunk, unix_micros};
+use crate::sync_marks;
 use std::time::{Duration, Instant};
 
 /// Samples per chunk: 10 ms, like a typical audio device period.
@@ -16,6 +17,7 @@ pub struct SyntheticTone {
     amplitude: f32,
     sent: u64,
     start: Option<Instant>,
+    sync_marks: bool,
 }
 
 impl SyntheticTone {
@@ -26,7 +28,16 @@ impl SyntheticTone {
             amplitude: TONE_AMPLITUDE,
             sent: 0,
             start: None,
+            sync_marks: false,
         }
+    }
+
+    /// The same, with a click at the [`sync_marks`] instants (paired with
+    /// [`SyntheticVideo::with_sync_marks`](super::SyntheticVideo::with_sync_marks)'s flashes
+    /// to measure lip sync).
+    pub fn with_sync_marks(mut self) -> SyntheticTone {
+        self.sync_marks = true;
+        self
     }
 
     /// Silence at real-time pace: what a member without a microphone sends.
@@ -46,6 +57,16 @@ impl SyntheticTone {
     }
 }
 
+impl SyntheticTone {
+    /// `samples`, the first captured at `capture_us`, with any click that falls in them.
+    fn marked(&self, mut samples: Vec<f32>, capture_us: i64) -> Vec<f32> {
+        if self.sync_marks {
+            sync_marks::add_clicks(&mut samples, capture_us);
+        }
+        samples
+    }
+}
+
 impl AudioSource for SyntheticTone {
     fn next_chunk(&mut self) -> Result<Option<AudioChunk>, SourceError> {
         let start = *self.start.get_or_insert_with(Instant::now);
@@ -54,19 +75,25 @@ impl AudioSource for SyntheticTone {
         if !pace_until(due) {
             return Ok(None);
         }
-        let samples = self.render(self.sent, TONE_CHUNK);
+        let capture_us = unix_micros();
+        let samples = self.marked(self.render(self.sent, TONE_CHUNK), capture_us);
         self.sent += TONE_CHUNK as u64;
         Ok(Some(AudioChunk {
             samples,
-            capture_us: unix_micros(),
+            capture_us,
         }))
     }
 
     fn describe(&self) -> String {
-        if self.amplitude == 0.0 {
+        let what = if self.amplitude == 0.0 {
             "silence".to_owned()
         } else {
             format!("{} Hz tone", self.frequency)
+        };
+        if self.sync_marks {
+            format!("{what} with sync marks")
+        } else {
+            what
         }
     }
 }
@@ -92,5 +119,27 @@ mod tests {
         assert_eq!(a.samples.len(), TONE_CHUNK);
         assert_eq!(b.samples, t.render(TONE_CHUNK as u64, TONE_CHUNK));
         assert!(b.capture_us >= a.capture_us);
+    }
+
+    #[test]
+    fn clicks_only_when_asked_and_only_at_marks() {
+        let mark = 1_763_974_800_000_000;
+        let plain = SyntheticTone::new(440.0);
+        let marked = SyntheticTone::new(440.0).with_sync_marks();
+        let tone = plain.render(0, 960);
+        assert_eq!(plain.marked(tone.clone(), mark), tone);
+        assert_eq!(
+            marked.marked(tone.clone(), mark - 30_000),
+            tone,
+            "no mark in these 20 ms"
+        );
+        let clicked = marked.marked(tone.clone(), mark - 10_000);
+        assert_eq!(clicked[..480], tone[..480]);
+        assert!(
+            clicked[480..]
+                .iter()
+                .any(|&x| x.abs() > sync_marks::CLICK_DETECT)
+        );
+        assert!(marked.describe().contains("sync marks"));
     }
 }

@@ -1,0 +1,189 @@
+//! Decoding: pictures scaled to the tile and offered to the scheduler, sound into the mixer;
+//! catching up with live when decoding lags the network.
+
+use super::{CatchUp, Shared, ToDecoder, catch_up, lock, ms, schedule};
+use crate::clock;
+use crate::convert::{Scaler, to_mono_48k};
+use crate::frame::{AUDIO_SAMPLE_RATE, rms};
+use crate::redact::Redacted;
+use ffmpeg_next::{Packet, Rational, codec, decoder, frame, media, threading};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+struct VideoDecoding {
+    index: usize,
+    decoder: decoder::Video,
+    time_base: Rational,
+    waiting_for_key: bool,
+}
+
+struct AudioDecoding {
+    index: usize,
+    decoder: decoder::Audio,
+    time_base: Rational,
+}
+
+struct Decoder<'a> {
+    shared: &'a Shared,
+    video: Option<VideoDecoding>,
+    audio: Option<AudioDecoding>,
+    scaler: Scaler,
+    resampler: Option<(
+        ffmpeg_next::software::resampling::Context,
+        (ffmpeg_next::format::Sample, u64, u32),
+    )>,
+    decoded: frame::Video,
+    decoded_audio: frame::Audio,
+}
+
+/// The `media-play-decode` thread: decodes what the reader sends until the reader is gone.
+pub(super) fn run(shared: &Shared, rx: &Receiver<ToDecoder>) {
+    let mut d = Decoder {
+        shared,
+        video: None,
+        audio: None,
+        scaler: Scaler::default(),
+        resampler: None,
+        decoded: frame::Video::empty(),
+        decoded_audio: frame::Audio::empty(),
+    };
+    while let Ok(msg) = rx.recv() {
+        if shared.stop.is_stopped() {
+            break;
+        }
+        match msg {
+            ToDecoder::Connected { began } => {
+                d.video = None;
+                d.audio = None;
+                schedule::connected(shared, began);
+            }
+            ToDecoder::Stream {
+                index,
+                kind,
+                ctx,
+                time_base,
+            } => d.open(index, kind, ctx, time_base),
+            ToDecoder::Packet(packet) => {
+                let index = packet.stream();
+                if d.video.as_ref().is_some_and(|v| v.index == index) {
+                    d.video_packet(&packet);
+                } else if d.audio.as_ref().is_some_and(|a| a.index == index) {
+                    d.audio_packet(&packet);
+                }
+            }
+        }
+    }
+}
+
+impl Decoder<'_> {
+    fn open(&mut self, index: usize, kind: media::Type, mut ctx: codec::Context, tb: Rational) {
+        let url = self.shared.url();
+        let url = Redacted(&url);
+        // One thread and low_delay: frame threads would hold pictures back.
+        ctx.set_threading(threading::Config::count(1));
+        ctx.set_flags(codec::Flags::LOW_DELAY);
+        match kind {
+            media::Type::Video => match ctx.decoder().video() {
+                Ok(decoder) => {
+                    self.video = Some(VideoDecoding {
+                        index,
+                        decoder,
+                        time_base: tb,
+                        waiting_for_key: true,
+                    })
+                }
+                Err(e) => tracing::warn!("no video decoder for {url}: {e}"),
+            },
+            media::Type::Audio => match ctx.decoder().audio() {
+                Ok(decoder) => {
+                    self.audio = Some(AudioDecoding {
+                        index,
+                        decoder,
+                        time_base: tb,
+                    })
+                }
+                Err(e) => tracing::warn!("no audio decoder for {url}: {e}"),
+            },
+            _ => {}
+        }
+    }
+
+    fn video_packet(&mut self, packet: &Packet) {
+        let shared = self.shared;
+        let Some(v) = self.video.as_mut() else { return };
+        let dts = ms(packet.dts().or(packet.pts()), v.time_base);
+        let backlog = shared.latest_video_dts.load(Ordering::SeqCst) - dts;
+        let action = catch_up(Duration::from_millis(backlog.max(0) as u64));
+        if action == CatchUp::SkipToKeyframe {
+            v.waiting_for_key = true;
+        }
+        if v.waiting_for_key {
+            if !packet.is_key() {
+                lock(&shared.counters).skipped += 1;
+                return;
+            }
+            v.waiting_for_key = false;
+        }
+        if let Err(e) = v.decoder.send_packet(packet) {
+            tracing::debug!("video decode error on {}: {e}", Redacted(&shared.url()));
+            return;
+        }
+        while v.decoder.receive_frame(&mut self.decoded).is_ok() {
+            lock(&shared.counters).decoded += 1;
+            if action != CatchUp::Show {
+                lock(&shared.counters).skipped += 1;
+                continue;
+            }
+            let (w, h) = (self.decoded.width(), self.decoded.height());
+            let capture = clock::read(self.decoded.data(0), self.decoded.stride(0), w, h);
+            let pts_ms = ms(self.decoded.timestamp().or(self.decoded.pts()), v.time_base);
+            let (tw, th) = shared.tile();
+            let mut frame = match self.scaler.frame_at(&self.decoded, tw, th) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::debug!("scaling failed on {}: {e}", Redacted(&shared.url()));
+                    continue;
+                }
+            };
+            frame.capture_us = capture;
+            lock(&shared.counters).source_size = Some((w, h));
+            schedule::offer_frame(shared, frame, pts_ms);
+        }
+    }
+
+    fn audio_packet(&mut self, packet: &Packet) {
+        let shared = self.shared;
+        let Some(a) = self.audio.as_mut() else { return };
+        if a.decoder.send_packet(packet).is_err() {
+            return;
+        }
+        while a.decoder.receive_frame(&mut self.decoded_audio).is_ok() {
+            let pts_ms = ms(
+                self.decoded_audio.timestamp().or(self.decoded_audio.pts()),
+                a.time_base,
+            );
+            match to_mono_48k(&mut self.resampler, &self.decoded_audio) {
+                Ok(samples) => {
+                    {
+                        let mut c = lock(&shared.counters);
+                        c.audio_level = rms(&samples);
+                        c.audio_gaps.record(Instant::now());
+                    }
+                    let pushed = lock(&shared.mixer_input)
+                        .as_ref()
+                        .map(|input| input.push(&samples))
+                        .is_some();
+                    if pushed {
+                        let len_ms = samples.len() as f64 * 1000.0 / f64::from(AUDIO_SAMPLE_RATE);
+                        schedule::audio_pushed(shared, pts_ms as f64 + len_ms);
+                    }
+                }
+                Err(e) => tracing::debug!(
+                    "audio conversion failed on {}: {e}",
+                    Redacted(&shared.url())
+                ),
+            }
+        }
+    }
+}
