@@ -92,6 +92,14 @@ export interface JoinRequest {
   startMuted: boolean;
   startCameraOff: boolean;
   dataSaver: boolean;
+  audioProcessing: AudioProcessing;
+}
+
+/** Which cleaning the microphone gets before it is sent. */
+export interface AudioProcessing {
+  echoCancellation: boolean;
+  noiseSuppression: boolean;
+  gainControl: boolean;
 }
 
 export interface Member {
@@ -196,6 +204,8 @@ export const api = {
   setMicMuted: (muted: boolean) => invoke<void>("call_set_mic_muted", { muted }),
   setCameraEnabled: (enabled: boolean) => invoke<void>("call_set_camera_enabled", { enabled }),
   setDataSaver: (enabled: boolean) => invoke<void>("call_set_data_saver", { enabled }),
+  setAudioProcessing: (processing: AudioProcessing) => invoke<void>("call_set_audio_processing", { processing }),
+  micLevel: () => invoke<number>("call_mic_level"),
   switchCamera: (nickname: string, video: VideoChoice) => invoke<void>("call_switch_camera", { nickname, video }),
   switchMicrophone: (audio: AudioChoice) => invoke<void>("call_switch_microphone", { audio }),
   switchSpeaker: (speaker: string | null) => invoke<void>("call_switch_speaker", { speaker }),

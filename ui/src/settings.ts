@@ -1,7 +1,7 @@
 // Settings persisted with the store plugin, plus the device choices as the selects name them.
 
 import { LazyStore } from "@tauri-apps/plugin-store";
-import type { AudioChoice, VideoChoice } from "./api";
+import type { AudioChoice, AudioProcessing, VideoChoice } from "./api";
 import type { LanguageSetting } from "./i18n";
 
 export type VideoPath = "auto" | "webcodecs" | "webgl";
@@ -23,6 +23,12 @@ export interface Settings {
   videoPath: VideoPath;
   /** Play the others' small streams only (saves the downlink). */
   dataSaver: boolean;
+  /** Remove the others' voices that the microphone hears from our speaker. */
+  echoCancellation: boolean;
+  /** Remove fans, keyboards and chatter around us. */
+  noiseSuppression: boolean;
+  /** Even out our voice's level. */
+  gainControl: boolean;
 }
 
 export const DEFAULTS: Settings = {
@@ -38,7 +44,15 @@ export const DEFAULTS: Settings = {
   cameraOff: false,
   videoPath: "auto",
   dataSaver: false,
+  echoCancellation: true,
+  noiseSuppression: true,
+  gainControl: true,
 };
+
+/** The microphone cleaning switches of `s`, as the app takes them. */
+export function audioProcessing(s: Settings): AudioProcessing {
+  return { echoCancellation: s.echoCancellation, noiseSuppression: s.noiseSuppression, gainControl: s.gainControl };
+}
 
 const KEY = "settings";
 

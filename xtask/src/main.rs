@@ -32,6 +32,9 @@ const SYSTEM_PACKAGES: &[&str] = &[
     "ffmpeg",
     "nginx",
     "libnginx-mod-rtmp",
+    // The audio benchmark's speech and noise.
+    "espeak-ng",
+    "sox",
     // The desktop app, its H.264 decoding in the webview, and its real-window test.
     "libwebkit2gtk-4.1-dev",
     "gstreamer1.0-libav",
@@ -107,6 +110,8 @@ enum Bench {
     Abuse,
     /// Calls with one member behind a narrow, lossy or stepping link of the network lab (root).
     Network,
+    /// Echo cancellation, noise suppression, their CPU, and the audio–video offset in a call.
+    Audio,
 }
 
 fn main() -> Result<()> {
@@ -425,6 +430,7 @@ fn bench(which: Bench, root: &Path) -> Result<()> {
         Bench::Media => ("quartet-media", "media_bench", "media.json"),
         Bench::Abuse => ("quartet-tests", "bench_abuse", "abuse.json"),
         Bench::Network => ("quartet-tests", "bench_network", "network.json"),
+        Bench::Audio => ("quartet-tests", "bench_audio", "audio.json"),
     };
     if matches!(which, Bench::Server | Bench::Abuse | Bench::Network) {
         // The server under test runs as its own process, as users run it.

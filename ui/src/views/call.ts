@@ -11,6 +11,10 @@ import { VideoFeed, webCodecsSupported } from "../video/feed";
 
 /** How often the figures behind the speaking highlight and the stats overlay are read. */
 export const STATS_POLL_MS = 500;
+/** How often the live microphone meter reads our level (as the pre-join meter does). */
+export const MIC_METER_POLL_MS = 100;
+/** RMS shown as a full meter (speech is well below 1.0). */
+export const MIC_METER_FULL = 0.3;
 /** A tile's feed that cannot open yet (the member's player is still starting) is retried this often… */
 export const FEED_RETRY_MS = 400;
 /** …this many times. */
@@ -347,6 +351,23 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
 
   // --- Controls
   const micButton = control(ICONS.mic, "call.mute", "toggle-mic", () => void toggleMic());
+  // Our level after cleaning, so the meter shows what the others would hear (muted or not).
+  const micMeterFill = h("div", { class: "meter-fill", testid: "call-mic-level" });
+  const micMeter = h("div", { class: "meter mic-meter", attrs: { role: "meter", "aria-valuemin": 0, "aria-valuemax": 1 } }, micMeterFill);
+  txAttr(micMeter, "title", "call.micLevel");
+  let micMeterTimer = 0;
+  function pollMicMeter(): void {
+    api
+      .micLevel()
+      .then((level) => {
+        micMeterFill.style.width = `${Math.round(Math.min(1, level / MIC_METER_FULL) * 100)}%`;
+        micMeter.setAttribute("aria-valuenow", level.toFixed(3));
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        if (!disposed) micMeterTimer = window.setTimeout(pollMicMeter, MIC_METER_POLL_MS);
+      });
+  }
   const camButton = control(ICONS.cam, "call.stopVideo", "toggle-camera", () => void toggleCamera());
   const devicesButton = control(ICONS.devices, "call.devices", "toggle-devices", () => toggleDevices());
   const chatBadge = h("span", { class: "badge", attrs: { hidden: true } });
@@ -362,7 +383,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   const controls = h(
     "div",
     { class: "controls" },
-    h("div", { class: "control-group" }, micButton, camButton, devicesButton),
+    h("div", { class: "control-group" }, micButton, micMeter, camButton, devicesButton),
     h("div", { class: "control-group" }, chatButton, peopleButton, statsButton, snapshotButton, demoButton),
     h("div", { class: "control-group" }, leaveButton),
   );
@@ -730,6 +751,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     showMicAndCamera();
     bus.listen(onEvent);
     pollStats();
+    pollMicMeter();
   })();
 
   return {
@@ -738,6 +760,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       disposed = true;
       bus.listen(null);
       window.clearTimeout(statsTimer);
+      window.clearTimeout(micMeterTimer);
       document.removeEventListener("keydown", onKey);
       resized.disconnect();
       tiles.forEach((tile) => tile.closeFeed());

@@ -5,7 +5,7 @@ import { api, errorDetail, errorText, type DeviceProblem, type Devices, type Joi
 import type { App, RoomChoice, View } from "../app";
 import { h, icon, ICONS } from "../dom";
 import { t, tx, type Key } from "../i18n";
-import { audioChoice, videoChoice } from "../settings";
+import { audioChoice, audioProcessing, videoChoice } from "../settings";
 import { VideoFeed } from "../video/feed";
 import { CallBus } from "./call";
 
@@ -238,6 +238,7 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
       startMuted: joinMuted.checked,
       startCameraOff: cameraOff.checked,
       dataSaver: app.settings.dataSaver,
+      audioProcessing: audioProcessing(app.settings),
     };
     const bus = new CallBus();
     try {

@@ -4,7 +4,7 @@ import { api } from "../api";
 import type { App } from "../app";
 import { h, icon, ICONS } from "../dom";
 import { tx, txAttr, type Key } from "../i18n";
-import type { Settings } from "../settings";
+import { audioProcessing, type Settings } from "../settings";
 
 function select<K extends keyof Settings>(app: App, key: K, options: [Settings[K] & string, Key][], testid: string): HTMLSelectElement {
   const el = h("select", { class: "input", testid });
@@ -55,6 +55,16 @@ export function openSettings(app: App): void {
     // A call in progress takes it at once; with none, the next join does.
     api.setDataSaver(dataSaver.checked).catch(() => undefined);
   });
+  // Each cleaning switch applies to a call in progress at once, and to every later join.
+  const cleaning = (["echoCancellation", "noiseSuppression", "gainControl"] as const).map((key) => {
+    const box = h("input", { attrs: { type: "checkbox" }, testid: `audio-${key}` }) as HTMLInputElement;
+    box.checked = app.settings[key];
+    box.addEventListener("change", async () => {
+      await app.update({ [key]: box.checked });
+      api.setAudioProcessing(audioProcessing(app.settings)).catch(() => undefined);
+    });
+    return h("label", { class: "check" }, box, tx(h("span"), `settings.${key}`));
+  });
   const logs = tx(h("button", { class: "button", testid: "open-logs" }), "settings.openLogs");
   logs.addEventListener("click", () => api.openLogsFolder().catch((e) => app.fail(e)));
   const done = tx(h("button", { class: "button primary", testid: "settings-done" }), "settings.done");
@@ -69,6 +79,7 @@ export function openSettings(app: App): void {
     h("label", { class: "field" }, tx(h("span"), "settings.language"), language),
     h("label", { class: "field" }, tx(h("span"), "settings.video"), video),
     h("label", { class: "check" }, dataSaver, tx(h("span"), "settings.dataSaver")),
+    h("div", { class: "field" }, tx(h("span"), "settings.sound"), ...cleaning),
     h("div", { class: "field" }, tx(h("span"), "settings.logs"), h("div", { class: "row" }, logs), h("div", { class: "muted small", text: app.info.logDir ?? "" })),
     h("div", { class: "row end" }, tx(h("span", { class: "muted small grow" }), "settings.version", { version: app.info.version }), done),
   );

@@ -196,6 +196,25 @@ describe("settings", () => {
     expect(again[again.length - 1].checked).toBe(true);
     expect(again[again.length - 1].parentElement?.textContent).toBe("省流量：只播放其他人的小画面");
   });
+
+  it("switches each microphone cleaning on its own, for the call in progress and later joins", async () => {
+    const calls: Calls = [];
+    mockBackend(calls, {});
+    const app = await makeApp("Ann");
+    expect([app.settings.echoCancellation, app.settings.noiseSuppression, app.settings.gainControl]).toEqual([true, true, true]);
+    openSettings(app);
+    const echo = byTestId("audio-echoCancellation") as HTMLInputElement;
+    expect(echo.checked).toBe(true);
+    expect(echo.parentElement?.textContent).toContain("Echo cancellation");
+    echo.checked = false;
+    echo.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(app.settings.echoCancellation).toBe(false));
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "call_set_audio_processing")?.args).toEqual({
+        processing: { echoCancellation: false, noiseSuppression: true, gainControl: true },
+      }),
+    );
+  });
 });
 
 describe("call", () => {
@@ -458,6 +477,7 @@ describe("call", () => {
         dataSaver: false,
         startMuted: false,
         startCameraOff: false,
+        audioProcessing: { echoCancellation: true, noiseSuppression: true, gainControl: true },
       },
       (e) => seen.push(e),
     );
