@@ -171,7 +171,8 @@ pub struct PlayerStats {
     pub frames_shown: u64,
     /// Frames decoded but not shown, or packets skipped, to catch up with live.
     pub frames_skipped: u64,
-    /// Capture → shown latency from the frame clock, median, ms (recent).
+    /// Capture → decoded latency from the frame clock (before the lip-sync hold, which only
+    /// waits for the sound), median, ms (recent).
     pub latency_ms_p50: Option<f64>,
     /// Capture → shown latency, 95th percentile, ms (recent).
     pub latency_ms_p95: Option<f64>,

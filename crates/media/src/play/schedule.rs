@@ -104,6 +104,15 @@ pub(super) fn audio_pushed(shared: &Shared, end_pts_ms: f64) {
 pub(super) fn offer_frame(shared: &Shared, frame: VideoFrame, pts_ms: i64) {
     let frame = Arc::new(frame);
     let now = Instant::now();
+    // Latency is taken as the picture is ready, before the lip-sync hold: it is what the network
+    // and decoder cost, what the stream and quality policies judge; the hold only waits for the
+    // sound, which is that late anyway.
+    if let Some(t) = frame.capture_us {
+        let ms = (unix_micros() - t) as f64 / 1000.0;
+        let mut c = lock(&shared.counters);
+        c.latency.push(ms);
+        c.latency_now.push(now, ms);
+    }
     let mut s = lock(&shared.sync.state);
     if s.frames.is_empty()
         && sync::release(pts_ms, clock(shared, &s, now), Duration::ZERO) == Release::Now
@@ -204,11 +213,6 @@ fn present(shared: &Shared, s: &mut State, frame: Arc<VideoFrame>, now: Instant)
         let mut c = lock(&shared.counters);
         c.shown += 1;
         c.fps.record(now, 1);
-        if let Some(t) = frame.capture_us {
-            let ms = (unix_micros() - t) as f64 / 1000.0;
-            c.latency.push(ms);
-            c.latency_now.push(now, ms);
-        }
         if !s.shown_this_connection && c.first_frame_ms.is_none() {
             c.first_frame_ms = Some(now.duration_since(shared.sync.started).as_secs_f64() * 1000.0);
         }
