@@ -86,6 +86,21 @@ fn process(settings: AudioProcessing, far: &[f32], mic: &[f32]) -> (Vec<f32>, Du
     (out, busy / frames)
 }
 
+/// What the speaker plays of `far`: the mixer's prebuffer delays it, and the room must echo
+/// what is played, not what was sent (the mixer is deterministic, so [`process`] plays the same).
+fn played(far: &[f32]) -> Vec<f32> {
+    let mixer = AudioMixer::new();
+    let input = mixer.add_input();
+    let mut block = vec![0.0; PROCESSING_FRAME];
+    let mut out = Vec::with_capacity(far.len());
+    for f in far.chunks_exact(PROCESSING_FRAME) {
+        input.push(f);
+        mixer.mix(&mut block);
+        out.extend_from_slice(&block);
+    }
+    out
+}
+
 /// SNR gain of noise suppression: (active − noise) / noise energy, on speech-active seconds
 /// against the pauses, before and after.
 fn snr_gain(speech: &[f32], noise: &[f32]) -> f64 {
@@ -135,7 +150,7 @@ fn main() -> Result<()> {
         .map(|i| if i < 10 * sr { 0.0 } else { near[i - 10 * sr] })
         .collect();
     println!("making the room's echo ({} s of speech)…", signals::SECONDS);
-    let echo = signals::convolve(&far, &signals::room());
+    let echo = signals::convolve(&played(&far), &signals::room());
     let mic: Vec<f32> = echo.iter().zip(&near).map(|(e, n)| e + n).collect();
     let aec = AudioProcessing {
         echo_cancellation: true,
