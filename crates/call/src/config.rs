@@ -57,10 +57,11 @@ pub enum AudioInput {
 /// Where the others' sound goes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum AudioOutputChoice {
-    /// The default speaker, or a sink that discards sound when there is none.
+    /// The default speaker. When there is none at join, the call plays into a sink that discards
+    /// sound and reports a speaker error; switching to it mid-call fails and keeps the old one.
     #[default]
     Default,
-    /// A named speaker (a sink that discards sound when it cannot be opened).
+    /// A named speaker (like the default one when it cannot be opened).
     Device(String),
     /// No speaker at all (bots, tests): sound is mixed and discarded at real-time pace.
     Null,
