@@ -280,8 +280,7 @@ impl Served {
 fn strip_urls(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            map.remove("accelerateURL");
-            map.remove("mixedPlayURL");
+            map.retain(|key, _| !key.ends_with("URL"));
             map.values_mut().for_each(strip_urls);
         }
         Value::Array(items) => items.iter_mut().for_each(strip_urls),
