@@ -34,7 +34,7 @@ mod stream_thread;
 pub mod sync_marks;
 
 pub use audio_out::{AudioOutError, AudioOutput};
-pub use frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, unix_micros};
+pub use frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, samples_in, unix_micros};
 pub use mixer::{AudioMixer, MixTap, MixerInput, PlayedBlock};
 pub use play::{
     EncodedVideo, PlayError, Player, PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats,

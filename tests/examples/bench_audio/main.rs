@@ -13,6 +13,7 @@ use anyhow::Result;
 use clap::Parser;
 use quartet_media::processing::{PROCESSING_FRAME, Processor};
 use quartet_media::{AUDIO_SAMPLE_RATE, AudioChunk, AudioMixer, AudioProcessing, unix_micros};
+use quartet_testkit::sounds::energy;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -33,10 +34,6 @@ struct Args {
     /// Where to write the figures.
     #[arg(long)]
     out: PathBuf,
-}
-
-fn energy(s: &[f32]) -> f64 {
-    s.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / s.len().max(1) as f64
 }
 
 fn db(ratio: f64) -> f64 {
@@ -140,11 +137,10 @@ fn main() -> Result<()> {
         "The railway reached the valley in eighteen sixty, and within ten years the town had \
          doubled. Goods that once took a week by cart now arrived overnight, and the old inn \
          by the river became a station hotel with forty rooms.",
-        "far",
     )?;
     let near_text = "Let us move the meeting to Thursday afternoon. I will send the slides \
          tonight, and please bring the figures for the second quarter so we can compare them.";
-    let near = signals::speech(dir.path(), "en+f3", near_text, "near")?;
+    let near = signals::speech(dir.path(), "en+f3", near_text)?;
     let sr = AUDIO_SAMPLE_RATE as usize;
     let near: Vec<f32> = (0..near.len())
         .map(|i| if i < 10 * sr { 0.0 } else { near[i - 10 * sr] })
@@ -169,14 +165,14 @@ fn main() -> Result<()> {
     let erle_double = db(energy(span(&echo, DOUBLE_TALK)) / energy(&residual));
     let near_kept = correlation(span(&out, DOUBLE_TALK), span(&near_alone, DOUBLE_TALK));
 
-    let talker = signals::with_pauses(&signals::speech(dir.path(), "en+f3", near_text, "talk")?);
+    let talker = signals::with_pauses(&signals::speech(dir.path(), "en+f3", near_text)?);
     let ns_fan = snr_gain(&talker, &signals::fan(dir.path())?);
     let mut babble = vec![0.0f32; signals::len()];
     for (i, voice) in ["en-us+m3", "en+f2", "en-gb-x-rp+m5", "en+f4"]
         .iter()
         .enumerate()
     {
-        let s = signals::speech(dir.path(), voice, near_text, &format!("babble{i}"))?;
+        let s = signals::speech(dir.path(), voice, near_text)?;
         let shift = i * 3 * sr + sr / 2;
         for (j, b) in babble.iter_mut().enumerate() {
             *b += s[(j + shift) % s.len()];
