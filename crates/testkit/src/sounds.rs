@@ -70,18 +70,21 @@ pub fn read_sound(dir: &Path, input: &Path) -> Result<Vec<f32>, TestkitError> {
     let raw = fresh(dir, "f32");
     run(
         "sox",
-        Command::new(sox).arg(input).args([
-            "-r",
-            &RATE.to_string(),
-            "-c",
-            "1",
-            "-b",
-            "32",
-            "-e",
-            "floating-point",
-            "-t",
-            "raw",
-        ]),
+        Command::new(sox)
+            .arg(input)
+            .args([
+                "-r",
+                &RATE.to_string(),
+                "-c",
+                "1",
+                "-b",
+                "32",
+                "-e",
+                "floating-point",
+                "-t",
+                "raw",
+            ])
+            .arg(&raw),
     )?;
     let bytes = std::fs::read(&raw)?;
     Ok(bytes
