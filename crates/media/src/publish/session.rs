@@ -4,8 +4,8 @@
 
 use super::small::{small_fps, small_size};
 use super::{
-    IDLE_TICK, Input, Lane, PublisherConfig, PublisherEvent, Shared, StreamKind, WRITE_TIMEOUT,
-    keyframe_due, lock,
+    AUDIO_PRIMING_US, IDLE_TICK, Input, Lane, PublisherConfig, PublisherEvent, Shared, StreamKind,
+    WRITE_TIMEOUT, keyframe_due, lock,
 };
 use crate::adapt::{self, AdaptState, Ladder, Observation, Rung};
 use crate::backoff::Reconnect;
@@ -542,7 +542,9 @@ impl Session {
         if !go {
             return Ok(());
         }
-        let mut pts = ((capture - self.start_us) / 1000).max(0);
+        // Sound captured with this picture is heard AAC_PRIMING_SAMPLES after its capture time
+        // (the decoder's first output is the encoder's priming), so the picture goes as late.
+        let mut pts = ((capture - self.start_us + AUDIO_PRIMING_US) / 1000).max(0);
         if let Some(last) = self.last_video_pts {
             pts = pts.max(last + 1);
         }
