@@ -684,7 +684,10 @@ impl Actor {
                     }
                 }
                 () = sleep_until_some(keyframe_due), if keyframe_due.is_some() => self.keyframe_tick(),
-                _ = looks.tick() => self.look_at_streams(),
+                _ = looks.tick() => {
+                    self.look_at_streams();
+                    self.look_at_speaker();
+                }
             }
         };
         self.teardown().await;
@@ -737,6 +740,31 @@ impl Actor {
         }
         if moved {
             self.publish_view();
+        }
+    }
+
+    /// A speaker that stopped mid-call (unplugged, taken by another program) is told to the
+    /// user, and the null sink takes its place so the mix, the echo reference and the players'
+    /// timing go on until another speaker is chosen.
+    fn look_at_speaker(&mut self) {
+        let Some(why) = self.output.as_ref().and_then(AudioOutput::failure) else {
+            return;
+        };
+        let lost = self.output.take();
+        let name = lost
+            .as_ref()
+            .map(|o| o.describe().to_owned())
+            .unwrap_or_default();
+        tracing::warn!("{name} stopped playing: {why}");
+        self.emit(CallEvent::DeviceError {
+            kind: DeviceKind::Speaker,
+            message: format!("{name} stopped playing: {why}"),
+        });
+        self.output = AudioOutput::null(self.mixer.clone())
+            .map_err(|e| tracing::warn!("no null sink either: {e}"))
+            .ok();
+        if let Some(lost) = lost {
+            tokio::task::spawn_blocking(move || lost.stop());
         }
     }
 

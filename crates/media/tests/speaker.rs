@@ -8,8 +8,10 @@ use cpal::Sample;
 use quartet_media::{AUDIO_SAMPLE_RATE, AudioMixer, AudioOutput};
 use std::time::{Duration, Instant};
 use support::fake_audio::{
-    FakeDevice, PLAYED, SPEAKER_LATENCY as DEVICE_LATENCY, SPEAKER_RATE as RATE, with_devices,
+    DYING_AFTER, FakeDevice, PLAYED, SPEAKER_LATENCY as DEVICE_LATENCY, SPEAKER_RATE as RATE,
+    with_devices,
 };
+use support::wait_until;
 
 /// The tone played.
 const HZ: f64 = 1_000.0;
@@ -76,4 +78,20 @@ fn a_44_1_khz_speaker_plays_the_mix_at_its_level_and_pitch() {
     let rms = (middle.iter().map(|s| s * s).sum::<f64>() / middle.len() as f64).sqrt();
     let level_db = 20.0 * (rms / (AMPLITUDE / 2f64.sqrt())).log10();
     assert!(level_db.abs() < 0.5, "{level_db} dB");
+}
+
+#[test]
+fn a_speaker_unplugged_while_playing_says_why_it_stopped() {
+    let mixer = AudioMixer::new();
+    let out = AudioOutput::open_on(with_devices(&[FakeDevice::DyingSpeaker]), mixer, None).unwrap();
+    assert_eq!(out.failure(), None, "a speaker that plays has not failed");
+    // It plays DYING_AFTER 10 ms periods, then reports the loss.
+    let by = Duration::from_millis(10) * DYING_AFTER + Duration::from_secs(5);
+    assert!(
+        wait_until(by, || out.failure().is_some()),
+        "no failure reported"
+    );
+    let why = out.failure().unwrap();
+    assert!(why.to_lowercase().contains("not available"), "{why}");
+    out.stop();
 }

@@ -474,7 +474,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
         await apply(select.value);
         await app.update({ [setting]: select.value });
       } catch (e) {
-        toast(t("call.switchFailed", { message: errorDetail(e) }), "error");
+        toast(t("call.switchFailed", { message: errorText(e) }), "error", errorDetail(e));
         select.value = app.settings[setting];
       }
     });
@@ -695,7 +695,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
         if (e.link.kind === "player") tileOf(e.link.userId)?.setStatus("playing");
         break;
       case "deviceError":
-        toast(t("toast.deviceError", { device: t(`device.${e.device}` as Key), message: e.message }), "error");
+        toast(deviceErrorText(e.device, e.message), "error", e.message);
         break;
       case "uplinkLimited":
         // Once per call: the stats overlay keeps showing what we send.
@@ -770,4 +770,10 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
 
 export function errorMessage(e: unknown): string {
   return `${errorText(e)} (${errorDetail(e)})`;
+}
+
+/** A device's failure in the current language; its own English detail is shown only in English. */
+export function deviceErrorText(device: string, message: string): string {
+  const name = t(`device.${device}` as Key);
+  return getLocale() === "en" ? t("toast.deviceError", { device: name, message }) : t("toast.deviceFailed", { device: name });
 }

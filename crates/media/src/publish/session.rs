@@ -228,6 +228,8 @@ struct Session {
     audio_tb: Rational,
     start_us: i64,
     last_video_pts: Option<i64>,
+    /// Time of the first packet sent, in the output's time base: FLV refuses anything earlier.
+    first_ts: Option<i64>,
     /// Samples of the publisher's audio timeline before this connection began.
     audio_offset: i64,
     scaler: Scaler,
@@ -358,6 +360,7 @@ impl Session {
             audio_tb,
             start_us,
             last_video_pts: None,
+            first_ts: None,
             audio_offset: (start_us - shared.epoch_us) * i64::from(AUDIO_SAMPLE_RATE) / 1_000_000,
             scaler: Scaler::default(),
             last_keyframe: None,
@@ -514,6 +517,18 @@ impl Session {
     ) -> Result<(), SessionError> {
         packet.set_stream(index);
         packet.rescale_ts(from, to);
+        // Pictures go out AUDIO_PRIMING_US late, so the first one can precede sound captured
+        // just before it: that sound is dropped, and a picture is never held back.
+        if let Some(dts) = packet.dts().or(packet.pts()) {
+            let first = *self.first_ts.get_or_insert(dts);
+            if dts < first {
+                if index == self.audio_index {
+                    return Ok(());
+                }
+                packet.set_dts(Some(first));
+                packet.set_pts(packet.pts().map(|p| p.max(first)));
+            }
+        }
         let size = packet.size() as u64;
         let began = Instant::now();
         packet.write(&mut self.output).map_err(ctx("sending"))?;

@@ -42,7 +42,13 @@ pub enum FakeDevice {
     Mic,
     /// A 44.1 kHz 16-bit stereo speaker.
     Speaker,
+    /// The same speaker, unplugged after [`DYING_AFTER`] periods: it reports the loss and plays
+    /// no more.
+    DyingSpeaker,
 }
+
+/// Periods a [`FakeDevice::DyingSpeaker`] plays before it is unplugged.
+pub const DYING_AFTER: u32 = 20;
 
 #[derive(Clone)]
 struct FakeHost {
@@ -72,13 +78,16 @@ impl FakeDevice {
         match self {
             FakeDevice::Mic => "Fake microphone",
             FakeDevice::Speaker => "Fake 44.1 kHz speaker",
+            FakeDevice::DyingSpeaker => "Fake speaker on a loose cable",
         }
     }
 
     fn range(self) -> SupportedStreamConfigRange {
         let (channels, rate, period, format) = match self {
             FakeDevice::Mic => (1, RATE, PERIOD, SampleFormat::F32),
-            FakeDevice::Speaker => (2, SPEAKER_RATE, SPEAKER_PERIOD, SampleFormat::I16),
+            FakeDevice::Speaker | FakeDevice::DyingSpeaker => {
+                (2, SPEAKER_RATE, SPEAKER_PERIOD, SampleFormat::I16)
+            }
         };
         let buffer = SupportedBufferSize::Range {
             min: period as u32,
@@ -196,7 +205,7 @@ impl DeviceTrait for FakeDevice {
         config: StreamConfig,
         format: SampleFormat,
         mut data_callback: D,
-        _: E,
+        mut error_callback: E,
         _: Option<Duration>,
     ) -> Result<FakeStream, Error>
     where
@@ -210,7 +219,18 @@ impl DeviceTrait for FakeDevice {
             return Err(Error::new(ErrorKind::UnsupportedConfig));
         }
         let mut buffer = vec![0i16; SPEAKER_PERIOD * 2];
+        let mut periods_left = (*self == FakeDevice::DyingSpeaker).then_some(DYING_AFTER);
         Ok(FakeStream::paced(move |elapsed| {
+            match periods_left.as_mut() {
+                Some(0) => return,
+                Some(1) => {
+                    periods_left = Some(0);
+                    error_callback(Error::new(ErrorKind::DeviceNotAvailable));
+                    return;
+                }
+                Some(n) => *n -= 1,
+                None => {}
+            }
             #[allow(unsafe_code)]
             // SAFETY: `buffer` holds `SPEAKER_PERIOD * 2` i16 samples and outlives `data`, which
             // is only lent to the callback for this call.
