@@ -42,7 +42,7 @@ pub use config::{
 pub use embed::EmbeddedRelay;
 pub use events::{IDLE_TIMEOUT, PING_INTERVAL};
 pub use host::{Host, HostError, RtmpSetup};
-pub use http::router;
+pub use http::{JSON_CONTENT_TYPE, router};
 pub use keyframes::KEYFRAME_REQUEST_INTERVAL;
 pub use liveness::{NeverLive, StreamLiveness};
 pub use presence::CHECK_SLACK;

@@ -43,10 +43,10 @@ pub const MAX_TEXT_BYTES: usize = 4 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum Refusal {
     /// A required field was missing.
-    #[error("请求参数错误 ({0})")]
+    #[error("{0}")]
     Params(#[from] FieldsError),
     /// The text message was too long.
-    #[error("请求参数错误 (msg is {len} bytes; the limit is {MAX_TEXT_BYTES})")]
+    #[error("msg is {len} bytes; the limit is {MAX_TEXT_BYTES}")]
     TextTooLong {
         /// Its length.
         len: usize,
@@ -58,7 +58,7 @@ pub(crate) enum Refusal {
     #[error(transparent)]
     Room(#[from] RoomError),
     /// Stream mixing is not offered.
-    #[error("不支持该操作 (merge_stream: this server does not mix streams)")]
+    #[error("merge_stream: this server does not mix streams")]
     MergeNotSupported,
     /// The request's nonce was malformed, stale or replayed.
     #[error(transparent)]
@@ -67,9 +67,7 @@ pub(crate) enum Refusal {
     #[error(transparent)]
     CreationRate(#[from] RateLimited),
     /// The user is already in as many rooms as it may be.
-    #[error(
-        "超出用户配额 ({user_id:?} is already in {held} rooms; the limit is {MAX_ROOMS_PER_USER})"
-    )]
+    #[error("{user_id:?} is already in {held} rooms; the limit is {MAX_ROOMS_PER_USER}")]
     TooManyRoomsForUser {
         /// The user.
         user_id: String,
@@ -505,7 +503,8 @@ impl Server {
         DeletePusher(r): DeletePusher,
     ) -> Result<Reply, Refusal> {
         self.registry()
-            .remove(kind, &r.room_id, &r.user_id, self.now(), self.store())?;
+            .remove(kind, &r.room_id, &r.user_id, self.now(), self.store())
+            .map_err(|e| e.for_membership(&r.user_id))?;
         self.cut_revoked();
         Ok(Reply::ok_empty())
     }
@@ -528,7 +527,8 @@ impl Server {
         PusherHeartbeat(r): PusherHeartbeat,
     ) -> Result<Reply, Refusal> {
         self.registry()
-            .heartbeat(kind, &r.room_id, &r.user_id, Instant::now())?;
+            .heartbeat(kind, &r.room_id, &r.user_id, Instant::now())
+            .map_err(|e| e.for_membership(&r.user_id))?;
         Ok(Reply::ok_empty())
     }
 

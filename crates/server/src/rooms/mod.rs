@@ -26,7 +26,7 @@ pub const EVENT_BUFFER: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoomError {
     /// No room of this kind has that ID.
-    #[error("您请求的房间不存在 (no {kind} room {room_id:?})")]
+    #[error("no {kind} room {room_id:?}")]
     NoSuchRoom {
         /// The kind asked for.
         kind: RoomKind,
@@ -34,7 +34,7 @@ pub enum RoomError {
         room_id: String,
     },
     /// Someone other than the creator tried to destroy the room.
-    #[error("您请求的房间不存在 (only the creator {creator:?} may destroy room {room_id:?})")]
+    #[error("only the creator {creator:?} may destroy room {room_id:?}")]
     NotCreator {
         /// The room.
         room_id: String,
@@ -42,7 +42,7 @@ pub enum RoomError {
         creator: String,
     },
     /// The user is not a member of the room.
-    #[error("您请求的房间成员不存在 ({user_id:?} is not a member of room {room_id:?})")]
+    #[error("{user_id:?} is not a member of room {room_id:?}")]
     NoSuchMember {
         /// The room.
         room_id: String,
@@ -50,7 +50,7 @@ pub enum RoomError {
         user_id: String,
     },
     /// The room already holds its limit.
-    #[error("超出房间人数上限 (room {room_id:?} is full: {capacity} members)")]
+    #[error("room {room_id:?} is full: {capacity} members")]
     Full {
         /// The room.
         room_id: String,
@@ -58,15 +58,13 @@ pub enum RoomError {
         capacity: usize,
     },
     /// The server already holds its limit of rooms.
-    #[error("服务器内部错误 (the server already holds its limit of {max} rooms)")]
+    #[error("the server already holds its limit of {max} rooms")]
     TooManyRooms {
         /// The limit.
         max: usize,
     },
     /// The room store refused the change, so nothing changed.
-    #[error(
-        "服务器内部错误 (the room store could not record this change, so nothing changed: {0})"
-    )]
+    #[error("the room store could not record this change, so nothing changed: {0}")]
     Store(String),
 }
 
@@ -78,6 +76,19 @@ impl RoomError {
             RoomError::NoSuchMember { .. } => Code::NoSuchMember,
             RoomError::Full { .. } => Code::RoomFull,
             RoomError::TooManyRooms { .. } | RoomError::Store(_) => Code::Internal,
+        }
+    }
+
+    /// This refusal as a call on `user_id`'s membership (`pusher_heartbeat`, `delete_pusher`)
+    /// gives it: v1 only asked whether the user was a member of the room, so a room that is gone
+    /// answers as a missing member (code 5), not a missing room.
+    pub fn for_membership(self, user_id: &str) -> RoomError {
+        match self {
+            RoomError::NoSuchRoom { room_id, .. } => RoomError::NoSuchMember {
+                room_id,
+                user_id: user_id.to_owned(),
+            },
+            other => other,
         }
     }
 }

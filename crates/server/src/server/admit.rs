@@ -13,11 +13,11 @@ use quartet_proto::{Endpoint, Fields, FieldsError, Request};
 pub(crate) enum AuthError {
     /// No token, and anonymous calls are refused.
     #[error(
-        "身份验证失败 (userSig required: pass the one from get_im_login_info as the userSig field or an Authorization: Bearer header)"
+        "userSig required: pass the one from get_im_login_info as the userSig field or an Authorization: Bearer header"
     )]
     Missing,
     /// The token did not verify for the acting user.
-    #[error("身份验证失败 ({0})")]
+    #[error("{0}")]
     Invalid(#[from] TokenError),
 }
 
