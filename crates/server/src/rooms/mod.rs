@@ -11,11 +11,13 @@ use std::collections::{BTreeMap, HashMap};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+mod feed;
 mod persist;
 mod room;
 #[cfg(test)]
 mod tests;
 
+pub use feed::{Feed, RoomChange};
 pub use room::{Member, Now, Profile, Room};
 
 /// Events a room buffers per socket; a socket further behind skips ahead (see `events`), so a
@@ -156,6 +158,8 @@ pub struct Registry {
     revoked_before: HashMap<String, u64>,
     /// Users revoked since the last [`Registry::take_revoked`], whose live streams must be cut.
     revoked_now: Vec<String>,
+    /// Where changes are told beyond the event sockets.
+    feed: Feed,
 }
 
 /// Writes `changes`, or says why not (and logs it: the operator must hear of a failing disk).
@@ -234,7 +238,8 @@ impl Registry {
             .entry(kind)
             .or_default()
             .insert(seq, room_id.clone());
-        self.rooms.insert(room_id, room);
+        self.rooms.insert(room_id.clone(), room);
+        self.feed.tell(RoomChange::Created { kind, room_id });
         Ok(())
     }
 
@@ -296,6 +301,10 @@ impl Registry {
             }
             room.broadcast(ServerEvent::room_closed(reason));
             tracing::info!(kind = %room.kind, room = %room.id, reason = reason.as_str(), "room closed");
+            self.feed.tell(RoomChange::Closed {
+                room_id: room.id.clone(),
+                reason,
+            });
             let users = room.members.into_iter().map(|m| m.profile.user_id);
             self.forget_memberships(users.collect(), unix_secs);
         }
@@ -364,6 +373,9 @@ impl Registry {
             member.last_seen = now.at;
             if visible_change {
                 room.broadcast(ServerEvent::pusher_change());
+                self.feed.tell(RoomChange::Members {
+                    room_id: room_id.to_owned(),
+                });
             }
             return Ok(Joined::Refreshed);
         }
@@ -382,6 +394,9 @@ impl Registry {
         room.members.push(member);
         room.broadcast(ServerEvent::pusher_change());
         tracing::info!(%kind, room = %room_id, user = %user_id, members = room.members.len(), "member joined");
+        self.feed.tell(RoomChange::Members {
+            room_id: room_id.to_owned(),
+        });
         Ok(Joined::New)
     }
 
@@ -403,6 +418,9 @@ impl Registry {
         if let Some(room) = self.rooms.get_mut(room_id) {
             room.members.retain(|m| m.profile.user_id != user_id);
             room.broadcast(ServerEvent::pusher_change());
+            self.feed.tell(RoomChange::Members {
+                room_id: room_id.to_owned(),
+            });
         }
         self.forget_memberships(vec![user_id.to_owned()], now.unix_secs);
         Ok(())
