@@ -263,12 +263,11 @@ fn room_user(room_id: &str, user_id: &str) -> RoomUser {
     }
 }
 
-/// The most useful words of an error body: its JSON `message`, else its first characters.
+/// The most useful words of an error body: its JSON `message` (and `detail`), else its first
+/// characters.
 fn status_message(body: &[u8]) -> String {
-    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body)
-        && let Some(Value::String(message)) = map.get("message")
-    {
-        return message.clone();
+    if let Ok(reply) = serde_json::from_slice::<Reply>(body) {
+        return reply.explained();
     }
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
@@ -347,6 +346,12 @@ mod tests {
         assert_eq!(
             status_message(br#"{"code":1,"message":"bad json"}"#),
             "bad json"
+        );
+        assert_eq!(
+            status_message(
+                r#"{"code":1,"message":"请求参数错误","detail":"no such route"}"#.as_bytes()
+            ),
+            "请求参数错误 (no such route)"
         );
         assert_eq!(status_message(b"  Not Found\n"), "Not Found");
         assert_eq!(status_message(b""), "(empty body)");
