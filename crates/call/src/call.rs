@@ -14,6 +14,7 @@ use crate::grid::{GRID_TILES, GridCell, compose_grid};
 use crate::keyframe::{self, KeyframeFigures, Keyframes};
 use crate::receive::{Receive, Stream};
 use crate::speaker::open_output;
+use crate::diagnostics::Diagnostics;
 use crate::stats::{CallStats, RemoteStats};
 use crate::streams::{self, LOOK_EVERY, TileStream};
 use crate::tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};
@@ -224,6 +225,16 @@ impl CallHandle {
     /// The latest picture we send (`None` with the camera off or without a camera).
     pub fn preview(&self) -> FrameSlot {
         self.preview.clone()
+    }
+
+    /// The room API calls and event-channel frames so far, and every stream's figures.
+    pub fn diagnostics(&self) -> Diagnostics {
+        let journal = self.session.journal();
+        Diagnostics {
+            api_calls: journal.calls(),
+            events: journal.events(),
+            stats: self.stats(),
+        }
     }
 
     /// Our publisher and every remote player, right now.

@@ -27,6 +27,7 @@
 mod call;
 pub mod config;
 pub mod devices;
+pub mod diagnostics;
 pub mod event;
 pub mod grid;
 pub mod keyframe;
@@ -44,6 +45,9 @@ pub use config::{
     AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput, processing_for,
 };
 pub use devices::FrameSlot;
+pub use diagnostics::Diagnostics;
+pub use quartet_room::{ApiCall, ChannelEntry};
+pub use quartet_media::{AudioInfo, StreamInfo, VideoInfo};
 pub use event::{CallEvent, Link, Participant, Placement, PlayerState, PublisherState};
 pub use grid::compose_grid;
 pub use keyframe::{

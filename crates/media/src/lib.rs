@@ -30,6 +30,7 @@ pub mod resample;
 mod signal;
 pub mod source;
 pub mod stats;
+pub mod stream_info;
 mod stream_thread;
 pub mod sync_marks;
 
@@ -49,6 +50,7 @@ pub use source::{
     FileVideoSource, Interrupter, Microphone, SourceError, SyntheticTone, SyntheticVideo,
     VideoSource, list_cameras, list_microphones,
 };
+pub use stream_info::{AudioInfo, StreamInfo, VideoInfo};
 pub use sync_marks::{AvOffsets, SyncMeter};
 
 use std::sync::Once;
