@@ -395,10 +395,8 @@ pub async fn export_diagnostics(
             .map(|d| diagnostics::logs_to_export(&d))
             .unwrap_or_default(),
     };
-    let path = snapshot_dir(&app)?.join(format!(
-        "quartet-diagnostics-{}.zip",
-        unix_micros() / 1000
-    ));
+    let path =
+        snapshot_dir(&app)?.join(format!("quartet-diagnostics-{}.zip", unix_micros() / 1000));
     tokio::task::spawn_blocking(move || {
         diagnostics::write_bundle(&path, &bundle).map(|_| path.display().to_string())
     })

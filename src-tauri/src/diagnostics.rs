@@ -284,7 +284,7 @@ pub fn logs_to_export(dir: &Path) -> Vec<PathBuf> {
             Some((meta.modified().ok()?, meta.len(), e.path()))
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     let mut total = 0;
     files
         .into_iter()
@@ -397,7 +397,10 @@ mod tests {
             .unwrap()
             .read_to_string(&mut settings)
             .unwrap();
-        assert!(settings.contains("Ann") && !settings.contains("token"), "{settings}");
+        assert!(
+            settings.contains("Ann") && !settings.contains("token"),
+            "{settings}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

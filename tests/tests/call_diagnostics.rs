@@ -25,7 +25,12 @@ async fn a_call_tells_its_api_calls_events_and_streams() -> Result<()> {
     let d = ann.call.diagnostics();
 
     let endpoints: Vec<&str> = d.api_calls.iter().map(|c| c.endpoint.as_str()).collect();
-    for wanted in ["get_im_login_info", "get_push_url", "create_room", "get_pushers"] {
+    for wanted in [
+        "get_im_login_info",
+        "get_push_url",
+        "create_room",
+        "get_pushers",
+    ] {
         assert!(endpoints.contains(&wanted), "{wanted} not in {endpoints:?}");
     }
     assert!(
@@ -44,14 +49,25 @@ async fn a_call_tells_its_api_calls_events_and_streams() -> Result<()> {
         d.events
     );
 
-    let ben = d.stats.remote(&members[1].call.user_id()).expect("Ben played");
+    let ben = d
+        .stats
+        .remote(&members[1].call.user_id())
+        .expect("Ben played");
     let info = &ben.player.stream_info;
     let video = info.video.as_ref().expect("video described");
     assert_eq!(video.codec, "h264");
-    assert!(video.profile.is_some() && video.level.is_some(), "{video:?}");
+    assert!(
+        video.profile.is_some() && video.level.is_some(),
+        "{video:?}"
+    );
     let audio = info.audio.as_ref().expect("audio described");
     assert_eq!(
-        (audio.codec.as_str(), audio.profile.as_deref(), audio.sample_rate, audio.channels),
+        (
+            audio.codec.as_str(),
+            audio.profile.as_deref(),
+            audio.sample_rate,
+            audio.channels
+        ),
         ("aac", Some("LC"), 48_000, 1)
     );
     assert!(ben.player.latency_ms_p50.is_some(), "{:?}", ben.player);

@@ -6,6 +6,7 @@ use crate::config::{
     AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput, processing_for,
 };
 use crate::devices::{FrameSlot, Previewed, error_kind, open_audio, open_video};
+use crate::diagnostics::Diagnostics;
 use crate::event::{
     CallEvent, Link, LinkState, Participant, Placement, PlayerState, PublisherState,
     link_transition, player_state, publisher_state,
@@ -14,7 +15,6 @@ use crate::grid::{GRID_TILES, GridCell, compose_grid};
 use crate::keyframe::{self, KeyframeFigures, Keyframes};
 use crate::receive::{Receive, Stream};
 use crate::speaker::open_output;
-use crate::diagnostics::Diagnostics;
 use crate::stats::{CallStats, RemoteStats};
 use crate::streams::{self, LOOK_EVERY, TileStream};
 use crate::tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};

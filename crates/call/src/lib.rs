@@ -46,8 +46,6 @@ pub use config::{
 };
 pub use devices::FrameSlot;
 pub use diagnostics::Diagnostics;
-pub use quartet_room::{ApiCall, ChannelEntry};
-pub use quartet_media::{AudioInfo, StreamInfo, VideoInfo};
 pub use event::{CallEvent, Link, Participant, Placement, PlayerState, PublisherState};
 pub use grid::compose_grid;
 pub use keyframe::{
@@ -56,7 +54,9 @@ pub use keyframe::{
 };
 pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quartet_media::source::DeviceKind;
+pub use quartet_media::{AudioInfo, StreamInfo, VideoInfo};
 pub use quartet_media::{AudioProcessing, ProcessingStats};
+pub use quartet_room::{ApiCall, ChannelEntry};
 pub use receive::{Receive, Stream};
 pub use speaker::test_speaker;
 pub use stats::{CallStats, RemoteStats};

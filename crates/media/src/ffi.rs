@@ -412,8 +412,8 @@ pub(crate) fn codec_shape(ctx: &codec::Context) -> CodecShape {
     unsafe {
         let p = ctx.as_ptr();
         let name = ffi::avcodec_profile_name((*p).codec_id, (*p).profile);
-        let profile = (!name.is_null())
-            .then(|| CStr::from_ptr(name).to_string_lossy().into_owned());
+        let profile =
+            (!name.is_null()).then(|| CStr::from_ptr(name).to_string_lossy().into_owned());
         CodecShape {
             profile,
             level: ((*p).level > 0).then_some((*p).level),

@@ -170,9 +170,15 @@ mod tests {
         assert_eq!(h264_from_avcc(&[0, 66, 0, 30]), None);
         assert_eq!(h264_from_avcc(&[1, 66]), None);
         // AAC LC, 48 kHz, mono: 00010 0011 0001 000.
-        assert_eq!(aac_from_asc(&[0x11, 0x88]), Some(("LC".to_owned(), 48_000, 1)));
+        assert_eq!(
+            aac_from_asc(&[0x11, 0x88]),
+            Some(("LC".to_owned(), 48_000, 1))
+        );
         // AAC LC, 44.1 kHz, stereo.
-        assert_eq!(aac_from_asc(&[0x12, 0x10]), Some(("LC".to_owned(), 44_100, 2)));
+        assert_eq!(
+            aac_from_asc(&[0x12, 0x10]),
+            Some(("LC".to_owned(), 44_100, 2))
+        );
         assert_eq!(aac_from_asc(&[0x17]), None);
     }
 }

@@ -172,8 +172,12 @@ impl ApiClient {
         let result = self.exchange(req).await;
         let (code, status, error) = match &result {
             Ok(_) => (Some(0), None, None),
-            Err(ApiError::Code { code, message }) => (Some(code.as_i64()), None, Some(message.clone())),
-            Err(ApiError::Status { status, message }) => (None, Some(*status), Some(message.clone())),
+            Err(ApiError::Code { code, message }) => {
+                (Some(code.as_i64()), None, Some(message.clone()))
+            }
+            Err(ApiError::Status { status, message }) => {
+                (None, Some(*status), Some(message.clone()))
+            }
             Err(e) => (None, None, Some(e.to_string())),
         };
         self.journal.call(ApiCall {
