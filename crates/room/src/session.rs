@@ -254,6 +254,9 @@ pub async fn connect(
     }
     let mut api =
         ApiClient::new(config.server.clone(), config.kind).map_err(SessionError::Setup)?;
+    if config.bare_requests {
+        api = api.bare();
+    }
     let identity = login(&mut api).await?;
     let user_id = identity.user_id.clone();
 
