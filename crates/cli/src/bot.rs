@@ -4,6 +4,7 @@
 
 mod figures;
 mod print;
+mod v1;
 
 use crate::member::MemberArgs;
 use anyhow::{Context, Result};
@@ -59,6 +60,10 @@ pub struct BotArgs {
     /// their small (data saver) or main stream.
     #[arg(long, value_enum, default_value_t = ReceiveArg::Auto)]
     receive: ReceiveArg,
+    /// Be the original mini-program client: no token, no event channel, its heartbeat cadence,
+    /// no polling, and the stream its live-pusher sent (360×640 portrait, 15 fps, 1000 kbit/s).
+    #[arg(long, conflicts_with_all = ["width", "height", "fps", "no_small_stream"])]
+    v1: bool,
     /// Send no small second stream, even where the room server offers one.
     #[arg(long, env = "QUARTET_NO_SMALL_STREAM",
           value_parser = clap::builder::FalseyValueParser::new())]
@@ -119,10 +124,19 @@ pub(crate) fn bot_config(session: SessionConfig, width: u32, height: u32, fps: u
 
 /// Runs `quartet bot` until `--duration`, Ctrl-C or the room closing.
 pub async fn run(args: BotArgs) -> Result<()> {
-    let session = args.member.session_config()?;
-    let mut config = bot_config(session, args.width, args.height, args.fps);
+    let mut session = args.member.session_config()?;
+    let (width, height, fps) = if args.v1 {
+        v1::v1_session(&mut session);
+        (v1::V1_WIDTH, v1::V1_HEIGHT, v1::V1_FPS)
+    } else {
+        (args.width, args.height, args.fps)
+    };
+    let mut config = bot_config(session, width, height, fps);
     config.media.receive = args.receive.into();
     config.media.send_small = !args.no_small_stream;
+    if args.v1 {
+        v1::v1_media(&mut config.media);
+    }
     let bot = Bot::start(BotOptions {
         config,
         prefix: String::new(),

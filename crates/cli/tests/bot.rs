@@ -369,3 +369,61 @@ fn the_figures_keep_a_member_that_left_before_the_end() {
     assert!(server.wait_exit().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_v1_bot_talks_as_the_mini_program_did() {
+    // It carries no token: a server that wants one refuses it.
+    let mut strict = Proc::start(&[
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--rtmp-listen",
+        "127.0.0.1:0",
+        "--ephemeral",
+    ]);
+    let line = strict.expect("room server: ");
+    let url = line.trim_start_matches("room server: ").trim().to_owned();
+    let (ok, _, err) = run(&[
+        "bot", "--server", &url, "--create", "V1", "--name", "Old", "--v1",
+    ]);
+    assert!(!ok && err.contains("code 7"), "{err}");
+    strict.signal("-TERM");
+    assert!(strict.wait_exit().success());
+
+    // A server that lets anonymous members in, as the original did: it plays and is played,
+    // sending the live-pusher's portrait stream.
+    let mut server = Proc::start(&[
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--rtmp-listen",
+        "127.0.0.1:0",
+        "--ephemeral",
+        "--allow-anonymous",
+    ]);
+    let line = server.expect("room server: ");
+    let url = line.trim_start_matches("room server: ").trim().to_owned();
+    let mut ann = Proc::start(&[
+        "bot", "--server", &url, "--create", "V1", "--name", "Ann", "--width", "320", "--height",
+        "180",
+    ]);
+    let joined = ann.expect("joined room ");
+    let room_id = joined.split_whitespace().nth(2).unwrap().to_owned();
+    let mut old = Proc::start(&[
+        "bot", "--server", &url, "--room", &room_id, "--name", "Old", "--v1",
+    ]);
+    old.expect("member Ann");
+    old.expect("first picture from Ann");
+    ann.expect("+ Old");
+    ann.expect("first picture from Old");
+    let figures = old.expect("stats: Ann");
+    assert!(figures.contains("360×640 · 1000 kbps"), "{figures}");
+    old.signal("-INT");
+    old.expect("left room");
+    assert!(old.wait_exit().success());
+    ann.expect("- Old");
+    ann.signal("-INT");
+    assert!(ann.wait_exit().success());
+    server.signal("-TERM");
+    assert!(server.wait_exit().success());
+}
