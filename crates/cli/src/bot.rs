@@ -2,16 +2,18 @@
 //! name and a tone, plays the others, prints live figures, writes the four-up grid it sees as a
 //! PNG, and at exit the per-member figures as JSON.
 
-use crate::join::inert;
+mod figures;
+mod print;
+mod v1;
+
 use crate::member::MemberArgs;
 use anyhow::{Context, Result};
 use clap::Args;
+use figures::{FIGURES_EVERY, Played, stats_json, stats_line};
 use image::ImageFormat;
+use print::{print_event, remember_names};
 use quartet_call::config::{DEFAULT_FPS, DEFAULT_HEIGHT, DEFAULT_WIDTH};
-use quartet_call::{
-    Call, CallConfig, CallEvent, CallHandle, CallStats, Link, MediaSettings, Participant,
-    Placement, PlayerState, PublisherState, Receive,
-};
+use quartet_call::{Call, CallConfig, CallEvent, CallHandle, MediaSettings, Receive};
 use quartet_room::SessionConfig;
 use std::collections::HashMap;
 use std::fs::File;
@@ -58,6 +60,10 @@ pub struct BotArgs {
     /// their small (data saver) or main stream.
     #[arg(long, value_enum, default_value_t = ReceiveArg::Auto)]
     receive: ReceiveArg,
+    /// Be the original mini-program client: no token, no event channel, its heartbeat cadence,
+    /// no polling, and the stream its live-pusher sent (360×640 portrait, 15 fps, 1000 kbit/s).
+    #[arg(long, conflicts_with_all = ["width", "height", "fps", "no_small_stream"])]
+    v1: bool,
     /// Send no small second stream, even where the room server offers one.
     #[arg(long, env = "QUARTET_NO_SMALL_STREAM",
           value_parser = clap::builder::FalseyValueParser::new())]
@@ -118,10 +124,19 @@ pub(crate) fn bot_config(session: SessionConfig, width: u32, height: u32, fps: u
 
 /// Runs `quartet bot` until `--duration`, Ctrl-C or the room closing.
 pub async fn run(args: BotArgs) -> Result<()> {
-    let session = args.member.session_config()?;
-    let mut config = bot_config(session, args.width, args.height, args.fps);
+    let mut session = args.member.session_config()?;
+    let (width, height, fps) = if args.v1 {
+        v1::v1_session(&mut session);
+        (v1::V1_WIDTH, v1::V1_HEIGHT, v1::V1_FPS)
+    } else {
+        (args.width, args.height, args.fps)
+    };
+    let mut config = bot_config(session, width, height, fps);
     config.media.receive = args.receive.into();
     config.media.send_small = !args.no_small_stream;
+    if args.v1 {
+        v1::v1_media(&mut config.media);
+    }
     let bot = Bot::start(BotOptions {
         config,
         prefix: String::new(),
@@ -176,6 +191,10 @@ impl Bot {
         stats_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         // The first figures after one period, not at once (nothing is playing yet).
         stats_tick.reset();
+        let mut figures_tick = tokio::time::interval(FIGURES_EVERY);
+        figures_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let keep_figures = self.options.stats_json.is_some();
+        let mut played = Played::default();
         let started = Instant::now();
         let until = self.options.duration.map(|d| started + d);
         tokio::pin!(stop);
@@ -194,6 +213,9 @@ impl Bot {
                     }
                     None => break true,
                 },
+                _ = figures_tick.tick(), if keep_figures => {
+                    played.record(&self.call.stats(), started.elapsed());
+                }
                 _ = stats_tick.tick(), if stats_every.is_some() => {
                     println!("{prefix}{}", stats_line(&self.call.stats()));
                 }
@@ -207,96 +229,18 @@ impl Bot {
             }
         };
         let stats = self.call.stats();
+        played.record(&stats, started.elapsed());
         if !closed {
             self.call.leave().await.context("leaving")?;
             println!("{prefix}left room {}", self.call.room_id());
         }
         if let Some(path) = &self.options.stats_json {
-            let json = stats_json(&stats);
+            let json = stats_json(&stats, &played);
             write_atomically(path, |f| Ok(serde_json::to_writer_pretty(f, &json)?))
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         Ok(())
     }
-}
-
-/// `{"remote": [{"userID", "userName", "framesDecoded", "latencyMsP50", "latencyMsP95",
-/// "latencyMsNow", "audioMaxGapMs", "firstFrameMs", "stream", "streamSwitches"}], "publisher": {"width", "height", "fps", "targetKbps", "kbps",
-/// "adaptations", "uplinkLimited", "uplinkQueueMs"}}`, with `null` for figures not measured
-/// (yet) and for the publisher when not sending.
-pub(crate) fn stats_json(stats: &CallStats) -> serde_json::Value {
-    let remote: Vec<serde_json::Value> = stats
-        .remotes
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "userID": r.user_id,
-                "userName": r.user_name,
-                "framesDecoded": r.player.frames_decoded,
-                "latencyMsP50": r.player.latency_ms_p50,
-                "latencyMsP95": r.player.latency_ms_p95,
-                "latencyMsNow": r.player.latency_ms_now,
-                "audioMaxGapMs": r.player.audio_max_gap_ms,
-                "firstFrameMs": r.player.first_frame_ms,
-                "stream": r.stream.as_str(),
-                "streamSwitches": r.stream_switches,
-            })
-        })
-        .collect();
-    let publisher = stats.publisher.as_ref().map(|p| {
-        serde_json::json!({
-            "width": p.rung.width,
-            "height": p.rung.height,
-            "fps": p.rung.fps,
-            "targetKbps": p.target_kbps,
-            "kbps": p.kbps,
-            "adaptations": p.adaptations,
-            "uplinkLimited": p.uplink_limited,
-            "uplinkQueueMs": p.uplink_queue_ms,
-        })
-    });
-    serde_json::json!({ "remote": remote, "publisher": publisher })
-}
-
-/// One line of figures: each remote tile's fps, latency now (median over the last second, so a
-/// spike shows at once) and kbit/s, then ours.
-pub(crate) fn stats_line(stats: &CallStats) -> String {
-    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
-    let mut line = String::from("stats:");
-    for r in &stats.remotes {
-        line.push_str(&format!(
-            " {} {:.1} fps {} ms {:.0} kbps {} |",
-            r.user_name,
-            r.player.fps,
-            ms(r.player.latency_ms_now),
-            r.player.kbps,
-            r.stream.as_str()
-        ));
-    }
-    if stats.remotes.is_empty() {
-        line.push_str(" nobody to play |");
-    }
-    match &stats.publisher {
-        Some(p) => line.push_str(&format!(
-            " out {:.1} fps {:.0} kbps, {}×{} · {} kbps{}{}",
-            p.fps,
-            p.kbps,
-            p.rung.width,
-            p.rung.height,
-            p.target_kbps,
-            if p.uplink_limited {
-                " (uplink slow)"
-            } else {
-                ""
-            },
-            if p.connected { "" } else { " (reconnecting)" }
-        )),
-        None => line.push_str(" not sending"),
-    }
-    if stats.listed > 0 {
-        line.push_str(&format!(" | {} listed, not played", stats.listed));
-    }
-    line
 }
 
 async fn write_snapshot(call: &CallHandle, path: &Path, media: &MediaSettings) -> Result<()> {
@@ -327,199 +271,9 @@ pub(crate) fn write_atomically(
     Ok(())
 }
 
-fn remember_names(names: &mut HashMap<String, String>, event: &CallEvent) {
-    let mut remember = |p: &Participant| {
-        names.insert(p.member.user_id.clone(), p.member.user_name.clone());
-    };
-    match event {
-        CallEvent::Joined { members, .. } => members.iter().for_each(remember),
-        CallEvent::MemberJoined(p) | CallEvent::MemberPromoted(p) | CallEvent::MemberUpdated(p) => {
-            remember(p)
-        }
-        _ => {}
-    }
-}
-
-/// A member's name as a terminal may show it (control sequences made visible).
-fn name_of<'a>(names: &'a HashMap<String, String>, user_id: &'a str) -> std::borrow::Cow<'a, str> {
-    inert(names.get(user_id).map_or(user_id, String::as_str))
-}
-
-fn placement(p: &Participant) -> String {
-    match p.placement {
-        Placement::Own => "you".to_owned(),
-        Placement::Tile(t) => format!("tile {}", t + 1),
-        Placement::Listed => "listed, not played (no tile free)".to_owned(),
-    }
-}
-
-fn link(names: &HashMap<String, String>, link: &Link) -> String {
-    match link {
-        Link::Room => "room server".to_owned(),
-        Link::Publisher => "our stream".to_owned(),
-        Link::Player(id) => format!("{}'s stream", name_of(names, id)),
-    }
-}
-
-fn print_event(prefix: &str, names: &HashMap<String, String>, event: &CallEvent) {
-    match event {
-        CallEvent::Joined {
-            room_id,
-            user_id,
-            members,
-        } => {
-            println!("{prefix}joined room {room_id} as {user_id}");
-            for p in members {
-                println!(
-                    "{prefix}  member {} ({}) {}",
-                    inert(&p.member.user_name),
-                    p.member.user_id,
-                    placement(p)
-                );
-            }
-        }
-        CallEvent::MemberJoined(p) => println!(
-            "{prefix}+ {} ({}) joined: {}",
-            inert(&p.member.user_name),
-            p.member.user_id,
-            placement(p)
-        ),
-        CallEvent::MemberLeft { member, .. } => {
-            println!(
-                "{prefix}- {} ({}) left",
-                inert(&member.user_name),
-                member.user_id
-            )
-        }
-        CallEvent::MemberPromoted(p) => {
-            println!(
-                "{prefix}^ {} now plays in {}",
-                inert(&p.member.user_name),
-                placement(p)
-            )
-        }
-        CallEvent::MemberUpdated(p) => println!("{prefix}~ {} updated", inert(&p.member.user_name)),
-        CallEvent::Text {
-            user_id,
-            nick_name,
-            text,
-            ..
-        } => println!(
-            "{prefix}[{} ({})] {}",
-            inert(nick_name),
-            inert(user_id),
-            inert(text)
-        ),
-        CallEvent::RoomClosed { reason } => println!("{prefix}room closed ({})", inert(reason)),
-        CallEvent::Reconnecting(l) => println!("{prefix}! {} lost; reconnecting", link(names, l)),
-        CallEvent::Reconnected(l) => println!("{prefix}{} back", link(names, l)),
-        CallEvent::DeviceError { kind, message } => {
-            println!("{prefix}! {kind}: {message}; going on without it")
-        }
-        CallEvent::PublisherState(PublisherState::Live) => println!("{prefix}sending"),
-        CallEvent::UplinkLimited {
-            width,
-            height,
-            fps,
-            video_kbps,
-        } => println!(
-            "{prefix}! our uplink is slow: sending {width}×{height}@{fps} at {video_kbps} kbps"
-        ),
-        CallEvent::PlayerState {
-            user_id,
-            state: PlayerState::FirstFrame { after },
-        } => println!(
-            "{prefix}first picture from {} after {} ms",
-            name_of(names, user_id),
-            after.as_millis()
-        ),
-        CallEvent::PlayerState {
-            user_id,
-            state: PlayerState::Failed { reason },
-        } => println!(
-            "{prefix}! cannot play {}: {reason}",
-            name_of(names, user_id)
-        ),
-        CallEvent::PublisherState(_) | CallEvent::PlayerState { .. } => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quartet_call::RemoteStats;
-    use quartet_media::adapt::Rung;
-    use quartet_media::{PlayerStats, PublisherStats};
-
-    fn stats() -> CallStats {
-        CallStats {
-            publisher: Some(PublisherStats {
-                connected: true,
-                fps: 15.0,
-                kbps: 480.0,
-                rung: Rung::new(480, 270, 15),
-                target_kbps: 180,
-                adaptations: 2,
-                uplink_limited: true,
-                ..PublisherStats::default()
-            }),
-            remotes: vec![RemoteStats {
-                user_id: "u1".into(),
-                user_name: "Ben".into(),
-                tile: 0,
-                player: PlayerStats {
-                    fps: 14.9,
-                    kbps: 501.0,
-                    frames_decoded: 42,
-                    latency_ms_p50: Some(61.4),
-                    latency_ms_now: Some(80.6),
-                    audio_max_gap_ms: Some(43.0),
-                    ..PlayerStats::default()
-                },
-                stream: quartet_call::Stream::Small,
-                stream_switches: 3,
-            }],
-            listed: 1,
-            mix_level: 0.1,
-        }
-    }
-
-    #[test]
-    fn the_stats_line_names_each_tile_and_our_stream() {
-        let line = stats_line(&stats());
-        assert_eq!(
-            line,
-            "stats: Ben 14.9 fps 81 ms 501 kbps small | out 15.0 fps 480 kbps, 480×270 · 180 kbps (uplink slow) | 1 listed, not played"
-        );
-        assert!(stats_line(&CallStats::default()).contains("nobody to play"));
-    }
-
-    #[test]
-    fn the_stats_json_has_the_documented_keys() {
-        let json = stats_json(&stats());
-        let r = &json["remote"][0];
-        assert_eq!(r["userID"], "u1");
-        assert_eq!(r["framesDecoded"], 42);
-        assert_eq!(r["latencyMsP50"], 61.4);
-        assert_eq!(r["latencyMsNow"], 80.6);
-        assert_eq!(r["audioMaxGapMs"], 43.0);
-        assert_eq!(
-            (&r["stream"], &r["streamSwitches"]),
-            (&"small".into(), &3.into())
-        );
-        assert!(r["latencyMsP95"].is_null() && r["firstFrameMs"].is_null());
-        let p = &json["publisher"];
-        assert_eq!(
-            (&p["width"], &p["height"], &p["fps"]),
-            (&480.into(), &270.into(), &15.into())
-        );
-        assert_eq!(
-            (&p["targetKbps"], &p["adaptations"]),
-            (&180.into(), &2.into())
-        );
-        assert_eq!(p["uplinkLimited"], true);
-        assert!(stats_json(&CallStats::default())["publisher"].is_null());
-    }
 
     #[derive(clap::Parser)]
     struct Cli {

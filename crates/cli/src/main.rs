@@ -2,6 +2,7 @@
 //! member from a terminal — against our server or any RTCRoom v1 server.
 
 mod bot;
+mod check;
 mod demo;
 mod join;
 mod member;
@@ -40,6 +41,9 @@ enum Command {
     Bot(bot::BotArgs),
     /// Host a room server and relay with three bots in a call, for a person to join.
     Demo(demo::DemoArgs),
+    /// Walk a room server through the v1 lifecycle and report every answer that differs from
+    /// the original v1 server's.
+    Check(check::CheckArgs),
 }
 
 fn main() -> Result<()> {
@@ -59,6 +63,7 @@ fn main() -> Result<()> {
             Command::Join(args) => join::run(args).await,
             Command::Bot(args) => bot::run(args).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Check(args) => check::run(args).await,
         }
     });
     // Every command awaits its own tasks before returning; what may remain is tokio's stdin

@@ -288,3 +288,142 @@ fn the_demo_runs_a_call_of_three_bots_in_one_command() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Ben's frames per second in a line of figures (`stats: Ben 14.9 fps …`).
+fn ben_fps(line: &str) -> f64 {
+    line.split_once("Ben ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|fps| fps.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn the_figures_keep_a_member_that_left_before_the_end() {
+    let dir = scratch_dir("leaver");
+    let mut server = Proc::start(&[
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--rtmp-listen",
+        "127.0.0.1:0",
+        "--ephemeral",
+    ]);
+    let line = server.expect("room server: ");
+    let url = line.trim_start_matches("room server: ").trim().to_owned();
+    let ann_json = dir.join("ann.json");
+    let mut ann = Proc::start(&[
+        "bot",
+        "--server",
+        &url,
+        "--create",
+        "Leavers",
+        "--name",
+        "Ann",
+        "--width",
+        "320",
+        "--height",
+        "180",
+        "--stats-every",
+        "250",
+        "--stats-json",
+        arg(&ann_json),
+    ]);
+    let joined = ann.expect("joined room ");
+    let room_id = joined.split_whitespace().nth(2).unwrap().to_owned();
+    let mut ben = Proc::start(&[
+        "bot", "--server", &url, "--room", &room_id, "--name", "Ben", "--width", "320", "--height",
+        "180",
+    ]);
+    ann.expect("first picture from Ben");
+    // Ann plays Ben for a while (pictures counted in her figures) before he leaves.
+    while ben_fps(&ann.expect("stats: Ben")) < 10.0 {}
+    ben.signal("-INT");
+    ben.expect("left room");
+    assert!(ben.wait_exit().success());
+    ann.expect("- Ben");
+    // Ann plays on alone for a while, then ends: Ben is long gone from her call.
+    ann.expect("stats: nobody to play");
+    ann.signal("-INT");
+    ann.expect("left room");
+    assert!(ann.wait_exit().success());
+
+    let figures: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&ann_json).unwrap()).unwrap();
+    let remote = figures["remote"].as_array().unwrap();
+    assert_eq!(remote.len(), 1, "{figures}");
+    let ben_figures = &remote[0];
+    assert_eq!(ben_figures["userName"], "Ben", "{figures}");
+    assert_eq!(ben_figures["present"], false, "{figures}");
+    assert!(
+        ben_figures["framesDecoded"].as_u64().unwrap() > 0,
+        "{figures}"
+    );
+    assert!(ben_figures["firstFrameMs"].as_f64().is_some(), "{figures}");
+    let (from, until) = (
+        ben_figures["playedFromS"].as_f64().unwrap(),
+        ben_figures["playedUntilS"].as_f64().unwrap(),
+    );
+    assert!(0.0 <= from && from < until, "{figures}");
+
+    server.signal("-TERM");
+    assert!(server.wait_exit().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_v1_bot_talks_as_the_mini_program_did() {
+    // It carries no token: a server that wants one refuses it.
+    let mut strict = Proc::start(&[
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--rtmp-listen",
+        "127.0.0.1:0",
+        "--ephemeral",
+    ]);
+    let line = strict.expect("room server: ");
+    let url = line.trim_start_matches("room server: ").trim().to_owned();
+    let (ok, _, err) = run(&[
+        "bot", "--server", &url, "--create", "V1", "--name", "Old", "--v1",
+    ]);
+    assert!(!ok && err.contains("code 7"), "{err}");
+    strict.signal("-TERM");
+    assert!(strict.wait_exit().success());
+
+    // A server that lets anonymous members in, as the original did: it plays and is played,
+    // sending the live-pusher's portrait stream.
+    let mut server = Proc::start(&[
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--rtmp-listen",
+        "127.0.0.1:0",
+        "--ephemeral",
+        "--allow-anonymous",
+    ]);
+    let line = server.expect("room server: ");
+    let url = line.trim_start_matches("room server: ").trim().to_owned();
+    let mut ann = Proc::start(&[
+        "bot", "--server", &url, "--create", "V1", "--name", "Ann", "--width", "320", "--height",
+        "180",
+    ]);
+    let joined = ann.expect("joined room ");
+    let room_id = joined.split_whitespace().nth(2).unwrap().to_owned();
+    let mut old = Proc::start(&[
+        "bot", "--server", &url, "--room", &room_id, "--name", "Old", "--v1",
+    ]);
+    old.expect("member Ann");
+    old.expect("first picture from Ann");
+    ann.expect("+ Old");
+    ann.expect("first picture from Old");
+    let figures = old.expect("stats: Ann");
+    assert!(figures.contains("360×640 · 1000 kbps"), "{figures}");
+    old.signal("-INT");
+    old.expect("left room");
+    assert!(old.wait_exit().success());
+    ann.expect("- Old");
+    ann.signal("-INT");
+    assert!(ann.wait_exit().success());
+    server.signal("-TERM");
+    assert!(server.wait_exit().success());
+}

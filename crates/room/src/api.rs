@@ -5,12 +5,12 @@ use crate::journal::{self, ApiCall, Journal};
 use quartet_proto::code::ReplyError;
 use quartet_proto::nonce::NONCE_FIELD;
 use quartet_proto::{
-    AddPusher, Code, CreateRoom, CreatedRoom, DeletePusher, DestroyRoom, GetImLoginInfo,
+    AddPusher, Code, CreateRoom, CreatedRoom, DeletePusher, DestroyRoom, Endpoint, GetImLoginInfo,
     GetPushUrl, GetPushers, GetRoomList, LoginInfo, PushUrl, PusherHeartbeat, Pushers, Reply,
     Request, RoomKind, RoomList, RoomUser, SendRoomTextMsg,
 };
 use serde::de::{DeserializeOwned, IgnoredAny};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use url::Url;
 
@@ -81,6 +81,17 @@ impl ApiError {
     }
 }
 
+/// A reply as the server sent it, for tools that judge a server's answers (`quartet check`).
+#[derive(Debug, Clone)]
+pub struct RawReply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `content-type` header, when there is one.
+    pub content_type: Option<String>,
+    /// The body's bytes.
+    pub body: Vec<u8>,
+}
+
 /// A client of one room kind on one server. Cheap to clone; clones share connections.
 #[derive(Debug, Clone)]
 pub struct ApiClient {
@@ -89,6 +100,7 @@ pub struct ApiClient {
     kind: RoomKind,
     user_sig: Option<String>,
     journal: Journal,
+    bare: bool,
 }
 
 impl ApiClient {
@@ -110,7 +122,15 @@ impl ApiClient {
             kind,
             user_sig: None,
             journal: Journal::default(),
+            bare: false,
         })
+    }
+
+    /// The same client sending only v1's fields, as the original mini-program client did: no
+    /// token (in the body or a header) and no `nonce`, whatever [`ApiClient::set_user_sig`] says.
+    pub fn bare(mut self) -> Self {
+        self.bare = true;
+        self
     }
 
     /// The server's base URL.
@@ -192,17 +212,38 @@ impl ApiClient {
     }
 
     async fn exchange<R: Request, T: DeserializeOwned>(&self, req: &R) -> Result<T, ApiError> {
-        let mut body = match serde_json::to_value(req) {
+        let body = match serde_json::to_value(req) {
             Ok(Value::Object(map)) => map,
             Ok(_) => return Err(ApiError::Setup("request is not a JSON object".into())),
             Err(e) => return Err(ApiError::Setup(e.to_string())),
         };
-        if R::ENDPOINT.is_mutating() {
+        let raw = self.call_raw(R::ENDPOINT, body).await?;
+        if raw.status != reqwest::StatusCode::OK.as_u16() {
+            return Err(ApiError::Status {
+                status: raw.status,
+                message: status_message(&raw.body),
+            });
+        }
+        let reply: Reply =
+            serde_json::from_slice(&raw.body).map_err(|e| ApiError::Decode(e.to_string()))?;
+        reply.into_body().map_err(|e| match e {
+            ReplyError::Code { code, message } => ApiError::Code { code, message },
+            ReplyError::Shape(s) => ApiError::Decode(s),
+        })
+    }
+
+    /// Posts `body` to `endpoint` as [`ApiClient::call`] would (nonce and token added unless
+    /// [`ApiClient::bare`]) and hands back the reply untouched, whatever its status.
+    pub async fn call_raw(
+        &self,
+        endpoint: Endpoint,
+        mut body: Map<String, Value>,
+    ) -> Result<RawReply, ApiError> {
+        if endpoint.is_mutating() && !self.bare {
             body.insert(NONCE_FIELD.into(), Value::String(fresh_nonce()));
         }
-        let url = self.endpoint_url(R::ENDPOINT.as_str());
-        let mut builder = self.http.post(url);
-        if let Some(sig) = &self.user_sig {
+        let mut builder = self.http.post(self.endpoint_url(endpoint.as_str()));
+        if let Some(sig) = self.user_sig.as_ref().filter(|_| !self.bare) {
             body.insert(USER_SIG_FIELD.into(), Value::String(sig.clone()));
             builder = builder.bearer_auth(sig);
         }
@@ -212,19 +253,16 @@ impl ApiClient {
             .await
             .map_err(ApiError::Transport)?;
         let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let bytes = response.bytes().await.map_err(ApiError::Transport)?;
-        tracing::trace!(endpoint = %R::ENDPOINT, %status, "room API reply");
-        if status != reqwest::StatusCode::OK {
-            return Err(ApiError::Status {
-                status: status.as_u16(),
-                message: status_message(&bytes),
-            });
-        }
-        let reply: Reply =
-            serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))?;
-        reply.into_body().map_err(|e| match e {
-            ReplyError::Code { code, message } => ApiError::Code { code, message },
-            ReplyError::Shape(s) => ApiError::Decode(s),
+        tracing::trace!(%endpoint, %status, "room API reply");
+        Ok(RawReply {
+            status: status.as_u16(),
+            content_type,
+            body: bytes.to_vec(),
         })
     }
 

@@ -109,6 +109,9 @@ pub struct SessionConfig {
     pub timing: SessionTiming,
     /// Whether to use the event channel.
     pub events: EventMode,
+    /// Send only v1's fields, as the original mini-program client did: no token, no nonce
+    /// (see [`crate::ApiClient::bare`]). Only a server that lets anonymous members in accepts it.
+    pub bare_requests: bool,
 }
 
 impl SessionConfig {
@@ -128,6 +131,7 @@ impl SessionConfig {
             target,
             timing: SessionTiming::default(),
             events: EventMode::Auto,
+            bare_requests: false,
         }
     }
 

@@ -12,7 +12,7 @@ pub mod journal;
 pub mod members;
 pub mod session;
 
-pub use api::{ApiClient, ApiError};
+pub use api::{ApiClient, ApiError, RawReply};
 pub use backoff::Backoff;
 pub use config::{EventMode, JoinTarget, SessionConfig, SessionTiming};
 pub use events::EventChannelError;

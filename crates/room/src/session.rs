@@ -271,6 +271,9 @@ pub async fn connect_recording(
     let mut api = ApiClient::new(config.server.clone(), config.kind)
         .map_err(SessionError::Setup)?
         .with_journal(journal.clone());
+    if config.bare_requests {
+        api = api.bare();
+    }
     let identity = login(&mut api).await?;
     let user_id = identity.user_id.clone();
 
