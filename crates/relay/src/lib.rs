@@ -77,8 +77,10 @@ mod auth;
 mod budget;
 mod config;
 mod conn;
+mod flv;
 pub mod fuzz;
 mod gop;
+mod http_flv;
 mod hub;
 mod ingest;
 mod media;
@@ -101,6 +103,10 @@ pub use config::{
     DEFAULT_RTMP_LISTEN, DEFAULT_START_TIMEOUT, MIN_CHUNK_SIZE, RelayArgs, RelayConfig,
 };
 pub use conn::OUT_HIGH_WATER;
+pub use flv::{FLV_MAX_HEAD_BYTES, FLV_MAX_HEADERS};
 pub use gop::{GOP_CACHE_MAX_BYTES, GOP_CACHE_MAX_MESSAGES};
+pub use http_flv::{
+    FLV_HEAD_TIMEOUT, FLV_MAX_CONNECTIONS, FLV_MAX_TRAILING_INPUT, FlvLimits, HttpFlv,
+};
 pub use hub::{RelayEvent, StreamStats};
 pub use relay::{Relay, RelayError, RelayHandle};
