@@ -1,9 +1,9 @@
-//! `quartet server`: the room server and, unless `--no-relay`, the embedded RTMP relay, in one
-//! process, so one command hosts a whole call.
+//! `quartet server`: the room server and, unless `--no-relay`, the embedded RTMP relay (with its
+//! HTTP-FLV listener), in one process, so one command hosts a whole call.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use quartet_relay::RelayArgs;
+use quartet_relay::{RelayArgs, flv_base};
 use quartet_server::{EmbeddedRelay, NeverLive, Server, ServerArgs, Storage, StreamLiveness};
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -35,6 +35,17 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                     format!("could not listen for RTMP on {}", args.relay.rtmp_listen)
                 })?,
         ),
+        false => None,
+    };
+    let flv_listener = match args.relay.relay_enabled() {
+        true => {
+            let flv = args.relay.flv_listen();
+            Some(
+                TcpListener::bind(flv)
+                    .await
+                    .with_context(|| format!("could not listen for HTTP-FLV on {flv}"))?,
+            )
+        }
         false => None,
     };
     let listen = args.server.listen();
@@ -88,6 +99,16 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 "RTMP relay:  rtmp://{bound}/{} (members' URLs: {})",
                 args.relay.rtmp_app, config.rtmp_base
             );
+            if let Some(flv) = &flv_listener {
+                let flv_bound = flv.local_addr()?;
+                let base = flv_base(&config.rtmp_base, flv_bound, &args.relay.rtmp_app);
+                println!(
+                    "HTTP-FLV:    http://{flv_bound}/{} (mixedPlayURL: {})",
+                    args.relay.rtmp_app,
+                    config.flv_base.as_deref().unwrap_or(&base)
+                );
+                config.flv_base.get_or_insert(base);
+            }
             Some(EmbeddedRelay::new(&config, args.relay.config(None)))
         }
         None => {
@@ -120,6 +141,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         (Some(rtmp), Some(embedded)) => Some(tokio::spawn(embedded.run_for(
             server.clone(),
             rtmp,
+            flv_listener,
             on_stop(stopped.clone()),
         ))),
         _ => None,
