@@ -16,6 +16,7 @@
 //! `quartet_proto::limits`.
 
 pub mod args;
+pub mod avatar;
 mod config;
 mod embed;
 mod events;
