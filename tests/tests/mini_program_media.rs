@@ -67,12 +67,17 @@ async fn a_mini_program_member_plays_the_room_over_http_flv_and_sees_avatars() -
     let stream = format!("{}_{a}", host.server().config().bizid);
     let deadline = Instant::now() + Duration::from_secs(15);
     while !host.relay().is_some_and(|r| r.is_live(&stream)) {
-        ensure!(Instant::now() < deadline, "the creator's stream never went live");
+        ensure!(
+            Instant::now() < deadline,
+            "the creator's stream never went live"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     let pushers = post(&host, "get_pushers", json!({"roomID": room})).await?;
-    let mixed = pushers["mixedPlayURL"].as_str().context("no mixedPlayURL")?;
+    let mixed = pushers["mixedPlayURL"]
+        .as_str()
+        .context("no mixedPlayURL")?;
     ensure!(
         mixed.starts_with("http://127.0.0.1:") && mixed.contains(&format!("/live/{stream}.flv?")),
         "{mixed}"
@@ -117,7 +122,11 @@ async fn a_mini_program_member_plays_the_room_over_http_flv_and_sees_avatars() -
             status == 404 || status == 400 || status == 431,
             "{path}: {status}"
         );
-        ensure!(started.elapsed() < REFUSED_WITHIN, "{path}: {:?}", started.elapsed());
+        ensure!(
+            started.elapsed() < REFUSED_WITHIN,
+            "{path}: {:?}",
+            started.elapsed()
+        );
     }
     host.stop().await
 }
