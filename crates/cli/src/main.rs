@@ -5,6 +5,7 @@ mod bot;
 mod demo;
 mod join;
 mod member;
+mod probe;
 mod rooms;
 mod serve;
 
@@ -40,6 +41,8 @@ enum Command {
     Bot(bot::BotArgs),
     /// Host a room server and relay with three bots in a call, for a person to join.
     Demo(demo::DemoArgs),
+    /// Read an RTMP or HTTP-FLV stream for a few seconds and print what it carries.
+    Probe(probe::ProbeArgs),
 }
 
 fn main() -> Result<()> {
@@ -59,6 +62,7 @@ fn main() -> Result<()> {
             Command::Join(args) => join::run(args).await,
             Command::Bot(args) => bot::run(args).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Probe(args) => probe::run(args).await,
         }
     });
     // Every command awaits its own tasks before returning; what may remain is tokio's stdin

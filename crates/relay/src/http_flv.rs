@@ -158,6 +158,9 @@ impl HttpFlv {
                             }
                             continue;
                         }
+                        if let Err(e) = socket.set_nodelay(true) {
+                            tracing::debug!(peer = %addr, error = %e, "TCP_NODELAY not set");
+                        }
                         next_conn += 1;
                         let conn = Conn {
                             id: next_conn,
