@@ -1,6 +1,8 @@
 //! `quartet probe` against `quartet server`'s embedded relay, the stream published by FFmpeg's
 //! CLI, read over RTMP and over HTTP-FLV; and its errors, as a tester meets them.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions
+
 mod common;
 
 use std::time::{Duration, Instant};
