@@ -16,8 +16,8 @@ const KEY: &str = "probe-test-key";
 /// How long a probe that was told to stop may take to exit.
 const STOPS_WITHIN: Duration = Duration::from_secs(3);
 
-/// A `quartet server` with a known push key; (process, RTMP base, HTTP-FLV base).
-fn server() -> (Proc, String, String) {
+/// A `quartet server` with a known push key; (process, RTMP base, HTTP-FLV base, room server).
+fn server() -> (Proc, String, String, String) {
     let mut server = Proc::start(&[
         "server",
         "--ephemeral",
@@ -34,7 +34,9 @@ fn server() -> (Proc, String, String) {
     let rtmp = rtmp.split_whitespace().nth(2).unwrap().to_owned();
     let flv = server.expect("HTTP-FLV:");
     let flv = flv.split_whitespace().nth(1).unwrap().to_owned();
-    (server, rtmp, flv)
+    let http = server.expect("room server: ");
+    let http = http.trim_start_matches("room server: ").trim().to_owned();
+    (server, rtmp, flv, http)
 }
 
 fn json(out: &str) -> serde_json::Value {
@@ -43,7 +45,7 @@ fn json(out: &str) -> serde_json::Value {
 
 #[test]
 fn probe_reads_an_ffmpeg_stream_over_rtmp_and_http_flv() {
-    let (_server, rtmp, flv) = server();
+    let (_server, rtmp, flv, _) = server();
     let id = format!("{BIZID}_probe");
     let expiry = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -108,7 +110,7 @@ fn probe_errors_are_clear_and_prompt() {
     let (ok, _, err) = run(&["probe", &format!("rtmp://127.0.0.1:{port}/live/x")]);
     assert!(!ok && err.contains("cannot open"), "{err}");
 
-    let (_server, _rtmp, flv) = server();
+    let (_server, _rtmp, flv, _) = server();
     let (ok, _, err) = run(&["probe", &format!("{flv}/{BIZID}_nobody.flv")]);
     assert!(!ok && err.contains("404"), "{err}");
 
@@ -135,4 +137,40 @@ fn probe_errors_are_clear_and_prompt() {
     let status = waiting.wait_exit();
     assert!(!status.success());
     assert!(asked.elapsed() < STOPS_WITHIN, "{:?}", asked.elapsed());
+}
+
+#[test]
+fn probe_reads_the_latency_of_a_stream_with_quartets_frame_clock() {
+    let (_server, _rtmp, flv, http) = server();
+    let mut bot = Proc::start(&[
+        "bot",
+        "--server",
+        &http,
+        "--create",
+        "Probe",
+        "--name",
+        "Clock",
+        "--no-small-stream",
+    ]);
+    let joined = bot.expect("joined room ");
+    let user_id = joined.split_whitespace().last().unwrap().to_owned();
+    let url = format!("{flv}/{BIZID}_{user_id}.flv");
+    let deadline = Instant::now() + common::WAIT;
+    let v = loop {
+        let (ok, out, err) = run(&["probe", &url, "--seconds", "2", "--json"]);
+        if ok {
+            let v = json(&out);
+            if v["latency"]["samples"].as_u64().unwrap_or(0) > 0 {
+                break v;
+            }
+        }
+        assert!(Instant::now() < deadline, "{url}: {out} {err}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    // Capture → decoded here, on one machine: tens of milliseconds, never seconds.
+    let p50 = v["latency"]["p50Ms"].as_f64().unwrap();
+    assert!((0.0..1_000.0).contains(&p50), "{v}");
+    assert!(v["latency"]["samples"].as_u64().unwrap() >= 10, "{v}");
+    bot.signal("-INT");
+    bot.wait_exit();
 }

@@ -18,6 +18,10 @@ use crate::redact::Redacted;
 
 /// Longest wait for the connection and the stream's parameters, and for any one read after.
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pictures decoded this soon after the stream opened are not counted in the latency: a relay
+/// starts a player with its cached group of pictures, old by design, which arrive at once.
+/// (Half the window, when the window is shorter than twice this.)
+pub const LATENCY_SETTLE: Duration = Duration::from_secs(1);
 /// Most stream analysis FFmpeg may do before the window starts (media time): the codec
 /// parameters come with the sequence headers, at the start of a live stream, so more would
 /// only delay the first frame (the frame rate is measured over the window instead).
@@ -124,7 +128,7 @@ pub struct ProbeReport {
     pub fps: Option<f64>,
     /// Mean time between keyframes, s.
     pub keyframe_interval_s: Option<f64>,
-    /// Latency, when the pictures carry Quartet's frame clock.
+    /// Latency, when the pictures carry Quartet's frame clock (after [`LATENCY_SETTLE`]).
     pub latency: Option<Latency>,
 }
 
@@ -196,6 +200,7 @@ pub fn probe(
     );
     let mut counts = Counts::default();
     let mut decoded = frame::Video::empty();
+    let settle = LATENCY_SETTLE.min(window / 2);
     while opened.elapsed() < window {
         let mut packet = Packet::empty();
         match packet.read(&mut input) {
@@ -227,6 +232,9 @@ pub fn probe(
             while video.decoder.receive_frame(&mut decoded).is_ok() {
                 report.first_frame_ms.get_or_insert(ms(started.elapsed()));
                 let (w, h) = (decoded.width(), decoded.height());
+                if opened.elapsed() < settle {
+                    continue;
+                }
                 if let Some(at) = crate::clock::read(decoded.data(0), decoded.stride(0), w, h) {
                     let late = (crate::unix_micros() - at) as f64 / 1_000.0;
                     counts.latencies.push(late);
