@@ -21,6 +21,13 @@
 //!   at the next keyframe; the publisher and the other players never wait for it.
 //!   A player that keeps up is written to from the publisher's task itself, with the message
 //!   chunked once for all players, so relaying costs no task wake-up per player and message.
+//! - **HTTP-FLV**: [`Relay::http_flv`] serves the same streams at
+//!   `http://host:port/{app}/{stream}.flv?{query}`, the query that of the RTMP play URL and
+//!   checked the same way (a refused signature answers 403, a stream that is not live 404). An HTTP
+//!   player joins like an RTMP one (metadata, codec headers, the cached group of pictures) through
+//!   the same queue and slow-player policy; only the framing differs: FLV tags in HTTP/1.1 chunks.
+//!   Answers allow any origin (`Access-Control-Allow-Origin: *`), as flv.js plays from a page of
+//!   another site; the body ends when the publisher leaves.
 //! - **Liveness**: [`RelayHandle::is_live`], [`RelayHandle::subscribe`] and
 //!   [`RelayHandle::stats`] tell the room server which streams are live and how they fare;
 //!   [`RelayHandle::media_age`] tells a stalled publisher from a flowing one.
@@ -53,6 +60,9 @@
 //!   `SIOCOUTQNSD`); past it, video is dropped up to the next keyframe that fits and audio is
 //!   kept. The cached start a player joins with does not count as lateness.
 //! - Keyframe cache: the latest group of pictures up to 512 messages and 16 MiB per stream.
+//! - HTTP-FLV: at most [`FLV_MAX_CONNECTIONS`] connections (503 past it), a request head of
+//!   [`FLV_MAX_HEAD_BYTES`] and [`FLV_MAX_HEADERS`] within [`FLV_HEAD_TIMEOUT`], and no more
+//!   than [`FLV_MAX_TRAILING_INPUT`] after it; a player's queue and budget are an RTMP player's.
 //! - Ingest: each connection may send [`DEFAULT_MAX_INGEST_RATE`] bytes per second on average
 //!   with bursts of [`DEFAULT_INGEST_BURST`]; past that the relay reads it more slowly, so one
 //!   publisher on a fast link cannot take the relay's CPU.
