@@ -4,6 +4,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use quartet_relay::{RelayArgs, flv_base};
+use quartet_server::host::bind_flv;
 use quartet_server::{EmbeddedRelay, NeverLive, Server, ServerArgs, Storage, StreamLiveness};
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -37,16 +38,16 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         ),
         false => None,
     };
-    let flv_listener = match args.relay.relay_enabled() {
-        true => {
-            let flv = args.relay.flv_listen();
-            Some(
-                TcpListener::bind(flv)
-                    .await
-                    .with_context(|| format!("could not listen for HTTP-FLV on {flv}"))?,
-            )
-        }
-        false => None,
+    // An address given must be had; the default port gives way to a free one if taken, as the
+    // URLs handed out name whichever was bound.
+    let flv_listener = match (args.relay.relay_enabled(), args.relay.flv_listen) {
+        (false, _) => None,
+        (true, Some(flv)) => Some(
+            TcpListener::bind(flv)
+                .await
+                .with_context(|| format!("could not listen for HTTP-FLV on {flv}"))?,
+        ),
+        (true, None) => Some(bind_flv(args.relay.rtmp_listen).await?),
     };
     let listen = args.server.listen();
     let listener = TcpListener::bind(listen)

@@ -201,7 +201,7 @@ pub struct RelayArgs {
     pub rtmp_max_connections: usize,
 
     /// Address the embedded relay serves HTTP-FLV on [default: the RTMP listener's address,
-    /// port 8081].
+    /// port 8081, or any free port when that one is taken].
     #[arg(long, env = "QUARTET_FLV_LISTEN")]
     pub flv_listen: Option<SocketAddr>,
 }

@@ -79,7 +79,7 @@ pub enum HostError {
 /// Binds the HTTP-FLV listener beside an RTMP listener asked for at `rtmp`: on
 /// [`default_flv_listen`], or on any free port when that one is taken (a host must start, and
 /// `mixedPlayURL` names whichever port it got).
-async fn bind_flv(rtmp: SocketAddr) -> Result<TcpListener, HostError> {
+pub async fn bind_flv(rtmp: SocketAddr) -> Result<TcpListener, HostError> {
     let listen = default_flv_listen(rtmp);
     match TcpListener::bind(listen).await {
         Ok(listener) => Ok(listener),
