@@ -4,6 +4,7 @@ use crate::calls::{
     AudioChoice, AudioProcessingDto, CallInfo, CallService, EventDto, JoinRequest, StatsDto,
     VideoChoice, receive_for, speaker_choice,
 };
+use crate::diagnostics::{self, DiagnosticsDto};
 use crate::error::AppError;
 use crate::host::{HostInfo, HostService};
 use crate::lobby::{self, RoomSummary};
@@ -364,6 +365,43 @@ fn snapshot_dir(app: &AppHandle) -> Result<PathBuf> {
         .or_else(|_| paths.app_data_dir())
         .map(|d| d.join("Quartet"))
         .map_err(|e| AppError::Io(e.to_string()))
+}
+
+/// The current call's room API calls, event-channel frames and streams.
+#[tauri::command]
+pub async fn call_diagnostics(state: State<'_, AppState>) -> Result<DiagnosticsDto> {
+    Ok(state.call.current().await?.diagnostics().into())
+}
+
+/// Writes one zip for a bug report (the call's diagnostics when in one, logs, `settings`
+/// without secrets, versions); returns its path.
+#[tauri::command]
+pub async fn export_diagnostics(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    settings: serde_json::Value,
+) -> Result<String> {
+    let call = state.call.current().await.ok();
+    let bundle = diagnostics::Bundle {
+        diagnostics: call.map(|c| c.diagnostics().into()),
+        settings,
+        about: diagnostics::about(
+            &app.package_info().version.to_string(),
+            tauri::webview_version().ok(),
+        ),
+        logs: app
+            .path()
+            .app_log_dir()
+            .map(|d| diagnostics::logs_to_export(&d))
+            .unwrap_or_default(),
+    };
+    let path =
+        snapshot_dir(&app)?.join(format!("quartet-diagnostics-{}.zip", unix_micros() / 1000));
+    tokio::task::spawn_blocking(move || {
+        diagnostics::write_bundle(&path, &bundle).map(|_| path.display().to_string())
+    })
+    .await
+    .map_err(|e| AppError::Io(e.to_string()))?
 }
 
 /// Saves the four-up grid as a PNG; returns its path.

@@ -8,6 +8,7 @@
 
 pub mod calls;
 pub mod commands;
+pub mod diagnostics;
 pub mod error;
 pub mod host;
 pub mod lobby;
@@ -88,6 +89,8 @@ pub fn run() -> tauri::Result<()> {
             commands::call_switch_speaker,
             commands::call_send_text,
             commands::call_stats,
+            commands::call_diagnostics,
+            commands::export_diagnostics,
             commands::demo_add_members,
             commands::snapshot_grid,
             commands::snapshot_tile,

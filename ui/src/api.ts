@@ -177,6 +177,54 @@ export interface Stats {
   listed: number;
 }
 
+export interface ApiCallEntry {
+  atMs: number;
+  endpoint: string;
+  code: number | null;
+  status: number | null;
+  ms: number;
+  error: string | null;
+}
+
+export interface ChannelEntry {
+  atMs: number;
+  kind: string;
+  detail: string;
+}
+
+export interface StreamDetails {
+  userId: string;
+  userName: string;
+  stream: "main" | "small";
+  connected: boolean;
+  reconnects: number;
+  video: { codec: string; profile: string | null; level: string | null; width: number; height: number } | null;
+  audio: { codec: string; profile: string | null; sampleRate: number; channels: number } | null;
+  fps: number;
+  kbps: number;
+  keyframeIntervalMs: number | null;
+  latencyMsP50: number | null;
+  latencyMsP95: number | null;
+}
+
+export interface Diagnostics {
+  apiCalls: ApiCallEntry[];
+  events: ChannelEntry[];
+  own: {
+    connected: boolean;
+    reconnects: number;
+    width: number;
+    height: number;
+    fps: number;
+    kbps: number;
+    keyframes: number;
+    droppedFrames: number;
+    encodeMsP95: number | null;
+    erleDb: number | null;
+  } | null;
+  streams: StreamDetails[];
+}
+
 export type Encoding = "i420" | "h264";
 
 export const api = {
@@ -211,6 +259,9 @@ export const api = {
   switchSpeaker: (speaker: string | null) => invoke<void>("call_switch_speaker", { speaker }),
   sendText: (text: string) => invoke<void>("call_send_text", { text }),
   stats: () => invoke<Stats>("call_stats"),
+  diagnostics: () => invoke<Diagnostics>("call_diagnostics"),
+  /** Writes one zip for a bug report; its path. */
+  exportDiagnostics: (settings: unknown) => invoke<string>("export_diagnostics", { settings }),
   demoAddMembers: (names: string[]) => invoke<number>("demo_add_members", { names }),
   snapshotGrid: () => invoke<string>("snapshot_grid"),
   snapshotTile: (tile: number | null) => invoke<string>("snapshot_tile", { tile }),

@@ -64,6 +64,7 @@ export const ICONS = {
   people:
     '<circle cx="9" cy="8" r="3.2"/><path d="M3 20a6 6 0 0 1 12 0"/><circle cx="17" cy="9" r="2.5"/><path d="M16 14.2a5 5 0 0 1 5 5.8"/>',
   stats: '<path d="M5 20V11M12 20V4M19 20v-6"/>',
+  diagnostics: '<path d="M3 12h4l2-6 4 12 2-6h6"/>',
   snapshot:
     '<path d="M4 8h3l2-3h6l2 3h3v11H4z"/><circle cx="12" cy="13" r="3.5"/>',
   demo: '<path d="M12 3l2 5 5 2-5 2-2 5-2-5-5-2 5-2zM19 15l1 2 2 1-2 1-1 2-1-2-2-1 2-1z"/>',

@@ -7,9 +7,11 @@ export const TOAST_MS = 4000;
 
 let host: HTMLElement | null = null;
 
-export function toast(text: string, kind: "info" | "error" = "info"): void {
+/** Shows `text`; `detail` (e.g. a device's own English error) is its tooltip. */
+export function toast(text: string, kind: "info" | "error" = "info", detail?: string): void {
   if (!host?.isConnected) host = document.body.appendChild(h("div", { class: "toasts", attrs: { "aria-live": "polite" } }));
   const el = h("div", { class: `toast ${kind}`, text, testid: "toast" });
+  if (detail) el.title = detail;
   host.appendChild(el);
   setTimeout(() => el.classList.add("leaving"), TOAST_MS - 300);
   setTimeout(() => el.remove(), TOAST_MS);

@@ -6,6 +6,7 @@ use crate::config::{
     AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput, processing_for,
 };
 use crate::devices::{FrameSlot, Previewed, error_kind, open_audio, open_video};
+use crate::diagnostics::Diagnostics;
 use crate::event::{
     CallEvent, Link, LinkState, Participant, Placement, PlayerState, PublisherState,
     link_transition, player_state, publisher_state,
@@ -224,6 +225,16 @@ impl CallHandle {
     /// The latest picture we send (`None` with the camera off or without a camera).
     pub fn preview(&self) -> FrameSlot {
         self.preview.clone()
+    }
+
+    /// The room API calls and event-channel frames so far, and every stream's figures.
+    pub fn diagnostics(&self) -> Diagnostics {
+        let journal = self.session.journal();
+        Diagnostics {
+            api_calls: journal.calls(),
+            events: journal.events(),
+            stats: self.stats(),
+        }
     }
 
     /// Our publisher and every remote player, right now.
@@ -684,7 +695,10 @@ impl Actor {
                     }
                 }
                 () = sleep_until_some(keyframe_due), if keyframe_due.is_some() => self.keyframe_tick(),
-                _ = looks.tick() => self.look_at_streams(),
+                _ = looks.tick() => {
+                    self.look_at_streams();
+                    self.look_at_speaker();
+                }
             }
         };
         self.teardown().await;
@@ -737,6 +751,31 @@ impl Actor {
         }
         if moved {
             self.publish_view();
+        }
+    }
+
+    /// A speaker that stopped mid-call (unplugged, taken by another program) is told to the
+    /// user, and the null sink takes its place so the mix, the echo reference and the players'
+    /// timing go on until another speaker is chosen.
+    fn look_at_speaker(&mut self) {
+        let Some(why) = self.output.as_ref().and_then(AudioOutput::failure) else {
+            return;
+        };
+        let lost = self.output.take();
+        let name = lost
+            .as_ref()
+            .map(|o| o.describe().to_owned())
+            .unwrap_or_default();
+        tracing::warn!("{name} stopped playing: {why}");
+        self.emit(CallEvent::DeviceError {
+            kind: DeviceKind::Speaker,
+            message: format!("{name} stopped playing: {why}"),
+        });
+        self.output = AudioOutput::null(self.mixer.clone())
+            .map_err(|e| tracing::warn!("no null sink either: {e}"))
+            .ok();
+        if let Some(lost) = lost {
+            tokio::task::spawn_blocking(move || lost.stop());
         }
     }
 

@@ -27,6 +27,7 @@
 mod call;
 pub mod config;
 pub mod devices;
+pub mod diagnostics;
 pub mod event;
 pub mod grid;
 pub mod keyframe;
@@ -44,6 +45,7 @@ pub use config::{
     AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput, processing_for,
 };
 pub use devices::FrameSlot;
+pub use diagnostics::Diagnostics;
 pub use event::{CallEvent, Link, Participant, Placement, PlayerState, PublisherState};
 pub use grid::compose_grid;
 pub use keyframe::{
@@ -52,7 +54,9 @@ pub use keyframe::{
 };
 pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quartet_media::source::DeviceKind;
+pub use quartet_media::{AudioInfo, StreamInfo, VideoInfo};
 pub use quartet_media::{AudioProcessing, ProcessingStats};
+pub use quartet_room::{ApiCall, ChannelEntry};
 pub use receive::{Receive, Stream};
 pub use speaker::test_speaker;
 pub use stats::{CallStats, RemoteStats};

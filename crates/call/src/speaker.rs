@@ -5,7 +5,7 @@
 
 use crate::call::CallError;
 use crate::config::AudioOutputChoice;
-use quartet_media::{AUDIO_SAMPLE_RATE, AudioMixer, AudioOutError, AudioOutput};
+use quartet_media::{AUDIO_SAMPLE_RATE, AudioMixer, AudioOutError, AudioOutput, samples_in};
 use std::time::{Duration, Instant};
 
 /// How long the chime lasts.
@@ -43,18 +43,14 @@ pub(crate) fn open_output(
     }
 }
 
-fn samples(d: Duration) -> usize {
-    (d.as_secs_f64() * f64::from(AUDIO_SAMPLE_RATE)).round() as usize
-}
-
 /// The test chime: two bell-like notes, mono at [`AUDIO_SAMPLE_RATE`].
 pub fn chime() -> Vec<f32> {
     let rate = AUDIO_SAMPLE_RATE as f32;
-    let len = samples(CHIME_LENGTH);
-    let starts = [0, samples(CHIME_SECOND_NOTE)];
-    let attack = samples(CHIME_ATTACK) as f32;
-    let decay = samples(CHIME_DECAY) as f32;
-    let release = samples(CHIME_RELEASE);
+    let len = samples_in(CHIME_LENGTH);
+    let starts = [0, samples_in(CHIME_SECOND_NOTE)];
+    let attack = samples_in(CHIME_ATTACK) as f32;
+    let decay = samples_in(CHIME_DECAY) as f32;
+    let release = samples_in(CHIME_RELEASE);
     (0..len)
         .map(|i| {
             let note: f32 = starts
@@ -79,7 +75,7 @@ pub fn play_chime(choice: &AudioOutputChoice) -> Result<(), AudioOutError> {
     let input = mixer.add_input();
     let output = open_output(choice, mixer.clone())?;
     let chime = chime();
-    let ahead = samples(CHIME_AHEAD);
+    let ahead = samples_in(CHIME_AHEAD);
     let deadline = Instant::now() + CHIME_LENGTH + CHIME_STALL;
     let mut sent = 0;
     let mut result = Ok(());
@@ -133,12 +129,12 @@ mod tests {
     #[test]
     fn the_chime_rings_two_notes_and_starts_and_ends_softly() {
         let c = chime();
-        assert_eq!(c.len(), samples(CHIME_LENGTH));
+        assert_eq!(c.len(), samples_in(CHIME_LENGTH));
         let peak = c.iter().fold(0f32, |m, s| m.max(s.abs()));
         assert!(peak > 0.2 && peak < 0.6, "{peak}");
         // No click: the first and last samples are near silence.
         assert!(c[0].abs() < 0.01 && c[c.len() - 1].abs() < 0.01);
-        let second = samples(CHIME_SECOND_NOTE);
+        let second = samples_in(CHIME_SECOND_NOTE);
         let (first_half, second_half) = c.split_at(second);
         let [low, high] = CHIME_NOTES_HZ;
         assert!(amplitude_at(first_half, low) > 5.0 * amplitude_at(first_half, high));
@@ -182,7 +178,7 @@ mod tests {
             open_output(&missing, mixer.clone()),
             Err(AudioOutError::NotFound(_))
         ));
-        input.push(&vec![0.5; samples(Duration::from_millis(150))]);
+        input.push(&vec![0.5; samples_in(Duration::from_millis(150))]);
         let t0 = Instant::now();
         while input.queued() > 0 {
             assert!(t0.elapsed() < CHIME_STALL, "the mix is no longer played");

@@ -32,7 +32,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the room server (and the embedded RTMP relay) until Ctrl-C.
-    Server(serve::ServeArgs),
+    // Boxed: its flags outweigh every other command's together.
+    Server(Box<serve::ServeArgs>),
     /// List the rooms of a room server.
     Rooms(rooms::RoomsArgs),
     /// Be a member without media: print room events, send each line typed as a text message.
@@ -57,7 +58,7 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Server(args) => serve::run(args).await,
+            Command::Server(args) => serve::run(*args).await,
             Command::Rooms(args) => rooms::run(args).await,
             Command::Join(args) => join::run(args).await,
             Command::Bot(args) => bot::run(args).await,

@@ -17,6 +17,7 @@ use cpal::{
     FromSample, I24, OutputCallbackInfo, SampleFormat, SizedSample, SupportedStreamConfig,
     SupportedStreamConfigRange, U24,
 };
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -80,7 +81,12 @@ pub struct AudioOutput {
     device: Option<StreamThread>,
     /// The null sink's thread.
     thread: Option<JoinHandle<()>>,
+    /// Why the speaker stopped playing, once it has (unplugged, taken by another program).
+    failure: Failure,
 }
+
+/// The first error a speaker's stream reported, shared with its callback.
+type Failure = Arc<Mutex<Option<String>>>;
 
 impl std::fmt::Debug for AudioOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -131,8 +137,10 @@ impl AudioOutput {
             mode.channels(),
             mode.sample_format()
         );
+        let failure = Failure::default();
+        let failed = Arc::clone(&failure);
         let stream = StreamThread::start("media-audio-out", device, move |d| {
-            open_stream(d, &mode, mixer)
+            open_stream(d, &mode, mixer, failed)
         })
         .map_err(|e| match e {
             StartError::Thread(e) => AudioOutError::Thread(e),
@@ -147,6 +155,7 @@ impl AudioOutput {
             stop: StopSignal::new(),
             device: Some(stream),
             thread: None,
+            failure,
         })
     }
 
@@ -162,6 +171,7 @@ impl AudioOutput {
             stop,
             device: None,
             thread: Some(thread),
+            failure: Failure::default(),
         })
     }
 
@@ -174,6 +184,15 @@ impl AudioOutput {
                 AudioOutput::null(mixer)
             }
         }
+    }
+
+    /// Why the speaker stopped playing mid-call (unplugged, or taken by another program), once
+    /// its stream has reported an error; the caller decides what stands in.
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// True for the null sink.
@@ -232,6 +251,7 @@ fn build<T>(
     device: &cpal::Device,
     config: cpal::StreamConfig,
     mixer: AudioMixer,
+    failure: Failure,
 ) -> Result<cpal::Stream, String>
 where
     T: SizedSample + FromSample<f32> + Send + 'static,
@@ -257,7 +277,13 @@ where
                     tracing::warn!("sound output conversion failed: {e}");
                 }
             },
-            |e| tracing::warn!("sound output error: {e}"),
+            move |e| {
+                tracing::warn!("sound output error: {e}");
+                failure
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert_with(|| e.to_string());
+            },
             Some(OPEN_TIMEOUT),
         )
         .map_err(|e| e.to_string())
@@ -307,21 +333,22 @@ fn open_stream(
     device: &cpal::Device,
     supported: &SupportedStreamConfig,
     mixer: AudioMixer,
+    failure: Failure,
 ) -> Result<cpal::Stream, String> {
     let config = supported.config();
     match supported.sample_format() {
-        SampleFormat::F32 => build::<f32>(device, config, mixer),
-        SampleFormat::F64 => build::<f64>(device, config, mixer),
-        SampleFormat::I8 => build::<i8>(device, config, mixer),
-        SampleFormat::I16 => build::<i16>(device, config, mixer),
-        SampleFormat::I24 => build::<I24>(device, config, mixer),
-        SampleFormat::I32 => build::<i32>(device, config, mixer),
-        SampleFormat::I64 => build::<i64>(device, config, mixer),
-        SampleFormat::U8 => build::<u8>(device, config, mixer),
-        SampleFormat::U16 => build::<u16>(device, config, mixer),
-        SampleFormat::U24 => build::<U24>(device, config, mixer),
-        SampleFormat::U32 => build::<u32>(device, config, mixer),
-        SampleFormat::U64 => build::<u64>(device, config, mixer),
+        SampleFormat::F32 => build::<f32>(device, config, mixer, failure),
+        SampleFormat::F64 => build::<f64>(device, config, mixer, failure),
+        SampleFormat::I8 => build::<i8>(device, config, mixer, failure),
+        SampleFormat::I16 => build::<i16>(device, config, mixer, failure),
+        SampleFormat::I24 => build::<I24>(device, config, mixer, failure),
+        SampleFormat::I32 => build::<i32>(device, config, mixer, failure),
+        SampleFormat::I64 => build::<i64>(device, config, mixer, failure),
+        SampleFormat::U8 => build::<u8>(device, config, mixer, failure),
+        SampleFormat::U16 => build::<u16>(device, config, mixer, failure),
+        SampleFormat::U24 => build::<U24>(device, config, mixer, failure),
+        SampleFormat::U32 => build::<u32>(device, config, mixer, failure),
+        SampleFormat::U64 => build::<u64>(device, config, mixer, failure),
         other => Err(format!("unsupported sample format {other}")),
     }
 }

@@ -1,9 +1,14 @@
 //! Raw media passed between sources, the publisher and players.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The one sample rate inside the pipeline: sources deliver it, players resample to it.
 pub const AUDIO_SAMPLE_RATE: u32 = 48_000;
+
+/// Samples at [`AUDIO_SAMPLE_RATE`] in `d` (to the microsecond, rounded down).
+pub const fn samples_in(d: Duration) -> usize {
+    (d.as_micros() as usize) * (AUDIO_SAMPLE_RATE as usize) / 1_000_000
+}
 
 /// Below this mean luma a picture with no frame clock counts as a "camera off" frame.
 const BLANK_MAX_LUMA: u32 = 24;

@@ -31,11 +31,12 @@ pub mod resample;
 mod signal;
 pub mod source;
 pub mod stats;
+pub mod stream_info;
 mod stream_thread;
 pub mod sync_marks;
 
 pub use audio_out::{AudioOutError, AudioOutput};
-pub use frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, unix_micros};
+pub use frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, samples_in, unix_micros};
 pub use mixer::{AudioMixer, MixTap, MixerInput, PlayedBlock};
 pub use play::{
     EncodedVideo, PlayError, Player, PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats,
@@ -50,6 +51,7 @@ pub use source::{
     FileVideoSource, Interrupter, Microphone, SourceError, SyntheticTone, SyntheticVideo,
     VideoSource, list_cameras, list_microphones,
 };
+pub use stream_info::{AudioInfo, StreamInfo, VideoInfo};
 pub use sync_marks::{AvOffsets, SyncMeter};
 
 use std::sync::Once;

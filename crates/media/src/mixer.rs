@@ -2,7 +2,7 @@
 //! exactly what is played to whoever needs it (the echo canceller's far-end reference, the
 //! lip-sync measurement).
 
-use crate::frame::{AUDIO_SAMPLE_RATE, rms};
+use crate::frame::rms;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -15,9 +15,7 @@ pub const MIX_TAP_MAX: Duration = Duration::from_secs(1);
 /// Sound an input gathers before it starts playing (and again after running dry), to ride out
 /// network jitter without crackles.
 pub const MIXER_PREBUFFER: Duration = Duration::from_millis(40);
-pub(crate) const fn samples(d: Duration) -> usize {
-    (d.as_millis() as usize) * (AUDIO_SAMPLE_RATE as usize) / 1000
-}
+pub(crate) use crate::frame::samples_in as samples;
 
 #[derive(Debug, Default)]
 struct Queue {
@@ -66,7 +64,7 @@ struct MixerState {
 /// A block of sound as the speaker plays it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlayedBlock {
-    /// Mono samples at [`AUDIO_SAMPLE_RATE`].
+    /// Mono samples at [`crate::AUDIO_SAMPLE_RATE`].
     pub samples: Vec<f32>,
     /// When the first sample leaves the speaker: mixing time plus the output's latency.
     pub played_at: Instant,
@@ -141,7 +139,7 @@ pub struct MixerInput {
 }
 
 impl MixerInput {
-    /// Queues mono samples at [`AUDIO_SAMPLE_RATE`].
+    /// Queues mono samples at [`crate::AUDIO_SAMPLE_RATE`].
     pub fn push(&self, samples: &[f32]) {
         lock(&self.queue).push(samples);
     }

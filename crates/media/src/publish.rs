@@ -65,6 +65,9 @@ pub const AUDIO_RESYNC: Duration = Duration::from_millis(200);
 /// (encoder priming). Audio timestamps start this far in, so none is negative: FLV cannot carry
 /// negative times and the muxer would otherwise reorder or refuse packets.
 pub const AAC_PRIMING_SAMPLES: i64 = 1024;
+/// [`AAC_PRIMING_SAMPLES`] as time, µs: pictures are stamped this much later than their
+/// capture so they keep time with their sound (21.3 ms).
+pub const AUDIO_PRIMING_US: i64 = AAC_PRIMING_SAMPLES * 1_000_000 / AUDIO_SAMPLE_RATE as i64;
 /// The x264 preset: `veryfast` is a fair trade between quality and CPU at call sizes.
 pub const DEFAULT_PRESET: &str = "veryfast";
 

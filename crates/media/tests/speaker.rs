@@ -2,225 +2,20 @@
 //! behind cpal's `custom` host: the real output code opens it in its own mode, converts the mix
 //! to it and tells the mixer when what it mixes is heard.
 
-use cpal::platform::CustomHost;
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use cpal::{
-    Data, DeviceDescription, DeviceDescriptionBuilder, DeviceId, Error, ErrorKind,
-    InputCallbackInfo, OutputCallbackInfo, OutputStreamTimestamp, Sample, SampleFormat,
-    StreamConfig, StreamInstant, SupportedBufferSize, SupportedStreamConfig,
-    SupportedStreamConfigRange,
-};
-use quartet_media::{AUDIO_SAMPLE_RATE, AudioMixer, AudioOutput};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+mod support;
 
-/// The speaker's one rate.
-const RATE: u32 = 44_100;
-/// Frames per period: 10 ms.
-const PERIOD: usize = 441;
-/// How long after a callback the speaker plays what it was given (its own buffer).
-const DEVICE_LATENCY: Duration = Duration::from_millis(25);
+use cpal::Sample;
+use quartet_media::{AUDIO_SAMPLE_RATE, AudioMixer, AudioOutput};
+use std::time::{Duration, Instant};
+use support::fake_audio::{
+    DYING_AFTER, FakeDevice, PLAYED, SPEAKER_LATENCY as DEVICE_LATENCY, SPEAKER_RATE as RATE,
+    with_devices,
+};
+use support::wait_until;
+
 /// The tone played.
 const HZ: f64 = 1_000.0;
 const AMPLITUDE: f64 = 0.5;
-
-/// Everything the speaker played (cpal's devices must be plain values, so it lives here).
-static PLAYED: Mutex<Vec<i16>> = Mutex::new(Vec::new());
-
-#[derive(Clone)]
-struct FakeHost;
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct FakeSpeaker;
-
-impl std::fmt::Display for FakeSpeaker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Fake 44.1 kHz speaker")
-    }
-}
-
-struct FakeStream {
-    exit: Arc<AtomicBool>,
-    playing: Arc<AtomicBool>,
-    start: Instant,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl HostTrait for FakeHost {
-    type Device = FakeSpeaker;
-    type Devices = std::vec::IntoIter<FakeSpeaker>;
-
-    fn is_available() -> bool {
-        true
-    }
-
-    fn devices(&self) -> Result<Self::Devices, Error> {
-        Ok(vec![FakeSpeaker].into_iter())
-    }
-
-    fn default_input_device(&self) -> Option<FakeSpeaker> {
-        None
-    }
-
-    fn default_output_device(&self) -> Option<FakeSpeaker> {
-        Some(FakeSpeaker)
-    }
-}
-
-fn range() -> SupportedStreamConfigRange {
-    SupportedStreamConfigRange::new(
-        2,
-        RATE,
-        RATE,
-        SupportedBufferSize::Range {
-            min: PERIOD as u32,
-            max: PERIOD as u32,
-        },
-        SampleFormat::I16,
-    )
-}
-
-fn instant(t: Duration) -> StreamInstant {
-    StreamInstant::new(t.as_secs(), t.subsec_nanos())
-}
-
-impl DeviceTrait for FakeSpeaker {
-    type SupportedInputConfigs = std::iter::Empty<SupportedStreamConfigRange>;
-    type SupportedOutputConfigs = std::iter::Once<SupportedStreamConfigRange>;
-    type Stream = FakeStream;
-
-    fn description(&self) -> Result<DeviceDescription, Error> {
-        Ok(DeviceDescriptionBuilder::new("Fake 44.1 kHz speaker").build())
-    }
-
-    fn id(&self) -> Result<DeviceId, Error> {
-        Err(Error::new(ErrorKind::UnsupportedOperation))
-    }
-
-    fn supported_input_configs(&self) -> Result<Self::SupportedInputConfigs, Error> {
-        Ok(std::iter::empty())
-    }
-
-    fn supported_output_configs(&self) -> Result<Self::SupportedOutputConfigs, Error> {
-        Ok(std::iter::once(range()))
-    }
-
-    fn default_input_config(&self) -> Result<SupportedStreamConfig, Error> {
-        Err(Error::new(ErrorKind::UnsupportedConfig))
-    }
-
-    fn default_output_config(&self) -> Result<SupportedStreamConfig, Error> {
-        Ok(range().with_sample_rate(RATE))
-    }
-
-    fn build_input_stream_raw<D, E>(
-        &self,
-        _: StreamConfig,
-        _: SampleFormat,
-        _: D,
-        _: E,
-        _: Option<Duration>,
-    ) -> Result<FakeStream, Error>
-    where
-        D: FnMut(&Data, &InputCallbackInfo) + Send + 'static,
-        E: FnMut(Error) + Send + 'static,
-    {
-        Err(Error::new(ErrorKind::UnsupportedConfig))
-    }
-
-    fn build_output_stream_raw<D, E>(
-        &self,
-        config: StreamConfig,
-        format: SampleFormat,
-        mut data_callback: D,
-        _: E,
-        _: Option<Duration>,
-    ) -> Result<FakeStream, Error>
-    where
-        D: FnMut(&mut Data, &OutputCallbackInfo) + Send + 'static,
-        E: FnMut(Error) + Send + 'static,
-    {
-        // The real code must ask for the speaker's own mode.
-        assert_eq!(
-            (config.sample_rate, config.channels, format),
-            (RATE, 2, SampleFormat::I16)
-        );
-        let exit = Arc::new(AtomicBool::new(false));
-        let playing = Arc::new(AtomicBool::new(false));
-        let start = Instant::now();
-        let (e, p) = (Arc::clone(&exit), Arc::clone(&playing));
-        let thread = std::thread::spawn(move || {
-            let mut buffer = vec![0i16; PERIOD * 2];
-            let mut periods = 0u32;
-            while !e.load(Ordering::Relaxed) {
-                periods += 1;
-                // Paced like real hardware: one period every 10 ms.
-                let due = start + Duration::from_millis(10) * periods;
-                if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(wait);
-                }
-                if !p.load(Ordering::Relaxed) {
-                    continue;
-                }
-                #[allow(unsafe_code)]
-                // SAFETY: `buffer` holds `PERIOD * 2` i16 samples and outlives `data`, which is
-                // only lent to the callback for this call.
-                let mut data = unsafe {
-                    Data::from_parts(buffer.as_mut_ptr().cast(), buffer.len(), SampleFormat::I16)
-                };
-                let now = start.elapsed();
-                data_callback(
-                    &mut data,
-                    &OutputCallbackInfo::new(OutputStreamTimestamp {
-                        callback: instant(now),
-                        playback: instant(now + DEVICE_LATENCY),
-                    }),
-                );
-                PLAYED
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend_from_slice(&buffer);
-            }
-        });
-        Ok(FakeStream {
-            exit,
-            playing,
-            start,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl StreamTrait for FakeStream {
-    fn play(&self) -> Result<(), Error> {
-        self.playing.store(true, Ordering::Relaxed);
-        Ok(())
-    }
-
-    fn pause(&self) -> Result<(), Error> {
-        self.playing.store(false, Ordering::Relaxed);
-        Ok(())
-    }
-
-    fn buffer_size(&self) -> Result<cpal::FrameCount, Error> {
-        Ok(PERIOD as u32)
-    }
-
-    fn now(&self) -> StreamInstant {
-        instant(self.start.elapsed())
-    }
-}
-
-impl Drop for FakeStream {
-    fn drop(&mut self) {
-        self.exit.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 /// Rising zero crossings of `x`, interpolated between samples.
 fn crossings(x: &[f64]) -> Vec<f64> {
@@ -232,7 +27,7 @@ fn crossings(x: &[f64]) -> Vec<f64> {
 
 #[test]
 fn a_44_1_khz_speaker_plays_the_mix_at_its_level_and_pitch() {
-    let host = cpal::Host::from(CustomHost::from_host(FakeHost));
+    let host = with_devices(&[FakeDevice::Speaker]);
     let mixer = AudioMixer::new();
     let input = mixer.add_input();
     let out = AudioOutput::open_on(host, mixer.clone(), None).unwrap();
@@ -283,4 +78,20 @@ fn a_44_1_khz_speaker_plays_the_mix_at_its_level_and_pitch() {
     let rms = (middle.iter().map(|s| s * s).sum::<f64>() / middle.len() as f64).sqrt();
     let level_db = 20.0 * (rms / (AMPLITUDE / 2f64.sqrt())).log10();
     assert!(level_db.abs() < 0.5, "{level_db} dB");
+}
+
+#[test]
+fn a_speaker_unplugged_while_playing_says_why_it_stopped() {
+    let mixer = AudioMixer::new();
+    let out = AudioOutput::open_on(with_devices(&[FakeDevice::DyingSpeaker]), mixer, None).unwrap();
+    assert_eq!(out.failure(), None, "a speaker that plays has not failed");
+    // It plays DYING_AFTER 10 ms periods, then reports the loss.
+    let by = Duration::from_millis(10) * DYING_AFTER + Duration::from_secs(5);
+    assert!(
+        wait_until(by, || out.failure().is_some()),
+        "no failure reported"
+    );
+    let why = out.failure().unwrap();
+    assert!(why.to_lowercase().contains("not available"), "{why}");
+    out.stop();
 }

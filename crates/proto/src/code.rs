@@ -3,6 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// Field of an error reply (ext) that says, for humans, why the request was refused; `message`
+/// stays the original's text for the code, which clients may compare.
+pub const DETAIL_FIELD: &str = "detail";
+
 /// A v1 result code. v1 clients read only this number, so it is the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Code {
@@ -61,7 +65,8 @@ impl Code {
         }
     }
 
-    /// v1's message for this code (Chinese first, English after, as v1 clients display it).
+    /// v1's message for this code, exactly as the original server wrote it (for the ext codes,
+    /// text in the same style); a more precise detail for humans goes in [`DETAIL_FIELD`].
     pub fn default_message(self) -> &'static str {
         match self {
             Code::Ok => "请求成功",
@@ -70,9 +75,9 @@ impl Code {
             Code::NoSuchMember => "您请求的房间成员不存在",
             Code::Internal => "服务器内部错误",
             Code::RoomFull => "超出房间人数上限",
-            Code::AuthFailed => "身份验证失败 (authentication failed)",
-            Code::NotSupported => "不支持该操作 (not supported)",
-            Code::QuotaExceeded => "超出用户配额 (user quota exceeded)",
+            Code::AuthFailed => "身份验证失败",
+            Code::NotSupported => "不支持该操作",
+            Code::QuotaExceeded => "超出用户配额",
             Code::Other(_) => "未知错误 (unknown error)",
         }
     }
@@ -130,12 +135,25 @@ impl Reply {
         }
     }
 
-    /// An error with a message more precise than v1's.
-    pub fn error_with(code: Code, message: impl Into<String>) -> Reply {
-        Reply {
-            code,
-            message: message.into(),
-            body: Map::new(),
+    /// An error with v1's message for `code` and, in [`DETAIL_FIELD`], why.
+    pub fn error_with(code: Code, detail: impl Into<String>) -> Reply {
+        let mut reply = Reply::error(code);
+        reply
+            .body
+            .insert(DETAIL_FIELD.into(), Value::String(detail.into()));
+        reply
+    }
+
+    /// The reply's [`DETAIL_FIELD`], if it has one.
+    pub fn detail(&self) -> Option<&str> {
+        self.body.get(DETAIL_FIELD).and_then(Value::as_str)
+    }
+
+    /// The message with the detail after it, for an error shown to a person.
+    pub fn explained(&self) -> String {
+        match self.detail() {
+            Some(detail) if !detail.is_empty() => format!("{} ({detail})", self.message),
+            _ => self.message.clone(),
         }
     }
 
@@ -144,7 +162,7 @@ impl Reply {
         if self.code != Code::Ok {
             return Err(ReplyError::Code {
                 code: self.code,
-                message: self.message,
+                message: self.explained(),
             });
         }
         serde_json::from_value(Value::Object(self.body))
@@ -160,7 +178,7 @@ pub enum ReplyError {
     Code {
         /// The code.
         code: Code,
-        /// The server's message.
+        /// The server's message, followed by its detail when it gave one.
         message: String,
     },
     /// Code 0, but the fields were not what the endpoint promises.
@@ -211,5 +229,35 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_error_keeps_the_original_message_and_carries_the_detail_beside_it() {
+        let r = Reply::error_with(Code::NoSuchMember, "u is not a member of room r");
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            serde_json::json!({"code": 5, "message": "您请求的房间成员不存在",
+                               "detail": "u is not a member of room r"})
+        );
+        assert_eq!(r.detail(), Some("u is not a member of room r"));
+        match r.into_body::<Map<String, Value>>() {
+            Err(ReplyError::Code { code, message }) => {
+                assert_eq!(code, Code::NoSuchMember);
+                assert_eq!(
+                    message,
+                    "您请求的房间成员不存在 (u is not a member of room r)"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(Reply::error(Code::AuthFailed).explained(), "身份验证失败");
+    }
+
+    #[test]
+    fn messages_carry_no_english_suffix() {
+        for n in [0, 1, 3, 5, 6, 7, 8, 9, 5001] {
+            let m = Code::from_i64(n).default_message();
+            assert!(!m.is_ascii() && !m.contains('('), "{n}: {m}");
+        }
     }
 }

@@ -16,7 +16,7 @@ pub mod sign;
 pub mod token;
 
 pub use api::*;
-pub use code::{Code, Reply};
+pub use code::{Code, DETAIL_FIELD, Reply};
 pub use event::{ClientEvent, ServerEvent};
 pub use fields::{Fields, FieldsError};
 pub use kind::RoomKind;

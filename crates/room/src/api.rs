@@ -1,6 +1,7 @@
 //! A typed client of the room API: one method per endpoint, each a JSON `POST` to
 //! `{base}/weapp/{kind}/{endpoint}` whose `{code, message, ...}` reply becomes a proto type.
 
+use crate::journal::{self, ApiCall, Journal};
 use quartet_proto::code::ReplyError;
 use quartet_proto::nonce::NONCE_FIELD;
 use quartet_proto::{
@@ -10,7 +11,7 @@ use quartet_proto::{
 };
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use url::Url;
 
 /// Longest a whole request may take before it counts as a transport failure.
@@ -87,6 +88,7 @@ pub struct ApiClient {
     base: Url,
     kind: RoomKind,
     user_sig: Option<String>,
+    journal: Journal,
 }
 
 impl ApiClient {
@@ -107,6 +109,7 @@ impl ApiClient {
             base,
             kind,
             user_sig: None,
+            journal: Journal::default(),
         })
     }
 
@@ -150,9 +153,45 @@ impl ApiClient {
         url
     }
 
-    /// Sends any request and reads its reply's fields as `T`. A mutating request carries a fresh
-    /// `nonce`, so a captured one cannot be replayed.
+    /// Where this client (and its clones) record their calls.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The same client recording into `journal` (shared with whoever reads it).
+    pub fn with_journal(mut self, journal: Journal) -> Self {
+        self.journal = journal;
+        self
+    }
+
+    /// Sends any request and reads its reply's fields as `T`, and records the call in the
+    /// journal. A mutating request carries a fresh `nonce`, so a captured one cannot be replayed.
     pub async fn call<R: Request, T: DeserializeOwned>(&self, req: &R) -> Result<T, ApiError> {
+        let at_ms = journal::now_ms();
+        let started = Instant::now();
+        let result = self.exchange(req).await;
+        let (code, status, error) = match &result {
+            Ok(_) => (Some(0), None, None),
+            Err(ApiError::Code { code, message }) => {
+                (Some(code.as_i64()), None, Some(message.clone()))
+            }
+            Err(ApiError::Status { status, message }) => {
+                (None, Some(*status), Some(message.clone()))
+            }
+            Err(e) => (None, None, Some(e.to_string())),
+        };
+        self.journal.call(ApiCall {
+            at_ms,
+            endpoint: R::ENDPOINT.as_str().to_owned(),
+            code,
+            status,
+            ms: started.elapsed().as_secs_f64() * 1000.0,
+            error,
+        });
+        result
+    }
+
+    async fn exchange<R: Request, T: DeserializeOwned>(&self, req: &R) -> Result<T, ApiError> {
         let mut body = match serde_json::to_value(req) {
             Ok(Value::Object(map)) => map,
             Ok(_) => return Err(ApiError::Setup("request is not a JSON object".into())),
@@ -263,12 +302,11 @@ fn room_user(room_id: &str, user_id: &str) -> RoomUser {
     }
 }
 
-/// The most useful words of an error body: its JSON `message`, else its first characters.
+/// The most useful words of an error body: its JSON `message` (and `detail`), else its first
+/// characters.
 fn status_message(body: &[u8]) -> String {
-    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body)
-        && let Some(Value::String(message)) = map.get("message")
-    {
-        return message.clone();
+    if let Ok(reply) = serde_json::from_slice::<Reply>(body) {
+        return reply.explained();
     }
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
@@ -347,6 +385,12 @@ mod tests {
         assert_eq!(
             status_message(br#"{"code":1,"message":"bad json"}"#),
             "bad json"
+        );
+        assert_eq!(
+            status_message(
+                r#"{"code":1,"message":"请求参数错误","detail":"no such route"}"#.as_bytes()
+            ),
+            "请求参数错误 (no such route)"
         );
         assert_eq!(status_message(b"  Not Found\n"), "Not Found");
         assert_eq!(status_message(b""), "(empty body)");

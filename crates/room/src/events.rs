@@ -117,6 +117,23 @@ pub(crate) enum Frame {
     Closed,
 }
 
+impl Frame {
+    /// How the frame is recorded in the journal: its kind and a short detail (who, why; never
+    /// message contents); an empty kind for frames not worth recording.
+    pub(crate) fn journal_entry(&self) -> (&'static str, String) {
+        match self {
+            Frame::Event(ServerEvent::PusherChange { .. }) => ("pusher_change", String::new()),
+            Frame::Event(ServerEvent::RoomClosed { data }) => ("room_closed", data.reason.clone()),
+            Frame::Event(ServerEvent::Text { user_id, .. }) => ("text", user_id.clone()),
+            Frame::Event(ServerEvent::KeyframeRequest { user_id }) => {
+                ("keyframe_request", user_id.clone())
+            }
+            Frame::Closed => ("closed", String::new()),
+            Frame::Ignore => ("", String::new()),
+        }
+    }
+}
+
 /// Reads one frame; unknown or malformed messages are skipped, not fatal.
 pub(crate) fn read_frame(message: &Message) -> Frame {
     let text = match message {

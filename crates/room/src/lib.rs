@@ -8,6 +8,7 @@ pub mod api;
 pub mod backoff;
 pub mod config;
 pub mod events;
+pub mod journal;
 pub mod members;
 pub mod session;
 
@@ -15,5 +16,8 @@ pub use api::{ApiClient, ApiError};
 pub use backoff::Backoff;
 pub use config::{EventMode, JoinTarget, SessionConfig, SessionTiming};
 pub use events::EventChannelError;
+pub use journal::{ApiCall, ChannelEntry, Journal};
 pub use members::{Member, MemberChange, MemberDiff, diff_members, same_stream};
-pub use session::{MembershipSource, SessionError, SessionEvent, SessionHandle, connect};
+pub use session::{
+    MembershipSource, SessionError, SessionEvent, SessionHandle, connect, connect_recording,
+};

@@ -6,6 +6,7 @@ use crate::actor::{Actor, Command, Identity};
 use crate::api::{ApiClient, ApiError};
 use crate::config::{EventMode, JoinTarget, SessionConfig};
 use crate::events;
+use crate::journal::Journal;
 use crate::members::{Member, members_from_pushers};
 use quartet_proto::{AddPusher, Code, CreateRoom, Endpoint, Pushers};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -157,9 +158,15 @@ pub struct SessionHandle {
     commands: mpsc::Sender<Command>,
     state: watch::Receiver<Snapshot>,
     keyframe_requests: broadcast::Sender<String>,
+    journal: Journal,
 }
 
 impl SessionHandle {
+    /// Every room API call and event-channel frame of this session (bounded), for testers.
+    pub fn journal(&self) -> Journal {
+        self.journal.clone()
+    }
+
     /// Our userID (it changes only if a rejoin needed a new login).
     pub fn user_id(&self) -> String {
         self.state.borrow().identity.user_id.clone()
@@ -249,11 +256,21 @@ impl SessionHandle {
 pub async fn connect(
     config: SessionConfig,
 ) -> Result<(SessionHandle, mpsc::Receiver<SessionEvent>), SessionError> {
+    connect_recording(config, Journal::default()).await
+}
+
+/// [`connect`], recording every API call and event-channel frame in `journal` from the first
+/// login on (a failed join is recorded too).
+pub async fn connect_recording(
+    config: SessionConfig,
+    journal: Journal,
+) -> Result<(SessionHandle, mpsc::Receiver<SessionEvent>), SessionError> {
     if let Some(field) = config.missing_field() {
         return Err(SessionError::InvalidConfig(field));
     }
-    let mut api =
-        ApiClient::new(config.server.clone(), config.kind).map_err(SessionError::Setup)?;
+    let mut api = ApiClient::new(config.server.clone(), config.kind)
+        .map_err(SessionError::Setup)?
+        .with_journal(journal.clone());
     let identity = login(&mut api).await?;
     let user_id = identity.user_id.clone();
 
@@ -350,6 +367,7 @@ pub async fn connect(
             commands: commands_tx,
             state: state_rx,
             keyframe_requests: keyframes_tx,
+            journal,
         },
         events_rx,
     ))

@@ -5,6 +5,7 @@ use crate::config::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROOMS, DEFAULT_TOKEN_VALID, DEFAULT_URL_VALID,
     ServerConfig, Storage,
 };
+use crate::im::{DEFAULT_IM_ACC_TYPE, DEFAULT_IM_API_BASE, ImConfig};
 use clap::builder::FalseyValueParser;
 use quartet_proto::RoomKind;
 use std::net::SocketAddr;
@@ -121,6 +122,27 @@ pub struct ServerArgs {
     #[arg(long, env = "QUARTET_MAX_ROOMS", default_value_t = DEFAULT_MAX_ROOMS as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_rooms: u64,
+    /// Tencent Cloud IM SDKAppID: speak for this IM application as the original server did
+    /// (a group per room, member-change notices, real userSigs).
+    #[arg(long, env = "QUARTET_IM_SDKAPPID", requires_all = ["im_admin", "im_secret"])]
+    pub im_sdkappid: Option<u64>,
+    /// The IM application's administrator account, in whose name REST calls are made.
+    #[arg(long, env = "QUARTET_IM_ADMIN", requires = "im_sdkappid")]
+    pub im_admin: Option<String>,
+    /// The IM application's secret key (TLSSigAPIv2), which signs every userSig.
+    #[arg(
+        long,
+        env = "QUARTET_IM_SECRET",
+        hide_env_values = true,
+        requires = "im_sdkappid"
+    )]
+    pub im_secret: Option<String>,
+    /// Base URL of the IM REST API.
+    #[arg(long, env = "QUARTET_IM_API_BASE", default_value = DEFAULT_IM_API_BASE)]
+    pub im_api_base: String,
+    /// accType answered by get_im_login_info with IM.
+    #[arg(long, env = "QUARTET_IM_ACC_TYPE", default_value = DEFAULT_IM_ACC_TYPE)]
+    pub im_acc_type: String,
 }
 
 fn size(n: u64) -> usize {
@@ -163,7 +185,24 @@ impl ServerArgs {
             small_streams: !self.no_small_streams,
             max_body_bytes: size(self.max_body_bytes),
             max_rooms: size(self.max_rooms),
+            im: self.im(),
         }
+    }
+
+    /// The IM application the flags name, if any.
+    pub fn im(&self) -> Option<ImConfig> {
+        let (Some(sdk_app_id), Some(admin), Some(secret)) =
+            (self.im_sdkappid, &self.im_admin, &self.im_secret)
+        else {
+            return None;
+        };
+        Some(ImConfig {
+            sdk_app_id,
+            admin: admin.clone(),
+            secret: secret.clone(),
+            acc_type: self.im_acc_type.clone(),
+            api_base: self.im_api_base.clone(),
+        })
     }
 
     /// The address to listen on.
@@ -216,6 +255,7 @@ mod tests {
         assert_eq!(c.events, d.events);
         assert_eq!(c.max_body_bytes, d.max_body_bytes);
         assert_eq!(c.max_rooms, d.max_rooms);
+        assert_eq!(c.im, None, "no IM unless asked");
         assert_eq!(c.socket_grace, DEFAULT_SOCKET_GRACE);
         assert_eq!(
             c.storage,
@@ -277,6 +317,46 @@ mod tests {
         assert!(!c.events);
         assert_eq!(c.max_body_bytes, 2048);
         assert_eq!(c.max_rooms, 10);
+    }
+
+    #[test]
+    fn im_flags_name_an_application_and_need_one_another() {
+        let c = parse(&[
+            "--im-sdkappid=1400000000",
+            "--im-admin=administrator",
+            "--im-secret=k",
+        ])
+        .unwrap()
+        .config();
+        let im = c.im.unwrap();
+        assert_eq!(
+            (im.sdk_app_id, im.admin.as_str(), im.secret.as_str()),
+            (1_400_000_000, "administrator", "k")
+        );
+        assert_eq!(im.api_base, "https://console.tim.qq.com");
+        assert_eq!(im.acc_type, "0");
+        let im = parse(&[
+            "--im-sdkappid=1",
+            "--im-admin=a",
+            "--im-secret=k",
+            "--im-api-base=http://127.0.0.1:9/",
+            "--im-acc-type=36862",
+        ])
+        .unwrap()
+        .im()
+        .unwrap();
+        assert_eq!(
+            (im.api_base.as_str(), im.acc_type.as_str()),
+            ("http://127.0.0.1:9/", "36862")
+        );
+        for partial in [
+            &["--im-sdkappid=1"][..],
+            &["--im-sdkappid=1", "--im-admin=a"],
+            &["--im-secret=k"],
+            &["--im-admin=a", "--im-secret=k"],
+        ] {
+            assert!(parse(partial).is_err(), "{partial:?} accepted");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Server settings: v1's timings and limits by default, strict authentication.
 
+use crate::im::ImConfig;
 use quartet_proto::RoomKind;
 use rand::Rng;
 use std::path::PathBuf;
@@ -143,6 +144,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Most rooms held at once.
     pub max_rooms: usize,
+    /// The Tencent Cloud IM application to speak for, as the original server did; without one,
+    /// `get_im_login_info` answers `sdkAppID` 0 and no IM call is made.
+    pub im: Option<ImConfig>,
 }
 
 impl ServerConfig {
@@ -184,6 +188,7 @@ impl Default for ServerConfig {
             small_streams: true,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_rooms: DEFAULT_MAX_ROOMS,
+            im: None,
         }
     }
 }

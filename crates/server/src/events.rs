@@ -41,7 +41,7 @@ pub(crate) async fn open(
             return json_error(
                 StatusCode::BAD_REQUEST,
                 Code::BadParams,
-                format!("请求参数错误 (event channel query: {e})"),
+                format!("event channel query: {e}"),
             );
         }
     };
@@ -63,7 +63,7 @@ pub(crate) async fn open(
             return json_error(
                 rejection.status(),
                 Code::BadParams,
-                format!("请求参数错误 (the event channel is a WebSocket: {rejection})"),
+                format!("the event channel is a WebSocket: {rejection}"),
             );
         }
     };

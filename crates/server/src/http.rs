@@ -4,7 +4,6 @@
 use crate::avatar;
 use crate::events;
 use crate::server::Server;
-use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -34,9 +33,33 @@ pub fn router(server: Server) -> Router {
         .with_state(server)
 }
 
-/// An answer that is not a plain HTTP 200: `status` with a `{code, message}` body.
-pub(crate) fn json_error(status: StatusCode, code: Code, message: impl Into<String>) -> Response {
-    (status, Json(Reply::error_with(code, message))).into_response()
+/// `content-type` of every JSON answer, as the original server sent it.
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+/// `body` as JSON with `status`, typed [`JSON_CONTENT_TYPE`].
+pub(crate) fn json_response(status: StatusCode, body: &Reply) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(JSON_CONTENT_TYPE),
+            )],
+            bytes,
+        )
+            .into_response(),
+        // A `Reply` is a map of JSON values: it always serializes.
+        Err(e) => {
+            tracing::error!(error = %e, "reply did not serialize");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// An answer that is not a plain HTTP 200: `status` with a `{code, message, detail}` body,
+/// `message` being the original's text for `code` and `detail` saying why.
+pub(crate) fn json_error(status: StatusCode, code: Code, detail: impl Into<String>) -> Response {
+    json_response(status, &Reply::error_with(code, detail))
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
@@ -61,14 +84,14 @@ async fn healthz(State(server): State<Server>, method: Method) -> Response {
     }
     let mut body = Reply::ok_empty();
     body.body.insert("rooms".into(), server.room_count().into());
-    (StatusCode::OK, Json(body)).into_response()
+    json_response(StatusCode::OK, &body)
 }
 
 async fn not_found() -> Response {
     json_error(
         StatusCode::NOT_FOUND,
         Code::BadParams,
-        "请求参数错误 (no such route: room endpoints are POST /weapp/{multi_room|double_room|live_room}/{endpoint})",
+        "no such route: room endpoints are POST /weapp/{multi_room|double_room|live_room}/{endpoint}",
     )
 }
 
@@ -76,7 +99,7 @@ fn method_not_allowed(allow: &'static str, what: &str) -> Response {
     let mut response = json_error(
         StatusCode::METHOD_NOT_ALLOWED,
         Code::BadParams,
-        format!("请求参数错误 ({what} only answers {allow})"),
+        format!("{what} only answers {allow}"),
     );
     response
         .headers_mut()
@@ -89,11 +112,7 @@ struct UnknownRoute(String);
 
 impl IntoResponse for UnknownRoute {
     fn into_response(self) -> Response {
-        json_error(
-            StatusCode::NOT_FOUND,
-            Code::BadParams,
-            format!("请求参数错误 ({})", self.0),
-        )
+        json_error(StatusCode::NOT_FOUND, Code::BadParams, self.0)
     }
 }
 
@@ -124,7 +143,7 @@ async fn events_route(
         return json_error(
             StatusCode::NOT_FOUND,
             Code::BadParams,
-            "请求参数错误 (this server has no event channel: poll get_pushers)",
+            "this server has no event channel: poll get_pushers",
         );
     }
     if method != Method::GET {
@@ -165,7 +184,7 @@ async fn endpoint_route(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 Code::BadParams,
                 format!(
-                    "请求参数错误 (request body exceeds {} bytes)",
+                    "request body exceeds {} bytes",
                     server.config().max_body_bytes
                 ),
             );
@@ -174,18 +193,14 @@ async fn endpoint_route(
             return json_error(
                 StatusCode::BAD_REQUEST,
                 Code::BadParams,
-                format!("请求参数错误 (could not read the body: {rejection})"),
+                format!("could not read the body: {rejection}"),
             );
         }
     };
     let fields = match decode_body(&headers, &body) {
         Ok(fields) => fields,
         Err(e) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                Code::BadParams,
-                format!("请求参数错误 ({e})"),
-            );
+            return json_error(StatusCode::BAD_REQUEST, Code::BadParams, format!("{e}"));
         }
     };
     let token = fields
@@ -197,7 +212,7 @@ async fn endpoint_route(
     if let Some(origin) = avatar::origin(&headers) {
         avatar::resolve(&mut reply.body, &origin);
     }
-    (StatusCode::OK, Json(reply)).into_response()
+    json_response(StatusCode::OK, &reply)
 }
 
 async fn avatar_route(path: Result<Path<(String,)>, PathRejection>, method: Method) -> Response {

@@ -5,7 +5,8 @@
 //! heartbeating (unless their stream is still live) or whose event socket closed.
 //!
 //! [`router`] gives the routes for tests and embedding; [`run`] serves them on a bound listener
-//! together with the periodic eviction sweep, until a shutdown future completes.
+//! together with the periodic eviction sweep and, when an IM application is configured, the IM
+//! bridge ([`im`]), until a shutdown future completes.
 //!
 //! Against hostile clients every resource is bounded by a named limit: the HTTP transport's
 //! connections, head size and deadlines ([`HttpLimits`]), event sockets per member
@@ -22,6 +23,7 @@ mod embed;
 mod events;
 pub mod host;
 mod http;
+pub mod im;
 mod keyframes;
 mod liveness;
 mod presence;
@@ -43,7 +45,7 @@ pub use config::{
 pub use embed::EmbeddedRelay;
 pub use events::{IDLE_TIMEOUT, PING_INTERVAL};
 pub use host::{Host, HostError, RtmpSetup};
-pub use http::router;
+pub use http::{JSON_CONTENT_TYPE, router};
 pub use keyframes::KEYFRAME_REQUEST_INTERVAL;
 pub use liveness::{NeverLive, StreamLiveness};
 pub use presence::CHECK_SLACK;
@@ -109,6 +111,12 @@ pub async fn run_with(
         }
         .run(),
     );
+    // The IM bridge runs while the server serves, and past it just long enough to tell IM
+    // of the rooms that shutdown closed.
+    let im_stop = tokio_util::sync::CancellationToken::new();
+    let im_bridge = server
+        .take_im_actor()
+        .map(|actor| tokio::spawn(actor.run(im_stop.clone())));
     let closing = server.clone();
     serve::serve(
         listener,
@@ -123,6 +131,12 @@ pub async fn run_with(
     .await;
     // The sweeper may already be gone if it panicked; the join below reports that.
     let _ = stop.send(());
+    im_stop.cancel();
+    if let Some(bridge) = im_bridge
+        && let Err(e) = bridge.await
+    {
+        tracing::error!(error = %e, "IM bridge failed");
+    }
     let swept = sweeper.await;
     swept?;
     tracing::info!(%addr, "room server stopped");

@@ -16,7 +16,7 @@ pub const MAX_CREATIONS_PER_WINDOW: usize = 10;
 
 /// A creation refused by the rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("超出用户配额 (more than {max} rooms created in {} s; try again in {} s)", window.as_secs(), retry_after.as_secs().max(1))]
+#[error("more than {max} rooms created in {} s; try again in {} s", window.as_secs(), retry_after.as_secs().max(1))]
 pub struct RateLimited {
     /// The limit.
     pub max: usize,

@@ -19,11 +19,11 @@ pub const MAX_NONCES_PER_USER: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NonceRefusal {
     /// Not of the nonce's shape.
-    #[error("请求参数错误 (field `nonce` {0})")]
+    #[error("field `nonce` {0}")]
     Malformed(#[from] NonceError),
     /// Its time is outside the window from now.
     #[error(
-        "身份验证失败 (nonce is {skew_secs} s away from the server's clock; the window is {} s: check the clock)",
+        "nonce is {skew_secs} s away from the server's clock; the window is {} s: check the clock",
         NONCE_WINDOW.as_secs()
     )]
     Stale {
@@ -31,11 +31,11 @@ pub enum NonceRefusal {
         skew_secs: u64,
     },
     /// Already seen from this user within the window: a replay.
-    #[error("身份验证失败 (nonce already used: a replayed request)")]
+    #[error("nonce already used: a replayed request")]
     Replayed,
     /// The user sent more nonces within the window than are remembered.
     #[error(
-        "超出用户配额 (more than {MAX_NONCES_PER_USER} mutating requests within {} s)",
+        "more than {MAX_NONCES_PER_USER} mutating requests within {} s",
         NONCE_WINDOW.as_secs()
     )]
     TooMany,

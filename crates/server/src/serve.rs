@@ -275,7 +275,7 @@ impl hyper::service::Service<Request<Incoming>> for RequestService {
                     StatusCode::REQUEST_TIMEOUT,
                     Code::BadParams,
                     format!(
-                        "请求参数错误 (the request was not complete within {} s)",
+                        "the request was not complete within {} s",
                         timeout.as_secs()
                     ),
                 )),

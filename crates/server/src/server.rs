@@ -6,12 +6,13 @@ use crate::liveness::StreamLiveness;
 use crate::presence::{self, Timeouts};
 use crate::quota::{CreationRate, MAX_ROOMS_PER_USER, RateLimited};
 use crate::replay::{NonceRefusal, SeenNonces};
-use crate::rooms::{NewRoom, Now, Profile, Registry, Room, RoomError};
+use crate::rooms::{NewRoom, Now, Profile, Registry, Room, RoomChange, RoomError};
 use crate::sockets::SocketSlots;
 use crate::store::{NoStore, RoomStore};
 
 mod admit;
 mod channel;
+mod im_link;
 mod persist;
 
 pub(crate) use admit::AuthError;
@@ -32,9 +33,10 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-/// `sdkAppID` answered by `get_im_login_info`: there is no IM service behind this server.
+/// `sdkAppID` answered by `get_im_login_info` when no IM application is configured: there is no
+/// IM service behind this server.
 pub const SDK_APP_ID: u64 = 0;
-/// `accType` answered by `get_im_login_info`, for the same reason.
+/// `accType` answered by `get_im_login_info` without IM, for the same reason.
 pub const ACC_TYPE: &str = "0";
 /// Longest room text message, in bytes of UTF-8.
 pub const MAX_TEXT_BYTES: usize = 4 * 1024;
@@ -43,10 +45,10 @@ pub const MAX_TEXT_BYTES: usize = 4 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum Refusal {
     /// A required field was missing.
-    #[error("请求参数错误 ({0})")]
+    #[error("{0}")]
     Params(#[from] FieldsError),
     /// The text message was too long.
-    #[error("请求参数错误 (msg is {len} bytes; the limit is {MAX_TEXT_BYTES})")]
+    #[error("msg is {len} bytes; the limit is {MAX_TEXT_BYTES}")]
     TextTooLong {
         /// Its length.
         len: usize,
@@ -58,7 +60,7 @@ pub(crate) enum Refusal {
     #[error(transparent)]
     Room(#[from] RoomError),
     /// Stream mixing is not offered.
-    #[error("不支持该操作 (merge_stream: this server does not mix streams)")]
+    #[error("merge_stream: this server does not mix streams")]
     MergeNotSupported,
     /// The request's nonce was malformed, stale or replayed.
     #[error(transparent)]
@@ -67,9 +69,7 @@ pub(crate) enum Refusal {
     #[error(transparent)]
     CreationRate(#[from] RateLimited),
     /// The user is already in as many rooms as it may be.
-    #[error(
-        "超出用户配额 ({user_id:?} is already in {held} rooms; the limit is {MAX_ROOMS_PER_USER})"
-    )]
+    #[error("{user_id:?} is already in {held} rooms; the limit is {MAX_ROOMS_PER_USER}")]
     TooManyRoomsForUser {
         /// The user.
         user_id: String,
@@ -118,6 +118,8 @@ struct Inner {
     keyframes: Mutex<KeyframeRate>,
     /// Keyframe requests passed on, for tests and figures.
     keyframes_passed: AtomicU64,
+    /// The Tencent Cloud IM application, when one is configured.
+    im: Option<im_link::ImLink>,
 }
 
 /// A std mutex's guard even if another holder panicked: every critical section here leaves its
@@ -183,9 +185,11 @@ impl Server {
         config: ServerConfig,
         liveness: Arc<dyn StreamLiveness>,
         store: Arc<dyn RoomStore>,
-        registry: Registry,
+        mut registry: Registry,
         id_floor_ms: u64,
     ) -> Server {
+        let (im, feed) = im_link::ImLink::new(&config);
+        registry.set_feed(feed);
         Server {
             inner: Arc::new(Inner {
                 signer: StreamSigner::new(config.bizid.clone(), config.push_secret_key.clone()),
@@ -204,6 +208,7 @@ impl Server {
                 nonces: Mutex::new(SeenNonces::default()),
                 keyframes: Mutex::new(KeyframeRate::default()),
                 keyframes_passed: AtomicU64::new(0),
+                im,
             }),
         }
     }
@@ -426,12 +431,16 @@ impl Server {
         let now = unix_now();
         let user_id = self.inner.ids.user_id(self.id_millis());
         let expiry = now.saturating_add(self.inner.config.token_valid).as_secs();
-        let user_sig = self.inner.tokens.issue(&user_id, expiry);
+        // With IM, the IM sig is the token too: clients hold one credential, as in v1.
+        let im = self.im_login(&user_id, expiry);
+        let user_sig = im
+            .user_sig
+            .unwrap_or_else(|| self.inner.tokens.issue(&user_id, expiry));
         tracing::debug!(user = %user_id, "user logged in");
         Reply::ok(&LoginInfo {
             user_id,
-            sdk_app_id: SDK_APP_ID,
-            acc_type: ACC_TYPE.to_owned(),
+            sdk_app_id: im.sdk_app_id,
+            acc_type: im.acc_type,
             user_sig,
         })
     }
@@ -505,7 +514,8 @@ impl Server {
         DeletePusher(r): DeletePusher,
     ) -> Result<Reply, Refusal> {
         self.registry()
-            .remove(kind, &r.room_id, &r.user_id, self.now(), self.store())?;
+            .remove(kind, &r.room_id, &r.user_id, self.now(), self.store())
+            .map_err(|e| e.for_membership(&r.user_id))?;
         self.cut_revoked();
         Ok(Reply::ok_empty())
     }
@@ -528,7 +538,8 @@ impl Server {
         PusherHeartbeat(r): PusherHeartbeat,
     ) -> Result<Reply, Refusal> {
         self.registry()
-            .heartbeat(kind, &r.room_id, &r.user_id, Instant::now())?;
+            .heartbeat(kind, &r.room_id, &r.user_id, Instant::now())
+            .map_err(|e| e.for_membership(&r.user_id))?;
         Ok(Reply::ok_empty())
     }
 
@@ -568,16 +579,23 @@ impl Server {
         let sender = registry.member(kind, &r.room_id, &r.user_id)?;
         // The stored profile, never the request's nickName/headPic: one member could show
         // another's name.
+        let head = TextHead {
+            nick_name: sender.user_name.clone(),
+            head_pic: sender.user_avatar.clone(),
+        };
         let event = ServerEvent::Text {
-            data: TextHead {
-                nick_name: sender.user_name.clone(),
-                head_pic: sender.user_avatar.clone(),
-            },
+            data: head.clone(),
             user_id: r.user_id.clone(),
-            text: r.msg,
+            text: r.msg.clone(),
             time: millis(unix_now()),
         };
         registry.broadcast(kind, &r.room_id, event)?;
+        registry.feed().tell(RoomChange::Text {
+            room_id: r.room_id,
+            user_id: r.user_id,
+            head,
+            text: r.msg,
+        });
         Ok(Reply::ok_empty())
     }
 }

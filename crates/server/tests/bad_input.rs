@@ -48,7 +48,7 @@ async fn malformed_json_is_a_400_naming_the_problem_and_changes_nothing() {
                 .await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
             assert_eq!(v["code"], 1);
-            let message = v["message"].as_str().unwrap();
+            let message = v["detail"].as_str().unwrap();
             assert!(message.contains("malformed JSON"), "{message}");
             assert!(message.contains(needle), "{message} lacks {needle}");
         }
@@ -94,7 +94,7 @@ async fn wrong_types_and_missing_fields_are_code_1_and_change_nothing() {
             let v = h.post(kind, endpoint, body.clone()).await;
             assert_eq!(v["code"], 1, "{endpoint} {body}: {v}");
             assert!(
-                v["message"].as_str().unwrap().contains("field"),
+                v["detail"].as_str().unwrap().contains("field"),
                 "{endpoint}: {v}"
             );
         }
@@ -122,7 +122,7 @@ async fn a_10_mb_body_is_a_413_and_changes_nothing() {
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(v["code"], 1);
-    assert!(v["message"].as_str().unwrap().contains("exceeds"), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("exceeds"), "{v}");
     assert_eq!(h.snapshot().await, before);
 }
 
@@ -137,7 +137,7 @@ async fn unknown_routes_are_404_with_a_json_body() {
         let (status, v) = h.raw(kind, endpoint, Some("application/json"), "{}").await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{kind}/{endpoint}");
         assert!(v["code"].is_i64());
-        assert!(v["message"].as_str().unwrap().contains(needle), "{v}");
+        assert!(v["detail"].as_str().unwrap().contains(needle), "{v}");
     }
     let (status, v) = h
         .request(
@@ -147,7 +147,7 @@ async fn unknown_routes_are_404_with_a_json_body() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(v["message"].is_string());
+    assert!(v["detail"].is_string());
 }
 
 #[tokio::test]
@@ -175,7 +175,7 @@ async fn get_on_an_endpoint_is_a_405_with_a_json_body() {
                 )
                 .await;
             assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-            assert!(v["message"].as_str().unwrap().contains("POST"), "{v}");
+            assert!(v["detail"].as_str().unwrap().contains("POST"), "{v}");
         }
     }
 }
@@ -227,7 +227,7 @@ async fn bad_tokens_are_code_7_and_change_nothing() {
                     Code::AuthFailed.as_i64(),
                     "{what} token on {endpoint}: {v}"
                 );
-                assert!(v["message"].as_str().unwrap().contains("userSig"), "{v}");
+                assert!(v["detail"].as_str().unwrap().contains("userSig"), "{v}");
 
                 let (_, v) = h
                     .request(
@@ -242,7 +242,7 @@ async fn bad_tokens_are_code_7_and_change_nothing() {
             }
             let v = h.post(kind, endpoint, body.clone()).await;
             assert_eq!(v["code"], 7, "absent token on {endpoint}: {v}");
-            assert!(v["message"].as_str().unwrap().contains("required"), "{v}");
+            assert!(v["detail"].as_str().unwrap().contains("required"), "{v}");
         }
         assert_eq!(h.snapshot().await, before);
     }

@@ -210,7 +210,7 @@ async fn add_pusher_joins_refreshes_and_refuses_full_rooms() {
             )
             .await;
         assert_eq!(full["code"], Code::RoomFull.as_i64(), "{kind}: {full}");
-        assert!(full["message"].as_str().unwrap().contains("full"));
+        assert!(full["detail"].as_str().unwrap().contains("full"));
 
         // A member joining again is refreshed, not counted, even in a full room.
         assert_eq!(
@@ -326,7 +326,8 @@ async fn pusher_heartbeat_needs_a_member_of_an_existing_room() {
         let room = h.create_room(kind, &a, "r").await;
         assert_eq!(h.heartbeat(kind, &room, &a).await, 0);
         assert_eq!(h.heartbeat(kind, &room, &stranger).await, 5);
-        assert_eq!(h.heartbeat(kind, "room_x", &a).await, 3);
+        // v1 asked only "is this user a member of that room?": no room is no member.
+        assert_eq!(h.heartbeat(kind, "room_x", &a).await, 5);
         assert_eq!(
             h.code(
                 kind,
@@ -349,9 +350,12 @@ async fn delete_pusher_removes_members_and_the_creator_leaving_closes_the_room()
         assert_eq!(h.code(kind, "delete_pusher", leave(&b, &room)).await, 0);
         assert_eq!(h.members(kind, &room).await, Ok(vec![a.id.clone()]));
         assert_eq!(h.code(kind, "delete_pusher", leave(&b, &room)).await, 5);
-        assert_eq!(h.code(kind, "delete_pusher", leave(&b, "room_x")).await, 3);
+        assert_eq!(h.code(kind, "delete_pusher", leave(&b, "room_x")).await, 5);
         assert_eq!(h.code(kind, "delete_pusher", leave(&a, &room)).await, 0);
         assert_eq!(h.members(kind, &room).await, Err(3));
+        // The room is gone: leaving it, or heartbeating in it, is code 5 as in v1.
+        assert_eq!(h.code(kind, "delete_pusher", leave(&a, &room)).await, 5);
+        assert_eq!(h.heartbeat(kind, &room, &a).await, 5);
         assert!(h.rooms(kind).await.is_empty());
     }
 }
@@ -370,7 +374,7 @@ async fn destroy_room_is_for_the_creator_only() {
             .await;
         assert_eq!(by_b["code"], 3);
         assert!(
-            by_b["message"]
+            by_b["detail"]
                 .as_str()
                 .unwrap()
                 .contains("only the creator"),
@@ -468,7 +472,7 @@ async fn merge_stream_is_answered_as_not_supported_on_live_rooms() {
         )
         .await;
     assert_eq!(v["code"], Code::NotSupported.as_i64());
-    assert!(v["message"].as_str().unwrap().contains("merge_stream"));
+    assert!(v["detail"].as_str().unwrap().contains("merge_stream"));
     assert_eq!(
         h.code(
             RoomKind::LiveRoom,
@@ -497,7 +501,7 @@ async fn merge_stream_is_answered_as_not_supported_on_live_rooms() {
             )
             .await;
         assert_eq!(status, 404);
-        assert!(v["message"].as_str().unwrap().contains("live_room"), "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("live_room"), "{v}");
     }
 }
 
@@ -534,7 +538,7 @@ async fn send_room_text_msg_is_for_members_with_bounded_text() {
             .post(kind, "send_room_text_msg", text(&a, &room, &long))
             .await;
         assert_eq!(v["code"], 1);
-        assert!(v["message"].as_str().unwrap().contains("limit"), "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("limit"), "{v}");
         let exact = "x".repeat(MAX_TEXT_BYTES);
         assert_eq!(
             h.code(kind, "send_room_text_msg", text(&a, &room, &exact))
@@ -562,7 +566,7 @@ async fn the_room_limit_answers_code_6_and_keeps_existing_rooms() {
             )
             .await;
         assert_eq!(v["code"], Code::Internal.as_i64());
-        assert!(v["message"].as_str().unwrap().contains("limit"), "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("limit"), "{v}");
         assert_eq!(h.rooms(kind).await, [first, second]);
     }
 }
@@ -580,4 +584,99 @@ async fn healthz_answers_code_0() {
     assert_eq!(status, 200);
     assert_eq!(v["code"], 0);
     assert_eq!(v["rooms"], 0);
+}
+
+#[tokio::test]
+async fn error_messages_are_the_originals_text_with_the_detail_beside_it() {
+    let kind = RoomKind::MultiRoom;
+    let h = Harness::new(config());
+    let (a, b, room) = h.room_of_two(kind, "r").await;
+    let stranger = h.login().await;
+    let cases = [
+        (
+            "get_pushers",
+            json!({"roomID": "room_x"}),
+            3,
+            "您请求的房间不存在",
+        ),
+        (
+            "pusher_heartbeat",
+            json!({"roomID": room, "userID": stranger.id, "userSig": stranger.sig}),
+            5,
+            "您请求的房间成员不存在",
+        ),
+        (
+            "delete_pusher",
+            json!({"roomID": "room_x", "userID": b.id, "userSig": b.sig}),
+            5,
+            "您请求的房间成员不存在",
+        ),
+        (
+            "destroy_room",
+            json!({"roomID": room, "userID": b.id, "userSig": b.sig}),
+            3,
+            "您请求的房间不存在",
+        ),
+        ("get_pushers", json!({}), 1, "请求参数错误"),
+        (
+            "delete_pusher",
+            json!({"roomID": room, "userID": a.id, "userSig": "forged"}),
+            7,
+            "身份验证失败",
+        ),
+    ];
+    for (endpoint, body, code, message) in cases {
+        let v = h.post(kind, endpoint, body).await;
+        assert_eq!(v["code"], code, "{endpoint}: {v}");
+        assert_eq!(v["message"], message, "{endpoint}: {v}");
+        assert!(
+            !v["detail"].as_str().unwrap().is_empty(),
+            "{endpoint} explains nothing: {v}"
+        );
+    }
+    let ok = h.post(kind, "get_pushers", json!({"roomID": room})).await;
+    assert_eq!(ok["message"], "请求成功");
+    assert!(ok.get("detail").is_none(), "{ok}");
+}
+
+#[tokio::test]
+async fn every_json_answer_is_typed_utf8() {
+    use axum::body::Body;
+    use axum::http::{Method, Request, header};
+    use tower::ServiceExt;
+    let h = Harness::new(config());
+    let requests = [
+        (
+            Method::POST,
+            "/weapp/multi_room/get_room_list",
+            r#"{"index":0,"cnt":5}"#,
+        ),
+        (
+            Method::POST,
+            "/weapp/multi_room/get_pushers",
+            r#"{"roomID":"room_x"}"#,
+        ),
+        (Method::POST, "/weapp/multi_room/get_pushers", "{"),
+        (Method::GET, "/weapp/multi_room/get_pushers", ""),
+        (Method::POST, "/nowhere", ""),
+        (Method::GET, "/healthz", ""),
+    ];
+    for (method, uri, body) in requests {
+        let req = Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let res = h.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            quartet_server::JSON_CONTENT_TYPE,
+            "{method} {uri}"
+        );
+    }
+    assert_eq!(
+        quartet_server::JSON_CONTENT_TYPE,
+        "application/json; charset=utf-8"
+    );
 }

@@ -349,7 +349,7 @@ async fn upgrades_are_refused_with_a_clear_reason() {
         assert_eq!(got_status, status, "{url}");
         if !body.is_null() {
             assert_eq!(body["code"], code, "{url}: {body}");
-            assert!(body["message"].is_string());
+            assert!(body["detail"].is_string());
         }
     }
     // The same refusal, read in full through the router.
@@ -365,7 +365,7 @@ async fn upgrades_are_refused_with_a_clear_reason() {
         .await;
     assert_eq!((status.as_u16(), body["code"].clone()), (403, json!(5)));
     assert!(
-        body["message"].as_str().unwrap().contains("not a member"),
+        body["detail"].as_str().unwrap().contains("not a member"),
         "{body}"
     );
     // A member, but not a WebSocket request.
@@ -381,7 +381,7 @@ async fn upgrades_are_refused_with_a_clear_reason() {
         .await;
     assert!(status.is_client_error(), "{status}");
     assert!(
-        body["message"].as_str().unwrap().contains("WebSocket"),
+        body["detail"].as_str().unwrap().contains("WebSocket"),
         "{body}"
     );
     r.stop().await;
@@ -442,7 +442,7 @@ async fn without_events_the_channel_is_404_like_a_v1_server() {
         .await;
     assert_eq!(status, 404);
     assert!(
-        body["message"]
+        body["detail"]
             .as_str()
             .unwrap()
             .contains("no event channel"),

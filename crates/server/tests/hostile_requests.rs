@@ -29,7 +29,7 @@ async fn expect(h: &Harness, endpoint: &str, body: Value, code: i64, field: &str
     let v = h.post(KIND, endpoint, body).await;
     assert_eq!(v["code"], code, "{v}");
     if code != 0 {
-        let message = v["message"].as_str().unwrap();
+        let message = v["detail"].as_str().unwrap();
         assert!(message.contains(field), "{field} not named in {message}");
     }
     v
@@ -44,7 +44,7 @@ async fn names_over_their_length_are_refused_and_names_at_it_accepted() {
     let body = create_body(&a, "r", &long_name, "a.png");
     let v = expect(&h, "create_room", body, 1, "userName").await;
     assert!(
-        v["message"]
+        v["detail"]
             .as_str()
             .unwrap()
             .contains(&MAX_USER_NAME_CHARS.to_string())
@@ -259,7 +259,7 @@ async fn a_user_creating_rooms_too_fast_is_held_back() {
         "rooms created",
     )
     .await;
-    assert!(v["message"].as_str().unwrap().contains("try again"), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("try again"), "{v}");
     assert!(h.rooms(KIND).await.is_empty());
     // Another user is not held back by the first one's flood.
     let b = h.login().await;

@@ -307,7 +307,7 @@ async fn a_refused_write_answers_code_6_and_changes_nothing() {
         .await;
     assert_eq!(v["code"], 6, "{v}");
     assert!(
-        v["message"].as_str().unwrap().contains("no space left"),
+        v["detail"].as_str().unwrap().contains("no space left"),
         "{v}"
     );
     let leave = json!({"roomID": room, "userID": b.id, "userSig": b.sig});

@@ -1,9 +1,10 @@
 //! Test support shared by the relay, media and end-to-end tests: a real third-party RTMP server
 //! (nginx with Debian's RTMP module) on a free loopback port, and FFmpeg's CLI as an independent
-//! peer, so our code is never tested only against itself; and an RTMP client of our own
-//! ([`rtmp`]) for what those peers cannot do.
+//! peer, so our code is never tested only against itself; an RTMP client of our own
+//! ([`rtmp`]) for what those peers cannot do; and sounds made here ([`sounds`]).
 
 pub mod rtmp;
+pub mod sounds;
 
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -32,6 +33,14 @@ pub enum TestkitError {
     /// Spawning or talking to the program failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The program ran and failed.
+    #[error("{program} failed: {detail}")]
+    Failed {
+        /// The program.
+        program: &'static str,
+        /// Its stderr, or what was missing from its output.
+        detail: String,
+    },
     /// The program exited or never listened.
     #[error("{program} did not start: {detail}")]
     NotStarted {

@@ -7,6 +7,7 @@ import { getLocale, t, tx, txAttr, type Key } from "../i18n";
 import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, initials, listedMembers, pictureSize, removeMember, upsertMember } from "../model";
 import { audioChoice, videoChoice } from "../settings";
 import { toast } from "../toast";
+import { renderDiagnostics } from "./diagnostics";
 import { VideoFeed, webCodecsSupported } from "../video/feed";
 
 /** How often the figures behind the speaking highlight and the stats overlay are read. */
@@ -268,7 +269,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   let encoding: Encoding = "i420";
   let pinned: number | null = null;
   let full: number | null = null;
-  let panel: "chat" | "people" | null = null;
+  let panel: "chat" | "people" | "diagnostics" | null = null;
   let unread = 0;
   let statsOn = false;
   let uplinkToldSlow = false;
@@ -375,6 +376,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   const peopleCount = h("span", { class: "count" });
   const peopleButton = control(ICONS.people, "call.members", "toggle-people", () => togglePanel("people"), peopleCount);
   const statsButton = control(ICONS.stats, "call.stats", "toggle-stats", () => toggleStats());
+  const diagnosticsButton = control(ICONS.diagnostics, "call.diagnostics", "toggle-diagnostics", () => togglePanel("diagnostics"));
   const snapshotButton = control(ICONS.snapshot, "call.snapshot", "snapshot-grid", () => void snapshotGrid());
   const demoButton = control(ICONS.demo, "call.demo", "add-demo", () => void addDemo());
   txAttr(demoButton, "title", "call.demoHint");
@@ -384,7 +386,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     "div",
     { class: "controls" },
     h("div", { class: "control-group" }, micButton, micMeter, camButton, devicesButton),
-    h("div", { class: "control-group" }, chatButton, peopleButton, statsButton, snapshotButton, demoButton),
+    h("div", { class: "control-group" }, chatButton, peopleButton, statsButton, diagnosticsButton, snapshotButton, demoButton),
     h("div", { class: "control-group" }, leaveButton),
   );
 
@@ -474,7 +476,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
         await apply(select.value);
         await app.update({ [setting]: select.value });
       } catch (e) {
-        toast(t("call.switchFailed", { message: errorDetail(e) }), "error");
+        toast(t("call.switchFailed", { message: errorText(e) }), "error", errorDetail(e));
         select.value = app.settings[setting];
       }
     });
@@ -491,7 +493,8 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   const chatPane = h("div", { class: "pane chat" }, messages, h("form", { class: "row compose" }, chatInput, sendButton));
   const peopleList = h("div", { class: "people", testid: "people" });
   const peoplePane = h("div", { class: "pane" }, peopleList);
-  const sidePanel = h("aside", { class: "side", attrs: { hidden: true } }, chatPane, peoplePane);
+  const diagnosticsPane = renderDiagnostics(app);
+  const sidePanel = h("aside", { class: "side", attrs: { hidden: true } }, chatPane, peoplePane, diagnosticsPane.element);
 
   chatPane.querySelector("form")!.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -509,13 +512,17 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     }
   });
 
-  function togglePanel(which: "chat" | "people"): void {
+  function togglePanel(which: "chat" | "people" | "diagnostics"): void {
     panel = panel === which ? null : which;
     sidePanel.hidden = panel === null;
     chatPane.hidden = panel !== "chat";
     peoplePane.hidden = panel !== "people";
+    diagnosticsPane.element.hidden = panel !== "diagnostics";
+    sidePanel.classList.toggle("wide", panel === "diagnostics");
+    diagnosticsPane.show(panel === "diagnostics");
     chatButton.classList.toggle("active", panel === "chat");
     peopleButton.classList.toggle("active", panel === "people");
+    diagnosticsButton.classList.toggle("active", panel === "diagnostics");
     if (panel === "chat") {
       unread = 0;
       chatBadge.hidden = true;
@@ -695,7 +702,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
         if (e.link.kind === "player") tileOf(e.link.userId)?.setStatus("playing");
         break;
       case "deviceError":
-        toast(t("toast.deviceError", { device: t(`device.${e.device}` as Key), message: e.message }), "error");
+        toast(deviceErrorText(e.device, e.message), "error", e.message);
         break;
       case "uplinkLimited":
         // Once per call: the stats overlay keeps showing what we send.
@@ -761,6 +768,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       bus.listen(null);
       window.clearTimeout(statsTimer);
       window.clearTimeout(micMeterTimer);
+      diagnosticsPane.dispose();
       document.removeEventListener("keydown", onKey);
       resized.disconnect();
       tiles.forEach((tile) => tile.closeFeed());
@@ -770,4 +778,10 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
 
 export function errorMessage(e: unknown): string {
   return `${errorText(e)} (${errorDetail(e)})`;
+}
+
+/** A device's failure in the current language; its own English detail is shown only in English. */
+export function deviceErrorText(device: string, message: string): string {
+  const name = t(`device.${device}` as Key);
+  return getLocale() === "en" ? t("toast.deviceError", { device: name, message }) : t("toast.deviceFailed", { device: name });
 }

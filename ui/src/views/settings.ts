@@ -5,6 +5,7 @@ import type { App } from "../app";
 import { h, icon, ICONS } from "../dom";
 import { tx, txAttr, type Key } from "../i18n";
 import { audioProcessing, type Settings } from "../settings";
+import { exportNow } from "./diagnostics";
 
 function select<K extends keyof Settings>(app: App, key: K, options: [Settings[K] & string, Key][], testid: string): HTMLSelectElement {
   const el = h("select", { class: "input", testid });
@@ -67,6 +68,8 @@ export function openSettings(app: App): void {
   });
   const logs = tx(h("button", { class: "button", testid: "open-logs" }), "settings.openLogs");
   logs.addEventListener("click", () => api.openLogsFolder().catch((e) => app.fail(e)));
+  const exportButton = tx(h("button", { class: "button", testid: "settings-export-diagnostics" }), "diag.export") as HTMLButtonElement;
+  exportButton.addEventListener("click", () => void exportNow(app, exportButton));
   const done = tx(h("button", { class: "button primary", testid: "settings-done" }), "settings.done");
   done.addEventListener("click", close);
   const x = h("button", { class: "icon-button", on: { click: close } }, icon(ICONS.close));
@@ -80,7 +83,7 @@ export function openSettings(app: App): void {
     h("label", { class: "field" }, tx(h("span"), "settings.video"), video),
     h("label", { class: "check" }, dataSaver, tx(h("span"), "settings.dataSaver")),
     h("div", { class: "field" }, tx(h("span"), "settings.sound"), ...cleaning),
-    h("div", { class: "field" }, tx(h("span"), "settings.logs"), h("div", { class: "row" }, logs), h("div", { class: "muted small", text: app.info.logDir ?? "" })),
+    h("div", { class: "field" }, tx(h("span"), "settings.logs"), h("div", { class: "row" }, logs, exportButton), h("div", { class: "muted small", text: app.info.logDir ?? "" })),
     h("div", { class: "row end" }, tx(h("span", { class: "muted small grow" }), "settings.version", { version: app.info.version }), done),
   );
   const backdrop = h("div", { class: "dialog-backdrop" }, dialog);

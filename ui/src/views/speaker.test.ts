@@ -129,7 +129,7 @@ describe("speaker trouble in a call", () => {
 
   for (const [locale, words] of [
     ["en", "Speaker: no speaker found"],
-    ["zh-CN", "扬声器：no speaker found"],
+    ["zh-CN", "扬声器无法使用。"],
   ] as const) {
     it(`is a toast (${locale})`, async () => {
       setLocale(locale);
@@ -139,7 +139,44 @@ describe("speaker trouble in a call", () => {
       document.body.appendChild(view.element);
       bus.push({ type: "deviceError", device: "speaker", message: "no speaker found" });
       await vi.waitFor(() => expect(document.querySelector(".toast.error")?.textContent).toBe(words));
+      expect(document.querySelector<HTMLElement>(".toast.error")?.title).toBe("no speaker found");
       view.dispose();
     });
   }
+});
+
+describe("switching the speaker in a call", () => {
+  const info: CallInfo = {
+    roomId: "room_9",
+    userId: "me",
+    members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
+    micMuted: false,
+    cameraEnabled: true,
+  };
+
+  it("says a refused switch in one language and keeps the speaker that plays", async () => {
+    setLocale("zh-CN");
+    mockIPC((cmd) => {
+      if (cmd === "list_devices") return withSpeakers;
+      if (cmd === "call_switch_speaker") throw { kind: "device", message: 'speaker "USB headset" not found' };
+      return null;
+    });
+    const app = await makeApp();
+    const view = renderCall(app, room, info, new CallBus());
+    document.body.appendChild(view.element);
+    (byTestId("toggle-devices") as HTMLButtonElement).click();
+    const select = byTestId("call-speaker-select") as HTMLSelectElement;
+    await vi.waitFor(() => expect([...select.options].map((o) => o.value)).toContain("USB headset"));
+    select.value = "USB headset";
+    select.dispatchEvent(new Event("change"));
+    const toast = await vi.waitFor(() => {
+      const el = document.querySelector<HTMLElement>(".toast.error");
+      expect(el).not.toBeNull();
+      return el!;
+    });
+    expect(toast.textContent).toBe("无法切换：设备无法使用。");
+    expect(toast.title).toBe('speaker "USB headset" not found');
+    expect(select.value).toBe(app.settings.speaker);
+    view.dispose();
+  });
 });

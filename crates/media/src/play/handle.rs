@@ -95,6 +95,8 @@ impl PlayerHandle {
             first_frame_ms: c.first_frame_ms,
             source_size: c.source_size,
             audio_level: c.audio_level,
+            stream_info: c.stream_info.clone(),
+            keyframe_interval_ms: c.keyframe_interval_ms,
         }
     }
 

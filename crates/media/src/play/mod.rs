@@ -27,6 +27,7 @@ use crate::mixer::{AudioMixer, MixerInput};
 use crate::redact::Redacted;
 use crate::signal::{StopSignal, Workers};
 use crate::stats::{GapMeter, RateMeter, RecentSamples, SampleWindow};
+use crate::stream_info::StreamInfo;
 use ffmpeg_next::{Packet, Rational, codec, media};
 use handle::HandleInner;
 use schedule::Scheduler;
@@ -189,6 +190,10 @@ pub struct PlayerStats {
     pub source_size: Option<(u32, u32)>,
     /// RMS level of the latest decoded sound (0.0 silence).
     pub audio_level: f32,
+    /// Codecs, profiles, levels and shapes of the stream, as far as seen.
+    pub stream_info: StreamInfo,
+    /// Time between the last two keyframes received, ms (stream time).
+    pub keyframe_interval_ms: Option<f64>,
 }
 
 /// How to treat a video packet, given how far decoding lags the network.
@@ -227,6 +232,10 @@ struct Counters {
     first_frame_ms: Option<f64>,
     source_size: Option<(u32, u32)>,
     audio_level: f32,
+    stream_info: StreamInfo,
+    /// Stream time of the last keyframe, ms, and the interval before it.
+    last_keyframe_ms: Option<i64>,
+    keyframe_interval_ms: Option<f64>,
 }
 
 impl Default for Counters {
@@ -245,6 +254,9 @@ impl Default for Counters {
             first_frame_ms: None,
             source_size: None,
             audio_level: 0.0,
+            stream_info: StreamInfo::default(),
+            last_keyframe_ms: None,
+            keyframe_interval_ms: None,
         }
     }
 }

@@ -123,6 +123,7 @@ fn read_packets(shared: &Shared, input: &mut Input, tx: &SyncSender<ToDecoder>) 
                 };
                 let kind = ctx.medium();
                 kinds.insert(index, (kind, tb));
+                lock(&shared.counters).stream_info.learn(&ctx);
                 if kind == media::Type::Video {
                     avcc = Arc::from(ffi::extradata(&ctx));
                 }
@@ -161,6 +162,13 @@ fn read_packets(shared: &Shared, input: &mut Input, tx: &SyncSender<ToDecoder>) 
                     shared.emit(PlayerEvent::FirstKeyframe);
                 }
                 let dts_ms = ms(packet.dts().or(packet.pts()), tb);
+                if packet.is_key() {
+                    let mut c = lock(&shared.counters);
+                    if let Some(last) = c.last_keyframe_ms.filter(|&last| last < dts_ms) {
+                        c.keyframe_interval_ms = Some((dts_ms - last) as f64);
+                    }
+                    c.last_keyframe_ms = Some(dts_ms);
+                }
                 shared.latest_video_dts.store(dts_ms, Ordering::SeqCst);
                 if let Some(data) = packet
                     .data()

@@ -1,21 +1,6 @@
 use super::*;
 use crate::mixer::AudioMixer;
-
-/// A repeatable noise generator (xorshift), so tests need no random crate and never flake.
-struct Noise(u32);
-
-impl Noise {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        (self.0 as f32 / u32::MAX as f32) * 2.0 - 1.0
-    }
-}
-
-fn energy(s: &[f32]) -> f64 {
-    s.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / s.len().max(1) as f64
-}
+use quartet_testkit::sounds::{Noise, energy};
 
 #[test]
 fn stream_delay_adds_lead_and_age_and_is_clamped() {
@@ -78,7 +63,7 @@ fn the_echo_of_what_the_speaker_plays_is_removed() {
         ..AudioProcessing::OFF
     });
     p.set_far_end(Some(mixer.tap()));
-    let mut noise = Noise(0x9e37_79b9);
+    let mut noise = Noise::new(0x9e37_79b9);
     let delay = 2 * PROCESSING_FRAME;
     let mut played: Vec<f32> = vec![0.0; delay];
     let (mut mic_tail, mut out_tail) = (Vec::new(), Vec::new());
@@ -90,7 +75,7 @@ fn the_echo_of_what_the_speaker_plays_is_removed() {
             .map(|i| {
                 let t = (n * PROCESSING_FRAME + i) as f32 / AUDIO_SAMPLE_RATE as f32;
                 let envelope = 0.5 + 0.5 * (2.0 * std::f32::consts::PI * 3.0 * t).sin();
-                0.3 * envelope * noise.next()
+                0.3 * envelope * noise.next_sample()
             })
             .collect();
         input.push(&far);
@@ -112,7 +97,9 @@ fn the_echo_of_what_the_speaker_plays_is_removed() {
     assert!(p.stats().erle_db.is_some());
 
     p.set_settings(AudioProcessing::OFF);
-    let mic: Vec<f32> = (0..PROCESSING_FRAME).map(|_| 0.2 * noise.next()).collect();
+    let mic: Vec<f32> = (0..PROCESSING_FRAME)
+        .map(|_| 0.2 * noise.next_sample())
+        .collect();
     let out = p.process(AudioChunk {
         samples: mic.clone(),
         capture_us: unix_micros(),

@@ -4,8 +4,8 @@
 
 use super::small::{small_fps, small_size};
 use super::{
-    IDLE_TICK, Input, Lane, PublisherConfig, PublisherEvent, Shared, StreamKind, WRITE_TIMEOUT,
-    keyframe_due, lock,
+    AUDIO_PRIMING_US, IDLE_TICK, Input, Lane, PublisherConfig, PublisherEvent, Shared, StreamKind,
+    WRITE_TIMEOUT, keyframe_due, lock,
 };
 use crate::adapt::{self, AdaptState, Ladder, Observation, Rung};
 use crate::backoff::Reconnect;
@@ -228,6 +228,8 @@ struct Session {
     audio_tb: Rational,
     start_us: i64,
     last_video_pts: Option<i64>,
+    /// Time of the first packet sent, in the output's time base: FLV refuses anything earlier.
+    first_ts: Option<i64>,
     /// Samples of the publisher's audio timeline before this connection began.
     audio_offset: i64,
     scaler: Scaler,
@@ -358,6 +360,7 @@ impl Session {
             audio_tb,
             start_us,
             last_video_pts: None,
+            first_ts: None,
             audio_offset: (start_us - shared.epoch_us) * i64::from(AUDIO_SAMPLE_RATE) / 1_000_000,
             scaler: Scaler::default(),
             last_keyframe: None,
@@ -514,6 +517,18 @@ impl Session {
     ) -> Result<(), SessionError> {
         packet.set_stream(index);
         packet.rescale_ts(from, to);
+        // Pictures go out AUDIO_PRIMING_US late, so the first one can precede sound captured
+        // just before it: that sound is dropped, and a picture is never held back.
+        if let Some(dts) = packet.dts().or(packet.pts()) {
+            let first = *self.first_ts.get_or_insert(dts);
+            if dts < first {
+                if index == self.audio_index {
+                    return Ok(());
+                }
+                packet.set_dts(Some(first));
+                packet.set_pts(packet.pts().map(|p| p.max(first)));
+            }
+        }
         let size = packet.size() as u64;
         let began = Instant::now();
         packet.write(&mut self.output).map_err(ctx("sending"))?;
@@ -542,7 +557,9 @@ impl Session {
         if !go {
             return Ok(());
         }
-        let mut pts = ((capture - self.start_us) / 1000).max(0);
+        // Sound captured with this picture is heard AAC_PRIMING_SAMPLES after its capture time
+        // (the decoder's first output is the encoder's priming), so the picture goes as late.
+        let mut pts = ((capture - self.start_us + AUDIO_PRIMING_US) / 1000).max(0);
         if let Some(last) = self.last_video_pts {
             pts = pts.max(last + 1);
         }

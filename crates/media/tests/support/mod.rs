@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fake_audio;
+pub mod room;
 
 use quartet_media::{
     AudioSource, PlayerEvent, PlayerHandle, PublisherEvent, SyntheticTone, SyntheticVideo,

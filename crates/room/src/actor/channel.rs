@@ -107,6 +107,10 @@ impl Actor {
             }
             None => Frame::Closed,
         };
+        let (kind, detail) = frame.journal_entry();
+        if !kind.is_empty() {
+            self.api.journal().event(kind, detail);
+        }
         match frame {
             Frame::Ignore => Flow::Continue,
             Frame::Closed => {

@@ -11,11 +11,13 @@ use std::collections::{BTreeMap, HashMap};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+mod feed;
 mod persist;
 mod room;
 #[cfg(test)]
 mod tests;
 
+pub use feed::{Feed, RoomChange};
 pub use room::{Member, Now, Profile, Room};
 
 /// Events a room buffers per socket; a socket further behind skips ahead (see `events`), so a
@@ -26,7 +28,7 @@ pub const EVENT_BUFFER: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoomError {
     /// No room of this kind has that ID.
-    #[error("您请求的房间不存在 (no {kind} room {room_id:?})")]
+    #[error("no {kind} room {room_id:?}")]
     NoSuchRoom {
         /// The kind asked for.
         kind: RoomKind,
@@ -34,7 +36,7 @@ pub enum RoomError {
         room_id: String,
     },
     /// Someone other than the creator tried to destroy the room.
-    #[error("您请求的房间不存在 (only the creator {creator:?} may destroy room {room_id:?})")]
+    #[error("only the creator {creator:?} may destroy room {room_id:?}")]
     NotCreator {
         /// The room.
         room_id: String,
@@ -42,7 +44,7 @@ pub enum RoomError {
         creator: String,
     },
     /// The user is not a member of the room.
-    #[error("您请求的房间成员不存在 ({user_id:?} is not a member of room {room_id:?})")]
+    #[error("{user_id:?} is not a member of room {room_id:?}")]
     NoSuchMember {
         /// The room.
         room_id: String,
@@ -50,7 +52,7 @@ pub enum RoomError {
         user_id: String,
     },
     /// The room already holds its limit.
-    #[error("超出房间人数上限 (room {room_id:?} is full: {capacity} members)")]
+    #[error("room {room_id:?} is full: {capacity} members")]
     Full {
         /// The room.
         room_id: String,
@@ -58,15 +60,13 @@ pub enum RoomError {
         capacity: usize,
     },
     /// The server already holds its limit of rooms.
-    #[error("服务器内部错误 (the server already holds its limit of {max} rooms)")]
+    #[error("the server already holds its limit of {max} rooms")]
     TooManyRooms {
         /// The limit.
         max: usize,
     },
     /// The room store refused the change, so nothing changed.
-    #[error(
-        "服务器内部错误 (the room store could not record this change, so nothing changed: {0})"
-    )]
+    #[error("the room store could not record this change, so nothing changed: {0}")]
     Store(String),
 }
 
@@ -78,6 +78,19 @@ impl RoomError {
             RoomError::NoSuchMember { .. } => Code::NoSuchMember,
             RoomError::Full { .. } => Code::RoomFull,
             RoomError::TooManyRooms { .. } | RoomError::Store(_) => Code::Internal,
+        }
+    }
+
+    /// This refusal as a call on `user_id`'s membership (`pusher_heartbeat`, `delete_pusher`)
+    /// gives it: v1 only asked whether the user was a member of the room, so a room that is gone
+    /// answers as a missing member (code 5), not a missing room.
+    pub fn for_membership(self, user_id: &str) -> RoomError {
+        match self {
+            RoomError::NoSuchRoom { room_id, .. } => RoomError::NoSuchMember {
+                room_id,
+                user_id: user_id.to_owned(),
+            },
+            other => other,
         }
     }
 }
@@ -145,6 +158,8 @@ pub struct Registry {
     revoked_before: HashMap<String, u64>,
     /// Users revoked since the last [`Registry::take_revoked`], whose live streams must be cut.
     revoked_now: Vec<String>,
+    /// Where changes are told beyond the event sockets.
+    feed: Feed,
 }
 
 /// Writes `changes`, or says why not (and logs it: the operator must hear of a failing disk).
@@ -223,7 +238,8 @@ impl Registry {
             .entry(kind)
             .or_default()
             .insert(seq, room_id.clone());
-        self.rooms.insert(room_id, room);
+        self.rooms.insert(room_id.clone(), room);
+        self.feed.tell(RoomChange::Created { kind, room_id });
         Ok(())
     }
 
@@ -285,6 +301,10 @@ impl Registry {
             }
             room.broadcast(ServerEvent::room_closed(reason));
             tracing::info!(kind = %room.kind, room = %room.id, reason = reason.as_str(), "room closed");
+            self.feed.tell(RoomChange::Closed {
+                room_id: room.id.clone(),
+                reason,
+            });
             let users = room.members.into_iter().map(|m| m.profile.user_id);
             self.forget_memberships(users.collect(), unix_secs);
         }
@@ -353,6 +373,9 @@ impl Registry {
             member.last_seen = now.at;
             if visible_change {
                 room.broadcast(ServerEvent::pusher_change());
+                self.feed.tell(RoomChange::Members {
+                    room_id: room_id.to_owned(),
+                });
             }
             return Ok(Joined::Refreshed);
         }
@@ -371,6 +394,9 @@ impl Registry {
         room.members.push(member);
         room.broadcast(ServerEvent::pusher_change());
         tracing::info!(%kind, room = %room_id, user = %user_id, members = room.members.len(), "member joined");
+        self.feed.tell(RoomChange::Members {
+            room_id: room_id.to_owned(),
+        });
         Ok(Joined::New)
     }
 
@@ -392,6 +418,9 @@ impl Registry {
         if let Some(room) = self.rooms.get_mut(room_id) {
             room.members.retain(|m| m.profile.user_id != user_id);
             room.broadcast(ServerEvent::pusher_change());
+            self.feed.tell(RoomChange::Members {
+                room_id: room_id.to_owned(),
+            });
         }
         self.forget_memberships(vec![user_id.to_owned()], now.unix_secs);
         Ok(())

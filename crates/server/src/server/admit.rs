@@ -2,6 +2,7 @@
 //! the per-user quota of rooms.
 
 use super::{Refusal, Server, lock, millis, unix_now};
+use crate::im::sig::SigError;
 use crate::quota::MAX_ROOMS_PER_USER;
 use crate::rooms::Registry;
 use quartet_proto::nonce::NONCE_FIELD;
@@ -13,12 +14,15 @@ use quartet_proto::{Endpoint, Fields, FieldsError, Request};
 pub(crate) enum AuthError {
     /// No token, and anonymous calls are refused.
     #[error(
-        "身份验证失败 (userSig required: pass the one from get_im_login_info as the userSig field or an Authorization: Bearer header)"
+        "userSig required: pass the one from get_im_login_info as the userSig field or an Authorization: Bearer header"
     )]
     Missing,
     /// The token did not verify for the acting user.
-    #[error("身份验证失败 ({0})")]
+    #[error("{0}")]
     Invalid(#[from] TokenError),
+    /// The token, an IM userSig, did not verify for the acting user.
+    #[error("{0}")]
+    ImSig(#[from] SigError),
 }
 
 impl Server {
@@ -75,12 +79,15 @@ impl Server {
         user_id: Option<&str>,
         token: Option<&str>,
     ) -> Result<(), AuthError> {
+        let user_id = user_id.unwrap_or_default();
         match token {
-            Some(token) => Ok(self.inner.tokens.verify_for(
-                token,
-                user_id.unwrap_or_default(),
-                unix_now().as_secs(),
-            )?),
+            Some(token) => match self.check_im_sig(token, user_id) {
+                Some(checked) => Ok(checked?),
+                None => Ok(self
+                    .inner
+                    .tokens
+                    .verify_for(token, user_id, unix_now().as_secs())?),
+            },
             None if self.inner.config.allow_anonymous => Ok(()),
             None => Err(AuthError::Missing),
         }
