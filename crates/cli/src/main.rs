@@ -6,6 +6,7 @@ mod check;
 mod demo;
 mod join;
 mod member;
+mod probe;
 mod rooms;
 mod serve;
 
@@ -32,7 +33,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the room server (and the embedded RTMP relay) until Ctrl-C.
-    Server(serve::ServeArgs),
+    // Boxed: its flags outweigh every other command's together.
+    Server(Box<serve::ServeArgs>),
     /// List the rooms of a room server.
     Rooms(rooms::RoomsArgs),
     /// Be a member without media: print room events, send each line typed as a text message.
@@ -44,6 +46,8 @@ enum Command {
     /// Walk a room server through the v1 lifecycle and report every answer that differs from
     /// the original v1 server's.
     Check(check::CheckArgs),
+    /// Read an RTMP or HTTP-FLV stream for a few seconds and print what it carries.
+    Probe(probe::ProbeArgs),
 }
 
 fn main() -> Result<()> {
@@ -58,12 +62,13 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Server(args) => serve::run(args).await,
+            Command::Server(args) => serve::run(*args).await,
             Command::Rooms(args) => rooms::run(args).await,
             Command::Join(args) => join::run(args).await,
             Command::Bot(args) => bot::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Check(args) => check::run(args).await,
+            Command::Probe(args) => probe::run(args).await,
         }
     });
     // Every command awaits its own tasks before returning; what may remain is tokio's stdin

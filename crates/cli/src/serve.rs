@@ -1,9 +1,10 @@
-//! `quartet server`: the room server and, unless `--no-relay`, the embedded RTMP relay, in one
-//! process, so one command hosts a whole call.
+//! `quartet server`: the room server and, unless `--no-relay`, the embedded RTMP relay (with its
+//! HTTP-FLV listener), in one process, so one command hosts a whole call.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use quartet_relay::RelayArgs;
+use quartet_relay::{RelayArgs, flv_base};
+use quartet_server::host::bind_flv;
 use quartet_server::{EmbeddedRelay, NeverLive, Server, ServerArgs, Storage, StreamLiveness};
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -36,6 +37,17 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 })?,
         ),
         false => None,
+    };
+    // An address given must be had; the default port gives way to a free one if taken, as the
+    // URLs handed out name whichever was bound.
+    let flv_listener = match (args.relay.relay_enabled(), args.relay.flv_listen) {
+        (false, _) => None,
+        (true, Some(flv)) => Some(
+            TcpListener::bind(flv)
+                .await
+                .with_context(|| format!("could not listen for HTTP-FLV on {flv}"))?,
+        ),
+        (true, None) => Some(bind_flv(args.relay.rtmp_listen).await?),
     };
     let listen = args.server.listen();
     let listener = TcpListener::bind(listen)
@@ -88,6 +100,16 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 "RTMP relay:  rtmp://{bound}/{} (members' URLs: {})",
                 args.relay.rtmp_app, config.rtmp_base
             );
+            if let Some(flv) = &flv_listener {
+                let flv_bound = flv.local_addr()?;
+                let base = flv_base(&config.rtmp_base, flv_bound, &args.relay.rtmp_app);
+                println!(
+                    "HTTP-FLV:    http://{flv_bound}/{} (mixedPlayURL: {})",
+                    args.relay.rtmp_app,
+                    config.flv_base.as_deref().unwrap_or(&base)
+                );
+                config.flv_base.get_or_insert(base);
+            }
             Some(EmbeddedRelay::new(&config, args.relay.config(None)))
         }
         None => {
@@ -120,6 +142,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         (Some(rtmp), Some(embedded)) => Some(tokio::spawn(embedded.run_for(
             server.clone(),
             rtmp,
+            flv_listener,
             on_stop(stopped.clone()),
         ))),
         _ => None,

@@ -23,6 +23,7 @@ mod font;
 pub mod frame;
 pub mod mixer;
 pub mod play;
+pub mod probe;
 pub mod processing;
 pub mod publish;
 mod redact;

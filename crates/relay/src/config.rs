@@ -13,6 +13,9 @@ use crate::queue::QueueLimits;
 pub const DEFAULT_APP: &str = "live";
 /// Where `quartet server` runs the relay unless told otherwise.
 pub const DEFAULT_RTMP_LISTEN: &str = "127.0.0.1:1935";
+/// Port of the HTTP-FLV listener beside an RTMP listener on a fixed port (one on port 0 gets
+/// port 0 too, so parallel hosts never collide); 8080 is the room server's.
+pub const DEFAULT_FLV_PORT: u16 = 8081;
 /// Most simultaneous connections; more are closed on accept.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 2_048;
 /// Largest chunk size a peer may announce (encoders use 4 KiB to 64 KiB).
@@ -196,9 +199,55 @@ pub struct RelayArgs {
     /// Most simultaneous RTMP connections to the embedded relay.
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub rtmp_max_connections: usize,
+
+    /// Address the embedded relay serves HTTP-FLV on [default: the RTMP listener's address,
+    /// port 8081, or any free port when that one is taken].
+    #[arg(long, env = "QUARTET_FLV_LISTEN")]
+    pub flv_listen: Option<SocketAddr>,
+}
+
+/// Where HTTP-FLV is served beside an RTMP listener on `rtmp`: the same address, on
+/// [`DEFAULT_FLV_PORT`] (on port 0 when the RTMP listener asked for port 0).
+pub fn default_flv_listen(rtmp: SocketAddr) -> SocketAddr {
+    let port = if rtmp.port() == 0 {
+        0
+    } else {
+        DEFAULT_FLV_PORT
+    };
+    SocketAddr::new(rtmp.ip(), port)
+}
+
+/// The HTTP-FLV base (`http://host:port/app`) of a relay whose HTTP-FLV listener is bound at
+/// `flv` and whose members reach RTMP at `rtmp_base`: the bound address, or, when it listens on
+/// every interface, the RTMP base's host (the address members already use).
+pub fn flv_base(rtmp_base: &str, flv: SocketAddr, app: &str) -> String {
+    let port = flv.port();
+    if !flv.ip().is_unspecified() {
+        return format!("http://{flv}/{app}");
+    }
+    let authority = rtmp_base
+        .split_once("://")
+        .map_or(rtmp_base, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or(authority, |(ip, _)| ip),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    match host.parse::<std::net::Ipv6Addr>() {
+        Ok(_) => format!("http://[{host}]:{port}/{app}"),
+        Err(_) => format!("http://{host}:{port}/{app}"),
+    }
 }
 
 impl RelayArgs {
+    /// Where to serve HTTP-FLV: --flv-listen, else beside the RTMP listener.
+    pub fn flv_listen(&self) -> SocketAddr {
+        self.flv_listen
+            .unwrap_or_else(|| default_flv_listen(self.rtmp_listen))
+    }
+
     /// Whether to run the embedded relay.
     pub fn relay_enabled(&self) -> bool {
         !self.no_relay
@@ -263,6 +312,33 @@ mod tests {
         assert!(cli.relay.verify_play);
         let any = "127.0.0.1:1".parse().unwrap();
         assert_eq!(cli.relay.rtmp_base(any), "rtmp://cdn.example/live");
+    }
+
+    #[test]
+    fn http_flv_sits_beside_rtmp_and_its_base_names_a_reachable_host() {
+        let cli = Cli::try_parse_from(["quartet"]).unwrap();
+        assert_eq!(cli.relay.flv_listen(), "127.0.0.1:8081".parse().unwrap());
+        let cli = Cli::try_parse_from(["quartet", "--rtmp-listen", "0.0.0.0:0"]).unwrap();
+        assert_eq!(cli.relay.flv_listen(), "0.0.0.0:0".parse().unwrap());
+        let cli = Cli::try_parse_from(["quartet", "--flv-listen", "127.0.0.1:9000"]).unwrap();
+        assert_eq!(cli.relay.flv_listen(), "127.0.0.1:9000".parse().unwrap());
+
+        let bound = "127.0.0.1:8081".parse().unwrap();
+        assert_eq!(
+            flv_base("rtmp://lan:1935/live", bound, "live"),
+            "http://127.0.0.1:8081/live"
+        );
+        let any = "0.0.0.0:8081".parse().unwrap();
+        for (rtmp, flv) in [
+            (
+                "rtmp://192.168.1.5:1935/live",
+                "http://192.168.1.5:8081/live",
+            ),
+            ("rtmp://host.example/live", "http://host.example:8081/live"),
+            ("rtmp://[fe80::1]:1935/live", "http://[fe80::1]:8081/live"),
+        ] {
+            assert_eq!(flv_base(rtmp, any, "live"), flv, "{rtmp}");
+        }
     }
 
     #[test]

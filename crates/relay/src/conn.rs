@@ -25,7 +25,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use crate::config::RelayConfig;
 use crate::hub::{DirectSink, Player};
 use crate::ingest::Ingest;
-use crate::outbound::MAX_WRITE_SLICES;
+use crate::outbound::{MAX_WRITE_SLICES, Outbound};
 use crate::peer::{Peer, PeerError};
 use crate::pending::Admission;
 use crate::unsent::unsent_bytes;
@@ -49,7 +49,7 @@ thread_local! {
 
 /// A player's socket, shared with the publisher's task while the player is parked.
 #[derive(Debug)]
-struct SocketSink(socket2::Socket);
+pub(crate) struct SocketSink(pub(crate) socket2::Socket);
 
 impl DirectSink for SocketSink {
     fn try_send(&self, bytes: &[u8]) -> io::Result<usize> {
@@ -140,7 +140,7 @@ fn next_deadline(config: &RelayConfig, c: &Clocks) -> Option<(Instant, Timeout)>
 
 /// Whether a socket error is only the peer leaving without a goodbye: players that quit
 /// (FFmpeg among them) close with unread input, which resets the connection. Not worth a warning.
-fn left_abruptly(e: &io::Error) -> bool {
+pub(crate) fn left_abruptly(e: &io::Error) -> bool {
     use io::ErrorKind::*;
     matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe)
 }
@@ -154,7 +154,7 @@ enum End {
     Evicted,
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -216,10 +216,9 @@ fn poll_read_into(
     })
 }
 
-/// Writes what the socket takes; false when it took nothing.
-fn write_from(socket: &TcpStream, peer: &mut Peer) -> Result<bool, ConnError> {
+/// Writes what the socket takes of `out`; false when it took nothing.
+pub(crate) fn write_from(socket: &TcpStream, out: &mut Outbound) -> io::Result<bool> {
     let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];
-    let out = peer.out();
     let n = out.slices(&mut slices);
     // A single buffer goes out with send(2), which skips the file layer writev(2) goes through.
     let result = if n == 1 {
@@ -233,7 +232,7 @@ fn write_from(socket: &TcpStream, peer: &mut Peer) -> Result<bool, ConnError> {
             Ok(written > 0)
         }
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 
@@ -359,7 +358,7 @@ async fn drive(
         }
         // Write at once rather than after another round through `select!`: the socket is
         // almost always writable, and a full one answers from tokio's cached readiness.
-        if !peer.out().is_empty() && write_from(socket, peer)? {
+        if !peer.out().is_empty() && write_from(socket, peer.out())? {
             clocks.last_output = Instant::now();
             report_waiting(player.as_deref(), socket, peer);
         }
@@ -400,7 +399,7 @@ async fn drive(
             () = async { if let Some(at) = throttled { sleep_until(at).await } }, if throttled.is_some() => {}
             ready = socket.writable(), if pending => {
                 ready?;
-                if write_from(socket, peer)? {
+                if write_from(socket, peer.out())? {
                     clocks.last_output = Instant::now();
                     report_waiting(player.as_deref(), socket, peer);
                 }

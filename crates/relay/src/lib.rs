@@ -21,6 +21,13 @@
 //!   at the next keyframe; the publisher and the other players never wait for it.
 //!   A player that keeps up is written to from the publisher's task itself, with the message
 //!   chunked once for all players, so relaying costs no task wake-up per player and message.
+//! - **HTTP-FLV**: [`Relay::http_flv`] serves the same streams at
+//!   `http://host:port/{app}/{stream}.flv?{query}`, the query that of the RTMP play URL and
+//!   checked the same way (a refused signature answers 403, a stream that is not live 404). An HTTP
+//!   player joins like an RTMP one (metadata, codec headers, the cached group of pictures) through
+//!   the same queue and slow-player policy; only the framing differs: FLV tags in HTTP/1.1 chunks.
+//!   Answers allow any origin (`Access-Control-Allow-Origin: *`), as flv.js plays from a page of
+//!   another site; the body ends when the publisher leaves.
 //! - **Liveness**: [`RelayHandle::is_live`], [`RelayHandle::subscribe`] and
 //!   [`RelayHandle::stats`] tell the room server which streams are live and how they fare;
 //!   [`RelayHandle::media_age`] tells a stalled publisher from a flowing one.
@@ -53,6 +60,9 @@
 //!   `SIOCOUTQNSD`); past it, video is dropped up to the next keyframe that fits and audio is
 //!   kept. The cached start a player joins with does not count as lateness.
 //! - Keyframe cache: the latest group of pictures up to 512 messages and 16 MiB per stream.
+//! - HTTP-FLV: at most [`FLV_MAX_CONNECTIONS`] connections (503 past it), a request head of
+//!   [`FLV_MAX_HEAD_BYTES`] and [`FLV_MAX_HEADERS`] within [`FLV_HEAD_TIMEOUT`], and no more
+//!   than [`FLV_MAX_TRAILING_INPUT`] after it; a player's queue and budget are an RTMP player's.
 //! - Ingest: each connection may send [`DEFAULT_MAX_INGEST_RATE`] bytes per second on average
 //!   with bursts of [`DEFAULT_INGEST_BURST`]; past that the relay reads it more slowly, so one
 //!   publisher on a fast link cannot take the relay's CPU.
@@ -77,8 +87,10 @@ mod auth;
 mod budget;
 mod config;
 mod conn;
+mod flv;
 pub mod fuzz;
 mod gop;
+mod http_flv;
 mod hub;
 mod ingest;
 mod media;
@@ -93,14 +105,19 @@ mod unsent;
 
 pub use auth::PublishGate;
 pub use config::{
-    DEFAULT_APP, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_INGEST_BURST,
-    DEFAULT_MAX_CHUNK_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_INGEST_RATE,
+    DEFAULT_APP, DEFAULT_FLV_PORT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_INGEST_BURST, DEFAULT_MAX_CHUNK_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_INGEST_RATE,
     DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_PENDING, DEFAULT_PENDING_IDLE_TIMEOUT,
     DEFAULT_PLAYER_BUDGET, DEFAULT_PLAYER_MAX_DELAY, DEFAULT_PLAYER_MAX_LAG,
     DEFAULT_PLAYER_QUEUE_BYTES, DEFAULT_PLAYER_QUEUE_LIMIT, DEFAULT_PLAYER_SEND_BUFFER,
     DEFAULT_RTMP_LISTEN, DEFAULT_START_TIMEOUT, MIN_CHUNK_SIZE, RelayArgs, RelayConfig,
+    default_flv_listen, flv_base,
 };
 pub use conn::OUT_HIGH_WATER;
+pub use flv::{FLV_MAX_HEAD_BYTES, FLV_MAX_HEADERS};
 pub use gop::{GOP_CACHE_MAX_BYTES, GOP_CACHE_MAX_MESSAGES};
+pub use http_flv::{
+    FLV_HEAD_TIMEOUT, FLV_MAX_CONNECTIONS, FLV_MAX_TRAILING_INPUT, FlvLimits, HttpFlv,
+};
 pub use hub::{RelayEvent, StreamStats};
 pub use relay::{Relay, RelayError, RelayHandle};

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::RelayConfig;
 use crate::conn;
+use crate::http_flv::{FlvLimits, HttpFlv};
 use crate::hub::{Hub, RelayEvent, StreamStats};
 use crate::peer::Peer;
 use crate::pending::{Admission, PendingSet};
@@ -125,6 +126,16 @@ impl Relay {
             },
             handle,
         )
+    }
+
+    /// The HTTP-FLV listener of this relay (the same streams, players and settings); run it
+    /// beside [`Relay::run`].
+    pub fn http_flv(&self) -> HttpFlv {
+        HttpFlv {
+            hub: self.hub.clone(),
+            config: self.config.clone(),
+            limits: FlvLimits::default(),
+        }
     }
 
     /// Serves RTMP on `listener` until `shutdown` resolves; every connection is closed and its

@@ -60,7 +60,8 @@ pub struct ServerArgs {
     /// RTMP base of play URLs, when players reach the RTMP server at another address.
     #[arg(long, env = "QUARTET_PLAY_BASE")]
     pub play_base: Option<String>,
-    /// HTTP-FLV base for mixedPlayURL (without it: the creator's RTMP play URL).
+    /// HTTP-FLV base for mixedPlayURL, e.g. http://cdn.example/live [default: the embedded
+    /// relay's HTTP-FLV listener; with --no-relay, the creator's RTMP play URL].
     #[arg(long, env = "QUARTET_FLV_BASE")]
     pub flv_base: Option<String>,
     /// Lifetime of signed stream URLs, in seconds.

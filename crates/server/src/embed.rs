@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 /// The relay answers the room server's questions about streams and carries out its revocations.
 struct RelayLiveness(RelayHandle);
@@ -80,15 +81,36 @@ impl EmbeddedRelay {
         &self.handle
     }
 
-    /// Serves RTMP on `listener` with `server` deciding who may publish, until `shutdown`.
+    /// Serves RTMP on `listener` and, if given, HTTP-FLV on `flv`, with `server` deciding who
+    /// may publish, until `shutdown`; returns once both have stopped.
     pub async fn run_for(
         self,
         server: Server,
         listener: TcpListener,
+        flv: Option<TcpListener>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), RelayError> {
         // Set before the first connection is accepted; a relay runs for one server only.
         let _ = self.gate.0.set(server);
-        self.relay.run(listener, shutdown).await
+        let stop = CancellationToken::new();
+        let flv_task = flv.map(|flv| {
+            let served = self.relay.http_flv();
+            tokio::spawn(served.run(flv, stop.clone().cancelled_owned()))
+        });
+        let on_shutdown = stop.clone();
+        let rtmp = self.relay.run(listener, async move {
+            shutdown.await;
+            on_shutdown.cancel();
+        });
+        let rtmp = rtmp.await;
+        // Also when RTMP failed on its own: the two stop together.
+        stop.cancel();
+        if let Some(task) = flv_task {
+            match task.await {
+                Ok(served) => served?,
+                Err(e) => tracing::error!(error = %e, "HTTP-FLV task failed"),
+            }
+        }
+        rtmp
     }
 }

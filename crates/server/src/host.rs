@@ -1,7 +1,8 @@
 //! Hosting a whole call in one process: the room server and, unless an external RTMP server is
 //! named, the embedded relay, with the room server's URLs signed for that relay and its
 //! liveness answered by it. `quartet server`, `quartet demo` and the desktop app's host mode
-//! all start the same [`Host`].
+//! all start the same [`Host`]. The embedded relay also serves HTTP-FLV beside its RTMP listener
+//! (see [`bind_flv`]), and `mixedPlayURL` names it unless the configuration names another base.
 //!
 //! With a data directory (`config.storage`), the rooms and keys a previous host left there are
 //! taken up again, and both listeners rebind at once (tokio sets `SO_REUSEADDR` on Unix, so
@@ -10,7 +11,7 @@
 
 use crate::store::{self, StoreError};
 use crate::{EmbeddedRelay, NeverLive, Server, ServerConfig, ServerError, StreamLiveness};
-use quartet_relay::{RelayConfig, RelayError, RelayHandle};
+use quartet_relay::{RelayConfig, RelayError, RelayHandle, default_flv_listen, flv_base};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -43,7 +44,7 @@ pub enum HostError {
     /// A listener could not be bound.
     #[error("could not listen for {what} on {addr}: {source}")]
     Bind {
-        /// "HTTP" or "RTMP".
+        /// "HTTP", "RTMP" or "HTTP-FLV".
         what: &'static str,
         /// The address asked for.
         addr: SocketAddr,
@@ -75,10 +76,37 @@ pub enum HostError {
     Store(#[from] StoreError),
 }
 
+/// Binds the HTTP-FLV listener beside an RTMP listener asked for at `rtmp`: on
+/// [`default_flv_listen`], or on any free port when that one is taken (a host must start, and
+/// `mixedPlayURL` names whichever port it got).
+pub async fn bind_flv(rtmp: SocketAddr) -> Result<TcpListener, HostError> {
+    let listen = default_flv_listen(rtmp);
+    match TcpListener::bind(listen).await {
+        Ok(listener) => Ok(listener),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && listen.port() != 0 => {
+            let any = SocketAddr::new(listen.ip(), 0);
+            tracing::info!(%listen, "HTTP-FLV port taken, serving on another");
+            TcpListener::bind(any)
+                .await
+                .map_err(|source| HostError::Bind {
+                    what: "HTTP-FLV",
+                    addr: any,
+                    source,
+                })
+        }
+        Err(source) => Err(HostError::Bind {
+            what: "HTTP-FLV",
+            addr: listen,
+            source,
+        }),
+    }
+}
+
 /// A running room server (and relay); stop it with [`Host::stop`].
 pub struct Host {
     http_addr: SocketAddr,
     rtmp_addr: Option<SocketAddr>,
+    flv_addr: Option<SocketAddr>,
     rtmp_base: String,
     server: Server,
     relay: Option<RelayHandle>,
@@ -104,7 +132,7 @@ impl Host {
                 .await
                 .map_err(|source| HostError::Bind { what, addr, source })
         };
-        let (rtmp_listener, relay_config) = match rtmp {
+        let (rtmp_listener, flv_listener, relay_config) = match rtmp {
             RtmpSetup::Embedded {
                 listen,
                 relay,
@@ -119,13 +147,22 @@ impl Host {
                     }
                     None => format!("rtmp://{bound}/{}", relay.app),
                 };
-                (Some(listener), Some(relay))
+                let flv = bind_flv(listen).await?;
+                if config.flv_base.is_none() {
+                    let flv_bound = flv.local_addr()?;
+                    config.flv_base = Some(flv_base(&config.rtmp_base, flv_bound, &relay.app));
+                }
+                (Some(listener), Some(flv), Some(relay))
             }
             RtmpSetup::External { base } => {
                 config.rtmp_base = base.trim_end_matches('/').to_owned();
-                (None, None)
+                (None, None, None)
             }
         };
+        let flv_addr = flv_listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()?;
         let http = bind("HTTP", http_listen).await?;
         let http_addr = http.local_addr()?;
 
@@ -144,13 +181,19 @@ impl Host {
         if let (Some(listener), Some(embedded)) = (rtmp_listener, embedded) {
             rtmp_addr = Some(listener.local_addr()?);
             relay = Some(embedded.handle().clone());
-            let run = embedded.run_for(server.clone(), listener, on_stop(stopped.clone()));
+            let run = embedded.run_for(
+                server.clone(),
+                listener,
+                flv_listener,
+                on_stop(stopped.clone()),
+            );
             relay_task = Some(tokio::spawn(run));
         }
         let server_task = tokio::spawn(crate::run(http, server.clone(), on_stop(stopped)));
         Ok(Host {
             http_addr,
             rtmp_addr,
+            flv_addr,
             rtmp_base,
             server,
             relay,
@@ -174,6 +217,11 @@ impl Host {
     /// The embedded relay's bound address, if it runs.
     pub fn rtmp_addr(&self) -> Option<SocketAddr> {
         self.rtmp_addr
+    }
+
+    /// The embedded relay's HTTP-FLV address, if it runs.
+    pub fn flv_addr(&self) -> Option<SocketAddr> {
+        self.flv_addr
     }
 
     /// The RTMP base members' URLs are signed for.

@@ -1,6 +1,7 @@
 //! The HTTP face of the server: routes, body decoding, and `{code, message}` answers for
 //! requests that never reach an endpoint.
 
+use crate::avatar;
 use crate::events;
 use crate::server::Server;
 use axum::Router;
@@ -24,6 +25,7 @@ pub fn router(server: Server) -> Router {
     let limit = server.config().max_body_bytes;
     Router::new()
         .route("/healthz", any(healthz))
+        .route("/weapp/avatar/{file}", any(avatar_route))
         .route("/weapp/{kind}/events", any(events_route))
         .route("/weapp/{kind}/{endpoint}", any(endpoint_route))
         .fallback(not_found)
@@ -205,8 +207,19 @@ async fn endpoint_route(
         .optional("userSig")
         .or_else(|| bearer_token(&headers))
         .or_else(|| query_param(query.as_deref(), "userSig"));
-    let reply = server.handle(kind, endpoint, &fields, token.as_deref());
+    let mut reply = server.handle(kind, endpoint, &fields, token.as_deref());
+    // Only here is the address the client reached known: default avatars become its URLs.
+    if let Some(origin) = avatar::origin(&headers) {
+        avatar::resolve(&mut reply.body, &origin);
+    }
     json_response(StatusCode::OK, &reply)
+}
+
+async fn avatar_route(path: Result<Path<(String,)>, PathRejection>, method: Method) -> Response {
+    match path {
+        Ok(Path((file,))) => avatar::serve(method, &file).await,
+        Err(e) => UnknownRoute(format!("unreadable avatar path: {e}")).into_response(),
+    }
 }
 
 /// Why a body could not be read as fields.

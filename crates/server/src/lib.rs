@@ -17,6 +17,7 @@
 //! `quartet_proto::limits`.
 
 pub mod args;
+pub mod avatar;
 mod config;
 mod embed;
 mod events;
