@@ -26,7 +26,7 @@ use quartet_proto::{
     AddPusher, Code, CreateRoom, CreatedRoom, DeletePusher, DestroyRoom, Endpoint, Fields,
     FieldsError, GetImLoginInfo, GetPushUrl, GetPushers, GetRoomList, LoginInfo, MAX_ROOM_LIST_CNT,
     MergeStream, PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, RoomInfo, RoomKind, RoomList,
-    SendRoomTextMsg, ServerEvent,
+    SendRoomTextMsg, ServerEvent, TOKEN_HEADER,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -452,6 +452,7 @@ impl Server {
             sdk_app_id: im.sdk_app_id,
             acc_type: im.acc_type,
             user_sig,
+            token_header: Some(TOKEN_HEADER.to_owned()),
         })
     }
 
