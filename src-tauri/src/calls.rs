@@ -736,7 +736,10 @@ async fn leave_all(calls: Vec<CallHandle>) {
 
 async fn forward(mut events: mpsc::Receiver<CallEvent>, on_event: impl Fn(EventDto) -> bool) {
     while let Some(event) = events.recv().await {
-        log::debug!("call event: {event:?}");
+        log::debug!(
+            "call event: {}",
+            quartet_proto::redact::scrub(&format!("{event:?}"))
+        );
         if !on_event(event.into()) {
             break;
         }

@@ -793,8 +793,9 @@ impl Actor {
     }
 
     fn emit(&self, event: CallEvent) {
-        if let Err(mpsc::error::TrySendError::Full(e)) = self.events.try_send(event) {
-            tracing::warn!("call event dropped, the receiver is not keeping up: {e:?}");
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(event) {
+            // Not the event itself: it may carry signed stream URLs.
+            tracing::warn!("call event dropped, the receiver is not keeping up");
         }
     }
 

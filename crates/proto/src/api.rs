@@ -461,6 +461,29 @@ pub struct LoginInfo {
     /// The token bound to `user_id` (ext: signed by the server, see [`crate::token`]).
     #[serde(rename = "userSig")]
     pub user_sig: String,
+    /// ext: the server wants the token back in this header, as `Bearer {userSig}`
+    /// ([`TOKEN_HEADER`]). An original v1 server has no such field, and a client then sends the
+    /// token nowhere (v1 requests carry none).
+    #[serde(
+        rename = "tokenHeader",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub token_header: Option<String>,
+}
+
+/// The header a Quartet server announces in [`LoginInfo::token_header`]: tokens travel as
+/// `Authorization: Bearer {userSig}`, never in a URL and never in a body.
+pub const TOKEN_HEADER: &str = "Authorization";
+
+impl LoginInfo {
+    /// Whether the server asked for the token in the `Authorization` header (the only header
+    /// this protocol defines; a server naming another is not understood, and gets no token).
+    pub fn wants_bearer_token(&self) -> bool {
+        self.token_header
+            .as_deref()
+            .is_some_and(|h| h.eq_ignore_ascii_case(TOKEN_HEADER))
+    }
 }
 
 /// `get_push_url` response.

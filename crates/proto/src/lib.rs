@@ -12,6 +12,7 @@ pub mod ids;
 pub mod kind;
 pub mod limits;
 pub mod nonce;
+pub mod redact;
 pub mod sign;
 pub mod token;
 

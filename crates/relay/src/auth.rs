@@ -79,8 +79,10 @@ pub(crate) fn parse_key(raw: &str) -> Result<StreamKey, Refusal> {
     if valid {
         Ok(key)
     } else {
+        // Shown in logs: the query of the name is a signature, so only its names are kept.
+        let shown = quartet_proto::redact::Redacted(raw).to_string();
         Err(Refusal::BadName(
-            raw.chars().take(MAX_STREAM_ID_LEN).collect(),
+            shown.chars().take(MAX_STREAM_ID_LEN).collect(),
         ))
     }
 }

@@ -24,12 +24,27 @@ mod channel;
 pub const CHANNEL_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Who we are on the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Identity {
     pub(crate) user_id: String,
     pub(crate) user_sig: String,
     pub(crate) push_url: String,
     pub(crate) small_push_url: Option<String>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use quartet_proto::redact::{HIDDEN, Redacted};
+        f.debug_struct("Identity")
+            .field("user_id", &self.user_id)
+            .field("user_sig", &HIDDEN)
+            .field("push_url", &Redacted(&self.push_url))
+            .field(
+                "small_push_url",
+                &self.small_push_url.as_deref().map(Redacted),
+            )
+            .finish()
+    }
 }
 
 /// A request from a handle.

@@ -20,8 +20,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most characters of a non-JSON error body kept in [`ApiError::Status`].
 const MAX_STATUS_MESSAGE_CHARS: usize = 200;
-/// The body field carrying the token (v1 servers ignore it).
-const USER_SIG_FIELD: &str = "userSig";
 
 /// A fresh `nonce` for a mutating request made now (v1 servers ignore it).
 fn fresh_nonce() -> String {
@@ -93,7 +91,11 @@ pub struct RawReply {
 }
 
 /// A client of one room kind on one server. Cheap to clone; clones share connections.
-#[derive(Debug, Clone)]
+///
+/// Its token travels only as an `Authorization: Bearer` header, and only once set: set it only
+/// for a server that asked for it ([`quartet_proto::LoginInfo::wants_bearer_token`]); an
+/// original v1 server reads no token and would write a body or URL carrying one to its logs.
+#[derive(Clone)]
 pub struct ApiClient {
     http: reqwest::Client,
     base: Url,
@@ -101,6 +103,22 @@ pub struct ApiClient {
     user_sig: Option<String>,
     journal: Journal,
     bare: bool,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("base", &quartet_proto::redact::Redacted(self.base.as_str()))
+            .field("kind", &self.kind)
+            .field(
+                "user_sig",
+                &self
+                    .user_sig
+                    .as_ref()
+                    .map(|_| quartet_proto::redact::HIDDEN),
+            )
+            .finish()
+    }
 }
 
 impl ApiClient {
@@ -143,17 +161,17 @@ impl ApiClient {
         self.kind
     }
 
-    /// The token sent with every call, if any.
+    /// The token sent with every call (as a bearer header), if any.
     pub fn user_sig(&self) -> Option<&str> {
         self.user_sig.as_deref()
     }
 
-    /// Sets (or clears) the token sent with every call.
+    /// Sets (or clears) the token sent with every call as a bearer header.
     pub fn set_user_sig(&mut self, user_sig: Option<String>) {
         self.user_sig = user_sig;
     }
 
-    /// The same client carrying `user_sig`.
+    /// The same client sending `user_sig` as a bearer header.
     pub fn with_user_sig(mut self, user_sig: impl Into<String>) -> Self {
         self.user_sig = Some(user_sig.into());
         self
@@ -185,7 +203,8 @@ impl ApiClient {
     }
 
     /// Sends any request and reads its reply's fields as `T`, and records the call in the
-    /// journal. A mutating request carries a fresh `nonce`, so a captured one cannot be replayed.
+    /// journal. A mutating request carries a fresh `nonce`, so a captured one cannot be replayed;
+    /// the token, if set, goes in the `Authorization` header alone.
     pub async fn call<R: Request, T: DeserializeOwned>(&self, req: &R) -> Result<T, ApiError> {
         let at_ms = journal::now_ms();
         let started = Instant::now();
@@ -244,7 +263,6 @@ impl ApiClient {
         }
         let mut builder = self.http.post(self.endpoint_url(endpoint.as_str()));
         if let Some(sig) = self.user_sig.as_ref().filter(|_| !self.bare) {
-            body.insert(USER_SIG_FIELD.into(), Value::String(sig.clone()));
             builder = builder.bearer_auth(sig);
         }
         let response = builder

@@ -44,26 +44,23 @@ impl EventChannelError {
 }
 
 /// The WebSocket URL of the event channel for one member (`ws://` for `http://`, `wss://` for
-/// `https://`).
+/// `https://`). It carries no token: [`open`] sends that in a header.
 pub fn events_url(api: &ApiClient, room_id: &str, user_id: &str) -> Url {
     let mut url = api.endpoint_url(EVENTS_ENDPOINT);
     let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
     // http(s) → ws(s) is always allowed: all four are "special" schemes.
     if url.set_scheme(scheme).is_err() {
-        tracing::warn!(%url, "could not switch the event channel URL to {scheme}");
+        tracing::warn!(url = %quartet_proto::redact::Redacted(url.as_str()), "could not switch the event channel URL to {scheme}");
     }
     {
         let mut query = url.query_pairs_mut();
         query.append_pair("roomID", room_id);
         query.append_pair("userID", user_id);
-        if let Some(sig) = api.user_sig() {
-            query.append_pair("userSig", sig);
-        }
     }
     url
 }
 
-/// Opens the event channel at `url`, sending the token as a bearer header too.
+/// Opens the event channel at `url`, sending the token (if any) as a bearer header.
 pub(crate) async fn open(
     url: &Url,
     user_sig: Option<&str>,
@@ -170,7 +167,7 @@ mod tests {
         .with_user_sig("a.b+c");
         assert_eq!(
             events_url(&api, "room_1", "user 1").as_str(),
-            "ws://127.0.0.1:9/weapp/multi_room/events?roomID=room_1&userID=user+1&userSig=a.b%2Bc"
+            "ws://127.0.0.1:9/weapp/multi_room/events?roomID=room_1&userID=user+1"
         );
         let api = ApiClient::new(
             Url::parse("https://rooms.example/base").unwrap(),

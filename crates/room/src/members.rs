@@ -5,8 +5,8 @@
 use quartet_proto::Pusher;
 use std::collections::{HashMap, HashSet};
 
-/// One member of the room.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One member of the room. Its `Debug` hides the signatures of its play URLs.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Member {
     /// The member's userID.
     pub user_id: String,
@@ -23,6 +23,24 @@ pub struct Member {
     pub is_creator: bool,
     /// Whether the member is this session's own user.
     pub is_self: bool,
+}
+
+impl std::fmt::Debug for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use quartet_proto::redact::Redacted;
+        f.debug_struct("Member")
+            .field("user_id", &self.user_id)
+            .field("user_name", &self.user_name)
+            .field("user_avatar", &self.user_avatar)
+            .field("play_url", &Redacted(&self.play_url))
+            .field(
+                "small_play_url",
+                &self.small_play_url.as_deref().map(Redacted),
+            )
+            .field("is_creator", &self.is_creator)
+            .field("is_self", &self.is_self)
+            .finish()
+    }
 }
 
 /// What changed between two member lists.

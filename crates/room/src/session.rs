@@ -376,14 +376,15 @@ pub async fn connect_recording(
     ))
 }
 
-/// `get_im_login_info` then `get_push_url`; leaves the token in `api`.
+/// `get_im_login_info` then `get_push_url`; leaves the token in `api` when the server asked for
+/// it in a header, and sends it nowhere otherwise (an original v1 server wants none).
 pub(crate) async fn login(api: &mut ApiClient) -> Result<Identity, SessionError> {
     api.set_user_sig(None);
     let login = api
         .get_im_login_info(USER_ID_PREFIX)
         .await
         .map_err(SessionError::api(Endpoint::GetImLoginInfo))?;
-    if !login.user_sig.is_empty() {
+    if login.wants_bearer_token() && !login.user_sig.is_empty() {
         api.set_user_sig(Some(login.user_sig.clone()));
     }
     let push = api

@@ -178,6 +178,7 @@ impl ServerArgs {
             heartbeat_timeout: Duration::from_secs(self.heartbeat_timeout_secs),
             check_interval: Duration::from_secs(self.check_interval_secs),
             socket_grace: self.socket_grace_secs,
+            join_grace: defaults.join_grace,
             media_stall: defaults.media_stall,
             storage: self.storage(),
             allow_anonymous: self.allow_anonymous,

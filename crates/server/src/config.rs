@@ -23,6 +23,11 @@ pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// clients reopen a dropped socket after 250–500 ms, so a reconnect already under way lands
 /// well within it, and eviction still comes within 3 s of the close.
 pub const DEFAULT_SOCKET_GRACE: Duration = Duration::from_millis(1500);
+/// How long an event socket of a token holder that is not a member may wait for its
+/// `add_pusher` (v1 clients subscribe first, then join): a client joins within a second or two
+/// of subscribing, so this covers a slow network many times over while keeping a listener that
+/// never joins from hearing the room for long.
+pub const DEFAULT_JOIN_GRACE: Duration = Duration::from_secs(30);
 /// A silent member is kept by its stream only while the relay received media from it within
 /// this: a publisher sends audio every ~23 ms and video at least every second, so a stream
 /// quiet for this long has stalled (a frozen client whose connection is still open).
@@ -129,6 +134,8 @@ pub struct ServerConfig {
     pub check_interval: Duration,
     /// Time a member whose event socket closed has to reconnect before it is evicted.
     pub socket_grace: Duration,
+    /// Time an event socket of a token holder that has not joined may wait for its join.
+    pub join_grace: Duration,
     /// Longest time without media after which a live stream no longer keeps a silent member.
     pub media_stall: Duration,
     /// Where rooms and keys are kept; see [`crate::open_storage`].
@@ -181,6 +188,7 @@ impl Default for ServerConfig {
             heartbeat_timeout: DEFAULT_HEARTBEAT_TIMEOUT,
             check_interval: DEFAULT_CHECK_INTERVAL,
             socket_grace: DEFAULT_SOCKET_GRACE,
+            join_grace: DEFAULT_JOIN_GRACE,
             media_stall: DEFAULT_MEDIA_STALL,
             storage: Storage::Memory,
             allow_anonymous: false,

@@ -1,10 +1,10 @@
-//! The event channel (spec §4): `GET /weapp/{kind}/events?roomID=..&userID=..&userSig=..`
-//! upgrades to a WebSocket that carries the room's `ServerEvent`s as JSON text frames, and the
+//! The event channel (spec §4): `GET /weapp/{kind}/events?roomID=..&userID=..` with the token in
+//! an `Authorization: Bearer` header upgrades to a WebSocket that carries the room's `ServerEvent`s as JSON text frames, and the
 //! keyframe requests (ext) a client sends for another member's stream.
 
 use crate::http::{bearer_token, json_error};
-use crate::rooms::{Attachment, RoomError};
-use crate::server::{Refusal, Server};
+use crate::rooms::RoomError;
+use crate::server::{PreJoinPass, Refusal, Server, Subscription};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,6 +25,9 @@ pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 pub const MAX_INBOUND_MESSAGE: usize = 4 * 1024;
 
 /// Serves `GET /weapp/{kind}/events`: checks the caller, then upgrades.
+///
+/// The token comes in an `Authorization: Bearer` header; the `userSig` query parameter is still
+/// read for older clients but is deprecated (a URL ends up in logs and proxies).
 pub(crate) async fn open(
     server: Server,
     kind: RoomKind,
@@ -45,18 +48,20 @@ pub(crate) async fn open(
             );
         }
     };
-    let token = fields
-        .optional("userSig")
-        .or_else(|| bearer_token(&headers));
-    if let Err(refusal) = server.admit_socket(kind, &room_id, &user_id, token.as_deref()) {
-        let status = match &refusal {
-            Refusal::Auth(_) => StatusCode::UNAUTHORIZED,
-            Refusal::Room(RoomError::NoSuchMember { .. }) => StatusCode::FORBIDDEN,
-            Refusal::Room(_) => StatusCode::NOT_FOUND,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        return json_error(status, refusal.code(), refusal.to_string());
-    }
+    let token = bearer_token(&headers).or_else(|| fields.optional("userSig"));
+    let prejoin = match server.admit_socket(kind, &room_id, &user_id, token.as_deref()) {
+        Ok(prejoin) => prejoin,
+        Err(refusal) => {
+            let status = match &refusal {
+                Refusal::Auth(_) => StatusCode::UNAUTHORIZED,
+                Refusal::Room(RoomError::NoSuchMember { .. }) => StatusCode::FORBIDDEN,
+                Refusal::Room(_) => StatusCode::NOT_FOUND,
+                Refusal::PreJoin(_) => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return json_error(status, refusal.code(), refusal.to_string());
+        }
+    };
     let upgrade = match upgrade {
         Ok(u) => u,
         Err(rejection) => {
@@ -76,11 +81,13 @@ pub(crate) async fn open(
     };
     upgrade
         .max_message_size(MAX_INBOUND_MESSAGE)
-        .on_upgrade(move |socket| session.run(socket))
+        .on_upgrade(move |socket| session.run(socket, prejoin))
 }
 
-/// One member's event socket: forwards the room's events until the room closes, the member
-/// leaves, the peer goes away or the server shuts down.
+/// One event socket: forwards the room's events until the room closes, the member leaves, the
+/// peer goes away or the server shuts down. A socket opened before its user joined listens to
+/// the room's membership notices (not its text: that is for members) and becomes a member's
+/// socket when the user's `add_pusher` lands, or is closed after the join grace.
 struct EventSession {
     server: Server,
     kind: RoomKind,
@@ -93,7 +100,8 @@ struct EventSession {
 /// Unregisters the socket however the session ends.
 struct Detach<'a> {
     session: &'a EventSession,
-    serial: u64,
+    /// The membership the socket belongs to; `None` while the user has not joined.
+    serial: Option<u64>,
     slot: u64,
 }
 
@@ -102,7 +110,9 @@ impl Drop for Detach<'_> {
         let s = self.session;
         s.server
             .close_socket_slot(&s.room_id, &s.user_id, self.slot);
-        s.server.detach_socket(&s.room_id, &s.user_id, self.serial);
+        if let Some(serial) = self.serial {
+            s.server.detach_socket(&s.room_id, &s.user_id, serial);
+        }
         tracing::debug!(room = %s.room_id, user = %s.user_id, "event socket closed");
     }
 }
@@ -111,32 +121,44 @@ impl Drop for Detach<'_> {
 enum End {
     RoomClosed,
     NotMember,
+    NeverJoined,
     PeerGone,
     Silent,
     Displaced,
 }
 
 impl EventSession {
-    async fn run(self, mut socket: WebSocket) {
-        let Attachment { serial, mut events } =
+    async fn run(self, mut socket: WebSocket, mut prejoin: Option<PreJoinPass>) {
+        let Subscription { serial, mut events } =
             match self
                 .server
-                .attach_socket(self.kind, &self.room_id, &self.user_id)
+                .subscribe_socket(self.kind, &self.room_id, &self.user_id)
             {
-                Ok(a) => a,
+                Ok(s) if s.serial.is_some() || prejoin.is_some() => s,
+                Ok(_) => {
+                    // An admitted member left between the check and the upgrade.
+                    close(&mut socket, close_code::POLICY, NOT_A_MEMBER).await;
+                    return;
+                }
                 Err(e) => {
-                    // The room closed or the member left between the check and the upgrade.
+                    // The room closed between the check and the upgrade.
                     close(&mut socket, close_code::POLICY, &e.to_string()).await;
                     return;
                 }
             };
+        if serial.is_some() {
+            prejoin = None;
+        }
         let (slot, mut direct) = self.server.open_socket_slot(&self.room_id, &self.user_id);
-        let _detach = Detach {
+        let mut detach = Detach {
             session: &self,
             serial,
             slot: slot.id,
         };
-        tracing::debug!(room = %self.room_id, user = %self.user_id, "event socket opened");
+        tracing::debug!(room = %self.room_id, user = %self.user_id, member = serial.is_some(), "event socket opened");
+        let grace = self.server.join_grace();
+        let join_deadline = tokio::time::sleep(grace);
+        tokio::pin!(join_deadline);
         let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
@@ -150,17 +172,16 @@ impl EventSession {
                     let Some(event) = catch_up(event) else {
                         break End::RoomClosed;
                     };
-                    if !send_event(&mut socket, &event).await {
-                        break End::PeerGone;
-                    }
-                    match event {
-                        ServerEvent::RoomClosed { .. } => break End::RoomClosed,
-                        ServerEvent::PusherChange { .. }
-                            if !self.server.is_member(&self.room_id, &self.user_id, serial) =>
-                        {
-                            break End::NotMember;
+                    if detach.serial.is_none() {
+                        detach.serial = self.joined(&event);
+                        if detach.serial.is_some() {
+                            prejoin = None;
+                        } else if !for_listeners(&event) {
+                            continue;
                         }
-                        _ => {}
+                    }
+                    if let Some(end) = self.forward(&mut socket, &event, detach.serial).await {
+                        break end;
                     }
                 }
                 Some(event) = direct.recv() => {
@@ -172,7 +193,7 @@ impl EventSession {
                     // After a close frame, keep reading so the reply is flushed; then `None`.
                     Some(Ok(message)) => {
                         last_heard = Instant::now();
-                        self.on_client_message(&message, serial);
+                        self.on_client_message(&message, detach.serial);
                     }
                     None | Some(Err(_)) => break End::PeerGone,
                 },
@@ -184,41 +205,92 @@ impl EventSession {
                         break End::PeerGone;
                     }
                 }
+                () = &mut join_deadline, if detach.serial.is_none() => break End::NeverJoined,
             }
         };
-        match end {
-            End::RoomClosed => close(&mut socket, close_code::NORMAL, "room closed").await,
-            End::NotMember => {
-                close(
-                    &mut socket,
-                    close_code::POLICY,
-                    "no longer a member of the room",
-                )
-                .await
+        drop(prejoin);
+        let reason = match end {
+            End::RoomClosed => Some((close_code::NORMAL, "room closed".to_owned())),
+            End::NotMember => Some((close_code::POLICY, NOT_A_MEMBER.to_owned())),
+            End::NeverJoined => Some((
+                close_code::POLICY,
+                format!("did not join the room within {grace:?} of subscribing"),
+            )),
+            End::Silent => Some((close_code::AWAY, "no pong received".to_owned())),
+            End::Displaced => Some((
+                close_code::POLICY,
+                "replaced by a newer event socket of the same member".to_owned(),
+            )),
+            End::PeerGone => None,
+        };
+        if let Some((code, reason)) = reason {
+            close(&mut socket, code, &reason).await;
+        }
+    }
+
+    /// For a socket whose user has not joined: on a membership notice, whether the user is a
+    /// member now, in which case the socket becomes one of its (the serial is returned).
+    fn joined(&self, event: &ServerEvent) -> Option<u64> {
+        if !matches!(event, ServerEvent::PusherChange { .. }) {
+            return None;
+        }
+        let serial = self
+            .server
+            .attach_subscribed(self.kind, &self.room_id, &self.user_id)
+            .ok()?;
+        tracing::debug!(room = %self.room_id, user = %self.user_id, "a listening event socket joined");
+        Some(serial)
+    }
+
+    /// Sends a room event; says why the session ends if it must.
+    async fn forward(
+        &self,
+        socket: &mut WebSocket,
+        event: &ServerEvent,
+        serial: Option<u64>,
+    ) -> Option<End> {
+        if !send_event(socket, event).await {
+            return Some(End::PeerGone);
+        }
+        match (event, serial) {
+            (ServerEvent::RoomClosed { .. }, _) => Some(End::RoomClosed),
+            (ServerEvent::PusherChange { .. }, Some(serial))
+                if !self.server.is_member(&self.room_id, &self.user_id, serial) =>
+            {
+                Some(End::NotMember)
             }
-            End::Silent => close(&mut socket, close_code::AWAY, "no pong received").await,
-            End::Displaced => {
-                close(
-                    &mut socket,
-                    close_code::POLICY,
-                    "replaced by a newer event socket of the same member",
-                )
-                .await
-            }
-            End::PeerGone => {}
+            _ => None,
         }
     }
 }
 
+/// Close reason of a socket whose member left.
+const NOT_A_MEMBER: &str = "no longer a member of the room";
+
+/// Whether a socket whose user has not joined hears `event`: membership notices and the room
+/// closing, which a client about to join needs; text is for members only, so a token holder
+/// cannot read a room's chat by subscribing again and again without joining.
+fn for_listeners(event: &ServerEvent) -> bool {
+    matches!(
+        event,
+        ServerEvent::PusherChange { .. } | ServerEvent::RoomClosed { .. }
+    )
+}
+
 impl EventSession {
-    /// Acts on what a client sent: a keyframe request is passed on (or dropped, silently: the
-    /// channel has no replies); anything else is ignored.
-    fn on_client_message(&self, message: &Message, serial: u64) {
+    /// Acts on what a client sent: a member's keyframe request is passed on (or dropped,
+    /// silently: the channel has no replies); anything else, and anything from a socket whose
+    /// user has not joined, is ignored.
+    fn on_client_message(&self, message: &Message, serial: Option<u64>) {
         let Message::Text(text) = message else {
             return;
         };
         match serde_json::from_str::<ClientEvent>(text.as_str()) {
             Ok(ClientEvent::RequestKeyframe { user_id: target }) => {
+                let Some(serial) = serial else {
+                    tracing::debug!(room = %self.room_id, user = %self.user_id, %target, "keyframe request from a socket that has not joined: dropped");
+                    return;
+                };
                 if let Err(refusal) = self.server.request_keyframe(
                     self.kind,
                     &self.room_id,

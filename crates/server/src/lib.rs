@@ -10,7 +10,7 @@
 //!
 //! Against hostile clients every resource is bounded by a named limit: the HTTP transport's
 //! connections, head size and deadlines ([`HttpLimits`]), event sockets per member
-//! ([`MAX_SOCKETS_PER_MEMBER`]), rooms and room creations per user ([`MAX_ROOMS_PER_USER`],
+//! ([`MAX_SOCKETS_PER_MEMBER`]) and per user not yet joined ([`MAX_PREJOIN_SOCKETS_PER_ROOM`]), rooms and room creations per user ([`MAX_ROOMS_PER_USER`],
 //! [`MAX_CREATIONS_PER_WINDOW`]), the nonces remembered against replay ([`NONCE_WINDOW`],
 //! [`MAX_NONCES_PER_USER`]), keyframe requests per member pair ([`KEYFRAME_REQUEST_INTERVAL`])
 //! and events queued for one socket ([`DIRECT_QUEUE`]); field limits live in
@@ -26,6 +26,7 @@ mod http;
 pub mod im;
 mod keyframes;
 mod liveness;
+mod prejoin;
 mod presence;
 mod quota;
 mod replay;
@@ -39,8 +40,9 @@ mod sweep;
 pub use args::ServerArgs;
 pub use config::{
     Capacities, DEFAULT_BIZID, DEFAULT_CHECK_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROOMS, DEFAULT_MEDIA_STALL, DEFAULT_RTMP_BASE,
-    DEFAULT_SOCKET_GRACE, DEFAULT_TOKEN_VALID, DEFAULT_URL_VALID, ServerConfig, Storage,
+    DEFAULT_JOIN_GRACE, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROOMS, DEFAULT_MEDIA_STALL,
+    DEFAULT_RTMP_BASE, DEFAULT_SOCKET_GRACE, DEFAULT_TOKEN_VALID, DEFAULT_URL_VALID, ServerConfig,
+    Storage,
 };
 pub use embed::EmbeddedRelay;
 pub use events::{IDLE_TIMEOUT, PING_INTERVAL};
@@ -48,6 +50,7 @@ pub use host::{Host, HostError, RtmpSetup};
 pub use http::{JSON_CONTENT_TYPE, router};
 pub use keyframes::KEYFRAME_REQUEST_INTERVAL;
 pub use liveness::{NeverLive, StreamLiveness};
+pub use prejoin::{MAX_PREJOIN_ROOMS_PER_USER, MAX_PREJOIN_SOCKETS_PER_ROOM, PreJoinRefusal};
 pub use presence::CHECK_SLACK;
 pub use quota::{
     CREATION_WINDOW, CreationRate, MAX_CREATIONS_PER_WINDOW, MAX_ROOMS_PER_USER, RateLimited,

@@ -3,6 +3,7 @@
 use crate::config::ServerConfig;
 use crate::keyframes::KeyframeRate;
 use crate::liveness::StreamLiveness;
+use crate::prejoin::{PreJoinRefusal, PreJoins};
 use crate::presence::{self, Timeouts};
 use crate::quota::{CreationRate, MAX_ROOMS_PER_USER, RateLimited};
 use crate::replay::{NonceRefusal, SeenNonces};
@@ -16,6 +17,7 @@ mod im_link;
 mod persist;
 
 pub(crate) use admit::AuthError;
+pub(crate) use channel::{PreJoinPass, Subscription};
 use quartet_proto::event::{CloseReason, TextHead};
 use quartet_proto::ids::IdGenerator;
 use quartet_proto::sign::StreamSigner;
@@ -24,7 +26,7 @@ use quartet_proto::{
     AddPusher, Code, CreateRoom, CreatedRoom, DeletePusher, DestroyRoom, Endpoint, Fields,
     FieldsError, GetImLoginInfo, GetPushUrl, GetPushers, GetRoomList, LoginInfo, MAX_ROOM_LIST_CNT,
     MergeStream, PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, RoomInfo, RoomKind, RoomList,
-    SendRoomTextMsg, ServerEvent,
+    SendRoomTextMsg, ServerEvent, TOKEN_HEADER,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -68,6 +70,9 @@ pub(crate) enum Refusal {
     /// The user created rooms too fast.
     #[error(transparent)]
     CreationRate(#[from] RateLimited),
+    /// The user holds too many event sockets in rooms it has not joined.
+    #[error(transparent)]
+    PreJoin(#[from] PreJoinRefusal),
     /// The user is already in as many rooms as it may be.
     #[error("{user_id:?} is already in {held} rooms; the limit is {MAX_ROOMS_PER_USER}")]
     TooManyRoomsForUser {
@@ -88,7 +93,9 @@ impl Refusal {
             Refusal::Nonce(NonceRefusal::Malformed(_)) => Code::BadParams,
             Refusal::Nonce(NonceRefusal::TooMany) => Code::QuotaExceeded,
             Refusal::Nonce(_) => Code::AuthFailed,
-            Refusal::CreationRate(_) | Refusal::TooManyRoomsForUser { .. } => Code::QuotaExceeded,
+            Refusal::CreationRate(_)
+            | Refusal::TooManyRoomsForUser { .. }
+            | Refusal::PreJoin(_) => Code::QuotaExceeded,
         }
     }
 
@@ -113,6 +120,8 @@ struct Inner {
     /// IDs are made no older than this (unix ms), so none repeats one restored from the store.
     id_floor_ms: u64,
     slots: Mutex<SocketSlots>,
+    /// Event sockets of users that have not joined the room yet.
+    prejoins: Mutex<PreJoins>,
     creations: Mutex<CreationRate>,
     nonces: Mutex<SeenNonces>,
     keyframes: Mutex<KeyframeRate>,
@@ -204,6 +213,7 @@ impl Server {
                 closing: AtomicBool::new(false),
                 id_floor_ms,
                 slots: Mutex::new(SocketSlots::default()),
+                prejoins: Mutex::new(PreJoins::default()),
                 creations: Mutex::new(CreationRate::default()),
                 nonces: Mutex::new(SeenNonces::default()),
                 keyframes: Mutex::new(KeyframeRate::default()),
@@ -442,6 +452,7 @@ impl Server {
             sdk_app_id: im.sdk_app_id,
             acc_type: im.acc_type,
             user_sig,
+            token_header: Some(TOKEN_HEADER.to_owned()),
         })
     }
 

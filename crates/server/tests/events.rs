@@ -4,122 +4,17 @@
 
 mod common;
 
-use common::{Harness, User, config};
-use futures_util::{SinkExt, StreamExt};
+use common::sockets::{PATIENCE, Running, next_close, next_event, refusal};
+use common::{Harness, config};
+use futures_util::SinkExt;
 use quartet_proto::event::{CloseReason, TextHead};
 use quartet_proto::{RoomKind, ServerEvent};
-use quartet_server::{NeverLive, Server, ServerConfig, run};
+use quartet_server::{NeverLive, Server, ServerConfig};
 use serde_json::json;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Bounds every wait so a broken server fails the test instead of hanging it.
-const PATIENCE: Duration = Duration::from_secs(30);
-
-struct Running {
-    h: Harness,
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), quartet_server::ServerError>>,
-}
-
-impl Running {
-    async fn start(config: ServerConfig) -> Self {
-        let h = Harness::new(config);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(run(listener, h.server.clone(), async move {
-            let _ = stopped.await;
-        }));
-        Self {
-            h,
-            addr,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    fn url(&self, kind: RoomKind, room: &str, user: &User) -> String {
-        format!(
-            "ws://{}/weapp/{kind}/events?roomID={room}&userID={}&userSig={}",
-            self.addr, user.id, user.sig
-        )
-    }
-
-    async fn connect(&self, kind: RoomKind, room: &str, user: &User) -> Socket {
-        let (socket, _) = tokio_tungstenite::connect_async(self.url(kind, room, user))
-            .await
-            .unwrap();
-        socket
-    }
-
-    /// Connects and waits until the server has registered the socket, so no event is missed.
-    async fn connect_registered(&self, kind: RoomKind, room: &str, user: &User) -> Socket {
-        let before = self.h.server.connected_sockets();
-        let socket = self.connect(kind, room, user).await;
-        tokio::time::timeout(PATIENCE, async {
-            while self.h.server.connected_sockets() == before {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await
-        .expect("socket never registered");
-        socket
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(PATIENCE, self.task)
-            .await
-            .expect("run did not return")
-            .unwrap()
-            .unwrap();
-    }
-}
-
-/// The next event, skipping pings.
-async fn next_event(socket: &mut Socket) -> ServerEvent {
-    loop {
-        let message = tokio::time::timeout(PATIENCE, socket.next())
-            .await
-            .expect("no event arrived")
-            .expect("socket ended")
-            .expect("socket failed");
-        match message {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
-}
-
-/// Expects a close frame (after any pings) and returns its code and reason.
-async fn next_close(socket: &mut Socket) -> (CloseCode, String) {
-    loop {
-        let message = tokio::time::timeout(PATIENCE, socket.next())
-            .await
-            .expect("no close arrived")
-            .expect("socket ended without a close frame")
-            .expect("socket failed");
-        match message {
-            Message::Close(Some(frame)) => return (frame.code, frame.reason.to_string()),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("expected a close frame, got {other:?}"),
-        }
-    }
-}
 
 #[tokio::test]
 async fn members_see_joins_leaves_texts_and_the_room_closing() {
@@ -300,20 +195,6 @@ async fn a_client_closing_its_socket_ends_the_session() {
     r.stop().await;
 }
 
-/// Status and `{code,message}` body of a refused upgrade.
-async fn refusal(url: String) -> (u16, serde_json::Value) {
-    match tokio_tungstenite::connect_async(url).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            let status = response.status().as_u16();
-            let body = response.body().clone().unwrap_or_default();
-            let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-            (status, json)
-        }
-        Err(e) => panic!("unexpected error {e}"),
-        Ok(_) => panic!("upgrade was accepted"),
-    }
-}
-
 #[tokio::test]
 async fn upgrades_are_refused_with_a_clear_reason() {
     let r = Running::start(config()).await;
@@ -339,7 +220,9 @@ async fn upgrades_are_refused_with_a_clear_reason() {
             401,
             7,
         ),
-        (r.url(kind, &room, &stranger), 403, 5),
+        // A valid token of a user that has not joined may listen (tests/prejoin.rs), but not
+        // to a room that does not exist.
+        (r.url(kind, "room_nope", &stranger), 404, 3),
         (r.url(kind, "room_nope", &a), 404, 3),
         (r.url(RoomKind::LiveRoom, &room, &a), 404, 3),
         (format!("{base}?userID={}&userSig={}", a.id, a.sig), 400, 1),
@@ -352,22 +235,20 @@ async fn upgrades_are_refused_with_a_clear_reason() {
             assert!(body["detail"].is_string());
         }
     }
-    // The same refusal, read in full through the router.
+    // A refusal read in full through the router: a bearer token for someone else.
     let (status, body) = h
         .request(
             axum::http::Request::get(format!(
-                "/weapp/{kind}/events?roomID={room}&userID={}&userSig={}",
-                stranger.id, stranger.sig
+                "/weapp/{kind}/events?roomID={room}&userID={}",
+                a.id
             ))
+            .header("authorization", format!("Bearer {}", stranger.sig))
             .body(axum::body::Body::empty())
             .unwrap(),
         )
         .await;
-    assert_eq!((status.as_u16(), body["code"].clone()), (403, json!(5)));
-    assert!(
-        body["detail"].as_str().unwrap().contains("not a member"),
-        "{body}"
-    );
+    assert_eq!((status.as_u16(), body["code"].clone()), (401, json!(7)));
+    assert!(body["detail"].is_string(), "{body}");
     // A member, but not a WebSocket request.
     let (status, body) = h
         .request(
@@ -412,6 +293,17 @@ async fn anonymous_sockets_pass_only_when_allowed() {
     drop(socket);
     let (status, _) = refusal(format!("{url}&userSig=junk")).await;
     assert_eq!(status, 401);
+    // Without a token there is nothing to listen on before joining: only members.
+    let (status, body) = refusal(format!(
+        "ws://{}/weapp/{kind}/events?roomID={room}&userID=someone_else",
+        r.addr
+    ))
+    .await;
+    assert_eq!((status, body["code"].clone()), (403, json!(5)));
+    assert!(
+        body["detail"].as_str().unwrap().contains("not a member"),
+        "{body}"
+    );
     r.stop().await;
 }
 

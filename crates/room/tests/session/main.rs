@@ -6,3 +6,4 @@ mod harness;
 mod membership;
 mod reconnect;
 mod restart;
+mod tokens;

@@ -137,6 +137,7 @@ pub struct Candidate {
 }
 
 /// An event socket's claim on a membership, returned by [`Registry::attach`].
+#[cfg(test)]
 #[derive(Debug)]
 pub struct Attachment {
     /// The membership the socket belongs to.
@@ -480,21 +481,46 @@ impl Registry {
     }
 
     /// Registers an event socket of a member and subscribes it to the room.
+    #[cfg(test)]
     pub fn attach(
         &mut self,
         kind: RoomKind,
         room_id: &str,
         user_id: &str,
     ) -> Result<Attachment, RoomError> {
-        let room = self.room_mut(kind, room_id)?;
-        let events = room.events.subscribe();
-        let member = room.member_mut(user_id)?;
+        let events = self.subscribe(kind, room_id)?;
+        let serial = self.attach_subscribed(kind, room_id, user_id)?;
+        Ok(Attachment { serial, events })
+    }
+
+    /// The room's events from now on, for a socket of a user that is not (yet) a member.
+    pub fn subscribe(
+        &self,
+        kind: RoomKind,
+        room_id: &str,
+    ) -> Result<broadcast::Receiver<ServerEvent>, RoomError> {
+        Ok(self.room(kind, room_id)?.events.subscribe())
+    }
+
+    /// Receivers of room `room_id`'s events (0 for no such room).
+    pub fn subscribers(&self, room_id: &str) -> usize {
+        self.rooms
+            .get(room_id)
+            .map_or(0, |r| r.events.receiver_count())
+    }
+
+    /// Registers an event socket that already holds a subscription ([`Registry::subscribe`]) as
+    /// one of the member's; returns its membership serial.
+    pub fn attach_subscribed(
+        &mut self,
+        kind: RoomKind,
+        room_id: &str,
+        user_id: &str,
+    ) -> Result<u64, RoomError> {
+        let member = self.room_mut(kind, room_id)?.member_mut(user_id)?;
         member.sockets.open += 1;
         member.sockets.closed_since = None;
-        Ok(Attachment {
-            serial: member.serial,
-            events,
-        })
+        Ok(member.serial)
     }
 
     /// An event socket of membership `serial` closed at `now`; returns whether it was the

@@ -3,36 +3,107 @@
 
 use super::{Refusal, Server, lock};
 use crate::keyframes::KeyframeRefusal;
-use crate::rooms::{Attachment, RoomError};
+use crate::rooms::RoomError;
 use crate::sockets::{MAX_SOCKETS_PER_MEMBER, Slot};
 use quartet_proto::{RoomKind, ServerEvent};
 use std::sync::atomic::Ordering;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
+/// An event socket's subscription to its room.
+pub(crate) struct Subscription {
+    /// The membership the socket belongs to; `None` while the user has not joined.
+    pub serial: Option<u64>,
+    /// The room's events from the moment of subscribing.
+    pub events: broadcast::Receiver<ServerEvent>,
+}
+
+/// The place of an event socket opened before its user joined, counted against the caps of
+/// [`crate::prejoin`]; given back when dropped (the user joined, or the socket ended).
+pub(crate) struct PreJoinPass {
+    server: Server,
+    room_id: String,
+    user_id: String,
+}
+
+impl Drop for PreJoinPass {
+    fn drop(&mut self) {
+        lock(&self.server.inner.prejoins).release(&self.room_id, &self.user_id);
+    }
+}
+
 impl Server {
-    /// Checks, before upgrading, that `user_id` may open the event channel of the room.
+    /// Checks, before upgrading, that `user_id` may open the event channel of the room: a
+    /// member, or the holder of a valid token for a user about to join (v1 clients subscribe
+    /// before `add_pusher`), who gets a [`PreJoinPass`] within the caps of [`crate::prejoin`].
+    /// An anonymous caller (no token, on a server that allows it) must already be a member.
     pub(crate) fn admit_socket(
         &self,
         kind: RoomKind,
         room_id: &str,
         user_id: &str,
         token: Option<&str>,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Option<PreJoinPass>, Refusal> {
         self.authorize(Some(user_id), token)?;
-        self.registry().member(kind, room_id, user_id)?;
-        Ok(())
+        match self.registry().member(kind, room_id, user_id) {
+            Ok(_) => Ok(None),
+            Err(RoomError::NoSuchMember { .. }) if token.is_some() => {
+                lock(&self.inner.prejoins).admit(room_id, user_id)?;
+                Ok(Some(PreJoinPass {
+                    server: self.clone(),
+                    room_id: room_id.to_owned(),
+                    user_id: user_id.to_owned(),
+                }))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// Registers an event socket of a member.
-    pub(crate) fn attach_socket(
+    /// The room's events from now on for an event socket; the socket is registered as one of
+    /// the member's when the user is a member (`serial` is then its membership), else it only
+    /// listens until [`Server::attach_subscribed`]. One critical section, so no event falls
+    /// between the membership check and the subscription.
+    pub(crate) fn subscribe_socket(
         &self,
         kind: RoomKind,
         room_id: &str,
         user_id: &str,
-    ) -> Result<Attachment, RoomError> {
-        self.registry().attach(kind, room_id, user_id)
+    ) -> Result<Subscription, RoomError> {
+        let mut registry = self.registry();
+        let events = registry.subscribe(kind, room_id)?;
+        let serial = match registry.attach_subscribed(kind, room_id, user_id) {
+            Ok(serial) => Some(serial),
+            Err(RoomError::NoSuchMember { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Subscription { serial, events })
+    }
+
+    /// Registers a listening event socket as one of the member's, once the user has joined;
+    /// returns its membership serial.
+    pub(crate) fn attach_subscribed(
+        &self,
+        kind: RoomKind,
+        room_id: &str,
+        user_id: &str,
+    ) -> Result<u64, RoomError> {
+        self.registry().attach_subscribed(kind, room_id, user_id)
+    }
+
+    /// How long an event socket of a user that has not joined may wait for its join.
+    pub(crate) fn join_grace(&self) -> std::time::Duration {
+        self.inner.config.join_grace
+    }
+
+    /// Event sockets subscribed to room `room_id`, members' or not (0 for no such room).
+    pub fn room_subscribers(&self, room_id: &str) -> usize {
+        self.registry().subscribers(room_id)
+    }
+
+    /// Event sockets open in rooms their users have not joined.
+    pub fn prejoin_sockets(&self) -> usize {
+        lock(&self.inner.prejoins).held()
     }
 
     /// An event socket of membership `serial` ended.
