@@ -26,7 +26,6 @@ pub mod play;
 pub mod probe;
 pub mod processing;
 pub mod publish;
-mod redact;
 pub mod resample;
 mod signal;
 pub mod source;

@@ -14,7 +14,7 @@ use ffmpeg_next::util::error::EAGAIN;
 use ffmpeg_next::{Dictionary, Error, Packet, Rational, codec, frame, media};
 
 use crate::ffi;
-use crate::redact::Redacted;
+use quartet_proto::redact::Redacted;
 
 /// Longest wait for the connection and the stream's parameters, and for any one read after.
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -24,7 +24,7 @@ use crate::adapt::Rung;
 use crate::frame::{AUDIO_SAMPLE_RATE, VideoFrame};
 use crate::mixer::MixTap;
 use crate::processing::{AudioProcessing, ProcessingStats};
-use crate::redact::Redacted;
+use quartet_proto::redact::Redacted;
 use crate::signal::{StopSignal, Workers};
 use crate::source::{AudioSource, Interrupter, SourceError, VideoSource};
 use crate::stats::{RateMeter, SampleWindow};

@@ -86,6 +86,7 @@ mod tests {
         );
         assert_eq!(shown("rtmp://h/live/a?flag"), "rtmp://h/live/a?flag=…");
         assert_eq!(shown("rtmp://h/live/a"), "rtmp://h/live/a");
+        assert_eq!(shown(""), "");
         assert_eq!(format!("{:?}", Redacted("x?a=1")), "\"x?a=…\"");
     }
 

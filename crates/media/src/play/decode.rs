@@ -5,7 +5,7 @@ use super::{CatchUp, Shared, ToDecoder, catch_up, lock, ms, schedule};
 use crate::clock;
 use crate::convert::{Scaler, to_mono_48k};
 use crate::frame::{AUDIO_SAMPLE_RATE, rms};
-use crate::redact::Redacted;
+use quartet_proto::redact::Redacted;
 use ffmpeg_next::{Packet, Rational, codec, decoder, frame, media, threading};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;

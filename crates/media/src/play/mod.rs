@@ -24,7 +24,7 @@ pub use handle::PlayerHandle;
 
 use crate::frame::VideoFrame;
 use crate::mixer::{AudioMixer, MixerInput};
-use crate::redact::Redacted;
+use quartet_proto::redact::Redacted;
 use crate::signal::{StopSignal, Workers};
 use crate::stats::{GapMeter, RateMeter, RecentSamples, SampleWindow};
 use crate::stream_info::StreamInfo;

@@ -4,7 +4,7 @@
 use super::{EncodedVideo, PlayerEvent, RTMP_BUFFER_MS, Shared, ToDecoder, lock, ms, schedule};
 use crate::backoff::Reconnect;
 use crate::ffi;
-use crate::redact::Redacted;
+use quartet_proto::redact::Redacted;
 use ffmpeg_next::codec::packet::side_data;
 use ffmpeg_next::format::context::Input;
 use ffmpeg_next::util::error::EAGAIN;

@@ -12,7 +12,7 @@ use crate::backoff::Reconnect;
 use crate::convert::{Scaler, to_av};
 use crate::ffi::{self, InterruptibleOutput};
 use crate::frame::{AUDIO_SAMPLE_RATE, VideoFrame, unix_micros};
-use crate::redact::Redacted;
+use quartet_proto::redact::Redacted;
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::{Dictionary, Packet, Rational, codec, encoder, picture, threading};
 use std::sync::atomic::Ordering;
