@@ -3,7 +3,7 @@
 //! versions and the system).
 
 use crate::error::AppError;
-use quartet_call::{AudioInfo, Diagnostics, VideoInfo};
+use quartet_call::{AudioFormat, Diagnostics, VideoFormat};
 use serde::Serialize;
 use serde_json::Value;
 use std::io::Write;
@@ -146,7 +146,7 @@ pub struct DiagnosticsDto {
     pub streams: Vec<StreamDto>,
 }
 
-fn video(v: VideoInfo) -> VideoDto {
+fn video(v: VideoFormat) -> VideoDto {
     VideoDto {
         codec: v.codec,
         profile: v.profile,
@@ -156,12 +156,12 @@ fn video(v: VideoInfo) -> VideoDto {
     }
 }
 
-fn audio(a: AudioInfo) -> AudioDto {
+fn audio(a: AudioFormat) -> AudioDto {
     AudioDto {
         codec: a.codec,
         profile: a.profile,
         sample_rate: a.sample_rate,
-        channels: a.channels,
+        channels: u32::from(a.channels),
     }
 }
 

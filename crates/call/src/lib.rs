@@ -54,7 +54,7 @@ pub use keyframe::{
 };
 pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quartet_media::source::DeviceKind;
-pub use quartet_media::{AudioInfo, StreamInfo, VideoInfo};
+pub use quartet_media::{AudioFormat, StreamInfo, VideoFormat};
 pub use quartet_media::{AudioProcessing, ProcessingStats};
 pub use quartet_room::{ApiCall, ChannelEntry};
 pub use receive::{Receive, Stream};

@@ -391,36 +391,3 @@ pub(crate) mod camera_authorization {
         answered.recv_timeout(timeout).ok()
     }
 }
-
-/// What a codec context says of its stream's shape, fields FFmpeg's safe API does not expose.
-pub(crate) struct CodecShape {
-    /// FFmpeg's profile name ("High", "Constrained Baseline", "LC"), when known.
-    pub(crate) profile: Option<String>,
-    /// The codec's level number (H.264: level_idc, 31 for 3.1), when known.
-    pub(crate) level: Option<i32>,
-    pub(crate) width: u32,
-    pub(crate) height: u32,
-    pub(crate) sample_rate: u32,
-    pub(crate) channels: u32,
-}
-
-/// The shape of the stream `ctx` was made for (from a stream's parameters).
-pub(crate) fn codec_shape(ctx: &codec::Context) -> CodecShape {
-    let count = |n: std::os::raw::c_int| u32::try_from(n).unwrap_or(0);
-    // SAFETY: plain fields of a live context; avcodec_profile_name returns null or a pointer to
-    // a static, NUL-terminated name.
-    unsafe {
-        let p = ctx.as_ptr();
-        let name = ffi::avcodec_profile_name((*p).codec_id, (*p).profile);
-        let profile =
-            (!name.is_null()).then(|| CStr::from_ptr(name).to_string_lossy().into_owned());
-        CodecShape {
-            profile,
-            level: ((*p).level > 0).then_some((*p).level),
-            width: count((*p).width),
-            height: count((*p).height),
-            sample_rate: count((*p).sample_rate),
-            channels: count((*p).ch_layout.nb_channels),
-        }
-    }
-}

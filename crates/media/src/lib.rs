@@ -50,7 +50,7 @@ pub use source::{
     FileVideoSource, Interrupter, Microphone, SourceError, SyntheticTone, SyntheticVideo,
     VideoSource, list_cameras, list_microphones,
 };
-pub use stream_info::{AudioInfo, StreamInfo, VideoInfo};
+pub use stream_info::{AudioFormat, StreamInfo, VideoFormat};
 pub use sync_marks::{AvOffsets, SyncMeter};
 
 use std::sync::Once;

@@ -14,6 +14,7 @@ use ffmpeg_next::util::error::EAGAIN;
 use ffmpeg_next::{Dictionary, Error, Packet, Rational, codec, frame, media};
 
 use crate::ffi;
+use crate::stream_info::{audio_format, video_format};
 use quartet_proto::redact::Redacted;
 
 /// Longest wait for the connection and the stream's parameters, and for any one read after.
@@ -54,35 +55,7 @@ pub enum ProbeError {
     Interrupted,
 }
 
-/// The parameters of the video stream.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct VideoFormat {
-    /// FFmpeg's codec name, e.g. `h264`.
-    pub codec: String,
-    /// The profile, e.g. `High`.
-    pub profile: Option<String>,
-    /// The level, e.g. `3.1` (H.264 only).
-    pub level: Option<String>,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// The frame rate the stream declares, if any.
-    pub declared_fps: Option<f64>,
-}
-
-/// The parameters of the audio stream.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AudioFormat {
-    /// FFmpeg's codec name, e.g. `aac`.
-    pub codec: String,
-    /// The profile, e.g. `LC`.
-    pub profile: Option<String>,
-    /// Samples per second.
-    pub sample_rate: u32,
-    /// Channels.
-    pub channels: u16,
-}
+pub use crate::stream_info::{AudioFormat, VideoFormat, avc_profile_level};
 
 /// Capture → decoded latency read from the frame clock, ms.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -264,33 +237,15 @@ struct VideoStream {
 
 impl Streams {
     fn add(&mut self, stream: &ffmpeg_next::Stream<'_>, report: &mut ProbeReport) {
-        let params = stream.parameters();
-        let Ok(ctx) = codec::Context::from_parameters(params.clone()) else {
+        let Ok(ctx) = codec::Context::from_parameters(stream.parameters()) else {
             return;
         };
-        let extradata = ffi::extradata(&ctx);
-        let codec = params.id().name().to_owned();
-        match params.medium() {
+        match ctx.medium() {
             media::Type::Video if self.video.is_none() => {
-                let Ok(decoder) = ctx.decoder().video() else {
+                let Some((format, decoder)) = video_format(stream, ctx) else {
                     return;
                 };
-                let (profile, level) = match avc_profile_level(&extradata) {
-                    Some((p, l)) => (Some(p), Some(l)),
-                    None => (profile_name(decoder.profile()), None),
-                };
-                let rate = [stream.avg_frame_rate(), stream.rate()]
-                    .into_iter()
-                    .find(|r| r.numerator() > 0 && r.denominator() > 0)
-                    .map(f64::from);
-                report.video = Some(VideoFormat {
-                    codec,
-                    profile,
-                    level,
-                    width: decoder.width(),
-                    height: decoder.height(),
-                    declared_fps: rate,
-                });
+                report.video = Some(format);
                 self.video = Some(VideoStream {
                     index: stream.index(),
                     time_base: stream.time_base(),
@@ -298,15 +253,10 @@ impl Streams {
                 });
             }
             media::Type::Audio if self.audio.is_none() => {
-                let Ok(decoder) = ctx.decoder().audio() else {
+                let Some((format, _)) = audio_format(ctx) else {
                     return;
                 };
-                report.audio = Some(AudioFormat {
-                    codec,
-                    profile: profile_name(decoder.profile()),
-                    sample_rate: decoder.rate(),
-                    channels: decoder.channels(),
-                });
+                report.audio = Some(format);
                 self.audio = Some(stream.index());
             }
             _ => {}
@@ -383,50 +333,6 @@ fn latency(samples: &[f64]) -> Option<Latency> {
     })
 }
 
-/// The H.264 profile and level an avcC record (FLV's sequence header) names.
-pub fn avc_profile_level(avcc: &[u8]) -> Option<(String, String)> {
-    let [1, profile_idc, constraints, level_idc, ..] = *avcc else {
-        return None;
-    };
-    let profile = match profile_idc {
-        66 if constraints & 0x40 != 0 => "Constrained Baseline".to_owned(),
-        66 => "Baseline".to_owned(),
-        77 => "Main".to_owned(),
-        88 => "Extended".to_owned(),
-        100 => "High".to_owned(),
-        110 => "High 10".to_owned(),
-        122 => "High 4:2:2".to_owned(),
-        244 => "High 4:4:4 Predictive".to_owned(),
-        other => format!("profile_idc {other}"),
-    };
-    // Level 1b is signalled as 11 with constraint_set3 in Baseline and Main.
-    let level = if level_idc == 11 && constraints & 0x10 != 0 && matches!(profile_idc, 66 | 77) {
-        "1b".to_owned()
-    } else {
-        format!("{}.{}", level_idc / 10, level_idc % 10)
-    };
-    Some((profile, level))
-}
-
-/// FFmpeg's profile as a name (`LC` for AAC's low complexity), `None` when unknown.
-fn profile_name(profile: codec::Profile) -> Option<String> {
-    use codec::profile::AAC;
-    match profile {
-        codec::Profile::Unknown | codec::Profile::Reserved => None,
-        codec::Profile::AAC(AAC::Low) => Some("LC".to_owned()),
-        codec::Profile::AAC(AAC::HE) => Some("HE-AAC".to_owned()),
-        codec::Profile::AAC(AAC::HEv2) => Some("HE-AACv2".to_owned()),
-        other => Some(
-            format!("{other:?}")
-                .rsplit('(')
-                .next()
-                .unwrap_or_default()
-                .trim_end_matches(')')
-                .to_owned(),
-        ),
-    }
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1_000.0
 }
@@ -438,23 +344,6 @@ fn millis(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn avc_records_name_their_profile_and_level() {
-        let high_31 = [1, 100, 0, 31, 0xff];
-        assert_eq!(
-            avc_profile_level(&high_31),
-            Some(("High".into(), "3.1".into()))
-        );
-        let cb_30 = [1, 66, 0xC0, 30];
-        assert_eq!(
-            avc_profile_level(&cb_30),
-            Some(("Constrained Baseline".into(), "3.0".into()))
-        );
-        assert_eq!(avc_profile_level(&[1, 66, 0x10, 11]).unwrap().1, "1b");
-        assert_eq!(avc_profile_level(&[0, 100, 0, 31]), None);
-        assert_eq!(avc_profile_level(&[1, 100]), None);
-    }
 
     #[test]
     fn only_rtmp_and_http_urls_are_probed() {

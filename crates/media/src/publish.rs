@@ -24,7 +24,6 @@ use crate::adapt::Rung;
 use crate::frame::{AUDIO_SAMPLE_RATE, VideoFrame};
 use crate::mixer::MixTap;
 use crate::processing::{AudioProcessing, ProcessingStats};
-use quartet_proto::redact::Redacted;
 use crate::signal::{StopSignal, Workers};
 use crate::source::{AudioSource, Interrupter, SourceError, VideoSource};
 use crate::stats::{RateMeter, SampleWindow};
@@ -32,6 +31,7 @@ use audio::{AudioEncoder, open_audio_encoder};
 use capture::{Outputs, audio_capture, video_capture};
 use cleaning::Cleaning;
 use ffmpeg_next::{Packet, codec, encoder};
+use quartet_proto::redact::Redacted;
 use session::send_loop;
 pub use small::{
     MAX_QUEUED_SMALL_VIDEO, SMALL_FPS, SMALL_HEIGHT, SMALL_VIDEO_KBPS, SMALL_WIDTH,

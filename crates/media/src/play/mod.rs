@@ -24,12 +24,12 @@ pub use handle::PlayerHandle;
 
 use crate::frame::VideoFrame;
 use crate::mixer::{AudioMixer, MixerInput};
-use quartet_proto::redact::Redacted;
 use crate::signal::{StopSignal, Workers};
 use crate::stats::{GapMeter, RateMeter, RecentSamples, SampleWindow};
 use crate::stream_info::StreamInfo;
 use ffmpeg_next::{Packet, Rational, codec, media};
 use handle::HandleInner;
+use quartet_proto::redact::Redacted;
 use schedule::Scheduler;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc;

@@ -4,11 +4,11 @@
 use super::{EncodedVideo, PlayerEvent, RTMP_BUFFER_MS, Shared, ToDecoder, lock, ms, schedule};
 use crate::backoff::Reconnect;
 use crate::ffi;
-use quartet_proto::redact::Redacted;
 use ffmpeg_next::codec::packet::side_data;
 use ffmpeg_next::format::context::Input;
 use ffmpeg_next::util::error::EAGAIN;
 use ffmpeg_next::{Dictionary, Error, Packet, Rational, codec, media};
+use quartet_proto::redact::Redacted;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -123,7 +123,7 @@ fn read_packets(shared: &Shared, input: &mut Input, tx: &SyncSender<ToDecoder>) 
                 };
                 let kind = ctx.medium();
                 kinds.insert(index, (kind, tb));
-                lock(&shared.counters).stream_info.learn(&ctx);
+                lock(&shared.counters).stream_info.learn(&stream);
                 if kind == media::Type::Video {
                     avcc = Arc::from(ffi::extradata(&ctx));
                 }
