@@ -1,19 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS, SettingsStore, audioChoice, sanitize, videoChoice, type KeyValueStore } from "./settings";
-
-class MemoryStore implements KeyValueStore {
-  data = new Map<string, unknown>();
-  saved = 0;
-  async get<T>(key: string): Promise<T | undefined> {
-    return this.data.get(key) as T | undefined;
-  }
-  async set(key: string, value: unknown): Promise<void> {
-    this.data.set(key, value);
-  }
-  async save(): Promise<void> {
-    this.saved++;
-  }
-}
+import { DEFAULTS, SettingsStore, audioChoice, sanitize, videoChoice } from "./settings";
+import { MemoryStore } from "./test-support";
 
 describe("settings", () => {
   it("falls back to defaults for missing or damaged values", () => {

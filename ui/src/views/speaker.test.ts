@@ -2,35 +2,14 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { App } from "../app";
 import type { CallInfo, DeviceProblem, Devices } from "../api";
 import { setLocale } from "../i18n";
-import { SettingsStore, type KeyValueStore } from "../settings";
+import { byTestId, makeApp as makeTestApp } from "../test-support";
 import { CallBus, renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
 
-class MemoryStore implements KeyValueStore {
-  data = new Map<string, unknown>();
-  async get<T>(key: string): Promise<T | undefined> {
-    return this.data.get(key) as T | undefined;
-  }
-  async set(key: string, value: unknown): Promise<void> {
-    this.data.set(key, value);
-  }
-  async save(): Promise<void> {}
-}
+const makeApp = () => makeTestApp("Ann");
 
-async function makeApp(): Promise<App> {
-  const store = new SettingsStore(new MemoryStore());
-  await store.load();
-  await store.update({ nickname: "Ann" });
-  document.body.innerHTML = "";
-  const root = document.createElement("div");
-  document.body.appendChild(root);
-  return new App(root, store, { version: "0.1.0", locale: "en-US", logDir: null });
-}
-
-const byTestId = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
 const room = { target: { kind: "create" as const, roomName: "R" }, label: "R" };
 
 type Calls = { cmd: string; args: Record<string, unknown> }[];

@@ -1,39 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { Channel } from "@tauri-apps/api/core";
-import { App } from "../app";
 import { errorText, type AppInfo, type CallEvent, type CallInfo, type PreviewStatus } from "../api";
 import { setLocale } from "../i18n";
-import { SettingsStore, type KeyValueStore } from "../settings";
+import { byTestId, makeApp as makeTestApp } from "../test-support";
 import { HEADER_LEN, KIND_END } from "../video/message";
 import { CallBus, renderCall } from "./call";
 import { renderLobby } from "./lobby";
 import { renderPrejoin } from "./prejoin";
 import { openSettings } from "./settings";
 
-class MemoryStore implements KeyValueStore {
-  data = new Map<string, unknown>();
-  async get<T>(key: string): Promise<T | undefined> {
-    return this.data.get(key) as T | undefined;
-  }
-  async set(key: string, value: unknown): Promise<void> {
-    this.data.set(key, value);
-  }
-  async save(): Promise<void> {}
-}
-
-async function makeApp(nickname = "", info: Partial<AppInfo> = {}): Promise<App> {
-  const store = new SettingsStore(new MemoryStore());
-  await store.load();
-  await store.update({ nickname });
-  document.body.innerHTML = "";
-  const root = document.createElement("div");
-  document.body.appendChild(root);
-  return new App(root, store, { version: "0.1.0", locale: "en-US", logDir: "/tmp/logs", ...info });
-}
+const makeApp = (nickname = "", info: Partial<AppInfo> = {}) => makeTestApp(nickname, { logDir: "/tmp/logs", ...info });
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
-const byTestId = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
 
 type Calls = { cmd: string; args: Record<string, unknown> }[];
 
