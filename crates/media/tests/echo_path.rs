@@ -101,14 +101,6 @@ fn record(url: &str, path: &std::path::Path) -> ChildGuard {
     ChildGuard(child)
 }
 
-fn read_f32(path: &std::path::Path) -> Vec<f32> {
-    std::fs::read(path)
-        .unwrap_or_default()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
 #[test]
 fn the_far_end_is_cancelled_and_the_near_end_comes_through() {
     init_tracing();
@@ -192,7 +184,7 @@ fn the_far_end_is_cancelled_and_the_near_end_comes_through() {
 
     let log = captured.lock().unwrap();
     let (echo, near) = (envelope(&log.echo), envelope(&log.near));
-    let recorded = envelope(&read_f32(&recording));
+    let recorded = envelope(&sounds::read_f32(&recording).expect("the recording"));
     let first_far = echo
         .iter()
         .position(|&e| e > SILENT)

@@ -86,8 +86,12 @@ pub fn read_sound(dir: &Path, input: &Path) -> Result<Vec<f32>, TestkitError> {
             ])
             .arg(&raw),
     )?;
-    let bytes = std::fs::read(&raw)?;
-    Ok(bytes
+    read_f32(&raw)
+}
+
+/// Raw little-endian f32 samples from `path` (what sox and FFmpeg's `f32le` write).
+pub fn read_f32(path: &Path) -> Result<Vec<f32>, TestkitError> {
+    Ok(std::fs::read(path)?
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect())
