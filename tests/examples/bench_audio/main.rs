@@ -14,7 +14,7 @@ use anyhow::Result;
 use clap::Parser;
 use quartet_media::processing::{PROCESSING_FRAME, Processor};
 use quartet_media::{AUDIO_SAMPLE_RATE, AudioChunk, AudioMixer, AudioProcessing, unix_micros};
-use quartet_testkit::sounds::energy;
+use quartet_testkit::sounds::{self, LAPTOP_IN_OFFICE, energy};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -147,7 +147,7 @@ fn main() -> Result<()> {
         .map(|i| if i < 10 * sr { 0.0 } else { near[i - 10 * sr] })
         .collect();
     println!("making the room's echo ({} s of speech)…", signals::SECONDS);
-    let echo = signals::convolve(&played(&far), &signals::room());
+    let echo = sounds::convolve(&played(&far), &LAPTOP_IN_OFFICE.response());
     let mic: Vec<f32> = echo.iter().zip(&near).map(|(e, n)| e + n).collect();
     let aec = AudioProcessing {
         echo_cancellation: true,

@@ -1,9 +1,9 @@
-//! The bench's sounds, made here with the test kit: speech from espeak-ng, fan noise from sox, a
-//! room's impulse response, all as 48 kHz mono f32 of [`SECONDS`].
+//! The bench's sounds, made here with the test kit: speech from espeak-ng and fan noise from sox,
+//! as 48 kHz mono f32 of [`SECONDS`].
 
 use anyhow::Result;
 use quartet_media::AUDIO_SAMPLE_RATE;
-use quartet_testkit::sounds::{self, LAPTOP_IN_OFFICE};
+use quartet_testkit::sounds;
 use std::path::Path;
 
 /// Length of every signal, s.
@@ -32,14 +32,4 @@ pub fn with_pauses(speech: &[f32]) -> Vec<f32> {
         .enumerate()
         .map(|(i, &x)| if (i / sr) % 3 == 2 { 0.0 } else { x })
         .collect()
-}
-
-/// A laptop on an office desk (the test kit's room), as a dense impulse response.
-pub fn room() -> Vec<f32> {
-    LAPTOP_IN_OFFICE.response()
-}
-
-/// `x` heard through `h`.
-pub fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
-    sounds::convolve(x, h)
 }
