@@ -107,7 +107,10 @@ fn a_frozen_picture_on_a_standing_connection_is_a_stall_within_two_seconds() {
     let mut d = live_tile();
     let took = d.time_to(TileState::Stalled, Duration::from_secs(10));
     let took = took.expect("a stall");
-    assert!(took >= STALL_AFTER && took <= STALL_AFTER + STEP, "{took:?}");
+    assert!(
+        took >= STALL_AFTER && took <= STALL_AFTER + STEP,
+        "{took:?}"
+    );
     // Pictures again: live at the next look.
     assert_eq!(d.step(|f| f.pictures += 1), TileState::Live);
 }
@@ -116,7 +119,10 @@ fn a_frozen_picture_on_a_standing_connection_is_a_stall_within_two_seconds() {
 fn a_lost_connection_is_reconnecting_until_the_first_picture_of_the_next() {
     let mut d = live_tile();
     assert_eq!(d.step(|f| f.connected = false), TileState::Reconnecting);
-    assert_eq!(d.hold(Duration::from_secs(20)), vec![TileState::Reconnecting]);
+    assert_eq!(
+        d.hold(Duration::from_secs(20)),
+        vec![TileState::Reconnecting]
+    );
     // Connected again, but no picture yet: still coming back, then a stall if none comes.
     assert_eq!(d.step(|f| f.connected = true), TileState::Reconnecting);
     let seen = d.hold(NO_PICTURE_AFTER);
