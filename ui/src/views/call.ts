@@ -227,7 +227,8 @@ class Tile {
   private forgetState(): void {
     this.state = null;
     delete this.el.dataset.state;
-    this.el.classList.remove("stalled");
+    // The previous member's state is not the new one's.
+    this.el.classList.remove("stalled", "reconnecting", "video-off");
   }
 
   /** Shows what the call says of this tile: its words, dimmed while stalled or reconnecting. */
