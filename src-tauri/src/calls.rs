@@ -459,6 +459,8 @@ pub struct CallInfo {
     pub mic_muted: bool,
     /// Our camera is on.
     pub camera_enabled: bool,
+    /// We have a camera (or another picture source) to send from.
+    pub has_camera: bool,
 }
 
 impl CallInfo {
@@ -470,6 +472,7 @@ impl CallInfo {
             members: call.members().iter().map(MemberDto::from).collect(),
             mic_muted: call.is_mic_muted(),
             camera_enabled: call.is_camera_enabled(),
+            has_camera: call.has_camera(),
         }
     }
 }
@@ -526,6 +529,9 @@ pub struct RemoteStatsDto {
     pub quality: &'static str,
     /// Which of the member's streams the tile plays: `main` or `small`.
     pub stream: &'static str,
+    /// What the tile shows (`quartet_call::TileState`): `connecting`, `waitingForStream`,
+    /// `live`, `cameraOff`, `stalled`, `reconnecting` or `gone`.
+    pub state: &'static str,
 }
 
 /// The call's figures for the stats overlay and the speaking highlight.
@@ -538,12 +544,17 @@ pub struct StatsDto {
     pub remotes: Vec<RemoteStatsDto>,
     /// Members listed but not played.
     pub listed: usize,
+    /// What our own tile shows, named as a remote tile's `state`.
+    pub own_state: &'static str,
+    /// We have a camera (or another picture source) to send from.
+    pub has_camera: bool,
 }
 
 impl StatsDto {
     /// The figures of `call`, with each tile's camera-off state read from its latest picture.
     pub fn of(call: &CallHandle) -> StatsDto {
         let mut dto = StatsDto::from(call.stats());
+        dto.has_camera = call.has_camera();
         for tile in call.tiles() {
             let off = tile
                 .frames()
@@ -610,9 +621,13 @@ impl From<CallStats> for StatsDto {
                     video_off: false,
                     quality: quartet_call::Quality::Good.as_str(),
                     stream: r.stream.as_str(),
+                    state: r.state.as_str(),
                 })
                 .collect(),
             listed: s.listed,
+            own_state: s.own_state.as_str(),
+            // Known to the handle, not the figures: `StatsDto::of` fills it in.
+            has_camera: true,
         }
     }
 }
@@ -905,7 +920,13 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(60), async {
             loop {
                 let stats = StatsDto::of(&call);
-                if stats.remotes.len() == 2 && stats.remotes.iter().all(|r| r.frames_decoded > 0) {
+                if stats.remotes.len() == 2
+                    && stats
+                        .remotes
+                        .iter()
+                        .all(|r| r.frames_decoded > 0 && r.state == "live")
+                    && stats.own_state == "live"
+                {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;

@@ -116,6 +116,8 @@ export interface CallInfo {
   members: Member[];
   micMuted: boolean;
   cameraEnabled: boolean;
+  /** We have a camera (or another picture source) to send from. */
+  hasCamera?: boolean;
 }
 
 export interface Link {
@@ -157,7 +159,12 @@ export interface RemoteStats {
   quality: Quality;
   /** Which of the member's streams the tile plays. */
   stream: "main" | "small";
+  /** What the tile shows (quartet_call::TileState). */
+  state?: TileState;
 }
+
+/** What a tile shows, as quartet_call::tile_state decides it. */
+export type TileState = "connecting" | "waitingForStream" | "live" | "cameraOff" | "stalled" | "reconnecting" | "gone";
 
 export type Quality = "good" | "poor" | "bad";
 
@@ -175,6 +182,10 @@ export interface Stats {
   } | null;
   remotes: RemoteStats[];
   listed: number;
+  /** What our own tile shows. */
+  ownState?: TileState;
+  /** We have a camera (or another picture source) to send from. */
+  hasCamera?: boolean;
 }
 
 export interface ApiCallEntry {

@@ -1,7 +1,8 @@
 // Pure rules of the call screen: who is shown where, initials and colours for members without
 // video, the speaking highlight, and the muted guess for members whose sound is silent.
 
-import type { Member } from "./api";
+import type { Member, TileState } from "./api";
+import type { Key } from "./i18n";
 
 export const REMOTE_TILES = 3;
 /** RMS above which a member counts as speaking. */
@@ -14,6 +15,31 @@ export const SPEAKING_HOLD_MS = 600;
 export const SILENCE = 0.0005;
 /** Silence this long shows the muted mark. */
 export const MUTED_AFTER_MS = 2000;
+
+/** The words on a tile in `state` (the name goes in `{name}`); null where the picture shows. */
+export function tileStatusKey(state: TileState): Key | null {
+  switch (state) {
+    case "connecting":
+      return "call.connecting";
+    case "waitingForStream":
+      return "call.waitingFor";
+    case "cameraOff":
+      return "call.cameraOff";
+    case "stalled":
+      return "call.stalled";
+    case "reconnecting":
+      return "call.reconnecting";
+    case "gone":
+      return "call.left";
+    case "live":
+      return null;
+  }
+}
+
+/** Whether a tile in `state` receives the member's sound, so that its silence can mean muted. */
+export function hearsSound(state: TileState): boolean {
+  return state === "live" || state === "cameraOff" || state === "stalled";
+}
 
 /** The four cells of the grid: us, then remote tiles 0..2 (null where empty). */
 export function gridCells(members: Member[]): (Member | null)[] {

@@ -17,6 +17,8 @@ use crate::receive::{Receive, Stream};
 use crate::speaker::open_output;
 use crate::stats::{CallStats, RemoteStats};
 use crate::streams::{self, LOOK_EVERY, TileStream};
+use crate::tile_state::TileState;
+use crate::tile_watch::{OwnSide, Played, TILE_LOOK_EVERY, TileStates, TileWatch};
 use crate::tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};
 use image::RgbaImage;
 use quartet_media::source::DeviceKind;
@@ -92,6 +94,7 @@ pub struct Tile {
     /// How often the tile moved between the member's streams.
     pub stream_switches: u64,
     player: PlayerHandle,
+    states: watch::Receiver<TileStates>,
 }
 
 impl std::fmt::Debug for Tile {
@@ -117,6 +120,16 @@ impl Tile {
     /// The player's figures.
     pub fn stats(&self) -> PlayerStats {
         self.player.stats()
+    }
+
+    /// What the tile honestly shows now (see [`crate::tile_state`]).
+    pub fn state(&self) -> TileState {
+        let states = self.states.borrow();
+        states
+            .remote
+            .get(&self.member.user_id)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Changes the size of decoded pictures (e.g. when the window is resized).
@@ -175,6 +188,7 @@ pub struct CallHandle {
     mixer: AudioMixer,
     media: Arc<MediaSettings>,
     keyframes: Arc<keyframe::Counters>,
+    tile_states: watch::Receiver<TileStates>,
 }
 
 impl std::fmt::Debug for CallHandle {
@@ -217,6 +231,17 @@ impl CallHandle {
         self.view.borrow().camera_enabled
     }
 
+    /// What our own tile honestly shows now: camera off without a camera, not a frozen
+    /// picture (see [`crate::tile_state`]).
+    pub fn own_tile_state(&self) -> TileState {
+        self.tile_states.borrow().own
+    }
+
+    /// Whether we have a camera (or another picture source) to send from.
+    pub fn has_camera(&self) -> bool {
+        self.view.borrow().has_video
+    }
+
     /// Whether the call has ended.
     pub fn is_ended(&self) -> bool {
         self.view.borrow().ended
@@ -252,8 +277,10 @@ impl CallHandle {
                     player: t.stats(),
                     stream: t.stream,
                     stream_switches: t.stream_switches,
+                    state: t.state(),
                 })
                 .collect(),
+            own_state: self.own_tile_state(),
             listed: view
                 .members
                 .iter()
@@ -480,6 +507,8 @@ impl Call {
         let (view_tx, view_rx) = watch::channel(View::default());
         let keyframes = Keyframes::default();
         let keyframe_counters = keyframes.counters();
+        let tile_watch = TileWatch::new(config.media.decode_video);
+        let tile_states = tile_watch.subscribe();
         let mut actor = Actor {
             media: Arc::clone(&media),
             user_name: config.session.user_name.clone(),
@@ -517,6 +546,8 @@ impl Call {
             receive: config.media.receive,
             processing: config.media.processing,
             keyframes,
+            tile_watch,
+            camera_switches: 0,
         };
         if let Err(e) = actor.start_publisher(session.push_url(), opened.video, opened.audio) {
             actor.teardown().await;
@@ -545,6 +576,7 @@ impl Call {
                 mixer,
                 media,
                 keyframes: keyframe_counters,
+                tile_states,
             },
             events_rx,
         ))
@@ -644,6 +676,10 @@ struct Actor {
     receive: Receive,
     /// The cleaning asked for our microphone.
     processing: AudioProcessing,
+    /// Every tile's state.
+    tile_watch: TileWatch,
+    /// Camera switches so far (a switch's gap in pictures is no stall).
+    camera_switches: u64,
 }
 
 async fn sleep_until_some(at: Option<tokio::time::Instant>) {
@@ -658,6 +694,8 @@ impl Actor {
         let mut closed = None;
         let mut looks = tokio::time::interval(LOOK_EVERY);
         looks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tile_looks = tokio::time::interval(TILE_LOOK_EVERY);
+        tile_looks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reply = loop {
             let keyframe_due = self.keyframes.deadline(tokio::time::Instant::now());
             tokio::select! {
@@ -699,6 +737,7 @@ impl Actor {
                     self.look_at_streams();
                     self.look_at_speaker();
                 }
+                _ = tile_looks.tick() => self.look_at_tiles(),
             }
         };
         self.teardown().await;
@@ -752,6 +791,21 @@ impl Actor {
         if moved {
             self.publish_view();
         }
+    }
+
+    /// Updates every tile's state (see [`crate::tile_watch`]).
+    fn look_at_tiles(&mut self) {
+        let own = OwnSide {
+            publisher: self.publisher.as_ref().map(|p| &p.handle),
+            camera_off: !self.camera_enabled || self.video_input == VideoInput::None,
+            switches: self.camera_switches,
+        };
+        let played = self.players.values().map(|p| Played {
+            user_id: &p.member.user_id,
+            player: &p.handle,
+            switches: p.stream.choice.switches,
+        });
+        self.tile_watch.look(&own, played);
     }
 
     /// A speaker that stopped mid-call (unplugged, taken by another program) is told to the
@@ -840,6 +894,7 @@ impl Actor {
                 stream: p.stream.stream(),
                 stream_switches: p.stream.choice.switches,
                 player: p.handle.clone(),
+                states: self.tile_watch.subscribe(),
             })
             .collect();
         tiles.sort_by_key(|t| t.slot);
@@ -1287,6 +1342,7 @@ impl Actor {
                     p.handle.replace_video_source(source);
                 }
                 self.video_input = input;
+                self.camera_switches += 1;
             }
             Change::Audio { input, source } => {
                 if let Some(p) = &self.publisher {

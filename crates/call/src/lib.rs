@@ -20,7 +20,8 @@
 //! - **Looking at it**: [`CallHandle::tiles`] gives each remote tile's latest picture and its
 //!   H.264 packets, [`CallHandle::stats`] the figures, [`CallHandle::snapshot_grid`] the whole
 //!   grid as one picture ([`grid`]); [`quality`] turns a tile's figures into a steady
-//!   good / poor / bad.
+//!   good / poor / bad; [`tile_state`] says what each tile honestly shows (live, waiting for
+//!   a stream, stalled, reconnecting, camera off), ours included.
 //!
 //! Nothing here knows about a UI: the desktop app and the bots are thin adapters over it.
 
@@ -36,6 +37,8 @@ pub mod receive;
 pub mod speaker;
 pub mod stats;
 mod streams;
+pub mod tile_state;
+mod tile_watch;
 pub mod tiles;
 
 pub use call::{
@@ -61,4 +64,8 @@ pub use receive::{Receive, Stream};
 pub use speaker::test_speaker;
 pub use stats::{CallStats, RemoteStats};
 pub use streams::LOOK_EVERY;
+pub use tile_state::{
+    NO_PICTURE_AFTER, STALL_AFTER, SWITCH_GRACE, TileFacts, TileState, TileTrack,
+    WAIT_FOR_STREAM_AFTER,
+};
 pub use tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};

@@ -191,6 +191,7 @@ fn the_tracker_keeps_a_meter_per_played_member() {
         tile: 0,
         stream: crate::Stream::Main,
         stream_switches: 0,
+        state: crate::TileState::Live,
         player: PlayerStats {
             connected: true,
             latency_ms_p95: Some(p95),

@@ -1,6 +1,7 @@
 //! A call's figures: our publisher and each remote player, in one snapshot.
 
 use crate::receive::Stream;
+use crate::tile_state::TileState;
 use quartet_media::{PlayerStats, PublisherStats};
 
 /// One remote member's player figures.
@@ -18,6 +19,8 @@ pub struct RemoteStats {
     pub stream: Stream,
     /// How often the tile moved between the member's streams.
     pub stream_switches: u64,
+    /// What the tile honestly shows.
+    pub state: TileState,
 }
 
 /// Everything measurable about a call right now.
@@ -31,6 +34,8 @@ pub struct CallStats {
     pub listed: usize,
     /// RMS level of the sound mixed for the speaker (0.0 silence).
     pub mix_level: f32,
+    /// What our own tile honestly shows.
+    pub own_state: TileState,
 }
 
 impl CallStats {
@@ -69,6 +74,7 @@ mod tests {
             tile: 0,
             stream: Stream::Main,
             stream_switches: 0,
+            state: TileState::Live,
             player: PlayerStats {
                 fps,
                 kbps: fps * 10.0,

@@ -1,10 +1,10 @@
 // The call: a 2×2 grid (us top left, mirrored; up to three members), controls, chat and people.
 
-import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type Member, type Quality, type Stats } from "../api";
+import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type Member, type Quality, type Stats, type TileState } from "../api";
 import type { App, RoomChoice, View } from "../app";
 import { clear, h, icon, ICONS } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
-import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, initials, listedMembers, pictureSize, removeMember, upsertMember } from "../model";
+import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, hearsSound, initials, listedMembers, pictureSize, removeMember, tileStatusKey, upsertMember } from "../model";
 import { audioChoice, videoChoice } from "../settings";
 import { toast } from "../toast";
 import { renderDiagnostics } from "./diagnostics";
@@ -72,8 +72,6 @@ class ResizeObserverShim {
   }
 }
 
-type PlayerStatus = "connecting" | "playing" | "reconnecting";
-
 class Tile {
   readonly el: HTMLElement;
   private canvas: HTMLCanvasElement;
@@ -86,6 +84,8 @@ class Tile {
   private readonly qualityLabel: HTMLElement;
   readonly statsLine: HTMLElement;
   member: Member | null = null;
+  /** What the call says the tile shows (null before its first figures). */
+  state: TileState | null = null;
   private feed: VideoFeed | null = null;
   private hasFrame = false;
   private generation = 0;
@@ -133,6 +133,7 @@ class Tile {
     this.member = member;
     this.el.classList.toggle("empty", !member);
     this.el.dataset.userId = member?.userId ?? "";
+    if (!same) this.forgetState();
     if (!member) {
       this.closeFeed();
       this.showEmpty();
@@ -223,11 +224,31 @@ class Tile {
     this.el.classList.remove("speaking", "video-off", "reconnecting");
   }
 
-  setStatus(status: PlayerStatus): void {
-    this.el.classList.toggle("reconnecting", status === "reconnecting");
-    if (status === "connecting") tx(this.status, "call.connecting");
-    else if (status === "reconnecting") tx(this.status, "call.reconnecting");
-    else tx(this.status, "call.cameraOff");
+  private forgetState(): void {
+    this.state = null;
+    delete this.el.dataset.state;
+    // The previous member's state is not the new one's.
+    this.el.classList.remove("stalled", "reconnecting", "video-off");
+  }
+
+  /** Shows what the call says of this tile: its words, dimmed while stalled or reconnecting. */
+  setState(state: TileState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.el.dataset.state = state;
+    this.el.classList.toggle("video-off", state === "cameraOff");
+    this.el.classList.toggle("reconnecting", state === "reconnecting" || state === "stalled");
+    this.el.classList.toggle("stalled", state === "stalled");
+    const key = tileStatusKey(state);
+    if (key) tx(this.status, key, { name: this.member?.userName ?? "" });
+    // No sound comes while waiting or reconnecting: its silence says nothing of a mute.
+    if (this.index > 0 && !hearsSound(state)) this.micMark.hidden = true;
+  }
+
+  /** The feed's own word until the call's figures say more: connecting until its first picture. */
+  private setStatus(status: "connecting" | "playing"): void {
+    if (this.state !== null && this.state !== "live") return;
+    tx(this.status, status === "connecting" ? "call.connecting" : "call.cameraOff");
   }
 
   setVideoOff(off: boolean): void {
@@ -252,7 +273,8 @@ class Tile {
   }
 
   setMuted(muted: boolean): void {
-    this.micMark.hidden = !muted;
+    const silenceMeansMuted = this.index === 0 || this.state === null || hearsSound(this.state);
+    this.micMark.hidden = !(muted && silenceMeansMuted);
   }
 
   setSpeaking(speaking: boolean): void {
@@ -266,6 +288,9 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   let members = info.members;
   let micMuted = info.micMuted;
   let cameraEnabled = info.cameraEnabled;
+  let hasCamera = info.hasCamera ?? true;
+  /** Our own tile's state as the call last said it (null before the first figures). */
+  let ownReported: TileState | null = null;
   let encoding: Encoding = "i420";
   let pinned: number | null = null;
   let full: number | null = null;
@@ -325,8 +350,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       const source = i === 0 ? "self" : `tile:${i - 1}`;
       tiles[i].setMember(member, member ? source : null, i === 0 ? "i420" : encoding);
     });
-    tiles[0].setMuted(micMuted);
-    tiles[0].setVideoOff(!cameraEnabled);
+    showMicAndCamera();
     peopleCount.textContent = String(members.length);
     renderPeople();
     resized.kick();
@@ -405,9 +429,11 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
 
   function showMicAndCamera(): void {
     setControl(micButton, micMuted ? ICONS.micOff : ICONS.mic, micMuted ? "call.unmute" : "call.mute", micMuted);
-    setControl(camButton, cameraEnabled ? ICONS.cam : ICONS.camOff, cameraEnabled ? "call.stopVideo" : "call.startVideo", !cameraEnabled);
+    // Without a camera there is no video to stop: the control says so, like the others see it.
+    const videoOn = cameraEnabled && hasCamera;
+    setControl(camButton, videoOn ? ICONS.cam : ICONS.camOff, videoOn ? "call.stopVideo" : "call.startVideo", !videoOn);
     tiles[0].setMuted(micMuted);
-    tiles[0].setVideoOff(!cameraEnabled);
+    tiles[0].setState(videoOn ? (ownReported ?? "connecting") : "cameraOff");
   }
 
   async function toggleMic(): Promise<void> {
@@ -421,9 +447,15 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   }
 
   async function toggleCamera(): Promise<void> {
+    // Nothing to start without a camera: offer the choice of one instead.
+    if (!hasCamera) {
+      if (devicesPop.hidden) void toggleDevices();
+      return;
+    }
     try {
       await api.setCameraEnabled(!cameraEnabled);
       cameraEnabled = !cameraEnabled;
+      ownReported = null;
       showMicAndCamera();
     } catch (e) {
       app.fail(e);
@@ -481,7 +513,12 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       }
     });
   }
-  switchOnChange(cameraSelect, "camera", (v) => api.switchCamera(app.settings.nickname, videoChoice(v)));
+  switchOnChange(cameraSelect, "camera", async (v) => {
+    await api.switchCamera(app.settings.nickname, videoChoice(v));
+    hasCamera = v !== "none";
+    ownReported = null;
+    showMicAndCamera();
+  });
   switchOnChange(micSelect, "microphone", (v) => api.switchMicrophone(audioChoice(v)));
   switchOnChange(speakerSelect, "speaker", (v) => api.switchSpeaker(v || null));
 
@@ -587,10 +624,16 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       const p = s.publisher;
       const rung = formatRung(p.width, p.height, p.targetKbps);
       tiles[0].statsLine.textContent = `${p.fps.toFixed(0)} fps · ${formatKbps(p.kbps)} · ${rung}${p.connected ? "" : " · …"}`;
-      linkDot.classList.toggle("up", p.connected);
+      // Connected is not enough: a stalled uplink carries nothing either.
+      linkDot.classList.toggle("up", p.connected && s.ownState !== "stalled" && s.ownState !== "reconnecting");
       const talking = selfSpeaking.update(p.micLevel, now);
       tiles[0].setSpeaking(talking && !micMuted);
       if (mutedTalk.update(micMuted, talking, now)) toast(t("call.talkingMuted"));
+    }
+    if ((s.ownState && s.ownState !== ownReported) || (s.hasCamera !== undefined && s.hasCamera !== hasCamera)) {
+      ownReported = s.ownState ?? ownReported;
+      hasCamera = s.hasCamera ?? hasCamera;
+      showMicAndCamera();
     }
     for (const r of s.remotes) {
       const tile = tiles[r.tile + 1];
@@ -599,9 +642,10 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       speaking.set(r.userId, speak);
       const mute = mutedGuess.get(r.userId) ?? new MutedGuess();
       mutedGuess.set(r.userId, mute);
+      if (r.state) tile.setState(r.state);
+      else tile.setVideoOff(r.videoOff);
       tile.setSpeaking(speak.update(r.audioLevel, now));
       tile.setMuted(mute.update(r.audioLevel, now));
-      tile.setVideoOff(r.videoOff);
       tile.setQuality(r.quality);
       const feed = feeds.get(`tile-${r.tile}`);
       const parts = [`${r.fps.toFixed(0)} fps`, formatKbps(r.kbps)];
@@ -693,13 +737,12 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
         toast(t("toast.roomClosed"));
         void leave();
         break;
+      // A tile's own state (waiting, stalled, reconnecting) comes with the figures.
       case "reconnecting":
         if (e.link.kind === "room") toast(t("toast.roomLost"), "error");
-        if (e.link.kind === "player") tileOf(e.link.userId)?.setStatus("reconnecting");
         break;
       case "reconnected":
         if (e.link.kind === "room") toast(t("toast.roomBack"));
-        if (e.link.kind === "player") tileOf(e.link.userId)?.setStatus("playing");
         break;
       case "deviceError":
         toast(deviceErrorText(e.device, e.message), "error", e.message);
@@ -712,12 +755,6 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       case "publisherState":
         linkDot.classList.toggle("up", e.state === "live");
         break;
-      case "playerState": {
-        const tile = tileOf(e.userId);
-        if (e.state === "disconnected") tile?.setStatus("reconnecting");
-        else if (e.state === "firstFrame" || e.state === "playing") tile?.setStatus("playing");
-        break;
-      }
     }
   }
 
@@ -732,10 +769,6 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     });
   });
   resized.observe(grid);
-
-  function tileOf(userId: string | null): Tile | undefined {
-    return tiles.find((tile) => tile.member && tile.member.userId === userId);
-  }
 
   function onKey(e: KeyboardEvent): void {
     if (e.key === "Escape" && full !== null) toggleFull(full);

@@ -177,9 +177,11 @@ mod tests {
                 },
                 stream: quartet_call::Stream::Small,
                 stream_switches: 3,
+                state: quartet_call::TileState::Live,
             }],
             listed: 1,
             mix_level: 0.1,
+            own_state: quartet_call::TileState::Live,
         }
     }
 
