@@ -43,6 +43,12 @@ export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
 
+/** Shows our own picture on `canvas` mirrored or not, and says which in `data-self-mirror`. */
+export function markSelfMirror(canvas: HTMLCanvasElement, mirrored: boolean): void {
+  canvas.classList.toggle("mirrored", mirrored);
+  canvas.dataset.selfMirror = String(mirrored);
+}
+
 /** An inline SVG icon from a 24×24 path set. */
 export function icon(paths: string, cls = "icon"): SVGSVGElement {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Member } from "./api";
 import {
   MUTED_AFTER_MS,
-  MUTED_HINT_EVERY_MS,
+  MUTED_HINT_REARM_QUIET_MS,
   MUTED_TALK_MS,
   MutedGuess,
   MutedTalkHint,
@@ -43,12 +43,28 @@ describe("grid model", () => {
     expect(removeMember(list, "b").map((x) => x.userId)).toEqual(["a", "c"]);
   });
 
-  it("makes initials for Latin and Chinese names", () => {
-    expect(initials("Ann Lee")).toBe("AL");
-    expect(initials("ann")).toBe("A");
-    expect(initials("  Mary  Jane  Watson ")).toBe("MW");
-    expect(initials("王小明")).toBe("小明");
-    expect(initials("")).toBe("?");
+  it("makes initials by the room server's rule, for Chinese, English and mixed names", () => {
+    // The same cases as the room server's own test of its avatars.
+    for (const [name, want] of [
+      ["小明 Ann", "小A"],
+      ["ann lee", "AL"],
+      ["Ann Marie Lee", "AL"],
+      ["  Mary  Jane  Watson ", "MW"],
+      ["ann", "A"],
+      ["王小明", "王"],
+      ["王 小明", "王小"],
+      ["Ann 小明", "A小"],
+      ["  émile  ", "É"],
+      ["e\u0301mile zola", "E\u0301Z"],
+      ["🇫🇷 Paris", "🇫🇷P"],
+      ["ß x", "SS"],
+      ["", "?"],
+      ["   ", "?"],
+      ["\u202e", "?"],
+      ["\u202e Ann", "A"],
+    ]) {
+      expect(initials(name), JSON.stringify(name)).toBe(want);
+    }
   });
 
   it("gives each member a stable colour", () => {
@@ -75,19 +91,44 @@ describe("grid model", () => {
     expect(g.update(0.05, MUTED_AFTER_MS + 10)).toBe(false);
   });
 
-  it("hints once in a while at someone talking while muted", () => {
+  it("hints once per mute at someone talking while muted", () => {
     const hint = new MutedTalkHint();
     expect(hint.update(false, true, 0)).toBe(false);
     expect(hint.update(true, true, 0)).toBe(false);
     expect(hint.update(true, true, MUTED_TALK_MS - 1)).toBe(false);
     expect(hint.update(true, true, MUTED_TALK_MS)).toBe(true);
-    expect(hint.update(true, true, MUTED_TALK_MS + 100)).toBe(false);
-    // A pause starts the count again, and the interval holds.
-    expect(hint.update(true, false, 5_000)).toBe(false);
-    expect(hint.update(true, true, 6_000)).toBe(false);
-    expect(hint.update(true, true, MUTED_TALK_MS + MUTED_HINT_EVERY_MS)).toBe(true);
+    // Sound at the microphone goes on and off: no more hints while the quiet stays short.
+    let now = MUTED_TALK_MS;
+    for (let i = 0; i < 20; i++) {
+      now += 5_000;
+      expect(hint.update(true, false, now)).toBe(false);
+      now += 5_000;
+      expect(hint.update(true, true, now)).toBe(false);
+      expect(hint.update(true, true, now + MUTED_TALK_MS)).toBe(false);
+    }
     // Unmuted talk is no reason.
-    expect(hint.update(false, true, 200_000)).toBe(false);
+    expect(hint.update(false, true, now)).toBe(false);
+  });
+
+  it("hints again after unmuting and muting, or after a long quiet", () => {
+    const hint = new MutedTalkHint();
+    hint.update(true, true, 0);
+    expect(hint.update(true, true, MUTED_TALK_MS)).toBe(true);
+    hint.update(false, false, 10_000);
+    hint.update(true, true, 20_000);
+    expect(hint.update(true, true, 20_000 + MUTED_TALK_MS)).toBe(true);
+
+    const quiet = 30_000;
+    hint.update(true, false, quiet);
+    hint.update(true, false, quiet + MUTED_HINT_REARM_QUIET_MS - 1);
+    hint.update(true, true, quiet + MUTED_HINT_REARM_QUIET_MS - 1);
+    expect(hint.update(true, true, quiet + MUTED_HINT_REARM_QUIET_MS - 1 + MUTED_TALK_MS)).toBe(false);
+
+    const later = 200_000;
+    hint.update(true, false, later);
+    hint.update(true, false, later + MUTED_HINT_REARM_QUIET_MS);
+    hint.update(true, true, later + MUTED_HINT_REARM_QUIET_MS);
+    expect(hint.update(true, true, later + MUTED_HINT_REARM_QUIET_MS + MUTED_TALK_MS)).toBe(true);
   });
 
   it("formats bitrates", () => {

@@ -68,17 +68,38 @@ export function removeMember(members: Member[], userId: string): Member[] {
   return members.filter((m) => m.userId !== userId);
 }
 
-/** One or two letters for an avatar: initials of a Latin name, the last two characters of a Chinese one. */
+/** Most grapheme clusters in initials (the room server's `MAX_INITIALS`). */
+export const MAX_INITIALS = 2;
+/** Longest grapheme cluster taken as an initial, in UTF-8 bytes (the room server's `MAX_GRAPHEME_BYTES`). */
+export const MAX_GRAPHEME_BYTES = 16;
+/** Initials of a name with nothing to take them from. */
+const NO_INITIALS = "?";
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+const utf8 = new TextEncoder();
+
+/** What a reader sees as single characters: a combined accent or a flag stays whole. */
+function graphemes(text: string): string[] {
+  return [...segmenter.segment(text)].map((s) => s.segment);
+}
+
+/** Control and bidi characters, which a name may not show (the room server's `is_forbidden_in_name`). */
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
+
+/**
+ * The initials of `name`, by the room server's rule for default avatars: the first grapheme of
+ * the first word and of the last word, letters in upper case. "小明 Ann" → "小A", "ann lee" →
+ * "AL", "王小明" → "王", "" → "?".
+ */
 export function initials(name: string): string {
-  const trimmed = name.trim();
-  if (!trimmed) return "?";
-  if (/[\u3400-\u9fff]/.test(trimmed)) {
-    const han = [...trimmed.replace(/\s+/g, "")];
-    return han.slice(-2).join("");
-  }
-  const words = trimmed.split(/\s+/).filter(Boolean);
-  const letters = words.length > 1 ? [words[0], words[words.length - 1]].map((w) => [...w][0]) : [[...words[0]][0]];
-  return letters.join("").toUpperCase();
+  const words = name.split(/\s+/u).filter((w) => w !== "" && ![...w].every((c) => FORBIDDEN.test(c)));
+  const first = (word: string | undefined): string =>
+    (word && graphemes(word).find((g) => utf8.encode(g).length <= MAX_GRAPHEME_BYTES && !FORBIDDEN.test(g) && !/\s/u.test(g))?.toUpperCase()) ?? "";
+  let out = first(words[0]);
+  if (words.length > 1) out += first(words[words.length - 1]);
+  // Upper-casing may lengthen a grapheme (ß → SS): keep within the limit.
+  const kept = graphemes(out).slice(0, MAX_INITIALS);
+  return kept.length === 0 ? NO_INITIALS : kept.join("");
 }
 
 /** A stable hue for a member's avatar. */
@@ -109,22 +130,35 @@ export class SpeakingDetector {
 
 /** Speaking this long while muted earns a "you are muted" hint. */
 export const MUTED_TALK_MS = 1500;
-/** At most one such hint in this long. */
-export const MUTED_HINT_EVERY_MS = 30_000;
+/** Quiet this long while still muted earns the hint once more: a new attempt to speak, not the same one. */
+export const MUTED_HINT_REARM_QUIET_MS = 60_000;
 
-/** Tells when someone has been talking into a muted microphone long enough to say so, once in a while. */
+/**
+ * Tells when someone has been talking into a muted microphone long enough to say so: once per
+ * mute, and again only after a long quiet, so sound at the microphone does not repeat it.
+ */
 export class MutedTalkHint {
   private talkingSince: number | null = null;
-  private lastHint = -Infinity;
+  private quietSince: number | null = null;
+  private hinted = false;
 
   update(muted: boolean, speaking: boolean, now: number): boolean {
-    if (!muted || !speaking) {
+    if (!muted) {
       this.talkingSince = null;
+      this.quietSince = null;
+      this.hinted = false;
       return false;
     }
+    if (!speaking) {
+      this.talkingSince = null;
+      this.quietSince ??= now;
+      if (now - this.quietSince >= MUTED_HINT_REARM_QUIET_MS) this.hinted = false;
+      return false;
+    }
+    this.quietSince = null;
     this.talkingSince ??= now;
-    if (now - this.talkingSince < MUTED_TALK_MS || now - this.lastHint < MUTED_HINT_EVERY_MS) return false;
-    this.lastHint = now;
+    if (this.hinted || now - this.talkingSince < MUTED_TALK_MS) return false;
+    this.hinted = true;
     return true;
   }
 }

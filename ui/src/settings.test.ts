@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS, SettingsStore, audioChoice, sanitize, videoChoice } from "./settings";
+import { DEFAULTS, SettingsStore, audioChoice, mirrorsSelfView, sanitize, videoChoice } from "./settings";
 import { MemoryStore } from "./test-support";
 
 describe("settings", () => {
@@ -36,5 +36,12 @@ describe("settings", () => {
     expect(audioChoice("mic:")).toEqual({ kind: "microphone", name: null });
     expect(audioChoice("tone")).toEqual({ kind: "tone" });
     expect(audioChoice("whatever")).toEqual({ kind: "none" });
+  });
+
+  it("mirrors our own picture from a real camera, not from the test pattern", () => {
+    expect(mirrorsSelfView("camera:/dev/video0")).toBe(true);
+    expect(mirrorsSelfView("camera:")).toBe(true);
+    expect(mirrorsSelfView("synthetic")).toBe(false);
+    expect(mirrorsSelfView("none")).toBe(false);
   });
 });

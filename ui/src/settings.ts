@@ -108,6 +108,15 @@ export function videoChoice(key: string): VideoChoice {
   return { kind: "none" };
 }
 
+/**
+ * Whether our own picture from `camera` (a setting's value) is shown mirrored: a real camera is,
+ * as a mirror is what people expect of themselves; a test pattern is not, or its text would read
+ * backwards.
+ */
+export function mirrorsSelfView(camera: string): boolean {
+  return videoChoice(camera).kind === "camera";
+}
+
 export function audioChoice(key: string): AudioChoice {
   if (key === "tone") return { kind: "tone" };
   if (key.startsWith("mic:")) return { kind: "microphone", name: key.slice(4) || null };

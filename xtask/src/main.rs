@@ -40,7 +40,8 @@ const SYSTEM_PACKAGES: &[&str] = &[
     "gstreamer1.0-libav",
     "gstreamer1.0-plugins-good",
     "gstreamer1.0-plugins-bad",
-    // The UI speaks zh-CN: without a CJK font its text would render as boxes.
+    // The UI speaks zh-CN, and avatars, the test pattern and grid snapshots draw names with
+    // a system font: without a CJK font, Chinese would render as boxes.
     "fonts-noto-cjk",
     "xvfb",
     "xauth",

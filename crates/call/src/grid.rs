@@ -1,8 +1,12 @@
 //! The four-up grid as one picture: our own picture and up to three remote tiles, each with a
 //! name label, and a placeholder where there is no picture (camera off, not yet playing).
 //! Bots write it as a PNG; the app uses it for "snapshot the grid".
+//!
+//! Text is drawn with a system font that covers Chinese ([`quartet_fonts`]), and with the
+//! built-in 8×8 font where the system has none.
 
 use image::{Rgba, RgbaImage};
+use quartet_fonts::{FontVec, Mask};
 use quartet_media::VideoFrame;
 
 /// Tiles across and down.
@@ -37,6 +41,16 @@ pub struct GridCell<'a> {
 
 /// Draws up to [`GRID_TILES`] cells, row by row, into a `width`×`height` picture.
 pub fn compose_grid(width: u32, height: u32, cells: &[GridCell<'_>]) -> RgbaImage {
+    compose_grid_with(width, height, cells, quartet_fonts::system())
+}
+
+/// The same, with text drawn in `fonts` (none: the built-in font).
+fn compose_grid_with(
+    width: u32,
+    height: u32,
+    cells: &[GridCell<'_>],
+    fonts: &[FontVec],
+) -> RgbaImage {
     let (width, height) = (width.max(GRID_COLUMNS), height.max(GRID_COLUMNS));
     let mut img = RgbaImage::from_pixel(width, height, EMPTY);
     let (cw, ch) = (width / GRID_COLUMNS, height / GRID_COLUMNS);
@@ -48,7 +62,7 @@ pub fn compose_grid(width: u32, height: u32, cells: &[GridCell<'_>]) -> RgbaImag
             w: cw,
             h: ch,
         };
-        draw_cell(&mut img, rect, cell);
+        draw_cell(&mut img, rect, cell, fonts);
     }
     img
 }
@@ -61,7 +75,7 @@ struct Rect {
     h: u32,
 }
 
-fn draw_cell(img: &mut RgbaImage, rect: Rect, cell: &GridCell<'_>) {
+fn draw_cell(img: &mut RgbaImage, rect: Rect, cell: &GridCell<'_>, fonts: &[FontVec]) {
     let Some(label) = cell.label else {
         fill(img, rect, EMPTY);
         return;
@@ -77,13 +91,14 @@ fn draw_cell(img: &mut RgbaImage, rect: Rect, cell: &GridCell<'_>) {
             // The initial, large, in the middle: who this is even without a picture.
             let initial: String = label.chars().take(1).collect();
             let big = (rect.h / (GLYPH * 3)).max(1);
-            let x = rect.x + rect.w.saturating_sub(GLYPH * big) / 2;
+            let initial = Line::new(&initial, big, rect.w, fonts);
+            let x = rect.x + rect.w.saturating_sub(initial.width()) / 2;
             let y = rect.y + rect.h.saturating_sub(GLYPH * big) / 2;
-            draw_text(img, rect, x, y, big, &initial);
+            initial.draw(img, rect, x, y);
             if let Some(note) = cell.note {
-                let tw = text_width(note, scale);
-                let x = rect.x + rect.w.saturating_sub(tw) / 2;
-                draw_text(img, rect, x, y + GLYPH * big + GLYPH * scale, scale, note);
+                let note = Line::new(note, scale, rect.w, fonts);
+                let x = rect.x + rect.w.saturating_sub(note.width()) / 2;
+                note.draw(img, rect, x, y + GLYPH * big + GLYPH * scale);
             }
         }
     }
@@ -95,14 +110,63 @@ fn draw_cell(img: &mut RgbaImage, rect: Rect, cell: &GridCell<'_>) {
         h: band_h,
     };
     darken(img, band);
-    draw_text(
+    Line::new(label, scale, rect.w.saturating_sub(2 * LABEL_PAD), fonts).draw(
         img,
         rect,
         band.x + LABEL_PAD,
         band.y + LABEL_PAD,
-        scale,
-        label,
     );
+}
+
+/// One line of text, ready to draw in a box [`GLYPH`]` × scale` pixels high.
+enum Line<'a> {
+    /// Drawn with a system font.
+    Font { mask: Mask, box_height: u32 },
+    /// Drawn with the built-in font, each font pixel a `scale`² square.
+    Bitmap { text: &'a str, scale: u32 },
+}
+
+impl<'a> Line<'a> {
+    /// `text` at `scale`, shrunk to at most `max_width` pixels when drawn with a system font.
+    fn new(text: &'a str, scale: u32, max_width: u32, fonts: &[FontVec]) -> Line<'a> {
+        let box_height = GLYPH * scale;
+        match Mask::fitted(text, fonts, box_height as f32, max_width as f32) {
+            Some(mask) => Line::Font { mask, box_height },
+            None => Line::Bitmap { text, scale },
+        }
+    }
+
+    /// Width in pixels.
+    fn width(&self) -> u32 {
+        match self {
+            Line::Font { mask, .. } => mask.width,
+            Line::Bitmap { text, scale } => text_width(text, *scale),
+        }
+    }
+
+    /// Draws the line with its box's top-left at (`x`, `y`), clipped to `clip`.
+    fn draw(&self, img: &mut RgbaImage, clip: Rect, x: u32, y: u32) {
+        match self {
+            Line::Font { mask, box_height } => {
+                // The ink is centred in the box, whatever the font's metrics.
+                let y = y + box_height.saturating_sub(mask.height) / 2;
+                for my in 0..mask.height {
+                    for mx in 0..mask.width {
+                        let (px, py) = (x + mx, y + my);
+                        let a = mask.at(mx, my);
+                        if a == 0 || px >= clip.x + clip.w || py >= clip.y + clip.h {
+                            continue;
+                        }
+                        let p = img.get_pixel_mut(px, py);
+                        for (c, t) in p.0[..3].iter_mut().zip(TEXT.0) {
+                            *c = quartet_fonts::blend(*c, t, a);
+                        }
+                    }
+                }
+            }
+            Line::Bitmap { text, scale } => draw_text(img, clip, x, y, *scale, text),
+        }
+    }
 }
 
 /// The largest rectangle of the picture's shape that fits in `rect`, centred.
@@ -297,6 +361,40 @@ mod tests {
         };
         assert!(distinct_colours(&img, q) >= 3);
         assert_eq!(img.get_pixel(2, 92), &placeholder_colour("Bob"));
+    }
+
+    /// The label band of the top-left tile of a 320×180 grid showing `name`, with `fonts`.
+    fn label_band(name: &str, fonts: &[FontVec]) -> Vec<[u8; 4]> {
+        let white = grey(64, 36, 235);
+        let img = compose_grid_with(
+            320,
+            180,
+            &[GridCell {
+                label: Some(name),
+                frame: Some(&white),
+                note: None,
+            }],
+            fonts,
+        );
+        (70..90)
+            .flat_map(|y| (0..160).map(move |x| (x, y)))
+            .map(|(x, y)| img.get_pixel(x, y).0)
+            .collect()
+    }
+
+    #[test]
+    fn chinese_labels_are_drawn_in_their_own_glyphs() {
+        let fonts = quartet_fonts::system();
+        assert!(
+            quartet_fonts::covers_chinese(fonts),
+            "no system font covers Chinese: install fonts-noto-cjk"
+        );
+        let xiaoming = label_band("小明", fonts);
+        assert_ne!(xiaoming, label_band("  ", fonts), "the name has ink");
+        assert_ne!(xiaoming, label_band("大海", fonts));
+        // The built-in font draws both as boxes: the same pixels.
+        assert_eq!(label_band("小明", &[]), label_band("大海", &[]));
+        assert_ne!(label_band("Ann", &[]), label_band("Bob", &[]));
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub enum AudioOutError {
     Thread(#[from] std::io::Error),
 }
 
-/// The speakers of the default audio host.
+/// The speakers of the default audio host, less the null device.
 pub fn list_speakers() -> Result<Vec<AudioDeviceInfo>, AudioOutError> {
     let host = cpal::default_host();
     let name = |d: &cpal::Device| {
@@ -62,6 +62,7 @@ pub fn list_speakers() -> Result<Vec<AudioDeviceInfo>, AudioOutError> {
             reason: e.to_string(),
         })?;
     Ok(devices
+        .filter(|d| !crate::source::is_null_device(d))
         .map(|d| {
             let n = name(&d);
             AudioDeviceInfo {

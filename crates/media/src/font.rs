@@ -1,4 +1,5 @@
-//! A tiny built-in 5×7 bitmap font, enough to print a member's name on the test pattern.
+//! A tiny built-in 5×7 bitmap font: the test pattern's name where the system has no font
+//! (see [`quartet_fonts`]).
 
 /// Glyph width in font pixels.
 pub const GLYPH_W: u32 = 5;

@@ -1,11 +1,11 @@
-// The call: a 2×2 grid (us top left, mirrored; up to three members), controls, chat and people.
+// The call: a 2×2 grid (us top left, mirrored for a real camera; up to three members), controls, chat and people.
 
 import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type Member, type Quality, type Stats, type TileState } from "../api";
 import type { App, RoomChoice, View } from "../app";
-import { clear, h, icon, ICONS } from "../dom";
+import { clear, h, icon, ICONS, markSelfMirror } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
 import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, hearsSound, initials, listedMembers, pictureSize, removeMember, tileStatusKey, upsertMember } from "../model";
-import { audioChoice, videoChoice } from "../settings";
+import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
 import { toast } from "../toast";
 import { renderDiagnostics } from "./diagnostics";
 import { VideoFeed, webCodecsSupported } from "../video/feed";
@@ -91,6 +91,7 @@ class Tile {
   private generation = 0;
   /** Feeds that ended before showing a picture, in a row (given up after FEED_RETRIES). */
   private endsWithoutFrame = 0;
+  private mirrored = false;
 
   constructor(
     readonly index: number,
@@ -124,7 +125,15 @@ class Tile {
   }
 
   private newCanvas(): HTMLCanvasElement {
-    return h("canvas", { class: this.index === 0 ? "video mirrored" : "video", testid: "tile-canvas" });
+    const canvas = h("canvas", { class: "video", testid: "tile-canvas" });
+    if (this.index === 0) markSelfMirror(canvas, this.mirrored);
+    return canvas;
+  }
+
+  /** Mirrors our own picture (tile 0) or not, by the source it comes from. */
+  setMirrored(mirrored: boolean): void {
+    this.mirrored = mirrored;
+    if (this.index === 0) markSelfMirror(this.canvas, mirrored);
   }
 
   /** Shows `member` here, opening its pictures when it is someone new. */
@@ -351,6 +360,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       tiles[i].setMember(member, member ? source : null, i === 0 ? "i420" : encoding);
     });
     showMicAndCamera();
+    tiles[0].setMirrored(mirrorsSelfView(app.settings.camera));
     peopleCount.textContent = String(members.length);
     renderPeople();
     resized.kick();
@@ -507,6 +517,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       try {
         await apply(select.value);
         await app.update({ [setting]: select.value });
+        if (setting === "camera") tiles[0].setMirrored(mirrorsSelfView(select.value));
       } catch (e) {
         toast(t("call.switchFailed", { message: errorText(e) }), "error", errorDetail(e));
         select.value = app.settings[setting];

@@ -7,6 +7,8 @@ import { t, tx, txAttr } from "../i18n";
 
 /** How often the room list refreshes itself while the lobby is shown. */
 export const ROOM_REFRESH_MS = 3000;
+/** Whose room the suggested room name says it is before we have a name. */
+const DEFAULT_ROOM_OWNER = "Quartet";
 
 export function renderLobby(app: App): View {
   let disposed = false;
@@ -23,7 +25,7 @@ export function renderLobby(app: App): View {
   nickname.addEventListener("change", () => void app.update({ nickname: nickname.value.trim() }));
   nickname.addEventListener("input", () => {
     const name = nickname.value.trim();
-    roomName.placeholder = t("lobby.roomNameDefault", { name: name || "Quartet" });
+    txAttr(roomName, "placeholder", "lobby.roomNameDefault", { name: name || DEFAULT_ROOM_OWNER });
   });
 
   // --- Server
@@ -44,7 +46,7 @@ export function renderLobby(app: App): View {
 
   // --- New room
   const roomName = h("input", { class: "input", testid: "room-name", attrs: { maxlength: 48, autocomplete: "off" } });
-  roomName.placeholder = t("lobby.roomNameDefault", { name: s.nickname || "Quartet" });
+  txAttr(roomName, "placeholder", "lobby.roomNameDefault", { name: s.nickname || DEFAULT_ROOM_OWNER });
   const create = tx(h("button", { class: "button primary", testid: "create-room" }), "lobby.create");
   const roomId = h("input", { class: "input", testid: "room-id-input", attrs: { autocomplete: "off", spellcheck: "false" } });
   txAttr(roomId, "placeholder", "lobby.roomIdPlaceholder");

@@ -3,9 +3,9 @@
 
 import { api, errorDetail, errorText, type DeviceProblem, type Devices, type JoinRequest } from "../api";
 import type { App, RoomChoice, View } from "../app";
-import { h, icon, ICONS } from "../dom";
+import { h, icon, ICONS, markSelfMirror } from "../dom";
 import { t, tx, type Key } from "../i18n";
-import { audioChoice, audioProcessing, videoChoice } from "../settings";
+import { audioChoice, audioProcessing, mirrorsSelfView, videoChoice } from "../settings";
 import { VideoFeed } from "../video/feed";
 import { CallBus } from "./call";
 
@@ -37,7 +37,8 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
   let joining = false;
   let levelTimer: number | undefined;
 
-  const canvas = h("canvas", { class: "video mirrored", testid: "preview-canvas" });
+  const canvas = h("canvas", { class: "video", testid: "preview-canvas" });
+  markSelfMirror(canvas, mirrorsSelfView(s.camera));
   const previewOff = tx(h("div", { class: "placeholder-text" }), "prejoin.previewOff");
   const preview = h("div", { class: "preview" }, canvas, previewOff);
   const meterFill = h("div", { class: "meter-fill", testid: "mic-level" });
@@ -103,6 +104,7 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
       optionKey("none", "prejoin.noCamera", false),
     );
     pick(camera, s.camera === "camera:" && d.cameras.length > 0 ? `camera:${d.cameras[0].id}` : s.camera, "none");
+    markSelfMirror(canvas, mirrorsSelfView(camera.value));
     microphone.replaceChildren(
       ...(d.microphones.length > 0 ? [optionKey("mic:", "prejoin.systemDefault", false)] : []),
       ...d.microphones.filter((m) => !m.isDefault).map((m) => option(`mic:${m.name}`, m.name, false)),
@@ -203,6 +205,7 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
 
   camera.addEventListener("change", () => {
     void app.update({ camera: camera.value });
+    markSelfMirror(canvas, mirrorsSelfView(camera.value));
     void restartPreview();
   });
   microphone.addEventListener("change", () => {

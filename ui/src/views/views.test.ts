@@ -90,6 +90,31 @@ describe("lobby", () => {
     await vi.waitFor(() => expect(byTestId("room-list")?.textContent).toContain("Cannot reach the room server"));
     view.dispose();
   });
+
+  it("suggests a room name in the language chosen, also after switching", async () => {
+    mockBackend([], {
+      host_start: () => ({ url: "http://127.0.0.1:8080", lan: false, shareUrl: "http://127.0.0.1:8080", rtmpBase: "" }),
+      list_rooms: () => [],
+    });
+    const app = await makeApp("小明");
+    await app.update({ language: "zh-CN" });
+    const view = renderLobby(app);
+    document.body.appendChild(view.element);
+    const roomName = byTestId("room-name") as HTMLInputElement;
+    expect(roomName.placeholder).toBe("小明的房间");
+
+    await app.update({ language: "en" });
+    expect(roomName.placeholder).toBe("小明's room");
+
+    // A name typed afterwards is kept through the next switch.
+    const nickname = byTestId("nickname") as HTMLInputElement;
+    nickname.value = "Ann";
+    nickname.dispatchEvent(new Event("input"));
+    expect(roomName.placeholder).toBe("Ann's room");
+    await app.update({ language: "zh-CN" });
+    expect(roomName.placeholder).toBe("Ann的房间");
+    view.dispose();
+  });
 });
 
 describe("pre-join", () => {
@@ -148,9 +173,13 @@ describe("pre-join", () => {
     expect(byTestId("open-camera-settings")).toBeNull();
     expect(byTestId("retry-camera")?.textContent).toBe("重试");
 
+    // A camera's preview is mirrored; the test pattern's is not, so its text reads right.
+    expect(byTestId("preview-canvas")?.dataset.selfMirror).toBe("true");
     (byTestId("use-synthetic") as HTMLButtonElement).click();
     await vi.waitFor(() => expect(calls.filter((c) => c.cmd === "preview_start").length).toBe(2));
     expect(calls.filter((c) => c.cmd === "preview_start")[1].args.video).toEqual({ kind: "synthetic" });
+    expect(byTestId("preview-canvas")?.dataset.selfMirror).toBe("false");
+    expect(byTestId("preview-canvas")?.classList.contains("mirrored")).toBe(false);
     expect(errorText({ kind: "cameraDenied", message: "" })).toBe("系统不允许 Quartet 使用摄像头。");
     view.dispose();
   });
@@ -204,6 +233,34 @@ describe("call", () => {
     micMuted: false,
     cameraEnabled: true,
   };
+
+  it("mirrors our own tile for a real camera only", async () => {
+    const calls: Calls = [];
+    mockBackend(calls, {
+      call_stats: () => ({ publisher: null, remotes: [], listed: 0 }),
+      list_devices: () => ({ cameras: [{ id: "cam0", name: "Webcam" }], microphones: [], speakers: [] }),
+    });
+    const app = await makeApp("Ann");
+    await app.update({ camera: "synthetic" });
+    const bus = new CallBus();
+    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, bus);
+    document.body.appendChild(view.element);
+    const canvas = () => byTestId("tile-0")!.querySelector<HTMLCanvasElement>("canvas")!;
+    await vi.waitFor(() => expect(calls.some((c) => c.cmd === "video_open" && c.args.source === "self")).toBe(true));
+    expect(canvas().dataset.selfMirror).toBe("false");
+    expect(canvas().classList.contains("mirrored")).toBe(false);
+
+    (byTestId("toggle-devices") as HTMLButtonElement).click();
+    const camera = byTestId("call-camera-select") as HTMLSelectElement;
+    await vi.waitFor(() => expect([...camera.options].map((o) => o.value)).toContain("camera:cam0"));
+    camera.value = "camera:cam0";
+    camera.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(canvas().dataset.selfMirror).toBe("true"));
+    expect(canvas().classList.contains("mirrored")).toBe(true);
+    // Other members' tiles are never mirrored.
+    expect(byTestId("tile-1")!.querySelector("canvas")!.classList.contains("mirrored")).toBe(false);
+    view.dispose();
+  });
 
   it("holds events until the call screen listens", () => {
     const bus = new CallBus();

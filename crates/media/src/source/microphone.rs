@@ -4,7 +4,7 @@
 //! cpal streams may not move between threads on every platform, so each microphone runs its
 //! stream on a named thread of its own and hands chunks over a bounded channel.
 
-use super::{AudioSource, DeviceKind, Interrupter, SOURCE_READ_TIMEOUT, SourceError};
+use super::{AudioSource, DeviceKind, Interrupter, SOURCE_READ_TIMEOUT, SourceError, null_device};
 use crate::frame::{AUDIO_SAMPLE_RATE, AudioChunk, unix_micros};
 use crate::resample::{InputConverter, convertible};
 use crate::stream_thread::{OPEN_TIMEOUT, StartError, StreamThread};
@@ -37,7 +37,7 @@ pub fn list_microphones() -> Result<Vec<AudioDeviceInfo>, SourceError> {
     list_microphones_on(&cpal::default_host())
 }
 
-/// The microphones of `host`.
+/// The microphones of `host`, less the null device.
 pub fn list_microphones_on(host: &cpal::Host) -> Result<Vec<AudioDeviceInfo>, SourceError> {
     let default = host.default_input_device().map(|d| device_name(&d));
     let devices = host.input_devices().map_err(|e| SourceError::Failed {
@@ -45,6 +45,7 @@ pub fn list_microphones_on(host: &cpal::Host) -> Result<Vec<AudioDeviceInfo>, So
         reason: format!("cannot list microphones: {e}"),
     })?;
     Ok(devices
+        .filter(|d| !is_null(d))
         .map(|d| {
             let name = device_name(&d);
             AudioDeviceInfo {
@@ -53,6 +54,13 @@ pub fn list_microphones_on(host: &cpal::Host) -> Result<Vec<AudioDeviceInfo>, So
             }
         })
         .collect())
+}
+
+/// Whether `device` is the system's null device, which no list offers.
+pub(crate) fn is_null(device: &cpal::Device) -> bool {
+    device
+        .description()
+        .is_ok_and(|d| null_device::is_null_description(&d))
 }
 
 enum MicMessage {

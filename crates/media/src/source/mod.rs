@@ -8,6 +8,7 @@
 mod camera;
 mod file;
 mod microphone;
+mod null_device;
 mod synthetic;
 mod tone;
 
@@ -16,6 +17,7 @@ pub use camera::{
     classify_open_error, list_cameras,
 };
 pub use file::{FileAudioSource, FileVideoSource};
+pub(crate) use microphone::is_null as is_null_device;
 pub use microphone::{AudioDeviceInfo, Microphone, list_microphones, list_microphones_on};
 pub use synthetic::SyntheticVideo;
 pub use tone::SyntheticTone;

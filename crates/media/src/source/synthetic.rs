@@ -1,10 +1,14 @@
 //! A moving test pattern with the member's name and a burned-in frame clock.
+//!
+//! The name is drawn with a system font that covers Chinese ([`quartet_fonts`]), rasterised once
+//! when the source is made; where the system has no font, with the built-in ASCII font.
 
 use super::{SourceError, VideoSource, pace_until};
 use crate::clock;
 use crate::font;
 use crate::frame::{VideoFrame, even, unix_micros};
 use crate::sync_marks;
+use quartet_fonts::{FontVec, Mask};
 use std::time::{Duration, Instant};
 
 /// Highest frame rate a synthetic source offers.
@@ -20,6 +24,12 @@ const SCROLL_PER_FRAME: usize = 3;
 const BRIGHT: u8 = 225;
 /// Luma of the name's shadow.
 const SHADOW: u8 = 20;
+/// Height of the name in a system font, as a fraction of the picture's height (1/this).
+const NAME_HEIGHTS_PER_PICTURE: u32 = 8;
+/// Widest the name may be, in tenths of the picture's width (it shrinks to fit).
+const NAME_MAX_WIDTH_TENTHS: u32 = 9;
+/// Where the name's top is, in tenths of the picture's height: between the clock and the box.
+const NAME_TOP_TENTHS: u32 = 3;
 
 /// A synthetic camera: scrolling colour gradient, a bouncing box, the name, and the frame clock.
 #[derive(Debug)]
@@ -34,6 +44,8 @@ pub struct SyntheticVideo {
     schedule_base: u64,
     ramp: Vec<u8>,
     sync_marks: bool,
+    /// The name drawn with a system font; `None` draws it with the built-in font.
+    name_mask: Option<Mask>,
 }
 
 fn name_hash(name: &str) -> u32 {
@@ -50,6 +62,17 @@ impl SyntheticVideo {
         width: u32,
         height: u32,
         fps: u32,
+    ) -> Result<SyntheticVideo, SourceError> {
+        Self::with_fonts(name, width, height, fps, quartet_fonts::system())
+    }
+
+    /// The same, with the name drawn in `fonts` (none: the built-in font).
+    fn with_fonts(
+        name: &str,
+        width: u32,
+        height: u32,
+        fps: u32,
+        fonts: &[FontVec],
     ) -> Result<SyntheticVideo, SourceError> {
         if width < MIN_SIZE.0 || height < MIN_SIZE.1 {
             return Err(SourceError::InvalidSettings(format!(
@@ -73,6 +96,12 @@ impl SyntheticVideo {
                 (48 + (if t < 128 { t } else { 255 - t })) as u8
             })
             .collect();
+        let name_mask = Mask::fitted(
+            name,
+            fonts,
+            (height / NAME_HEIGHTS_PER_PICTURE) as f32,
+            (width * NAME_MAX_WIDTH_TENTHS / 10) as f32,
+        );
         Ok(SyntheticVideo {
             name: name.to_owned(),
             width,
@@ -84,6 +113,7 @@ impl SyntheticVideo {
             schedule_base: 0,
             ramp,
             sync_marks: false,
+            name_mask,
         })
     }
 
@@ -118,27 +148,9 @@ impl SyntheticVideo {
             for row in by..(by + size).min(h) {
                 y[row * w + bx..row * w + (bx + size).min(w)].fill(BRIGHT);
             }
-            // The name, as large as fits, centred between the clock and the box.
-            let mut scale = (self.height / (font::GLYPH_H * 8)).max(1);
-            while scale > 1 && font::text_width(&self.name, scale) > self.width * 9 / 10 {
-                scale -= 1;
-            }
-            let tw = i64::from(font::text_width(&self.name, scale));
-            let tx = (i64::from(self.width) - tw) / 2;
-            let ty = i64::from(self.height) * 3 / 10;
-            let shadow = i64::from(scale.max(2) / 2);
-            for (dx, dy, value) in [(shadow, shadow, SHADOW), (0, 0, BRIGHT)] {
-                font::draw_text(
-                    y,
-                    w,
-                    self.width,
-                    self.height,
-                    tx + dx,
-                    ty + dy,
-                    scale,
-                    value,
-                    &self.name,
-                );
+            match &self.name_mask {
+                Some(mask) => self.draw_name(y, mask),
+                None => self.draw_name_in_builtin_font(y),
             }
         }
         if self.sync_marks && sync_marks::in_flash(time_us) {
@@ -146,6 +158,58 @@ impl SyntheticVideo {
         }
         clock::burn_frame(&mut f, time_us);
         f
+    }
+
+    /// Blends the name's mask into the luma plane, centred, over its shadow.
+    fn draw_name(&self, luma: &mut [u8], mask: &Mask) {
+        let (w, h) = (self.width, self.height);
+        let left = w.saturating_sub(mask.width) / 2;
+        let top = h * NAME_TOP_TENTHS / 10;
+        let shadow = (mask.height / 16).max(1);
+        for (offset, value) in [(shadow, SHADOW), (0, BRIGHT)] {
+            for my in 0..mask.height {
+                let py = top + my + offset;
+                if py >= h {
+                    break;
+                }
+                for mx in 0..mask.width {
+                    let px = left + mx + offset;
+                    let a = mask.at(mx, my);
+                    if px >= w || a == 0 {
+                        continue;
+                    }
+                    let i = (py * w + px) as usize;
+                    luma[i] = quartet_fonts::blend(luma[i], value, a);
+                }
+            }
+        }
+    }
+
+    /// Draws the name with the built-in font, as large as fits (where no system font exists).
+    fn draw_name_in_builtin_font(&self, luma: &mut [u8]) {
+        let mut scale = (self.height / (font::GLYPH_H * NAME_HEIGHTS_PER_PICTURE)).max(1);
+        while scale > 1
+            && font::text_width(&self.name, scale) > self.width * NAME_MAX_WIDTH_TENTHS / 10
+        {
+            scale -= 1;
+        }
+        let tw = i64::from(font::text_width(&self.name, scale));
+        let tx = (i64::from(self.width) - tw) / 2;
+        let ty = i64::from(self.height * NAME_TOP_TENTHS / 10);
+        let shadow = i64::from(scale.max(2) / 2);
+        for (dx, dy, value) in [(shadow, shadow, SHADOW), (0, 0, BRIGHT)] {
+            font::draw_text(
+                luma,
+                self.width as usize,
+                self.width,
+                self.height,
+                tx + dx,
+                ty + dy,
+                scale,
+                value,
+                &self.name,
+            );
+        }
     }
 
     fn interval(&self) -> Duration {
@@ -212,6 +276,64 @@ mod tests {
             .filter(|(a, b)| a != b)
             .count();
         assert!(differing > 500, "{differing}");
+    }
+
+    /// Pixels of the luma planes that differ.
+    fn differing(a: &VideoFrame, b: &VideoFrame) -> usize {
+        a.y().iter().zip(b.y()).filter(|(a, b)| a != b).count()
+    }
+
+    /// The pattern of `name`, drawn with `fonts`, with the colour of one fixed name so only the
+    /// name's pixels can differ.
+    fn pattern(name: &str, fonts: &[FontVec]) -> VideoFrame {
+        let mut s = SyntheticVideo::with_fonts(name, 320, 180, 15, fonts).unwrap();
+        s.chroma = (128, 128);
+        s.render(0, 0)
+    }
+
+    #[test]
+    fn a_chinese_name_is_drawn_in_its_own_glyphs() {
+        let fonts = quartet_fonts::system();
+        assert!(
+            quartet_fonts::covers_chinese(fonts),
+            "no system font covers Chinese: install fonts-noto-cjk"
+        );
+        let blank = pattern("  ", fonts);
+        let xiaoming = pattern("小明", fonts);
+        let dahai = pattern("大海", fonts);
+        assert!(differing(&xiaoming, &blank) > 300, "the name has ink");
+        assert!(
+            differing(&xiaoming, &dahai) > 100,
+            "different names, different glyphs"
+        );
+        // The built-in font draws both as two boxes: the same pixels, which is the bug.
+        assert_eq!(differing(&pattern("小明", &[]), &pattern("大海", &[])), 0);
+    }
+
+    #[test]
+    fn without_a_system_font_the_builtin_font_draws_the_name() {
+        let source = SyntheticVideo::with_fonts("WWWW", 320, 180, 15, &[]).unwrap();
+        assert!(source.name_mask.is_none());
+        let with = pattern("WWWW", &[]);
+        let without = pattern("    ", &[]);
+        assert!(differing(&with, &without) > 500);
+    }
+
+    #[test]
+    fn a_long_name_fits_the_picture() {
+        let fonts = quartet_fonts::system();
+        let s = SyntheticVideo::with_fonts(
+            "王小明 Ann Marie Lee-Featherstonehaugh",
+            320,
+            180,
+            15,
+            fonts,
+        )
+        .unwrap();
+        let mask = s.name_mask.as_ref().unwrap();
+        assert!(mask.width <= 320 * 9 / 10 + 2, "{}", mask.width);
+        // Drawing it stays inside the frame.
+        assert!(s.render(0, 0).y().len() == 320 * 180);
     }
 
     #[test]

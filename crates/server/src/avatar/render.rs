@@ -1,15 +1,11 @@
 //! Drawing an avatar: the initials in white on the key's colour, as a PNG of a fixed size.
 //!
-//! Glyphs come from a system font found at the first use (no font ships with Quartet: one that
-//! covers Chinese is megabytes, and every desktop and server this runs on has one): Noto Sans
-//! CJK on Debian (`fonts-noto-cjk`, which `cargo xtask setup` installs), Microsoft YaHei on
-//! Windows, PingFang or Heiti on macOS, and a Latin-only font where no CJK font exists. A
-//! grapheme no font covers is left out; with no font at all, the image is the colour alone.
+//! Glyphs come from the system fonts [`quartet_fonts`] finds (Noto Sans CJK on Debian, YaHei on
+//! Windows, PingFang on macOS). A grapheme no font covers is left out; with no font at all, the
+//! image is the colour alone.
 
-use std::sync::OnceLock;
-
-use ab_glyph::{Font, FontVec, GlyphId, OutlinedGlyph, PxScale, ScaleFont, point};
 use image::{ExtendedColorType, ImageEncoder, RgbImage};
+use quartet_fonts::{FontVec, Mask};
 use tokio::sync::Semaphore;
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -27,36 +23,8 @@ const MAX_TEXT_WIDTH: f32 = 104.0;
 /// Avatars drawn at once, on blocking threads: the machine has few cores and the room API
 /// comes first.
 const MAX_CONCURRENT_RENDERS: usize = 2;
-
-/// Fonts tried for glyphs, in order: (path, face index in a collection). Faces that cover
-/// Chinese first, then Latin-only ones.
-const FONT_CANDIDATES: &[(&str, u32)] = &[
-    // Debian / Ubuntu: fonts-noto-cjk (face 2 is Simplified Chinese).
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 2),
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/noto-cjk/NotoSansCJK-Bold.ttc", 2),
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
-    (
-        "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-        0,
-    ),
-    // Windows: Microsoft YaHei, SimHei.
-    ("C:\\Windows\\Fonts\\msyhbd.ttc", 0),
-    ("C:\\Windows\\Fonts\\msyh.ttc", 0),
-    ("C:\\Windows\\Fonts\\simhei.ttf", 0),
-    // macOS: PingFang, Heiti, Hiragino Sans GB.
-    ("/System/Library/Fonts/PingFang.ttc", 0),
-    ("/System/Library/Fonts/STHeiti Medium.ttc", 0),
-    ("/System/Library/Fonts/Hiragino Sans GB.ttc", 0),
-    // Latin only.
-    ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 0),
-    ("C:\\Windows\\Fonts\\segoeuib.ttf", 0),
-    ("C:\\Windows\\Fonts\\arialbd.ttf", 0),
-    ("/System/Library/Fonts/Supplemental/Arial Bold.ttf", 0),
-];
-/// Fonts kept loaded: the first that covers Chinese is a fallback for everything, so a second
-/// one is only for a system without it.
-const MAX_FONTS: usize = 2;
+/// Colour of the initials.
+const INK: u8 = 255;
 
 /// Why an avatar could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -70,61 +38,12 @@ pub enum RenderError {
 }
 
 static RENDERS: Semaphore = Semaphore::const_new(MAX_CONCURRENT_RENDERS);
-static FONTS: OnceLock<Vec<FontVec>> = OnceLock::new();
-
-/// The first fonts of [`FONT_CANDIDATES`] that exist and parse, read once.
-fn fonts() -> &'static [FontVec] {
-    FONTS.get_or_init(|| {
-        let fonts: Vec<FontVec> = FONT_CANDIDATES
-            .iter()
-            .filter_map(|(path, index)| {
-                let data = std::fs::read(path).ok()?;
-                FontVec::try_from_vec_and_index(data, *index).ok()
-            })
-            .take(MAX_FONTS)
-            .collect();
-        if fonts.is_empty() {
-            tracing::warn!("no font found for avatars: default avatars show their colour only");
-        }
-        fonts
-    })
-}
 
 /// Draws `key` as a PNG on a blocking thread, at most [`MAX_CONCURRENT_RENDERS`] at once.
 pub(super) async fn png(key: AvatarKey) -> Result<Vec<u8>, RenderError> {
     // Never closed, so acquiring only waits.
     let _permit = RENDERS.acquire().await.ok();
-    tokio::task::spawn_blocking(move || draw(&key, fonts())).await?
-}
-
-/// One grapheme's glyphs at their place, before centring.
-struct Placed {
-    glyphs: Vec<OutlinedGlyph>,
-}
-
-/// Lays the initials out at `px` from x = 0 on baseline 0; returns the outlines and the width.
-fn layout(initials: &str, fonts: &[FontVec], px: f32) -> (Placed, f32) {
-    let scale = PxScale::from(px);
-    let mut glyphs = Vec::new();
-    let mut x = 0.0;
-    for grapheme in initials.graphemes(true) {
-        let Some(base) = grapheme.chars().next() else {
-            continue;
-        };
-        let Some(font) = fonts.iter().find(|f| f.glyph_id(base) != GlyphId(0)) else {
-            continue;
-        };
-        for c in grapheme.chars() {
-            let id = font.glyph_id(c);
-            if let Some(outline) =
-                font.outline_glyph(id.with_scale_and_position(scale, point(x, 0.0)))
-            {
-                glyphs.push(outline);
-            }
-        }
-        x += font.as_scaled(scale).h_advance(font.glyph_id(base));
-    }
-    (Placed { glyphs }, x)
+    tokio::task::spawn_blocking(move || draw(&key, quartet_fonts::system())).await?
 }
 
 /// Draws `key` with `fonts` and encodes it.
@@ -132,37 +51,26 @@ fn draw(key: &AvatarKey, fonts: &[FontVec]) -> Result<Vec<u8>, RenderError> {
     let [r, g, b] = PALETTE[key.colour % PALETTE.len()];
     let size = AVATAR_SIZE;
     let mut img = RgbImage::from_pixel(size, size, image::Rgb([r, g, b]));
-    let count = key.initials.graphemes(true).count();
-    let px = if count > 1 {
+    let px = if key.initials.graphemes(true).count() > 1 {
         TWO_INITIALS_PX
     } else {
         ONE_INITIAL_PX
     };
-    let (mut placed, width) = layout(&key.initials, fonts, px);
-    if width > MAX_TEXT_WIDTH {
-        placed = layout(&key.initials, fonts, px * MAX_TEXT_WIDTH / width).0;
-    }
-    if let Some((min_x, min_y, max_x, max_y)) = bounds(&placed) {
+    if let Some(mask) = Mask::fitted(&key.initials, fonts, px, MAX_TEXT_WIDTH) {
         // Centre the ink itself, whatever the font's metrics.
-        let dx = ((size as f32 - (max_x - min_x)) / 2.0 - min_x).round() as i64;
-        let dy = ((size as f32 - (max_y - min_y)) / 2.0 - min_y).round() as i64;
-        for glyph in &placed.glyphs {
-            let at = glyph.px_bounds().min;
-            glyph.draw(|x, y, coverage| {
-                let px = i64::from(x) + at.x as i64 + dx;
-                let py = i64::from(y) + at.y as i64 + dy;
-                let (Ok(px), Ok(py)) = (u32::try_from(px), u32::try_from(py)) else {
-                    return;
-                };
-                if px >= size || py >= size {
-                    return;
+        let dx = size.saturating_sub(mask.width) / 2;
+        let dy = size.saturating_sub(mask.height) / 2;
+        for y in 0..mask.height.min(size) {
+            for x in 0..mask.width.min(size) {
+                let a = mask.at(x, y);
+                if a == 0 || x + dx >= size || y + dy >= size {
+                    continue;
                 }
-                let a = coverage.clamp(0.0, 1.0);
-                let pixel = img.get_pixel_mut(px, py);
+                let pixel = img.get_pixel_mut(x + dx, y + dy);
                 for channel in pixel.0.iter_mut() {
-                    *channel = (f32::from(*channel) * (1.0 - a) + 255.0 * a).round() as u8;
+                    *channel = quartet_fonts::blend(*channel, INK, a);
                 }
-            });
+            }
         }
     }
     let mut png = Vec::with_capacity(4 * 1024);
@@ -173,23 +81,6 @@ fn draw(key: &AvatarKey, fonts: &[FontVec]) -> Result<Vec<u8>, RenderError> {
         ExtendedColorType::Rgb8,
     )?;
     Ok(png)
-}
-
-/// The union of the glyphs' pixel bounds, if any ink.
-fn bounds(placed: &Placed) -> Option<(f32, f32, f32, f32)> {
-    placed
-        .glyphs
-        .iter()
-        .map(OutlinedGlyph::px_bounds)
-        .fold(None, |acc, r| {
-            let (a, b, c, d) = acc.unwrap_or((r.min.x, r.min.y, r.max.x, r.max.y));
-            Some((
-                a.min(r.min.x),
-                b.min(r.min.y),
-                c.max(r.max.x),
-                d.max(r.max.y),
-            ))
-        })
 }
 
 #[cfg(test)]
@@ -212,6 +103,10 @@ mod tests {
     /// Pixels that are not the background: the ink of the initials.
     fn ink(img: &image::RgbImage, colour: usize) -> usize {
         img.pixels().filter(|p| p.0 != PALETTE[colour]).count()
+    }
+
+    fn fonts() -> &'static [FontVec] {
+        quartet_fonts::system()
     }
 
     #[test]
