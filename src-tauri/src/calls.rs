@@ -291,6 +291,8 @@ pub enum EventDto {
         /// The tile they held.
         freed_tile: Option<usize>,
     },
+    /// The host left and handed the room to us.
+    BecameHost,
     /// A listed member got a tile.
     MemberPromoted {
         /// Who, and which tile.
@@ -404,6 +406,7 @@ impl From<CallEvent> for EventDto {
                 text,
                 time,
             },
+            CallEvent::BecameHost => EventDto::BecameHost,
             CallEvent::RoomClosed { reason } => EventDto::RoomClosed { reason },
             CallEvent::Reconnecting(link) => EventDto::Reconnecting { link: link.into() },
             CallEvent::Reconnected(link) => EventDto::Reconnected { link: link.into() },

@@ -551,7 +551,7 @@ impl Call {
         };
         if let Err(e) = actor.start_publisher(session.push_url(), opened.video, opened.audio) {
             actor.teardown().await;
-            if let Err(left) = session.leave().await {
+            if let Err(left) = session.leave(quartet_room::LeaveMode::Leave).await {
                 tracing::warn!("leaving after a failed start: {left}");
             }
             return Err(e.into());
@@ -746,7 +746,7 @@ impl Actor {
                 self.emit(CallEvent::RoomClosed { reason });
                 Ok(())
             }
-            None => match self.session.leave().await {
+            None => match self.session.leave(quartet_room::LeaveMode::Leave).await {
                 Ok(()) | Err(SessionError::Closed) => Ok(()),
                 Err(e) => Err(CallError::Room(e)),
             },
@@ -1194,6 +1194,12 @@ impl Actor {
                 self.emit(CallEvent::MemberUpdated(self.participant(&member)));
             }
             SessionEvent::PlayUrlRenewed(member) => self.member_changed(&member).await,
+            SessionEvent::BecameCreator => {
+                if let Some(me) = self.members.iter_mut().find(|m| m.is_self) {
+                    me.is_creator = true;
+                }
+                self.emit(CallEvent::BecameHost);
+            }
             SessionEvent::Text {
                 user_id,
                 nick_name,

@@ -113,6 +113,9 @@ pub enum CallEvent {
     MemberPromoted(Participant),
     /// Someone's name, avatar, role or stream changed (not a new signature alone).
     MemberUpdated(Participant),
+    /// The host left and handed the room to us: our leaving now ends the call for everyone
+    /// unless we hand it on.
+    BecameHost,
     /// A text message.
     Text {
         /// Sender's userID.

@@ -282,7 +282,10 @@ fn body(step: &Step, walk: &Walk) -> Map<String, Value> {
         }),
         Endpoint::GetPushers => json!({ "roomID": room }),
         Endpoint::GetRoomList => json!({ "index": 0, "cnt": ROOM_LIST_CNT }),
-        Endpoint::PusherHeartbeat | Endpoint::DeletePusher | Endpoint::DestroyRoom => {
+        Endpoint::PusherHeartbeat
+        | Endpoint::DeletePusher
+        | Endpoint::DestroyRoom
+        | Endpoint::HandOverRoom => {
             json!({ "roomID": room, "userID": me.user_id })
         }
         Endpoint::SendRoomTextMsg => {

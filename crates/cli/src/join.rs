@@ -93,7 +93,7 @@ async fn send(session: &SessionHandle, text: &str) {
 }
 
 async fn leave(session: &SessionHandle) {
-    match session.leave().await {
+    match session.leave(quartet_room::LeaveMode::Leave).await {
         Ok(()) => println!("left room {}", session.room_id()),
         Err(e) => eprintln!("! leaving failed: {e}"),
     }
@@ -170,6 +170,7 @@ fn print_event(event: &SessionEvent, known: &HashMap<String, Member>) {
         SessionEvent::MemberJoined(m) => {
             println!("+ {} ({}) joined", inert(&m.user_name), inert(&m.user_id))
         }
+        SessionEvent::BecameCreator => println!("* the room was handed to you: you are the host"),
         SessionEvent::MemberLeft(m) => {
             println!("- {} ({}) left", inert(&m.user_name), inert(&m.user_id))
         }

@@ -34,11 +34,14 @@ pub enum Endpoint {
     MergeStream,
     /// `send_room_text_msg` (ext): broadcast a text message to the room.
     SendRoomTextMsg,
+    /// `hand_over_room` (ext): the creator leaves and the room passes to the member present
+    /// longest, instead of closing. Offered when the login answer lists [`EXT_HAND_OVER`].
+    HandOverRoom,
 }
 
 impl Endpoint {
     /// Every endpoint.
-    pub const ALL: [Endpoint; 11] = [
+    pub const ALL: [Endpoint; 12] = [
         Endpoint::GetImLoginInfo,
         Endpoint::GetPushUrl,
         Endpoint::CreateRoom,
@@ -50,6 +53,7 @@ impl Endpoint {
         Endpoint::GetRoomList,
         Endpoint::MergeStream,
         Endpoint::SendRoomTextMsg,
+        Endpoint::HandOverRoom,
     ];
 
     /// The path segment.
@@ -66,6 +70,7 @@ impl Endpoint {
             Endpoint::GetRoomList => "get_room_list",
             Endpoint::MergeStream => "merge_stream",
             Endpoint::SendRoomTextMsg => "send_room_text_msg",
+            Endpoint::HandOverRoom => EXT_HAND_OVER,
         }
     }
 
@@ -82,6 +87,7 @@ impl Endpoint {
                 | Endpoint::PusherHeartbeat
                 | Endpoint::MergeStream
                 | Endpoint::SendRoomTextMsg
+                | Endpoint::HandOverRoom
         )
     }
 }
@@ -97,6 +103,7 @@ impl Endpoint {
                 | Endpoint::AddPusher
                 | Endpoint::DeletePusher
                 | Endpoint::SendRoomTextMsg
+                | Endpoint::HandOverRoom
         )
     }
 }
@@ -301,6 +308,11 @@ room_user_request!(
     Endpoint::DeletePusher
 );
 room_user_request!(
+    /// `hand_over_room` request (ext): `userID` is the creator leaving.
+    HandOverRoom,
+    Endpoint::HandOverRoom
+);
+room_user_request!(
     /// `pusher_heartbeat` request.
     PusherHeartbeat,
     Endpoint::PusherHeartbeat
@@ -470,13 +482,25 @@ pub struct LoginInfo {
         skip_serializing_if = "Option::is_none"
     )]
     pub token_header: Option<String>,
+    /// ext: the extension endpoints this server offers beyond v1 (e.g. [`EXT_HAND_OVER`]); an
+    /// original v1 server has no such field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<String>,
 }
+
+/// The extension a server lists in [`LoginInfo::extensions`] when it offers `hand_over_room`.
+pub const EXT_HAND_OVER: &str = "hand_over_room";
 
 /// The header a Quartet server announces in [`LoginInfo::token_header`]: tokens travel as
 /// `Authorization: Bearer {userSig}`, never in a URL and never in a body.
 pub const TOKEN_HEADER: &str = "Authorization";
 
 impl LoginInfo {
+    /// Whether the server offers the extension `name` (see [`LoginInfo::extensions`]).
+    pub fn offers(&self, name: &str) -> bool {
+        self.extensions.iter().any(|e| e == name)
+    }
+
     /// Whether the server asked for the token in the `Authorization` header (the only header
     /// this protocol defines; a server naming another is not understood, and gets no token).
     pub fn wants_bearer_token(&self) -> bool {
@@ -507,6 +531,19 @@ pub struct CreatedRoom {
     /// The new room's ID.
     #[serde(rename = "roomID")]
     pub room_id: String,
+}
+
+/// `hand_over_room` response (ext).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandedOver {
+    /// The room's new creator; absent when nobody else was in the room, so it closed as v1's
+    /// `delete_pusher` would close it.
+    #[serde(
+        rename = "roomCreator",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub room_creator: Option<String>,
 }
 
 /// One member as `get_pushers` and `get_room_list` list it.

@@ -5,6 +5,7 @@ use crate::api::{ApiClient, ApiError};
 use crate::backoff::Delays;
 use crate::config::SessionConfig;
 use crate::events::{EventChannelError, EventSocket};
+use crate::leave::{self, LeaveMode};
 use crate::members::{Member, diff_members, members_from_pushers};
 use crate::session::{
     self, MembershipSource, REASON_NOT_LISTED, REASON_REJOIN_REFUSED, REASON_ROOM_GONE,
@@ -30,6 +31,8 @@ pub(crate) struct Identity {
     pub(crate) user_sig: String,
     pub(crate) push_url: String,
     pub(crate) small_push_url: Option<String>,
+    /// The server offers `hand_over_room`, so our leaving need not close a room we created.
+    pub(crate) hands_over: bool,
 }
 
 impl std::fmt::Debug for Identity {
@@ -43,6 +46,7 @@ impl std::fmt::Debug for Identity {
                 "small_push_url",
                 &self.small_push_url.as_deref().map(Redacted),
             )
+            .field("hands_over", &self.hands_over)
             .finish()
     }
 }
@@ -55,6 +59,7 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<(), SessionError>>,
     },
     Leave {
+        mode: LeaveMode,
         reply: oneshot::Sender<Result<(), SessionError>>,
     },
     /// Ask the publisher of `user_id`'s stream for a keyframe (ext event channel only).
@@ -378,7 +383,10 @@ impl Actor {
         }
         let members = members_from_pushers(&pushers.pushers, &self.creator, &self.identity.user_id);
         let diff = diff_members(&self.members, &members);
+        let was_creator = self.members.iter().any(|m| m.is_self && m.is_creator);
+        let is_creator = members.iter().any(|m| m.is_self && m.is_creator);
         self.members = members;
+
         self.publish();
         let others = |m: &Member| !m.is_self && m.user_id != self.identity.user_id;
         for m in diff.left.into_iter().filter(others) {
@@ -394,6 +402,10 @@ impl Actor {
         }
         for m in diff.renewed.into_iter().filter(others) {
             self.emit(SessionEvent::PlayUrlRenewed(m));
+        }
+        if is_creator && !was_creator {
+            tracing::info!("the room was handed to us");
+            self.emit(SessionEvent::BecameCreator);
         }
     }
 
@@ -537,27 +549,12 @@ impl Actor {
                 let _ = reply.send(result.map_err(SessionError::api(Endpoint::SendRoomTextMsg)));
                 Flow::Continue
             }
-            Command::Leave { reply } => {
-                let result = match self
-                    .api
-                    .delete_pusher(&self.room_id, &self.identity.user_id)
-                    .await
-                {
-                    // Already out of the room, or the room is gone: leaving is done either way.
-                    Err(e) if matches!(e.code(), Some(Code::NoSuchMember | Code::NoSuchRoom)) => {
-                        tracing::debug!(error = %e, "left a room we were no longer in");
-                        Ok(())
-                    }
-                    // Our token expired before the heartbeat that would have noticed: the server
-                    // takes nothing from this identity any more and drops it once its heartbeats
-                    // stop, so there is nobody left to tell.
-                    Err(e) if e.code() == Some(Code::AuthFailed) => {
-                        tracing::info!(error = %e, "left with an expired token; the server will drop us");
-                        Ok(())
-                    }
-                    result => result.map_err(SessionError::api(Endpoint::DeletePusher)),
-                };
-                tracing::info!(ok = result.is_ok(), "left the room");
+            Command::Leave { mode, reply } => {
+                let is_creator = self.creator == self.identity.user_id;
+                let call = leave::leave_call(mode, is_creator, self.identity.hands_over);
+                let result =
+                    leave::leave(&self.api, &self.room_id, &self.identity.user_id, call).await;
+                tracing::info!(ok = result.is_ok(), ?call, "left the room");
                 let _ = reply.send(result);
                 Flow::Stop
             }

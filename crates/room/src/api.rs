@@ -6,8 +6,8 @@ use quartet_proto::code::ReplyError;
 use quartet_proto::nonce::NONCE_FIELD;
 use quartet_proto::{
     AddPusher, Code, CreateRoom, CreatedRoom, DeletePusher, DestroyRoom, Endpoint, GetImLoginInfo,
-    GetPushUrl, GetPushers, GetRoomList, LoginInfo, PushUrl, PusherHeartbeat, Pushers, Reply,
-    Request, RoomKind, RoomList, RoomUser, SendRoomTextMsg,
+    GetPushUrl, GetPushers, GetRoomList, HandOverRoom, HandedOver, LoginInfo, PushUrl,
+    PusherHeartbeat, Pushers, Reply, Request, RoomKind, RoomList, RoomUser, SendRoomTextMsg,
 };
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Map, Value};
@@ -311,6 +311,16 @@ impl ApiClient {
         self.call::<_, IgnoredAny>(&DestroyRoom(room_user(room_id, user_id)))
             .await
             .map(drop)
+    }
+
+    /// `hand_over_room` (ext): the creator leaves and the room passes to the member present
+    /// longest (or closes, with nobody else in it).
+    pub async fn hand_over_room(
+        &self,
+        room_id: &str,
+        user_id: &str,
+    ) -> Result<HandedOver, ApiError> {
+        self.call(&HandOverRoom(room_user(room_id, user_id))).await
     }
 
     /// `add_pusher`: join a room, or refresh one's entry in it.

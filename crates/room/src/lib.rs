@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod config;
 pub mod events;
 pub mod journal;
+pub mod leave;
 pub mod members;
 pub mod session;
 
@@ -17,6 +18,7 @@ pub use backoff::Backoff;
 pub use config::{EventMode, JoinTarget, SessionConfig, SessionTiming};
 pub use events::EventChannelError;
 pub use journal::{ApiCall, ChannelEntry, Journal};
+pub use leave::LeaveMode;
 pub use members::{Member, MemberChange, MemberDiff, diff_members, same_stream};
 pub use session::{
     MembershipSource, SessionError, SessionEvent, SessionHandle, connect, connect_recording,

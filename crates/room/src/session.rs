@@ -7,8 +7,9 @@ use crate::api::{ApiClient, ApiError};
 use crate::config::{EventMode, JoinTarget, SessionConfig};
 use crate::events;
 use crate::journal::Journal;
+use crate::leave::LeaveMode;
 use crate::members::{Member, members_from_pushers};
-use quartet_proto::{AddPusher, Code, CreateRoom, Endpoint, Pushers};
+use quartet_proto::{AddPusher, Code, CreateRoom, EXT_HAND_OVER, Endpoint, Pushers};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::Instrument;
 
@@ -51,6 +52,9 @@ pub enum SessionEvent {
     /// Someone's play URL was signed again for the same stream (every member list carries fresh
     /// signatures); nothing a user sees changed, but the next connection needs the new URL.
     PlayUrlRenewed(Member),
+    /// The creator left and handed the room to us (ext): our leaving now closes it unless we
+    /// hand it on in turn.
+    BecameCreator,
     /// A text message (ext event channel only).
     Text {
         /// Sender's userID.
@@ -233,9 +237,26 @@ impl SessionHandle {
         self.keyframe_requests.subscribe()
     }
 
-    /// Leaves the room (for the creator this closes it) and ends the session.
-    pub async fn leave(&self) -> Result<(), SessionError> {
-        self.request(|reply| Command::Leave { reply }).await
+    /// Leaves the room and ends the session. As creator, [`LeaveMode::Leave`] hands the room
+    /// over where the server offers it ([`SessionHandle::can_hand_over`]) and closes it where
+    /// it does not; [`LeaveMode::EndForEveryone`] closes it.
+    pub async fn leave(&self, mode: LeaveMode) -> Result<(), SessionError> {
+        self.request(|reply| Command::Leave { mode, reply }).await
+    }
+
+    /// Whether we created (or inherited) the room, so our leaving closes it unless handed over.
+    pub fn is_creator(&self) -> bool {
+        self.state
+            .borrow()
+            .members
+            .iter()
+            .any(|m| m.is_self && m.is_creator)
+    }
+
+    /// Whether leaving now would hand the room over rather than close it: we are its creator
+    /// and the server offers `hand_over_room`.
+    pub fn can_hand_over(&self) -> bool {
+        self.is_creator() && self.state.borrow().identity.hands_over
     }
 
     async fn request(
@@ -391,11 +412,13 @@ pub(crate) async fn login(api: &mut ApiClient) -> Result<Identity, SessionError>
         .get_push_url(&login.user_id)
         .await
         .map_err(SessionError::api(Endpoint::GetPushUrl))?;
+    let hands_over = login.offers(EXT_HAND_OVER);
     Ok(Identity {
         user_id: login.user_id,
         user_sig: login.user_sig,
         push_url: push.push_url,
         small_push_url: push.small_push_url,
+        hands_over,
     })
 }
 

@@ -114,6 +114,9 @@ pub struct ServerArgs {
     /// Offer no small second streams: every member sends and plays the main stream only.
     #[arg(long, env = "QUARTET_NO_SMALL_STREAMS", value_parser = FalseyValueParser::new())]
     pub no_small_streams: bool,
+    /// Let no creator hand its room over: a creator leaving closes the room, as with v1.
+    #[arg(long, env = "QUARTET_NO_HAND_OVER", value_parser = FalseyValueParser::new())]
+    pub no_hand_over: bool,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "QUARTET_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES as u64,
           value_parser = clap::value_parser!(u64).range(MIN_BODY_BYTES..))]
@@ -184,6 +187,7 @@ impl ServerArgs {
             allow_anonymous: self.allow_anonymous,
             events: !self.no_events,
             small_streams: !self.no_small_streams,
+            hand_over: !self.no_hand_over,
             max_body_bytes: size(self.max_body_bytes),
             max_rooms: size(self.max_rooms),
             im: self.im(),

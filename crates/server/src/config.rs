@@ -147,6 +147,9 @@ pub struct ServerConfig {
     /// Whether members are offered a small second stream (`smallPushURL`, `smallAccelerateURL`)
     /// for viewers whose downlink cannot carry the main one.
     pub small_streams: bool,
+    /// Whether a creator may hand its room over (`hand_over_room`, listed in the login answer);
+    /// without it a creator leaving closes the room, as with v1.
+    pub hand_over: bool,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
     /// Most rooms held at once.
@@ -194,6 +197,7 @@ impl Default for ServerConfig {
             allow_anonymous: false,
             events: true,
             small_streams: true,
+            hand_over: true,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_rooms: DEFAULT_MAX_ROOMS,
             im: None,

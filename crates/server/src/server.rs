@@ -14,6 +14,7 @@ use crate::store::{NoStore, RoomStore};
 mod admit;
 mod channel;
 mod im_link;
+mod leave;
 mod persist;
 
 pub(crate) use admit::AuthError;
@@ -23,9 +24,9 @@ use quartet_proto::ids::IdGenerator;
 use quartet_proto::sign::StreamSigner;
 use quartet_proto::token::TokenKey;
 use quartet_proto::{
-    AddPusher, Code, CreateRoom, CreatedRoom, DeletePusher, DestroyRoom, Endpoint, Fields,
-    FieldsError, GetImLoginInfo, GetPushUrl, GetPushers, GetRoomList, LoginInfo, MAX_ROOM_LIST_CNT,
-    MergeStream, PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, RoomInfo, RoomKind, RoomList,
+    AddPusher, Code, CreateRoom, CreatedRoom, EXT_HAND_OVER, Endpoint, Fields, FieldsError,
+    GetImLoginInfo, GetPushUrl, GetPushers, GetRoomList, LoginInfo, MAX_ROOM_LIST_CNT, MergeStream,
+    PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, RoomInfo, RoomKind, RoomList,
     SendRoomTextMsg, ServerEvent, TOKEN_HEADER,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -64,6 +65,9 @@ pub(crate) enum Refusal {
     /// Stream mixing is not offered.
     #[error("merge_stream: this server does not mix streams")]
     MergeNotSupported,
+    /// Hand-over is turned off on this server.
+    #[error("hand_over_room: this server does not hand rooms over")]
+    HandOverOff,
     /// The request's nonce was malformed, stale or replayed.
     #[error(transparent)]
     Nonce(#[from] NonceRefusal),
@@ -89,7 +93,7 @@ impl Refusal {
             Refusal::Params(_) | Refusal::TextTooLong { .. } => Code::BadParams,
             Refusal::Auth(_) => Code::AuthFailed,
             Refusal::Room(e) => e.code(),
-            Refusal::MergeNotSupported => Code::NotSupported,
+            Refusal::MergeNotSupported | Refusal::HandOverOff => Code::NotSupported,
             Refusal::Nonce(NonceRefusal::Malformed(_)) => Code::BadParams,
             Refusal::Nonce(NonceRefusal::TooMany) => Code::QuotaExceeded,
             Refusal::Nonce(_) => Code::AuthFailed,
@@ -388,6 +392,9 @@ impl Server {
             Endpoint::SendRoomTextMsg => self
                 .accept(fields, token)
                 .and_then(|r| self.send_text(kind, r)),
+            Endpoint::HandOverRoom => self
+                .accept(fields, token)
+                .and_then(|r| self.hand_over_room(kind, r)),
         };
         answer.unwrap_or_else(|refusal| {
             tracing::debug!(%kind, %endpoint, code = refusal.code().as_i64(), %refusal, "request refused");
@@ -453,6 +460,13 @@ impl Server {
             acc_type: im.acc_type,
             user_sig,
             token_header: Some(TOKEN_HEADER.to_owned()),
+            extensions: self
+                .inner
+                .config
+                .hand_over
+                .then(|| EXT_HAND_OVER.to_owned())
+                .into_iter()
+                .collect(),
         })
     }
 
@@ -497,13 +511,6 @@ impl Server {
         Ok(Reply::ok(&CreatedRoom { room_id }))
     }
 
-    fn destroy_room(&self, kind: RoomKind, DestroyRoom(r): DestroyRoom) -> Result<Reply, Refusal> {
-        self.registry()
-            .destroy(kind, &r.room_id, &r.user_id, self.now(), self.store())?;
-        self.cut_revoked();
-        Ok(Reply::ok_empty())
-    }
-
     fn add_pusher(&self, kind: RoomKind, r: AddPusher) -> Result<Reply, Refusal> {
         let profile = Profile {
             user_id: r.user_id,
@@ -516,18 +523,6 @@ impl Server {
             Self::check_rooms_held(&registry, &profile.user_id)?;
         }
         registry.add(kind, &r.room_id, profile, self.now(), self.store())?;
-        Ok(Reply::ok_empty())
-    }
-
-    fn delete_pusher(
-        &self,
-        kind: RoomKind,
-        DeletePusher(r): DeletePusher,
-    ) -> Result<Reply, Refusal> {
-        self.registry()
-            .remove(kind, &r.room_id, &r.user_id, self.now(), self.store())
-            .map_err(|e| e.for_membership(&r.user_id))?;
-        self.cut_revoked();
         Ok(Reply::ok_empty())
     }
 

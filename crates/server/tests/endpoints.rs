@@ -680,3 +680,72 @@ async fn every_json_answer_is_typed_utf8() {
         "application/json; charset=utf-8"
     );
 }
+
+#[tokio::test]
+async fn hand_over_room_is_offered_and_leaves_the_room_to_the_member_present_longest() {
+    let h = Harness::new(config());
+    let v = h
+        .post(
+            RoomKind::MultiRoom,
+            "get_im_login_info",
+            json!({"userIDPrefix": "x"}),
+        )
+        .await;
+    assert_eq!(v["extensions"], json!(["hand_over_room"]));
+    for kind in RoomKind::ALL {
+        let (a, b, room) = h.room_of_two(kind, "handover").await;
+        // A double room holds two; the others take a third to show who inherits.
+        let third = if kind.default_capacity() > 2 {
+            let c = h.login().await;
+            assert_eq!(h.join(kind, &room, &c).await, 0);
+            vec![c.id.clone()]
+        } else {
+            Vec::new()
+        };
+        let by = |u: &User| json!({"roomID": room, "userID": u.id, "userSig": u.sig});
+        // Only the creator hands over; a refusal changes nothing.
+        let refused = h.post(kind, "hand_over_room", by(&b)).await;
+        assert_eq!(refused["code"], Code::NoSuchRoom.as_i64(), "{refused}");
+        assert_eq!(
+            h.members(kind, &room).await,
+            Ok([vec![a.id.clone(), b.id.clone()], third.clone()].concat())
+        );
+
+        let v = h.post(kind, "hand_over_room", by(&a)).await;
+        assert_eq!(
+            (v["code"].as_i64(), v["roomCreator"].as_str()),
+            (Some(0), Some(b.id.as_str())),
+            "{v}"
+        );
+        let pushers = h.post(kind, "get_pushers", json!({"roomID": room})).await;
+        assert_eq!(pushers["roomCreator"], b.id.as_str());
+        assert_eq!(
+            h.members(kind, &room).await,
+            Ok([vec![b.id.clone()], third.clone()].concat())
+        );
+        assert_eq!(
+            h.heartbeat(kind, &room, &a).await,
+            Code::NoSuchMember.as_i64()
+        );
+        // The new creator is bound by v1's rule: its leaving closes the room.
+        assert_eq!(h.code(kind, "delete_pusher", by(&b)).await, 0);
+        assert_eq!(h.members(kind, &room).await, Err(Code::NoSuchRoom.as_i64()));
+    }
+}
+
+#[tokio::test]
+async fn handing_over_a_room_with_nobody_else_closes_it() {
+    let h = Harness::new(config());
+    let a = h.login().await;
+    let room = h.create_room(RoomKind::DoubleRoom, &a, "alone").await;
+    let v = h
+        .post(
+            RoomKind::DoubleRoom,
+            "hand_over_room",
+            json!({"roomID": room, "userID": a.id, "userSig": a.sig}),
+        )
+        .await;
+    assert_eq!(v["code"], 0, "{v}");
+    assert!(v.get("roomCreator").is_none(), "{v}");
+    assert!(h.rooms(RoomKind::DoubleRoom).await.is_empty());
+}

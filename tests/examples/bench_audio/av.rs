@@ -129,8 +129,8 @@ async fn run(duration: Duration) -> Result<AvOffsets> {
         output.stop();
     })
     .await;
-    let _ = viewer.leave().await;
-    let _ = sender.leave().await;
+    let _ = viewer.leave(quartet_room::LeaveMode::Leave).await;
+    let _ = sender.leave(quartet_room::LeaveMode::Leave).await;
     host.stop().await?;
     meter.offsets().with_context(|| {
         format!(

@@ -61,6 +61,7 @@ pub(super) fn print_event(prefix: &str, names: &HashMap<String, String>, event: 
             p.member.user_id,
             placement(p)
         ),
+        CallEvent::BecameHost => println!("{prefix}* the room was handed to us: we are the host"),
         CallEvent::MemberLeft { member, .. } => {
             println!(
                 "{prefix}- {} ({}) left",

@@ -98,3 +98,26 @@ fn v1_pushers_without_extensions_parse() {
     assert_eq!(p.pushers.len(), 1);
     assert_eq!(p.room_creator, None);
 }
+
+#[test]
+fn hand_over_is_announced_and_answers_the_new_creator_or_nothing() {
+    let login: LoginInfo = serde_json::from_value(json!({
+        "userID": "u", "sdkAppID": 1, "accType": "a", "userSig": "s",
+        "extensions": ["hand_over_room"]
+    }))
+    .unwrap();
+    assert!(login.offers(EXT_HAND_OVER));
+    // An original v1 login answer has no list, and offers nothing.
+    let v1: LoginInfo = serde_json::from_value(
+        json!({"userID": "u", "sdkAppID": 1, "accType": "a", "userSig": "s"}),
+    )
+    .unwrap();
+    assert!(!v1.offers(EXT_HAND_OVER));
+    assert!(!serde_json::to_string(&v1).unwrap().contains("extensions"));
+
+    let r = HandOverRoom::from_fields(&fields(json!({"roomID": "r", "userID": "u"}))).unwrap();
+    assert_eq!(r.acting_user(), Some("u"));
+    assert!(Endpoint::HandOverRoom.needs_nonce() && Endpoint::HandOverRoom.is_mutating());
+    let closed: HandedOver = serde_json::from_value(json!({"code": 0})).unwrap();
+    assert_eq!(closed.room_creator, None);
+}

@@ -3,7 +3,7 @@
 use crate::harness::{Peer, TestServer, config, fast_server, ids, url_of};
 use anyhow::Result;
 use quartet_proto::{Code, Endpoint};
-use quartet_room::{EventMode, JoinTarget, SessionError, connect};
+use quartet_room::{EventMode, JoinTarget, LeaveMode, SessionError, connect};
 
 #[tokio::test]
 async fn joining_an_unknown_room_is_code_3() -> Result<()> {
@@ -52,7 +52,7 @@ async fn a_fifth_member_is_refused_with_5001_and_the_four_stay() -> Result<()> {
     assert_eq!(ids(&ann.handle.members()), expected);
     // A member leaving makes room again.
     let dan = others.pop().expect("three joined");
-    dan.handle.leave().await?;
+    dan.handle.leave(LeaveMode::Leave).await?;
     ann.expect_left(&dan.id(), "Dan").await?;
     let eve = Peer::join(&url, &room, "Eve", EventMode::Auto).await?;
     ann.expect_joined(&eve).await?;

@@ -2,6 +2,7 @@
 
 mod api;
 mod errors;
+mod handover;
 mod harness;
 mod membership;
 mod reconnect;

@@ -4,7 +4,9 @@
 
 use crate::harness::{self, Peer, TestServer, fast_server, ids};
 use anyhow::{Result, ensure};
-use quartet_room::{EventMode, JoinTarget, MembershipSource, SessionError, SessionEvent};
+use quartet_room::{
+    EventMode, JoinTarget, LeaveMode, MembershipSource, SessionError, SessionEvent,
+};
 use quartet_server::ServerConfig;
 use std::time::Duration;
 
@@ -92,7 +94,7 @@ async fn four_members(server_events: bool) -> Result<()> {
 
     // Dan leaves properly.
     let dan_id = dan.id();
-    dan.handle.leave().await?;
+    dan.handle.leave(LeaveMode::Leave).await?;
     dan.expect_end().await?;
     assert!(dan.handle.is_closed());
     for p in [&mut ann, &mut bob, &mut cat] {
@@ -107,8 +109,8 @@ async fn four_members(server_events: bool) -> Result<()> {
     }
     ensure!(ids(&bob.handle.members()) == [ann.id(), bob.id()]);
 
-    // The creator leaving closes the room for everyone else.
-    ann.handle.leave().await?;
+    // The creator ending the call closes the room for everyone else.
+    ann.handle.leave(LeaveMode::EndForEveryone).await?;
     let closed = bob
         .expect("the room closing", |e| {
             matches!(e, SessionEvent::RoomClosed { .. })
@@ -124,7 +126,7 @@ async fn four_members(server_events: bool) -> Result<()> {
         Err(SessionError::Closed)
     ));
     assert!(matches!(
-        bob.handle.leave().await,
+        bob.handle.leave(LeaveMode::Leave).await,
         Err(SessionError::Closed)
     ));
     Ok(())
@@ -142,7 +144,7 @@ async fn a_member_that_will_not_use_events_polls_among_those_that_do() -> Result
     let cat = Peer::join(&url, &ann.handle.room_id(), "Cat", EventMode::Auto).await?;
     bob.expect_joined(&cat).await?;
     let cat_id = cat.id();
-    cat.handle.leave().await?;
+    cat.handle.leave(LeaveMode::Leave).await?;
     bob.expect_left(&cat_id, "Cat").await?;
     ann.expect_left(&cat_id, "Cat").await?;
     Ok(())
@@ -171,7 +173,7 @@ async fn leaving_after_the_token_expired_ends_the_session() -> Result<()> {
     let mut ann = Peer::start(config).await?;
     // Expiry is checked in whole seconds, so a second more makes it certain.
     tokio::time::sleep(SHORT_TOKEN + Duration::from_secs(2)).await;
-    ann.handle.leave().await?;
+    ann.handle.leave(LeaveMode::Leave).await?;
     ann.expect_end().await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use crate::harness::{EVENT_WAIT, KIND, Link, Peer, TestServer, fast_server, ids};
 use anyhow::{Result, ensure};
-use quartet_room::{ApiClient, EventMode, MembershipSource, SessionEvent};
+use quartet_room::{ApiClient, EventMode, LeaveMode, MembershipSource, SessionEvent};
 use std::time::Duration;
 
 /// Long enough that nobody is evicted for the silence of an outage the test itself controls.
@@ -85,12 +85,12 @@ async fn an_outage_is_reported_once_each_way_and_the_call_goes_on() -> Result<()
         ann.expect_joined(&cat).await?;
         bob.expect_joined(&cat).await?;
         let bob_id = bob.id();
-        bob.handle.leave().await?;
+        bob.handle.leave(LeaveMode::Leave).await?;
         ann.expect_left(&bob_id, "Bob").await?;
         if events {
             assert_eq!(ann.handle.membership_source(), MembershipSource::Events);
         }
-        ann.handle.leave().await?;
+        ann.handle.leave(LeaveMode::Leave).await?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use crate::harness::{EVENT_WAIT, KIND, Peer, TestServer, fast_server, ids};
 use anyhow::{Result, bail, ensure};
-use quartet_room::{ApiClient, EventMode, MembershipSource, SessionEvent};
+use quartet_room::{ApiClient, EventMode, LeaveMode, MembershipSource, SessionEvent};
 use quartet_server::{ServerConfig, Storage};
 use std::path::Path;
 use std::time::Duration;
@@ -88,9 +88,9 @@ async fn members_stay_in_the_room_across_a_restart_of_the_server() -> Result<()>
         ann.expect_joined(&cat).await?;
         bob.expect_joined(&cat).await?;
         let bob_id = bob.id();
-        bob.handle.leave().await?;
+        bob.handle.leave(LeaveMode::Leave).await?;
         ann.expect_left(&bob_id, "Bob").await?;
-        ann.handle.leave().await?;
+        ann.handle.leave(LeaveMode::Leave).await?;
         server.stop().await?;
     }
     Ok(())

@@ -14,7 +14,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use quartet_room::{EventMode, SessionEvent};
+use quartet_room::{EventMode, LeaveMode, SessionEvent};
 use quartet_server::{NeverLive, Server, ServerConfig};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -104,9 +104,9 @@ async fn full_session(url: &Url, text: bool) -> Result<Vec<String>> {
     // Past the first heartbeats and polls.
     tokio::time::sleep(crate::harness::fast_timing().heartbeat_interval * 2).await;
     let sigs = vec![ann.handle.user_sig(), bob.handle.user_sig()];
-    bob.handle.leave().await?;
+    bob.handle.leave(LeaveMode::Leave).await?;
     ann.expect_left(&bob.id(), "Bob").await?;
-    ann.handle.leave().await?;
+    ann.handle.leave(LeaveMode::Leave).await?;
     tokio::time::timeout(EVENT_WAIT, ann.expect_end()).await??;
     Ok(sigs)
 }
@@ -263,9 +263,9 @@ async fn no_token_or_stream_signature_reaches_a_log_line() -> Result<()> {
     }
     // The members' Debug output is what a careless log line would print.
     tracing::debug!(member = ?bob_seen, "a member as logged");
-    bob.handle.leave().await?;
+    bob.handle.leave(LeaveMode::Leave).await?;
     ann.expect_left(&bob.id(), "Bob").await?;
-    ann.handle.leave().await?;
+    ann.handle.leave(LeaveMode::Leave).await?;
     ann.expect_end().await?;
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone())?;

@@ -12,12 +12,14 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 mod feed;
+mod handover;
 mod persist;
 mod room;
 #[cfg(test)]
 mod tests;
 
 pub use feed::{Feed, RoomChange};
+pub use handover::HandOver;
 pub use room::{Member, Now, Profile, Room};
 
 /// Events a room buffers per socket; a socket further behind skips ahead (see `events`), so a

@@ -427,3 +427,66 @@ fn released_sockets_end_without_a_room_closing() {
     );
     assert_eq!(ids(reg.room(k, "r").unwrap()), ["a", "b"]);
 }
+
+#[test]
+fn the_creator_hands_over_to_the_member_present_longest_and_the_room_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&dir.path().join("rooms.redb")).unwrap();
+    let (t0, k) = (Instant::now(), RoomKind::MultiRoom);
+    let mut reg = Registry::new();
+    reg.create(room(k, "r".into(), 4), profile("a"), 10, at(t0), &store)
+        .unwrap();
+    for user in ["b", "c"] {
+        reg.add(k, "r", profile(user), at(t0), &store).unwrap();
+    }
+    let mut events = reg.attach(k, "r", "c").unwrap().events;
+    let e = reg.hand_over(k, "r", "b", at(t0), &store).unwrap_err();
+    assert!(matches!(e, RoomError::NotCreator { .. }), "{e}");
+    assert_eq!(
+        reg.hand_over(k, "r", "a", at(t0), &store),
+        Ok(HandOver::To("b".into()))
+    );
+    let r = reg.room(k, "r").unwrap();
+    assert_eq!((ids(r), r.creator.as_str()), (vec!["b", "c"], "b"));
+    assert_eq!(events.try_recv().unwrap(), ServerEvent::pusher_change());
+    assert!(
+        !reg.admitted("a", UNIX - 1),
+        "the leaver's URLs are revoked"
+    );
+    assert!(reg.admitted("b", UNIX - 1));
+    // The new creator is the creator in the store too: a restart keeps the handover.
+    let back = Registry::restore(store.load().unwrap(), t0);
+    let r = back.room(k, "r").unwrap();
+    assert_eq!((ids(r), r.creator.as_str()), (vec!["b", "c"], "b"));
+    // The v1 rule now applies to the new creator.
+    assert_eq!(
+        reg.remove(k, "r", "b", at(t0), &store),
+        Ok(Left::RoomClosed)
+    );
+}
+
+#[test]
+fn handing_over_an_empty_room_closes_it_and_a_refused_write_changes_nothing() {
+    let now = Instant::now();
+    let k = RoomKind::DoubleRoom;
+    let mut reg = room_of_two(k, now);
+    assert_eq!(
+        reg.hand_over(k, "r", "a", at(now), &FullDisk)
+            .unwrap_err()
+            .code(),
+        Code::Internal
+    );
+    assert_eq!(ids(reg.room(k, "r").unwrap()), ["a", "b"]);
+    assert_eq!(reg.room(k, "r").unwrap().creator, "a");
+    reg.remove(k, "r", "b", at(now), &NoStore).unwrap();
+    let mut events = reg.subscribe(k, "r").unwrap();
+    assert_eq!(
+        reg.hand_over(k, "r", "a", at(now), &NoStore),
+        Ok(HandOver::RoomClosed)
+    );
+    assert_eq!(
+        events.try_recv().unwrap(),
+        ServerEvent::room_closed(CloseReason::CreatorLeft)
+    );
+    assert_eq!(reg.len(), 0);
+}
