@@ -155,7 +155,7 @@ async fn tiles_wait_for_a_silent_member_and_show_its_stall_early() -> Result<()>
     println!("Ben live again after {} ms", after.as_millis());
 
     publisher.stop_async().await;
-    ben.leave().await?;
+    ben.leave(quartet_room::LeaveMode::Leave).await?;
     ann.leave().await?;
     host.stop().await
 }
