@@ -7,8 +7,8 @@ use crate::lobby::{DEFAULT_AVATAR, ROOM_KIND, parse_server_url};
 use crate::preview::device_word;
 use quartet_call::{
     AudioInput, AudioOutputChoice, AudioProcessing, Call, CallConfig, CallEvent, CallHandle,
-    CallStats, Link, MediaSettings, Participant, Placement, PlayerState, PublisherState,
-    QualityTracker, Receive, VideoInput,
+    CallStats, LeaveMode, LeaveOptions, Link, MediaSettings, Participant, Placement, PlayerState,
+    PublisherState, QualityTracker, Receive, VideoInput,
 };
 use quartet_room::{JoinTarget, SessionConfig};
 use serde::{Deserialize, Serialize};
@@ -734,19 +734,27 @@ impl CallService {
         Ok(count)
     }
 
-    /// Leaves the current call (and takes the demo members along); nothing to do without one.
-    pub async fn leave(&self) -> Result<(), AppError> {
+    /// Leaves the current call as `mode` says (and takes the demo members along); nothing to do
+    /// without one.
+    pub async fn leave(&self, mode: LeaveMode) -> Result<(), AppError> {
         let Some(active) = self.active.lock().await.take() else {
             return Ok(());
         };
         leave_all(active.demo).await;
-        active.call.leave().await.map_err(AppError::from)
+        active.call.leave(mode).await.map_err(AppError::from)
+    }
+
+    /// How leaving the current call would go, without waiting: `None` with no call, or while
+    /// a join or leave holds the call (the window must never freeze on a close).
+    pub fn leave_options_now(&self) -> Option<LeaveOptions> {
+        let active = self.active.try_lock().ok()?;
+        active.as_ref().map(|a| a.call.leave_options())
     }
 }
 
 async fn leave_all(calls: Vec<CallHandle>) {
     for call in calls {
-        if let Err(e) = call.leave().await {
+        if let Err(e) = call.leave(LeaveMode::Leave).await {
             log::warn!("a demo member left badly: {e}");
         }
     }
@@ -940,8 +948,18 @@ mod tests {
         let grid = call.snapshot_grid(320, 180);
         assert_eq!(grid.dimensions(), (320, 180));
 
-        calls.leave().await.unwrap();
+        // As host with others present, leaving is worth a question, naming the first to join.
+        let options = calls
+            .leave_options_now()
+            .expect("a call with nobody joining or leaving");
+        assert!(options.worth_asking() && options.can_hand_over);
+        assert_eq!(
+            options.heir.map(|m| m.user_name).as_deref(),
+            Some("Demo Ben")
+        );
+        calls.leave(LeaveMode::EndForEveryone).await.unwrap();
         assert_eq!(calls.current().await.unwrap_err().kind(), "noCall");
+        assert!(calls.leave_options_now().is_none());
         host.stop().await;
     }
 }

@@ -7,6 +7,7 @@ use crate::calls::{
 use crate::diagnostics::{self, DiagnosticsDto};
 use crate::error::AppError;
 use crate::host::{HostInfo, HostService};
+use crate::leaving::{CloseGuard, LeaveModeDto, LeaveOptionsDto};
 use crate::lobby::{self, RoomSummary};
 use crate::preview::{DeviceProblem, PreviewService, PreviewStatus};
 use crate::snapshot;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub call: CallService,
     /// Pictures to the page.
     pub video: VideoHub,
+    /// Holds the window's close while the page asks a host how to leave.
+    pub close_guard: CloseGuard,
 }
 
 type Result<T> = std::result::Result<T, AppError>;
@@ -264,11 +267,23 @@ pub async fn call_info(state: State<'_, AppState>) -> Result<CallInfo> {
     Ok(CallInfo::of(&state.call.current().await?))
 }
 
-/// Leaves the call.
+/// Leaves the call: as host, handing the room over (`leave`) or ending it for everyone (`end`).
 #[tauri::command]
-pub async fn call_leave(state: State<'_, AppState>) -> Result<()> {
+pub async fn call_leave(state: State<'_, AppState>, mode: LeaveModeDto) -> Result<()> {
     state.video.close_prefixed("");
-    state.call.leave().await
+    state.call.leave(mode.into()).await
+}
+
+/// Whether we host, whether leaving would hand the room over and to whom.
+#[tauri::command]
+pub async fn call_leave_options(state: State<'_, AppState>) -> Result<LeaveOptionsDto> {
+    Ok(state.call.current().await?.leave_options().into())
+}
+
+/// Quits the app after the page has left the call as the user chose.
+#[tauri::command]
+pub fn app_quit(app: AppHandle) {
+    app.exit(0);
 }
 
 /// Mutes or unmutes our microphone.

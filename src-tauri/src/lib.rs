@@ -11,13 +11,14 @@ pub mod commands;
 pub mod diagnostics;
 pub mod error;
 pub mod host;
+pub mod leaving;
 pub mod lobby;
 pub mod preview;
 pub mod snapshot;
 pub mod video;
 
 use commands::AppState;
-use tauri::{Manager, RunEvent};
+use tauri::{Emitter, Manager, RunEvent, WindowEvent};
 
 /// The log file's name (without extension) in the platform's log folder.
 pub const LOG_FILE: &str = "quartet";
@@ -78,6 +79,8 @@ pub fn run() -> tauri::Result<()> {
             commands::preview_stop,
             commands::call_start,
             commands::call_info,
+            commands::call_leave_options,
+            commands::app_quit,
             commands::call_leave,
             commands::call_set_mic_muted,
             commands::call_set_camera_enabled,
@@ -99,13 +102,20 @@ pub fn run() -> tauri::Result<()> {
             commands::video_ack,
             commands::video_close,
         ])
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                hold_close_for_the_page(window, api);
+            }
+        })
         .build(tauri::generate_context!())?;
     app.run(|app, event| {
         if let RunEvent::Exit = event {
             let state = app.state::<AppState>();
             tauri::async_runtime::block_on(async {
                 state.video.close_prefixed("");
-                if let Err(e) = state.call.leave().await {
+                // Nobody was asked (the page could not, or leaving ends nothing for others):
+                // leave as a member would, so the others' call goes on.
+                if let Err(e) = state.call.leave(quartet_call::LeaveMode::Leave).await {
                     log::warn!("leaving the call on exit: {e}");
                 }
                 state.preview.stop().await;
@@ -114,6 +124,22 @@ pub fn run() -> tauri::Result<()> {
         }
     });
     Ok(())
+}
+
+/// Holds the window's close while a host in a call with others is asked how to leave (the page
+/// answers by leaving and calling `app_quit`); see [`leaving::hold_close`].
+fn hold_close_for_the_page(window: &tauri::Window, api: &tauri::CloseRequestApi) {
+    let state = window.state::<AppState>();
+    let worth_asking = state
+        .call
+        .leave_options_now()
+        .is_some_and(|o| o.worth_asking());
+    if state.close_guard.should_hold(worth_asking) {
+        api.prevent_close();
+        if let Err(e) = window.emit(leaving::CLOSE_REQUESTED_EVENT, ()) {
+            log::warn!("cannot ask the page how to leave: {e}");
+        }
+    }
 }
 
 /// Four video tiles redraw 15 times a second each. Where WebKitGTK composites with OpenGL but

@@ -244,7 +244,7 @@ impl TestMember {
 
     /// Leaves the call and stops reading its events.
     pub async fn leave(self) -> Result<()> {
-        self.call.leave().await?;
+        self.call.leave(quartet_call::LeaveMode::Leave).await?;
         self.reader.abort();
         Ok(())
     }

@@ -1,6 +1,7 @@
 // Typed wrappers over the app's commands. Every failure is an `AppError` with a stable `kind`.
 
 import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import { isKey, t } from "./i18n";
 
 export interface AppError {
@@ -130,6 +131,7 @@ export type CallEvent =
   | { type: "memberJoined"; member: Member }
   | { type: "memberLeft"; member: Member; freedTile: number | null }
   | { type: "memberPromoted"; member: Member }
+  | { type: "becameHost" }
   | { type: "memberUpdated"; member: Member }
   | { type: "text"; userId: string; nickName: string; text: string; time: number }
   | { type: "roomClosed"; reason: string }
@@ -238,6 +240,18 @@ export interface Diagnostics {
 
 export type Encoding = "i420" | "h264";
 
+/** How to leave a call: as host, `leave` hands the room over and `end` ends it for all. */
+export type LeaveMode = "leave" | "end";
+
+/** What the page needs to ask a host how to leave. */
+export interface LeaveOptions {
+  isHost: boolean;
+  canHandOver: boolean;
+  heirName: string | null;
+  others: number;
+  worthAsking: boolean;
+}
+
 export const api = {
   appInfo: () => invoke<AppInfo>("app_info"),
   openLogsFolder: () => invoke<void>("open_logs_folder"),
@@ -259,7 +273,13 @@ export const api = {
     return invoke<CallInfo>("call_start", { request, events });
   },
   callInfo: () => invoke<CallInfo>("call_info"),
-  callLeave: () => invoke<void>("call_leave"),
+  /** Leaves the call: as host, handing the room over (`leave`) or ending it for all (`end`). */
+  callLeave: (mode: LeaveMode) => invoke<void>("call_leave", { mode }),
+  callLeaveOptions: () => invoke<LeaveOptions>("call_leave_options"),
+  /** Quits the app (after leaving the call as the user chose). */
+  appQuit: () => invoke<void>("app_quit"),
+  /** Calls `handler` when the window's close was held so the page can ask how to leave. */
+  onCloseRequested: (handler: () => void) => listen("close-requested", handler),
   setMicMuted: (muted: boolean) => invoke<void>("call_set_mic_muted", { muted }),
   setCameraEnabled: (enabled: boolean) => invoke<void>("call_set_camera_enabled", { enabled }),
   setDataSaver: (enabled: boolean) => invoke<void>("call_set_data_saver", { enabled }),

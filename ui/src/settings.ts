@@ -5,6 +5,8 @@ import type { AudioChoice, AudioProcessing, VideoChoice } from "./api";
 import type { LanguageSetting } from "./i18n";
 
 export type VideoPath = "auto" | "webcodecs" | "webgl";
+/** What leaving a call we host does: ask each time, hand the room over, or end it for all. */
+export type HostLeave = "ask" | "leave" | "end";
 
 export interface Settings {
   nickname: string;
@@ -29,6 +31,8 @@ export interface Settings {
   noiseSuppression: boolean;
   /** Even out our voice's level. */
   gainControl: boolean;
+  /** Leaving a call we host: ask, or what the user told us once with "Don't ask again". */
+  hostLeave: HostLeave;
 }
 
 export const DEFAULTS: Settings = {
@@ -47,6 +51,7 @@ export const DEFAULTS: Settings = {
   echoCancellation: true,
   noiseSuppression: true,
   gainControl: true,
+  hostLeave: "ask",
 };
 
 /** The microphone cleaning switches of `s`, as the app takes them. */
@@ -67,6 +72,7 @@ export function sanitize(raw: unknown): Settings {
   if (out.mode !== "host" && out.mode !== "remote") out.mode = DEFAULTS.mode;
   if (!["auto", "en", "zh-CN"].includes(out.language)) out.language = DEFAULTS.language;
   if (!["auto", "webcodecs", "webgl"].includes(out.videoPath)) out.videoPath = DEFAULTS.videoPath;
+  if (!["ask", "leave", "end"].includes(out.hostLeave)) out.hostLeave = DEFAULTS.hostLeave;
   return out;
 }
 

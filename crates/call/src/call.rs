@@ -13,6 +13,7 @@ use crate::event::{
 };
 use crate::grid::{GRID_TILES, GridCell, compose_grid};
 use crate::keyframe::{self, KeyframeFigures, Keyframes};
+use crate::leaving::LeaveOptions;
 use crate::receive::{Receive, Stream};
 use crate::speaker::open_output;
 use crate::stats::{CallStats, RemoteStats};
@@ -28,7 +29,7 @@ use quartet_media::{
     PublisherEvent, PublisherHandle, SourceError, VideoFrame, VideoSource,
 };
 use quartet_room::{
-    Member, MembershipSource, SessionError, SessionEvent, SessionHandle, same_stream,
+    LeaveMode, Member, MembershipSource, SessionError, SessionEvent, SessionHandle, same_stream,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -157,6 +158,7 @@ enum Command {
         reply: oneshot::Sender<()>,
     },
     Leave {
+        mode: LeaveMode,
         reply: oneshot::Sender<Result<(), CallError>>,
     },
 }
@@ -405,11 +407,21 @@ impl CallHandle {
         Ok(self.session.send_text(text).await?)
     }
 
-    /// Stops sending and playing, leaves the room and waits until every thread has ended.
-    /// Leaving a call that has already ended succeeds.
-    pub async fn leave(&self) -> Result<(), CallError> {
+    /// Whether we host, whether leaving would hand the room over and to whom.
+    pub fn leave_options(&self) -> LeaveOptions {
+        LeaveOptions::of(&self.session)
+    }
+
+    /// Stops sending and playing, leaves the room as `mode` says and waits until every thread
+    /// has ended. Leaving a call that has already ended succeeds.
+    pub async fn leave(&self, mode: LeaveMode) -> Result<(), CallError> {
         let (reply, answer) = oneshot::channel();
-        if self.commands.send(Command::Leave { reply }).await.is_err() {
+        if self
+            .commands
+            .send(Command::Leave { mode, reply })
+            .await
+            .is_err()
+        {
             return Ok(());
         }
         // A dropped reply means the call ended on its own, after tearing everything down.
@@ -551,7 +563,7 @@ impl Call {
         };
         if let Err(e) = actor.start_publisher(session.push_url(), opened.video, opened.audio) {
             actor.teardown().await;
-            if let Err(left) = session.leave(quartet_room::LeaveMode::Leave).await {
+            if let Err(left) = session.leave(LeaveMode::Leave).await {
                 tracing::warn!("leaving after a failed start: {left}");
             }
             return Err(e.into());
@@ -700,7 +712,7 @@ impl Actor {
             let keyframe_due = self.keyframes.deadline(tokio::time::Instant::now());
             tokio::select! {
                 command = self.commands.recv() => match command {
-                    Some(Command::Leave { reply }) => break Some(reply),
+                    Some(Command::Leave { mode, reply }) => break Some((mode, reply)),
                     Some(Command::Change { change, reply }) => {
                         self.change(change).await;
                         // The snapshot is current before the caller hears back.
@@ -741,12 +753,14 @@ impl Actor {
             }
         };
         self.teardown().await;
+        // Dropped handles leave as a member would: nobody asked to end the call for everyone.
+        let (mode, reply) = reply.map_or((LeaveMode::Leave, None), |(m, r)| (m, Some(r)));
         let left = match closed {
             Some(reason) => {
                 self.emit(CallEvent::RoomClosed { reason });
                 Ok(())
             }
-            None => match self.session.leave(quartet_room::LeaveMode::Leave).await {
+            None => match self.session.leave(mode).await {
                 Ok(()) | Err(SessionError::Closed) => Ok(()),
                 Err(e) => Err(CallError::Room(e)),
             },

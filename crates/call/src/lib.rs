@@ -32,6 +32,7 @@ pub mod diagnostics;
 pub mod event;
 pub mod grid;
 pub mod keyframe;
+pub mod leaving;
 pub mod quality;
 pub mod receive;
 pub mod speaker;
@@ -55,11 +56,12 @@ pub use keyframe::{
     KEYFRAME_ASK_GRACE, KEYFRAME_ASK_RETRY, KEYFRAME_ASKS, KeyframeFigures,
     MIN_FORCED_KEYFRAME_SPACING,
 };
+pub use leaving::LeaveOptions;
 pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quartet_media::source::DeviceKind;
 pub use quartet_media::{AudioFormat, StreamInfo, VideoFormat};
 pub use quartet_media::{AudioProcessing, ProcessingStats};
-pub use quartet_room::{ApiCall, ChannelEntry};
+pub use quartet_room::{ApiCall, ChannelEntry, LeaveMode};
 pub use receive::{Receive, Stream};
 pub use speaker::test_speaker;
 pub use stats::{CallStats, RemoteStats};

@@ -3,6 +3,7 @@
 //! hand the room over instead (`hand_over_room`), so the others' call goes on.
 
 use crate::api::ApiClient;
+use crate::members::Member;
 use crate::session::SessionError;
 use quartet_proto::{Code, Endpoint};
 
@@ -36,6 +37,12 @@ pub(crate) fn leave_call(mode: LeaveMode, is_creator: bool, hand_over_offered: b
         (LeaveMode::Leave, true) if hand_over_offered => LeaveCall::HandOver,
         (LeaveMode::Leave, true) => LeaveCall::DeletePusher,
     }
+}
+
+/// Who a Quartet server hands the room to when its creator leaves: the member present longest,
+/// i.e. the first one after the creator in the server's (join) order.
+pub fn likely_heir(members: &[Member]) -> Option<&Member> {
+    members.iter().find(|m| !m.is_creator && !m.is_self)
 }
 
 /// Carries out `call`. A hand-over the server refuses (someone else became creator meanwhile)
@@ -108,6 +115,29 @@ mod tests {
             leave_call(LeaveMode::Leave, true, false),
             LeaveCall::DeletePusher
         );
+    }
+
+    fn member(id: &str, creator: bool, me: bool) -> Member {
+        Member {
+            user_id: id.into(),
+            user_name: id.into(),
+            user_avatar: String::new(),
+            play_url: String::new(),
+            small_play_url: None,
+            is_creator: creator,
+            is_self: me,
+        }
+    }
+
+    #[test]
+    fn the_heir_is_the_first_other_member_in_join_order() {
+        let room = [
+            member("ann", true, true),
+            member("bob", false, false),
+            member("cat", false, false),
+        ];
+        assert_eq!(likely_heir(&room).map(|m| m.user_id.as_str()), Some("bob"));
+        assert_eq!(likely_heir(&room[..1]), None);
     }
 
     #[test]

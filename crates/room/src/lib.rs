@@ -18,7 +18,7 @@ pub use backoff::Backoff;
 pub use config::{EventMode, JoinTarget, SessionConfig, SessionTiming};
 pub use events::EventChannelError;
 pub use journal::{ApiCall, ChannelEntry, Journal};
-pub use leave::LeaveMode;
+pub use leave::{LeaveMode, likely_heir};
 pub use members::{Member, MemberChange, MemberDiff, diff_members, same_stream};
 pub use session::{
     MembershipSource, SessionError, SessionEvent, SessionHandle, connect, connect_recording,

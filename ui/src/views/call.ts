@@ -1,6 +1,6 @@
 // The call: a 2×2 grid (us top left, mirrored for a real camera; up to three members), controls, chat and people.
 
-import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type Member, type Quality, type Stats, type TileState } from "../api";
+import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type LeaveMode, type Member, type Quality, type Stats, type TileState } from "../api";
 import type { App, RoomChoice, View } from "../app";
 import { clear, h, icon, ICONS, markSelfMirror } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
@@ -8,6 +8,7 @@ import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, for
 import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
 import { toast } from "../toast";
 import { renderDiagnostics } from "./diagnostics";
+import { chooseLeaveMode } from "./leave";
 import { VideoFeed, webCodecsSupported } from "../video/feed";
 
 /** How often the figures behind the speaking highlight and the stats overlay are read. */
@@ -414,7 +415,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   const snapshotButton = control(ICONS.snapshot, "call.snapshot", "snapshot-grid", () => void snapshotGrid());
   const demoButton = control(ICONS.demo, "call.demo", "add-demo", () => void addDemo());
   txAttr(demoButton, "title", "call.demoHint");
-  const leaveButton = control(ICONS.leave, "call.leave", "leave", () => void leave());
+  const leaveButton = control(ICONS.leave, "call.leave", "leave", () => void leaveAsChosen());
   leaveButton.classList.add("danger");
   const controls = h(
     "div",
@@ -703,13 +704,22 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     }
   }
 
-  async function leave(): Promise<void> {
+  /** Leaves as the user chooses (a host is asked), then runs `then`; nothing if they stay. */
+  async function leaveAsChosen(then?: () => void): Promise<void> {
+    if (leaving) return;
+    const mode = await chooseLeaveMode(app);
+    if (mode === null) return;
+    await leave(mode);
+    then?.();
+  }
+
+  async function leave(mode: LeaveMode = "leave"): Promise<void> {
     if (leaving) return;
     leaving = true;
     leaveButton.disabled = true;
     tiles.forEach((tile) => tile.closeFeed());
     try {
-      await api.callLeave();
+      await api.callLeave(mode);
     } catch (e) {
       console.warn(errorDetail(e));
     }
@@ -743,6 +753,9 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
         break;
       case "text":
         addMessage(e.userId, e.nickName, e.text, e.time);
+        break;
+      case "becameHost":
+        toast(t("toast.becameHost"));
         break;
       case "roomClosed":
         toast(t("toast.roomClosed"));
@@ -805,10 +818,14 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     pollMicMeter();
   })();
 
+  // The window's close button while we host others: the same question, then quit.
+  const unlistenClose = api.onCloseRequested(() => void leaveAsChosen(() => void api.appQuit())).catch(() => null);
+
   return {
     element,
     dispose() {
       disposed = true;
+      void unlistenClose.then((unlisten) => unlisten?.());
       bus.listen(null);
       window.clearTimeout(statsTimer);
       window.clearTimeout(micMeterTimer);

@@ -49,6 +49,16 @@ export function openSettings(app: App): void {
     ],
     "video-path-select",
   );
+  const hostLeave = select(
+    app,
+    "hostLeave",
+    [
+      ["ask", "settings.hostLeaveAsk"],
+      ["leave", "settings.hostLeaveLeave"],
+      ["end", "settings.hostLeaveEnd"],
+    ],
+    "host-leave-select",
+  );
   const dataSaver = h("input", { attrs: { type: "checkbox" }, testid: "data-saver" }) as HTMLInputElement;
   dataSaver.checked = app.settings.dataSaver;
   dataSaver.addEventListener("change", () => {
@@ -81,6 +91,7 @@ export function openSettings(app: App): void {
     h("div", { class: "card-head" }, tx(h("h2"), "settings.title"), x),
     h("label", { class: "field" }, tx(h("span"), "settings.language"), language),
     h("label", { class: "field" }, tx(h("span"), "settings.video"), video),
+    h("label", { class: "field" }, tx(h("span"), "settings.hostLeave"), hostLeave),
     h("label", { class: "check" }, dataSaver, tx(h("span"), "settings.dataSaver")),
     h("div", { class: "field" }, tx(h("span"), "settings.sound"), ...cleaning),
     h("div", { class: "field" }, tx(h("span"), "settings.logs"), h("div", { class: "row" }, logs, exportButton), h("div", { class: "muted small", text: app.info.logDir ?? "" })),
