@@ -3,7 +3,7 @@
 //! join, checks that all four tiles show moving pictures, and leaves. Screenshots stay in
 //! `target/e2e/`.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::future::Future;
@@ -453,6 +453,25 @@ async fn scenario(
             .then_some(()))
     })
     .await?;
+    // The texter joined but sends no stream: its tile waits for it, and says so.
+    wait_until(
+        "the texter's tile to wait for its stream",
+        STEP_TIMEOUT,
+        || async {
+            let state = script(client, TEXTER_TILE_JS, vec![]).await?;
+            Ok((state["state"].as_str() == Some("waiting")).then_some(state))
+        },
+    )
+    .await
+    .and_then(|tile| {
+        let text = tile["text"].as_str().unwrap_or_default();
+        ensure!(
+            text.contains("Waiting") && !text.contains("Reconnecting"),
+            "the waiting tile reads {text:?}"
+        );
+        Ok(())
+    })?;
+    screenshot(client, &out.join("03-waiting.png")).await?;
     css(client, "[data-testid=toggle-chat]")
         .await?
         .click()
@@ -607,12 +626,48 @@ async fn scenario(
     }
     screenshot(client, &out.join("06-stats.png")).await?;
 
-    // Leave: back to the lobby.
+    // Leave as host: asked, the room goes to the first bot and the others' call goes on.
     css(client, "[data-testid=leave]").await?.click().await?;
+    css(client, "[data-testid=leave-dialog]").await?;
+    screenshot(client, &out.join("07-leave-dialog.png")).await?;
+    css(client, "[data-testid=leave-hand-over]")
+        .await?
+        .click()
+        .await?;
     css(client, "[data-testid=create-room]").await?;
+    let heir_log = out.join("bot-1.log");
+    wait_until("the first bot to become host", STEP_TIMEOUT, || async {
+        Ok(std::fs::read_to_string(&heir_log)?
+            .contains("handed to us")
+            .then_some(()))
+    })
+    .await?;
+    let listed = format!("[data-testid=room][data-room-id=\"{room_id}\"]");
+    wait_until(
+        "the room listed with Bot 1 as its host",
+        STEP_TIMEOUT,
+        || async {
+            css(client, "[data-testid=refresh-rooms]")
+                .await?
+                .click()
+                .await?;
+            tokio::time::sleep(SETTLE).await;
+            let text = match client.find(Locator::Css(&listed)).await {
+                Ok(room) => room.text().await?,
+                Err(_) => return Ok(None),
+            };
+            Ok((text.contains("Bot 1")).then_some(()))
+        },
+    )
+    .await?;
     screenshot(client, &out.join("07-left.png")).await?;
     Ok(())
 }
+
+/// The texter's tile: its state and what it reads.
+const TEXTER_TILE_JS: &str = "const t = [...document.querySelectorAll('.grid .tile')]\
+    .find(t => t.textContent.includes('Texter'));\
+    return t ? { state: t.dataset.state ?? null, text: t.textContent } : {};";
 
 /// The PNG path in a toast such as "Snapshot saved to /x/quartet-grid-1.png".
 fn snapshot_path(toasts: &str) -> Option<PathBuf> {
