@@ -16,6 +16,11 @@ export const SILENCE = 0.0005;
 /** Silence this long shows the muted mark. */
 export const MUTED_AFTER_MS = 2000;
 
+/** Whether a tile's connection can be judged: not before its member sends anything, nor after it left. */
+export function judgesQuality(state: TileState): boolean {
+  return state !== "connecting" && state !== "waitingForStream" && state !== "gone";
+}
+
 /** The words on a tile in `state` (the name goes in `{name}`); null where the picture shows. */
 export function tileStatusKey(state: TileState): Key | null {
   switch (state) {

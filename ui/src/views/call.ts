@@ -4,7 +4,7 @@ import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encodi
 import type { App, RoomChoice, View } from "../app";
 import { clear, h, icon, ICONS, markSelfMirror } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
-import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, hearsSound, initials, listedMembers, pictureSize, removeMember, tileStatusKey, upsertMember } from "../model";
+import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, hearsSound, initials, judgesQuality, listedMembers, pictureSize, removeMember, tileStatusKey, upsertMember } from "../model";
 import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
 import { toast } from "../toast";
 import { renderDiagnostics } from "./diagnostics";
@@ -658,7 +658,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       else tile.setVideoOff(r.videoOff);
       tile.setSpeaking(speak.update(r.audioLevel, now));
       tile.setMuted(mute.update(r.audioLevel, now));
-      tile.setQuality(r.quality);
+      tile.setQuality(r.state && !judgesQuality(r.state) ? null : r.quality);
       const feed = feeds.get(`tile-${r.tile}`);
       const parts = [`${r.fps.toFixed(0)} fps`, formatKbps(r.kbps)];
       if (r.latencyMsP50 !== null) parts.push(t("call.latency", { n: Math.round(r.latencyMsP50) }));

@@ -34,7 +34,8 @@ function remote(state: TileState): RemoteStats {
     audioLevel: 0,
     framesDecoded: 0,
     videoOff: false,
-    quality: "good",
+    // A player that never connects is judged bad by the figures alone.
+    quality: state === "waitingForStream" ? "bad" : "good",
     stream: "main",
     state,
   };
@@ -83,6 +84,8 @@ describe("tile states", () => {
     expect(status(1)).toBe("Waiting for Ben Lee…");
     expect(tile(1).classList.contains("reconnecting")).toBe(false);
     expect(micMark(1).hidden).toBe(true);
+    // Nor is a connection judged "bad" before it carries anything.
+    expect(tile(1).querySelector<HTMLElement>("[data-testid=tile-quality]")!.hidden).toBe(true);
 
     speak("zh-CN");
     expect(status(1)).toBe("等待Ben Lee…");
