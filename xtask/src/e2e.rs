@@ -459,7 +459,7 @@ async fn scenario(
         STEP_TIMEOUT,
         || async {
             let state = script(client, TEXTER_TILE_JS, vec![]).await?;
-            Ok((state["state"].as_str() == Some("waiting")).then_some(state))
+            Ok((state["state"].as_str() == Some("waitingForStream")).then_some(state))
         },
     )
     .await

@@ -231,7 +231,10 @@ impl Bot {
         let stats = self.call.stats();
         played.record(&stats, started.elapsed());
         if !closed {
-            self.call.leave(quartet_call::LeaveMode::Leave).await.context("leaving")?;
+            self.call
+                .leave(quartet_call::LeaveMode::Leave)
+                .await
+                .context("leaving")?;
             println!("{prefix}left room {}", self.call.room_id());
         }
         if let Some(path) = &self.options.stats_json {
