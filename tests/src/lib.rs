@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, bail};
 use quartet_call::{Call, CallConfig, CallEvent, CallHandle, MediaSettings, Tile};
 use quartet_proto::RoomKind;
-use quartet_relay::RelayHandle;
+use quartet_relay::{RelayConfig, RelayHandle};
 use quartet_room::{JoinTarget, SessionConfig};
 use quartet_server::{RtmpSetup, ServerConfig};
 use std::net::SocketAddr;
@@ -97,6 +97,19 @@ impl Host {
             base: None,
         };
         Host::start_at(http, rtmp, configure).await
+    }
+
+    /// [`Host::with_relay`] with the relay's own settings (recording, limits).
+    pub async fn with_relay_config(
+        relay: RelayConfig,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Result<Host> {
+        let rtmp = RtmpSetup::Embedded {
+            listen: LOOPBACK.parse()?,
+            relay: Box::new(relay),
+            base: None,
+        };
+        Host::start(rtmp, configure).await
     }
 
     async fn start(rtmp: RtmpSetup, configure: impl FnOnce(&mut ServerConfig)) -> Result<Host> {

@@ -65,6 +65,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             );
         }
     }
+    if let Some(dir) = &args.relay.record {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot record into {} (--record)", dir.display()))?;
+        println!("recording: every stream into {}", dir.display());
+    }
     // Before the relay starts, so it signs with the stored push key; after the flags are
     // known to make sense, so a mistake is reported as such even while another server holds
     // the data directory.

@@ -86,6 +86,23 @@ fn bad_invocations_fail_with_a_clear_message() {
     ]);
     assert!(!ok && err.contains("--rtmp-base rtmp://"), "{err}");
 
+    // A recording directory that cannot exist (under a file) is refused before anything listens.
+    let file = std::env::temp_dir().join(format!("quartet-cli-file-{}", std::process::id()));
+    std::fs::write(&file, b"not a directory").expect("a temp file");
+    let under_file = file.join("recordings");
+    let (ok, _, err) = run(&[
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--rtmp-listen",
+        "127.0.0.1:0",
+        "--ephemeral",
+        "--record",
+        under_file.to_str().expect("a UTF-8 temp path"),
+    ]);
+    let _ = std::fs::remove_file(&file);
+    assert!(!ok && err.contains("cannot record into"), "{err}");
+
     // Nothing listens on port 9 (discard): a clear connection error, not a hang or a panic.
     let (ok, _, err) = run(&["rooms", "--server", "http://127.0.0.1:9"]);
     assert!(!ok && err.contains("could not list rooms"), "{err}");

@@ -1,6 +1,7 @@
 //! The relay's settings and the command-line flags that produce them.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use quartet_proto::sign::StreamSigner;
 
 use crate::auth::PublishGate;
 use crate::queue::QueueLimits;
+use crate::record::StreamNames;
 
 /// RTMP application the relay serves (`rtmp://host/live/<stream>`).
 pub const DEFAULT_APP: &str = "live";
@@ -114,6 +116,11 @@ pub struct RelayConfig {
     pub pending_idle_timeout: Duration,
     /// Most connections not yet publishing or playing; the oldest goes to make room.
     pub max_pending: usize,
+    /// Record every stream into this directory (one FLV file per publish); `None` records
+    /// nothing.
+    pub record_dir: Option<PathBuf>,
+    /// Names recordings by room and member; without it they carry the stream id only.
+    pub names: Option<Arc<dyn StreamNames>>,
 }
 
 impl Default for RelayConfig {
@@ -139,6 +146,8 @@ impl Default for RelayConfig {
             start_timeout: DEFAULT_START_TIMEOUT,
             pending_idle_timeout: DEFAULT_PENDING_IDLE_TIMEOUT,
             max_pending: DEFAULT_MAX_PENDING,
+            record_dir: None,
+            names: None,
         }
     }
 }
@@ -200,6 +209,10 @@ pub struct RelayArgs {
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub rtmp_max_connections: usize,
 
+    /// Record every stream the embedded relay carries, one FLV file per publish, into DIR.
+    #[arg(long, env = "QUARTET_RECORD_DIR", value_name = "DIR")]
+    pub record: Option<PathBuf>,
+
     /// Address the embedded relay serves HTTP-FLV on [default: the RTMP listener's address,
     /// port 8081, or any free port when that one is taken].
     #[arg(long, env = "QUARTET_FLV_LISTEN")]
@@ -260,6 +273,7 @@ impl RelayArgs {
             signer,
             verify_play: self.verify_play,
             max_connections: self.rtmp_max_connections,
+            record_dir: self.record.clone(),
             ..RelayConfig::default()
         }
     }

@@ -99,6 +99,7 @@ mod outbound;
 mod peer;
 mod pending;
 mod queue;
+mod record;
 mod relay;
 mod session;
 mod unsent;
@@ -120,4 +121,7 @@ pub use http_flv::{
     FLV_HEAD_TIMEOUT, FLV_MAX_CONNECTIONS, FLV_MAX_TRAILING_INPUT, FlvLimits, HttpFlv,
 };
 pub use hub::{RelayEvent, StreamStats};
+pub use record::{
+    MAX_NAME_PART, MAX_RECORDINGS, RecordError, StreamLabel, StreamNames, file_name, name_part,
+};
 pub use relay::{Relay, RelayError, RelayHandle};

@@ -17,6 +17,7 @@ use crate::http_flv::{FlvLimits, HttpFlv};
 use crate::hub::{Hub, RelayEvent, StreamStats};
 use crate::peer::Peer;
 use crate::pending::{Admission, PendingSet};
+use crate::record;
 
 /// Pause after an accept error that is not about one connection (out of file descriptors, say),
 /// so the loop does not spin while the condition lasts.
@@ -30,6 +31,15 @@ pub enum RelayError {
     /// The listener is unusable.
     #[error("RTMP listener failed: {0}")]
     Listener(#[from] io::Error),
+    /// The recording directory cannot be made.
+    #[error("cannot record into {}: {source}", dir.display())]
+    RecordDir {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// The embedded RTMP relay; [`Relay::run`] serves until shutdown.
@@ -150,6 +160,7 @@ impl Relay {
             tracing::warn!(%local, "RTMP relay is open: publishes are not signature-checked");
         }
         tracing::info!(%local, app = %self.config.app, "RTMP relay listening");
+        let recorder = self.start_recorder()?;
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let mut refusals = RefusalLog::new();
@@ -228,7 +239,34 @@ impl Relay {
         tracing::info!(%local, connections = tasks.len(), "RTMP relay stopping");
         stop.cancel();
         while tasks.join_next().await.is_some() {}
+        // After the publishers: each recording has taken its stream's last tag by now.
+        if let Some((stop_recording, recording)) = recorder {
+            stop_recording.cancel();
+            if let Err(e) = recording.await {
+                tracing::error!(error = %e, "recorder task failed");
+            }
+        }
         Ok(())
+    }
+
+    /// Starts recording when the config asks for it; fails when its directory cannot be made.
+    fn start_recorder(
+        &self,
+    ) -> Result<Option<(CancellationToken, tokio::task::JoinHandle<()>)>, RelayError> {
+        let Some(dir) = self.config.record_dir.clone() else {
+            return Ok(None);
+        };
+        std::fs::create_dir_all(&dir).map_err(|source| RelayError::RecordDir {
+            dir: dir.clone(),
+            source,
+        })?;
+        let stop = CancellationToken::new();
+        let setup = record::RecordSetup {
+            dir,
+            names: self.config.names.clone(),
+        };
+        let task = tokio::spawn(record::run(self.hub.clone(), setup, stop.clone()));
+        Ok(Some((stop, task)))
     }
 }
 

@@ -6,7 +6,9 @@
 
 use crate::{Server, ServerConfig, StreamLiveness};
 use quartet_proto::sign::StreamSigner;
-use quartet_relay::{PublishGate, Relay, RelayConfig, RelayError, RelayHandle};
+use quartet_relay::{
+    PublishGate, Relay, RelayConfig, RelayError, RelayHandle, StreamLabel, StreamNames,
+};
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -44,6 +46,14 @@ impl PublishGate for ServerGate {
     }
 }
 
+impl StreamNames for ServerGate {
+    fn label(&self, stream_id: &str) -> StreamLabel {
+        self.0.get().map_or(StreamLabel::Unknown, |server| {
+            server.stream_label(stream_id)
+        })
+    }
+}
+
 /// A relay configured for a room server, not yet serving: build the server with
 /// [`EmbeddedRelay::liveness`], then [`EmbeddedRelay::run_for`] it.
 pub struct EmbeddedRelay {
@@ -62,6 +72,7 @@ impl EmbeddedRelay {
             config.push_secret_key.clone(),
         ));
         relay.gate = Some(gate.clone());
+        relay.names = Some(gate.clone());
         let (relay, handle) = Relay::new(relay);
         EmbeddedRelay {
             relay,

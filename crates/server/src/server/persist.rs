@@ -7,6 +7,7 @@ use crate::liveness::StreamLiveness;
 use crate::rooms::Registry;
 use crate::store::{self, RoomStore, StoreContents, StoreError};
 use quartet_proto::sign::StreamVariant;
+use quartet_relay::StreamLabel;
 use std::sync::Arc;
 use tokio::time::Instant;
 
@@ -75,6 +76,30 @@ impl Server {
         }
         let issued = expires_at_unix.saturating_sub(self.inner.config.url_valid.as_secs());
         self.registry().admitted(user_id, issued)
+    }
+
+    /// What `stream_id` is, for a recording's file name: whose and in which room, or a small
+    /// copy of a member's stream (see [`quartet_relay::StreamLabel`]).
+    pub fn stream_label(&self, stream_id: &str) -> StreamLabel {
+        let Some((user_id, variant)) = self.inner.signer.owner(stream_id) else {
+            return StreamLabel::Unknown;
+        };
+        if variant == StreamVariant::Small {
+            return StreamLabel::Copy;
+        }
+        let registry = self.registry();
+        registry
+            .rooms()
+            .find_map(|room| {
+                room.members()
+                    .iter()
+                    .find(|m| m.profile.user_id == user_id)
+                    .map(|m| StreamLabel::Member {
+                        room: room.id.clone(),
+                        member: m.profile.user_name.clone(),
+                    })
+            })
+            .unwrap_or(StreamLabel::Unknown)
     }
 
     /// Forgets revocations older than any URL still valid; returns how many.
