@@ -48,6 +48,7 @@ pub fn device_word(kind: DeviceKind) -> &'static str {
         DeviceKind::Camera => "camera",
         DeviceKind::Microphone => "microphone",
         DeviceKind::Speaker => "speaker",
+        DeviceKind::Screen => "screen",
     }
 }
 

@@ -37,6 +37,9 @@ pub enum VideoInput {
     },
     /// A media file, looped.
     File(PathBuf),
+    /// A screen, shared: its name (an X display, `desktop`, a screen device), or the main one
+    /// when `None`.
+    Screen(Option<String>),
     /// No video: camera-off frames.
     None,
 }

@@ -4,10 +4,10 @@
 //! these on a blocking thread.
 
 use crate::config::{AudioInput, MediaSettings, TONE_HZ, VideoInput};
-use quartet_media::source::{DeviceKind, SourceError};
+use quartet_media::source::{DEFAULT_SCREEN_FPS, DeviceKind, SourceError};
 use quartet_media::{
     AudioSource, CameraSource, FileAudioSource, FileVideoSource, Interrupter, Microphone,
-    SyntheticTone, SyntheticVideo, VideoFrame, VideoSource,
+    ScreenSource, SyntheticTone, SyntheticVideo, VideoFrame, VideoSource,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +32,10 @@ pub fn open_video(
             media.fps,
         )?)),
         VideoInput::File(path) => Some(Box::new(FileVideoSource::open(path)?)),
+        VideoInput::Screen(screen) => Some(Box::new(ScreenSource::open(
+            screen.as_deref(),
+            DEFAULT_SCREEN_FPS.min(media.fps),
+        )?)),
         VideoInput::None => None,
     })
 }

@@ -13,7 +13,7 @@ use figures::{FIGURES_EVERY, Played, stats_json, stats_line};
 use image::ImageFormat;
 use print::{print_event, remember_names};
 use quartet_call::config::{DEFAULT_FPS, DEFAULT_HEIGHT, DEFAULT_WIDTH};
-use quartet_call::{Call, CallConfig, CallEvent, CallHandle, MediaSettings, Receive};
+use quartet_call::{Call, CallConfig, CallEvent, CallHandle, MediaSettings, Receive, VideoInput};
 use quartet_room::SessionConfig;
 use std::collections::HashMap;
 use std::fs::File;
@@ -47,6 +47,10 @@ pub struct BotArgs {
     #[arg(long, value_name = "MS", default_value_t = BOT_TICK.as_millis() as u64,
           value_parser = clap::value_parser!(u64).range(MIN_STATS_EVERY_MS..))]
     stats_every: u64,
+    /// What we send pictures of: `pattern` (a test pattern with our name and a frame clock) or
+    /// `screen[:DISPLAY]` (the screen, e.g. `screen::99`; the main one without a name).
+    #[arg(long, default_value = "pattern", value_parser = parse_video)]
+    video: BotVideo,
     /// Width of the pictures we send (the snapshot has the same size).
     #[arg(long, default_value_t = DEFAULT_WIDTH)]
     width: u32,
@@ -62,7 +66,7 @@ pub struct BotArgs {
     receive: ReceiveArg,
     /// Be the original mini-program client: no token, no event channel, its heartbeat cadence,
     /// no polling, and the stream its live-pusher sent (360×640 portrait, 15 fps, 1000 kbit/s).
-    #[arg(long, conflicts_with_all = ["width", "height", "fps", "no_small_stream"])]
+    #[arg(long, conflicts_with_all = ["width", "height", "fps", "no_small_stream", "video"])]
     v1: bool,
     /// Send no small second stream, even where the room server offers one.
     #[arg(long, env = "QUARTET_NO_SMALL_STREAM",
@@ -107,6 +111,27 @@ pub(crate) struct BotOptions {
     pub(crate) stats_json: Option<PathBuf>,
 }
 
+/// What a bot sends pictures of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BotVideo {
+    /// The test pattern.
+    Pattern,
+    /// A screen: its name, or the main one.
+    Screen(Option<String>),
+}
+
+/// `pattern`, `screen` or `screen:NAME`.
+fn parse_video(s: &str) -> Result<BotVideo, String> {
+    match s.split_once(':') {
+        _ if s == "pattern" => Ok(BotVideo::Pattern),
+        _ if s == "screen" => Ok(BotVideo::Screen(None)),
+        Some(("screen", name)) if !name.is_empty() => Ok(BotVideo::Screen(Some(name.to_owned()))),
+        _ => Err(format!(
+            "expected `pattern`, `screen` or `screen:NAME` (e.g. screen::0), got `{s}`"
+        )),
+    }
+}
+
 /// The call settings of a synthetic member of `width`×`height` at `fps`.
 pub(crate) fn bot_config(session: SessionConfig, width: u32, height: u32, fps: u32) -> CallConfig {
     CallConfig {
@@ -132,6 +157,9 @@ pub async fn run(args: BotArgs) -> Result<()> {
         (args.width, args.height, args.fps)
     };
     let mut config = bot_config(session, width, height, fps);
+    if let BotVideo::Screen(screen) = args.video {
+        config.video = VideoInput::Screen(screen);
+    }
     config.media.receive = args.receive.into();
     config.media.send_small = !args.no_small_stream;
     if args.v1 {

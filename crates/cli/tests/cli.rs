@@ -86,6 +86,17 @@ fn bad_invocations_fail_with_a_clear_message() {
     ]);
     assert!(!ok && err.contains("--rtmp-base rtmp://"), "{err}");
 
+    let (ok, _, err) = run(&[
+        "bot",
+        "--server",
+        "http://127.0.0.1:9",
+        "--room",
+        "r",
+        "--video",
+        "window",
+    ]);
+    assert!(!ok && err.contains("screen:NAME"), "{err}");
+
     // A recording directory that cannot exist (under a file) is refused before anything listens.
     let file = std::env::temp_dir().join(format!("quartet-cli-file-{}", std::process::id()));
     std::fs::write(&file, b"not a directory").expect("a temp file");

@@ -47,8 +47,8 @@ pub use publish::{
 };
 pub use source::{
     AudioDeviceInfo, AudioSource, CameraInfo, CameraSource, DeviceKind, FileAudioSource,
-    FileVideoSource, Interrupter, Microphone, SourceError, SyntheticTone, SyntheticVideo,
-    VideoSource, list_cameras, list_microphones,
+    FileVideoSource, Interrupter, Microphone, ScreenSource, SourceError, SyntheticTone,
+    SyntheticVideo, VideoSource, list_cameras, list_microphones,
 };
 pub use stream_info::{AudioFormat, StreamInfo, VideoFormat};
 pub use sync_marks::{AvOffsets, SyncMeter};

@@ -1,8 +1,10 @@
 //! Test support shared by the relay, media and end-to-end tests: a real third-party RTMP server
 //! (nginx with Debian's RTMP module) on a free loopback port, and FFmpeg's CLI as an independent
 //! peer, so our code is never tested only against itself; an RTMP client of our own
-//! ([`rtmp`]) for what those peers cannot do; and sounds made here ([`sounds`]).
+//! ([`rtmp`]) for what those peers cannot do; sounds made here ([`sounds`]); and picture
+//! similarity ([`picture`]).
 
+pub mod picture;
 pub mod rtmp;
 pub mod sounds;
 

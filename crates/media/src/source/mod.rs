@@ -9,6 +9,7 @@ mod camera;
 mod file;
 mod microphone;
 mod null_device;
+mod screen;
 mod synthetic;
 mod tone;
 
@@ -19,6 +20,10 @@ pub use camera::{
 pub use file::{FileAudioSource, FileVideoSource};
 pub(crate) use microphone::is_null as is_null_device;
 pub use microphone::{AudioDeviceInfo, Microphone, list_microphones, list_microphones_on};
+pub use screen::{
+    DEFAULT_SCREEN_FPS, MAX_SCREEN_HEIGHT, MAX_SCREEN_WIDTH, SCREEN_DEVICE_FORMAT, ScreenSource,
+    default_screen, fit_within,
+};
 pub use synthetic::SyntheticVideo;
 pub use tone::SyntheticTone;
 
@@ -39,6 +44,8 @@ pub enum DeviceKind {
     Microphone,
     /// A speaker or headphones.
     Speaker,
+    /// A screen being shared.
+    Screen,
 }
 
 impl std::fmt::Display for DeviceKind {
@@ -47,6 +54,7 @@ impl std::fmt::Display for DeviceKind {
             DeviceKind::Camera => "camera",
             DeviceKind::Microphone => "microphone",
             DeviceKind::Speaker => "speaker",
+            DeviceKind::Screen => "screen",
         })
     }
 }

@@ -1,0 +1,195 @@
+//! The screen as a video source, through FFmpeg's grab devices: x11grab on Linux (an X server,
+//! or XWayland, which shows X windows only), gdigrab on Windows, avfoundation's screen devices
+//! on macOS. FFmpeg's devices are already linked for cameras, so no second capture stack is
+//! needed for the same frames.
+//!
+//! The picture keeps the screen's aspect ratio and is scaled down to fit
+//! [`MAX_SCREEN_WIDTH`]×[`MAX_SCREEN_HEIGHT`]: text stays legible where a camera's 640×360
+//! would blur it.
+
+use super::{DeviceKind, Interrupter, SourceError, VideoSource};
+use crate::convert::Scaler;
+use crate::ffi;
+use crate::frame::{VideoFrame, even, unix_micros};
+use ffmpeg_next::format::context::Input;
+use ffmpeg_next::util::error::EAGAIN;
+use ffmpeg_next::{Dictionary, Error, Packet, codec, decoder, frame, media};
+
+/// FFmpeg's screen grab device on this platform.
+#[cfg(target_os = "windows")]
+pub const SCREEN_DEVICE_FORMAT: &str = "gdigrab";
+/// FFmpeg's screen grab device on this platform.
+#[cfg(target_os = "macos")]
+pub const SCREEN_DEVICE_FORMAT: &str = "avfoundation";
+/// FFmpeg's screen grab device on this platform.
+#[cfg(not(any(target_os = "windows", target_os = "macos")))]
+pub const SCREEN_DEVICE_FORMAT: &str = "x11grab";
+
+/// Widest picture a shared screen is sent at.
+pub const MAX_SCREEN_WIDTH: u32 = 1920;
+/// Tallest picture a shared screen is sent at.
+pub const MAX_SCREEN_HEIGHT: u32 = 1080;
+/// Frames per second of a shared screen unless asked otherwise: text changes seldom, and a
+/// lower rate leaves the bits for sharpness.
+pub const DEFAULT_SCREEN_FPS: u32 = 10;
+
+/// The screen grabbed when none is named: `$DISPLAY` on X11, the whole desktop on Windows, the
+/// first screen on macOS.
+pub fn default_screen() -> String {
+    if cfg!(target_os = "windows") {
+        "desktop".to_owned()
+    } else if cfg!(target_os = "macos") {
+        "Capture screen 0".to_owned()
+    } else {
+        std::env::var("DISPLAY")
+            .ok()
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| ":0".to_owned())
+    }
+}
+
+/// `width`×`height` scaled down, aspect kept, to fit `max_width`×`max_height`; even sides, as
+/// 4:2:0 pictures need.
+pub fn fit_within(width: u32, height: u32, max_width: u32, max_height: u32) -> (u32, u32) {
+    if width == 0 || height == 0 {
+        return (0, 0);
+    }
+    let scale = (f64::from(max_width) / f64::from(width))
+        .min(f64::from(max_height) / f64::from(height))
+        .min(1.0);
+    let side = |v: u32| even(((f64::from(v) * scale).round() as u32).max(2));
+    (side(width), side(height))
+}
+
+/// A screen, captured.
+pub struct ScreenSource {
+    name: String,
+    input: Input,
+    stream: usize,
+    decoder: decoder::Video,
+    scaler: Scaler,
+    decoded: frame::Video,
+    interrupter: Interrupter,
+}
+
+impl ScreenSource {
+    /// Opens `screen` (an X display such as `:0`, `desktop` or a window title on Windows, a
+    /// screen device on macOS; [`default_screen`] when `None`) at `fps` frames per second.
+    pub fn open(screen: Option<&str>, fps: u32) -> Result<ScreenSource, SourceError> {
+        crate::init();
+        let name = screen.map_or_else(default_screen, str::to_owned);
+        let mut options = Dictionary::new();
+        options.set("framerate", &fps.max(1).to_string());
+        if cfg!(target_os = "macos") {
+            options.set("capture_cursor", "1");
+        } else {
+            options.set("draw_mouse", "1");
+        }
+        let interrupter = Interrupter::new();
+        let input = ffi::open_input(
+            &name,
+            Some(SCREEN_DEVICE_FORMAT),
+            options,
+            interrupter.checker(),
+            true,
+        )
+        .map_err(|e| match e {
+            Error::DemuxerNotFound => SourceError::NoDevice(DeviceKind::Screen),
+            e => SourceError::Unavailable {
+                kind: DeviceKind::Screen,
+                name: name.clone(),
+                reason: e.to_string(),
+            },
+        })?;
+        let unavailable = |reason: String| SourceError::Unavailable {
+            kind: DeviceKind::Screen,
+            name: name.clone(),
+            reason,
+        };
+        let stream = input
+            .streams()
+            .best(media::Type::Video)
+            .ok_or_else(|| unavailable("no video stream".to_owned()))?;
+        let index = stream.index();
+        let decoder = codec::Context::from_parameters(stream.parameters())
+            .and_then(|c| c.decoder().video())
+            .map_err(|e| unavailable(format!("no decoder: {e}")))?;
+        Ok(ScreenSource {
+            name,
+            input,
+            stream: index,
+            decoder,
+            scaler: Scaler::default(),
+            decoded: frame::Video::empty(),
+            interrupter,
+        })
+    }
+
+    fn failed(e: Error) -> SourceError {
+        match e {
+            Error::Exit => SourceError::Interrupted,
+            e => SourceError::Failed {
+                kind: DeviceKind::Screen,
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+impl VideoSource for ScreenSource {
+    fn next_frame(&mut self) -> Result<Option<VideoFrame>, SourceError> {
+        loop {
+            match self.decoder.receive_frame(&mut self.decoded) {
+                Ok(()) => {
+                    let (w, h) = fit_within(
+                        self.decoded.width(),
+                        self.decoded.height(),
+                        MAX_SCREEN_WIDTH,
+                        MAX_SCREEN_HEIGHT,
+                    );
+                    let mut f = self.scaler.frame_at(&self.decoded, w, h)?;
+                    f.capture_us = Some(unix_micros());
+                    return Ok(Some(f));
+                }
+                Err(Error::Other { errno: EAGAIN }) => {}
+                Err(e) => return Err(Self::failed(e)),
+            }
+            let mut packet = Packet::empty();
+            match packet.read(&mut self.input) {
+                Ok(()) if packet.stream() == self.stream => {
+                    self.decoder.send_packet(&packet).map_err(Self::failed)?;
+                }
+                Ok(()) => {}
+                Err(Error::Other { errno: EAGAIN }) => return Ok(None),
+                Err(e) => return Err(Self::failed(e)),
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("screen {}", self.name)
+    }
+
+    fn interrupter(&self) -> Option<Interrupter> {
+        Some(self.interrupter.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_screen_is_scaled_down_keeping_its_shape() {
+        assert_eq!(fit_within(3840, 2160, 1920, 1080), (1920, 1080));
+        assert_eq!(fit_within(2560, 1600, 1920, 1080), (1728, 1080));
+        assert_eq!(fit_within(1280, 800, 1920, 1080), (1280, 800));
+    }
+
+    #[test]
+    fn sides_stay_even_and_never_vanish() {
+        assert_eq!(fit_within(1365, 767, 1920, 1080), (1364, 766));
+        assert_eq!(fit_within(10_000, 3, 1920, 1080), (1920, 2));
+        assert_eq!(fit_within(0, 600, 1920, 1080), (0, 0));
+    }
+}

@@ -1,0 +1,189 @@
+//! Sharing a screen under Xvfb: a member publishes the virtual screen (FFmpeg's x11grab) showing
+//! a known, text-like picture through the embedded relay, and what another member decodes holds
+//! against that picture (luma SSIM), at 1280×720 and 5 fps within 800 kbit/s. Needs Xvfb and
+//! ImageMagick (`cargo xtask test` installs both).
+
+#![cfg(target_os = "linux")]
+
+use anyhow::{Context, Result, bail, ensure};
+use image::{Rgb, RgbImage};
+use quartet_call::{MediaSettings, VideoInput};
+use quartet_room::JoinTarget;
+use quartet_testkit::picture::{luma_bt601, ssim};
+use quartet_testkit::require;
+use quartet_tests::{DEADLINE, Host, TestMember, init_tracing, member_config};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WIDTH: u32 = 1280;
+const HEIGHT: u32 = 720;
+const FPS: u32 = 5;
+const KBPS: u32 = 800;
+/// Legibility kept from regressing. Measured 0.937 with the camera's encoder settings and 2 s
+/// keyframes (0.875 with 1 s keyframes); the target of 0.95 at these settings needs an encoder
+/// profile for screen content (see docs/recording.md, "Screen sharing").
+const MIN_SSIM: f64 = 0.92;
+/// X display numbers tried for the test's own Xvfb.
+const DISPLAYS: std::ops::Range<u32> = 170..230;
+const XVFB_START: Duration = Duration::from_secs(10);
+
+/// An Xvfb of our own, killed when dropped.
+struct Xvfb {
+    child: Child,
+    name: String,
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_xvfb() -> Result<Xvfb> {
+    let xvfb = require("Xvfb", "Debian package xvfb")?;
+    let n = DISPLAYS
+        .clone()
+        .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+        .context("no free X display number")?;
+    let name = format!(":{n}");
+    let child = Command::new(xvfb)
+        .args([
+            &name,
+            "-screen",
+            "0",
+            &format!("{WIDTH}x{HEIGHT}x24"),
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let x = Xvfb { child, name };
+    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+    let started = Instant::now();
+    while !socket.exists() {
+        ensure!(
+            started.elapsed() < XVFB_START,
+            "Xvfb {} did not start",
+            x.name
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(x)
+}
+
+/// A screen of text: lines of word-like dark blocks on a light page, a coloured sidebar.
+fn text_page() -> RgbImage {
+    RgbImage::from_fn(WIDTH, HEIGHT, |x, y| {
+        if x < 200 {
+            return Rgb([40, 60, (100 + y / 8) as u8]);
+        }
+        let (line, in_line) = (y / 24, y % 24);
+        let word = (x / 9).wrapping_mul(2_654_435_761).wrapping_add(line * 97) % 7;
+        let glyph = in_line > 6 && in_line < 18 && word != 0 && (x % 9) < 7 && (x + y) % 5 != 0;
+        if glyph {
+            Rgb([20, 20, 30])
+        } else {
+            Rgb([245, 245, 240])
+        }
+    })
+}
+
+/// Shows `picture` on the root window of `display` (ImageMagick's `display`, which exits
+/// non-zero once the root is set since it has no window of its own to keep).
+fn show_on_root(display: &str, picture: &Path) -> Result<()> {
+    let show = require("display", "Debian package imagemagick")?;
+    Command::new(show)
+        .args(["-window", "root"])
+        .arg(picture)
+        .env("DISPLAY", display)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    Ok(())
+}
+
+fn media(width: u32, height: u32) -> MediaSettings {
+    MediaSettings {
+        width,
+        height,
+        fps: FPS,
+        video_kbps: KBPS,
+        tile_width: width,
+        tile_height: height,
+        send_small: false,
+        keyframe_interval: quartet_media::publish::MAX_KEYFRAME_INTERVAL,
+        ..MediaSettings::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_screen_reaches_another_member_legible() -> Result<()> {
+    init_tracing();
+    let x = start_xvfb()?;
+    let dir = tempfile::tempdir()?;
+    let page = text_page();
+    let file = dir.path().join("page.png");
+    page.save(&file)?;
+    show_on_root(&x.name, &file)?;
+    let want = luma_bt601(page.as_raw());
+
+    let host = Host::with_relay(|_| {}).await?;
+    let mut sharer = member_config(
+        &host.url,
+        JoinTarget::Create {
+            room_name: "Screens".into(),
+        },
+        "Presenter",
+    );
+    sharer.video = VideoInput::Screen(Some(x.name.clone()));
+    sharer.media = media(WIDTH, HEIGHT);
+    let sharer = TestMember::start(sharer).await?;
+    let mut viewer = member_config(
+        &host.url,
+        JoinTarget::Join {
+            room_id: sharer.call.room_id(),
+        },
+        "Viewer",
+    );
+    viewer.media = media(320, 180);
+    viewer.media.tile_width = WIDTH;
+    viewer.media.tile_height = HEIGHT;
+    let viewer = TestMember::start(viewer).await?;
+
+    let id = sharer.user_id();
+    let started = Instant::now();
+    let mut best = None::<(f64, (u32, u32))>;
+    while started.elapsed() < DEADLINE {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let Some(frame) = viewer
+            .tile_of(&id)
+            .and_then(|t| t.frames().borrow().clone())
+        else {
+            continue;
+        };
+        let size = (frame.width(), frame.height());
+        if size != (WIDTH, HEIGHT) {
+            best.get_or_insert((0.0, size));
+            continue;
+        }
+        let score = ssim(frame.y(), &want, WIDTH as usize, HEIGHT as usize).unwrap_or(0.0);
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, size));
+        }
+        if score >= MIN_SSIM {
+            eprintln!(
+                "shared screen: SSIM {score:.3} at {WIDTH}x{HEIGHT}, {FPS} fps, {KBPS} kbit/s, after {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            viewer.leave().await?;
+            sharer.leave().await?;
+            host.stop().await?;
+            return Ok(());
+        }
+    }
+    bail!("the viewer never saw the screen legibly: best {best:?}, wanted SSIM ≥ {MIN_SSIM}")
+}
