@@ -5,7 +5,7 @@
 
 #![cfg(target_os = "linux")]
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use image::{Rgb, RgbImage};
 use quartet_call::{MediaSettings, VideoInput};
 use quartet_room::JoinTarget;
@@ -20,13 +20,17 @@ const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 720;
 const FPS: u32 = 5;
 const KBPS: u32 = 800;
-/// Legibility kept from regressing. Measured 0.937 with the camera's encoder settings and 2 s
-/// keyframes (0.875 with 1 s keyframes); the target of 0.95 at these settings needs an encoder
-/// profile for screen content (see docs/recording.md, "Screen sharing").
-const MIN_SSIM: f64 = 0.92;
+/// Median legibility kept from regressing. Measured: median 0.871 (min 0.717, max 0.954) with
+/// the camera's encoder settings and 2 s keyframes; the target of 0.95 needs an encoder profile
+/// for screen content (see docs/screen-share.md).
+const MIN_SSIM: f64 = 0.82;
 /// X display numbers tried for the test's own Xvfb.
 const DISPLAYS: std::ops::Range<u32> = 170..230;
 const XVFB_START: Duration = Duration::from_secs(10);
+/// How long the viewer's picture is scored once it arrives at full size.
+const MEASURE: Duration = Duration::from_secs(6);
+/// How often it is scored.
+const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
 /// An Xvfb of our own, killed when dropped.
 struct Xvfb {
@@ -156,34 +160,48 @@ async fn a_shared_screen_reaches_another_member_legible() -> Result<()> {
 
     let id = sharer.user_id();
     let started = Instant::now();
-    let mut best = None::<(f64, (u32, u32))>;
-    while started.elapsed() < DEADLINE {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut scores = Vec::new();
+    let mut measuring_since = None::<Instant>;
+    while measuring_since.is_none_or(|t| t.elapsed() < MEASURE) {
+        ensure!(
+            started.elapsed() < DEADLINE,
+            "the viewer saw no {WIDTH}x{HEIGHT} picture of the screen"
+        );
+        tokio::time::sleep(SAMPLE_EVERY).await;
         let Some(frame) = viewer
             .tile_of(&id)
             .and_then(|t| t.frames().borrow().clone())
         else {
             continue;
         };
-        let size = (frame.width(), frame.height());
-        if size != (WIDTH, HEIGHT) {
-            best.get_or_insert((0.0, size));
+        if (frame.width(), frame.height()) != (WIDTH, HEIGHT) {
             continue;
         }
-        let score = ssim(frame.y(), &want, WIDTH as usize, HEIGHT as usize).unwrap_or(0.0);
-        if best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, size));
-        }
-        if score >= MIN_SSIM {
-            eprintln!(
-                "shared screen: SSIM {score:.3} at {WIDTH}x{HEIGHT}, {FPS} fps, {KBPS} kbit/s, after {:.1} s",
-                started.elapsed().as_secs_f64()
-            );
-            viewer.leave().await?;
-            sharer.leave().await?;
-            host.stop().await?;
-            return Ok(());
-        }
+        measuring_since.get_or_insert_with(Instant::now);
+        scores.push(ssim(frame.y(), &want, WIDTH as usize, HEIGHT as usize).unwrap_or(0.0));
     }
-    bail!("the viewer never saw the screen legibly: best {best:?}, wanted SSIM ≥ {MIN_SSIM}")
+    viewer.leave().await?;
+    sharer.leave().await?;
+    host.stop().await?;
+    // In time order: how the picture sharpens between the encoder's dips.
+    eprintln!(
+        "SSIM in time order: {:?}",
+        scores
+            .iter()
+            .map(|s| (s * 1000.0).round() / 1000.0)
+            .collect::<Vec<_>>()
+    );
+    scores.sort_by(f64::total_cmp);
+    let median = scores[scores.len() / 2];
+    eprintln!(
+        "shared screen at {WIDTH}x{HEIGHT}, {FPS} fps, {KBPS} kbit/s: SSIM min {:.3} median {median:.3} max {:.3} over {} looks",
+        scores[0],
+        scores[scores.len() - 1],
+        scores.len()
+    );
+    ensure!(
+        median >= MIN_SSIM,
+        "the shared screen is not legible: median SSIM {median:.3} < {MIN_SSIM}"
+    );
+    Ok(())
 }
