@@ -20,10 +20,11 @@ const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 720;
 const FPS: u32 = 5;
 const KBPS: u32 = 800;
-/// Median legibility kept from regressing. Measured: median 0.871 (min 0.717, max 0.954) with
-/// the camera's encoder settings and 2 s keyframes; the target of 0.95 needs an encoder profile
-/// for screen content (see docs/screen-share.md).
-const MIN_SSIM: f64 = 0.82;
+/// Median legibility asked of a shared screen at these settings. Measured 0.974 with a shared
+/// screen's keyframe spacing; 0.871 with a camera's 2 s GOP, whose every keyframe fell to 0.72.
+const MIN_SSIM: f64 = 0.95;
+/// Most keyframes a still screen may send in this test: the first, and one for the viewer.
+const MAX_KEYFRAMES: u64 = 3;
 /// X display numbers tried for the test's own Xvfb.
 const DISPLAYS: std::ops::Range<u32> = 170..230;
 const XVFB_START: Duration = Duration::from_secs(10);
@@ -180,6 +181,11 @@ async fn a_shared_screen_reaches_another_member_legible() -> Result<()> {
         measuring_since.get_or_insert_with(Instant::now);
         scores.push(ssim(frame.y(), &want, WIDTH as usize, HEIGHT as usize).unwrap_or(0.0));
     }
+    let sent = sharer
+        .call
+        .stats()
+        .publisher
+        .context("the sharer has no publisher")?;
     viewer.leave().await?;
     sharer.leave().await?;
     host.stop().await?;
@@ -198,6 +204,18 @@ async fn a_shared_screen_reaches_another_member_legible() -> Result<()> {
         scores[0],
         scores[scores.len() - 1],
         scores.len()
+    );
+    eprintln!(
+        "sharer sent {:.0} kbit/s, {} keyframes in {} frames, {:.1} ms per encode",
+        sent.kbps,
+        sent.keyframes,
+        sent.frames_encoded,
+        sent.encode_ms_mean.unwrap_or(0.0)
+    );
+    ensure!(
+        sent.keyframes <= MAX_KEYFRAMES,
+        "a still screen sent {} keyframes",
+        sent.keyframes
     );
     ensure!(
         median >= MIN_SSIM,

@@ -939,6 +939,7 @@ impl Actor {
         handle.set_echo_reference(self.mixer.tap());
         handle.set_audio_muted(self.mic_muted);
         handle.set_video_enabled(self.camera_enabled);
+        handle.set_video_content(self.video_input.content());
         if audio.is_some() {
             handle.replace_audio_source(audio);
         }
@@ -1359,6 +1360,7 @@ impl Actor {
                 }
                 let source = source.map(|v| self.previewed(v));
                 if let Some(p) = &self.publisher {
+                    p.handle.set_video_content(input.content());
                     p.handle.replace_video_source(source);
                 }
                 self.video_input = input;

@@ -2,7 +2,7 @@
 //! to capture from and play to.
 
 use crate::receive::Receive;
-use quartet_media::publish::MAX_KEYFRAME_INTERVAL;
+use quartet_media::publish::{MAX_KEYFRAME_INTERVAL, VideoContent};
 use quartet_media::source::CameraSettings;
 use quartet_media::{AudioProcessing, PublisherConfig, SmallStreamConfig, publish};
 use quartet_room::SessionConfig;
@@ -42,6 +42,16 @@ pub enum VideoInput {
     Screen(Option<String>),
     /// No video: camera-off frames.
     None,
+}
+
+impl VideoInput {
+    /// What its pictures show, for the encoder (a screen keeps its keyframes far apart).
+    pub fn content(&self) -> VideoContent {
+        match self {
+            VideoInput::Screen(_) => VideoContent::Screen,
+            _ => VideoContent::Camera,
+        }
+    }
 }
 
 /// Where our sound comes from.

@@ -17,6 +17,7 @@
 mod audio;
 mod capture;
 mod cleaning;
+mod content;
 mod session;
 mod small;
 
@@ -30,6 +31,7 @@ use crate::stats::{RateMeter, SampleWindow};
 use audio::{AudioEncoder, open_audio_encoder};
 use capture::{Outputs, audio_capture, video_capture};
 use cleaning::Cleaning;
+pub use content::{SCREEN_KEYFRAME_INTERVAL, VideoContent, encoder_keyint};
 use ffmpeg_next::{Packet, codec, encoder};
 use quartet_proto::redact::Redacted;
 use session::send_loop;
@@ -303,6 +305,8 @@ struct Shared {
     mic_level: AtomicU32,
     cleaning: Cleaning,
     video_enabled: AtomicBool,
+    /// The pictures are a shared screen (see [`VideoContent`]).
+    screen: AtomicBool,
     new_video: Pending<dyn VideoSource>,
     new_audio: Pending<dyn AudioSource>,
     video_interrupter: Mutex<Option<Interrupter>>,
@@ -316,6 +320,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    fn video_content(&self) -> VideoContent {
+        if self.screen.load(Ordering::SeqCst) {
+            VideoContent::Screen
+        } else {
+            VideoContent::Camera
+        }
+    }
+
     fn lane(&self, kind: StreamKind) -> Option<&Lane> {
         match kind {
             StreamKind::Main => Some(&self.main),
@@ -393,6 +405,7 @@ impl Publisher {
             mic_level: AtomicU32::new(0),
             cleaning: Cleaning::new(processing),
             video_enabled: AtomicBool::new(true),
+            screen: AtomicBool::new(false),
             new_video: Mutex::new(None),
             new_audio: Mutex::new(None),
             video_interrupter: Mutex::new(None),
@@ -505,6 +518,16 @@ impl PublisherHandle {
     /// Gives the echo canceller what our speaker plays (a tap on the call's mixer).
     pub fn set_echo_reference(&self, tap: MixTap) {
         self.shared().cleaning.ask_far_end(tap);
+    }
+
+    /// Says what the pictures show (a shared screen keeps keyframes far apart: see
+    /// [`VideoContent`]); takes effect at the next frame.
+    pub fn set_video_content(&self, content: VideoContent) {
+        let screen = content == VideoContent::Screen;
+        if self.shared().screen.swap(screen, Ordering::SeqCst) != screen {
+            // The new pictures start whole for everyone.
+            self.request_keyframe();
+        }
     }
 
     /// Turns the camera on or off: off sends a black frame every [`CAMERA_OFF_INTERVAL`].

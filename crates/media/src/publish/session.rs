@@ -186,8 +186,7 @@ pub(crate) fn open_video_encoder(
     enc.set_time_base(Rational::new(1, 1000));
     enc.set_frame_rate(Some(Rational::new(config.fps as i32, 1)));
     set_video_bitrate(&mut enc, config.video_kbps);
-    let keyint =
-        ((config.keyframe_interval.as_secs_f64() * f64::from(config.fps)).round() as u32).max(1);
+    let keyint = super::encoder_keyint(config.fps, config.keyframe_interval);
     enc.set_gop(keyint);
     enc.set_max_b_frames(0);
     // FLV carries SPS/PPS once, in the AVC sequence header, so x264 must put them in extradata.
@@ -577,7 +576,9 @@ impl Session {
         let key = keyframe_due(
             requested,
             self.last_keyframe.map(|t| t.elapsed()),
-            config.keyframe_interval,
+            shared
+                .video_content()
+                .keyframe_interval(config.keyframe_interval),
         );
         av.set_kind(if key {
             picture::Type::I
