@@ -8,7 +8,7 @@ use crate::preview::device_word;
 use quartet_call::{
     AudioInput, AudioOutputChoice, AudioProcessing, Call, CallConfig, CallEvent, CallHandle,
     CallStats, LeaveMode, LeaveOptions, Link, MediaSettings, Participant, Placement, PlayerState,
-    PublisherState, QualityTracker, Receive, VideoInput,
+    PublisherState, QualityTracker, Receive, SendQuality, VideoInput,
 };
 use quartet_room::{JoinTarget, SessionConfig};
 use serde::{Deserialize, Serialize};
@@ -114,6 +114,9 @@ pub struct JoinRequest {
     /// How the microphone is cleaned; everything on when absent.
     #[serde(default)]
     pub audio_processing: AudioProcessingDto,
+    /// The picture we send (`360p15`, `540p30`, `720p15`, `720p30`); the usual one when absent.
+    #[serde(default)]
+    pub send_quality: Option<String>,
 }
 
 /// The microphone cleaning switches, as the page sends them.
@@ -188,12 +191,20 @@ impl JoinRequest {
             nickname,
             DEFAULT_AVATAR,
         );
+        let mut media = MediaSettings {
+            receive: receive_for(self.data_saver),
+            processing: self.audio_processing.into(),
+            ..MediaSettings::default()
+        };
+        let quality = match self.send_quality.as_deref() {
+            None => SendQuality::default(),
+            Some(name) => SendQuality::from_name(name).ok_or_else(|| {
+                AppError::InvalidInput(format!("no such picture quality: {name}"))
+            })?,
+        };
+        quality.apply(&mut media);
         Ok(CallConfig {
-            media: MediaSettings {
-                receive: receive_for(self.data_saver),
-                processing: self.audio_processing.into(),
-                ..MediaSettings::default()
-            },
+            media,
             video: self.video.input(nickname),
             audio: self.audio.input(),
             output: speaker_choice(self.speaker.clone()),
@@ -806,6 +817,29 @@ mod tests {
         assert_eq!(c.audio, AudioInput::Microphone(None));
         assert_eq!(c.output, AudioOutputChoice::Device("Speakers".into()));
         assert!(c.start_muted && !c.start_camera_off);
+        assert_eq!((c.media.width, c.media.height, c.media.fps), (640, 360, 15));
+    }
+
+    #[test]
+    fn a_chosen_picture_quality_is_sent_and_an_unknown_one_refused() {
+        let mut v = json!({
+            "server": "127.0.0.1:8080",
+            "nickname": "Ann",
+            "target": {"kind": "join", "roomId": "room_1"},
+            "video": {"kind": "synthetic"},
+            "audio": {"kind": "tone"},
+            "speaker": null,
+            "sendQuality": "720p30"
+        });
+        let c = request(v.clone()).config().unwrap();
+        assert_eq!(
+            (c.media.width, c.media.height, c.media.fps),
+            (1280, 720, 30)
+        );
+        v["sendQuality"] = json!("4k");
+        let e = request(v).config().unwrap_err();
+        assert_eq!(e.kind(), "invalidInput");
+        assert!(e.to_string().contains("4k"), "{e}");
     }
 
     #[test]

@@ -94,7 +94,12 @@ export interface JoinRequest {
   startCameraOff: boolean;
   dataSaver: boolean;
   audioProcessing: AudioProcessing;
+  /** The picture we send; the usual 360p15 when absent. */
+  sendQuality?: SendQuality;
 }
+
+/** The picture we send: the usual call picture or HD, as the app names them. */
+export type SendQuality = "360p15" | "540p30" | "720p15" | "720p30";
 
 /** Which cleaning the microphone gets before it is sent. */
 export interface AudioProcessing {

@@ -1,7 +1,7 @@
 // Settings persisted with the store plugin, plus the device choices as the selects name them.
 
 import { LazyStore } from "@tauri-apps/plugin-store";
-import type { AudioChoice, AudioProcessing, VideoChoice } from "./api";
+import type { AudioChoice, AudioProcessing, SendQuality, VideoChoice } from "./api";
 import type { LanguageSetting } from "./i18n";
 
 export type VideoPath = "auto" | "webcodecs" | "webgl";
@@ -33,6 +33,8 @@ export interface Settings {
   gainControl: boolean;
   /** Leaving a call we host: ask, or what the user told us once with "Don't ask again". */
   hostLeave: HostLeave;
+  /** The picture we send (HD needs a good uplink; the call steps down on a narrow one). */
+  sendQuality: SendQuality;
 }
 
 export const DEFAULTS: Settings = {
@@ -52,6 +54,7 @@ export const DEFAULTS: Settings = {
   noiseSuppression: true,
   gainControl: true,
   hostLeave: "ask",
+  sendQuality: "360p15",
 };
 
 /** The microphone cleaning switches of `s`, as the app takes them. */
@@ -73,6 +76,7 @@ export function sanitize(raw: unknown): Settings {
   if (!["auto", "en", "zh-CN"].includes(out.language)) out.language = DEFAULTS.language;
   if (!["auto", "webcodecs", "webgl"].includes(out.videoPath)) out.videoPath = DEFAULTS.videoPath;
   if (!["ask", "leave", "end"].includes(out.hostLeave)) out.hostLeave = DEFAULTS.hostLeave;
+  if (!["360p15", "540p30", "720p15", "720p30"].includes(out.sendQuality)) out.sendQuality = DEFAULTS.sendQuality;
   return out;
 }
 

@@ -34,6 +34,7 @@ pub mod grid;
 pub mod keyframe;
 pub mod leaving;
 pub mod quality;
+pub mod quality_preset;
 pub mod receive;
 pub mod speaker;
 pub mod stats;
@@ -58,6 +59,7 @@ pub use keyframe::{
 };
 pub use leaving::LeaveOptions;
 pub use quality::{Quality, QualityMeter, QualityTracker};
+pub use quality_preset::SendQuality;
 pub use quartet_media::source::DeviceKind;
 pub use quartet_media::{AudioFormat, StreamInfo, VideoFormat};
 pub use quartet_media::{AudioProcessing, ProcessingStats};

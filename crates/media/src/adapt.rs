@@ -89,8 +89,13 @@ impl Rung {
     }
 }
 
-/// The rungs below a call's usual 640×360 at 15 fps: first smaller pictures, then fewer of them.
-pub const LADDER: [Rung; 4] = [
+/// The rungs a publisher may step down to, largest first: from HD (1280×720 at 30 fps) first
+/// fewer pixels at full motion, then half the frames; below a call's usual 640×360 at 15 fps,
+/// smaller pictures, then fewer of them. A publisher uses only those below its configured rung.
+pub const LADDER: [Rung; 7] = [
+    Rung::new(960, 540, 30),
+    Rung::new(960, 540, 15),
+    Rung::new(640, 360, 30),
     Rung::new(640, 360, 15),
     Rung::new(480, 270, 15),
     Rung::new(480, 270, 10),

@@ -242,6 +242,7 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
       startCameraOff: cameraOff.checked,
       dataSaver: app.settings.dataSaver,
       audioProcessing: audioProcessing(app.settings),
+      sendQuality: app.settings.sendQuality,
     };
     const bus = new CallBus();
     try {

@@ -49,6 +49,18 @@ export function openSettings(app: App): void {
     ],
     "video-path-select",
   );
+  // Taken at the next join: the camera is opened at this size.
+  const sendQuality = select(
+    app,
+    "sendQuality",
+    [
+      ["360p15", "settings.quality360p15"],
+      ["540p30", "settings.quality540p30"],
+      ["720p15", "settings.quality720p15"],
+      ["720p30", "settings.quality720p30"],
+    ],
+    "send-quality-select",
+  );
   const hostLeave = select(
     app,
     "hostLeave",
@@ -91,6 +103,7 @@ export function openSettings(app: App): void {
     h("div", { class: "card-head" }, tx(h("h2"), "settings.title"), x),
     h("label", { class: "field" }, tx(h("span"), "settings.language"), language),
     h("label", { class: "field" }, tx(h("span"), "settings.video"), video),
+    h("label", { class: "field" }, tx(h("span"), "settings.sendQuality"), sendQuality),
     h("label", { class: "field" }, tx(h("span"), "settings.hostLeave"), hostLeave),
     h("label", { class: "check" }, dataSaver, tx(h("span"), "settings.dataSaver")),
     h("div", { class: "field" }, tx(h("span"), "settings.sound"), ...cleaning),

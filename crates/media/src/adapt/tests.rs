@@ -101,6 +101,27 @@ fn the_ladder_steps_down_from_the_configured_rung() {
 }
 
 #[test]
+fn hd_steps_down_through_fewer_pixels_then_fewer_frames() {
+    let hd = Ladder::new(Rung::new(1280, 720, 30), 2000, AUDIO_KBPS);
+    let rungs: Vec<Rung> = (0..hd.len()).map(|i| hd.rung(i)).collect();
+    assert_eq!(
+        &rungs[..5],
+        &[
+            Rung::new(1280, 720, 30),
+            Rung::new(960, 540, 30),
+            Rung::new(960, 540, 15),
+            Rung::new(640, 360, 30),
+            Rung::new(640, 360, 15),
+        ]
+    );
+    for i in 1..hd.len() {
+        assert!(hd.range(i).1 < hd.range(i - 1).1, "rung {i}");
+    }
+    // The usual call's ladder is what it was: nothing above its own rung.
+    assert_eq!(ladder().len(), 4);
+}
+
+#[test]
 fn a_good_link_keeps_the_configured_quality() {
     let l = ladder();
     let mut s = AdaptState::start(&l);
