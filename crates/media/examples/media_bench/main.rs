@@ -3,7 +3,11 @@
 //! mixed into a null sink). Measures capture → decoded latency from the frame clock, join →
 //! first remote frame (with a keyframe asked for at join), CPU per member and memory.
 //!
+//! Then one member sending HD (1280×720 at 30 fps) among three others who do ([`hd`]).
+//!
 //! `cargo xtask bench media` runs it in release and writes `target/bench/media.json`.
+
+mod hd;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -24,7 +28,7 @@ const FPS: u32 = 15;
 /// Linux reports process CPU time in clock ticks of 1/100 s (USER_HZ).
 const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 /// How long joining may take before the run is called a failure.
-const JOIN_DEADLINE: Duration = Duration::from_secs(20);
+pub(crate) const JOIN_DEADLINE: Duration = Duration::from_secs(20);
 
 #[derive(Parser)]
 #[command(about = "4-member call through nginx-rtmp: latency, join time, CPU, memory")]
@@ -41,7 +45,7 @@ struct Args {
 }
 
 /// CPU seconds (user + system) used so far by process `pid` ("self" for this one).
-fn cpu_seconds(pid: &str) -> Result<f64> {
+pub(crate) fn cpu_seconds(pid: &str) -> Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     let rest = stat.rsplit_once(')').context("odd /proc stat")?.1;
@@ -61,7 +65,9 @@ fn rss_mib() -> Result<f64> {
     Ok(kb / 1024.0)
 }
 
-fn wait_connected(events: &mut tokio::sync::mpsc::UnboundedReceiver<PublisherEvent>) -> Result<()> {
+pub(crate) fn wait_connected(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<PublisherEvent>,
+) -> Result<()> {
     let end = Instant::now() + JOIN_DEADLINE;
     while Instant::now() < end {
         match events.try_recv() {
@@ -184,7 +190,15 @@ fn main() -> Result<()> {
         + pstats.iter().map(|s| s.reconnects).sum::<u64>();
 
     let p = |v: &[f64], q: f64| percentile(v, q).unwrap_or(f64::NAN);
+    for p in &players {
+        p.stop();
+    }
+    for p in &publishers {
+        p.stop();
+    }
+    let hd = hd::measure(&nginx, args.seconds, args.warmup)?;
     let figures = serde_json::json!({
+        "hd": hd,
         "latency_ms_p50": p(&lat, 50.0),
         "latency_ms_p95": p(&lat, 95.0),
         "first_frame_ms_p50": p(&first, 50.0),
@@ -235,6 +249,25 @@ fn main() -> Result<()> {
         format!("{dropped} / {skipped}")
     );
     println!("  {:<34} {:>10}", "reconnects", reconnects);
+    let num = |k: &str| hd[k].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "one member sending {} among three who do (1 encode + 3 decodes to tiles):",
+        hd["video"].as_str().unwrap_or("HD")
+    );
+    for (name, value) in [
+        (
+            "CPU per member (% core, <= 60)",
+            num("cpu_percent_per_member"),
+        ),
+        ("latency p50 (ms)", num("latency_ms_p50")),
+        ("latency p95 (ms)", num("latency_ms_p95")),
+        ("sent fps", num("sent_fps")),
+        ("sent kbit/s", num("sent_kbps")),
+        ("encode p95 (ms)", num("encode_ms_p95")),
+        ("slowest player fps", num("player_fps_min")),
+    ] {
+        println!("  {name:<34} {value:>10.1}");
+    }
 
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -242,12 +275,6 @@ fn main() -> Result<()> {
     std::fs::write(&args.out, serde_json::to_string_pretty(&figures)? + "\n")?;
     println!("figures written to {}", args.out.display());
 
-    for p in &players {
-        p.stop();
-    }
-    for p in &publishers {
-        p.stop();
-    }
     drop(outputs);
     rt.shutdown_timeout(Duration::from_secs(1));
     Ok(())
