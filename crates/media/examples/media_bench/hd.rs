@@ -2,7 +2,8 @@
 //! send the same (FFmpeg's CLI, in processes of their own, so their encoding is not counted),
 //! decoded to 640×360 tiles with their sound mixed. CPU is this process's over the measured
 //! stretch: one member's encode and three decodes. Then a player of our own stream reads its
-//! frame clock for the latency, after the CPU was taken, so its decode is not counted.
+//! frame clock for the latency (capture to shown, held for lip sync as in a call), after the CPU
+//! was taken, so its decode is not counted.
 
 use super::{JOIN_DEADLINE, cpu_seconds, wait_connected};
 use anyhow::{Result, bail};
@@ -73,7 +74,10 @@ pub fn measure(nginx: &NginxRtmp, seconds: u64, warmup: u64) -> Result<serde_jso
         .map(|p| p.stats().fps)
         .fold(f64::INFINITY, f64::min);
 
-    let (own, _events) = Player::start(PlayerConfig::new(nginx.url("hd0"), TILE.0, TILE.1))?;
+    // With its sound mixed, as a member hears it: pictures wait for their sound (lip sync).
+    let (own, _events) = Player::start(
+        PlayerConfig::new(nginx.url("hd0"), TILE.0, TILE.1).with_mixer(mixer.clone()),
+    )?;
     wait_pictures(std::slice::from_ref(&own))?;
     std::thread::sleep(Duration::from_secs(seconds.div_ceil(2).max(3)));
     let seen = own.stats();
