@@ -43,6 +43,8 @@ pub enum VideoChoice {
     },
     /// The moving test pattern with our name.
     Synthetic,
+    /// The main screen, shared.
+    Screen,
     /// No camera.
     None,
 }
@@ -70,6 +72,7 @@ impl VideoChoice {
             VideoChoice::Synthetic => VideoInput::Synthetic {
                 name: nickname.to_owned(),
             },
+            VideoChoice::Screen => VideoInput::Screen(None),
             VideoChoice::None => VideoInput::None,
         }
     }
@@ -835,6 +838,11 @@ mod tests {
         assert_eq!(
             (c.media.width, c.media.height, c.media.fps),
             (1280, 720, 30)
+        );
+        v["video"] = json!({"kind": "screen"});
+        assert_eq!(
+            request(v.clone()).config().unwrap().video,
+            VideoInput::Screen(None)
         );
         v["sendQuality"] = json!("4k");
         let e = request(v).config().unwrap_err();

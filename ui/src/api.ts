@@ -67,7 +67,7 @@ export interface Devices {
   speakers: AudioDevice[];
 }
 
-export type VideoChoice = { kind: "camera"; id: string | null } | { kind: "synthetic" } | { kind: "none" };
+export type VideoChoice = { kind: "camera"; id: string | null } | { kind: "synthetic" } | { kind: "screen" } | { kind: "none" };
 export type AudioChoice = { kind: "microphone"; name: string | null } | { kind: "tone" } | { kind: "none" };
 export type Target = { kind: "create"; roomName: string } | { kind: "join"; roomId: string };
 

@@ -114,6 +114,7 @@ export class SettingsStore {
 
 export function videoChoice(key: string): VideoChoice {
   if (key === "synthetic") return { kind: "synthetic" };
+  if (key === "screen") return { kind: "screen" };
   if (key.startsWith("camera:")) return { kind: "camera", id: key.slice(7) || null };
   return { kind: "none" };
 }

@@ -495,6 +495,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     cameraSelect.replaceChildren(
       ...d.cameras.map((c) => opt(`camera:${c.id}`, c.name)),
       optKey("synthetic", "prejoin.synthetic"),
+      optKey("screen", "prejoin.screen"),
       optKey("none", "prejoin.noCamera"),
     );
     micSelect.replaceChildren(

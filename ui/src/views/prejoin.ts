@@ -101,6 +101,7 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
     camera.replaceChildren(
       ...d.cameras.map((c) => option(`camera:${c.id}`, c.name, false)),
       optionKey("synthetic", "prejoin.synthetic", false),
+      optionKey("screen", "prejoin.screen", false),
       optionKey("none", "prejoin.noCamera", false),
     );
     pick(camera, s.camera === "camera:" && d.cameras.length > 0 ? `camera:${d.cameras[0].id}` : s.camera, "none");

@@ -1,0 +1,53 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import type { CallInfo } from "../api";
+import { setLocale } from "../i18n";
+import { mirrorsSelfView, videoChoice } from "../settings";
+import { byTestId, makeApp } from "../test-support";
+import { CallBus, renderCall } from "./call";
+
+beforeEach(() => setLocale("en"));
+afterEach(() => {
+  clearMocks();
+  document.body.innerHTML = "";
+});
+
+const info: CallInfo = {
+  roomId: "room_9",
+  userId: "me",
+  members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
+  micMuted: false,
+  cameraEnabled: true,
+};
+
+describe("sharing the screen", () => {
+  it("is a picture source like a camera, never mirrored", () => {
+    expect(videoChoice("screen")).toEqual({ kind: "screen" });
+    expect(mirrorsSelfView("screen")).toBe(false);
+  });
+
+  it("starts and stops mid-call from the devices, without leaving", async () => {
+    const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
+      if (cmd === "call_stats") return { publisher: null, remotes: [], listed: 0 };
+      if (cmd === "list_devices") return { cameras: [{ id: "cam0", name: "Webcam" }], microphones: [], speakers: [] };
+      return null;
+    });
+    const app = await makeApp("Ann");
+    await app.update({ camera: "camera:cam0" });
+    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, new CallBus());
+    document.body.appendChild(view.element);
+    (byTestId("toggle-devices") as HTMLButtonElement).click();
+    const camera = byTestId("call-camera-select") as HTMLSelectElement;
+    await vi.waitFor(() => expect([...camera.options].map((o) => o.textContent)).toContain("Share my screen"));
+    camera.value = "screen";
+    camera.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "call_switch_camera")?.args.video).toEqual({ kind: "screen" }));
+    camera.value = "camera:cam0";
+    camera.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(calls.filter((c) => c.cmd === "call_switch_camera").at(-1)?.args.video).toEqual({ kind: "camera", id: "cam0" }));
+    expect(calls.some((c) => c.cmd === "call_leave")).toBe(false);
+    view.dispose();
+  });
+});
