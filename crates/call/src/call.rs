@@ -191,6 +191,8 @@ pub struct CallHandle {
     media: Arc<MediaSettings>,
     keyframes: Arc<keyframe::Counters>,
     tile_states: watch::Receiver<TileStates>,
+    /// The recording under way, shared by every handle.
+    pub(crate) recording: crate::recording::Slot,
 }
 
 impl std::fmt::Debug for CallHandle {
@@ -310,45 +312,25 @@ impl CallHandle {
     /// The four-up grid as one `width`×`height` picture: us top left, then the remote tiles
     /// in order; name labels, and a placeholder where there is no picture.
     pub fn snapshot_grid(&self, width: u32, height: u32) -> RgbaImage {
-        let view = self.view.borrow().clone();
-        let own = self
-            .preview
-            .borrow()
-            .clone()
-            .filter(|_| view.camera_enabled && view.has_video && !view.ended);
-        let mut remote: [Option<(String, Option<Arc<VideoFrame>>)>; REMOTE_TILES] =
-            Default::default();
-        for t in &view.tiles {
-            if let Some(slot) = remote.get_mut(t.slot) {
-                *slot = Some((t.member.user_name.clone(), t.frames().borrow().clone()));
-            }
+        self.grid_view().picture(width, height)
+    }
+
+    /// Our display name.
+    pub(crate) fn own_name(&self) -> String {
+        self.view.borrow().user_name.clone()
+    }
+
+    /// The mix our speaker plays.
+    pub(crate) fn mixer(&self) -> &AudioMixer {
+        &self.mixer
+    }
+
+    /// What the grid shows, for a reader that must not keep the call alive (a recording).
+    pub(crate) fn grid_view(&self) -> GridView {
+        GridView {
+            view: self.view.clone(),
+            preview: self.preview.clone(),
         }
-        let own_label = if view.mic_muted {
-            format!("{} (you, muted)", view.user_name)
-        } else {
-            format!("{} (you)", view.user_name)
-        };
-        let mut cells = Vec::with_capacity(GRID_TILES);
-        cells.push(GridCell {
-            label: Some(&own_label),
-            frame: own.as_deref(),
-            note: Some(NOTE_CAMERA_OFF),
-        });
-        for r in &remote {
-            cells.push(match r {
-                Some((name, frame)) => GridCell {
-                    label: Some(name),
-                    frame: frame.as_deref(),
-                    note: Some(if frame.is_some() {
-                        NOTE_CAMERA_OFF
-                    } else {
-                        NOTE_CONNECTING
-                    }),
-                },
-                None => GridCell::default(),
-            });
-        }
-        compose_grid(width, height, &cells)
     }
 
     /// Mutes or unmutes our microphone: muted, the others hear silence.
@@ -415,6 +397,10 @@ impl CallHandle {
     /// Stops sending and playing, leaves the room as `mode` says and waits until every thread
     /// has ended. Leaving a call that has already ended succeeds.
     pub async fn leave(&self, mode: LeaveMode) -> Result<(), CallError> {
+        // The file is finished before the pictures and sound it records go away.
+        if let Err(e) = self.stop_recording().await {
+            tracing::warn!(error = %e, "the recording did not finish cleanly");
+        }
         let (reply, answer) = oneshot::channel();
         if self
             .commands
@@ -436,6 +422,59 @@ impl CallHandle {
             return Err(CallError::Ended);
         }
         answer.await.map_err(|_| CallError::Ended)
+    }
+}
+
+/// What the grid shows: watched, so holding it keeps no call alive.
+#[derive(Clone)]
+pub(crate) struct GridView {
+    view: watch::Receiver<View>,
+    preview: FrameSlot,
+}
+
+impl GridView {
+    /// The four-up grid as one `width`×`height` picture: us top left, then the remote tiles
+    /// in order; name labels, and a placeholder where there is no picture.
+    pub(crate) fn picture(&self, width: u32, height: u32) -> RgbaImage {
+        let view = self.view.borrow().clone();
+        let own = self
+            .preview
+            .borrow()
+            .clone()
+            .filter(|_| view.camera_enabled && view.has_video && !view.ended);
+        let mut remote: [Option<(String, Option<Arc<VideoFrame>>)>; REMOTE_TILES] =
+            Default::default();
+        for t in &view.tiles {
+            if let Some(slot) = remote.get_mut(t.slot) {
+                *slot = Some((t.member.user_name.clone(), t.frames().borrow().clone()));
+            }
+        }
+        let own_label = if view.mic_muted {
+            format!("{} (you, muted)", view.user_name)
+        } else {
+            format!("{} (you)", view.user_name)
+        };
+        let mut cells = Vec::with_capacity(GRID_TILES);
+        cells.push(GridCell {
+            label: Some(&own_label),
+            frame: own.as_deref(),
+            note: Some(NOTE_CAMERA_OFF),
+        });
+        for r in &remote {
+            cells.push(match r {
+                Some((name, frame)) => GridCell {
+                    label: Some(name),
+                    frame: frame.as_deref(),
+                    note: Some(if frame.is_some() {
+                        NOTE_CAMERA_OFF
+                    } else {
+                        NOTE_CONNECTING
+                    }),
+                },
+                None => GridCell::default(),
+            });
+        }
+        compose_grid(width, height, &cells)
     }
 }
 
@@ -589,6 +628,7 @@ impl Call {
                 media,
                 keyframes: keyframe_counters,
                 tile_states,
+                recording: crate::recording::Slot::default(),
             },
             events_rx,
         ))

@@ -26,6 +26,7 @@ pub mod play;
 pub mod probe;
 pub mod processing;
 pub mod publish;
+pub mod record;
 pub mod resample;
 mod signal;
 pub mod source;
@@ -45,6 +46,7 @@ pub use publish::{
     PublishError, Publisher, PublisherConfig, PublisherEvent, PublisherHandle, PublisherStats,
     SmallStreamConfig, SmallStreamStats, StreamKind,
 };
+pub use record::{FileRecorder, RecordConfig, RecordError, RecordSummary, RgbaPicture};
 pub use source::{
     AudioDeviceInfo, AudioSource, CameraInfo, CameraSource, DeviceKind, FileAudioSource,
     FileVideoSource, Interrupter, Microphone, ScreenSource, SourceError, SyntheticTone,

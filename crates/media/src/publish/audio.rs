@@ -10,7 +10,7 @@ use ffmpeg_next::format::{Sample, sample};
 use ffmpeg_next::{ChannelLayout, Packet, Rational, codec, encoder, frame};
 
 /// Opens FFmpeg's AAC encoder for `config`.
-pub(super) fn open_audio_encoder(
+pub(crate) fn open_audio_encoder(
     config: &PublisherConfig,
 ) -> Result<encoder::Audio, ffmpeg_next::Error> {
     let codec = encoder::find(codec::Id::AAC).ok_or(ffmpeg_next::Error::EncoderNotFound)?;

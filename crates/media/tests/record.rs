@@ -1,0 +1,155 @@
+//! Recording to an MP4 file: pictures from a source at a steady rate and the sound of a mixer
+//! playing a tone, read back by FFmpeg's CLI (H.264 and AAC, the length recorded, no decoding
+//! error), and a file that already exists refused without touching it.
+
+use quartet_media::record::{FileRecorder, RecordConfig, RecordError, RgbaPicture};
+use quartet_media::{AUDIO_SAMPLE_RATE, AudioMixer, AudioOutput};
+use quartet_testkit::require;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const SECONDS: u64 = 3;
+
+fn config(path: std::path::PathBuf) -> RecordConfig {
+    RecordConfig {
+        path,
+        width: 640,
+        height: 360,
+        fps: 15,
+        video_kbps: 800,
+        audio_kbps: 64,
+    }
+}
+
+/// A picture that changes every frame: a bar sweeping across a gradient.
+fn moving_pictures() -> Box<dyn FnMut() -> Option<RgbaPicture> + Send> {
+    let mut n = 0u32;
+    Box::new(move || {
+        n += 1;
+        let (w, h) = (640u32, 360u32);
+        let mut data = Vec::with_capacity((w * h * 4) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                let bar = (x + n * 8) % w < 40;
+                let v = if bar { 255 } else { ((x + y) / 4 % 256) as u8 };
+                data.extend_from_slice(&[v, (y % 256) as u8, 128, 255]);
+            }
+        }
+        Some(RgbaPicture {
+            width: w,
+            height: h,
+            data,
+        })
+    })
+}
+
+#[test]
+fn a_recording_holds_the_pictures_and_the_sound_played() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("call.mp4");
+    let mixer = AudioMixer::new();
+    let _speaker = AudioOutput::null(mixer.clone()).unwrap();
+    let input = mixer.add_input();
+    let tap = mixer.tap();
+    let recorder = FileRecorder::start(config(path.clone()), moving_pictures(), Some(tap)).unwrap();
+    // A 440 Hz tone played in 20 ms blocks, as a member's voice reaches the mix.
+    let block = AUDIO_SAMPLE_RATE as usize / 50;
+    for i in 0..(SECONDS * 50) as usize {
+        let tone: Vec<f32> = (0..block)
+            .map(|s| {
+                let t = (i * block + s) as f32 / AUDIO_SAMPLE_RATE as f32;
+                0.3 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()
+            })
+            .collect();
+        input.push(&tone);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let summary = recorder.stop().unwrap();
+    assert!(summary.frames >= SECONDS * 15 * 8 / 10, "{summary:?}");
+    assert!(summary.audio_seconds >= SECONDS as f64 * 0.8, "{summary:?}");
+
+    let ffprobe = require("ffprobe", "Debian package ffmpeg").unwrap();
+    let out = Command::new(ffprobe)
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name",
+        ])
+        .args(["-show_entries", "format=duration", "-of", "json"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ffprobe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codecs: Vec<(String, String)> = json["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["codec_type"].as_str().unwrap().to_owned(),
+                s["codec_name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        codecs.contains(&("video".into(), "h264".into())),
+        "{codecs:?}"
+    );
+    assert!(
+        codecs.contains(&("audio".into(), "aac".into())),
+        "{codecs:?}"
+    );
+    let duration: f64 = json["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (duration - SECONDS as f64).abs() < 1.0,
+        "{duration} s recorded of {SECONDS}"
+    );
+    let ffmpeg = require("ffmpeg", "Debian package ffmpeg").unwrap();
+    let decoded = Command::new(ffmpeg)
+        .args(["-v", "error", "-i"])
+        .arg(&path)
+        .args(["-f", "null", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(decoded.status.success());
+    let errors = String::from_utf8_lossy(&decoded.stderr);
+    assert!(errors.trim().is_empty(), "{errors}");
+    // The tone is there, not the silence that fills a mute mix.
+    let volume = Command::new(require("ffmpeg", "Debian package ffmpeg").unwrap())
+        .args(["-hide_banner", "-nostats", "-i"])
+        .arg(&path)
+        .args(["-vn", "-af", "volumedetect", "-f", "null", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&volume.stderr);
+    let mean_db: f64 = report
+        .lines()
+        .find_map(|l| l.split("mean_volume:").nth(1))
+        .and_then(|v| v.trim().trim_end_matches("dB").trim().parse().ok())
+        .unwrap_or(f64::NEG_INFINITY);
+    assert!(mean_db > -25.0, "mean volume {mean_db} dB: {report}");
+    eprintln!("recorded {duration:.2} s, sound at {mean_db} dB: {summary:?}");
+}
+
+#[test]
+fn an_existing_file_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kept.mp4");
+    std::fs::write(&path, b"someone's file").unwrap();
+    let refused = FileRecorder::start(config(path.clone()), moving_pictures(), None);
+    assert!(matches!(refused, Err(RecordError::Output { .. })));
+    assert_eq!(std::fs::read(&path).unwrap(), b"someone's file");
+}

@@ -1,0 +1,99 @@
+//! Recording a call in the app's place: a member records the grid and what it hears to an MP4
+//! while another member talks; the other is told when it starts and stops, and FFmpeg's CLI
+//! reads the file to the end with 1280×720 H.264, AAC carrying the other's tone, and the length
+//! recorded.
+
+use anyhow::{Context, Result, ensure};
+use quartet_call::CallEvent;
+use quartet_call::recording::{RECORD_HEIGHT, RECORD_WIDTH, started_text, stopped_text};
+use quartet_testkit::require;
+use quartet_tests::{
+    Host, TestMember, eventually, everyone_sees_and_hears_everyone, init_tracing, leave_all,
+    start_call,
+};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const RECORD_FOR: Duration = Duration::from_secs(3);
+
+fn told(member: &TestMember, text: &str) -> bool {
+    member
+        .events()
+        .iter()
+        .any(|e| matches!(e, CallEvent::Text { text: t, .. } if t == text))
+}
+
+/// `ffmpeg` run over `file` with `args` after the input; its stderr.
+fn ffmpeg(file: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new(require("ffmpeg", "Debian package ffmpeg")?)
+        .args(["-hide_banner", "-nostats", "-i"])
+        .arg(file)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "ffmpeg could not read {}",
+        file.display()
+    );
+    Ok(String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_records_what_it_sees_and_hears_and_the_room_is_told() -> Result<()> {
+    init_tracing();
+    let host = Host::with_relay(|_| {}).await?;
+    let members = start_call(&host.url, &["Ann", "Ben"]).await?;
+    everyone_sees_and_hears_everyone(&members).await?;
+    let (ann, ben) = (&members[0], &members[1]);
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("standup.mp4");
+
+    ann.call.start_recording(file.clone()).await?;
+    ensure!(ann.call.is_recording());
+    ensure!(
+        ann.call
+            .start_recording(dir.path().join("again.mp4"))
+            .await
+            .is_err(),
+        "a second recording at once is refused"
+    );
+    eventually("Ben to be told of the recording", || {
+        told(ben, &started_text("Ann"))
+    })
+    .await?;
+    tokio::time::sleep(RECORD_FOR).await;
+    let summary = ann
+        .call
+        .stop_recording()
+        .await?
+        .context("a recording was under way")?;
+    eventually("Ben to be told it stopped", || {
+        told(ben, &stopped_text("Ann"))
+    })
+    .await?;
+    ensure!(!ann.call.is_recording() && ann.call.stop_recording().await?.is_none());
+
+    let probe = ffmpeg(&file, &["-f", "null", "-"])?;
+    ensure!(
+        probe.contains("h264") && probe.contains(&format!("{RECORD_WIDTH}x{RECORD_HEIGHT}")),
+        "{probe}"
+    );
+    ensure!(probe.contains("aac"), "{probe}");
+    let secs = RECORD_FOR.as_secs_f64();
+    ensure!(
+        summary.audio_seconds >= secs * 0.8 && summary.frames as f64 >= secs * 15.0 * 0.6,
+        "{summary:?}"
+    );
+    let volume = ffmpeg(&file, &["-vn", "-af", "volumedetect", "-f", "null", "-"])?;
+    let mean_db: f64 = volume
+        .lines()
+        .find_map(|l| l.split("mean_volume:").nth(1))
+        .and_then(|v| v.trim().trim_end_matches("dB").trim().parse().ok())
+        .unwrap_or(f64::NEG_INFINITY);
+    // Ben's tone, as Ann's speaker played it.
+    ensure!(mean_db > -40.0, "the recording is silent: {mean_db} dB");
+    eprintln!("recorded {summary:?}, sound at {mean_db} dB");
+    leave_all(members).await
+}
