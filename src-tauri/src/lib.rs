@@ -14,6 +14,7 @@ pub mod host;
 pub mod leaving;
 pub mod lobby;
 pub mod preview;
+pub mod recording;
 pub mod snapshot;
 pub mod video;
 
@@ -80,6 +81,8 @@ pub fn run() -> tauri::Result<()> {
             commands::call_start,
             commands::call_info,
             commands::call_leave_options,
+            recording::call_record_start,
+            recording::call_record_stop,
             commands::app_quit,
             commands::call_leave,
             commands::call_set_mic_muted,

@@ -300,6 +300,10 @@ export const api = {
   exportDiagnostics: (settings: unknown) => invoke<string>("export_diagnostics", { settings }),
   demoAddMembers: (names: string[]) => invoke<number>("demo_add_members", { names }),
   snapshotGrid: () => invoke<string>("snapshot_grid"),
+  /** Starts recording the call as we see and hear it; the MP4's path. */
+  recordStart: () => invoke<string>("call_record_start"),
+  /** Finishes the recording; its path, or null when none was under way. */
+  recordStop: () => invoke<string | null>("call_record_stop"),
   snapshotTile: (tile: number | null) => invoke<string>("snapshot_tile", { tile }),
   videoOpen: (feed: string, source: string, encoding: Encoding, channel: Channel<ArrayBuffer>) =>
     invoke<void>("video_open", { feed, source, encoding, channel }),

@@ -9,6 +9,7 @@ import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
 import { toast } from "../toast";
 import { renderDiagnostics } from "./diagnostics";
 import { chooseLeaveMode } from "./leave";
+import { recordControl } from "./record";
 import { VideoFeed, webCodecsSupported } from "../video/feed";
 
 /** How often the figures behind the speaking highlight and the stats overlay are read. */
@@ -377,12 +378,14 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     });
   });
   const linkDot = h("span", { class: "link-dot", testid: "publisher-state" });
+  const record = recordControl(app);
   const header = h(
     "div",
     { class: "call-head" },
     linkDot,
     h("span", { class: "call-title", text: room.label, testid: "room-title" }),
     h("span", { class: "muted" }, tx(h("span"), "call.roomId"), " ", roomIdText, " ", copy),
+    record.mark,
   );
 
   // --- Controls
@@ -421,7 +424,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     "div",
     { class: "controls" },
     h("div", { class: "control-group" }, micButton, micMeter, camButton, devicesButton),
-    h("div", { class: "control-group" }, chatButton, peopleButton, statsButton, diagnosticsButton, snapshotButton, demoButton),
+    h("div", { class: "control-group" }, chatButton, peopleButton, statsButton, diagnosticsButton, snapshotButton, record.button, demoButton),
     h("div", { class: "control-group" }, leaveButton),
   );
 

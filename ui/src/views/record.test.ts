@@ -1,0 +1,62 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import type { CallInfo } from "../api";
+import { setLocale } from "../i18n";
+import { byTestId, makeApp } from "../test-support";
+import { CallBus, renderCall } from "./call";
+
+beforeEach(() => setLocale("en"));
+afterEach(() => {
+  clearMocks();
+  document.body.innerHTML = "";
+});
+
+const info: CallInfo = {
+  roomId: "room_9",
+  userId: "me",
+  members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
+  micMuted: false,
+  cameraEnabled: true,
+};
+
+describe("recording", () => {
+  it("starts and stops from the controls, marks the call meanwhile and says where the file is", async () => {
+    const calls: string[] = [];
+    let failStart = true;
+    mockIPC((cmd) => {
+      calls.push(cmd);
+      if (cmd === "call_stats") return { publisher: null, remotes: [], listed: 0 };
+      if (cmd === "call_record_start") {
+        if (failStart) throw { kind: "io", message: "disk full" };
+        return "/home/ann/Videos/Quartet/quartet-room_9-1.mp4";
+      }
+      if (cmd === "call_record_stop") return "/home/ann/Videos/Quartet/quartet-room_9-1.mp4";
+      return null;
+    });
+    const app = await makeApp("Ann");
+    const failed = vi.spyOn(app, "fail").mockImplementation(() => undefined);
+    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, new CallBus());
+    document.body.appendChild(view.element);
+    const button = byTestId("record") as HTMLButtonElement;
+    const mark = byTestId("recording-mark")!;
+    expect(mark.hidden).toBe(true);
+
+    // A start that fails says so and marks nothing.
+    button.click();
+    await vi.waitFor(() => expect(failed).toHaveBeenCalled());
+    expect(mark.hidden).toBe(true);
+
+    failStart = false;
+    button.click();
+    await vi.waitFor(() => expect(mark.hidden).toBe(false));
+    expect(button.getAttribute("aria-pressed")).toBe("true");
+    expect(button.textContent).toContain("Stop recording");
+
+    button.click();
+    await vi.waitFor(() => expect(mark.hidden).toBe(true));
+    expect(calls.filter((c) => c === "call_record_stop")).toHaveLength(1);
+    expect(document.querySelector(".toast")?.textContent).toBe("Recording saved to /home/ann/Videos/Quartet/quartet-room_9-1.mp4");
+    expect(button.textContent).toContain("Record");
+    view.dispose();
+  });
+});
