@@ -3,11 +3,13 @@
 //! mixed into a null sink). Measures capture → decoded latency from the frame clock, join →
 //! first remote frame (with a keyframe asked for at join), CPU per member and memory.
 //!
-//! Then one member sending HD (1280×720 at 30 fps) among three others who do ([`hd`]).
+//! Then one member sending HD (1280×720 at 30 fps) among three others who do ([`hd`]), and a
+//! shared screen of text at 720p and 1080p, 5 and 15 fps ([`screen`]).
 //!
 //! `cargo xtask bench media` runs it in release and writes `target/bench/media.json`.
 
 mod hd;
+mod screen;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -197,8 +199,10 @@ fn main() -> Result<()> {
         p.stop();
     }
     let hd = hd::measure(&nginx, args.seconds, args.warmup)?;
+    let screen = screen::measure(&nginx)?;
     let figures = serde_json::json!({
         "hd": hd,
+        "screen_share": screen,
         "latency_ms_p50": p(&lat, 50.0),
         "latency_ms_p95": p(&lat, 95.0),
         "first_frame_ms_p50": p(&first, 50.0),
