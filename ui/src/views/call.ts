@@ -6,7 +6,8 @@ import { clear, h, icon, ICONS, markSelfMirror } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
 import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, hearsSound, initials, listedMembers, pictureSize, removeMember, tileStatusKey, upsertMember } from "../model";
 import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
-import { toast } from "../toast";
+import { chatNotice } from "../notices";
+import { dockNotices, openFolder, toast, undockNotices } from "../toast";
 import { renderDiagnostics } from "./diagnostics";
 import { VideoFeed, webCodecsSupported } from "../video/feed";
 
@@ -347,7 +348,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   async function saveTile(index: number): Promise<void> {
     try {
       const path = await api.snapshotTile(index === 0 ? null : index - 1);
-      toast(t("call.snapshotSaved", { path }));
+      toast(t("call.snapshotSaved", { path }), "info", undefined, { action: openFolder(path) });
     } catch (e) {
       app.fail(e);
     }
@@ -595,6 +596,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       unread++;
       chatBadge.hidden = false;
       chatBadge.textContent = String(unread);
+      toast(chatNotice(name, text), "info", undefined, { action: { key: "call.openChat", run: () => panel !== "chat" && togglePanel("chat") } });
     }
   }
 
@@ -685,7 +687,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   async function snapshotGrid(): Promise<void> {
     try {
       const path = await api.snapshotGrid();
-      toast(t("call.snapshotSaved", { path }));
+      toast(t("call.snapshotSaved", { path }), "info", undefined, { action: openFolder(path) });
     } catch (e) {
       app.fail(e);
     }
@@ -745,7 +747,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
         addMessage(e.userId, e.nickName, e.text, e.time);
         break;
       case "roomClosed":
-        toast(t("toast.roomClosed"));
+        toast(t("toast.roomClosed"), "info", undefined, { outlive: true });
         void leave();
         break;
       // A tile's own state (waiting, stalled, reconnecting) comes with the figures.
@@ -786,10 +788,14 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   }
   document.addEventListener("keydown", onKey);
 
+  // Notices sit in a lane of their own, so none covers a face; they leave with the call.
+  const notices = h("div", { class: "notices", testid: "notices", attrs: { "aria-live": "polite" } });
+  dockNotices(notices);
+
   const element = h(
     "div",
     { class: "call", testid: "call" },
-    h("div", { class: "stage" }, header, grid, devicesPop, controls),
+    h("div", { class: "stage" }, header, grid, notices, devicesPop, controls),
     sidePanel,
   );
 
@@ -810,6 +816,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     dispose() {
       disposed = true;
       bus.listen(null);
+      undockNotices(notices);
       window.clearTimeout(statsTimer);
       window.clearTimeout(micMeterTimer);
       diagnosticsPane.dispose();
