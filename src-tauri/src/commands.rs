@@ -100,6 +100,22 @@ pub fn open_logs_folder(app: AppHandle) -> Result<()> {
         .map_err(|e| AppError::Io(e.to_string()))
 }
 
+/// Shows `path`, a file the app saved (a snapshot, a diagnostics bundle), in the system's file
+/// manager: selected where the desktop can, else its folder opened.
+#[tauri::command]
+pub fn reveal_saved_file(app: AppHandle, path: String) -> Result<()> {
+    let dir = snapshot_dir(&app)?;
+    let file = snapshot::saved_file(&dir, std::path::Path::new(&path))?;
+    let opener = app.opener();
+    opener
+        .reveal_item_in_dir(&file)
+        .or_else(|e| {
+            log::info!("cannot select {} ({e}); opening its folder", file.display());
+            opener.open_path(dir.display().to_string(), None::<&str>)
+        })
+        .map_err(|e| AppError::Io(e.to_string()))
+}
+
 /// Hosts a call on this machine (`lan`: reachable from the LAN).
 #[tauri::command]
 pub async fn host_start(state: State<'_, AppState>, lan: bool) -> Result<HostInfo> {
@@ -450,8 +466,7 @@ pub async fn snapshot_tile(
                 .into_iter()
                 .find(|t| t.slot == slot)
                 .ok_or_else(|| AppError::InvalidInput(format!("tile {slot} is empty")))?;
-            let frame = t.frames().borrow().clone();
-            (frame, t.member.user_name)
+            (t.snapshot_frame().await, t.member.user_name)
         }
     };
     let frame =

@@ -68,6 +68,7 @@ pub fn run() -> tauri::Result<()> {
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::open_logs_folder,
+            commands::reveal_saved_file,
             commands::open_camera_privacy_settings,
             commands::host_start,
             commands::host_status,

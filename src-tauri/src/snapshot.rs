@@ -45,6 +45,23 @@ pub fn save(image: &RgbaImage, dir: &Path, name: &str) -> Result<PathBuf, AppErr
     Ok(path)
 }
 
+/// `path` when it names a file inside `dir` (after resolving links and `..`): the page may
+/// only have the file manager show what the app saved there.
+pub fn saved_file(dir: &Path, path: &Path) -> Result<PathBuf, AppError> {
+    let dir = dir.canonicalize()?;
+    let file = path
+        .canonicalize()
+        .map_err(|e| AppError::InvalidInput(format!("{}: {e}", path.display())))?;
+    if file.is_file() && file.starts_with(&dir) {
+        Ok(file)
+    } else {
+        Err(AppError::InvalidInput(format!(
+            "{} is not a file the app saved",
+            path.display()
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +91,28 @@ mod tests {
         let back = image::open(&path).unwrap();
         assert_eq!((back.width(), back.height()), (8, 8));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn only_files_saved_in_the_folder_are_shown() {
+        let root = std::env::temp_dir().join(format!("quartet-app-saved-{}", std::process::id()));
+        let dir = root.join("Quartet");
+        let name = file_name("self", 7);
+        let inside = save(&RgbaImage::new(2, 2), &dir, &name).unwrap();
+        let outside = save(&RgbaImage::new(2, 2), &root, &name).unwrap();
+        assert_eq!(
+            saved_file(&dir, &inside).unwrap(),
+            inside.canonicalize().unwrap()
+        );
+        let sneaky = dir.join("..").join(&name);
+        for refused in [outside.as_path(), sneaky.as_path(), dir.as_path()] {
+            assert!(
+                matches!(saved_file(&dir, refused), Err(AppError::InvalidInput(_))),
+                "{}",
+                refused.display()
+            );
+        }
+        assert!(saved_file(&dir, &dir.join("missing.png")).is_err());
+        std::fs::remove_dir_all(root).unwrap();
     }
 }

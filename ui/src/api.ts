@@ -260,6 +260,7 @@ export interface LeaveOptions {
 export const api = {
   appInfo: () => invoke<AppInfo>("app_info"),
   openLogsFolder: () => invoke<void>("open_logs_folder"),
+  revealSavedFile: (path: string) => invoke<void>("reveal_saved_file", { path }),
   openCameraPrivacySettings: () => invoke<void>("open_camera_privacy_settings"),
   hostStart: (lan: boolean) => invoke<HostInfo>("host_start", { lan }),
   hostStatus: () => invoke<HostInfo | null>("host_status"),

@@ -1,7 +1,10 @@
 //! The real-window test: the desktop app under Xvfb, driven through tauri-driver and
 //! WebKitWebDriver. It creates a room, exchanges text with a member, lets three `quartet bot`s
-//! join, checks that all four tiles show moving pictures, and leaves. Screenshots stay in
+//! join, checks that all four tiles show moving pictures, and leaves; on the way, that nothing
+//! in the call overlaps at the window's smallest size with the chat open. Screenshots stay in
 //! `target/e2e/`.
+
+mod layout;
 
 use anyhow::{Context, Result, bail, ensure};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -506,6 +509,7 @@ async fn scenario(
     })
     .await?;
     screenshot(client, &out.join("03-chat.png")).await?;
+    layout::check_min_size(client, &out.join("03-smallest-window-chat.png")).await?;
     // End of input: the texter leaves, freeing the fourth place.
     drop(texter_in);
     procs.stop("quartet join");

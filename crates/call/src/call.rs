@@ -83,6 +83,10 @@ pub enum CallError {
     Ended,
 }
 
+/// How long a snapshot waits for a full-size picture: several frames at the lowest rate we
+/// send; a stalled tile's snapshot is its last picture instead.
+pub const SNAPSHOT_WAIT: Duration = Duration::from_secs(1);
+
 /// One played remote member: its tile, and its player's pictures, packets and figures.
 #[derive(Clone)]
 pub struct Tile {
@@ -111,6 +115,16 @@ impl Tile {
     /// The latest decoded picture at tile size (`None` before the first).
     pub fn frames(&self) -> watch::Receiver<Option<Arc<VideoFrame>>> {
         self.player.frames()
+    }
+
+    /// The tile's picture for a snapshot: the next one at the stream's own size (the tile's
+    /// frames are scaled to the tile), or the latest at tile size when none comes within
+    /// [`SNAPSHOT_WAIT`]; `None` before the first picture.
+    pub async fn snapshot_frame(&self) -> Option<Arc<VideoFrame>> {
+        match self.player.full_size_frame(SNAPSHOT_WAIT).await {
+            Some(full) => Some(full),
+            None => self.frames().borrow().clone(),
+        }
     }
 
     /// The H.264 access units as they arrive (for decoding elsewhere, e.g. WebCodecs).

@@ -45,7 +45,8 @@ mod tile_watch;
 pub mod tiles;
 
 pub use call::{
-    COMMAND_QUEUE, Call, CallError, CallHandle, EVENT_QUEUE, NOTE_CAMERA_OFF, NOTE_CONNECTING, Tile,
+    COMMAND_QUEUE, Call, CallError, CallHandle, EVENT_QUEUE, NOTE_CAMERA_OFF, NOTE_CONNECTING,
+    SNAPSHOT_WAIT, Tile,
 };
 pub use config::{
     AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput, processing_for,

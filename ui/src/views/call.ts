@@ -6,7 +6,8 @@ import { clear, h, icon, ICONS, markSelfMirror } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
 import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, hearsSound, initials, judgesQuality, listedMembers, pictureSize, removeMember, tileStatusKey, upsertMember } from "../model";
 import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
-import { toast } from "../toast";
+import { chatNotice } from "../notices";
+import { dockNotices, openFolder, toast, undockNotices } from "../toast";
 import { renderDiagnostics } from "./diagnostics";
 import { chooseLeaveMode } from "./leave";
 import { recordControl } from "./record";
@@ -349,7 +350,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   async function saveTile(index: number): Promise<void> {
     try {
       const path = await api.snapshotTile(index === 0 ? null : index - 1);
-      toast(t("call.snapshotSaved", { path }));
+      toast(t("call.snapshotSaved", { path }), "info", undefined, { action: openFolder(path) });
     } catch (e) {
       app.fail(e);
     }
@@ -600,6 +601,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       unread++;
       chatBadge.hidden = false;
       chatBadge.textContent = String(unread);
+      toast(chatNotice(name, text), "info", undefined, { action: { key: "call.openChat", run: () => panel !== "chat" && togglePanel("chat") } });
     }
   }
 
@@ -690,7 +692,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   async function snapshotGrid(): Promise<void> {
     try {
       const path = await api.snapshotGrid();
-      toast(t("call.snapshotSaved", { path }));
+      toast(t("call.snapshotSaved", { path }), "info", undefined, { action: openFolder(path) });
     } catch (e) {
       app.fail(e);
     }
@@ -762,7 +764,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
         toast(t("toast.becameHost"));
         break;
       case "roomClosed":
-        toast(t("toast.roomClosed"));
+        toast(t("toast.roomClosed"), "info", undefined, { outlive: true });
         void leave();
         break;
       // A tile's own state (waiting, stalled, reconnecting) comes with the figures.
@@ -803,10 +805,14 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   }
   document.addEventListener("keydown", onKey);
 
+  // Notices sit in a lane of their own, so none covers a face; they leave with the call.
+  const notices = h("div", { class: "notices", testid: "notices", attrs: { "aria-live": "polite" } });
+  dockNotices(notices);
+
   const element = h(
     "div",
     { class: "call", testid: "call" },
-    h("div", { class: "stage" }, header, grid, devicesPop, controls),
+    h("div", { class: "stage" }, header, grid, notices, devicesPop, controls),
     sidePanel,
   );
 
@@ -831,6 +837,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       disposed = true;
       void unlistenClose.then((unlisten) => unlisten?.());
       bus.listen(null);
+      undockNotices(notices);
       window.clearTimeout(statsTimer);
       window.clearTimeout(micMeterTimer);
       diagnosticsPane.dispose();

@@ -104,7 +104,7 @@ describe("diagnostics", () => {
     (byTestId("toggle-diagnostics") as HTMLButtonElement).click();
     (byTestId("export-diagnostics") as HTMLButtonElement).click();
     await vi.waitFor(() =>
-      expect(document.querySelector(".toast")?.textContent).toBe("Diagnostics saved to /home/ann/Pictures/Quartet/quartet-diagnostics-1.zip"),
+      expect(document.querySelector(".toast-text")?.textContent).toBe("Diagnostics saved to /home/ann/Pictures/Quartet/quartet-diagnostics-1.zip"),
     );
     const sent = calls.find((c) => c.cmd === "export_diagnostics")?.args as { settings: { nickname: string } };
     expect(sent.settings.nickname).toBe("Ann");

@@ -5,7 +5,7 @@ import { api, type ApiCallEntry, type ChannelEntry, type Diagnostics, type Strea
 import type { App } from "../app";
 import { clear, h } from "../dom";
 import { t, tx, type Key } from "../i18n";
-import { toast } from "../toast";
+import { openFolder, toast } from "../toast";
 
 /** How often the open panel reads the call's diagnostics. */
 export const DIAGNOSTICS_POLL_MS = 1000;
@@ -132,7 +132,7 @@ export async function exportNow(app: App, button?: HTMLButtonElement): Promise<v
   if (button) button.disabled = true;
   try {
     const path = await api.exportDiagnostics(app.settings);
-    toast(t("diag.exported", { path }));
+    toast(t("diag.exported", { path }), "info", undefined, { action: openFolder(path) });
   } catch (e) {
     app.fail(e);
   } finally {

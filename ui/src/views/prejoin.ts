@@ -5,6 +5,7 @@ import { api, errorDetail, errorText, type DeviceProblem, type Devices, type Joi
 import type { App, RoomChoice, View } from "../app";
 import { h, icon, ICONS, markSelfMirror } from "../dom";
 import { t, tx, type Key } from "../i18n";
+import { avatarHue, initials } from "../model";
 import { audioChoice, audioProcessing, mirrorsSelfView, videoChoice } from "../settings";
 import { VideoFeed } from "../video/feed";
 import { CallBus } from "./call";
@@ -40,7 +41,11 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
   const canvas = h("canvas", { class: "video", testid: "preview-canvas" });
   markSelfMirror(canvas, mirrorsSelfView(s.camera));
   const previewOff = tx(h("div", { class: "placeholder-text" }), "prejoin.previewOff");
-  const preview = h("div", { class: "preview" }, canvas, previewOff);
+  // What the others will see while "camera off" is ticked: our initials, as on a call tile.
+  const offAvatar = h("div", { class: "avatar", text: initials(s.nickname) });
+  offAvatar.style.background = `hsl(${avatarHue(s.nickname)} 45% 42%)`;
+  const cameraOffNote = h("div", { class: "camera-off-note", testid: "preview-camera-off" }, offAvatar, tx(h("span"), "prejoin.joinCameraOff"));
+  const preview = h("div", { class: "preview", testid: "preview" }, canvas, previewOff, cameraOffNote);
   const meterFill = h("div", { class: "meter-fill", testid: "mic-level" });
   const meter = h("div", { class: "meter", attrs: { role: "meter", "aria-valuemin": 0, "aria-valuemax": 1 } }, meterFill);
 
@@ -54,6 +59,8 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
 
   const joinMuted = h("input", { attrs: { type: "checkbox", checked: s.joinMuted }, testid: "join-muted" });
   const cameraOff = h("input", { attrs: { type: "checkbox", checked: s.cameraOff }, testid: "camera-off" });
+  const showCameraOff = () => preview.classList.toggle("camera-off", cameraOff.checked);
+  showCameraOff();
   const join = tx(h("button", { class: "button primary large", testid: "join-now" }), "prejoin.join");
   const back = h("button", { class: "button ghost", testid: "back" }, icon(ICONS.back), tx(h("span"), "common.back"));
   const error = h("div", { class: "error-line", attrs: { role: "alert" }, testid: "prejoin-error" });
@@ -219,7 +226,10 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
   });
   testSpeaker.addEventListener("click", () => void runSpeakerTest());
   joinMuted.addEventListener("change", () => void app.update({ joinMuted: joinMuted.checked }));
-  cameraOff.addEventListener("change", () => void app.update({ cameraOff: cameraOff.checked }));
+  cameraOff.addEventListener("change", () => {
+    showCameraOff();
+    void app.update({ cameraOff: cameraOff.checked });
+  });
   back.addEventListener("click", () => {
     void api.previewStop();
     app.showLobby();

@@ -7,6 +7,7 @@ use crate::convert::{Scaler, to_mono_48k};
 use crate::frame::{AUDIO_SAMPLE_RATE, rms};
 use ffmpeg_next::{Packet, Rational, codec, decoder, frame, media, threading};
 use quartet_proto::redact::Redacted;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
@@ -29,6 +30,9 @@ struct Decoder<'a> {
     video: Option<VideoDecoding>,
     audio: Option<AudioDecoding>,
     scaler: Scaler,
+    /// Converts pictures asked for at their own size, apart from the tile's scaler so
+    /// neither rebuilds its context for the other.
+    full_scaler: Scaler,
     resampler: Option<(
         ffmpeg_next::software::resampling::Context,
         (ffmpeg_next::format::Sample, u64, u32),
@@ -44,6 +48,7 @@ pub(super) fn run(shared: &Shared, rx: &Receiver<ToDecoder>) {
         video: None,
         audio: None,
         scaler: Scaler::default(),
+        full_scaler: Scaler::default(),
         resampler: None,
         decoded: frame::Video::empty(),
         decoded_audio: frame::Audio::empty(),
@@ -147,6 +152,15 @@ impl Decoder<'_> {
                 }
             };
             frame.capture_us = capture;
+            if shared.full_wanted.swap(false, Ordering::SeqCst) {
+                match self.full_scaler.frame_at(&self.decoded, w, h) {
+                    Ok(mut full) => {
+                        full.capture_us = capture;
+                        shared.full.send_replace(Some(Arc::new(full)));
+                    }
+                    Err(e) => tracing::debug!("full-size copy failed: {e}"),
+                }
+            }
             lock(&shared.counters).source_size = Some((w, h));
             schedule::offer_frame(shared, frame, pts_ms);
         }

@@ -5,7 +5,7 @@ use crate::frame::VideoFrame;
 use crate::signal::Workers;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 
 pub(super) struct HandleInner {
@@ -48,6 +48,20 @@ impl PlayerHandle {
     /// kept: a slow reader skips frames, it never queues them.
     pub fn frames(&self) -> watch::Receiver<Option<Arc<VideoFrame>>> {
         self.shared().frames.subscribe()
+    }
+
+    /// The next picture decoded at the stream's own size, however large the tile's frames
+    /// are (a snapshot wants every pixel the sender sent). Waits at most `wait` for it: `None`
+    /// when no picture was shown in that time (a stalled stream, or before the first).
+    pub async fn full_size_frame(&self, wait: Duration) -> Option<Arc<VideoFrame>> {
+        let mut full = self.shared().full.subscribe();
+        full.mark_unchanged();
+        self.shared().full_wanted.store(true, Ordering::SeqCst);
+        let got = tokio::time::timeout(wait, full.changed()).await;
+        if !matches!(got, Ok(Ok(()))) {
+            return None;
+        }
+        full.borrow_and_update().clone()
     }
 
     /// The H.264 access units as they arrive, each with its avcC record.

@@ -276,6 +276,10 @@ struct Shared {
     tile: AtomicU64,
     latest_video_dts: AtomicI64,
     frames: watch::Sender<Option<Arc<VideoFrame>>>,
+    /// Someone waits for the next picture at the stream's own size (see [`PlayerHandle::full_size_frame`]).
+    full_wanted: AtomicBool,
+    /// The last picture asked for at the stream's own size.
+    full: watch::Sender<Option<Arc<VideoFrame>>>,
     packets: broadcast::Sender<EncodedVideo>,
     counters: Mutex<Counters>,
     events: UnboundedSender<PlayerEvent>,
@@ -348,6 +352,8 @@ impl Player {
             tile: AtomicU64::new(pack_tile(config.tile_width, config.tile_height)),
             latest_video_dts: AtomicI64::new(0),
             frames: watch::Sender::new(None),
+            full_wanted: AtomicBool::new(false),
+            full: watch::Sender::new(None),
             packets,
             counters: Mutex::new(Counters::default()),
             events,
