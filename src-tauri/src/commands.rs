@@ -100,12 +100,16 @@ pub fn open_logs_folder(app: AppHandle) -> Result<()> {
         .map_err(|e| AppError::Io(e.to_string()))
 }
 
-/// Shows `path`, a file the app saved (a snapshot, a diagnostics bundle), in the system's file
-/// manager: selected where the desktop can, else its folder opened.
+/// Shows `path`, a file the app saved (a snapshot, a diagnostics bundle, a recording), in the
+/// system's file manager: selected where the desktop can, else its folder opened.
 #[tauri::command]
 pub fn reveal_saved_file(app: AppHandle, path: String) -> Result<()> {
-    let dir = snapshot_dir(&app)?;
-    let file = snapshot::saved_file(&dir, std::path::Path::new(&path))?;
+    let path = std::path::Path::new(&path);
+    let recordings = crate::recording::recording_dir(&app)?;
+    let (dir, file) = match snapshot::saved_file(&snapshot_dir(&app)?, path) {
+        Ok(file) => (snapshot_dir(&app)?, file),
+        Err(_) => (recordings.clone(), snapshot::saved_file(&recordings, path)?),
+    };
     let opener = app.opener();
     opener
         .reveal_item_in_dir(&file)

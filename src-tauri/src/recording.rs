@@ -16,7 +16,7 @@ pub fn file_name(room: &str, unix_ms: i64) -> String {
 }
 
 /// The folder recordings go to: the user's videos, else downloads, else the app's data.
-fn recording_dir(app: &AppHandle) -> Result<PathBuf, AppError> {
+pub(crate) fn recording_dir(app: &AppHandle) -> Result<PathBuf, AppError> {
     let paths = app.path();
     paths
         .video_dir()

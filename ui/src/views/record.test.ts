@@ -55,8 +55,16 @@ describe("recording", () => {
     button.click();
     await vi.waitFor(() => expect(mark.hidden).toBe(true));
     expect(calls.filter((c) => c === "call_record_stop")).toHaveLength(1);
-    expect(document.querySelector(".toast")?.textContent).toBe("Recording saved to /home/ann/Videos/Quartet/quartet-room_9-1.mp4");
+    // Long paths are cut in the notice; the whole one is its tooltip.
+    const notice = document.querySelector<HTMLElement>(".toast")!;
+    expect(notice.textContent).toContain("Recording saved to /home/ann/Videos");
+    expect(notice.outerHTML).toContain("quartet-room_9-1.mp4");
     expect(button.textContent).toContain("Record");
+    // Where it went, one click away.
+    const open = document.querySelector<HTMLButtonElement>(".toast button");
+    expect(open?.textContent).toBe("Open folder");
+    open?.click();
+    await vi.waitFor(() => expect(calls).toContain("reveal_saved_file"));
     view.dispose();
   });
 });

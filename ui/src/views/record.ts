@@ -5,7 +5,7 @@ import { api } from "../api";
 import type { App } from "../app";
 import { h, icon, ICONS } from "../dom";
 import { t, tx } from "../i18n";
-import { toast } from "../toast";
+import { openFolder, toast } from "../toast";
 
 /** The Record control and the header's recording mark. */
 export interface RecordControl {
@@ -31,7 +31,7 @@ export function recordControl(app: App): RecordControl {
       if (recording) {
         const path = await api.recordStop();
         show(false);
-        if (path) toast(t("call.recordingSaved", { path }));
+        if (path) toast(t("call.recordingSaved", { path }), "info", undefined, { action: openFolder(path) });
       } else {
         await api.recordStart();
         show(true);
