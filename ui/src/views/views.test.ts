@@ -45,8 +45,8 @@ describe("lobby", () => {
     mockBackend(calls, {
       host_start: () => ({ url: "http://127.0.0.1:8080", lan: false, shareUrl: "http://127.0.0.1:8080", rtmpBase: "rtmp://127.0.0.1:1935/live" }),
       list_rooms: () => [
-        { roomId: "room_1", roomName: "Standup", creatorName: "Ann", members: 2, maxMembers: 4 },
-        { roomId: "room_2", roomName: "Full house", creatorName: null, members: 4, maxMembers: 4 },
+        { roomId: "room_1", roomName: "Standup", creatorName: "Ann", members: 2, maxMembers: 4, kind: "multi_room" },
+        { roomId: "room_2", roomName: "Full house", creatorName: null, members: 4, maxMembers: 4, kind: "multi_room" },
       ],
     });
     const app = await makeApp();
@@ -73,7 +73,48 @@ describe("lobby", () => {
     const nickname = byTestId("nickname") as HTMLInputElement;
     nickname.value = "Ben";
     joins[0].click();
-    expect(shown).toHaveBeenCalledWith({ target: { kind: "join", roomId: "room_1" }, label: "Standup" });
+    expect(shown).toHaveBeenCalledWith({ target: { kind: "join", roomId: "room_1", roomKind: "multi_room" }, label: "Standup" });
+    view.dispose();
+  });
+
+  it("lists every room kind with its label and joins each as the kind it is listed under", async () => {
+    mockBackend([], {
+      host_start: () => ({ url: "http://127.0.0.1:8080", lan: false, shareUrl: "http://127.0.0.1:8080", rtmpBase: "" }),
+      list_rooms: () => [
+        { roomId: "room_m", roomName: "Team", creatorName: "Ann", members: 1, maxMembers: 4, kind: "multi_room" },
+        { roomId: "room_d", roomName: "Pair", creatorName: "Ben", members: 1, maxMembers: 2, kind: "double_room" },
+        { roomId: "room_l", roomName: "Show", creatorName: "Cho", members: 2, maxMembers: 4, kind: "live_room" },
+        { roomId: "room_x", roomName: "Pair full", creatorName: "Dan", members: 2, maxMembers: 2, kind: "double_room" },
+      ],
+    });
+    const app = await makeApp("Eve");
+    const shown = vi.spyOn(app, "showPrejoin").mockImplementation(() => undefined);
+    const view = renderLobby(app);
+    document.body.appendChild(view.element);
+    await vi.waitFor(() => expect(document.querySelectorAll("[data-testid=room]").length).toBe(4));
+    const labels = [...document.querySelectorAll("[data-testid=room-kind]")].map((e) => e.textContent);
+    expect(labels).toEqual(["Group call", "Two-person call", "Live room", "Two-person call"]);
+    const joins = document.querySelectorAll<HTMLButtonElement>("[data-testid=join-room]");
+    expect(joins[3].disabled).toBe(true);
+    joins[1].click();
+    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "join", roomId: "room_d", roomKind: "double_room" }, label: "Pair" });
+    joins[2].click();
+    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "join", roomId: "room_l", roomKind: "live_room" }, label: "Show" });
+
+    // An ID typed in names no kind: the app finds it.
+    (byTestId("room-id-input") as HTMLInputElement).value = " room_d ";
+    byTestId("join-by-id")?.click();
+    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "join", roomId: "room_d" }, label: "room_d" });
+
+    // A new room is a group call unless another kind is chosen.
+    byTestId("create-room")?.click();
+    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "create", roomName: "Eve's room", roomKind: "multi_room" }, label: "Eve's room" });
+    (byTestId("room-kind-choice") as HTMLSelectElement).value = "double_room";
+    byTestId("create-room")?.click();
+    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "create", roomName: "Eve's room", roomKind: "double_room" }, label: "Eve's room" });
+
+    await app.update({ language: "zh-CN" });
+    expect(document.querySelector("[data-testid=room-kind]")?.textContent).toBe("多人通话");
     view.dispose();
   });
 
