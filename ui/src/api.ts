@@ -40,6 +40,14 @@ export interface HostInfo {
   lan: boolean;
   shareUrl: string;
   rtmpBase: string;
+  /** Preferred ports another program held, and the ones used instead. */
+  movedPorts?: PortMove[];
+}
+
+export interface PortMove {
+  service: "http" | "rtmp";
+  wanted: number;
+  used: number;
 }
 
 /** The room kinds of v1, each under its own path on the server. */

@@ -1,9 +1,10 @@
 // The lobby: who we are, which room server (hosted here or elsewhere), its rooms, and a new room.
 
-import { api, errorDetail, errorText, type RoomKind, type RoomSummary } from "../api";
+import { api, errorDetail, errorText, type HostInfo, type RoomKind, type RoomSummary } from "../api";
 import type { App, View } from "../app";
 import { h, icon, ICONS, clear } from "../dom";
 import { t, tx, txAttr } from "../i18n";
+import { inviteServer, parseInvite } from "../invite";
 
 /** How often the room list refreshes itself while the lobby is shown. */
 export const ROOM_REFRESH_MS = 3000;
@@ -19,6 +20,14 @@ export function joinTarget(room: Pick<RoomSummary, "roomId" | "kind">) {
   return room.kind in KIND_LABEL
     ? { kind: "join" as const, roomId: room.roomId, roomKind: room.kind }
     : { kind: "join" as const, roomId: room.roomId };
+}
+
+/** What to say about each port hosting could not have: which one was taken, which one is used. */
+export function portNotes(info: HostInfo): { key: "lobby.portMovedHttp" | "lobby.portMovedRtmp"; vars: { wanted: number; used: number } }[] {
+  return (info.movedPorts ?? []).map((m) => ({
+    key: m.service === "http" ? "lobby.portMovedHttp" : "lobby.portMovedRtmp",
+    vars: { wanted: m.wanted, used: m.used },
+  }));
 }
 
 /** Whose room the suggested room name says it is before we have a name. */
@@ -47,10 +56,11 @@ export function renderLobby(app: App): View {
   const modeRemote = h("input", { attrs: { type: "radio", name: "mode", value: "remote", checked: s.mode === "remote" }, testid: "mode-remote" });
   const lan = h("input", { attrs: { type: "checkbox", checked: s.lan }, testid: "lan" });
   const hostLine = h("div", { class: "note", testid: "host-address" });
+  const portLine = h("div", { class: "note", testid: "host-ports" });
   const serverUrl = h("input", { class: "input", testid: "server-url", attrs: { value: s.serverUrl, autocomplete: "off", spellcheck: "false" } });
   txAttr(serverUrl, "placeholder", "lobby.serverUrlPlaceholder");
   const connect = tx(h("button", { class: "button", testid: "connect" }), "lobby.connect");
-  const hostPane = h("div", { class: "stack" }, h("label", { class: "check" }, lan, tx(h("span"), "lobby.lan")), hostLine);
+  const hostPane = h("div", { class: "stack" }, h("label", { class: "check" }, lan, tx(h("span"), "lobby.lan")), hostLine, portLine);
   const remotePane = h("div", { class: "row" }, serverUrl, connect);
 
   // --- Rooms
@@ -94,6 +104,8 @@ export function renderLobby(app: App): View {
       const info = await app.ensureHost();
       if (info.lan) tx(hostLine, "lobby.hostShare", { url: info.shareUrl });
       else tx(hostLine, "lobby.hostLocal", { url: info.url });
+      clear(portLine);
+      for (const note of portNotes(info)) portLine.appendChild(tx(h("div"), note.key, note.vars));
       hostLine.dataset.url = info.url;
       hostLine.dataset.shareUrl = info.shareUrl;
       await loadRooms();
@@ -197,9 +209,19 @@ export function renderLobby(app: App): View {
   roomName.addEventListener("keydown", (e) => {
     if (e.key === "Enter") create.click();
   });
-  joinById.addEventListener("click", () => {
-    const id = roomId.value.trim();
-    if (id && needName()) app.showPrejoin({ target: { kind: "join", roomId: id }, label: id });
+  joinById.addEventListener("click", async () => {
+    const typed = roomId.value.trim();
+    if (!typed || !needName()) return;
+    // A pasted invite names its server too: use that server unless it is the one in use.
+    const invite = parseInvite(typed);
+    if (invite && invite.server !== inviteServer(app) && invite.server !== app.serverUrl()) {
+      await app.update({ mode: "remote", serverUrl: invite.server });
+      serverUrl.value = invite.server;
+      modeRemote.checked = true;
+      showMode();
+    }
+    const id = invite?.roomId ?? typed;
+    app.showPrejoin({ target: { kind: "join", roomId: id }, label: id });
   });
 
   const element = h(
