@@ -7,6 +7,7 @@ import { getLocale, t, tx, txAttr, type Key } from "../i18n";
 import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, hearsSound, initials, listedMembers, pictureSize, removeMember, tileStatusKey, upsertMember } from "../model";
 import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
 import { toast } from "../toast";
+import { buildInvite, inviteServer, loopbackOnly } from "../invite";
 import { renderDiagnostics } from "./diagnostics";
 import { VideoFeed, webCodecsSupported } from "../video/feed";
 
@@ -368,11 +369,19 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
 
   // --- Header
   const roomIdText = h("code", { text: info.roomId, testid: "room-id" });
-  const copy = tx(h("button", { class: "link" }), "call.copy");
+  const copy = tx(h("button", { class: "link", testid: "copy-invite" }), "call.copyInvite");
+  const loopbackNote = h("div", { class: "note", testid: "loopback-only", attrs: { role: "status" } });
+  loopbackNote.hidden = true;
   copy.addEventListener("click", () => {
-    void navigator.clipboard?.writeText(info.roomId).then(() => {
+    const server = inviteServer(app);
+    const text = server ? buildInvite(server, info.roomId, room.label) : info.roomId;
+    if (loopbackOnly(app)) {
+      tx(loopbackNote, "call.loopbackOnly");
+      loopbackNote.hidden = false;
+    }
+    void navigator.clipboard?.writeText(text).then(() => {
       tx(copy, "call.copied");
-      setTimeout(() => tx(copy, "call.copy"), 1500);
+      setTimeout(() => tx(copy, "call.copyInvite"), 1500);
     });
   });
   const linkDot = h("span", { class: "link-dot", testid: "publisher-state" });
@@ -382,6 +391,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     linkDot,
     h("span", { class: "call-title", text: room.label, testid: "room-title" }),
     h("span", { class: "muted" }, tx(h("span"), "call.roomId"), " ", roomIdText, " ", copy),
+    loopbackNote,
   );
 
   // --- Controls

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { Channel } from "@tauri-apps/api/core";
-import { errorText, type AppInfo, type CallEvent, type CallInfo, type PreviewStatus } from "../api";
+import { errorText, type AppInfo, type CallEvent, type CallInfo, type HostInfo, type PortMove, type PreviewStatus } from "../api";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp as makeTestApp } from "../test-support";
 import { HEADER_LEN, KIND_END } from "../video/message";
@@ -561,5 +561,87 @@ describe("call", () => {
     expect(got.roomId).toBe("room_9");
     expect(seen).toEqual([{ type: "publisherState", state: "live" }]);
     expect((calls[0].args.request as { video: unknown }).video).toEqual({ kind: "synthetic" });
+  });
+});
+
+describe("hosting and invites", () => {
+  const hostAt = (lan: boolean, movedPorts: PortMove[] = []): HostInfo => ({
+    url: "http://127.0.0.1:41234",
+    lan,
+    shareUrl: lan ? "http://192.168.1.20:41234" : "http://127.0.0.1:41234",
+    rtmpBase: "",
+    movedPorts,
+  });
+  const info: CallInfo = {
+    roomId: "room_9",
+    userId: "me",
+    members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
+    micMuted: false,
+    cameraEnabled: true,
+  };
+
+  function clipboard() {
+    const writeText = vi.fn(async (_text: string) => undefined);
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    return writeText;
+  }
+
+  it("names the taken port and the one used, and says nothing when the port was free", async () => {
+    mockBackend([], { host_start: () => hostAt(false, [{ service: "http", wanted: 8080, used: 41234 }]), list_rooms: () => [] });
+    const app = await makeApp("Ann");
+    let view = renderLobby(app);
+    document.body.appendChild(view.element);
+    await vi.waitFor(() => expect(byTestId("host-ports")?.textContent).toContain("Port 8080 is taken"));
+    expect(byTestId("host-ports")?.textContent).toContain("uses port 41234");
+    await app.update({ language: "zh-CN" });
+    expect(byTestId("host-ports")?.textContent).toContain("端口 8080 已被其他程序占用");
+    expect(byTestId("host-ports")?.textContent).toContain("41234");
+    view.dispose();
+    view.element.remove();
+
+    mockBackend([], { host_start: () => hostAt(false), list_rooms: () => [] });
+    view = renderLobby(await makeApp("Ann"));
+    document.body.appendChild(view.element);
+    await vi.waitFor(() => expect(byTestId("host-address")?.textContent).toContain("41234"));
+    expect(byTestId("host-ports")?.textContent).toBe("");
+    view.dispose();
+  });
+
+  it("copies server and room, and says when only this computer can join", async () => {
+    mockBackend([], { call_stats: () => ({ publisher: null, remotes: [], listed: 0 }) });
+    const writeText = clipboard();
+    const app = await makeApp("Ann");
+    app.host = hostAt(false);
+    let view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, new CallBus());
+    document.body.appendChild(view.element);
+    expect(byTestId("loopback-only")?.hidden).toBe(true);
+    byTestId("copy-invite")?.click();
+    expect(writeText).toHaveBeenLastCalledWith("Join my Quartet call “Standup”\nServer: http://127.0.0.1:41234\nRoom ID: room_9");
+    expect(byTestId("loopback-only")?.hidden).toBe(false);
+    expect(byTestId("loopback-only")?.textContent).toContain("Only this computer can join");
+    view.dispose();
+    view.element.remove();
+
+    app.host = hostAt(true);
+    view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, new CallBus());
+    document.body.appendChild(view.element);
+    byTestId("copy-invite")?.click();
+    expect(writeText).toHaveBeenLastCalledWith(expect.stringContaining("Server: http://192.168.1.20:41234\nRoom ID: room_9"));
+    expect(byTestId("loopback-only")?.hidden).toBe(true);
+    view.dispose();
+  });
+
+  it("joins the room of a pasted invite on the invite's server", async () => {
+    mockBackend([], { host_start: () => hostAt(false), list_rooms: () => [] });
+    const app = await makeApp("Ben");
+    const shown = vi.spyOn(app, "showPrejoin").mockImplementation(() => undefined);
+    const view = renderLobby(app);
+    document.body.appendChild(view.element);
+    (byTestId("room-id-input") as HTMLInputElement).value = "Join my Quartet call “Standup”\nServer: http://192.168.1.20:8080\nRoom ID: room_9";
+    byTestId("join-by-id")?.click();
+    await vi.waitFor(() => expect(shown).toHaveBeenCalledWith({ target: { kind: "join", roomId: "room_9" }, label: "room_9" }));
+    expect(app.settings.mode).toBe("remote");
+    expect(app.serverUrl()).toBe("http://192.168.1.20:8080");
+    view.dispose();
   });
 });
