@@ -372,13 +372,23 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   const copy = tx(h("button", { class: "link", testid: "copy-invite" }), "call.copyInvite");
   const loopbackNote = h("div", { class: "note", testid: "loopback-only", attrs: { role: "status" } });
   loopbackNote.hidden = true;
+  // Reopening the room server to the network restarts it, which would end this call for its
+  // members; so the offer takes effect when the lobby starts hosting again.
+  function showLoopbackOffer(): void {
+    clear(loopbackNote);
+    const open = tx(h("button", { class: "link", testid: "open-to-network" }), "call.openToNetwork");
+    open.addEventListener("click", async () => {
+      await app.update({ lan: true });
+      clear(loopbackNote);
+      loopbackNote.appendChild(tx(h("span"), "call.openedForNext"));
+    });
+    loopbackNote.append(tx(h("span"), "call.loopbackOnly"), " ", open);
+    loopbackNote.hidden = false;
+  }
   copy.addEventListener("click", () => {
     const server = inviteServer(app);
     const text = server ? buildInvite(server, info.roomId, room.label) : info.roomId;
-    if (loopbackOnly(app)) {
-      tx(loopbackNote, "call.loopbackOnly");
-      loopbackNote.hidden = false;
-    }
+    if (loopbackOnly(app)) showLoopbackOffer();
     void navigator.clipboard?.writeText(text).then(() => {
       tx(copy, "call.copied");
       setTimeout(() => tx(copy, "call.copyInvite"), 1500);

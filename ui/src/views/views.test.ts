@@ -608,7 +608,8 @@ describe("hosting and invites", () => {
   });
 
   it("copies server and room, and says when only this computer can join", async () => {
-    mockBackend([], { call_stats: () => ({ publisher: null, remotes: [], listed: 0 }) });
+    const calls: Calls = [];
+    mockBackend(calls, { call_stats: () => ({ publisher: null, remotes: [], listed: 0 }) });
     const writeText = clipboard();
     const app = await makeApp("Ann");
     app.host = hostAt(false);
@@ -619,6 +620,12 @@ describe("hosting and invites", () => {
     expect(writeText).toHaveBeenLastCalledWith("Join my Quartet call “Standup”\nServer: http://127.0.0.1:41234\nRoom ID: room_9");
     expect(byTestId("loopback-only")?.hidden).toBe(false);
     expect(byTestId("loopback-only")?.textContent).toContain("Only this computer can join");
+    // The offer reopens hosting to the network from the lobby, not under this call.
+    expect(app.settings.lan).toBe(false);
+    byTestId("open-to-network")?.click();
+    await vi.waitFor(() => expect(app.settings.lan).toBe(true));
+    expect(byTestId("loopback-only")?.textContent).toContain("next call");
+    expect(calls.some((c) => c.cmd === "host_start")).toBe(false);
     view.dispose();
     view.element.remove();
 
