@@ -676,6 +676,10 @@ impl CallService {
         request: JoinRequest,
         on_event: impl Fn(EventDto) -> bool + Send + 'static,
     ) -> Result<CallInfo, AppError> {
+        let mut active = self.active.lock().await;
+        if active.as_ref().is_some_and(|a| !a.call.is_ended()) {
+            return Err(AppError::AlreadyInCall);
+        }
         let kind = match &request.target {
             TargetChoice::Join {
                 room_id,
@@ -684,10 +688,6 @@ impl CallService {
             create => create.known_kind().unwrap_or(DEFAULT_CREATE_KIND),
         };
         let config = request.config(kind)?;
-        let mut active = self.active.lock().await;
-        if active.as_ref().is_some_and(|a| !a.call.is_ended()) {
-            return Err(AppError::AlreadyInCall);
-        }
         let (call, events) = Call::start(config).await?;
         tokio::spawn(forward(events, on_event));
         let info = CallInfo::of(&call);
@@ -999,7 +999,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_double_room_is_listed_joined_by_id_and_full_at_two() {
-        let host = crate::host::HostService::default();
+        // Any free ports: other tests host on the preferred ones at the same time.
+        let any = crate::host::PreferredPorts { http: 0, rtmp: 0 };
+        let host = crate::host::HostService::with_ports(any);
         let server = host.start(false).await.unwrap().url;
         let join = |name: &str, target: serde_json::Value| {
             request(json!({
