@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { setLocale } from "./i18n";
-import { buildInvite, parseInvite } from "./invite";
+import { buildInvite, inviteServer, parseInvite } from "./invite";
+import { makeApp } from "./test-support";
 
 beforeEach(() => setLocale("en"));
 
@@ -25,5 +26,19 @@ describe("invites", () => {
     });
     expect(parseInvite("room_9")).toBeNull();
     expect(parseInvite("http://10.0.0.5:8080")).toBeNull();
+  });
+});
+
+describe("the server an invite names", () => {
+  it("is the shared address when hosting and the typed one, as a URL, otherwise", async () => {
+    const app = await makeApp("Ann");
+    app.host = { url: "http://127.0.0.1:8080", lan: true, shareUrl: "http://192.168.1.20:8080", rtmpBase: "" };
+    expect(inviteServer(app)).toBe("http://192.168.1.20:8080");
+    await app.update({ mode: "remote", serverUrl: " 10.0.0.5:8080/ " });
+    expect(inviteServer(app)).toBe("http://10.0.0.5:8080");
+    await app.update({ serverUrl: "https://rooms.example" });
+    expect(inviteServer(app)).toBe("https://rooms.example");
+    await app.update({ serverUrl: "" });
+    expect(inviteServer(app)).toBeNull();
   });
 });

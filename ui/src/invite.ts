@@ -35,7 +35,10 @@ export function parseInvite(text: string): Invite | null {
 /** The address others use to reach the server this app is in: the shared one when hosting. */
 export function inviteServer(app: App): string | null {
   if (app.settings.mode === "host") return app.host?.shareUrl ?? null;
-  return app.settings.serverUrl.trim() || null;
+  const typed = app.settings.serverUrl.trim().replace(/\/+$/, "");
+  if (!typed) return null;
+  // As the app reads a typed address: `host:port` means http.
+  return typed.includes("://") ? typed : `http://${typed}`;
 }
 
 /** Whether others cannot reach the call: hosted here, for this computer alone. */
