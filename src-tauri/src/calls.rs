@@ -3,13 +3,14 @@
 //! is `quartet-call`'s; this module only translates and keeps the current call.
 
 use crate::error::AppError;
-use crate::lobby::{DEFAULT_AVATAR, ROOM_KIND, parse_server_url};
+use crate::lobby::{DEFAULT_AVATAR, DEFAULT_CREATE_KIND, parse_server_url, room_kind};
 use crate::preview::device_word;
 use quartet_call::{
     AudioInput, AudioOutputChoice, AudioProcessing, Call, CallConfig, CallEvent, CallHandle,
     CallStats, LeaveMode, LeaveOptions, Link, MediaSettings, Participant, Placement, PlayerState,
     PublisherState, QualityTracker, Receive, SendQuality, VideoInput,
 };
+use quartet_proto::RoomKind;
 use quartet_room::{JoinTarget, SessionConfig};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, mpsc};
@@ -23,13 +24,31 @@ pub enum TargetChoice {
     Create {
         /// The new room's name.
         room_name: String,
+        /// Its kind; [`DEFAULT_CREATE_KIND`] when absent.
+        #[serde(default)]
+        room_kind: Option<RoomKind>,
     },
     /// Join the room with this ID.
     #[serde(rename_all = "camelCase")]
     Join {
         /// The room's ID.
         room_id: String,
+        /// The kind it is listed under; asked of the server when absent (an ID typed in).
+        #[serde(default)]
+        room_kind: Option<RoomKind>,
     },
+}
+
+impl TargetChoice {
+    /// The room kind this target names, if it names one (a new room always does).
+    pub fn known_kind(&self) -> Option<RoomKind> {
+        match self {
+            TargetChoice::Create { room_kind, .. } => {
+                Some(room_kind.unwrap_or(DEFAULT_CREATE_KIND))
+            }
+            TargetChoice::Join { room_kind, .. } => *room_kind,
+        }
+    }
 }
 
 /// Where our pictures come from, as the pre-join offers it.
@@ -170,26 +189,26 @@ pub fn receive_for(data_saver: bool) -> Receive {
 }
 
 impl JoinRequest {
-    /// The call configuration for this request.
-    pub fn config(&self) -> Result<CallConfig, AppError> {
+    /// The call configuration for this request, in a room of `kind`.
+    pub fn config(&self, kind: RoomKind) -> Result<CallConfig, AppError> {
         let nickname = self.nickname.trim();
         if nickname.is_empty() {
             return Err(AppError::InvalidInput("the nickname is empty".into()));
         }
         let target = match &self.target {
-            TargetChoice::Create { room_name } if !room_name.trim().is_empty() => {
+            TargetChoice::Create { room_name, .. } if !room_name.trim().is_empty() => {
                 JoinTarget::Create {
                     room_name: room_name.trim().to_owned(),
                 }
             }
-            TargetChoice::Join { room_id } if !room_id.trim().is_empty() => JoinTarget::Join {
+            TargetChoice::Join { room_id, .. } if !room_id.trim().is_empty() => JoinTarget::Join {
                 room_id: room_id.trim().to_owned(),
             },
             _ => return Err(AppError::InvalidInput("no room was chosen".into())),
         };
         let session = SessionConfig::new(
             parse_server_url(&self.server)?,
-            ROOM_KIND,
+            kind,
             target,
             nickname,
             DEFAULT_AVATAR,
@@ -652,6 +671,7 @@ impl From<CallStats> for StatsDto {
 struct Active {
     call: CallHandle,
     server: String,
+    kind: RoomKind,
     demo: Vec<CallHandle>,
 }
 
@@ -670,17 +690,25 @@ impl CallService {
         request: JoinRequest,
         on_event: impl Fn(EventDto) -> bool + Send + 'static,
     ) -> Result<CallInfo, AppError> {
-        let config = request.config()?;
         let mut active = self.active.lock().await;
         if active.as_ref().is_some_and(|a| !a.call.is_ended()) {
             return Err(AppError::AlreadyInCall);
         }
+        let kind = match &request.target {
+            TargetChoice::Join {
+                room_id,
+                room_kind: known,
+            } => room_kind(&request.server, room_id.trim(), *known).await?,
+            create => create.known_kind().unwrap_or(DEFAULT_CREATE_KIND),
+        };
+        let config = request.config(kind)?;
         let (call, events) = Call::start(config).await?;
         tokio::spawn(forward(events, on_event));
         let info = CallInfo::of(&call);
         *active = Some(Active {
             call,
             server: request.server,
+            kind,
             demo: Vec::new(),
         });
         Ok(info)
@@ -707,16 +735,16 @@ impl CallService {
     /// Adds synthetic members named `names` to the current room (a presenter with no camera
     /// fills the grid). They leave with us.
     pub async fn add_demo_members(&self, names: &[String]) -> Result<usize, AppError> {
-        let (server, room_id) = {
+        let (server, room_id, kind) = {
             let active = self.active.lock().await;
             let a = active.as_ref().ok_or(AppError::NoCall)?;
-            (a.server.clone(), a.call.room_id())
+            (a.server.clone(), a.call.room_id(), a.kind)
         };
         let mut started = Vec::new();
         for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
             let session = SessionConfig::new(
                 parse_server_url(&server)?,
-                ROOM_KIND,
+                kind,
                 JoinTarget::Join {
                     room_id: room_id.clone(),
                 },
@@ -807,7 +835,8 @@ mod tests {
             "speaker": "Speakers",
             "startMuted": true
         }));
-        let c = r.config().unwrap();
+        let c = r.config(RoomKind::DoubleRoom).unwrap();
+        assert_eq!(c.session.kind, RoomKind::DoubleRoom);
         assert_eq!(c.session.server.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(c.session.user_name, "Ann");
         assert_eq!(
@@ -860,7 +889,7 @@ mod tests {
             "audio": {"kind": "tone"},
             "speaker": null
         });
-        assert!(request(base.clone()).config().is_ok());
+        assert!(request(base.clone()).config(RoomKind::MultiRoom).is_ok());
         let mut no_name = base.clone();
         no_name["nickname"] = json!("  ");
         let mut no_room = base.clone();
@@ -868,8 +897,31 @@ mod tests {
         let mut no_server = base;
         no_server["server"] = json!("");
         for r in [no_name, no_room, no_server] {
-            assert_eq!(request(r).config().unwrap_err().kind(), "invalidInput");
+            assert_eq!(
+                request(r).config(RoomKind::MultiRoom).unwrap_err().kind(),
+                "invalidInput"
+            );
         }
+    }
+
+    #[test]
+    fn a_new_room_is_a_group_call_unless_another_kind_is_asked() {
+        let target = |v| serde_json::from_value::<TargetChoice>(v).unwrap();
+        let kind = |v| target(v).known_kind();
+        assert_eq!(
+            kind(json!({"kind": "create", "roomName": "R"})),
+            Some(RoomKind::MultiRoom)
+        );
+        assert_eq!(
+            kind(json!({"kind": "create", "roomName": "R", "roomKind": null})),
+            Some(RoomKind::MultiRoom)
+        );
+        assert_eq!(
+            kind(json!({"kind": "join", "roomId": "r", "roomKind": "live_room"})),
+            Some(RoomKind::LiveRoom)
+        );
+        // An ID typed in names no kind: the server is asked.
+        assert_eq!(kind(json!({"kind": "join", "roomId": "r"})), None);
     }
 
     #[test]
@@ -1002,6 +1054,61 @@ mod tests {
         calls.leave(LeaveMode::EndForEveryone).await.unwrap();
         assert_eq!(calls.current().await.unwrap_err().kind(), "noCall");
         assert!(calls.leave_options_now().is_none());
+        host.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_double_room_is_listed_joined_by_id_and_full_at_two() {
+        // Any free ports: other tests host on the preferred ones at the same time.
+        let any = crate::host::PreferredPorts { http: 0, rtmp: 0 };
+        let host = crate::host::HostService::with_ports(any);
+        let server = host.start(false).await.unwrap().url;
+        let join = |name: &str, target: serde_json::Value| {
+            request(json!({
+                "server": server, "nickname": name, "target": target,
+                "video": {"kind": "none"}, "audio": {"kind": "none"}, "speaker": null
+            }))
+        };
+        let (ann, ben, cho) = (
+            CallService::default(),
+            CallService::default(),
+            CallService::default(),
+        );
+        let created = ann
+            .start(
+                join(
+                    "Ann",
+                    json!({"kind": "create", "roomName": "Pair", "roomKind": "double_room"}),
+                ),
+                |_| true,
+            )
+            .await
+            .unwrap();
+        let rooms = crate::lobby::list_rooms(&server).await.unwrap();
+        assert_eq!(rooms.len(), 1);
+        assert_eq!(
+            (rooms[0].kind, rooms[0].max_members),
+            (RoomKind::DoubleRoom, 2)
+        );
+        // By ID alone, as typed in: the app finds the kind itself.
+        let by_id = json!({"kind": "join", "roomId": created.room_id});
+        let joined = ben
+            .start(join("Ben", by_id.clone()), |_| true)
+            .await
+            .unwrap();
+        assert_eq!(joined.members.len(), 2);
+        let full = cho.start(join("Cho", by_id), |_| true).await.unwrap_err();
+        assert_eq!(full.kind(), "roomFull", "{full}");
+        let gone = cho
+            .start(
+                join("Cho", json!({"kind": "join", "roomId": "room_none"})),
+                |_| true,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(gone.kind(), "roomNotFound", "{gone}");
+        ben.leave().await.unwrap();
+        ann.leave().await.unwrap();
         host.stop().await;
     }
 }

@@ -27,15 +27,70 @@ pub struct HostInfo {
     pub share_url: String,
     /// The RTMP base members' streams use.
     pub rtmp_base: String,
+    /// The preferred ports that were taken, and the ones used instead.
+    pub moved_ports: Vec<PortMove>,
+}
+
+/// A preferred port another program held, and the port used instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortMove {
+    /// `http` (the room server, the port people type) or `rtmp` (the relay).
+    pub service: &'static str,
+    /// The preferred port, taken.
+    pub wanted: u16,
+    /// The port used.
+    pub used: u16,
+}
+
+/// The ports hosting wants when they are free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreferredPorts {
+    /// The room server's.
+    pub http: u16,
+    /// The relay's.
+    pub rtmp: u16,
+}
+
+impl Default for PreferredPorts {
+    fn default() -> Self {
+        PreferredPorts {
+            http: PREFERRED_HTTP_PORT,
+            rtmp: PREFERRED_RTMP_PORT,
+        }
+    }
+}
+
+/// Which preferred ports were not the ones used (`(service, wanted, used)` each), so the page
+/// can say which port was taken and which one hosts instead.
+pub fn port_moves(ports: [(&'static str, u16, u16); 2]) -> Vec<PortMove> {
+    ports
+        .into_iter()
+        .filter(|(_, wanted, used)| wanted != used)
+        .map(|(service, wanted, used)| PortMove {
+            service,
+            wanted,
+            used,
+        })
+        .collect()
 }
 
 /// Starts, restarts and stops the hosted servers; one at a time.
 #[derive(Default)]
 pub struct HostService {
     running: Mutex<Option<(Host, HostInfo)>>,
+    preferred: PreferredPorts,
 }
 
 impl HostService {
+    /// A service that prefers `preferred` over the usual ports.
+    pub fn with_ports(preferred: PreferredPorts) -> Self {
+        HostService {
+            running: Mutex::default(),
+            preferred,
+        }
+    }
+
     /// Hosts (or keeps hosting) in the asked mode and says where.
     pub async fn start(&self, lan: bool) -> Result<HostInfo, AppError> {
         let mut running = self.running.lock().await;
@@ -48,10 +103,18 @@ impl HostService {
             stop_host(host).await;
         }
         let (host, info) = if lan {
-            start_lan().await?
+            start_lan(self.preferred).await?
         } else {
-            start_local().await?
+            start_local(self.preferred).await?
         };
+        for m in &info.moved_ports {
+            log::info!(
+                "hosting: {} port {} is taken, using {}",
+                m.service,
+                m.wanted,
+                m.used
+            );
+        }
         log::info!(
             "hosting: room server {} (share {})",
             info.url,
@@ -80,10 +143,19 @@ async fn stop_host(host: Host) {
     }
 }
 
-async fn start_local() -> Result<(Host, HostInfo), AppError> {
+/// The ports a started host really got, as [`port_moves`] reads them.
+fn moves(host: &Host, preferred: PreferredPorts) -> Vec<PortMove> {
+    let rtmp = host.rtmp_addr().map_or(preferred.rtmp, |a| a.port());
+    port_moves([
+        ("http", preferred.http, host.http_addr().port()),
+        ("rtmp", preferred.rtmp, rtmp),
+    ])
+}
+
+async fn start_local(preferred: PreferredPorts) -> Result<(Host, HostInfo), AppError> {
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let http = SocketAddr::new(ip, choose_port(ip, PREFERRED_HTTP_PORT));
-    let rtmp = SocketAddr::new(ip, choose_port(ip, PREFERRED_RTMP_PORT));
+    let http = SocketAddr::new(ip, choose_port(ip, preferred.http));
+    let rtmp = SocketAddr::new(ip, choose_port(ip, preferred.rtmp));
     let host = Host::start(
         ServerConfig::default(),
         http,
@@ -100,11 +172,12 @@ async fn start_local() -> Result<(Host, HostInfo), AppError> {
         lan: false,
         share_url: host.http_url(),
         rtmp_base: host.rtmp_base().to_owned(),
+        moved_ports: moves(&host, preferred),
     };
     Ok((host, info))
 }
 
-async fn start_lan() -> Result<(Host, HostInfo), AppError> {
+async fn start_lan(preferred: PreferredPorts) -> Result<(Host, HostInfo), AppError> {
     let addresses: Vec<IpAddr> = if_addrs::get_if_addrs()
         .map_err(|e| AppError::HostFailed(format!("cannot list network interfaces: {e}")))?
         .into_iter()
@@ -115,8 +188,8 @@ async fn start_lan() -> Result<(Host, HostInfo), AppError> {
         AppError::HostFailed("this computer has no LAN address (is it on a network?)".into())
     })?;
     let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-    let http_port = choose_port(any, PREFERRED_HTTP_PORT);
-    let rtmp_port = choose_port(any, PREFERRED_RTMP_PORT);
+    let http_port = choose_port(any, preferred.http);
+    let rtmp_port = choose_port(any, preferred.rtmp);
     let relay = Box::<RelayConfig>::default();
     let base = format!(
         "rtmp://{}/{}",
@@ -139,6 +212,7 @@ async fn start_lan() -> Result<(Host, HostInfo), AppError> {
         lan: true,
         share_url: format!("http://{}", SocketAddr::new(lan_ip, http_port)),
         rtmp_base: host.rtmp_base().to_owned(),
+        moved_ports: moves(&host, preferred),
     };
     Ok((host, info))
 }
@@ -206,6 +280,40 @@ mod tests {
         assert_ne!(chosen, 0);
         drop(taken);
         assert_eq!(choose_port(lo, port), port);
+    }
+
+    #[test]
+    fn only_ports_not_got_are_reported() {
+        assert!(port_moves([("http", 8080, 8080), ("rtmp", 1935, 1935)]).is_empty());
+        assert_eq!(
+            port_moves([("http", 8080, 41234), ("rtmp", 1935, 1935)]),
+            [PortMove {
+                service: "http",
+                wanted: 8080,
+                used: 41234
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_is_reported_with_the_one_used_instead() {
+        let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let taken = TcpListener::bind((lo, 0)).unwrap();
+        let wanted = taken.local_addr().unwrap().port();
+        let free = TcpListener::bind((lo, 0)).unwrap();
+        let rtmp = free.local_addr().unwrap().port();
+        drop(free);
+        let service = HostService::with_ports(PreferredPorts { http: wanted, rtmp });
+        let info = service.start(false).await.unwrap();
+        assert_eq!(info.moved_ports.len(), 1, "{:?}", info.moved_ports);
+        let moved = &info.moved_ports[0];
+        assert_eq!((moved.service, moved.wanted), ("http", wanted));
+        assert_ne!(moved.used, wanted);
+        assert_eq!(info.url, format!("http://127.0.0.1:{}", moved.used));
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(json["movedPorts"][0]["wanted"], wanted);
+        service.stop().await;
+        drop(taken);
     }
 
     #[tokio::test]

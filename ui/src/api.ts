@@ -41,7 +41,18 @@ export interface HostInfo {
   lan: boolean;
   shareUrl: string;
   rtmpBase: string;
+  /** Preferred ports another program held, and the ones used instead. */
+  movedPorts?: PortMove[];
 }
+
+export interface PortMove {
+  service: "http" | "rtmp";
+  wanted: number;
+  used: number;
+}
+
+/** The room kinds of v1, each under its own path on the server. */
+export type RoomKind = "multi_room" | "double_room" | "live_room";
 
 export interface RoomSummary {
   roomId: string;
@@ -49,6 +60,8 @@ export interface RoomSummary {
   creatorName: string | null;
   members: number;
   maxMembers: number;
+  /** The kind the room is listed under (and is joined as). */
+  kind: RoomKind;
 }
 
 export interface Camera {
@@ -69,7 +82,8 @@ export interface Devices {
 
 export type VideoChoice = { kind: "camera"; id: string | null } | { kind: "synthetic" } | { kind: "screen" } | { kind: "none" };
 export type AudioChoice = { kind: "microphone"; name: string | null } | { kind: "tone" } | { kind: "none" };
-export type Target = { kind: "create"; roomName: string } | { kind: "join"; roomId: string };
+/** A room to create or join; a join without `roomKind` (an ID typed in) lets the app find the kind. */
+export type Target = { kind: "create"; roomName: string; roomKind?: RoomKind } | { kind: "join"; roomId: string; roomKind?: RoomKind };
 
 export interface DeviceProblem {
   device: "camera" | "microphone" | "speaker";

@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod config;
 pub mod events;
 pub mod journal;
+pub mod kinds;
 pub mod leave;
 pub mod members;
 pub mod session;
@@ -18,6 +19,7 @@ pub use backoff::Backoff;
 pub use config::{EventMode, JoinTarget, SessionConfig, SessionTiming};
 pub use events::EventChannelError;
 pub use journal::{ApiCall, ChannelEntry, Journal};
+pub use kinds::find_room_kind;
 pub use leave::{LeaveMode, likely_heir};
 pub use members::{Member, MemberChange, MemberDiff, diff_members, same_stream};
 pub use session::{

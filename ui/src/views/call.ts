@@ -8,6 +8,7 @@ import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, for
 import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
 import { chatNotice } from "../notices";
 import { dockNotices, openFolder, toast, undockNotices } from "../toast";
+import { buildInvite, inviteServer, loopbackOnly } from "../invite";
 import { renderDiagnostics } from "./diagnostics";
 import { chooseLeaveMode } from "./leave";
 import { recordControl } from "./record";
@@ -371,11 +372,29 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
 
   // --- Header
   const roomIdText = h("code", { text: info.roomId, testid: "room-id" });
-  const copy = tx(h("button", { class: "link" }), "call.copy");
+  const copy = tx(h("button", { class: "link", testid: "copy-invite" }), "call.copyInvite");
+  const loopbackNote = h("div", { class: "note", testid: "loopback-only", attrs: { role: "status" } });
+  loopbackNote.hidden = true;
+  // Reopening the room server to the network restarts it, which would end this call for its
+  // members; so the offer takes effect when the lobby starts hosting again.
+  function showLoopbackOffer(): void {
+    clear(loopbackNote);
+    const open = tx(h("button", { class: "link", testid: "open-to-network" }), "call.openToNetwork");
+    open.addEventListener("click", async () => {
+      await app.update({ lan: true });
+      clear(loopbackNote);
+      loopbackNote.appendChild(tx(h("span"), "call.openedForNext"));
+    });
+    loopbackNote.append(tx(h("span"), "call.loopbackOnly"), " ", open);
+    loopbackNote.hidden = false;
+  }
   copy.addEventListener("click", () => {
-    void navigator.clipboard?.writeText(info.roomId).then(() => {
+    const server = inviteServer(app);
+    const text = server ? buildInvite(server, info.roomId, room.label) : info.roomId;
+    if (loopbackOnly(app)) showLoopbackOffer();
+    void navigator.clipboard?.writeText(text).then(() => {
       tx(copy, "call.copied");
-      setTimeout(() => tx(copy, "call.copy"), 1500);
+      setTimeout(() => tx(copy, "call.copyInvite"), 1500);
     });
   });
   const linkDot = h("span", { class: "link-dot", testid: "publisher-state" });
@@ -386,6 +405,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     linkDot,
     h("span", { class: "call-title", text: room.label, testid: "room-title" }),
     h("span", { class: "muted" }, tx(h("span"), "call.roomId"), " ", roomIdText, " ", copy),
+    loopbackNote,
     record.mark,
   );
 

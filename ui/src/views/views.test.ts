@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { Channel } from "@tauri-apps/api/core";
-import { errorText, type AppInfo, type CallEvent, type CallInfo, type PreviewStatus } from "../api";
+import { errorText, type AppInfo, type CallEvent, type CallInfo, type HostInfo, type PortMove, type PreviewStatus } from "../api";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp as makeTestApp } from "../test-support";
 import { HEADER_LEN, KIND_END } from "../video/message";
@@ -45,8 +45,8 @@ describe("lobby", () => {
     mockBackend(calls, {
       host_start: () => ({ url: "http://127.0.0.1:8080", lan: false, shareUrl: "http://127.0.0.1:8080", rtmpBase: "rtmp://127.0.0.1:1935/live" }),
       list_rooms: () => [
-        { roomId: "room_1", roomName: "Standup", creatorName: "Ann", members: 2, maxMembers: 4 },
-        { roomId: "room_2", roomName: "Full house", creatorName: null, members: 4, maxMembers: 4 },
+        { roomId: "room_1", roomName: "Standup", creatorName: "Ann", members: 2, maxMembers: 4, kind: "multi_room" },
+        { roomId: "room_2", roomName: "Full house", creatorName: null, members: 4, maxMembers: 4, kind: "multi_room" },
       ],
     });
     const app = await makeApp();
@@ -73,7 +73,48 @@ describe("lobby", () => {
     const nickname = byTestId("nickname") as HTMLInputElement;
     nickname.value = "Ben";
     joins[0].click();
-    expect(shown).toHaveBeenCalledWith({ target: { kind: "join", roomId: "room_1" }, label: "Standup" });
+    expect(shown).toHaveBeenCalledWith({ target: { kind: "join", roomId: "room_1", roomKind: "multi_room" }, label: "Standup" });
+    view.dispose();
+  });
+
+  it("lists every room kind with its label and joins each as the kind it is listed under", async () => {
+    mockBackend([], {
+      host_start: () => ({ url: "http://127.0.0.1:8080", lan: false, shareUrl: "http://127.0.0.1:8080", rtmpBase: "" }),
+      list_rooms: () => [
+        { roomId: "room_m", roomName: "Team", creatorName: "Ann", members: 1, maxMembers: 4, kind: "multi_room" },
+        { roomId: "room_d", roomName: "Pair", creatorName: "Ben", members: 1, maxMembers: 2, kind: "double_room" },
+        { roomId: "room_l", roomName: "Show", creatorName: "Cho", members: 2, maxMembers: 4, kind: "live_room" },
+        { roomId: "room_x", roomName: "Pair full", creatorName: "Dan", members: 2, maxMembers: 2, kind: "double_room" },
+      ],
+    });
+    const app = await makeApp("Eve");
+    const shown = vi.spyOn(app, "showPrejoin").mockImplementation(() => undefined);
+    const view = renderLobby(app);
+    document.body.appendChild(view.element);
+    await vi.waitFor(() => expect(document.querySelectorAll("[data-testid=room]").length).toBe(4));
+    const labels = [...document.querySelectorAll("[data-testid=room-kind]")].map((e) => e.textContent);
+    expect(labels).toEqual(["Group call", "Two-person call", "Live room", "Two-person call"]);
+    const joins = document.querySelectorAll<HTMLButtonElement>("[data-testid=join-room]");
+    expect(joins[3].disabled).toBe(true);
+    joins[1].click();
+    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "join", roomId: "room_d", roomKind: "double_room" }, label: "Pair" });
+    joins[2].click();
+    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "join", roomId: "room_l", roomKind: "live_room" }, label: "Show" });
+
+    // An ID typed in names no kind: the app finds it.
+    (byTestId("room-id-input") as HTMLInputElement).value = " room_d ";
+    byTestId("join-by-id")?.click();
+    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "join", roomId: "room_d" }, label: "room_d" });
+
+    // A new room is a group call unless another kind is chosen.
+    byTestId("create-room")?.click();
+    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "create", roomName: "Eve's room", roomKind: "multi_room" }, label: "Eve's room" });
+    (byTestId("room-kind-choice") as HTMLSelectElement).value = "double_room";
+    byTestId("create-room")?.click();
+    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "create", roomName: "Eve's room", roomKind: "double_room" }, label: "Eve's room" });
+
+    await app.update({ language: "zh-CN" });
+    expect(document.querySelector("[data-testid=room-kind]")?.textContent).toBe("多人通话");
     view.dispose();
   });
 
@@ -520,5 +561,94 @@ describe("call", () => {
     expect(got.roomId).toBe("room_9");
     expect(seen).toEqual([{ type: "publisherState", state: "live" }]);
     expect((calls[0].args.request as { video: unknown }).video).toEqual({ kind: "synthetic" });
+  });
+});
+
+describe("hosting and invites", () => {
+  const hostAt = (lan: boolean, movedPorts: PortMove[] = []): HostInfo => ({
+    url: "http://127.0.0.1:41234",
+    lan,
+    shareUrl: lan ? "http://192.168.1.20:41234" : "http://127.0.0.1:41234",
+    rtmpBase: "",
+    movedPorts,
+  });
+  const info: CallInfo = {
+    roomId: "room_9",
+    userId: "me",
+    members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
+    micMuted: false,
+    cameraEnabled: true,
+  };
+
+  function clipboard() {
+    const writeText = vi.fn(async (_text: string) => undefined);
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    return writeText;
+  }
+
+  it("names the taken port and the one used, and says nothing when the port was free", async () => {
+    mockBackend([], { host_start: () => hostAt(false, [{ service: "http", wanted: 8080, used: 41234 }]), list_rooms: () => [] });
+    const app = await makeApp("Ann");
+    let view = renderLobby(app);
+    document.body.appendChild(view.element);
+    await vi.waitFor(() => expect(byTestId("host-ports")?.textContent).toContain("Port 8080 is taken"));
+    expect(byTestId("host-ports")?.textContent).toContain("uses port 41234");
+    await app.update({ language: "zh-CN" });
+    expect(byTestId("host-ports")?.textContent).toContain("端口 8080 已被其他程序占用");
+    expect(byTestId("host-ports")?.textContent).toContain("41234");
+    view.dispose();
+    view.element.remove();
+
+    mockBackend([], { host_start: () => hostAt(false), list_rooms: () => [] });
+    view = renderLobby(await makeApp("Ann"));
+    document.body.appendChild(view.element);
+    await vi.waitFor(() => expect(byTestId("host-address")?.textContent).toContain("41234"));
+    expect(byTestId("host-ports")?.textContent).toBe("");
+    view.dispose();
+  });
+
+  it("copies server and room, and says when only this computer can join", async () => {
+    const calls: Calls = [];
+    mockBackend(calls, { call_stats: () => ({ publisher: null, remotes: [], listed: 0 }) });
+    const writeText = clipboard();
+    const app = await makeApp("Ann");
+    app.host = hostAt(false);
+    let view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, new CallBus());
+    document.body.appendChild(view.element);
+    expect(byTestId("loopback-only")?.hidden).toBe(true);
+    byTestId("copy-invite")?.click();
+    expect(writeText).toHaveBeenLastCalledWith("Join my Quartet call “Standup”\nServer: http://127.0.0.1:41234\nRoom ID: room_9");
+    expect(byTestId("loopback-only")?.hidden).toBe(false);
+    expect(byTestId("loopback-only")?.textContent).toContain("Only this computer can join");
+    // The offer reopens hosting to the network from the lobby, not under this call.
+    expect(app.settings.lan).toBe(false);
+    byTestId("open-to-network")?.click();
+    await vi.waitFor(() => expect(app.settings.lan).toBe(true));
+    expect(byTestId("loopback-only")?.textContent).toContain("next call");
+    expect(calls.some((c) => c.cmd === "host_start")).toBe(false);
+    view.dispose();
+    view.element.remove();
+
+    app.host = hostAt(true);
+    view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, new CallBus());
+    document.body.appendChild(view.element);
+    byTestId("copy-invite")?.click();
+    expect(writeText).toHaveBeenLastCalledWith(expect.stringContaining("Server: http://192.168.1.20:41234\nRoom ID: room_9"));
+    expect(byTestId("loopback-only")?.hidden).toBe(true);
+    view.dispose();
+  });
+
+  it("joins the room of a pasted invite on the invite's server", async () => {
+    mockBackend([], { host_start: () => hostAt(false), list_rooms: () => [] });
+    const app = await makeApp("Ben");
+    const shown = vi.spyOn(app, "showPrejoin").mockImplementation(() => undefined);
+    const view = renderLobby(app);
+    document.body.appendChild(view.element);
+    (byTestId("room-id-input") as HTMLInputElement).value = "Join my Quartet call “Standup”\nServer: http://192.168.1.20:8080\nRoom ID: room_9";
+    byTestId("join-by-id")?.click();
+    await vi.waitFor(() => expect(shown).toHaveBeenCalledWith({ target: { kind: "join", roomId: "room_9" }, label: "room_9" }));
+    expect(app.settings.mode).toBe("remote");
+    expect(app.serverUrl()).toBe("http://192.168.1.20:8080");
+    view.dispose();
   });
 });

@@ -4,6 +4,7 @@ mod api;
 mod errors;
 mod handover;
 mod harness;
+mod kinds;
 mod membership;
 mod reconnect;
 mod restart;
