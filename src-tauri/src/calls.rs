@@ -863,18 +863,21 @@ mod tests {
             "speaker": null,
             "sendQuality": "720p30"
         });
-        let c = request(v.clone()).config().unwrap();
+        let c = request(v.clone()).config(RoomKind::MultiRoom).unwrap();
         assert_eq!(
             (c.media.width, c.media.height, c.media.fps),
             (1280, 720, 30)
         );
         v["video"] = json!({"kind": "screen"});
         assert_eq!(
-            request(v.clone()).config().unwrap().video,
+            request(v.clone())
+                .config(RoomKind::MultiRoom)
+                .unwrap()
+                .video,
             VideoInput::Screen(None)
         );
         v["sendQuality"] = json!("4k");
-        let e = request(v).config().unwrap_err();
+        let e = request(v).config(RoomKind::MultiRoom).unwrap_err();
         assert_eq!(e.kind(), "invalidInput");
         assert!(e.to_string().contains("4k"), "{e}");
     }
@@ -1107,8 +1110,8 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(gone.kind(), "roomNotFound", "{gone}");
-        ben.leave().await.unwrap();
-        ann.leave().await.unwrap();
+        ben.leave(LeaveMode::Leave).await.unwrap();
+        ann.leave(LeaveMode::Leave).await.unwrap();
         host.stop().await;
     }
 }
