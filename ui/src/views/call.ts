@@ -855,7 +855,9 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     element,
     dispose() {
       disposed = true;
-      void unlistenClose.then((unlisten) => unlisten?.());
+      // Unlistening can fail once the app's event bridge is gone (the window closing): nothing
+      // is left to listen to then.
+      void unlistenClose.then((unlisten) => unlisten?.()).catch(() => undefined);
       bus.listen(null);
       undockNotices(notices);
       window.clearTimeout(statsTimer);
