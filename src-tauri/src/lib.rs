@@ -15,6 +15,7 @@ pub mod leaving;
 pub mod lobby;
 pub mod preview;
 pub mod recording;
+pub mod screen;
 pub mod snapshot;
 pub mod video;
 
@@ -84,6 +85,7 @@ pub fn run() -> tauri::Result<()> {
             commands::call_leave_options,
             recording::call_record_start,
             recording::call_record_stop,
+            screen::screen_preview,
             commands::app_quit,
             commands::call_leave,
             commands::call_set_mic_muted,

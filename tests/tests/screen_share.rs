@@ -8,6 +8,7 @@
 use anyhow::{Context, Result, ensure};
 use image::{Rgb, RgbImage};
 use quartet_call::{MediaSettings, VideoInput};
+use quartet_media::source::screen_thumbnail;
 use quartet_room::JoinTarget;
 use quartet_testkit::picture::{luma_bt601, ssim};
 use quartet_testkit::require;
@@ -25,8 +26,11 @@ const KBPS: u32 = 800;
 const MIN_SSIM: f64 = 0.95;
 /// Most keyframes a still screen may send in this test: the first, and one for the viewer.
 const MAX_KEYFRAMES: u64 = 3;
-/// X display numbers tried for the test's own Xvfb.
-const DISPLAYS: std::ops::Range<u32> = 170..230;
+/// X display numbers tried for each test's own Xvfb: apart, since the tests run at once and
+/// both would otherwise take the first free number.
+const DISPLAYS: std::ops::Range<u32> = 170..200;
+/// See [`DISPLAYS`].
+const THUMBNAIL_DISPLAYS: std::ops::Range<u32> = 200..230;
 const XVFB_START: Duration = Duration::from_secs(10);
 /// How long the viewer's picture is scored once it arrives at full size.
 const MEASURE: Duration = Duration::from_secs(6);
@@ -46,9 +50,9 @@ impl Drop for Xvfb {
     }
 }
 
-fn start_xvfb() -> Result<Xvfb> {
+fn start_xvfb(displays: std::ops::Range<u32>) -> Result<Xvfb> {
     let xvfb = require("Xvfb", "Debian package xvfb")?;
-    let n = DISPLAYS
+    let n = displays
         .clone()
         .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
         .context("no free X display number")?;
@@ -128,7 +132,7 @@ fn media(width: u32, height: u32) -> MediaSettings {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_screen_reaches_another_member_legible() -> Result<()> {
     init_tracing();
-    let x = start_xvfb()?;
+    let x = start_xvfb(DISPLAYS)?;
     let dir = tempfile::tempdir()?;
     let page = text_page();
     let file = dir.path().join("page.png");
@@ -220,6 +224,28 @@ async fn a_shared_screen_reaches_another_member_legible() -> Result<()> {
     ensure!(
         median >= MIN_SSIM,
         "the shared screen is not legible: median SSIM {median:.3} < {MIN_SSIM}"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_picture_shown_before_sharing_is_the_screen() -> Result<()> {
+    let x = start_xvfb(THUMBNAIL_DISPLAYS)?;
+    let dir = tempfile::tempdir()?;
+    let page = text_page();
+    let file = dir.path().join("page.png");
+    page.save(&file)?;
+    show_on_root(&x.name, &file)?;
+    let thumb = screen_thumbnail(Some(&x.name), 480, 270)?;
+    ensure!((thumb.width(), thumb.height()) == (480, 270), "{thumb:?}");
+    let small = image::imageops::resize(&page, 480, 270, image::imageops::FilterType::Triangle);
+    let want = luma_bt601(small.as_raw());
+    let score = ssim(thumb.y(), &want, 480, 270).unwrap_or(0.0);
+    eprintln!("thumbnail SSIM {score:.3}");
+    // A scaled-down page of fine text: the shapes must match, not every glyph.
+    ensure!(
+        score >= 0.6,
+        "the thumbnail is not the screen: SSIM {score:.3}"
     );
     Ok(())
 }

@@ -316,6 +316,8 @@ export const api = {
   demoAddMembers: (names: string[]) => invoke<number>("demo_add_members", { names }),
   snapshotGrid: () => invoke<string>("snapshot_grid"),
   /** Starts recording the call as we see and hear it; the MP4's path. */
+  /** The main screen as a PNG data URL, shown before it is shared. */
+  screenPreview: () => invoke<string>("screen_preview"),
   recordStart: () => invoke<string>("call_record_start"),
   /** Finishes the recording; its path, or null when none was under way. */
   recordStop: () => invoke<string | null>("call_record_stop"),

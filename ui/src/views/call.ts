@@ -12,6 +12,7 @@ import { buildInvite, inviteServer, loopbackOnly } from "../invite";
 import { renderDiagnostics } from "./diagnostics";
 import { chooseLeaveMode } from "./leave";
 import { recordControl } from "./record";
+import { ShareCancelled, confirmScreenShare } from "./screen-picker";
 import { VideoFeed, webCodecsSupported } from "../video/feed";
 
 /** How often the figures behind the speaking highlight and the stats overlay are read. */
@@ -545,12 +546,14 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
         await app.update({ [setting]: select.value });
         if (setting === "camera") tiles[0].setMirrored(mirrorsSelfView(select.value));
       } catch (e) {
-        toast(t("call.switchFailed", { message: errorText(e) }), "error", errorDetail(e));
+        if (!(e instanceof ShareCancelled)) toast(t("call.switchFailed", { message: errorText(e) }), "error", errorDetail(e));
         select.value = app.settings[setting];
       }
     });
   }
   switchOnChange(cameraSelect, "camera", async (v) => {
+    // Nothing of the screen goes out before the person has seen it and said yes.
+    if (v === "screen" && !(await confirmScreenShare())) throw new ShareCancelled();
     await api.switchCamera(app.settings.nickname, videoChoice(v));
     hasCamera = v !== "none";
     ownReported = null;

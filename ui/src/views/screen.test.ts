@@ -32,6 +32,7 @@ describe("sharing the screen", () => {
       calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
       if (cmd === "call_stats") return { publisher: null, remotes: [], listed: 0 };
       if (cmd === "list_devices") return { cameras: [{ id: "cam0", name: "Webcam" }], microphones: [], speakers: [] };
+      if (cmd === "screen_preview") return "data:image/png;base64,iVBORw0KGgo=";
       return null;
     });
     const app = await makeApp("Ann");
@@ -41,9 +42,22 @@ describe("sharing the screen", () => {
     (byTestId("toggle-devices") as HTMLButtonElement).click();
     const camera = byTestId("call-camera-select") as HTMLSelectElement;
     await vi.waitFor(() => expect([...camera.options].map((o) => o.textContent)).toContain("Share my screen"));
+    // First the person sees what would go out, and may decline: nothing is sent then.
     camera.value = "screen";
     camera.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(byTestId("screen-dialog")).not.toBeNull());
+    expect((byTestId("screen-preview") as HTMLImageElement).src).toContain("data:image/png");
+    (byTestId("screen-cancel") as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(camera.value).toBe("camera:cam0"));
+    expect(calls.some((c) => c.cmd === "call_switch_camera")).toBe(false);
+    expect(document.querySelector(".toast")).toBeNull();
+
+    camera.value = "screen";
+    camera.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(byTestId("screen-dialog")).not.toBeNull());
+    (byTestId("screen-share") as HTMLButtonElement).click();
     await vi.waitFor(() => expect(calls.find((c) => c.cmd === "call_switch_camera")?.args.video).toEqual({ kind: "screen" }));
+    expect(byTestId("screen-dialog")).toBeNull();
     camera.value = "camera:cam0";
     camera.dispatchEvent(new Event("change"));
     await vi.waitFor(() => expect(calls.filter((c) => c.cmd === "call_switch_camera").at(-1)?.args.video).toEqual({ kind: "camera", id: "cam0" }));

@@ -22,7 +22,7 @@ pub(crate) use microphone::is_null as is_null_device;
 pub use microphone::{AudioDeviceInfo, Microphone, list_microphones, list_microphones_on};
 pub use screen::{
     DEFAULT_SCREEN_FPS, MAX_SCREEN_HEIGHT, MAX_SCREEN_WIDTH, SCREEN_DEVICE_FORMAT, ScreenSource,
-    default_screen, fit_within,
+    THUMBNAIL_TIMEOUT, default_screen, fit_within, screen_thumbnail,
 };
 pub use synthetic::SyntheticVideo;
 pub use tone::SyntheticTone;

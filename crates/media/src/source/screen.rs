@@ -175,6 +175,40 @@ impl VideoSource for ScreenSource {
     }
 }
 
+/// Longest a thumbnail waits for the screen's first picture.
+pub const THUMBNAIL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// One picture of `screen` at `width`×`height` (its shape kept inside that box), to show the
+/// person what sharing it would show before anyone sees it.
+pub fn screen_thumbnail(
+    screen: Option<&str>,
+    width: u32,
+    height: u32,
+) -> Result<VideoFrame, SourceError> {
+    let mut source = ScreenSource::open(screen, 1)?;
+    let started = std::time::Instant::now();
+    let frame = loop {
+        if let Some(frame) = source.next_frame()? {
+            break frame;
+        }
+        if started.elapsed() > THUMBNAIL_TIMEOUT {
+            return Err(SourceError::Unavailable {
+                kind: DeviceKind::Screen,
+                name: source.name.clone(),
+                reason: "no picture came".into(),
+            });
+        }
+    };
+    let (w, h) = fit_within(frame.width(), frame.height(), width, height);
+    let mut scaler = Scaler::default();
+    scaler
+        .frame_at(&crate::convert::to_av(&frame), w, h)
+        .map_err(|e| SourceError::Failed {
+            kind: DeviceKind::Screen,
+            reason: e.to_string(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
