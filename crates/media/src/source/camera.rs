@@ -8,13 +8,12 @@
 //! itself says camera access is off ([`camera_access`]) or the open failed with `EACCES`/`EPERM`
 //! (a device node we may not read).
 
+use super::device::DeviceVideo;
 use super::{DeviceKind, Interrupter, SourceError, VideoSource};
-use crate::convert::Scaler;
 use crate::ffi;
-use crate::frame::{VideoFrame, even, unix_micros};
-use ffmpeg_next::format::context::Input;
-use ffmpeg_next::util::error::{EACCES, EAGAIN, EIO, EPERM};
-use ffmpeg_next::{Dictionary, Error, Packet, codec, decoder, frame, media};
+use crate::frame::{VideoFrame, even};
+use ffmpeg_next::util::error::{EACCES, EIO, EPERM};
+use ffmpeg_next::{Dictionary, Error};
 
 /// FFmpeg's camera input device on this platform.
 #[cfg(target_os = "windows")]
@@ -261,11 +260,7 @@ fn access_from_authorization(status: isize) -> CameraAccess {
 /// A live camera, decoded to I420 at the size it delivers.
 pub struct CameraSource {
     name: String,
-    input: Input,
-    stream: usize,
-    decoder: decoder::Video,
-    scaler: Scaler,
-    decoded: frame::Video,
+    device: DeviceVideo,
     interrupter: Interrupter,
 }
 
@@ -324,60 +319,18 @@ impl CameraSource {
             true,
         )
         .map_err(|e| classify_open_error(&id, e, camera_access()))?;
-        let stream = input
-            .streams()
-            .best(media::Type::Video)
-            .ok_or_else(|| unavailable("no video stream".to_owned()))?;
-        let index = stream.index();
-        let decoder = codec::Context::from_parameters(stream.parameters())
-            .and_then(|c| c.decoder().video())
-            .map_err(|e| unavailable(format!("no decoder: {e}")))?;
+        let device = DeviceVideo::new(DeviceKind::Camera, input, unavailable)?;
         Ok(CameraSource {
             name: id,
-            input,
-            stream: index,
-            decoder,
-            scaler: Scaler::default(),
-            decoded: frame::Video::empty(),
+            device,
             interrupter,
         })
-    }
-
-    fn failed(e: Error) -> SourceError {
-        match e {
-            Error::Exit => SourceError::Interrupted,
-            e => SourceError::Failed {
-                kind: DeviceKind::Camera,
-                reason: e.to_string(),
-            },
-        }
     }
 }
 
 impl VideoSource for CameraSource {
     fn next_frame(&mut self) -> Result<Option<VideoFrame>, SourceError> {
-        loop {
-            match self.decoder.receive_frame(&mut self.decoded) {
-                Ok(()) => {
-                    let (w, h) = (even(self.decoded.width()), even(self.decoded.height()));
-                    let mut f = self.scaler.frame_at(&self.decoded, w, h)?;
-                    f.capture_us = Some(unix_micros());
-                    return Ok(Some(f));
-                }
-                Err(Error::Other { errno: EAGAIN }) => {}
-                Err(e) => return Err(Self::failed(e)),
-            }
-            let mut packet = Packet::empty();
-            match packet.read(&mut self.input) {
-                Ok(()) if packet.stream() == self.stream => {
-                    self.decoder.send_packet(&packet).map_err(Self::failed)?;
-                }
-                Ok(()) => {}
-                // Non-blocking devices report "nothing yet".
-                Err(Error::Other { errno: EAGAIN }) => return Ok(None),
-                Err(e) => return Err(Self::failed(e)),
-            }
-        }
+        self.device.next_frame(|w, h| (even(w), even(h)))
     }
 
     fn describe(&self) -> String {

@@ -6,6 +6,7 @@
 //! thread can notice a stop request between reads.
 
 mod camera;
+mod device;
 mod file;
 mod microphone;
 mod null_device;

@@ -7,13 +7,12 @@
 //! [`MAX_SCREEN_WIDTH`]×[`MAX_SCREEN_HEIGHT`]: text stays legible where a camera's 640×360
 //! would blur it.
 
+use super::device::DeviceVideo;
 use super::{DeviceKind, Interrupter, SourceError, VideoSource};
 use crate::convert::Scaler;
 use crate::ffi;
-use crate::frame::{VideoFrame, even, unix_micros};
-use ffmpeg_next::format::context::Input;
-use ffmpeg_next::util::error::EAGAIN;
-use ffmpeg_next::{Dictionary, Error, Packet, codec, decoder, frame, media};
+use crate::frame::{VideoFrame, even};
+use ffmpeg_next::{Dictionary, Error};
 
 /// FFmpeg's screen grab device on this platform.
 #[cfg(target_os = "windows")]
@@ -64,11 +63,7 @@ pub fn fit_within(width: u32, height: u32, max_width: u32, max_height: u32) -> (
 /// A screen, captured.
 pub struct ScreenSource {
     name: String,
-    input: Input,
-    stream: usize,
-    decoder: decoder::Video,
-    scaler: Scaler,
-    decoded: frame::Video,
+    device: DeviceVideo,
     interrupter: Interrupter,
 }
 
@@ -106,64 +101,19 @@ impl ScreenSource {
             name: name.clone(),
             reason,
         };
-        let stream = input
-            .streams()
-            .best(media::Type::Video)
-            .ok_or_else(|| unavailable("no video stream".to_owned()))?;
-        let index = stream.index();
-        let decoder = codec::Context::from_parameters(stream.parameters())
-            .and_then(|c| c.decoder().video())
-            .map_err(|e| unavailable(format!("no decoder: {e}")))?;
+        let device = DeviceVideo::new(DeviceKind::Screen, input, unavailable)?;
         Ok(ScreenSource {
             name,
-            input,
-            stream: index,
-            decoder,
-            scaler: Scaler::default(),
-            decoded: frame::Video::empty(),
+            device,
             interrupter,
         })
-    }
-
-    fn failed(e: Error) -> SourceError {
-        match e {
-            Error::Exit => SourceError::Interrupted,
-            e => SourceError::Failed {
-                kind: DeviceKind::Screen,
-                reason: e.to_string(),
-            },
-        }
     }
 }
 
 impl VideoSource for ScreenSource {
     fn next_frame(&mut self) -> Result<Option<VideoFrame>, SourceError> {
-        loop {
-            match self.decoder.receive_frame(&mut self.decoded) {
-                Ok(()) => {
-                    let (w, h) = fit_within(
-                        self.decoded.width(),
-                        self.decoded.height(),
-                        MAX_SCREEN_WIDTH,
-                        MAX_SCREEN_HEIGHT,
-                    );
-                    let mut f = self.scaler.frame_at(&self.decoded, w, h)?;
-                    f.capture_us = Some(unix_micros());
-                    return Ok(Some(f));
-                }
-                Err(Error::Other { errno: EAGAIN }) => {}
-                Err(e) => return Err(Self::failed(e)),
-            }
-            let mut packet = Packet::empty();
-            match packet.read(&mut self.input) {
-                Ok(()) if packet.stream() == self.stream => {
-                    self.decoder.send_packet(&packet).map_err(Self::failed)?;
-                }
-                Ok(()) => {}
-                Err(Error::Other { errno: EAGAIN }) => return Ok(None),
-                Err(e) => return Err(Self::failed(e)),
-            }
-        }
+        self.device
+            .next_frame(|w, h| fit_within(w, h, MAX_SCREEN_WIDTH, MAX_SCREEN_HEIGHT))
     }
 
     fn describe(&self) -> String {
