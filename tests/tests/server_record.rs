@@ -4,71 +4,13 @@
 
 use anyhow::{Context, Result, ensure};
 use quartet_relay::RelayConfig;
-use quartet_testkit::require;
+use quartet_testkit::media_file::{decode_errors, probe_file};
 use quartet_tests::{Host, everyone_sees_and_hears_everyone, init_tracing, leave_all, start_call};
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long the call goes on once everyone sees everyone.
 const RECORD_FOR: Duration = Duration::from_secs(3);
 const NAMES: [&str; 4] = ["Ann", "Ben", "Cho", "Dan"];
-
-/// Codec names by stream type, and the duration, as ffprobe reads `file`.
-fn probe(file: &Path) -> Result<(Vec<(String, String)>, f64)> {
-    let ffprobe = require("ffprobe", "Debian package ffmpeg")?;
-    let out = Command::new(ffprobe)
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name",
-        ])
-        .args(["-show_entries", "format=duration", "-of", "json"])
-        .arg(file)
-        .stdin(Stdio::null())
-        .output()?;
-    ensure!(
-        out.status.success(),
-        "ffprobe {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let streams = json["streams"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|s| {
-            (
-                s["codec_type"].as_str().unwrap_or_default().to_owned(),
-                s["codec_name"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    let duration = json["format"]["duration"]
-        .as_str()
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(0.0);
-    Ok((streams, duration))
-}
-
-/// Decodes all of `file`; FFmpeg's complaints, if any.
-fn decode_errors(file: &Path) -> Result<String> {
-    let ffmpeg = require("ffmpeg", "Debian package ffmpeg")?;
-    let out = Command::new(ffmpeg)
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-f", "null", "-"])
-        .stdin(Stdio::null())
-        .output()?;
-    ensure!(
-        out.status.success(),
-        "ffmpeg could not read {}",
-        file.display()
-    );
-    Ok(String::from_utf8_lossy(&out.stderr).into_owned())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_four_member_call_gives_four_files_that_play() -> Result<()> {
@@ -106,14 +48,14 @@ async fn a_recorded_four_member_call_gives_four_files_that_play() -> Result<()> 
         );
     }
     for file in &files {
-        let (streams, duration) = probe(file)?;
-        let has = |kind: &str, codec: &str| streams.iter().any(|(k, c)| k == kind && c == codec);
+        let probe = probe_file(file)?;
         ensure!(
-            has("video", "h264") && has("audio", "aac"),
-            "{}: {streams:?}",
+            probe.has("video", "h264") && probe.has("audio", "aac"),
+            "{}: {probe:?}",
             file.display()
         );
         // Each member was recorded for at least the stretch everyone was in the call.
+        let duration = probe.duration_s;
         ensure!(
             duration >= RECORD_FOR.as_secs_f64() && duration <= call_secs + 30.0,
             "{}: {duration:.1} s recorded of a call of {call_secs:.1} s",
@@ -121,7 +63,11 @@ async fn a_recorded_four_member_call_gives_four_files_that_play() -> Result<()> 
         );
         let errors = decode_errors(file).with_context(|| file.display().to_string())?;
         ensure!(errors.trim().is_empty(), "{}: {errors}", file.display());
-        eprintln!("recorded {}: {duration:.1} s, {streams:?}", file.display());
+        eprintln!(
+            "recorded {}: {duration:.1} s, {:?}",
+            file.display(),
+            probe.streams
+        );
     }
     Ok(())
 }

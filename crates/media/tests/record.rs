@@ -4,8 +4,7 @@
 
 use quartet_media::record::{FileRecorder, RecordConfig, RecordError, RgbaPicture};
 use quartet_media::{AUDIO_SAMPLE_RATE, AudioMixer, AudioOutput};
-use quartet_testkit::require;
-use std::process::{Command, Stdio};
+use quartet_testkit::media_file::{decode_errors, mean_volume_db, probe_file};
 use std::time::Duration;
 
 const SECONDS: u64 = 3;
@@ -68,79 +67,19 @@ fn a_recording_holds_the_pictures_and_the_sound_played() {
     assert!(summary.frames >= SECONDS * 15 * 8 / 10, "{summary:?}");
     assert!(summary.audio_seconds >= SECONDS as f64 * 0.8, "{summary:?}");
 
-    let ffprobe = require("ffprobe", "Debian package ffmpeg").unwrap();
-    let out = Command::new(ffprobe)
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name",
-        ])
-        .args(["-show_entries", "format=duration", "-of", "json"])
-        .arg(&path)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ffprobe: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let codecs: Vec<(String, String)> = json["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["codec_type"].as_str().unwrap().to_owned(),
-                s["codec_name"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    assert!(
-        codecs.contains(&("video".into(), "h264".into())),
-        "{codecs:?}"
-    );
-    assert!(
-        codecs.contains(&("audio".into(), "aac".into())),
-        "{codecs:?}"
-    );
-    let duration: f64 = json["format"]["duration"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let probe = probe_file(&path).unwrap();
+    assert!(probe.has("video", "h264"), "{probe:?}");
+    assert!(probe.has("audio", "aac"), "{probe:?}");
+    let duration = probe.duration_s;
     assert!(
         (duration - SECONDS as f64).abs() < 1.0,
         "{duration} s recorded of {SECONDS}"
     );
-    let ffmpeg = require("ffmpeg", "Debian package ffmpeg").unwrap();
-    let decoded = Command::new(ffmpeg)
-        .args(["-v", "error", "-i"])
-        .arg(&path)
-        .args(["-f", "null", "-"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(decoded.status.success());
-    let errors = String::from_utf8_lossy(&decoded.stderr);
+    let errors = decode_errors(&path).unwrap();
     assert!(errors.trim().is_empty(), "{errors}");
     // The tone is there, not the silence that fills a mute mix.
-    let volume = Command::new(require("ffmpeg", "Debian package ffmpeg").unwrap())
-        .args(["-hide_banner", "-nostats", "-i"])
-        .arg(&path)
-        .args(["-vn", "-af", "volumedetect", "-f", "null", "-"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&volume.stderr);
-    let mean_db: f64 = report
-        .lines()
-        .find_map(|l| l.split("mean_volume:").nth(1))
-        .and_then(|v| v.trim().trim_end_matches("dB").trim().parse().ok())
-        .unwrap_or(f64::NEG_INFINITY);
-    assert!(mean_db > -25.0, "mean volume {mean_db} dB: {report}");
+    let mean_db = mean_volume_db(&path).unwrap();
+    assert!(mean_db > -25.0, "mean volume {mean_db} dB");
     eprintln!("recorded {duration:.2} s, sound at {mean_db} dB: {summary:?}");
 }
 

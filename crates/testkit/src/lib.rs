@@ -4,6 +4,7 @@
 //! ([`rtmp`]) for what those peers cannot do; sounds made here ([`sounds`]); and picture
 //! similarity ([`picture`]).
 
+pub mod media_file;
 pub mod picture;
 pub mod rtmp;
 pub mod sounds;

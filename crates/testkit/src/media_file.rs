@@ -1,0 +1,122 @@
+//! A recorded media file as FFmpeg's CLI reads it: its streams and length, whether it decodes to
+//! the end without complaint, and how loud its sound is.
+
+use crate::{TestkitError, require};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// One stream of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStream {
+    /// `video` or `audio`.
+    pub kind: String,
+    /// The codec, e.g. `h264`.
+    pub codec: String,
+    /// Picture size, for video.
+    pub size: Option<(u64, u64)>,
+}
+
+/// What ffprobe found in a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileProbe {
+    /// Its streams, in order.
+    pub streams: Vec<FileStream>,
+    /// Its length in seconds (0 when ffprobe gave none).
+    pub duration_s: f64,
+}
+
+impl FileProbe {
+    /// Whether a stream of `kind` uses `codec`.
+    pub fn has(&self, kind: &str, codec: &str) -> bool {
+        self.streams
+            .iter()
+            .any(|s| s.kind == kind && s.codec == codec)
+    }
+}
+
+/// The streams and length of `file`, as ffprobe reads them.
+pub fn probe_file(file: &Path) -> Result<FileProbe, TestkitError> {
+    let ffprobe = require("ffprobe", "Debian package ffmpeg")?;
+    let out = Command::new(ffprobe)
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name,width,height",
+        ])
+        .args(["-show_entries", "format=duration", "-of", "json"])
+        .arg(file)
+        .stdin(Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        return Err(TestkitError::Failed {
+            program: "ffprobe",
+            detail: format!(
+                "{}: {}",
+                file.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        });
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| TestkitError::Failed {
+            program: "ffprobe",
+            detail: e.to_string(),
+        })?;
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let streams = json["streams"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| FileStream {
+            kind: text(&s["codec_type"]),
+            codec: text(&s["codec_name"]),
+            size: s["width"].as_u64().zip(s["height"].as_u64()),
+        })
+        .collect();
+    let duration_s = json["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0.0);
+    Ok(FileProbe {
+        streams,
+        duration_s,
+    })
+}
+
+/// Runs `ffmpeg -i file {args}`; fails when FFmpeg cannot read the file, else its stderr.
+fn ffmpeg_over(file: &Path, before: &[&str], args: &[&str]) -> Result<String, TestkitError> {
+    let out = Command::new(require("ffmpeg", "Debian package ffmpeg")?)
+        .args(before)
+        .arg("-i")
+        .arg(file)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        return Err(TestkitError::Failed {
+            program: "ffmpeg",
+            detail: format!("could not read {}", file.display()),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Decodes all of `file`; FFmpeg's complaints, empty when there were none.
+pub fn decode_errors(file: &Path) -> Result<String, TestkitError> {
+    ffmpeg_over(file, &["-v", "error"], &["-f", "null", "-"])
+}
+
+/// The mean volume of `file`'s sound in dB (FFmpeg's `volumedetect`); −∞ when it reports none.
+pub fn mean_volume_db(file: &Path) -> Result<f64, TestkitError> {
+    let report = ffmpeg_over(
+        file,
+        &["-hide_banner", "-nostats"],
+        &["-vn", "-af", "volumedetect", "-f", "null", "-"],
+    )?;
+    Ok(report
+        .lines()
+        .find_map(|l| l.split("mean_volume:").nth(1))
+        .and_then(|v| v.trim().trim_end_matches("dB").trim().parse().ok())
+        .unwrap_or(f64::NEG_INFINITY))
+}
