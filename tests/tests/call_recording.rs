@@ -64,8 +64,8 @@ async fn a_member_records_what_it_sees_and_hears_and_the_room_is_told() -> Resul
         "{probe:?}"
     );
     ensure!(probe.has("audio", "aac"), "{probe:?}");
-    // FFmpeg reads it to the end.
-    decode_errors(&file)?;
+    let errors = decode_errors(&file)?;
+    ensure!(errors.trim().is_empty(), "{errors}");
     let secs = RECORD_FOR.as_secs_f64();
     ensure!(
         summary.audio_seconds >= secs * 0.8 && summary.frames as f64 >= secs * 15.0 * 0.6,

@@ -230,8 +230,11 @@ impl Writer {
         let mut next = started;
         while !stop.is_stopped() {
             let elapsed = started.elapsed();
+            // Pictures are stamped on the frame grid, not when the thread woke: a late wake-up
+            // must not put two pictures within one frame's time (players and converters that
+            // read the file at its frame rate then see two frames at the same instant).
             if let Some(picture) = pictures() {
-                self.picture(&picture, elapsed)?;
+                self.picture(&picture, next.duration_since(started))?;
             }
             let heard: Vec<f32> = sound
                 .as_ref()
