@@ -1,7 +1,7 @@
 // What the page's tests share: settings kept in memory, a fresh app on an empty page, and
 // elements by their test id.
 
-import type { AppInfo } from "./api";
+import type { AppInfo, CallInfo } from "./api";
 import { App } from "./app";
 import { SettingsStore, type KeyValueStore } from "./settings";
 
@@ -33,3 +33,12 @@ export async function makeApp(nickname = "", info: Partial<AppInfo> = {}): Promi
 
 /** The element with `data-testid="id"`. */
 export const byTestId = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+
+/** A call with only us in it: room_9, Ann, mic on, camera on. */
+export const SOLO_CALL: CallInfo = {
+  roomId: "room_9",
+  userId: "me",
+  members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
+  micMuted: false,
+  cameraEnabled: true,
+};

@@ -3,22 +3,16 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import type { CallInfo, Diagnostics } from "../api";
+import type { Diagnostics } from "../api";
 import { setLocale } from "../i18n";
-import { byTestId, makeApp as makeTestApp } from "../test-support";
+import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
 import { CallBus, renderCall } from "./call";
 import { DIAGNOSTICS_ROWS, clockTime, codecLine } from "./diagnostics";
 
 const makeApp = () => makeTestApp("Ann");
 
 const room = { target: { kind: "create" as const, roomName: "R" }, label: "R" };
-const info: CallInfo = {
-  roomId: "room_9",
-  userId: "me",
-  members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
-  micMuted: false,
-  cameraEnabled: true,
-};
+const info = SOLO_CALL;
 
 const at = new Date(2026, 11, 5, 9, 30, 5, 42).getTime();
 const sample: Diagnostics = {

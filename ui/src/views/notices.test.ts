@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import type { CallInfo } from "../api";
 import { setLocale } from "../i18n";
 import { CHAT_NOTICE_CHARS, ELLIPSIS } from "../notices";
-import { byTestId, makeApp } from "../test-support";
+import { byTestId, makeApp, SOLO_CALL } from "../test-support";
 import { toast } from "../toast";
 import { CallBus, renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
@@ -19,13 +18,7 @@ function backend(calls: Calls, answers: Record<string, (args: Record<string, unk
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
-const info: CallInfo = {
-  roomId: "room_9",
-  userId: "me",
-  members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
-  micMuted: false,
-  cameraEnabled: true,
-};
+const info = SOLO_CALL;
 const room = { target: { kind: "create" as const, roomName: "Standup" }, label: "Standup" };
 const ben = { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 0 };
 const lane = () => byTestId("notices")!;

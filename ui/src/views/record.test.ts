@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import type { CallInfo } from "../api";
 import { setLocale } from "../i18n";
-import { byTestId, makeApp } from "../test-support";
+import { byTestId, makeApp, SOLO_CALL } from "../test-support";
 import { CallBus, renderCall } from "./call";
 
 beforeEach(() => setLocale("en"));
@@ -11,13 +10,7 @@ afterEach(() => {
   document.body.innerHTML = "";
 });
 
-const info: CallInfo = {
-  roomId: "room_9",
-  userId: "me",
-  members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
-  micMuted: false,
-  cameraEnabled: true,
-};
+const info = SOLO_CALL;
 
 describe("recording", () => {
   it("starts and stops from the controls, marks the call meanwhile and says where the file is", async () => {

@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import type { CallInfo } from "../api";
 import { setLocale } from "../i18n";
 import { mirrorsSelfView, videoChoice } from "../settings";
-import { byTestId, makeApp } from "../test-support";
+import { byTestId, makeApp, SOLO_CALL } from "../test-support";
 import { CallBus, renderCall } from "./call";
 
 beforeEach(() => setLocale("en"));
@@ -12,13 +11,7 @@ afterEach(() => {
   document.body.innerHTML = "";
 });
 
-const info: CallInfo = {
-  roomId: "room_9",
-  userId: "me",
-  members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
-  micMuted: false,
-  cameraEnabled: true,
-};
+const info = SOLO_CALL;
 
 describe("sharing the screen", () => {
   it("is a picture source like a camera, never mirrored", () => {

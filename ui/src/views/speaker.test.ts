@@ -2,9 +2,9 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import type { CallInfo, DeviceProblem, Devices } from "../api";
+import type { DeviceProblem, Devices } from "../api";
 import { setLocale } from "../i18n";
-import { byTestId, makeApp as makeTestApp } from "../test-support";
+import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
 import { CallBus, renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
 
@@ -98,13 +98,7 @@ describe("pre-join speaker test", () => {
 });
 
 describe("speaker trouble in a call", () => {
-  const info: CallInfo = {
-    roomId: "room_9",
-    userId: "me",
-    members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
-    micMuted: false,
-    cameraEnabled: true,
-  };
+  const info = SOLO_CALL;
 
   for (const [locale, words] of [
     ["en", "Speaker: no speaker found"],
@@ -125,13 +119,7 @@ describe("speaker trouble in a call", () => {
 });
 
 describe("switching the speaker in a call", () => {
-  const info: CallInfo = {
-    roomId: "room_9",
-    userId: "me",
-    members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
-    micMuted: false,
-    cameraEnabled: true,
-  };
+  const info = SOLO_CALL;
 
   it("says a refused switch in one language and keeps the speaker that plays", async () => {
     setLocale("zh-CN");

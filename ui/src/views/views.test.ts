@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { Channel } from "@tauri-apps/api/core";
-import { errorText, type AppInfo, type CallEvent, type CallInfo, type HostInfo, type PortMove, type PreviewStatus } from "../api";
+import { errorText, type AppInfo, type CallEvent, type HostInfo, type PortMove, type PreviewStatus } from "../api";
 import { setLocale } from "../i18n";
-import { byTestId, makeApp as makeTestApp } from "../test-support";
+import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
 import { HEADER_LEN, KIND_END } from "../video/message";
 import { CallBus, renderCall } from "./call";
 import { renderLobby } from "./lobby";
@@ -267,13 +267,7 @@ describe("settings", () => {
 });
 
 describe("call", () => {
-  const info: CallInfo = {
-    roomId: "room_9",
-    userId: "me",
-    members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
-    micMuted: false,
-    cameraEnabled: true,
-  };
+  const info = SOLO_CALL;
 
   it("mirrors our own tile for a real camera only", async () => {
     const calls: Calls = [];
@@ -572,13 +566,7 @@ describe("hosting and invites", () => {
     rtmpBase: "",
     movedPorts,
   });
-  const info: CallInfo = {
-    roomId: "room_9",
-    userId: "me",
-    members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
-    micMuted: false,
-    cameraEnabled: true,
-  };
+  const info = SOLO_CALL;
 
   function clipboard() {
     const writeText = vi.fn(async (_text: string) => undefined);
