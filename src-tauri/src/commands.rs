@@ -105,10 +105,14 @@ pub fn open_logs_folder(app: AppHandle) -> Result<()> {
 #[tauri::command]
 pub fn reveal_saved_file(app: AppHandle, path: String) -> Result<()> {
     let path = std::path::Path::new(&path);
-    let recordings = crate::recording::recording_dir(&app)?;
-    let (dir, file) = match snapshot::saved_file(&snapshot_dir(&app)?, path) {
-        Ok(file) => (snapshot_dir(&app)?, file),
-        Err(_) => (recordings.clone(), snapshot::saved_file(&recordings, path)?),
+    let snapshots = snapshot_dir(&app)?;
+    let (dir, file) = match snapshot::saved_file(&snapshots, path) {
+        Ok(file) => (snapshots, file),
+        Err(_) => {
+            let recordings = crate::recording::recording_dir(&app)?;
+            let file = snapshot::saved_file(&recordings, path)?;
+            (recordings, file)
+        }
     };
     let opener = app.opener();
     opener
