@@ -135,6 +135,7 @@ impl Client {
             user_name: user.0.clone(),
             user_avatar: "avatar.png".into(),
             push_url: user.2.clone(),
+            sharing_screen: false,
         };
         self.ok(&req, Some(&user.1)).await.map(drop)
     }

@@ -222,6 +222,7 @@ mod tests {
             play_url: "rtmp://h/live/8888_u1?txSecret=aa&txTime=65A0".into(),
             is_creator: false,
             is_self: false,
+            sharing_screen: false,
         }
     }
 

@@ -336,6 +336,14 @@ pub struct AddPusher {
     /// The URL this user pushes to.
     #[serde(rename = "pushURL")]
     pub push_url: String,
+    /// ext: the member's stream shows a shared screen. A refresh that changes it tells the
+    /// room, so viewers can show that stream large; v1 clients never send it.
+    #[serde(rename = "sharingScreen", default, skip_serializing_if = "is_false")]
+    pub sharing_screen: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Request for AddPusher {
@@ -347,6 +355,7 @@ impl Request for AddPusher {
             user_name: user_name(f)?,
             user_avatar: user_avatar(f)?,
             push_url: push_url(f)?,
+            sharing_screen: f.flag("sharingScreen")?,
         })
     }
     acting!();
@@ -569,6 +578,9 @@ pub struct Pusher {
         skip_serializing_if = "Option::is_none"
     )]
     pub small_accelerate_url: Option<String>,
+    /// ext: the member's stream shows a shared screen (see [`AddPusher::sharing_screen`]).
+    #[serde(rename = "sharingScreen", default, skip_serializing_if = "is_false")]
+    pub sharing_screen: bool,
 }
 
 /// `get_pushers` response.

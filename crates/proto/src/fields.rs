@@ -47,6 +47,9 @@ pub enum FieldsError {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// A flag held something other than true/false (`1`/`0` in a form).
+    #[error("field `{0}` must be true or false")]
+    NotAFlag(&'static str),
     /// The request's `nonce` was malformed (see [`crate::nonce`]).
     #[error("field `nonce` {0}")]
     BadNonce(#[from] crate::nonce::NonceError),
@@ -113,6 +116,23 @@ impl Fields {
         }
     }
 
+    /// An optional flag: absent or null is false; JSON `true`/`false`, and the strings `true`,
+    /// `false`, `1`, `0` (form data has no booleans) are read; anything else is refused.
+    pub fn flag(&self, name: &'static str) -> Result<bool, FieldsError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(true),
+            Some(Value::Number(n)) if n.as_u64() == Some(0) => Ok(false),
+            Some(Value::String(s)) => match s.as_str() {
+                "true" | "1" => Ok(true),
+                "false" | "0" | "" => Ok(false),
+                _ => Err(FieldsError::NotAFlag(name)),
+            },
+            Some(_) => Err(FieldsError::NotAFlag(name)),
+        }
+    }
+
     /// The raw value of a field, for fields v1 passed through untouched (`mergeParams`).
     pub fn raw(&self, name: &str) -> Option<&Value> {
         self.0.get(name)
@@ -126,6 +146,19 @@ mod tests {
 
     fn json_fields(v: Value) -> Fields {
         Fields::from_json(v.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn flags_read_json_booleans_and_form_strings_and_refuse_the_rest() {
+        let f = json_fields(json!({"a": true, "b": "0", "c": 1, "d": "yes", "e": [true]}));
+        assert_eq!(f.flag("a"), Ok(true));
+        assert_eq!(f.flag("b"), Ok(false));
+        assert_eq!(f.flag("c"), Ok(true));
+        assert_eq!(f.flag("absent"), Ok(false));
+        assert_eq!(f.flag("d"), Err(FieldsError::NotAFlag("d")));
+        assert_eq!(f.flag("e"), Err(FieldsError::NotAFlag("e")));
+        let form = Fields::from_pairs([("a".to_owned(), "true".to_owned())]);
+        assert_eq!(form.flag("a"), Ok(true));
     }
 
     #[test]

@@ -64,6 +64,11 @@ pub(crate) enum Command {
     },
     /// Ask the publisher of `user_id`'s stream for a keyframe (ext event channel only).
     RequestKeyframe { user_id: String },
+    /// Tell the room whether our stream shows a shared screen.
+    SetSharing {
+        sharing: bool,
+        reply: oneshot::Sender<Result<(), SessionError>>,
+    },
 }
 
 /// What the actor starts from, as `connect` left it.
@@ -114,6 +119,8 @@ pub(crate) struct Actor {
     room_id: String,
     creator: String,
     members: Vec<Member>,
+    /// Whether our stream shows a shared screen; every `add_pusher` of ours says so.
+    sharing_screen: bool,
     state: watch::Sender<Snapshot>,
     events: mpsc::Sender<SessionEvent>,
     commands: mpsc::Receiver<Command>,
@@ -154,6 +161,7 @@ impl Actor {
             room_id: parts.room_id,
             creator: parts.creator,
             members: parts.members,
+            sharing_screen: false,
             state: parts.state,
             events: parts.events,
             commands: parts.commands,
@@ -517,7 +525,8 @@ impl Actor {
     }
 
     async fn add_self(&mut self) -> Result<(), ApiError> {
-        let request = session::add_pusher_request(&self.config, &self.room_id, &self.identity);
+        let mut request = session::add_pusher_request(&self.config, &self.room_id, &self.identity);
+        request.sharing_screen = self.sharing_screen;
         let result = self.api.add_pusher(&request).await;
         self.note(&result);
         result
@@ -547,6 +556,13 @@ impl Actor {
                 self.note(&result);
                 // The caller may have stopped waiting; nothing to do then.
                 let _ = reply.send(result.map_err(SessionError::api(Endpoint::SendRoomTextMsg)));
+                Flow::Continue
+            }
+            Command::SetSharing { sharing, reply } => {
+                // Kept even if the server cannot be told now: a re-join carries it.
+                self.sharing_screen = sharing;
+                let result = self.add_self().await;
+                let _ = reply.send(result.map_err(SessionError::api(Endpoint::AddPusher)));
                 Flow::Continue
             }
             Command::Leave { mode, reply } => {

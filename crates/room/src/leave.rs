@@ -126,6 +126,7 @@ mod tests {
             small_play_url: None,
             is_creator: creator,
             is_self: me,
+            sharing_screen: false,
         }
     }
 

@@ -23,6 +23,8 @@ pub struct Member {
     pub is_creator: bool,
     /// Whether the member is this session's own user.
     pub is_self: bool,
+    /// Whether the member's stream shows a shared screen (an extension; false from v1 servers).
+    pub sharing_screen: bool,
 }
 
 impl std::fmt::Debug for Member {
@@ -39,6 +41,7 @@ impl std::fmt::Debug for Member {
             )
             .field("is_creator", &self.is_creator)
             .field("is_self", &self.is_self)
+            .field("sharing_screen", &self.sharing_screen)
             .finish()
     }
 }
@@ -89,6 +92,8 @@ pub struct MemberChange {
     pub stream: bool,
     /// The play URL's signature alone, for the same stream.
     pub signature: bool,
+    /// Whether the member's stream shows a shared screen.
+    pub sharing: bool,
 }
 
 impl MemberChange {
@@ -103,6 +108,7 @@ impl MemberChange {
             name: before.user_name != now.user_name,
             avatar: before.user_avatar != now.user_avatar,
             role: before.is_creator != now.is_creator,
+            sharing: before.sharing_screen != now.sharing_screen,
             stream,
             signature: !stream
                 && (before.play_url != now.play_url || before.small_play_url != now.small_play_url),
@@ -111,7 +117,7 @@ impl MemberChange {
 
     /// Whether anything but the signature changed, so there is something to show.
     pub fn is_update(&self) -> bool {
-        self.name || self.avatar || self.role || self.stream
+        self.name || self.avatar || self.role || self.stream || self.sharing
     }
 }
 
@@ -130,6 +136,7 @@ pub fn members_from_pushers(pushers: &[Pusher], creator: &str, me: &str) -> Vec<
             small_play_url: p.small_accelerate_url.clone(),
             is_creator: p.user_id == creator,
             is_self: p.user_id == me,
+            sharing_screen: p.sharing_screen,
         })
         .collect();
     // A stable sort keeps everyone else in the server's order.
@@ -192,6 +199,7 @@ mod tests {
             )),
             is_creator: false,
             is_self: false,
+            sharing_screen: false,
         }
     }
 
@@ -290,6 +298,16 @@ mod tests {
     }
 
     #[test]
+    fn starting_or_stopping_a_screen_share_is_an_update() {
+        let mut sharing = m("a", "A");
+        sharing.sharing_screen = true;
+        let d = diff_members(&[m("a", "A")], std::slice::from_ref(&sharing));
+        assert_eq!(d.updated, [sharing.clone()]);
+        let d = diff_members(&[sharing], &[m("a", "A")]);
+        assert_eq!(d.updated, [m("a", "A")]);
+    }
+
+    #[test]
     fn duplicates_count_once_as_their_first_entry() {
         let old = [m("a", "A"), m("a", "A"), m("b", "B")];
         let new = [m("b", "B"), m("c", "C"), m("c", "Other"), m("b", "Later")];
@@ -320,6 +338,7 @@ mod tests {
             user_avatar: String::new(),
             accelerate_url: format!("rtmp://r/live/{id}"),
             small_accelerate_url: None,
+            sharing_screen: id == "x",
         };
         let list = [p("x"), p("me"), p("boss"), p("x")];
         let members = members_from_pushers(&list, "boss", "me");
@@ -327,5 +346,6 @@ mod tests {
         assert!(members[0].is_creator && !members[0].is_self);
         assert!(members[2].is_self && !members[2].is_creator);
         assert_eq!(members[1].play_url, "rtmp://r/live/x");
+        assert!(members[1].sharing_screen && !members[0].sharing_screen);
     }
 }

@@ -221,6 +221,14 @@ impl SessionHandle {
             .await
     }
 
+    /// Tells the room whether our stream now shows a shared screen (an `add_pusher` refresh
+    /// carrying the extension field `sharingScreen`), so members can show it large. A v1
+    /// server ignores the field; the state is kept and sent again with every re-join.
+    pub async fn set_sharing_screen(&self, sharing: bool) -> Result<(), SessionError> {
+        self.request(|reply| Command::SetSharing { sharing, reply })
+            .await
+    }
+
     /// Asks, over the event channel (ext), the publisher of `user_id`'s stream for a keyframe:
     /// we play it and have no picture yet. Never waits; false when the request could not be
     /// queued (the session ended or is busy). With no event channel open it goes nowhere.
@@ -433,6 +441,7 @@ pub(crate) fn add_pusher_request(
         user_name: config.user_name.clone(),
         user_avatar: config.user_avatar.clone(),
         push_url: identity.push_url.clone(),
+        sharing_screen: false,
     }
 }
 

@@ -440,6 +440,7 @@ impl Server {
                         expiry,
                     )
                 }),
+                sharing_screen: m.sharing_screen,
             })
             .collect()
     }
@@ -490,6 +491,7 @@ impl Server {
             user_name: r.user_name,
             user_avatar: r.user_avatar,
             push_url: r.push_url,
+            sharing_screen: false,
         };
         let room = NewRoom {
             kind,
@@ -517,6 +519,7 @@ impl Server {
             user_name: r.user_name,
             user_avatar: r.user_avatar,
             push_url: r.push_url,
+            sharing_screen: r.sharing_screen,
         };
         let mut registry = self.registry();
         if registry.member(kind, &r.room_id, &profile.user_id).is_err() {

@@ -80,6 +80,10 @@ async fn wrong_types_and_missing_fields_are_code_1_and_change_nothing() {
                 json!({"roomID": room, "userID": b.id, "userName": 7, "userAvatar": "a", "pushURL": "u", "userSig": b.sig}),
             ),
             (
+                "add_pusher",
+                json!({"roomID": room, "userID": b.id, "userName": "B", "userAvatar": "a", "pushURL": "u", "sharingScreen": "yes please", "userSig": b.sig}),
+            ),
+            (
                 "create_room",
                 json!({"roomName": {"x": 1}, "userID": a.id, "userName": "n", "userAvatar": "a", "pushURL": "u", "userSig": a.sig}),
             ),

@@ -226,6 +226,19 @@ async fn add_pusher_joins_refreshes_and_refuses_full_rooms() {
         assert_eq!(v["pushers"][0]["userID"], creator.id.as_str());
         assert_eq!(v["pushers"][0]["userName"], "renamed");
         assert_eq!(v["pushers"].as_array().unwrap().len(), capacity);
+        assert!(v["pushers"][0].get("sharingScreen").is_none(), "{v}");
+
+        // A refresh saying the stream shows a screen (ext) lists it so, and back.
+        for sharing in [true, false] {
+            let body = json!({"roomID": room, "userID": creator.id, "userName": "renamed", "userAvatar": "b", "pushURL": "u2", "sharingScreen": sharing, "userSig": creator.sig});
+            assert_eq!(h.code(kind, "add_pusher", body).await, 0);
+            let v = h.post(kind, "get_pushers", json!({"roomID": room})).await;
+            assert_eq!(
+                v["pushers"][0].get("sharingScreen") == Some(&json!(true)),
+                sharing,
+                "{v}"
+            );
+        }
 
         assert_eq!(h.join(kind, "room_nope", &late).await, 3, "v1 bug fixed");
         let body = json!({"roomID": room, "userID": late.id, "userName": "n", "userAvatar": "a", "userSig": late.sig});

@@ -241,6 +241,7 @@ async fn ids_made_after_a_restart_never_repeat_restored_ones() {
                     user_name: "A".into(),
                     user_avatar: "a.png".into(),
                     push_url: "rtmp://x".into(),
+                    sharing_screen: false,
                 }],
             })])
             .unwrap();

@@ -21,6 +21,7 @@ fn a_request_serializes_to_what_it_parses_from() {
         user_name: "Ann".into(),
         user_avatar: "a.png".into(),
         push_url: "rtmp://x/live/s".into(),
+        sharing_screen: true,
     };
     let back = AddPusher::from_fields(&Fields::from_serialize(&req)).unwrap();
     assert_eq!(back, req);

@@ -38,6 +38,7 @@ async fn every_endpoint_answers_through_the_typed_client() -> Result<()> {
             user_name: "Bob".into(),
             user_avatar: "b.png".into(),
             push_url: bob_push,
+            sharing_screen: false,
         })
         .await?;
     let pushers = anon.get_pushers(&room).await?;

@@ -359,7 +359,8 @@ impl Registry {
         let room = self.room(kind, room_id)?;
         if let Ok(member) = room.member(&profile.user_id) {
             let visible_change = member.profile.user_name != profile.user_name
-                || member.profile.user_avatar != profile.user_avatar;
+                || member.profile.user_avatar != profile.user_avatar
+                || member.profile.sharing_screen != profile.sharing_screen;
             if member.profile != profile {
                 let members = room.profiles().map(|p| {
                     if p.user_id == profile.user_id {

@@ -18,6 +18,8 @@ pub struct Profile {
     pub user_avatar: String,
     /// The push URL the client said it uses (kept; play URLs derive from the userID).
     pub push_url: String,
+    /// Its stream shows a shared screen (ext).
+    pub sharing_screen: bool,
 }
 
 impl From<StoredMember> for Profile {
@@ -27,6 +29,7 @@ impl From<StoredMember> for Profile {
             user_name: m.user_name,
             user_avatar: m.user_avatar,
             push_url: m.push_url,
+            sharing_screen: m.sharing_screen,
         }
     }
 }
@@ -38,6 +41,7 @@ impl From<&Profile> for StoredMember {
             user_name: p.user_name.clone(),
             user_avatar: p.user_avatar.clone(),
             push_url: p.push_url.clone(),
+            sharing_screen: p.sharing_screen,
         }
     }
 }

@@ -24,6 +24,7 @@ fn profile(user: &str) -> Profile {
         user_name: format!("{user} name"),
         user_avatar: format!("{user}.png"),
         push_url: format!("rtmp://x/live/{user}"),
+        sharing_screen: false,
     }
 }
 

@@ -36,6 +36,9 @@ pub struct StoredMember {
     /// The push URL the client gave.
     #[serde(rename = "pushURL")]
     pub push_url: String,
+    /// Its stream shows a shared screen (ext); absent in stores written before it existed.
+    #[serde(default)]
+    pub sharing_screen: bool,
 }
 
 /// One room as stored: everything but its sockets and its members' heartbeats.

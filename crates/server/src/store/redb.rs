@@ -182,6 +182,7 @@ mod tests {
                 user_name: "A".into(),
                 user_avatar: "a.png".into(),
                 push_url: "rtmp://x/live/8888_a".into(),
+                sharing_screen: true,
             }],
         }
     }
