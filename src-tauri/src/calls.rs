@@ -251,6 +251,8 @@ pub struct MemberDto {
     pub is_self: bool,
     /// The remote tile it is played in (`0..3`), if any.
     pub tile: Option<usize>,
+    /// Its stream shows a shared screen.
+    pub sharing_screen: bool,
 }
 
 impl From<&Participant> for MemberDto {
@@ -264,6 +266,7 @@ impl From<&Participant> for MemberDto {
                 Placement::Tile(slot) => Some(slot),
                 Placement::Own | Placement::Listed => None,
             },
+            sharing_screen: p.member.sharing_screen,
         }
     }
 }
@@ -419,6 +422,7 @@ impl From<CallEvent> for EventDto {
                     is_creator: member.is_creator,
                     is_self: member.is_self,
                     tile: None,
+                    sharing_screen: false,
                 },
                 freed_tile,
             },
@@ -937,6 +941,7 @@ mod tests {
             small_play_url: None,
             is_creator: false,
             is_self: false,
+            sharing_screen: true,
         };
         let joined = EventDto::from(CallEvent::MemberJoined(Participant {
             member: member.clone(),
@@ -945,7 +950,8 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&joined).unwrap(),
             json!({"type": "memberJoined", "member": {
-                "userId": "u2", "userName": "Ben", "isCreator": false, "isSelf": false, "tile": 1
+                "userId": "u2", "userName": "Ben", "isCreator": false, "isSelf": false, "tile": 1,
+                "sharingScreen": true
             }})
         );
         let left = EventDto::from(CallEvent::MemberLeft {

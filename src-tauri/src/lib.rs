@@ -11,6 +11,7 @@ pub mod commands;
 pub mod diagnostics;
 pub mod error;
 pub mod host;
+pub mod layout;
 pub mod leaving;
 pub mod lobby;
 pub mod preview;
@@ -102,6 +103,7 @@ pub fn run() -> tauri::Result<()> {
             commands::export_diagnostics,
             commands::demo_add_members,
             commands::snapshot_grid,
+            layout::call_set_layout,
             commands::snapshot_tile,
             commands::tile_resize,
             commands::video_open,

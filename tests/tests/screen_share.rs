@@ -7,12 +7,12 @@
 
 use anyhow::{Context, Result, ensure};
 use image::{Rgb, RgbImage};
-use quartet_call::{MediaSettings, VideoInput};
+use quartet_call::{CallEvent, GridLayout, Link, MediaSettings, VideoInput};
 use quartet_media::source::screen_thumbnail;
 use quartet_room::JoinTarget;
 use quartet_testkit::picture::{luma_bt601, ssim};
 use quartet_testkit::require;
-use quartet_tests::{DEADLINE, Host, TestMember, init_tracing, member_config};
+use quartet_tests::{DEADLINE, Host, TestMember, eventually, init_tracing, member_config};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,6 +31,8 @@ const MAX_KEYFRAMES: u64 = 3;
 const DISPLAYS: std::ops::Range<u32> = 170..200;
 /// See [`DISPLAYS`].
 const THUMBNAIL_DISPLAYS: std::ops::Range<u32> = 200..230;
+/// See [`DISPLAYS`].
+const SWITCH_DISPLAYS: std::ops::Range<u32> = 230..260;
 const XVFB_START: Duration = Duration::from_secs(10);
 /// How long the viewer's picture is scored once it arrives at full size.
 const MEASURE: Duration = Duration::from_secs(6);
@@ -247,5 +249,116 @@ fn the_picture_shown_before_sharing_is_the_screen() -> Result<()> {
         score >= 0.6,
         "the thumbnail is not the screen: SSIM {score:.3}"
     );
+    Ok(())
+}
+
+/// Mean luma of `rect` (x, y, width, height) of `img`.
+fn mean_luma(img: &image::RgbaImage, (x0, y0, w, h): (u32, u32, u32, u32)) -> f64 {
+    let mut sum = 0.0;
+    for y in y0..y0 + h {
+        for x in x0..x0 + w {
+            let [r, g, b, _] = img.get_pixel(x, y).0;
+            sum += 0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b);
+        }
+    }
+    sum / f64::from(w * h)
+}
+
+/// How much the viewer's latest picture of `id` looks like `want` (0 before a full-size one).
+fn likeness(viewer: &TestMember, id: &str, want: &[u8]) -> f64 {
+    viewer
+        .tile_of(id)
+        .and_then(|t| t.frames().borrow().clone())
+        .filter(|f| (f.width(), f.height()) == (WIDTH, HEIGHT))
+        .and_then(|f| ssim(f.y(), want, WIDTH as usize, HEIGHT as usize))
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharing_mid_call_tells_the_room_and_keeps_the_others_playing() -> Result<()> {
+    init_tracing();
+    let x = start_xvfb(SWITCH_DISPLAYS)?;
+    let dir = tempfile::tempdir()?;
+    let page = text_page();
+    let file = dir.path().join("page.png");
+    page.save(&file)?;
+    show_on_root(&x.name, &file)?;
+    let want = luma_bt601(page.as_raw());
+
+    let host = Host::with_relay(|_| {}).await?;
+    let target = JoinTarget::Create {
+        room_name: "Switch".into(),
+    };
+    let mut ann = member_config(&host.url, target, "Ann");
+    ann.media = media(WIDTH, HEIGHT);
+    let ann = TestMember::start(ann).await?;
+    let mut viewer = member_config(
+        &host.url,
+        JoinTarget::Join {
+            room_id: ann.call.room_id(),
+        },
+        "Ben",
+    );
+    (viewer.media.tile_width, viewer.media.tile_height) = (WIDTH, HEIGHT);
+    let ben = TestMember::start(viewer).await?;
+    let id = ann.user_id();
+    eventually("Ben sees Ann's camera", || {
+        ben.tile_of(&id)
+            .is_some_and(|t| t.frames().borrow().is_some())
+    })
+    .await?;
+
+    let mark = ben.mark();
+    ann.call
+        .switch_camera(VideoInput::Screen(Some(x.name.clone())))
+        .await?;
+    let sharing = |on: bool| {
+        let id = id.clone();
+        move |e: &CallEvent| {
+            matches!(e, CallEvent::MemberUpdated(p)
+                if p.member.user_id == id && p.member.sharing_screen == on)
+        }
+    };
+    ben.event_since(mark, "Ann sharing", sharing(true)).await?;
+    eventually("Ben sees Ann's screen", || likeness(&ben, &id, &want) > 0.8).await?;
+
+    // Shown large, the screen fills what would be an empty quadrant of the grid.
+    let slot = ben.tile_of(&id).context("Ann has no tile")?.slot;
+    let below_left = (400, 380, 200, 70);
+    let grid = ben.call.snapshot_grid(WIDTH, HEIGHT);
+    ben.call.set_layout(GridLayout::Spotlight(slot + 1));
+    let spotlit = ben.call.snapshot_grid(WIDTH, HEIGHT);
+    let (in_grid, in_spotlight) = (
+        mean_luma(&grid, below_left),
+        mean_luma(&spotlit, below_left),
+    );
+    eprintln!("luma under the spotlight's picture: grid {in_grid:.0}, spotlight {in_spotlight:.0}");
+    ensure!(
+        in_grid < 60.0 && in_spotlight > 150.0,
+        "the spotlight does not show the screen large"
+    );
+
+    ann.call
+        .switch_camera(VideoInput::Synthetic { name: "Ann".into() })
+        .await?;
+    ben.event_since(mark, "Ann no longer sharing", sharing(false))
+        .await?;
+    eventually("Ben sees Ann's camera again", || {
+        let l = likeness(&ben, &id, &want);
+        l > 0.0 && l < 0.5
+    })
+    .await?;
+    let reconnects: Vec<_> = ben.events()[mark..]
+        .iter()
+        .filter(|e| matches!(e, CallEvent::Reconnecting(Link::Player(p)) if *p == id))
+        .cloned()
+        .collect();
+    ensure!(
+        reconnects.is_empty(),
+        "Ben's player of Ann reconnected: {reconnects:?}"
+    );
+    ben.leave().await?;
+    ann.leave().await?;
+    host.stop().await?;
     Ok(())
 }

@@ -128,6 +128,8 @@ export interface Member {
   isCreator: boolean;
   isSelf: boolean;
   tile: number | null;
+  /** Their stream shows a shared screen (servers without the extension never say so). */
+  sharingScreen?: boolean;
 }
 
 export interface CallInfo {
@@ -321,6 +323,7 @@ export const api = {
   recordStart: () => invoke<string>("call_record_start"),
   /** Finishes the recording; its path, or null when none was under way. */
   recordStop: () => invoke<string | null>("call_record_stop"),
+  setLayout: (spotlight: number | null) => invoke<void>("call_set_layout", { spotlight }),
   snapshotTile: (tile: number | null) => invoke<string>("snapshot_tile", { tile }),
   videoOpen: (feed: string, source: string, encoding: Encoding, channel: Channel<ArrayBuffer>) =>
     invoke<void>("video_open", { feed, source, encoding, channel }),

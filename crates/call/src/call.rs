@@ -11,16 +11,18 @@ use crate::event::{
     CallEvent, Link, LinkState, Participant, Placement, PlayerState, PublisherState,
     link_transition, player_state, publisher_state,
 };
-use crate::grid::{GRID_TILES, GridCell, compose_grid};
+use crate::grid_view::GridView;
 use crate::keyframe::{self, KeyframeFigures, Keyframes};
+use crate::layout::GridLayout;
 use crate::leaving::LeaveOptions;
 use crate::receive::{Receive, Stream};
+use crate::sharing::{SharingTeller, is_sharing};
 use crate::speaker::open_output;
 use crate::stats::{CallStats, RemoteStats};
 use crate::streams::{self, LOOK_EVERY, TileStream};
 use crate::tile_state::TileState;
 use crate::tile_watch::{OwnSide, Played, TILE_LOOK_EVERY, TileStates, TileWatch};
-use crate::tiles::{REMOTE_TILES, TileAssignment, TileChange, assign_tiles, tile_changes};
+use crate::tiles::{TileAssignment, TileChange, assign_tiles, tile_changes};
 use image::RgbaImage;
 use quartet_media::source::DeviceKind;
 use quartet_media::{
@@ -155,15 +157,15 @@ impl Tile {
 
 /// What handles can see of the call at any time.
 #[derive(Clone, Default)]
-struct View {
-    user_name: String,
-    members: Vec<Participant>,
-    tiles: Vec<Tile>,
-    publisher: Option<PublisherHandle>,
-    mic_muted: bool,
-    camera_enabled: bool,
-    has_video: bool,
-    ended: bool,
+pub(crate) struct View {
+    pub(crate) user_name: String,
+    pub(crate) members: Vec<Participant>,
+    pub(crate) tiles: Vec<Tile>,
+    pub(crate) publisher: Option<PublisherHandle>,
+    pub(crate) mic_muted: bool,
+    pub(crate) camera_enabled: bool,
+    pub(crate) has_video: bool,
+    pub(crate) ended: bool,
 }
 
 enum Command {
@@ -207,6 +209,8 @@ pub struct CallHandle {
     tile_states: watch::Receiver<TileStates>,
     /// The recording under way, shared by every handle.
     pub(crate) recording: crate::recording::Slot,
+    /// How the person sees the grid, for snapshots and recordings.
+    layout: Arc<watch::Sender<GridLayout>>,
 }
 
 impl std::fmt::Debug for CallHandle {
@@ -323,10 +327,21 @@ impl CallHandle {
         self.keyframes.figures()
     }
 
-    /// The four-up grid as one `width`×`height` picture: us top left, then the remote tiles
-    /// in order; name labels, and a placeholder where there is no picture.
+    /// The grid as one `width`×`height` picture, laid out as on screen ([`Self::set_layout`]):
+    /// us first, then the remote tiles in order; name labels, and a placeholder where there
+    /// is no picture.
     pub fn snapshot_grid(&self, width: u32, height: u32) -> RgbaImage {
         self.grid_view().picture(width, height)
+    }
+
+    /// Lays the grid out as the person sees it, for snapshots and recordings.
+    pub fn set_layout(&self, layout: GridLayout) {
+        self.layout.send_replace(layout);
+    }
+
+    /// How the grid is laid out.
+    pub fn layout(&self) -> GridLayout {
+        *self.layout.borrow()
     }
 
     /// Our display name.
@@ -344,6 +359,7 @@ impl CallHandle {
         GridView {
             view: self.view.clone(),
             preview: self.preview.clone(),
+            layout: self.layout.subscribe(),
         }
     }
 
@@ -436,59 +452,6 @@ impl CallHandle {
             return Err(CallError::Ended);
         }
         answer.await.map_err(|_| CallError::Ended)
-    }
-}
-
-/// What the grid shows: watched, so holding it keeps no call alive.
-#[derive(Clone)]
-pub(crate) struct GridView {
-    view: watch::Receiver<View>,
-    preview: FrameSlot,
-}
-
-impl GridView {
-    /// The four-up grid as one `width`×`height` picture: us top left, then the remote tiles
-    /// in order; name labels, and a placeholder where there is no picture.
-    pub(crate) fn picture(&self, width: u32, height: u32) -> RgbaImage {
-        let view = self.view.borrow().clone();
-        let own = self
-            .preview
-            .borrow()
-            .clone()
-            .filter(|_| view.camera_enabled && view.has_video && !view.ended);
-        let mut remote: [Option<(String, Option<Arc<VideoFrame>>)>; REMOTE_TILES] =
-            Default::default();
-        for t in &view.tiles {
-            if let Some(slot) = remote.get_mut(t.slot) {
-                *slot = Some((t.member.user_name.clone(), t.frames().borrow().clone()));
-            }
-        }
-        let own_label = if view.mic_muted {
-            format!("{} (you, muted)", view.user_name)
-        } else {
-            format!("{} (you)", view.user_name)
-        };
-        let mut cells = Vec::with_capacity(GRID_TILES);
-        cells.push(GridCell {
-            label: Some(&own_label),
-            frame: own.as_deref(),
-            note: Some(NOTE_CAMERA_OFF),
-        });
-        for r in &remote {
-            cells.push(match r {
-                Some((name, frame)) => GridCell {
-                    label: Some(name),
-                    frame: frame.as_deref(),
-                    note: Some(if frame.is_some() {
-                        NOTE_CAMERA_OFF
-                    } else {
-                        NOTE_CONNECTING
-                    }),
-                },
-                None => GridCell::default(),
-            });
-        }
-        compose_grid(width, height, &cells)
     }
 }
 
@@ -613,7 +576,9 @@ impl Call {
             keyframes,
             tile_watch,
             camera_switches: 0,
+            sharing: SharingTeller::start(session.clone()),
         };
+        actor.tell_sharing();
         if let Err(e) = actor.start_publisher(session.push_url(), opened.video, opened.audio) {
             actor.teardown().await;
             if let Err(left) = session.leave(LeaveMode::Leave).await {
@@ -643,6 +608,7 @@ impl Call {
                 keyframes: keyframe_counters,
                 tile_states,
                 recording: crate::recording::Slot::default(),
+                layout: Arc::new(watch::channel(GridLayout::Grid).0),
             },
             events_rx,
         ))
@@ -746,6 +712,8 @@ struct Actor {
     tile_watch: TileWatch,
     /// Camera switches so far (a switch's gap in pictures is no stall).
     camera_switches: u64,
+    /// Tells the room whether we share a screen.
+    sharing: SharingTeller,
 }
 
 async fn sleep_until_some(at: Option<tokio::time::Instant>) {
@@ -1390,6 +1358,11 @@ impl Actor {
         }
     }
 
+    fn tell_sharing(&self) {
+        self.sharing
+            .set(is_sharing(&self.video_input, self.camera_enabled));
+    }
+
     async fn change(&mut self, change: Change) {
         match change {
             Change::MicMuted(muted) => {
@@ -1407,6 +1380,7 @@ impl Actor {
                 if !enabled {
                     self.preview.send_replace(None);
                 }
+                self.tell_sharing();
             }
             Change::Video { input, source } => {
                 if source.is_none() {
@@ -1419,6 +1393,7 @@ impl Actor {
                 }
                 self.video_input = input;
                 self.camera_switches += 1;
+                self.tell_sharing();
             }
             Change::Audio { input, source } => {
                 if let Some(p) = &self.publisher {

@@ -5,14 +5,11 @@
 //! Text is drawn with a system font that covers Chinese ([`quartet_fonts`]), and with the
 //! built-in 8×8 font where the system has none.
 
+use crate::layout::{GRID_TILES, GridLayout, Rect, cell_rects};
 use image::{Rgba, RgbaImage};
 use quartet_fonts::{FontVec, Mask};
 use quartet_media::VideoFrame;
 
-/// Tiles across and down.
-pub const GRID_COLUMNS: u32 = 2;
-/// Tiles in the grid.
-pub const GRID_TILES: usize = 4;
 /// Background of a tile nobody holds.
 const EMPTY: Rgba<u8> = Rgba([18, 20, 24, 255]);
 /// Letterbox bars around a picture of another shape than its tile.
@@ -41,38 +38,35 @@ pub struct GridCell<'a> {
 
 /// Draws up to [`GRID_TILES`] cells, row by row, into a `width`×`height` picture.
 pub fn compose_grid(width: u32, height: u32, cells: &[GridCell<'_>]) -> RgbaImage {
-    compose_grid_with(width, height, cells, quartet_fonts::system())
+    compose_layout(width, height, GridLayout::Grid, cells)
+}
+
+/// Draws up to [`GRID_TILES`] cells arranged as `layout` into a `width`×`height` picture.
+pub fn compose_layout(
+    width: u32,
+    height: u32,
+    layout: GridLayout,
+    cells: &[GridCell<'_>],
+) -> RgbaImage {
+    compose_with(width, height, layout, cells, quartet_fonts::system())
 }
 
 /// The same, with text drawn in `fonts` (none: the built-in font).
-fn compose_grid_with(
+fn compose_with(
     width: u32,
     height: u32,
+    layout: GridLayout,
     cells: &[GridCell<'_>],
     fonts: &[FontVec],
 ) -> RgbaImage {
-    let (width, height) = (width.max(GRID_COLUMNS), height.max(GRID_COLUMNS));
+    // Room for a strip of three under a spotlight, however small the picture asked for.
+    let (width, height) = (width.max(GRID_TILES as u32), height.max(GRID_TILES as u32));
     let mut img = RgbaImage::from_pixel(width, height, EMPTY);
-    let (cw, ch) = (width / GRID_COLUMNS, height / GRID_COLUMNS);
-    for (i, cell) in cells.iter().take(GRID_TILES).enumerate() {
-        let i = i as u32;
-        let rect = Rect {
-            x: (i % GRID_COLUMNS) * cw,
-            y: (i / GRID_COLUMNS) * ch,
-            w: cw,
-            h: ch,
-        };
+    let rects = cell_rects(layout, width, height);
+    for (cell, rect) in cells.iter().zip(rects) {
         draw_cell(&mut img, rect, cell, fonts);
     }
     img
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Rect {
-    x: u32,
-    y: u32,
-    w: u32,
-    h: u32,
 }
 
 fn draw_cell(img: &mut RgbaImage, rect: Rect, cell: &GridCell<'_>, fonts: &[FontVec]) {
@@ -366,9 +360,10 @@ mod tests {
     /// The label band of the top-left tile of a 320×180 grid showing `name`, with `fonts`.
     fn label_band(name: &str, fonts: &[FontVec]) -> Vec<[u8; 4]> {
         let white = grey(64, 36, 235);
-        let img = compose_grid_with(
+        let img = compose_with(
             320,
             180,
+            GridLayout::Grid,
             &[GridCell {
                 label: Some(name),
                 frame: Some(&white),
@@ -395,6 +390,25 @@ mod tests {
         // The built-in font draws both as boxes: the same pixels.
         assert_eq!(label_band("小明", &[]), label_band("大海", &[]));
         assert_ne!(label_band("Ann", &[]), label_band("Bob", &[]));
+    }
+
+    #[test]
+    fn a_spotlight_draws_its_cell_large_and_the_others_in_the_strip() {
+        let (white, dark) = (grey(160, 90, 235), grey(64, 36, 126));
+        let cell = |label, frame| GridCell {
+            label: Some(label),
+            frame: Some(frame),
+            note: None,
+        };
+        let cells = [cell("me", &dark), cell("Ann", &white), cell("Bob", &dark)];
+        let img = compose_layout(300, 200, GridLayout::Spotlight(1), &cells);
+        // Ann's screen fills the top, well past where a quadrant would end.
+        assert_eq!(img.get_pixel(280, 20).0, [255, 255, 255, 255]);
+        // Us and Bob in the strip; the third strip cell holds nobody.
+        let grey = yuv_to_rgb(126, 128, 128);
+        assert_eq!(img.get_pixel(50, 160).0[..3], grey);
+        assert_eq!(img.get_pixel(150, 160).0[..3], grey);
+        assert_eq!(img.get_pixel(250, 160), &EMPTY);
     }
 
     #[test]

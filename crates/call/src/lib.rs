@@ -31,12 +31,15 @@ pub mod devices;
 pub mod diagnostics;
 pub mod event;
 pub mod grid;
+mod grid_view;
 pub mod keyframe;
+pub mod layout;
 pub mod leaving;
 pub mod quality;
 pub mod quality_preset;
 pub mod receive;
 pub mod recording;
+pub mod sharing;
 pub mod speaker;
 pub mod stats;
 mod streams;
@@ -54,11 +57,12 @@ pub use config::{
 pub use devices::FrameSlot;
 pub use diagnostics::Diagnostics;
 pub use event::{CallEvent, Link, Participant, Placement, PlayerState, PublisherState};
-pub use grid::compose_grid;
+pub use grid::{compose_grid, compose_layout};
 pub use keyframe::{
     KEYFRAME_ASK_GRACE, KEYFRAME_ASK_RETRY, KEYFRAME_ASKS, KeyframeFigures,
     MIN_FORCED_KEYFRAME_SPACING,
 };
+pub use layout::GridLayout;
 pub use leaving::LeaveOptions;
 pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quality_preset::SendQuality;

@@ -91,6 +91,7 @@ mod tests {
             small_play_url: small.then(|| "rtmp://h/live/8888_u-small?s=1".into()),
             is_creator: false,
             is_self: false,
+            sharing_screen: false,
         }
     }
 

@@ -1,10 +1,10 @@
 // The call: a 2×2 grid (us top left, mirrored for a real camera; up to three members), controls, chat and people.
 
-import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type LeaveMode, type Member, type Quality, type Stats, type TileState } from "../api";
+import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type LeaveMode, type Stats, type TileState } from "../api";
 import type { App, RoomChoice, View } from "../app";
-import { clear, h, icon, ICONS, markSelfMirror } from "../dom";
+import { clear, h, icon, ICONS } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
-import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, hearsSound, initials, judgesQuality, listedMembers, pictureSize, removeMember, tileStatusKey, upsertMember } from "../model";
+import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, initials, judgesQuality, listedMembers, pictureSize, removeMember, upsertMember } from "../model";
 import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
 import { chatNotice } from "../notices";
 import { dockNotices, openFolder, toast, undockNotices } from "../toast";
@@ -13,7 +13,9 @@ import { renderDiagnostics } from "./diagnostics";
 import { chooseLeaveMode } from "./leave";
 import { recordControl } from "./record";
 import { ShareCancelled, confirmScreenShare } from "./screen-picker";
-import { VideoFeed, webCodecsSupported } from "../video/feed";
+import { webCodecsSupported } from "../video/feed";
+import { Tile } from "./tile";
+import { NO_SPOTLIGHT, backToGrid, followMembers, spotlightCell, togglePin as pinOrUnpin, type Spotlight } from "../spotlight";
 
 /** How often the figures behind the speaking highlight and the stats overlay are read. */
 export const STATS_POLL_MS = 500;
@@ -21,10 +23,6 @@ export const STATS_POLL_MS = 500;
 export const MIC_METER_POLL_MS = 100;
 /** RMS shown as a full meter (speech is well below 1.0). */
 export const MIC_METER_FULL = 0.3;
-/** A tile's feed that cannot open yet (the member's player is still starting) is retried this often… */
-export const FEED_RETRY_MS = 400;
-/** …this many times. */
-export const FEED_RETRIES = 10;
 /** Names of the demo members (drawn into their test patterns, so kept in Latin letters). */
 export const DEMO_NAMES = ["Demo Ann", "Demo Ben", "Demo Cho"];
 
@@ -77,225 +75,6 @@ class ResizeObserverShim {
   }
 }
 
-class Tile {
-  readonly el: HTMLElement;
-  private canvas: HTMLCanvasElement;
-  private readonly placeholder: HTMLElement;
-  private readonly avatar: HTMLElement;
-  private readonly status: HTMLElement;
-  private readonly name: HTMLElement;
-  private readonly micMark: HTMLElement;
-  private readonly qualityMark: HTMLElement;
-  private readonly qualityLabel: HTMLElement;
-  readonly statsLine: HTMLElement;
-  member: Member | null = null;
-  /** What the call says the tile shows (null before its first figures). */
-  state: TileState | null = null;
-  private feed: VideoFeed | null = null;
-  private hasFrame = false;
-  private generation = 0;
-  /** Feeds that ended before showing a picture, in a row (given up after FEED_RETRIES). */
-  private endsWithoutFrame = 0;
-  private mirrored = false;
-
-  constructor(
-    readonly index: number,
-    actions: HTMLElement,
-  ) {
-    this.canvas = this.newCanvas();
-    this.avatar = h("div", { class: "avatar" });
-    this.status = h("div", { class: "tile-status" });
-    this.placeholder = h("div", { class: "placeholder" }, this.avatar, this.status);
-    this.micMark = h("span", { class: "mic-mark", attrs: { hidden: true } }, icon(ICONS.micOff));
-    txAttr(this.micMark, "title", "call.muted");
-    this.qualityLabel = h("span", { class: "quality-label" });
-    this.qualityMark = h(
-      "span",
-      { class: "quality-mark", testid: "tile-quality", attrs: { hidden: true, role: "img" } },
-      h("span", { class: "quality-dot" }),
-      this.qualityLabel,
-    );
-    this.name = h("span", { class: "tile-name-text" });
-    this.statsLine = h("div", { class: "tile-stats", testid: "tile-stats" });
-    this.el = h(
-      "div",
-      { class: "tile empty", testid: `tile-${index}` },
-      this.canvas,
-      this.placeholder,
-      h("div", { class: "tile-name" }, this.qualityMark, this.micMark, this.name),
-      this.statsLine,
-      actions,
-    );
-    this.showEmpty();
-  }
-
-  private newCanvas(): HTMLCanvasElement {
-    const canvas = h("canvas", { class: "video", testid: "tile-canvas" });
-    if (this.index === 0) markSelfMirror(canvas, this.mirrored);
-    return canvas;
-  }
-
-  /** Mirrors our own picture (tile 0) or not, by the source it comes from. */
-  setMirrored(mirrored: boolean): void {
-    this.mirrored = mirrored;
-    if (this.index === 0) markSelfMirror(this.canvas, mirrored);
-  }
-
-  /** Shows `member` here, opening its pictures when it is someone new. */
-  setMember(member: Member | null, source: string | null, encoding: Encoding): void {
-    const same = member?.userId === this.member?.userId;
-    this.member = member;
-    this.el.classList.toggle("empty", !member);
-    this.el.dataset.userId = member?.userId ?? "";
-    if (!same) this.forgetState();
-    if (!member) {
-      this.closeFeed();
-      this.showEmpty();
-      return;
-    }
-    if (this.index === 0) tx(this.name, "call.you", { name: member.userName });
-    else {
-      delete this.name.dataset.i18n;
-      this.name.textContent = member.userName;
-    }
-    this.avatar.textContent = initials(member.userName);
-    this.avatar.style.background = `hsl(${avatarHue(member.userId)} 45% 42%)`;
-    if (same && this.feed) return;
-    if (!same) this.endsWithoutFrame = 0;
-    this.closeFeed();
-    this.setStatus("connecting");
-    if (source) void this.openFeed(source, encoding);
-  }
-
-  private async openFeed(source: string, encoding: Encoding): Promise<void> {
-    const generation = ++this.generation;
-    const canvas = this.newCanvas();
-    this.canvas.replaceWith(canvas);
-    this.canvas = canvas;
-    this.hasFrame = false;
-    this.el.classList.remove("live");
-    const id = this.index === 0 ? "self" : `tile-${this.index - 1}`;
-    for (let attempt = 0; attempt < FEED_RETRIES && generation === this.generation; attempt++) {
-      const feed = new VideoFeed(id, source, encoding, canvas, {
-        onFrame: () => this.frame(),
-        onEnded: () => this.feedEnded(generation, source, encoding),
-      });
-      try {
-        await feed.open();
-        if (generation !== this.generation) {
-          feed.close();
-          return;
-        }
-        this.feed = feed;
-        return;
-      } catch (e) {
-        feed.close(false);
-        await new Promise((r) => setTimeout(r, FEED_RETRY_MS));
-        if (attempt === FEED_RETRIES - 1) console.warn(`tile ${this.index}: ${errorDetail(e)}`);
-      }
-    }
-  }
-
-  /** The player behind the feed is gone while the member stays: reach the one that plays now. */
-  private feedEnded(generation: number, source: string, encoding: Encoding): void {
-    if (generation !== this.generation || !this.member) return;
-    this.feed = null;
-    if (++this.endsWithoutFrame > FEED_RETRIES) {
-      console.warn(`tile ${this.index}: its player keeps ending; not reopening`);
-      return;
-    }
-    this.setStatus("connecting");
-    window.setTimeout(() => {
-      if (generation === this.generation && this.member) void this.openFeed(source, encoding);
-    }, FEED_RETRY_MS);
-  }
-
-  private frame(): void {
-    this.endsWithoutFrame = 0;
-    if (this.hasFrame) return;
-    this.hasFrame = true;
-    this.el.classList.add("live");
-    this.setStatus("playing");
-  }
-
-  closeFeed(): void {
-    this.generation++;
-    this.feed?.close();
-    this.feed = null;
-    this.hasFrame = false;
-    this.el.classList.remove("live");
-  }
-
-  private showEmpty(): void {
-    this.avatar.textContent = "";
-    this.avatar.style.background = "";
-    this.name.textContent = "";
-    delete this.name.dataset.i18n;
-    tx(this.status, "call.emptyTile");
-    this.micMark.hidden = true;
-    this.setQuality(null);
-    this.statsLine.textContent = "";
-    this.el.classList.remove("speaking", "video-off", "reconnecting");
-  }
-
-  private forgetState(): void {
-    this.state = null;
-    delete this.el.dataset.state;
-    // The previous member's state is not the new one's.
-    this.el.classList.remove("stalled", "reconnecting", "video-off");
-  }
-
-  /** Shows what the call says of this tile: its words, dimmed while stalled or reconnecting. */
-  setState(state: TileState): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.el.dataset.state = state;
-    this.el.classList.toggle("video-off", state === "cameraOff");
-    this.el.classList.toggle("reconnecting", state === "reconnecting" || state === "stalled");
-    this.el.classList.toggle("stalled", state === "stalled");
-    const key = tileStatusKey(state);
-    if (key) tx(this.status, key, { name: this.member?.userName ?? "" });
-    // No sound comes while waiting or reconnecting: its silence says nothing of a mute.
-    if (this.index > 0 && !hearsSound(state)) this.micMark.hidden = true;
-  }
-
-  /** The feed's own word until the call's figures say more: connecting until its first picture. */
-  private setStatus(status: "connecting" | "playing"): void {
-    if (this.state !== null && this.state !== "live") return;
-    tx(this.status, status === "connecting" ? "call.connecting" : "call.cameraOff");
-  }
-
-  setVideoOff(off: boolean): void {
-    this.el.classList.toggle("video-off", off);
-    if (off) tx(this.status, "call.cameraOff");
-  }
-
-  /** Shows the connection quality (a dot; named in words once it is not good), or hides it. */
-  setQuality(quality: Quality | null): void {
-    this.qualityMark.hidden = quality === null;
-    this.qualityMark.classList.remove("good", "poor", "bad");
-    if (quality === null) return;
-    this.qualityMark.classList.add(quality);
-    this.qualityMark.dataset.quality = quality;
-    const key = `call.quality.${quality}` as const;
-    txAttr(this.qualityMark, "title", key);
-    txAttr(this.qualityMark, "aria-label", key);
-    if (quality === "good") {
-      this.qualityLabel.textContent = "";
-      delete this.qualityLabel.dataset.i18n;
-    } else tx(this.qualityLabel, key);
-  }
-
-  setMuted(muted: boolean): void {
-    const silenceMeansMuted = this.index === 0 || this.state === null || hearsSound(this.state);
-    this.micMark.hidden = !(muted && silenceMeansMuted);
-  }
-
-  setSpeaking(speaking: boolean): void {
-    this.el.classList.toggle("speaking", speaking);
-  }
-}
-
 export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: CallBus): View {
   let disposed = false;
   let leaving = false;
@@ -306,7 +85,9 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   /** Our own tile's state as the call last said it (null before the first figures). */
   let ownReported: TileState | null = null;
   let encoding: Encoding = "i420";
-  let pinned: number | null = null;
+  let spotlight: Spotlight = NO_SPOTLIGHT;
+  /** The grid cell shown large, as the call was last told (null: two by two). */
+  let spotlitCell: number | null = null;
   let full: number | null = null;
   let panel: "chat" | "people" | "diagnostics" | null = null;
   let unread = 0;
@@ -337,10 +118,23 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   }
 
   function togglePin(index: number): void {
-    pinned = pinned === index ? null : index;
-    grid.classList.toggle("has-pin", pinned !== null);
-    tiles.forEach((tile, i) => tile.el.classList.toggle("pinned", i === pinned));
-    pinButtons.forEach((b, i) => txAttr(b, "title", i === pinned ? "call.unpin" : "call.pin"));
+    const member = tiles[index].member;
+    if (!member) return;
+    spotlight = pinOrUnpin(spotlight, member.userId);
+    showSpotlight();
+  }
+
+  /** Shows the spotlit member large (the others as a strip) and tells the call, for recordings. */
+  function showSpotlight(): void {
+    const cell = spotlightCell(spotlight, members);
+    grid.classList.toggle("has-pin", cell !== null);
+    tiles.forEach((tile, i) => tile.el.classList.toggle("pinned", i === cell));
+    pinButtons.forEach((b, i) => txAttr(b, "title", i === cell ? "call.unpin" : "call.pin"));
+    gridButton.hidden = cell === null;
+    if (cell === spotlitCell) return;
+    spotlitCell = cell;
+    api.setLayout(cell).catch(() => undefined);
+    resized.kick();
   }
 
   function toggleFull(index: number): void {
@@ -359,6 +153,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   }
 
   function layout(): void {
+    spotlight = followMembers(spotlight, members);
     const cells = gridCells(members);
     cells.forEach((member, i) => {
       const source = i === 0 ? "self" : `tile:${i - 1}`;
@@ -368,6 +163,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     tiles[0].setMirrored(mirrorsSelfView(app.settings.camera));
     peopleCount.textContent = String(members.length);
     renderPeople();
+    showSpotlight();
     resized.kick();
   }
 
@@ -400,6 +196,11 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   });
   const linkDot = h("span", { class: "link-dot", testid: "publisher-state" });
   const record = recordControl(app);
+  const gridButton = h("button", { class: "button small", testid: "back-to-grid", attrs: { hidden: true } }, icon(ICONS.grid), tx(h("span"), "call.backToGrid"));
+  gridButton.addEventListener("click", () => {
+    spotlight = backToGrid(spotlight);
+    showSpotlight();
+  });
   const header = h(
     "div",
     { class: "call-head" },
@@ -408,6 +209,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     h("span", { class: "muted" }, tx(h("span"), "call.roomId"), " ", roomIdText, " ", copy),
     loopbackNote,
     record.mark,
+    gridButton,
   );
 
   // --- Controls
@@ -769,10 +571,13 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
         if (!e.member.isSelf) toast(t("toast.joined", { name: e.member.userName }));
         break;
       case "memberPromoted":
-      case "memberUpdated":
+      case "memberUpdated": {
+        const before = members.find((m) => m.userId === e.member.userId);
         members = upsertMember(members, e.member);
         layout();
+        if (e.member.sharingScreen && !before?.sharingScreen && !e.member.isSelf) toast(t("toast.sharingStarted", { name: e.member.userName }));
         break;
+      }
       case "memberLeft":
         members = removeMember(members, e.member.userId);
         speaking.delete(e.member.userId);

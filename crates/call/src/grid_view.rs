@@ -1,0 +1,66 @@
+//! What the grid shows, read from the call's view without keeping the call alive: snapshots
+//! and recordings draw it.
+
+use crate::call::{NOTE_CAMERA_OFF, NOTE_CONNECTING, View};
+use crate::devices::FrameSlot;
+use crate::grid::{GridCell, compose_layout};
+use crate::layout::{GRID_TILES, GridLayout};
+use crate::tiles::REMOTE_TILES;
+use image::RgbaImage;
+use quartet_media::VideoFrame;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// What the grid shows: watched, so holding it keeps no call alive.
+#[derive(Clone)]
+pub(crate) struct GridView {
+    pub(crate) view: watch::Receiver<View>,
+    pub(crate) preview: FrameSlot,
+    pub(crate) layout: watch::Receiver<GridLayout>,
+}
+
+impl GridView {
+    /// The grid as one `width`×`height` picture, laid out as the person sees it: us first,
+    /// then the remote tiles in order; name labels, and a placeholder where there is none.
+    pub(crate) fn picture(&self, width: u32, height: u32) -> RgbaImage {
+        let view = self.view.borrow().clone();
+        let own = self
+            .preview
+            .borrow()
+            .clone()
+            .filter(|_| view.camera_enabled && view.has_video && !view.ended);
+        let mut remote: [Option<(String, Option<Arc<VideoFrame>>)>; REMOTE_TILES] =
+            Default::default();
+        for t in &view.tiles {
+            if let Some(slot) = remote.get_mut(t.slot) {
+                *slot = Some((t.member.user_name.clone(), t.frames().borrow().clone()));
+            }
+        }
+        let own_label = if view.mic_muted {
+            format!("{} (you, muted)", view.user_name)
+        } else {
+            format!("{} (you)", view.user_name)
+        };
+        let mut cells = Vec::with_capacity(GRID_TILES);
+        cells.push(GridCell {
+            label: Some(&own_label),
+            frame: own.as_deref(),
+            note: Some(NOTE_CAMERA_OFF),
+        });
+        for r in &remote {
+            cells.push(match r {
+                Some((name, frame)) => GridCell {
+                    label: Some(name),
+                    frame: frame.as_deref(),
+                    note: Some(if frame.is_some() {
+                        NOTE_CAMERA_OFF
+                    } else {
+                        NOTE_CONNECTING
+                    }),
+                },
+                None => GridCell::default(),
+            });
+        }
+        compose_layout(width, height, *self.layout.borrow(), &cells)
+    }
+}

@@ -1,0 +1,238 @@
+// One tile of the call's grid: a member's pictures, or their initials and what the call says
+// of them (connecting, waiting, camera off, stalled), with name, mute, quality and sharing marks.
+
+import { errorDetail, type Encoding, type Member, type Quality, type TileState } from "../api";
+import { h, icon, ICONS, markSelfMirror } from "../dom";
+import { tx, txAttr } from "../i18n";
+import { avatarHue, hearsSound, initials, tileStatusKey } from "../model";
+import { VideoFeed } from "../video/feed";
+
+/** A tile's feed that cannot open yet (the member's player is still starting) is retried this often… */
+export const FEED_RETRY_MS = 400;
+/** …this many times. */
+export const FEED_RETRIES = 10;
+
+/** A cell of the grid (0 is us). */
+export class Tile {
+  readonly el: HTMLElement;
+  private canvas: HTMLCanvasElement;
+  private readonly placeholder: HTMLElement;
+  private readonly avatar: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly name: HTMLElement;
+  private readonly micMark: HTMLElement;
+  private readonly qualityMark: HTMLElement;
+  private readonly qualityLabel: HTMLElement;
+  private readonly sharingMark: HTMLElement;
+  readonly statsLine: HTMLElement;
+  member: Member | null = null;
+  /** What the call says the tile shows (null before its first figures). */
+  state: TileState | null = null;
+  private feed: VideoFeed | null = null;
+  private hasFrame = false;
+  private generation = 0;
+  /** Feeds that ended before showing a picture, in a row (given up after FEED_RETRIES). */
+  private endsWithoutFrame = 0;
+  private mirrored = false;
+
+  constructor(
+    readonly index: number,
+    actions: HTMLElement,
+  ) {
+    this.canvas = this.newCanvas();
+    this.avatar = h("div", { class: "avatar" });
+    this.status = h("div", { class: "tile-status" });
+    this.placeholder = h("div", { class: "placeholder" }, this.avatar, this.status);
+    this.micMark = h("span", { class: "mic-mark", attrs: { hidden: true } }, icon(ICONS.micOff));
+    txAttr(this.micMark, "title", "call.muted");
+    this.qualityLabel = h("span", { class: "quality-label" });
+    this.qualityMark = h(
+      "span",
+      { class: "quality-mark", testid: "tile-quality", attrs: { hidden: true, role: "img" } },
+      h("span", { class: "quality-dot" }),
+      this.qualityLabel,
+    );
+    this.name = h("span", { class: "tile-name-text" });
+    this.sharingMark = h("span", { class: "sharing-mark", testid: "tile-sharing", attrs: { hidden: true } }, icon(ICONS.screen));
+    this.sharingMark.append(tx(h("span", { class: "sharing-text" }), index === 0 ? "call.youShare" : "call.sharing"));
+    this.statsLine = h("div", { class: "tile-stats", testid: "tile-stats" });
+    this.el = h(
+      "div",
+      { class: "tile empty", testid: `tile-${index}` },
+      this.canvas,
+      this.placeholder,
+      h("div", { class: "tile-name" }, this.qualityMark, this.micMark, this.name, this.sharingMark),
+      this.statsLine,
+      actions,
+    );
+    this.showEmpty();
+  }
+
+  private newCanvas(): HTMLCanvasElement {
+    const canvas = h("canvas", { class: "video", testid: "tile-canvas" });
+    if (this.index === 0) markSelfMirror(canvas, this.mirrored);
+    return canvas;
+  }
+
+  /** Mirrors our own picture (tile 0) or not, by the source it comes from. */
+  setMirrored(mirrored: boolean): void {
+    this.mirrored = mirrored;
+    if (this.index === 0) markSelfMirror(this.canvas, mirrored);
+  }
+
+  /** Shows `member` here, opening its pictures when it is someone new. */
+  setMember(member: Member | null, source: string | null, encoding: Encoding): void {
+    const same = member?.userId === this.member?.userId;
+    this.member = member;
+    this.el.classList.toggle("empty", !member);
+    this.el.dataset.userId = member?.userId ?? "";
+    this.sharingMark.hidden = !member?.sharingScreen;
+    this.el.classList.toggle("sharing", !!member?.sharingScreen);
+    if (!same) this.forgetState();
+    if (!member) {
+      this.closeFeed();
+      this.showEmpty();
+      return;
+    }
+    if (this.index === 0) tx(this.name, "call.you", { name: member.userName });
+    else {
+      delete this.name.dataset.i18n;
+      this.name.textContent = member.userName;
+    }
+    this.avatar.textContent = initials(member.userName);
+    this.avatar.style.background = `hsl(${avatarHue(member.userId)} 45% 42%)`;
+    if (same && this.feed) return;
+    if (!same) this.endsWithoutFrame = 0;
+    this.closeFeed();
+    this.setStatus("connecting");
+    if (source) void this.openFeed(source, encoding);
+  }
+
+  private async openFeed(source: string, encoding: Encoding): Promise<void> {
+    const generation = ++this.generation;
+    const canvas = this.newCanvas();
+    this.canvas.replaceWith(canvas);
+    this.canvas = canvas;
+    this.hasFrame = false;
+    this.el.classList.remove("live");
+    const id = this.index === 0 ? "self" : `tile-${this.index - 1}`;
+    for (let attempt = 0; attempt < FEED_RETRIES && generation === this.generation; attempt++) {
+      const feed = new VideoFeed(id, source, encoding, canvas, {
+        onFrame: () => this.frame(),
+        onEnded: () => this.feedEnded(generation, source, encoding),
+      });
+      try {
+        await feed.open();
+        if (generation !== this.generation) {
+          feed.close();
+          return;
+        }
+        this.feed = feed;
+        return;
+      } catch (e) {
+        feed.close(false);
+        await new Promise((r) => setTimeout(r, FEED_RETRY_MS));
+        if (attempt === FEED_RETRIES - 1) console.warn(`tile ${this.index}: ${errorDetail(e)}`);
+      }
+    }
+  }
+
+  /** The player behind the feed is gone while the member stays: reach the one that plays now. */
+  private feedEnded(generation: number, source: string, encoding: Encoding): void {
+    if (generation !== this.generation || !this.member) return;
+    this.feed = null;
+    if (++this.endsWithoutFrame > FEED_RETRIES) {
+      console.warn(`tile ${this.index}: its player keeps ending; not reopening`);
+      return;
+    }
+    this.setStatus("connecting");
+    window.setTimeout(() => {
+      if (generation === this.generation && this.member) void this.openFeed(source, encoding);
+    }, FEED_RETRY_MS);
+  }
+
+  private frame(): void {
+    this.endsWithoutFrame = 0;
+    if (this.hasFrame) return;
+    this.hasFrame = true;
+    this.el.classList.add("live");
+    this.setStatus("playing");
+  }
+
+  closeFeed(): void {
+    this.generation++;
+    this.feed?.close();
+    this.feed = null;
+    this.hasFrame = false;
+    this.el.classList.remove("live");
+  }
+
+  private showEmpty(): void {
+    this.avatar.textContent = "";
+    this.avatar.style.background = "";
+    this.name.textContent = "";
+    delete this.name.dataset.i18n;
+    tx(this.status, "call.emptyTile");
+    this.micMark.hidden = true;
+    this.setQuality(null);
+    this.statsLine.textContent = "";
+    this.el.classList.remove("speaking", "video-off", "reconnecting");
+  }
+
+  private forgetState(): void {
+    this.state = null;
+    delete this.el.dataset.state;
+    // The previous member's state is not the new one's.
+    this.el.classList.remove("stalled", "reconnecting", "video-off");
+  }
+
+  /** Shows what the call says of this tile: its words, dimmed while stalled or reconnecting. */
+  setState(state: TileState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.el.dataset.state = state;
+    this.el.classList.toggle("video-off", state === "cameraOff");
+    this.el.classList.toggle("reconnecting", state === "reconnecting" || state === "stalled");
+    this.el.classList.toggle("stalled", state === "stalled");
+    const key = tileStatusKey(state);
+    if (key) tx(this.status, key, { name: this.member?.userName ?? "" });
+    // No sound comes while waiting or reconnecting: its silence says nothing of a mute.
+    if (this.index > 0 && !hearsSound(state)) this.micMark.hidden = true;
+  }
+
+  /** The feed's own word until the call's figures say more: connecting until its first picture. */
+  private setStatus(status: "connecting" | "playing"): void {
+    if (this.state !== null && this.state !== "live") return;
+    tx(this.status, status === "connecting" ? "call.connecting" : "call.cameraOff");
+  }
+
+  setVideoOff(off: boolean): void {
+    this.el.classList.toggle("video-off", off);
+    if (off) tx(this.status, "call.cameraOff");
+  }
+
+  /** Shows the connection quality (a dot; named in words once it is not good), or hides it. */
+  setQuality(quality: Quality | null): void {
+    this.qualityMark.hidden = quality === null;
+    this.qualityMark.classList.remove("good", "poor", "bad");
+    if (quality === null) return;
+    this.qualityMark.classList.add(quality);
+    this.qualityMark.dataset.quality = quality;
+    const key = `call.quality.${quality}` as const;
+    txAttr(this.qualityMark, "title", key);
+    txAttr(this.qualityMark, "aria-label", key);
+    if (quality === "good") {
+      this.qualityLabel.textContent = "";
+      delete this.qualityLabel.dataset.i18n;
+    } else tx(this.qualityLabel, key);
+  }
+
+  setMuted(muted: boolean): void {
+    const silenceMeansMuted = this.index === 0 || this.state === null || hearsSound(this.state);
+    this.micMark.hidden = !(muted && silenceMeansMuted);
+  }
+
+  setSpeaking(speaking: boolean): void {
+    this.el.classList.toggle("speaking", speaking);
+  }
+}
