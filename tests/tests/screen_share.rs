@@ -8,11 +8,14 @@
 use anyhow::{Context, Result, ensure};
 use image::{Rgb, RgbImage};
 use quartet_call::{CallEvent, GridLayout, Link, MediaSettings, VideoInput};
-use quartet_media::source::screen_thumbnail;
+use quartet_media::VideoFrame;
+use quartet_media::source::{corner_rect, screen_thumbnail};
 use quartet_room::JoinTarget;
 use quartet_testkit::picture::{luma_bt601, ssim};
 use quartet_testkit::require;
-use quartet_tests::{DEADLINE, Host, TestMember, eventually, init_tracing, member_config};
+use quartet_tests::{
+    DEADLINE, Host, TEST_HEIGHT, TEST_WIDTH, TestMember, eventually, init_tracing, member_config,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -337,6 +340,33 @@ async fn sharing_mid_call_tells_the_room_and_keeps_the_others_playing() -> Resul
         in_grid < 60.0 && in_spotlight > 150.0,
         "the spotlight does not show the screen large"
     );
+
+    // With her camera in the corner, the page shows around it and her face in it.
+    ann.call
+        .switch_camera(VideoInput::ScreenWithCorner {
+            screen: Some(x.name.clone()),
+            corner: Box::new(VideoInput::Synthetic { name: "Ann".into() }),
+        })
+        .await?;
+    let (cx, cy, cw, ch) =
+        corner_rect(WIDTH, HEIGHT, TEST_WIDTH, TEST_HEIGHT).context("no corner at this size")?;
+    let corner_differs = |f: &VideoFrame| {
+        let mut differing = 0usize;
+        for y in cy..cy + ch {
+            for x in cx..cx + cw {
+                let at = (y * WIDTH + x) as usize;
+                differing += usize::from(f.y()[at].abs_diff(want[at]) > 40);
+            }
+        }
+        differing as f64 / f64::from(cw * ch)
+    };
+    eventually("Ben sees Ann's face in the corner of her screen", || {
+        ben.tile_of(&id)
+            .and_then(|t| t.frames().borrow().clone())
+            .filter(|f| (f.width(), f.height()) == (WIDTH, HEIGHT))
+            .is_some_and(|f| corner_differs(&f) > 0.3 && likeness(&ben, &id, &want) > 0.6)
+    })
+    .await?;
 
     ann.call
         .switch_camera(VideoInput::Synthetic { name: "Ann".into() })

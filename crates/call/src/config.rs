@@ -40,6 +40,13 @@ pub enum VideoInput {
     /// A screen, shared: its name (an X display, `desktop`, a screen device), or the main one
     /// when `None`.
     Screen(Option<String>),
+    /// A screen, shared, with a camera's picture in its bottom-right corner.
+    ScreenWithCorner {
+        /// The screen, as for [`VideoInput::Screen`].
+        screen: Option<String>,
+        /// Where the corner's pictures come from (a camera; a test pattern in tests).
+        corner: Box<VideoInput>,
+    },
     /// No video: camera-off frames.
     None,
 }
@@ -48,7 +55,7 @@ impl VideoInput {
     /// What its pictures show, for the encoder (a screen keeps its keyframes far apart).
     pub fn content(&self) -> VideoContent {
         match self {
-            VideoInput::Screen(_) => VideoContent::Screen,
+            VideoInput::Screen(_) | VideoInput::ScreenWithCorner { .. } => VideoContent::Screen,
             _ => VideoContent::Camera,
         }
     }

@@ -7,7 +7,7 @@ use crate::config::{AudioInput, MediaSettings, TONE_HZ, VideoInput};
 use quartet_media::source::{DEFAULT_SCREEN_FPS, DeviceKind, SourceError};
 use quartet_media::{
     AudioSource, CameraSource, FileAudioSource, FileVideoSource, Interrupter, Microphone,
-    ScreenSource, SyntheticTone, SyntheticVideo, VideoFrame, VideoSource,
+    PictureInPicture, ScreenSource, SyntheticTone, SyntheticVideo, VideoFrame, VideoSource,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,6 +36,16 @@ pub fn open_video(
             screen.as_deref(),
             DEFAULT_SCREEN_FPS.min(media.fps),
         )?)),
+        VideoInput::ScreenWithCorner { screen, corner } => {
+            let screen = Box::new(ScreenSource::open(
+                screen.as_deref(),
+                DEFAULT_SCREEN_FPS.min(media.fps),
+            )?);
+            match open_video(corner, media)? {
+                Some(camera) => Some(Box::new(PictureInPicture::new(screen, camera)?)),
+                None => Some(screen),
+            }
+        }
         VideoInput::None => None,
     })
 }

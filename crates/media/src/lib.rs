@@ -49,8 +49,8 @@ pub use publish::{
 pub use record::{FileRecorder, RecordConfig, RecordError, RecordSummary, RgbaPicture};
 pub use source::{
     AudioDeviceInfo, AudioSource, CameraInfo, CameraSource, DeviceKind, FileAudioSource,
-    FileVideoSource, Interrupter, Microphone, ScreenSource, SourceError, SyntheticTone,
-    SyntheticVideo, VideoSource, list_cameras, list_microphones,
+    FileVideoSource, Interrupter, Microphone, PictureInPicture, ScreenSource, SourceError,
+    SyntheticTone, SyntheticVideo, VideoSource, list_cameras, list_microphones,
 };
 pub use stream_info::{AudioFormat, StreamInfo, VideoFormat};
 pub use sync_marks::{AvOffsets, SyncMeter};

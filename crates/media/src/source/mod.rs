@@ -6,6 +6,7 @@
 //! thread can notice a stop request between reads.
 
 mod camera;
+mod corner;
 mod device;
 mod file;
 mod microphone;
@@ -17,6 +18,10 @@ mod tone;
 pub use camera::{
     CAMERA_PROMPT_TIMEOUT, CameraAccess, CameraInfo, CameraSettings, CameraSource, camera_access,
     classify_open_error, list_cameras,
+};
+pub use corner::{
+    CORNER_MARGIN_DIVISOR, CORNER_STALE_AFTER, CORNER_WIDTH_DIVISOR, PictureInPicture, corner_rect,
+    paste,
 };
 pub use file::{FileAudioSource, FileVideoSource};
 pub(crate) use microphone::is_null as is_null_device;
