@@ -18,6 +18,7 @@ pub mod preview;
 pub mod recording;
 pub mod screen;
 pub mod snapshot;
+pub mod startup;
 pub mod video;
 
 use commands::AppState;
@@ -49,7 +50,9 @@ pub fn run() -> tauri::Result<()> {
                         file_name: Some(LOG_FILE.into()),
                     }),
                 ])
-                .level(log::LevelFilter::Info)
+                .level(startup::log_level(
+                    std::env::var(startup::LOG_LEVEL_ENV).ok().as_deref(),
+                ))
                 .max_file_size(LOG_MAX_BYTES)
                 .rotation_strategy(tauri_plugin_log::RotationStrategy::KeepSome(5))
                 .build(),
@@ -59,12 +62,15 @@ pub fn run() -> tauri::Result<()> {
         .plugin(tauri_plugin_opener::init())
         .manage(AppState::default())
         .setup(|app| {
+            startup::log_panics();
+            log::info!(
+                "{}",
+                startup::start_line(&app.package_info().version.to_string())
+            );
             #[cfg(target_os = "linux")]
             if let Some(window) = app.get_webview_window("main") {
                 draw_without_compositing(&window);
             }
-            #[cfg(not(target_os = "linux"))]
-            let _ = app;
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -68,7 +68,7 @@ pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quality_preset::SendQuality;
 pub use quartet_media::source::DeviceKind;
 pub use quartet_media::{AudioFormat, StreamInfo, VideoFormat};
-pub use quartet_media::{AudioProcessing, ProcessingStats, RecordSummary};
+pub use quartet_media::{AudioProcessing, ProcessingStats, RecordSummary, ffmpeg_versions};
 pub use quartet_room::{ApiCall, ChannelEntry, LeaveMode};
 pub use receive::{Receive, Stream};
 pub use speaker::test_speaker;

@@ -63,6 +63,20 @@ static INIT: Once = Once::new();
 /// when diagnosing a stream; by default FFmpeg only reports errors.
 pub const FFMPEG_LOG_ENV: &str = "QUARTET_FFMPEG_LOG";
 
+/// The FFmpeg libraries this process runs with and their licence, for a log's start-up line
+/// (e.g. `libavcodec 59.37.100, libavformat 59.27.100, libavutil 57.28.100 (GPL version 2 or
+/// later)`): a stream that decodes here and not elsewhere often differs in this.
+pub fn ffmpeg_versions() -> String {
+    let v = |n: u32| format!("{}.{}.{}", n >> 16, (n >> 8) & 0xff, n & 0xff);
+    format!(
+        "libavcodec {}, libavformat {}, libavutil {} ({})",
+        v(ffmpeg_next::codec::version()),
+        v(ffmpeg_next::format::version()),
+        v(ffmpeg_next::util::version()),
+        ffmpeg_next::util::license()
+    )
+}
+
 /// Initialises FFmpeg once per process (networking, devices) and sets its log level.
 ///
 /// Every entry point calls this; calling it again is free.
