@@ -269,7 +269,9 @@ async fn drive(setup: &E2eSetup) -> Result<()> {
         "tauri:options".into(),
         json!({ "application": setup.app.display().to_string() }),
     );
-    let client = ClientBuilder::native()
+    // Plain HTTP to the driver on loopback: no TLS stack to build or configure.
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client = ClientBuilder::new(connector)
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{driver_port}"))
         .await

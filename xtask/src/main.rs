@@ -1,61 +1,22 @@
 //! Project automation: `cargo xtask setup|run|test|e2e|bench|icons|cross-check|bundle`.
 //!
-//! Each command installs what it needs first, so a fresh Debian or Ubuntu machine needs nothing
-//! but a Rust toolchain (and Node.js 20+ for the app's front end): system packages come from
-//! apt-get, the front end's packages from `npm ci`, tauri-driver from `cargo install`, each
-//! only when missing.
+//! Each command installs what it needs first ([`setup`]), so a fresh Debian or Ubuntu machine
+//! needs nothing but rustup and a C compiler: `run` installs what building and running need,
+//! `test` the test tools as well.
 
 mod bundle;
 mod cross;
 mod e2e;
+mod setup;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use setup::{Need, is_root, npm, setup};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Debian packages the build and the tests need (see `shared/notes/stack-on-debian.md`).
-const SYSTEM_PACKAGES: &[&str] = &[
-    "build-essential",
-    "pkg-config",
-    "clang",
-    "libclang-dev",
-    "libssl-dev",
-    "libavcodec-dev",
-    "libavformat-dev",
-    "libavutil-dev",
-    "libavdevice-dev",
-    "libavfilter-dev",
-    "libswscale-dev",
-    "libswresample-dev",
-    "libasound2-dev",
-    "ffmpeg",
-    "nginx",
-    "libnginx-mod-rtmp",
-    // The audio benchmark's speech and noise.
-    "espeak-ng",
-    "sox",
-    // The desktop app, its H.264 decoding in the webview, and its real-window test.
-    "libwebkit2gtk-4.1-dev",
-    "gstreamer1.0-libav",
-    "gstreamer1.0-plugins-good",
-    "gstreamer1.0-plugins-bad",
-    // The UI speaks zh-CN, and avatars, the test pattern and grid snapshots draw names with
-    // a system font: without a CJK font, Chinese would render as boxes.
-    "fonts-noto-cjk",
-    "xvfb",
-    "xauth",
-    "imagemagick",
-    "webkit2gtk-driver",
-    // The network lab: random loss per direction (iproute2 brings ip and tc).
-    "nftables",
-];
-
 /// Tests that need root (the network lab) are named with this and ignored in a plain run.
 const ROOT_TESTS: &str = "netlab_";
-
-/// tauri-driver, the WebDriver bridge of the real-window test (major version 2, like Tauri).
-const TAURI_DRIVER_VERSION: &str = "^2";
 
 #[derive(Parser)]
 #[command(about = "Quartet's project automation")]
@@ -66,7 +27,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Install missing system packages.
+    /// Install everything the tests need (a superset of what running needs).
     Setup,
     /// Set up, then run the main job: the desktop app hosting a call on this machine. With
     /// arguments, run the headless `quartet server` with them instead.
@@ -120,35 +81,35 @@ fn main() -> Result<()> {
     let root = workspace_root()?;
     std::env::set_current_dir(&root)?;
     match cli.command {
-        Cmd::Setup => setup(),
+        Cmd::Setup => setup(Need::Test),
         Cmd::Run { args } if !args.is_empty() => {
-            setup()?;
+            setup(Need::Run)?;
             run_server(&args)
         }
         Cmd::Run { .. } => {
-            setup()?;
+            setup(Need::Run)?;
             run_app()
         }
         Cmd::Test => {
-            setup()?;
+            setup(Need::Test)?;
             test(&root)
         }
         Cmd::E2e { release } => {
-            setup()?;
+            setup(Need::Test)?;
             e2e(&root, release)
         }
         Cmd::Icons => icons(&root),
         Cmd::CrossCheck => {
-            setup()?;
+            setup(Need::Run)?;
             cross_packages()?;
             cross::cross_check(&root)
         }
         Cmd::Bundle => {
-            setup()?;
+            setup(Need::Run)?;
             bundle::bundle(&root)
         }
         Cmd::Bench { which } => {
-            setup()?;
+            setup(Need::Test)?;
             bench(which, &root)
         }
     }
@@ -185,106 +146,8 @@ fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-fn setup() -> Result<()> {
-    system_packages()?;
-    ui_packages()?;
-    tauri_driver()
-}
-
 fn cross_packages() -> Result<()> {
-    install_packages(cross::PACKAGES)
-}
-
-fn system_packages() -> Result<()> {
-    install_packages(SYSTEM_PACKAGES)
-}
-
-/// Installs those of `packages` that are missing, through apt-get (sudo when not root).
-fn install_packages(packages: &[&str]) -> Result<()> {
-    if !Path::new("/usr/bin/dpkg-query").exists() {
-        eprintln!(
-            "xtask: this is not a Debian or Ubuntu system, so nothing is installed automatically.\n\
-             Install these (or your system's equivalents) yourself: {}\n\
-             See README.md for Windows and macOS.",
-            packages.join(" ")
-        );
-        return Ok(());
-    }
-    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    eprintln!(
-        "xtask: installing missing system packages: {}",
-        missing.join(" ")
-    );
-    let sudo = !is_root();
-    let apt = |args: &[&str]| {
-        let mut c = if sudo {
-            Command::new("sudo")
-        } else {
-            Command::new("apt-get")
-        };
-        if sudo {
-            c.arg("apt-get");
-        }
-        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        c
-    };
-    run(&mut apt(&["update", "-qq"]))?;
-    run(apt(&["install", "-y", "-qq", "--no-install-recommends"]).args(&missing))
-}
-
-/// `npm ci` in ui/ when its packages are missing (the app's build embeds ui/dist).
-fn ui_packages() -> Result<()> {
-    if Path::new("ui/node_modules").is_dir() {
-        return Ok(());
-    }
-    if Command::new(npm()).arg("--version").output().is_err() {
-        bail!(
-            "the desktop app's front end needs Node.js 20 or newer with npm: install it \
-             (e.g. from nodejs.org or your package manager) and run this again"
-        );
-    }
-    eprintln!("xtask: installing the front end's packages (npm ci in ui/)");
-    run(Command::new(npm())
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir("ui"))
-}
-
-fn npm() -> &'static str {
-    if cfg!(windows) { "npm.cmd" } else { "npm" }
-}
-
-/// tauri-driver for the real-window test (Linux only: it drives WebKitGTK).
-fn tauri_driver() -> Result<()> {
-    if std::env::consts::OS != "linux" || e2e::tauri_driver().is_some() {
-        return Ok(());
-    }
-    eprintln!("xtask: installing tauri-driver (cargo install, about a minute)");
-    run(cargo().args([
-        "install",
-        "tauri-driver",
-        "--version",
-        TAURI_DRIVER_VERSION,
-        "--locked",
-    ]))
-}
-
-fn installed(package: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${Status}", package])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
-        .unwrap_or(false)
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    setup::install_packages(cross::PACKAGES)
 }
 
 fn run_server(args: &[String]) -> Result<()> {
