@@ -34,6 +34,9 @@ mount --bind /dev/pts "$ROOT/dev/pts"
 mount --bind -o ro "$RUSTUP_HOME" "$ROOT/opt/rustup"
 mount --bind -o ro "$CARGO_BIN" "$ROOT/opt/cargo-bin"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# Certificates this machine added itself (a proxy that inspects TLS) are trusted inside too.
+mkdir -p "$ROOT/usr/local/share/ca-certificates"
+cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/" 2>/dev/null || true
 
 echo "== a clean clone of $(git -C "$REPO" rev-parse --short HEAD)"
 rm -rf "$ROOT/src/quartet"
@@ -46,6 +49,7 @@ chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=dumb \
     /bin/sh -euc '
         apt-get -q update
         DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends gcc libc6-dev ca-certificates git
+        update-ca-certificates >/dev/null
         cd /src/quartet
         # No display in the root: `run` sets up, builds, then says how to run headless.
         cargo xtask run || true
