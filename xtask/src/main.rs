@@ -7,6 +7,7 @@
 mod bundle;
 mod cross;
 mod e2e;
+mod notices;
 mod setup;
 
 use anyhow::{Context, Result, bail};
@@ -46,6 +47,8 @@ enum Cmd {
     },
     /// Render the app's icons from assets/icon.mvg (ImageMagick).
     Icons,
+    /// Write licenses/rust-crates.md, the Rust crates Quartet is built from and their licences.
+    Notices,
     /// Type-check the whole workspace for Windows and macOS (skips a target it cannot install).
     CrossCheck,
     /// Set up, then build this platform's installer with FFmpeg's libraries inside (NSIS on
@@ -99,6 +102,7 @@ fn main() -> Result<()> {
             e2e(&root, release)
         }
         Cmd::Icons => icons(&root),
+        Cmd::Notices => notices::write(&root),
         Cmd::CrossCheck => {
             setup(Need::Run)?;
             cross_packages()?;
@@ -186,6 +190,8 @@ fn run_app() -> Result<()> {
 
 fn test(root: &Path) -> Result<()> {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    notices::check(root)?;
+    notices::deny()?;
     run(cargo().args([
         "clippy",
         "--workspace",

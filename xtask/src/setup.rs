@@ -82,8 +82,30 @@ pub fn setup(need: Need) -> Result<()> {
     ui_packages()?;
     if need == Need::Test {
         tauri_driver()?;
+        cargo_deny()?;
     }
     Ok(())
+}
+
+/// cargo-deny, which checks licences, sources and advisories in `cargo xtask test`.
+const CARGO_DENY_VERSION: &str = "^0.20";
+
+fn cargo_deny() -> Result<()> {
+    let present = cargo()
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if present {
+        return Ok(());
+    }
+    eprintln!("xtask: installing cargo-deny (cargo install, a few minutes)");
+    run(cargo().args([
+        "install",
+        "cargo-deny",
+        "--version",
+        CARGO_DENY_VERSION,
+        "--locked",
+    ]))
 }
 
 /// `v20.19.2` → (20, 19).
