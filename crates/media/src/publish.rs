@@ -31,7 +31,10 @@ use crate::stats::{RateMeter, SampleWindow};
 use audio::{AudioEncoder, open_audio_encoder};
 use capture::{Outputs, audio_capture, video_capture};
 use cleaning::Cleaning;
-pub use content::{SCREEN_KEYFRAME_INTERVAL, VideoContent, encoder_keyint};
+pub use content::{
+    SCREEN_CRF, SCREEN_KEYFRAME_INTERVAL, SCREEN_PRESET, SCREEN_TUNE, VideoContent, X264Tuning,
+    encoder_keyint,
+};
 use ffmpeg_next::{Packet, codec, encoder};
 use quartet_proto::redact::Redacted;
 use session::send_loop;

@@ -15,7 +15,7 @@ use crate::convert::Scaler;
 use crate::ffi;
 use crate::frame::AUDIO_SAMPLE_RATE;
 use crate::mixer::{MixTap, PlayedBlock};
-use crate::publish::{PublisherConfig, open_aac_encoder, open_video_encoder};
+use crate::publish::{PublisherConfig, VideoContent, open_aac_encoder, open_video_encoder};
 use crate::signal::StopSignal;
 use ffmpeg_next::format::{Pixel, Sample, sample};
 use ffmpeg_next::{ChannelLayout, Dictionary, Packet, Rational, codec, encoder, frame};
@@ -194,7 +194,8 @@ impl Writer {
         let path = config.path.to_string_lossy().into_owned();
         let mut output = ffi::open_output(&path, "mp4", Dictionary::new(), abort.checker())
             .map_err(|e| failed(e.to_string()))?;
-        let video = open_video_encoder(&encoding).map_err(|e| failed(format!("H.264: {e}")))?;
+        let video = open_video_encoder(&encoding, VideoContent::Camera)
+            .map_err(|e| failed(format!("H.264: {e}")))?;
         let audio = open_aac_encoder(&encoding).map_err(|e| failed(format!("AAC: {e}")))?;
         let video_index = {
             let mut st = output
