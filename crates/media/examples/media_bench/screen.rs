@@ -30,12 +30,14 @@ const MEASURE: Duration = Duration::from_secs(6);
 /// X display numbers tried.
 const DISPLAYS: std::ops::Range<u32> = 240..300;
 
-struct Xvfb(Child);
+/// An Xvfb and its display number, freed when dropped.
+struct Xvfb(Child, u32);
 
 impl Drop for Xvfb {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        quartet_testkit::forget_x_display(self.1);
     }
 }
 
@@ -78,6 +80,7 @@ fn start_screen(width: u32, height: u32, dir: &Path) -> Result<(Xvfb, String, Ve
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?,
+        n,
     );
     let started = Instant::now();
     while !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
