@@ -1,12 +1,17 @@
-//! Recording a call in the app's place: a member records the grid and what it hears to an MP4
-//! while another member talks; the other is told when it starts and stops, and FFmpeg's CLI
-//! reads the file to the end with 1280×720 H.264, AAC carrying the other's tone, and the length
-//! recorded.
+//! Recording a call in the app's place: a member records the grid, what it hears and what it
+//! says to an MP4 while another member talks; the other is told when it starts and stops, and
+//! FFmpeg's CLI reads the file to the end with 1280×720 H.264, AAC carrying both members' tones
+//! (each its own pitch), and the length recorded. Recorded again while muted, the file holds
+//! the other's tone only.
 
 use anyhow::{Context, Result, ensure};
-use quartet_call::CallEvent;
+use quartet_call::config::TONE_HZ;
 use quartet_call::recording::{RECORD_HEIGHT, RECORD_WIDTH, started_text, stopped_text};
-use quartet_testkit::media_file::{decode_errors, mean_volume_db, probe_file};
+use quartet_call::{AudioInput, CallEvent};
+use quartet_testkit::media_file::{
+    decode_errors, mean_volume_db, probe_file, sound_of, write_tone,
+};
+use quartet_testkit::sounds::tone_share;
 use quartet_tests::{
     Host, TestMember, eventually, everyone_sees_and_hears_everyone, init_tracing, leave_all,
     start_call,
@@ -14,6 +19,14 @@ use quartet_tests::{
 use std::time::Duration;
 
 const RECORD_FOR: Duration = Duration::from_secs(3);
+/// Pitch of the recording member's own voice (the other's is [`TONE_HZ`]).
+const OWN_HZ: u32 = 660;
+/// Share of the recording's energy above which a pitch is there (a missing one is under 0.01).
+const PRESENT: f64 = 0.1;
+/// Share under which a pitch is absent.
+const ABSENT: f64 = 0.02;
+/// Time for a mute to reach the capture thread and what it captured before to be recorded.
+const SETTLE: Duration = Duration::from_millis(600);
 
 fn told(member: &TestMember, text: &str) -> bool {
     member
@@ -31,6 +44,12 @@ async fn a_member_records_what_it_sees_and_hears_and_the_room_is_told() -> Resul
     let (ann, ben) = (&members[0], &members[1]);
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("standup.mp4");
+    let voice = dir.path().join("ann.m4a");
+    write_tone(&voice, OWN_HZ, 0.15, 30)?;
+    ann.call
+        .switch_microphone(AudioInput::File(voice.clone()))
+        .await?;
+    tokio::time::sleep(SETTLE).await;
 
     ann.call.start_recording(file.clone()).await?;
     ensure!(ann.call.is_recording());
@@ -72,8 +91,35 @@ async fn a_member_records_what_it_sees_and_hears_and_the_room_is_told() -> Resul
         "{summary:?}"
     );
     let mean_db = mean_volume_db(&file)?;
-    // Ben's tone, as Ann's speaker played it.
     ensure!(mean_db > -40.0, "the recording is silent: {mean_db} dB");
-    eprintln!("recorded {summary:?}, sound at {mean_db} dB");
+    // Ben's tone, as Ann's speaker played it, and Ann's own, as she sent it.
+    let (heard, said) = pitches(&file)?;
+    ensure!(
+        heard > PRESENT && said > PRESENT,
+        "Ben's {TONE_HZ} Hz {heard:.3}, Ann's {OWN_HZ} Hz {said:.3}"
+    );
+    eprintln!("recorded {summary:?}, sound at {mean_db} dB, Ben {heard:.3}, Ann {said:.3}");
+
+    // Muted, Ann's voice stays out of the recording as it stays out of the call.
+    ann.call.set_mic_muted(true).await?;
+    tokio::time::sleep(SETTLE).await;
+    let muted = dir.path().join("muted.mp4");
+    ann.call.start_recording(muted.clone()).await?;
+    tokio::time::sleep(RECORD_FOR).await;
+    ann.call.stop_recording().await?;
+    let (heard, said) = pitches(&muted)?;
+    ensure!(
+        heard > PRESENT && said < ABSENT,
+        "muted: Ben's {TONE_HZ} Hz {heard:.3}, Ann's {OWN_HZ} Hz {said:.3}"
+    );
     leave_all(members).await
+}
+
+/// The shares of the other's pitch and of ours in `file`'s sound.
+fn pitches(file: &std::path::Path) -> Result<(f64, f64)> {
+    let sound = sound_of(file)?;
+    Ok((
+        tone_share(&sound, TONE_HZ),
+        tone_share(&sound, OWN_HZ as f32),
+    ))
 }

@@ -42,16 +42,18 @@ const MEASURE: Duration = Duration::from_secs(6);
 /// How often it is scored.
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
-/// An Xvfb of our own, killed when dropped.
+/// An Xvfb of our own, killed when dropped, its display number freed.
 struct Xvfb {
     child: Child,
     name: String,
+    number: u32,
 }
 
 impl Drop for Xvfb {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        quartet_testkit::forget_x_display(self.number);
     }
 }
 
@@ -74,7 +76,11 @@ fn start_xvfb(displays: std::ops::Range<u32>) -> Result<Xvfb> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
-    let x = Xvfb { child, name };
+    let x = Xvfb {
+        child,
+        name,
+        number: n,
+    };
     let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
     let started = Instant::now();
     while !socket.exists() {

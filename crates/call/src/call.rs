@@ -28,7 +28,7 @@ use quartet_media::source::DeviceKind;
 use quartet_media::{
     AudioMixer, AudioOutError, AudioOutput, AudioProcessing, AudioSource, EncodedVideo, PlayError,
     Player, PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats, PublishError, Publisher,
-    PublisherEvent, PublisherHandle, SourceError, VideoFrame, VideoSource,
+    PublisherEvent, PublisherHandle, SoundTaps, SourceError, VideoFrame, VideoSource,
 };
 use quartet_room::{
     LeaveMode, Member, MembershipSource, SessionError, SessionEvent, SessionHandle, same_stream,
@@ -204,6 +204,8 @@ pub struct CallHandle {
     session: SessionHandle,
     preview: FrameSlot,
     mixer: AudioMixer,
+    /// Our sound as sent, from whichever publisher is sending (a recording taps it).
+    own_sound: SoundTaps,
     media: Arc<MediaSettings>,
     keyframes: Arc<keyframe::Counters>,
     tile_states: watch::Receiver<TileStates>,
@@ -352,6 +354,11 @@ impl CallHandle {
     /// The mix our speaker plays.
     pub(crate) fn mixer(&self) -> &AudioMixer {
         &self.mixer
+    }
+
+    /// Our sound as sent: cleaned, silent while muted.
+    pub(crate) fn own_sound(&self) -> &SoundTaps {
+        &self.own_sound
     }
 
     /// What the grid shows, for a reader that must not keep the call alive (a recording).
@@ -537,6 +544,7 @@ impl Call {
         let keyframe_counters = keyframes.counters();
         let tile_watch = TileWatch::new(config.media.decode_video);
         let tile_states = tile_watch.subscribe();
+        let own_sound = SoundTaps::new();
         let mut actor = Actor {
             media: Arc::clone(&media),
             user_name: config.session.user_name.clone(),
@@ -552,6 +560,7 @@ impl Call {
             own_ids: HashSet::from([session.user_id()]),
             tiles: TileAssignment::default(),
             mixer: mixer.clone(),
+            own_sound: own_sound.clone(),
             output: opened.output,
             mic_muted: config.start_muted,
             camera_enabled: !config.start_camera_off,
@@ -604,6 +613,7 @@ impl Call {
                 session,
                 preview: preview_rx,
                 mixer,
+                own_sound,
                 media,
                 keyframes: keyframe_counters,
                 tile_states,
@@ -687,6 +697,7 @@ struct Actor {
     own_ids: HashSet<String>,
     tiles: TileAssignment,
     mixer: AudioMixer,
+    own_sound: SoundTaps,
     output: Option<AudioOutput>,
     mic_muted: bool,
     camera_enabled: bool,
@@ -959,6 +970,7 @@ impl Actor {
         config.processing = processing_for(&self.audio_input, self.processing);
         let (handle, events) = Publisher::start_with_small(config, small, None, None)?;
         handle.set_echo_reference(self.mixer.tap());
+        handle.set_own_sound(self.own_sound.clone());
         handle.set_audio_muted(self.mic_muted);
         handle.set_video_enabled(self.camera_enabled);
         handle.set_video_content(self.video_input.content());

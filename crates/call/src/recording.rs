@@ -1,10 +1,10 @@
-//! Recording the call as we see and hear it: the four-up grid and the speaker's mix, into an MP4
-//! file (see [`quartet_media::record`]). Everyone in the room is told, with a text message when
+//! Recording the call as we see and hear it: the four-up grid, and the speaker's mix with our own
+//! cleaned microphone (silent while muted), into an MP4 file (see [`quartet_media::record`]). Everyone in the room is told, with a text message when
 //! it starts and when it stops, as a recording mark every client shows.
 
 use crate::call::{CallError, CallHandle};
 use quartet_media::RecordSummary;
-use quartet_media::record::{FileRecorder, RecordConfig, RgbaPicture};
+use quartet_media::record::{FileRecorder, RecordConfig, RecordSound, RgbaPicture};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -69,9 +69,12 @@ impl CallHandle {
             video_kbps: RECORD_VIDEO_KBPS,
             audio_kbps: RECORD_AUDIO_KBPS,
         };
-        let tap = self.mixer().tap();
+        let sound = RecordSound {
+            heard: Some(self.mixer().tap()),
+            own: Some(self.own_sound().tap()),
+        };
         let recorder =
-            tokio::task::spawn_blocking(move || FileRecorder::start(config, pictures, Some(tap)))
+            tokio::task::spawn_blocking(move || FileRecorder::start(config, pictures, sound))
                 .await
                 .map_err(|e| CallError::Task(e.to_string()))?
                 .map_err(|e| CallError::InvalidConfig(e.to_string()))?;

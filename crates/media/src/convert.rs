@@ -140,7 +140,7 @@ pub(crate) fn to_mono_48k(
     let mut samples = Vec::new();
     if let Some((ctx, _)) = resampler.as_mut() {
         // The resampler reads the layout from the frame; some decoders leave it unset.
-        let mut input = input.clone();
+        let mut input = crate::ffi::audio_ref(input)?;
         input.set_channel_layout(layout);
         ctx.run(&input, &mut out)?;
         samples.extend(

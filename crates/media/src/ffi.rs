@@ -201,6 +201,20 @@ pub(crate) fn extradata(ctx: &codec::Context) -> Vec<u8> {
     }
 }
 
+/// A new reference to `frame`'s buffers and properties, no samples copied. ffmpeg-next's
+/// `clone` allocates by the channel layout and has no buffers for a frame whose layout is
+/// unset (a WAV without a channel mask decodes so): FFmpeg then read from nowhere.
+pub(crate) fn audio_ref(
+    frame: &ffmpeg_next::frame::Audio,
+) -> Result<ffmpeg_next::frame::Audio, Error> {
+    let mut out = ffmpeg_next::frame::Audio::empty();
+    // SAFETY: both frames are valid; av_frame_ref takes new references on the source's buffers.
+    match unsafe { ffi::av_frame_ref(out.as_mut_ptr(), frame.as_ptr()) } {
+        0 => Ok(out),
+        e => Err(Error::from(e)),
+    }
+}
+
 /// Sets an encoder's VBV buffer size in bits; libx264 compares it with its own before every frame
 /// and reconfigures x264 when they differ, so it applies to the next frame of an open encoder.
 pub(crate) fn set_rc_buffer_size(ctx: &mut codec::Context, bits: i32) {

@@ -37,7 +37,7 @@ pub mod sync_marks;
 
 pub use audio_out::{AudioOutError, AudioOutput};
 pub use frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, samples_in, unix_micros};
-pub use mixer::{AudioMixer, MixTap, MixerInput, PlayedBlock};
+pub use mixer::{AudioMixer, MixTap, MixerInput, PlayedBlock, SoundTaps};
 pub use play::{
     EncodedVideo, PlayError, Player, PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats,
 };
@@ -46,7 +46,9 @@ pub use publish::{
     PublishError, Publisher, PublisherConfig, PublisherEvent, PublisherHandle, PublisherStats,
     SmallStreamConfig, SmallStreamStats, StreamKind,
 };
-pub use record::{FileRecorder, RecordConfig, RecordError, RecordSummary, RgbaPicture};
+pub use record::{
+    FileRecorder, RecordConfig, RecordError, RecordSound, RecordSummary, RgbaPicture,
+};
 pub use source::{
     AudioDeviceInfo, AudioSource, CameraInfo, CameraSource, DeviceKind, FileAudioSource,
     FileVideoSource, Interrupter, Microphone, PictureInPicture, ScreenSource, SourceError,

@@ -56,17 +56,18 @@ impl Queue {
 #[derive(Debug, Default)]
 struct MixerState {
     inputs: Vec<Arc<Mutex<Queue>>>,
-    taps: Vec<Arc<Mutex<TapQueue>>>,
     level: f32,
     output_latency: Duration,
 }
 
-/// A block of sound as the speaker plays it.
+/// A block of sound as the speaker plays it (or, from [`SoundTaps`] fed by a microphone, as it
+/// was spoken).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlayedBlock {
     /// Mono samples at [`crate::AUDIO_SAMPLE_RATE`].
     pub samples: Vec<f32>,
-    /// When the first sample leaves the speaker: mixing time plus the output's latency.
+    /// When the first sample leaves the speaker: mixing time plus the output's latency (for
+    /// a microphone: when it was captured).
     pub played_at: Instant,
 }
 
@@ -91,12 +92,58 @@ impl TapQueue {
     }
 }
 
-/// A copy of everything the mixer plays, for a reader on another thread. Removed from the
-/// mixer when dropped.
+type TapList = Mutex<Vec<Arc<Mutex<TapQueue>>>>;
+
+/// Hands copies of a stream of sound blocks to any number of [`MixTap`]s. Clones share the
+/// taps: a mixer's played sound, or our own cleaned microphone across publisher restarts.
+#[derive(Debug, Clone, Default)]
+pub struct SoundTaps {
+    taps: Arc<TapList>,
+}
+
+impl SoundTaps {
+    /// No taps yet.
+    pub fn new() -> SoundTaps {
+        SoundTaps::default()
+    }
+
+    /// A new tap on every block pushed from now on.
+    pub fn tap(&self) -> MixTap {
+        let queue = Arc::new(Mutex::new(TapQueue::default()));
+        lock(&self.taps).push(Arc::clone(&queue));
+        MixTap {
+            queue,
+            taps: Arc::downgrade(&self.taps),
+        }
+    }
+
+    /// Whether any tap would get a pushed block (so a caller can skip copying the samples).
+    pub fn is_tapped(&self) -> bool {
+        !lock(&self.taps).is_empty()
+    }
+
+    /// Gives every tap a copy of `samples`, first heard (or spoken) at `at`.
+    pub fn push(&self, samples: &[f32], at: Instant) {
+        let taps = lock(&self.taps);
+        if taps.is_empty() {
+            return;
+        }
+        let block = PlayedBlock {
+            samples: samples.to_vec(),
+            played_at: at,
+        };
+        for t in taps.iter() {
+            lock(t).push(block.clone());
+        }
+    }
+}
+
+/// A copy of everything the mixer plays (or a [`SoundTaps`] is given), for a reader on another
+/// thread. Removed when dropped.
 #[derive(Debug)]
 pub struct MixTap {
     queue: Arc<Mutex<TapQueue>>,
-    mixer: Weak<Mutex<MixerState>>,
+    taps: Weak<TapList>,
 }
 
 impl MixTap {
@@ -115,8 +162,8 @@ impl MixTap {
 
 impl Drop for MixTap {
     fn drop(&mut self) {
-        if let Some(state) = self.mixer.upgrade() {
-            lock(&state).taps.retain(|q| !Arc::ptr_eq(q, &self.queue));
+        if let Some(taps) = self.taps.upgrade() {
+            lock(&taps).retain(|q| !Arc::ptr_eq(q, &self.queue));
         }
     }
 }
@@ -129,6 +176,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug, Clone, Default)]
 pub struct AudioMixer {
     state: Arc<Mutex<MixerState>>,
+    taps: SoundTaps,
 }
 
 /// One stream feeding an [`AudioMixer`]; removed from the mix when dropped.
@@ -195,25 +243,12 @@ impl AudioMixer {
             *s = s.clamp(-1.0, 1.0);
         }
         state.level = rms(out);
-        if !state.taps.is_empty() {
-            let block = PlayedBlock {
-                samples: out.to_vec(),
-                played_at: Instant::now() + state.output_latency,
-            };
-            for t in &state.taps {
-                lock(t).push(block.clone());
-            }
-        }
+        self.taps.push(out, Instant::now() + state.output_latency);
     }
 
     /// A new tap on what this mixer plays.
     pub fn tap(&self) -> MixTap {
-        let queue = Arc::new(Mutex::new(TapQueue::default()));
-        lock(&self.state).taps.push(Arc::clone(&queue));
-        MixTap {
-            queue,
-            mixer: Arc::downgrade(&self.state),
-        }
+        self.taps.tap()
     }
 
     /// Records how long the output takes from mixing a sample to playing it (its buffer and
@@ -298,7 +333,7 @@ mod tests {
         assert_eq!(tap.drain().len(), samples(MIX_TAP_MAX) / 480);
         assert_eq!(tap.dropped(), 3 * 480);
         drop(tap);
-        assert!(lock(&m.state).taps.is_empty());
+        assert!(!m.taps.is_tapped());
     }
 
     #[test]

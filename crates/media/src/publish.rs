@@ -23,7 +23,7 @@ mod small;
 
 use crate::adapt::Rung;
 use crate::frame::{AUDIO_SAMPLE_RATE, VideoFrame};
-use crate::mixer::MixTap;
+use crate::mixer::{MixTap, SoundTaps};
 use crate::processing::{AudioProcessing, ProcessingStats};
 use crate::signal::{StopSignal, Workers};
 use crate::source::{AudioSource, Interrupter, SourceError, VideoSource};
@@ -31,7 +31,10 @@ use crate::stats::{RateMeter, SampleWindow};
 use audio::{AudioEncoder, open_audio_encoder};
 use capture::{Outputs, audio_capture, video_capture};
 use cleaning::Cleaning;
-pub use content::{SCREEN_KEYFRAME_INTERVAL, VideoContent, encoder_keyint};
+pub use content::{
+    SCREEN_CRF, SCREEN_KEYFRAME_INTERVAL, SCREEN_PRESET, SCREEN_TUNE, VideoContent, X264Tuning,
+    encoder_keyint,
+};
 use ffmpeg_next::{Packet, codec, encoder};
 use quartet_proto::redact::Redacted;
 use session::send_loop;
@@ -306,6 +309,8 @@ struct Shared {
     /// `f32` bits of the latest captured sound's RMS level.
     mic_level: AtomicU32,
     cleaning: Cleaning,
+    /// Who gets our sound as sent: cleaned, and silence while muted.
+    own_sound: Mutex<SoundTaps>,
     video_enabled: AtomicBool,
     /// The pictures are a shared screen (see [`VideoContent`]).
     screen: AtomicBool,
@@ -406,6 +411,7 @@ impl Publisher {
             audio_muted: AtomicBool::new(false),
             mic_level: AtomicU32::new(0),
             cleaning: Cleaning::new(processing),
+            own_sound: Mutex::new(SoundTaps::new()),
             video_enabled: AtomicBool::new(true),
             screen: AtomicBool::new(false),
             new_video: Mutex::new(None),
@@ -520,6 +526,12 @@ impl PublisherHandle {
     /// Gives the echo canceller what our speaker plays (a tap on the call's mixer).
     pub fn set_echo_reference(&self, tap: MixTap) {
         self.shared().cleaning.ask_far_end(tap);
+    }
+
+    /// Hands our sound as it is sent (cleaned, silence while muted, stamped with its capture
+    /// time) to `taps`, e.g. for a recording of the call.
+    pub fn set_own_sound(&self, taps: SoundTaps) {
+        *lock(&self.shared().own_sound) = taps;
     }
 
     /// Says what the pictures show (a shared screen keeps keyframes far apart: see

@@ -1,27 +1,32 @@
 //! Recording what a member sees and hears into an MP4 file: pictures pulled from a source at a
-//! steady rate (the call's grid), sound from a tap on the speaker's mix, H.264 and AAC as the
-//! publisher encodes them.
+//! steady rate (the call's grid), sound from a tap on the speaker's mix and one on our own
+//! cleaned microphone, mixed on one clock ([`mix`]), H.264 and AAC as the publisher encodes them.
 //!
 //! The file is fragmented MP4 (an empty `moov`, then a fragment per keyframe): a recording cut
 //! short by a crash or a full disk still plays up to its last fragment, where a plain MP4 without
-//! its index plays nothing. Sound is timed by its samples and pictures by the clock since the
-//! start; when the mix is silent because nothing plays (no speaker, nobody talking yet), the
-//! sound track is filled with silence so the two stay together.
+//! its index plays nothing. Pictures are timed by the clock since the start, and so is sound: a
+//! block of the speaker's mix at when it is heard, a block of our microphone at when it was
+//! spoken, so what we said in answer lands after what we answered. Where neither has sound (no
+//! speaker, nobody talking yet) the track holds silence, so sound and pictures stay together.
+
+pub mod mix;
 
 use crate::convert::Scaler;
 use crate::ffi;
 use crate::frame::AUDIO_SAMPLE_RATE;
-use crate::mixer::MixTap;
-use crate::publish::{PublisherConfig, open_aac_encoder, open_video_encoder};
+use crate::mixer::{MixTap, PlayedBlock};
+use crate::publish::{PublisherConfig, VideoContent, open_aac_encoder, open_video_encoder};
 use crate::signal::StopSignal;
 use ffmpeg_next::format::{Pixel, Sample, sample};
 use ffmpeg_next::{ChannelLayout, Dictionary, Packet, Rational, codec, encoder, frame};
+use mix::{Track, mix_voices};
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Sound may lag the clock by this much before silence fills the gap (the mix arrives in
-/// device periods, tens of milliseconds apart).
+/// Sound is written this far behind the clock, so blocks of both voices (the mix arrives in
+/// device periods, tens of milliseconds apart) are in before their time is written; what
+/// arrives later still is lost, and silence stands in for it.
 pub const RECORD_AUDIO_SLACK: Duration = Duration::from_millis(200);
 /// Keyframes, and so fragments, this far apart: what a crash can lose at most.
 pub const RECORD_KEYFRAME_INTERVAL: Duration = Duration::from_secs(2);
@@ -35,6 +40,15 @@ pub struct RgbaPicture {
     pub height: u32,
     /// `width × height × 4` bytes.
     pub data: Vec<u8>,
+}
+
+/// Where the recorded sound comes from.
+#[derive(Debug, Default)]
+pub struct RecordSound {
+    /// What we hear: a tap on the speaker's mix.
+    pub heard: Option<MixTap>,
+    /// What we say: a tap on our cleaned microphone as sent (silence while muted).
+    pub own: Option<MixTap>,
 }
 
 /// Where pictures come from: called once per recorded frame; `None` repeats nothing (the frame
@@ -102,7 +116,7 @@ impl FileRecorder {
     pub fn start(
         config: RecordConfig,
         pictures: PictureSource,
-        sound: Option<MixTap>,
+        sound: RecordSound,
     ) -> Result<FileRecorder, RecordError> {
         crate::init();
         let (stop, abort) = (StopSignal::new(), StopSignal::new());
@@ -152,6 +166,10 @@ struct Writer {
     scaler: Scaler,
     samples: Vec<f32>,
     audio_pts: i64,
+    /// Position up to which the voices were mixed into `samples`.
+    mixed: i64,
+    heard: Track,
+    own: Track,
     frames: u64,
 }
 
@@ -176,7 +194,8 @@ impl Writer {
         let path = config.path.to_string_lossy().into_owned();
         let mut output = ffi::open_output(&path, "mp4", Dictionary::new(), abort.checker())
             .map_err(|e| failed(e.to_string()))?;
-        let video = open_video_encoder(&encoding).map_err(|e| failed(format!("H.264: {e}")))?;
+        let video = open_video_encoder(&encoding, VideoContent::Camera)
+            .map_err(|e| failed(format!("H.264: {e}")))?;
         let audio = open_aac_encoder(&encoding).map_err(|e| failed(format!("AAC: {e}")))?;
         let video_index = {
             let mut st = output
@@ -215,6 +234,9 @@ impl Writer {
             scaler: Scaler::default(),
             samples: Vec::new(),
             audio_pts: 0,
+            mixed: 0,
+            heard: Track::default(),
+            own: Track::default(),
             frames: 0,
         })
     }
@@ -222,10 +244,11 @@ impl Writer {
     fn run(
         &mut self,
         mut pictures: PictureSource,
-        sound: Option<MixTap>,
+        sound: RecordSound,
         stop: &StopSignal,
     ) -> Result<RecordSummary, RecordError> {
         let started = Instant::now();
+        let drain = |tap: &Option<MixTap>| tap.as_ref().map(MixTap::drain).unwrap_or_default();
         let period = Duration::from_secs(1) / self.config.fps.max(1);
         let mut next = started;
         while !stop.is_stopped() {
@@ -236,14 +259,22 @@ impl Writer {
             if let Some(picture) = pictures() {
                 self.picture(&picture, next.duration_since(started))?;
             }
-            let heard: Vec<f32> = sound
-                .as_ref()
-                .map(|tap| tap.drain().into_iter().flat_map(|b| b.samples).collect())
-                .unwrap_or_default();
-            self.sound(&heard, elapsed)?;
+            place(&mut self.heard, drain(&sound.heard), started);
+            place(&mut self.own, drain(&sound.own), started);
+            let due = samples_at(elapsed.saturating_sub(RECORD_AUDIO_SLACK));
+            self.sound(due)?;
             next += period;
             stop.sleep(next.saturating_duration_since(Instant::now()));
         }
+        // What is already in is written, up to the later voice's end (the mix runs ahead of
+        // the clock by the speaker's latency), and silence up to the clock.
+        place(&mut self.heard, drain(&sound.heard), started);
+        place(&mut self.own, drain(&sound.own), started);
+        let end = [self.heard.end(), self.own.end()]
+            .into_iter()
+            .flatten()
+            .fold(samples_at(started.elapsed()), i64::max);
+        self.sound(end.max(self.mixed))?;
         self.finish()
     }
 
@@ -270,16 +301,13 @@ impl Writer {
         self.write_video()
     }
 
-    /// Appends `heard`, then silence up to the clock less [`RECORD_AUDIO_SLACK`], and encodes
-    /// every whole AAC frame.
-    fn sound(&mut self, heard: &[f32], at: Duration) -> Result<(), RecordError> {
-        self.samples.extend_from_slice(heard);
-        let due =
-            at.saturating_sub(RECORD_AUDIO_SLACK).as_secs_f64() * f64::from(AUDIO_SAMPLE_RATE);
-        let have = self.audio_pts as f64 + self.samples.len() as f64;
-        if have < due {
-            let missing = (due - have) as usize;
-            self.samples.extend(std::iter::repeat_n(0.0, missing));
+    /// Mixes both voices up to position `due` and encodes every whole AAC frame.
+    fn sound(&mut self, due: i64) -> Result<(), RecordError> {
+        if due > self.mixed {
+            let heard = self.heard.take(self.mixed, due);
+            let own = self.own.take(self.mixed, due);
+            self.samples.extend(mix_voices(&heard, &own));
+            self.mixed = due;
         }
         let n = (self.audio.frame_size() as usize).max(1);
         while self.samples.len() >= n {
@@ -334,5 +362,21 @@ impl Writer {
             frames: self.frames,
             audio_seconds: self.audio_pts as f64 / f64::from(AUDIO_SAMPLE_RATE),
         })
+    }
+}
+
+/// Samples of the recording's timeline in `d`.
+fn samples_at(d: Duration) -> i64 {
+    i64::try_from(d.as_micros() * u128::from(AUDIO_SAMPLE_RATE) / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Places each block on `track` at the time it was heard or spoken, counted from `started`.
+fn place(track: &mut Track, blocks: Vec<PlayedBlock>, started: Instant) {
+    for block in blocks {
+        let at = match block.played_at.checked_duration_since(started) {
+            Some(after) => samples_at(after),
+            None => -samples_at(started.duration_since(block.played_at)),
+        };
+        track.place(at, &block.samples);
     }
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+use quartet_media::publish::VideoContent;
 use quartet_media::{
     AudioMixer, AudioOutput, Player, PlayerConfig, Publisher, PublisherConfig, PublisherEvent,
     SyntheticVideo, clock, unix_micros,
@@ -156,4 +157,43 @@ fn keyframes_on_demand_source_switch_and_packet_tap() {
     tap_player.stop();
     player.stop();
     publisher.stop();
+}
+
+#[test]
+fn switching_between_camera_and_screen_keeps_the_connection_and_the_pictures() {
+    init_tracing();
+    let nginx = NginxRtmp::start().unwrap();
+    let url = nginx.url("content");
+    let (video, audio) = member("cleo", 640, 360);
+    let (publisher, mut events) =
+        Publisher::start(PublisherConfig::new(&url), video, audio).unwrap();
+    assert!(wait_publisher_event(&mut events, DEADLINE, |e| matches!(
+        e,
+        PublisherEvent::Connected
+    )));
+    let (player, _pe) = Player::start(PlayerConfig::new(&url, 320, 180)).unwrap();
+    wait_frame(&player, DEADLINE, |f| f.capture_us.is_some()).expect("clocked frames");
+
+    // Each switch opens an encoder set up for the new content; its decoder configuration goes
+    // out in-band, so the player decodes on without reconnecting.
+    for content in [VideoContent::Screen, VideoContent::Camera] {
+        let (keyframes, decoded) = (publisher.stats().keyframes, player.stats().frames_decoded);
+        publisher.set_video_content(content);
+        assert!(
+            wait_until(DEADLINE, || publisher.stats().keyframes > keyframes
+                && player.stats().frames_decoded > decoded + 15),
+            "{content:?}: {:?} {:?}",
+            publisher.stats(),
+            player.stats()
+        );
+    }
+    let (sent, seen) = (publisher.stats(), player.stats());
+    assert_eq!(
+        (sent.reconnects, seen.reconnects),
+        (0, 0),
+        "{sent:?} {seen:?}"
+    );
+    assert!(wait_frame(&player, DEADLINE, |f| f.capture_us.is_some()).is_some());
+    publisher.stop();
+    player.stop();
 }

@@ -92,6 +92,27 @@ fn an_audio_file_loops_resampled_to_48k_mono() -> anyhow::Result<()> {
 }
 
 #[test]
+fn a_wav_without_a_channel_layout_is_read() -> anyhow::Result<()> {
+    // A mono WAV has no channel mask: its frames come with the layout unset, which once
+    // crashed the resampler.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("mono.wav");
+    quartet_testkit::media_file::write_tone(&path, 660, 0.3, 1)?;
+    let mut src = FileAudioSource::open(&path)?;
+    let t0 = Instant::now();
+    let (mut samples, mut level) = (0, 0f32);
+    while samples < 4_800 {
+        if let Some(c) = src.next_chunk()? {
+            samples += c.samples.len();
+            level = level.max(c.rms());
+        }
+        assert!(t0.elapsed() < support::DEADLINE);
+    }
+    assert!(level > 0.1, "{level}");
+    Ok(())
+}
+
+#[test]
 fn a_missing_file_is_a_clear_error() {
     assert!(matches!(
         FileVideoSource::open("/no/such/file.mp4"),

@@ -363,6 +363,14 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / CLOCK_TICKS_PER_SECOND)
 }
 
+/// Removes X display `n`'s socket and lock file once its server is gone: an Xvfb that is killed
+/// (not asked to end) leaves both, and callers that pick the first display without a socket
+/// would run out of numbers.
+pub fn forget_x_display(n: u32) {
+    let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{n}"));
+    let _ = std::fs::remove_file(format!("/tmp/.X{n}-lock"));
+}
+
 /// `sysconf(_SC_CLK_TCK)` on every Linux this runs on: /proc/[pid]/stat counts in these.
 const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 

@@ -84,6 +84,46 @@ pub fn probe_file(file: &Path) -> Result<FileProbe, TestkitError> {
     })
 }
 
+/// `file`'s sound decoded by FFmpeg's CLI, as 48 kHz mono f32 samples.
+pub fn sound_of(file: &Path) -> Result<Vec<f32>, TestkitError> {
+    let out = Command::new(require("ffmpeg", "Debian package ffmpeg")?)
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-vn", "-ac", "1", "-ar", "48000", "-f", "f32le", "-"])
+        .stdin(Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        return Err(TestkitError::Failed {
+            program: "ffmpeg",
+            detail: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(out
+        .stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
+/// Makes `seconds` of a `hz` sine at `amplitude` as a WAV file at `path` (FFmpeg's CLI).
+pub fn write_tone(path: &Path, hz: u32, amplitude: f32, seconds: u32) -> Result<(), TestkitError> {
+    let out = Command::new(require("ffmpeg", "Debian package ffmpeg")?)
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "aevalsrc={amplitude}*sin(2*PI*{hz}*t):s=48000:d={seconds}"
+        ))
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        return Err(TestkitError::Failed {
+            program: "ffmpeg",
+            detail: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Runs `ffmpeg -i file {args}`; fails when FFmpeg cannot read the file, else its stderr.
 fn ffmpeg_over(file: &Path, before: &[&str], args: &[&str]) -> Result<String, TestkitError> {
     let out = Command::new(require("ffmpeg", "Debian package ffmpeg")?)

@@ -37,6 +37,35 @@ pub fn energy(s: &[f32]) -> f64 {
     s.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / s.len().max(1) as f64
 }
 
+/// Samples in each window [`tone_share`] looks at (100 ms): short enough that a tone's phase
+/// holds within one even when the sound has gaps (a recording that lost a block).
+pub const TONE_WINDOW: usize = RATE as usize / 10;
+
+/// The share of `s`'s energy at `hz` (Goertzel's filter over each [`TONE_WINDOW`], added up):
+/// about 1 for a pure tone of that pitch, about 0 for sound without it.
+pub fn tone_share(s: &[f32], hz: f32) -> f64 {
+    let total = energy(s) * s.len() as f64;
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let w = 2.0 * std::f64::consts::PI * f64::from(hz) / f64::from(RATE);
+    let coeff = 2.0 * w.cos();
+    let at_pitch: f64 = s
+        .chunks(TONE_WINDOW)
+        .map(|window| {
+            let (mut s1, mut s2) = (0.0_f64, 0.0_f64);
+            for &x in window {
+                let s0 = f64::from(x) + coeff * s1 - s2;
+                s2 = s1;
+                s1 = s0;
+            }
+            // A sine of amplitude A over n samples gives power (A·n/2)², energy A²·n/2.
+            2.0 * (s1 * s1 + s2 * s2 - coeff * s1 * s2) / window.len() as f64
+        })
+        .sum();
+    (at_pitch / total).min(1.0)
+}
+
 /// Scales `s` to `dbfs` RMS.
 pub fn normalise(s: &mut [f32], dbfs: f32) {
     let rms = energy(s).sqrt() as f32;
@@ -232,6 +261,31 @@ pub fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sine(hz: f32, amplitude: f32, n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| amplitude * (2.0 * std::f32::consts::PI * hz * i as f32 / RATE as f32).sin())
+            .collect()
+    }
+
+    #[test]
+    fn a_tone_share_tells_which_pitches_a_sound_holds() {
+        let a = sine(440.0, 0.3, RATE as usize);
+        assert!(tone_share(&a, 440.0) > 0.95);
+        assert!(tone_share(&a, 660.0) < 0.01);
+        let both: Vec<f32> = a
+            .iter()
+            .zip(sine(660.0, 0.3, a.len()))
+            .map(|(x, y)| x + y)
+            .collect();
+        assert!((tone_share(&both, 440.0) - 0.5).abs() < 0.05);
+        assert!((tone_share(&both, 660.0) - 0.5).abs() < 0.05);
+        assert_eq!(tone_share(&[0.0; 100], 440.0), 0.0);
+        // A gap that breaks the tone's phase does not hide it.
+        let mut gapped = sine(440.0, 0.3, RATE as usize);
+        gapped.drain(1_000..1_337);
+        assert!(tone_share(&gapped, 440.0) > 0.9);
+    }
 
     #[test]
     fn noise_is_repeatable_and_bounded() {

@@ -175,10 +175,11 @@ pub struct PlayerStats {
     /// Capture → decoded latency from the frame clock (before the lip-sync hold, which only
     /// waits for the sound), median, ms (recent).
     pub latency_ms_p50: Option<f64>,
-    /// Capture → shown latency, 95th percentile, ms (recent).
+    /// Capture → decoded latency (before the lip-sync hold), 95th percentile, ms (recent).
     pub latency_ms_p95: Option<f64>,
-    /// Capture → shown latency, median over the last [`LATENCY_NOW_WINDOW`], ms; `None` when
-    /// no frame was shown in it (a stalled stream is not a live one).
+    /// Capture → decoded latency (before the lip-sync hold), median over the last
+    /// [`LATENCY_NOW_WINDOW`], ms; `None` when no frame was decoded in it (a stalled stream is
+    /// not a live one).
     pub latency_ms_now: Option<f64>,
     /// Longest time between two consecutive pieces of decoded sound reaching the mixer since
     /// the first, the wait for the next one included, ms: past the mixer's prebuffer, a gap

@@ -3,19 +3,26 @@
 
 use super::audio::AudioEncoder;
 use super::{CAMERA_OFF_INTERVAL, IDLE_TICK, Input, Lane, PublisherEvent, Shared, lock};
-use crate::frame::VideoFrame;
+use crate::frame::{VideoFrame, unix_micros};
 use crate::processing::Processor;
 use crate::source::{AudioSource, Interrupter, SourceError, SyntheticTone, VideoSource};
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::SyncSender;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The send threads' queues: the main stream's, and the small stream's when there is one.
 #[derive(Clone)]
 pub(super) struct Outputs {
     pub(super) main: SyncSender<Input>,
     pub(super) small: Option<SyncSender<Input>>,
+}
+
+/// The instant of a capture time in µs since the Unix epoch (now, for one in the future).
+fn instant_of(capture_us: i64) -> Instant {
+    let ago = u64::try_from(unix_micros() - capture_us).unwrap_or(0);
+    let now = Instant::now();
+    now.checked_sub(Duration::from_micros(ago)).unwrap_or(now)
 }
 
 fn set_interrupter(slot: &Mutex<Option<Interrupter>>, i: Option<Interrupter>) {
@@ -128,6 +135,7 @@ pub(super) fn audio_capture(
                 if muted {
                     chunk.samples.fill(0.0);
                 }
+                lock(&shared.own_sound).push(&chunk.samples, instant_of(chunk.capture_us));
                 if let Err(e) = aac.encode(&chunk, |p| offer_audio(tx, p)) {
                     // The next chunk is tried afresh: a lost chunk is a click, not an outage.
                     tracing::warn!("encoding audio failed: {e}");

@@ -5,7 +5,7 @@
 use super::small::{small_fps, small_size};
 use super::{
     AUDIO_PRIMING_US, IDLE_TICK, Input, Lane, PublisherConfig, PublisherEvent, Shared, StreamKind,
-    WRITE_TIMEOUT, keyframe_due, lock,
+    VideoContent, WRITE_TIMEOUT, keyframe_due, lock,
 };
 use crate::adapt::{self, AdaptState, Ladder, Observation, Rung};
 use crate::backoff::Reconnect;
@@ -174,9 +174,11 @@ fn ctx(context: &'static str) -> impl FnOnce(ffmpeg_next::Error) -> SessionError
     move |source| SessionError::Ffmpeg { context, source }
 }
 
-/// Builds the x264 encoder for `config` (also used by the frame clock's codec test).
+/// Builds the x264 encoder for `config`, set up for `content` (also used by the frame clock's
+/// codec test).
 pub(crate) fn open_video_encoder(
     config: &PublisherConfig,
+    content: VideoContent,
 ) -> Result<encoder::Video, ffmpeg_next::Error> {
     let codec = encoder::find_by_name("libx264").ok_or(ffmpeg_next::Error::EncoderNotFound)?;
     let mut enc = codec::Context::new_with_codec(codec).encoder().video()?;
@@ -193,18 +195,22 @@ pub(crate) fn open_video_encoder(
     enc.set_flags(codec::Flags::GLOBAL_HEADER);
     // One thread: no frame-thread delay, and four encoders share two cores.
     enc.set_threading(threading::Config::count(1));
+    let tuning = content.x264_tuning(&config.preset);
     let mut o = Dictionary::new();
-    o.set("preset", &config.preset);
-    o.set("tune", "zerolatency");
+    o.set("preset", tuning.preset);
+    o.set("tune", tuning.tune);
     // Constrained baseline plays everywhere, WebCodecs included.
     o.set("profile", "baseline");
     o.set("forced-idr", "1");
-    o.set(
-        "x264-params",
-        &format!(
-            "keyint={keyint}:min-keyint={keyint}:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0"
-        ),
+    let mut params = format!(
+        "keyint={keyint}:min-keyint={keyint}:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0"
     );
+    if let Some(crf) = tuning.crf {
+        // Replaces average bitrate; the VBV cap of `set_video_bitrate` still holds, and the
+        // uplink controller still lowers it.
+        params.push_str(&format!(":crf={crf}"));
+    }
+    o.set("x264-params", &params);
     enc.open_with(o)
 }
 
@@ -235,6 +241,8 @@ struct Session {
     last_keyframe: Option<Instant>,
     /// The size and frame rate this connection sends.
     rung: Rung,
+    /// What the encoder is set up for.
+    content: VideoContent,
     /// The TCP socket under the RTMP output, where its backlog can be read.
     socket: Option<std::os::raw::c_int>,
     tick: TickMeter,
@@ -306,7 +314,9 @@ impl Session {
         opts.set("rw_timeout", &WRITE_TIMEOUT.as_micros().to_string());
         let mut output = ffi::open_output(&config.url, "flv", opts, shared.stop.checker())
             .map_err(ctx("connecting"))?;
-        let video = open_video_encoder(encoding).map_err(ctx("opening the H.264 encoder"))?;
+        let content = shared.video_content();
+        let video =
+            open_video_encoder(encoding, content).map_err(ctx("opening the H.264 encoder"))?;
         let audio = lock(&shared.audio_params).clone();
         let video_codec = encoder::find_by_name("libx264");
         let video_index = {
@@ -364,6 +374,7 @@ impl Session {
             scaler: Scaler::default(),
             last_keyframe: None,
             rung,
+            content,
             socket,
             tick: TickMeter::new(),
             video_due_us: None,
@@ -401,7 +412,7 @@ impl Session {
                 Ok(Input::Video(frame)) => {
                     lane.queued_video.fetch_sub(1, Ordering::SeqCst);
                     let drop = paused || uplink.as_ref().is_some_and(|u| u.state.drop_video);
-                    self.send_video(shared, lane, &frame, drop)
+                    self.send_video(shared, lane, uplink.as_deref(), &frame, drop)
                 }
                 Ok(Input::Audio(_)) if paused => Ok(()),
                 Ok(Input::Audio(packet)) => self.send_audio(lane, packet),
@@ -485,7 +496,8 @@ impl Session {
         resize
     }
 
-    /// Carries on at the controller's new picture size on the same connection: a new encoder,
+    /// Carries on at the controller's new picture size, or with the encoder set up for new
+    /// content (camera ↔ screen), on the same connection: a new encoder,
     /// whose decoder configuration goes out with its first packet as a new FLV sequence header
     /// (FFmpeg's `AV_PKT_DATA_NEW_EXTRADATA`). Players decode on without reconnecting, which
     /// a new connection would make them do, with a gap in sound and picture.
@@ -498,7 +510,9 @@ impl Session {
         let encoding = encoding_of(shared, lane, uplink);
         self.rung = Rung::new(encoding.width, encoding.height, encoding.fps);
         lock(&lane.counters).rung = self.rung;
-        self.video = open_video_encoder(&encoding).map_err(ctx("reopening the H.264 encoder"))?;
+        self.content = shared.video_content();
+        self.video = open_video_encoder(&encoding, self.content)
+            .map_err(ctx("reopening the H.264 encoder"))?;
         self.new_extradata = Some(ffi::extradata(&self.video));
         self.video_due_us = None;
         // A new encoder starts with an IDR; counted so the interval restarts from it.
@@ -541,6 +555,7 @@ impl Session {
         &mut self,
         shared: &Shared,
         lane: &Lane,
+        uplink: Option<&Uplink>,
         frame: &VideoFrame,
         drop: bool,
     ) -> Result<(), SessionError> {
@@ -550,6 +565,11 @@ impl Session {
             // Queued video only adds delay on a congested link; audio keeps flowing.
             lane.dropped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
+        }
+        if shared.video_content() != self.content {
+            // x264 cannot change preset or tune while open; the new encoder's IDR is the
+            // keyframe the switch asked for.
+            self.resize(shared, lane, uplink)?;
         }
         let (go, due) = adapt::pace(self.video_due_us, capture, self.rung.fps);
         self.video_due_us = due;

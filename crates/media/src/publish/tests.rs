@@ -37,7 +37,7 @@ fn the_frame_clock_survives_a_real_encode_and_decode() {
         video_kbps: 100,
         ..PublisherConfig::new("rtmp://127.0.0.1:1/live/x")
     };
-    let mut enc = open_video_encoder(&config).unwrap();
+    let mut enc = open_video_encoder(&config, VideoContent::Camera).unwrap();
     let params = ffmpeg_next::codec::Parameters::from(&enc);
     let mut dec = codec::Context::from_parameters(params)
         .unwrap()
@@ -79,7 +79,7 @@ fn the_open_encoder_takes_a_new_bitrate_without_a_restart_or_a_keyframe() {
     use crate::source::SyntheticVideo;
     crate::init();
     let config = PublisherConfig::new("rtmp://127.0.0.1:1/live/x");
-    let mut enc = open_video_encoder(&config).unwrap();
+    let mut enc = open_video_encoder(&config, VideoContent::Camera).unwrap();
     let src = SyntheticVideo::new("bitrate test", 640, 360, 15).unwrap();
     // Bytes and keyframes of frames 30..90 (the last 4 s) of each 90-frame phase.
     let phase = |enc: &mut encoder::Video, from: i64| {
