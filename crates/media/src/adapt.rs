@@ -113,18 +113,29 @@ pub struct Ladder {
 impl Ladder {
     /// The ladder under `top` at `top_kbps` of video, with `audio_kbps` of audio beside it.
     pub fn new(top: Rung, top_kbps: u32, audio_kbps: u32) -> Ladder {
-        let top_kbps = top_kbps.max(MIN_VIDEO_KBPS);
-        let mut rungs = vec![(top, floor(top_kbps), top_kbps)];
-        for r in LADDER {
-            let smaller = r.width <= top.width
+        let below = LADDER.into_iter().filter(|r| {
+            r.width <= top.width
                 && r.height <= top.height
                 && r.fps <= top.fps
-                && r.pixel_rate() < top.pixel_rate();
-            if smaller {
-                let ratio = (r.pixel_rate() / top.pixel_rate()).powf(PIXEL_RATE_EXPONENT);
-                let ceiling = ((f64::from(top_kbps) * ratio) as u32).max(MIN_VIDEO_KBPS);
-                rungs.push((r, floor(ceiling), ceiling));
-            }
+                && r.pixel_rate() < top.pixel_rate()
+        });
+        Ladder::of(top, below, top_kbps, audio_kbps)
+    }
+
+    /// `top` at `top_kbps`, then `below` (largest first), each with a bitrate that follows its
+    /// pixel rate ([`PIXEL_RATE_EXPONENT`]).
+    pub fn of(
+        top: Rung,
+        below: impl IntoIterator<Item = Rung>,
+        top_kbps: u32,
+        audio_kbps: u32,
+    ) -> Ladder {
+        let top_kbps = top_kbps.max(MIN_VIDEO_KBPS);
+        let mut rungs = vec![(top, floor(top_kbps), top_kbps)];
+        for r in below {
+            let ratio = (r.pixel_rate() / top.pixel_rate().max(1.0)).powf(PIXEL_RATE_EXPONENT);
+            let ceiling = ((f64::from(top_kbps) * ratio) as u32).max(MIN_VIDEO_KBPS);
+            rungs.push((r, floor(ceiling), ceiling));
         }
         Ladder { rungs, audio_kbps }
     }
@@ -221,6 +232,24 @@ impl AdaptState {
     /// Sending less than configured: the uplink is the cause.
     pub fn limited(&self, ladder: &Ladder) -> bool {
         self.rung > 0 || self.video_kbps < ladder.range(0).1
+    }
+
+    /// This state on `ladder`, a new ladder for other content: what was learnt of the link is
+    /// kept, and a publisher the uplink held back starts on the first rung that fits in the
+    /// bitrate it had come down to, rather than at the top.
+    pub fn carried_to(&self, old: &Ladder, ladder: &Ladder) -> AdaptState {
+        let mut next = AdaptState::start(ladder);
+        next.link_bps = self.link_bps;
+        next.adaptations = self.adaptations;
+        if self.limited(old) {
+            let fits = (0..ladder.len())
+                .find(|&i| ladder.range(i).1 <= self.video_kbps)
+                .unwrap_or(ladder.len() - 1);
+            let (lo, hi) = ladder.range(fits);
+            next.rung = fits;
+            next.video_kbps = self.video_kbps.clamp(lo, hi);
+        }
+        next
     }
 
     /// Forget the backlog (a new connection starts with an empty socket).

@@ -19,6 +19,7 @@ mod capture;
 mod cleaning;
 mod content;
 mod session;
+mod shape;
 mod small;
 
 use crate::adapt::Rung;
@@ -38,6 +39,10 @@ pub use content::{
 use ffmpeg_next::{Packet, codec, encoder};
 use quartet_proto::redact::Redacted;
 use session::send_loop;
+pub use shape::{
+    SCREEN_FLOOR_FPS, SCREEN_FPS_EXPONENT, SCREEN_KBPS_720P5, SCREEN_MAX_FPS, SCREEN_MIN_FPS,
+    SCREEN_PIXEL_EXPONENT, SCREEN_SCALES, ladder_for, screen_kbps, screen_rung,
+};
 pub use small::{
     MAX_QUEUED_SMALL_VIDEO, SMALL_FPS, SMALL_HEIGHT, SMALL_VIDEO_KBPS, SMALL_WIDTH,
     SmallStreamConfig, SmallStreamStats, StreamKind, small_fps, small_size,

@@ -8,6 +8,7 @@ use super::JOIN_DEADLINE;
 use super::cpu_seconds;
 use anyhow::{Context, Result, bail};
 use quartet_media::publish::VideoContent;
+use quartet_media::publish::{screen_kbps, screen_rung};
 use quartet_media::{Player, PlayerConfig, Publisher, PublisherConfig, ScreenSource};
 use quartet_testkit::picture::{luma_bt601, ssim};
 use quartet_testkit::{NginxRtmp, require};
@@ -15,12 +16,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Sizes, rates and bitrates measured.
-const CASES: [(u32, u32, u32, u32); 4] = [
-    (1280, 720, 5, 800),
-    (1280, 720, 15, 1_200),
-    (1920, 1080, 5, 1_500),
-    (1920, 1080, 15, 2_500),
+/// Screen sizes and rates measured; each is sent at the bitrate the publisher gives a screen of
+/// that size and rate (`screen_kbps`).
+const CASES: [(u32, u32, u32); 4] = [
+    (1280, 720, 5),
+    (1280, 720, 15),
+    (1920, 1080, 5),
+    (1920, 1080, 15),
 ];
 /// Time after the viewer's first picture before measuring: the first keyframe's picture sharpens
 /// over the next P-frames, as anyone joining a share sees.
@@ -109,8 +111,9 @@ fn start_screen(width: u32, height: u32, dir: &Path) -> Result<(Xvfb, String, Ve
 fn measure_case(
     nginx: &NginxRtmp,
     dir: &Path,
-    (w, h, fps, kbps): (u32, u32, u32, u32),
+    (w, h, fps): (u32, u32, u32),
 ) -> Result<serde_json::Value> {
+    let kbps = screen_kbps(screen_rung(w, h, fps));
     let (_x, display, want) = start_screen(w, h, dir)?;
     let stream = format!("screen{w}x{fps}");
     let config = PublisherConfig {

@@ -432,3 +432,29 @@ fn pacing_keeps_the_rung_frame_rate() {
     assert!(go);
     assert!(!pace(due, 5_050_000, 10).0);
 }
+
+#[test]
+fn new_content_keeps_what_the_link_taught_and_starts_where_it_fits() {
+    let l = ladder();
+    let screen = Ladder::of(
+        Rung::new(1920, 1080, 10),
+        [Rung::new(1920, 1080, 5), Rung::new(960, 540, 3)],
+        1_900,
+        AUDIO_KBPS,
+    );
+    // A free link: the new content starts at its top.
+    let free = AdaptState::start(&l).carried_to(&l, &screen);
+    assert_eq!((free.rung, free.video_kbps), (0, 1_900));
+    // A narrow one: where the bitrate it came down to fits, the link estimate kept.
+    let mut s = AdaptState::start(&l);
+    settle(&l, &mut s, &mut Link::new(300.0));
+    let moved = s.carried_to(&l, &screen);
+    assert!(moved.rung > 0, "{moved:?}");
+    let (lo, hi) = screen.range(moved.rung);
+    assert!((lo..=hi).contains(&moved.video_kbps), "{moved:?}");
+    assert!(
+        moved.video_kbps <= s.video_kbps.max(lo),
+        "{moved:?} from {s:?}"
+    );
+    assert_eq!(moved.link_bps, s.link_bps);
+}

@@ -2,6 +2,7 @@
 //! breaks, then reconnecting with backoff. The main stream's uplink controller's decisions are
 //! applied here; the small stream follows the main stream's size and rate.
 
+use super::shape::ladder_for;
 use super::small::{small_fps, small_size};
 use super::{
     AUDIO_PRIMING_US, IDLE_TICK, Input, Lane, PublisherConfig, PublisherEvent, Shared, StreamKind,
@@ -23,6 +24,42 @@ use std::time::{Duration, Instant};
 struct Uplink {
     ladder: Ladder,
     state: AdaptState,
+    /// What the ladder was shaped for: the content and, for a screen, its pictures' size.
+    shaped_for: (VideoContent, (u32, u32)),
+}
+
+impl Uplink {
+    fn new(config: &PublisherConfig) -> Uplink {
+        let ladder = ladder_for(VideoContent::Camera, config, (0, 0));
+        Uplink {
+            state: AdaptState::start(&ladder),
+            ladder,
+            shaped_for: (VideoContent::Camera, (0, 0)),
+        }
+    }
+
+    /// Reshapes the ladder for what the pictures now show (`source`: their size); true when
+    /// it changed, and the encoder must follow.
+    fn follow(
+        &mut self,
+        content: VideoContent,
+        config: &PublisherConfig,
+        source: (u32, u32),
+    ) -> bool {
+        let source = if content == VideoContent::Screen {
+            source
+        } else {
+            (0, 0)
+        };
+        if self.shaped_for == (content, source) {
+            return false;
+        }
+        let ladder = ladder_for(content, config, source);
+        self.state = self.state.carried_to(&self.ladder, &ladder);
+        self.ladder = ladder;
+        self.shaped_for = (content, source);
+        true
+    }
 }
 
 /// Why a session ended without an error.
@@ -73,17 +110,7 @@ pub(super) fn send_loop(shared: &Shared, kind: StreamKind, rx: &Receiver<Input>)
     let mut attempt = 0u32;
     let mut ever_connected = false;
     let config = &lane.config;
-    let mut uplink = (kind == StreamKind::Main).then(|| {
-        let ladder = Ladder::new(
-            Rung::new(config.width, config.height, config.fps),
-            config.video_kbps,
-            config.audio_kbps,
-        );
-        Uplink {
-            state: AdaptState::start(&ladder),
-            ladder,
-        }
-    });
+    let mut uplink = (kind == StreamKind::Main).then(|| Uplink::new(config));
     while !shared.stop.is_stopped() {
         attempt += 1;
         emit(PublisherEvent::Connecting { attempt });
@@ -411,6 +438,12 @@ impl Session {
             let result = match rx.recv_timeout(IDLE_TICK) {
                 Ok(Input::Video(frame)) => {
                     lane.queued_video.fetch_sub(1, Ordering::SeqCst);
+                    if let Some(u) = uplink.as_deref_mut() {
+                        let source = (frame.width(), frame.height());
+                        if u.follow(shared.video_content(), &lane.config, source) {
+                            self.resize(shared, lane, Some(u))?;
+                        }
+                    }
                     let drop = paused || uplink.as_ref().is_some_and(|u| u.state.drop_video);
                     self.send_video(shared, lane, uplink.as_deref(), &frame, drop)
                 }
