@@ -150,6 +150,7 @@ pub(crate) fn bot_config(session: SessionConfig, width: u32, height: u32, fps: u
 /// Runs `quartet bot` until `--duration`, Ctrl-C or the room closing.
 pub async fn run(args: BotArgs) -> Result<()> {
     let mut session = args.member.session_config()?;
+    let server = session.server.clone();
     let (width, height, fps) = if args.v1 {
         v1::v1_session(&mut session);
         (v1::V1_WIDTH, v1::V1_HEIGHT, v1::V1_FPS)
@@ -174,7 +175,7 @@ pub async fn run(args: BotArgs) -> Result<()> {
         stats_json: args.stats_json,
     })
     .await
-    .with_context(|| format!("could not join on {}", args.member.server))?;
+    .with_context(|| format!("could not join on {server}"))?;
     bot.run(crate::shutdown_signal()).await
 }
 

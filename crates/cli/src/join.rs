@@ -47,9 +47,10 @@ pub struct JoinArgs {
 /// Joins, then relays events and typed lines until the room closes, input ends or Ctrl-C.
 pub async fn run(args: JoinArgs) -> Result<()> {
     let config = args.member.session_config()?;
+    let server = config.server.clone();
     let (session, mut events) = quartet_room::connect(config)
         .await
-        .with_context(|| format!("could not join on {}", args.member.server))?;
+        .with_context(|| format!("could not join on {server}"))?;
     if args.print_push_url {
         println!("push URL: {}", inert(&session.push_url()));
     }

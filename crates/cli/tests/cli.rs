@@ -40,9 +40,12 @@ fn host_join_chat_leave_and_list_through_the_binary() {
         "{out}"
     );
 
-    let mut bob = Proc::start(&[
-        "join", "--server", &url, "--room", &room_id, "--name", "Bob",
-    ]);
+    // Bob joins by the invite link the app copies.
+    let link = format!(
+        "quartet://join?server={}&room={room_id}",
+        url.replace(':', "%3A").replace('/', "%2F")
+    );
+    let mut bob = Proc::start(&["join", "--link", &link, "--name", "Bob"]);
     bob.expect("joined room ");
     bob.expect("member Ann");
     ann.expect("+ Bob");
@@ -73,6 +76,9 @@ fn host_join_chat_leave_and_list_through_the_binary() {
 fn bad_invocations_fail_with_a_clear_message() {
     let (ok, _, err) = run(&["join", "--server", "http://127.0.0.1:9", "--name", "Ann"]);
     assert!(!ok && err.contains("--room"), "{err}");
+    let bad = "quartet://join?server=file:///etc/passwd&room=r";
+    let (ok, _, err) = run(&["join", "--link", bad, "--name", "Ann"]);
+    assert!(!ok && err.contains("not an http(s) address"), "{err}");
 
     let (ok, _, err) = run(&["server", "--no-relay"]);
     assert!(!ok && err.contains("--rtmp-base"), "{err}");
