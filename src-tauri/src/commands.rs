@@ -33,6 +33,8 @@ pub struct AppState {
     pub video: VideoHub,
     /// Holds the window's close while the page asks a host how to leave.
     pub close_guard: CloseGuard,
+    /// An invite link the page has not taken yet.
+    pub invites: crate::invite::InviteInbox,
 }
 
 type Result<T> = std::result::Result<T, AppError>;

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod diagnostics;
 pub mod error;
 pub mod host;
+pub mod invite;
 pub mod layout;
 pub mod leaving;
 pub mod lobby;
@@ -35,13 +36,16 @@ pub const LOG_MAX_BYTES: u128 = 5 * 1024 * 1024;
 pub fn run() -> tauri::Result<()> {
     let app = tauri::Builder::default()
         // First, so a second launch hands over before anything else starts.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
             if let Some(window) = app.get_webview_window("main") {
                 let _ = window.unminimize();
                 let _ = window.show();
                 let _ = window.set_focus();
             }
+            // A second launch by an invite link: this window opens that room.
+            invite::deliver(app, invite::links_in(args.iter().map(String::as_str)));
         }))
+        .plugin(tauri_plugin_deep_link::init())
         .plugin(
             tauri_plugin_log::Builder::new()
                 .targets([
@@ -67,6 +71,7 @@ pub fn run() -> tauri::Result<()> {
                 "{}",
                 startup::start_line(&app.package_info().version.to_string())
             );
+            invite::listen(app.handle());
             #[cfg(target_os = "linux")]
             if let Some(window) = app.get_webview_window("main") {
                 draw_without_compositing(&window);
@@ -110,6 +115,7 @@ pub fn run() -> tauri::Result<()> {
             commands::demo_add_members,
             commands::snapshot_grid,
             layout::call_set_layout,
+            invite::take_invite,
             commands::snapshot_tile,
             commands::tile_resize,
             commands::video_open,

@@ -132,6 +132,9 @@ export interface Member {
   sharingScreen?: boolean;
 }
 
+/** An invite link that opened the app: a room to go to, or why it could not be read. */
+export type InviteEvent = { type: "room"; server: string; roomId: string; kind: RoomKind | null } | { type: "refused"; reason: string };
+
 export interface CallInfo {
   roomId: string;
   userId: string;
@@ -302,6 +305,8 @@ export const api = {
   appQuit: () => invoke<void>("app_quit"),
   /** Calls `handler` when the window's close was held so the page can ask how to leave. */
   onCloseRequested: (handler: () => void) => listen("close-requested", handler),
+  takeInvite: () => invoke<InviteEvent | null>("take_invite"),
+  onInvite: (handler: (invite: InviteEvent) => void) => listen<InviteEvent>("invite-link", (e) => handler(e.payload)),
   setMicMuted: (muted: boolean) => invoke<void>("call_set_mic_muted", { muted }),
   setCameraEnabled: (enabled: boolean) => invoke<void>("call_set_camera_enabled", { enabled }),
   setDataSaver: (enabled: boolean) => invoke<void>("call_set_data_saver", { enabled }),

@@ -1,8 +1,8 @@
 // The app's frame: top bar, the current view, and moving between lobby, pre-join and call.
 
-import { api, errorText, type AppInfo, type CallInfo, type HostInfo, type Target } from "./api";
+import { api, errorText, type AppInfo, type CallInfo, type HostInfo, type InviteEvent, type Target } from "./api";
 import { h, icon, ICONS, clear } from "./dom";
-import { resolveLocale, retranslate, setLocale, tx, txAttr } from "./i18n";
+import { resolveLocale, retranslate, setLocale, t, tx, txAttr } from "./i18n";
 import { SettingsStore, type Settings } from "./settings";
 import { toast } from "./toast";
 import { openSettings } from "./views/settings";
@@ -25,6 +25,8 @@ export interface RoomChoice {
 export class App {
   host: HostInfo | null = null;
   private view: View | null = null;
+  /** Whether the view shown is a call. */
+  private inCall = false;
   private readonly main: HTMLElement;
 
   constructor(
@@ -67,7 +69,8 @@ export class App {
     return this.host;
   }
 
-  private show(view: View): void {
+  private show(view: View, inCall = false): void {
+    this.inCall = inCall;
     this.view?.dispose();
     clear(this.main);
     this.view = view;
@@ -83,7 +86,32 @@ export class App {
   }
 
   showCall(room: RoomChoice, call: CallInfo, events: CallBus): void {
-    this.show(renderCall(this, room, call, events));
+    this.show(renderCall(this, room, call, events), true);
+  }
+
+  /** Goes to the pre-join of the room an invite link names, on its server; a call under way is not left for it. */
+  async openInvite(invite: InviteEvent): Promise<void> {
+    if (invite.type === "refused") {
+      toast(t("toast.inviteRefused"), "error", invite.reason);
+      return;
+    }
+    if (this.inCall) {
+      toast(t("toast.inviteInCall"));
+      return;
+    }
+    const hostedHere = this.settings.mode === "host" && (this.host?.url === invite.server || this.host?.shareUrl === invite.server);
+    if (!hostedHere && invite.server !== this.serverUrl()) await this.update({ mode: "remote", serverUrl: invite.server });
+    const target: Target = invite.kind ? { kind: "join", roomId: invite.roomId, roomKind: invite.kind } : { kind: "join", roomId: invite.roomId };
+    this.showPrejoin({ target, label: invite.roomId });
+  }
+
+  /** Opens the rooms of invite links: the one that launched the app, and any that arrive later. */
+  listenForInvites(): void {
+    void api.onInvite((invite) => void this.openInvite(invite)).catch(() => undefined);
+    void api
+      .takeInvite()
+      .then((invite) => invite && this.openInvite(invite))
+      .catch(() => undefined);
   }
 
   fail(e: unknown): void {

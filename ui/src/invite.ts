@@ -3,25 +3,39 @@
 
 import { t } from "./i18n";
 import type { App } from "./app";
+import type { RoomKind } from "./api";
 
 export interface Invite {
   server: string;
   roomId: string;
+  kind?: RoomKind;
 }
 
-/** The invite text for `roomId` on `server`, in the current language. */
-export function buildInvite(server: string, roomId: string, roomName: string): string {
-  return [t("invite.title", { room: roomName }), `${t("invite.server")}: ${server}`, `${t("invite.room")}: ${roomId}`].join("\n");
+/** The link that opens the app at this room's pre-join (`quartet://join?…`, read by the app and `quartet join --link`). */
+export function buildInviteLink(server: string, roomId: string, kind?: RoomKind): string {
+  const params = new URLSearchParams({ server, room: roomId });
+  if (kind) params.set("kind", kind);
+  return `quartet://join?${params.toString()}`;
+}
+
+/** The invite text for `roomId` on `server`, in the current language, ending with the link. */
+export function buildInvite(server: string, roomId: string, roomName: string, kind?: RoomKind): string {
+  return [
+    t("invite.title", { room: roomName }),
+    `${t("invite.server")}: ${server}`,
+    `${t("invite.room")}: ${roomId}`,
+    `${t("invite.link")}: ${buildInviteLink(server, roomId, kind)}`,
+  ].join("\n");
 }
 
 /** The server and room of an invite (or of a `quartet://join?server=…&room=…` link); null when `text` is neither. */
 export function parseInvite(text: string): Invite | null {
-  const link = text.match(/quartet:\/\/join\?\S+/);
+  const link = text.match(/quartet:\/\/join\?\S+/i);
   if (link) {
     const params = new URLSearchParams(link[0].slice(link[0].indexOf("?") + 1));
     const server = params.get("server");
     const roomId = params.get("room");
-    return server && roomId ? { server, roomId } : null;
+    return server && roomId ? { server: server.replace(/\/+$/, ""), roomId } : null;
   }
   // A text field drops the line breaks of a pasted invite, so neither part may rely on them: the
   // address ends where its port (or path) does, and the room is the value after the last label.

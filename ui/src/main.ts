@@ -11,6 +11,7 @@ async function start(): Promise<void> {
   setLocale(resolveLocale(settings.language, info.locale ?? navigator.language));
   const app = new App(root, store, info);
   app.showLobby();
+  app.listenForInvites();
 }
 
 start().catch((e) => {

@@ -4,6 +4,7 @@
 //! in the call overlaps at the window's smallest size with the chat open. Screenshots stay in
 //! `target/e2e/`.
 
+mod invite;
 mod layout;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -295,6 +296,15 @@ async fn drive(setup: &E2eSetup) -> Result<()> {
         report_failure(&client, &setup.out).await;
     }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, client.close()).await;
+    let outcome = match outcome {
+        Ok(()) => tokio::time::timeout(
+            SCENARIO_TIMEOUT,
+            invite::launched_by_link(&setup.app, driver_port, &setup.out),
+        )
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the app started by a link did not open"))),
+        failed => failed,
+    };
     drop(procs);
     outcome
 }

@@ -8,7 +8,7 @@ import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, for
 import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
 import { chatNotice } from "../notices";
 import { dockNotices, openFolder, toast, undockNotices } from "../toast";
-import { buildInvite, inviteServer, loopbackOnly } from "../invite";
+import { buildInvite, buildInviteLink, inviteServer, loopbackOnly } from "../invite";
 import { renderDiagnostics } from "./diagnostics";
 import { chooseLeaveMode } from "./leave";
 import { recordControl } from "./record";
@@ -185,9 +185,19 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     loopbackNote.append(tx(h("span"), "call.loopbackOnly"), " ", open);
     loopbackNote.hidden = false;
   }
+  const copyLink = tx(h("button", { class: "link", testid: "copy-invite-link" }), "call.copyLink");
+  copyLink.addEventListener("click", () => {
+    const server = inviteServer(app);
+    if (!server) return;
+    if (loopbackOnly(app)) showLoopbackOffer();
+    void navigator.clipboard?.writeText(buildInviteLink(server, info.roomId, room.target.roomKind)).then(() => {
+      tx(copyLink, "call.copied");
+      setTimeout(() => tx(copyLink, "call.copyLink"), 1500);
+    });
+  });
   copy.addEventListener("click", () => {
     const server = inviteServer(app);
-    const text = server ? buildInvite(server, info.roomId, room.label) : info.roomId;
+    const text = server ? buildInvite(server, info.roomId, room.label, room.target.roomKind) : info.roomId;
     if (loopbackOnly(app)) showLoopbackOffer();
     void navigator.clipboard?.writeText(text).then(() => {
       tx(copy, "call.copied");
@@ -206,7 +216,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     { class: "call-head" },
     linkDot,
     h("span", { class: "call-title", text: room.label, testid: "room-title" }),
-    h("span", { class: "muted" }, tx(h("span"), "call.roomId"), " ", roomIdText, " ", copy),
+    h("span", { class: "muted" }, tx(h("span"), "call.roomId"), " ", roomIdText, " ", copy, " ", copyLink),
     loopbackNote,
     record.mark,
     gridButton,

@@ -283,7 +283,7 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
       "section",
       { class: "card prejoin-side" },
       tx(h("h2"), "prejoin.title"),
-      tx(h("p", { class: "muted" }), heading, { room: room.label }),
+      tx(h("p", { class: "muted", testid: "prejoin-room" }), heading, { room: room.label }),
       h("label", { class: "field" }, tx(h("span"), "prejoin.camera"), camera, cameraNote),
       h("label", { class: "field" }, tx(h("span"), "prejoin.microphone"), microphone, micNote),
       h("label", { class: "field" }, tx(h("span"), "prejoin.speaker"), h("div", { class: "row" }, speaker, testSpeaker), speakerNote),

@@ -605,7 +605,9 @@ describe("hosting and invites", () => {
     document.body.appendChild(view.element);
     expect(byTestId("loopback-only")?.hidden).toBe(true);
     byTestId("copy-invite")?.click();
-    expect(writeText).toHaveBeenLastCalledWith("Join my Quartet call “Standup”\nServer: http://127.0.0.1:41234\nRoom ID: room_9");
+    expect(writeText).toHaveBeenLastCalledWith(
+      "Join my Quartet call “Standup”\nServer: http://127.0.0.1:41234\nRoom ID: room_9\nLink: quartet://join?server=http%3A%2F%2F127.0.0.1%3A41234&room=room_9",
+    );
     expect(byTestId("loopback-only")?.hidden).toBe(false);
     expect(byTestId("loopback-only")?.textContent).toContain("Only this computer can join");
     // The offer reopens hosting to the network from the lobby, not under this call.

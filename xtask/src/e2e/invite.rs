@@ -1,0 +1,49 @@
+//! The app started by an invite link, as the system starts it when a `quartet://join?…` link is
+//! clicked: it opens at the pre-join of that room, on the link's server.
+
+use super::{SETTLE, css, screenshot};
+use anyhow::{Context, Result, ensure};
+use fantoccini::{Client, ClientBuilder};
+use serde_json::json;
+use std::path::Path;
+
+/// The room the link names; no server answers there, which the pre-join does not need.
+const ROOM: &str = "room_e2e_invite";
+/// The link, as "Copy invite link" writes it.
+const LINK: &str =
+    "quartet://join?server=http%3A%2F%2F127.0.0.1%3A9&room=room_e2e_invite&kind=multi_room";
+
+/// Starts the app at `app` with the link through the driver on `driver_port`, and checks where
+/// it opens; a screenshot goes to `out`.
+pub async fn launched_by_link(app: &Path, driver_port: u16, out: &Path) -> Result<()> {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": app.display().to_string(), "args": [LINK] }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client = ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .context("could not start the app with an invite link")?;
+    let outcome = check(&client, out).await;
+    let _ = tokio::time::timeout(SETTLE * 10, client.close()).await;
+    outcome
+}
+
+async fn check(client: &Client, out: &Path) -> Result<()> {
+    let room = css(client, "[data-testid=prejoin-room]")
+        .await?
+        .text()
+        .await?;
+    screenshot(client, &out.join("10-invite-link.png")).await?;
+    ensure!(
+        room.contains(ROOM),
+        "the link opened {room:?}, not room {ROOM}"
+    );
+    css(client, "[data-testid=join-now]").await?;
+    eprintln!("e2e: an invite link opened the pre-join of {ROOM}");
+    Ok(())
+}
