@@ -66,13 +66,7 @@ impl MemberArgs {
             (None, None, None) => anyhow::bail!("give --room ID, --create NAME or --link LINK"),
         };
         let kind = self.link.as_ref().and_then(|l| l.kind).unwrap_or(self.kind);
-        let mut config = SessionConfig::new(
-            self.server()?,
-            kind,
-            target,
-            &self.name,
-            &self.avatar,
-        );
+        let mut config = SessionConfig::new(self.server()?, kind, target, &self.name, &self.avatar);
         if self.poll {
             config.events = EventMode::Off;
         }
