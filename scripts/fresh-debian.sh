@@ -19,9 +19,11 @@ if [ ! -x "$ROOT/usr/bin/apt-get" ]; then
     debootstrap --variant=minbase bookworm "$ROOT" "$MIRROR"
 fi
 
+# Every mount is undone (recursively: /sys comes with its own submounts) before the script
+# ends, so deleting the root afterwards can never reach into the host's /sys or /dev.
 cleanup() {
     for m in proc sys dev/pts dev opt/rustup opt/cargo-bin; do
-        umount "$ROOT/$m" 2>/dev/null || true
+        umount -R "$ROOT/$m" 2>/dev/null || true
     done
 }
 trap cleanup EXIT
