@@ -22,9 +22,8 @@ fi
 # Every mount is undone (recursively: /sys comes with its own submounts) before the script
 # ends, so deleting the root afterwards can never reach into the host's /sys or /dev.
 cleanup() {
-    for m in proc sys dev/pts dev opt/rustup opt/cargo-bin; do
-        umount -R "$ROOT/$m" 2>/dev/null || true
-    done
+    mount | awk -v root="$ROOT/" 'index($3, root) == 1 { print $3 }' | sort -r |
+        while read -r m; do umount -l "$m" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 mkdir -p "$ROOT/opt/rustup" "$ROOT/opt/cargo-bin"
