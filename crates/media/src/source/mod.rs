@@ -34,7 +34,7 @@ pub use screen_id::{
 };
 pub use screens::{
     MAX_CAPTURE_SCREENS, MAX_LISTED_WINDOWS, MIN_WINDOW_SIDE, ScreenKind, ShareableScreen,
-    list_screen_sources,
+    list_screen_sources, list_screen_sources_on,
 };
 pub use synthetic::SyntheticVideo;
 pub use tone::SyntheticTone;

@@ -159,6 +159,9 @@ impl VideoSource for ScreenSource {
     }
 }
 
+/// Frame rate a thumbnail's grab is opened at: FFmpeg reads a few frames while opening, so a
+/// low rate makes the wait long (about 5 s at 1 fps, for one picture).
+pub const THUMBNAIL_FPS: u32 = 30;
 /// Longest a thumbnail waits for the screen's first picture.
 pub const THUMBNAIL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
@@ -169,7 +172,7 @@ pub fn screen_thumbnail(
     width: u32,
     height: u32,
 ) -> Result<VideoFrame, SourceError> {
-    let mut source = ScreenSource::open(screen, 1)?;
+    let mut source = ScreenSource::open(screen, THUMBNAIL_FPS)?;
     let started = std::time::Instant::now();
     let frame = loop {
         if let Some(frame) = source.next_frame()? {

@@ -45,12 +45,14 @@ pub struct ShareableScreen {
 
 /// Everything this machine offers to share: screens first, then windows.
 pub fn list_screen_sources() -> Result<Vec<ShareableScreen>, SourceError> {
-    list_on_this_system()
+    list_screen_sources_on(None)
 }
 
+/// [`list_screen_sources`] of X display `display` (`$DISPLAY` when `None`; other systems have
+/// one desktop and ignore it).
 #[cfg(not(any(target_os = "windows", target_os = "macos")))]
-fn list_on_this_system() -> Result<Vec<ShareableScreen>, SourceError> {
-    let display = super::default_screen();
+pub fn list_screen_sources_on(display: Option<&str>) -> Result<Vec<ShareableScreen>, SourceError> {
+    let display = display.map_or_else(super::default_screen, str::to_owned);
     super::x11::list(&display).map_err(|e| SourceError::Unavailable {
         kind: DeviceKind::Screen,
         name: display,
@@ -58,8 +60,9 @@ fn list_on_this_system() -> Result<Vec<ShareableScreen>, SourceError> {
     })
 }
 
+/// [`list_screen_sources`]; only X11 has displays to choose from.
 #[cfg(target_os = "windows")]
-fn list_on_this_system() -> Result<Vec<ShareableScreen>, SourceError> {
+pub fn list_screen_sources_on(_display: Option<&str>) -> Result<Vec<ShareableScreen>, SourceError> {
     Ok(vec![ShareableScreen {
         id: ScreenId::Desktop { display: None },
         label: String::new(),
@@ -69,8 +72,9 @@ fn list_on_this_system() -> Result<Vec<ShareableScreen>, SourceError> {
     }])
 }
 
+/// [`list_screen_sources`]; only X11 has displays to choose from.
 #[cfg(target_os = "macos")]
-fn list_on_this_system() -> Result<Vec<ShareableScreen>, SourceError> {
+pub fn list_screen_sources_on(_display: Option<&str>) -> Result<Vec<ShareableScreen>, SourceError> {
     let mut screens = Vec::new();
     for n in 0..MAX_CAPTURE_SCREENS {
         let id = ScreenId::CaptureScreen(n);
