@@ -1,7 +1,8 @@
 //! Choosing what to share under Xvfb: another X client's window (made here with x11rb, named
 //! with `_NET_WM_NAME`, white on its left half and black on its right) is listed by its title and
 //! shared alone; monitors (RandR, set here as a window manager would find them) grab their own
-//! part of the screen; a window closed mid-share ends the share with an error. Needs Xvfb.
+//! part of the screen; a window closed or shrunk mid-share ends the share with an error saying
+//! so. Needs Xvfb.
 
 #![cfg(target_os = "linux")]
 
@@ -309,6 +310,42 @@ fn a_window_closed_mid_share_ends_the_share_with_an_error() -> Result<()> {
     eprintln!("ended {:?} after the close: {error}", closed.elapsed());
     ensure!(
         matches!(error, SourceError::Failed { .. }) && error.to_string().contains("closed"),
+        "unclear error: {error}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_window_made_smaller_mid_share_ends_the_share_with_an_error() -> Result<()> {
+    let x = start_xvfb(WIDTH, HEIGHT)?;
+    let client = client(&x)?;
+    let window = list_screen_sources_on(Some(&x.name))?
+        .into_iter()
+        .find(|s| s.kind == ScreenKind::Window)
+        .context("the window is not listed")?;
+    let mut source = ScreenSource::open(Some(&window.id.to_string()), 10)?;
+    first_frame(&mut source)?;
+    client.conn.configure_window(
+        client.window,
+        &x11rb::protocol::xproto::ConfigureWindowAux::new()
+            .width(100)
+            .height(60),
+    )?;
+    client.conn.get_input_focus()?.reply()?;
+    let resized = Instant::now();
+    let error = loop {
+        ensure!(
+            resized.elapsed() < END_AFTER_CLOSE,
+            "the share went on reading a region its window no longer has"
+        );
+        match source.next_frame() {
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    eprintln!("ended {:?} after the resize: {error}", resized.elapsed());
+    ensure!(
+        matches!(error, SourceError::Failed { .. }) && error.to_string().contains("made smaller"),
         "unclear error: {error}"
     );
     Ok(())

@@ -128,16 +128,24 @@ impl ScreenSource {
     /// `error` as the person would put it: a shared window that is gone was closed.
     fn explain(&self, error: SourceError) -> SourceError {
         #[cfg(not(any(target_os = "windows", target_os = "macos")))]
-        if let (ScreenId::Window { display, window }, SourceError::Failed { .. }) =
+        if let (ScreenId::Window { display, window }, SourceError::Failed { reason, .. }) =
             (&self.id, &error)
         {
             let display = display.clone().unwrap_or_else(default_screen);
-            if super::x11::window_exists(&display, *window) == Some(false) {
-                return SourceError::Failed {
-                    kind: DeviceKind::Screen,
-                    reason: format!("the shared window {} was closed", self.name),
-                };
-            }
+            let reason = match super::x11::window_exists(&display, *window) {
+                Some(false) => format!("the shared window {} was closed", self.name),
+                // x11grab reads the region it opened with; a window that shrank or was
+                // minimised no longer has it.
+                Some(true) => format!(
+                    "the shared window {} can no longer be read (made smaller or minimised): {reason}",
+                    self.name
+                ),
+                None => return error,
+            };
+            return SourceError::Failed {
+                kind: DeviceKind::Screen,
+                reason,
+            };
         }
         error
     }
