@@ -7,9 +7,9 @@
 //!   for by id, but not listed: listing them needs Win32 calls this crate does not make yet.
 //! - macOS: avfoundation's screens, "Capture screen 0" up, found by opening each in turn.
 
-use super::SourceError;
 #[cfg(not(target_os = "windows"))]
 use super::DeviceKind;
+use super::SourceError;
 use super::screen_id::ScreenId;
 
 /// Most windows offered: a long list helps nobody choose, and each costs a thumbnail.

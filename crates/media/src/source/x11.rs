@@ -10,6 +10,13 @@ use x11rb::protocol::randr::ConnectionExt as _;
 use x11rb::protocol::xproto::{Atom, AtomEnum, ConnectionExt as _, MapState, Window};
 use x11rb::rust_connection::RustConnection;
 
+/// Most bytes of a window's name read: any app can set a name of megabytes, and a label needs
+/// a line.
+const MAX_NAME_BYTES: usize = 1024;
+
+/// Most entries of a window list or type list read.
+const MAX_LIST_WORDS: u32 = 4096;
+
 /// Why the X server could not be asked.
 #[derive(Debug, thiserror::Error)]
 pub enum X11Error {
@@ -61,11 +68,13 @@ impl Server {
             .atom)
     }
 
-    /// A property's bytes and type; `None` when the window has no such property (or is gone).
+    /// A name property's first [`MAX_NAME_BYTES`] and its type; `None` when the window has no
+    /// such property (or is gone).
     fn property(&self, window: Window, name: Atom) -> Option<(Atom, Vec<u8>)> {
+        let words = (MAX_NAME_BYTES / 4) as u32;
         let reply = self
             .conn
-            .get_property(false, window, name, AtomEnum::ANY, 0, u32::MAX / 4)
+            .get_property(false, window, name, AtomEnum::ANY, 0, words)
             .ok()?
             .reply()
             .ok()?;
@@ -75,7 +84,7 @@ impl Server {
     fn property32(&self, window: Window, name: Atom) -> Option<Vec<u32>> {
         let reply = self
             .conn
-            .get_property(false, window, name, AtomEnum::ANY, 0, u32::MAX / 4)
+            .get_property(false, window, name, AtomEnum::ANY, 0, MAX_LIST_WORDS)
             .ok()?
             .reply()
             .ok()?;
