@@ -45,13 +45,3 @@ pub fn shareable_screens(
         })
         .collect())
 }
-
-/// The picture of one screen inside `width`×`height` (`screen` a [`ScreenId`] as text, the
-/// main screen when `None`). Blocks.
-pub fn screen_picture(
-    screen: Option<&str>,
-    width: u32,
-    height: u32,
-) -> Result<VideoFrame, SourceError> {
-    screen_thumbnail(screen, width, height)
-}
