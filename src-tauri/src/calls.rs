@@ -62,8 +62,11 @@ pub enum VideoChoice {
     },
     /// The moving test pattern with our name.
     Synthetic,
-    /// The main screen, shared.
-    Screen,
+    /// A screen or window, shared (the main screen when `id` is absent).
+    Screen {
+        /// Its id, as `screen_sources` lists it.
+        id: Option<String>,
+    },
     /// No camera.
     None,
 }
@@ -91,7 +94,7 @@ impl VideoChoice {
             VideoChoice::Synthetic => VideoInput::Synthetic {
                 name: nickname.to_owned(),
             },
-            VideoChoice::Screen => VideoInput::Screen(None),
+            VideoChoice::Screen { id } => VideoInput::Screen(id.clone()),
             VideoChoice::None => VideoInput::None,
         }
     }
@@ -879,6 +882,14 @@ mod tests {
                 .unwrap()
                 .video,
             VideoInput::Screen(None)
+        );
+        v["video"] = json!({"kind": "screen", "id": "window:0x2a00007@:0"});
+        assert_eq!(
+            request(v.clone())
+                .config(RoomKind::MultiRoom)
+                .unwrap()
+                .video,
+            VideoInput::Screen(Some("window:0x2a00007@:0".into()))
         );
         v["sendQuality"] = json!("4k");
         let e = request(v).config(RoomKind::MultiRoom).unwrap_err();

@@ -97,7 +97,7 @@ pub fn run() -> tauri::Result<()> {
             commands::call_leave_options,
             recording::call_record_start,
             recording::call_record_stop,
-            screen::screen_preview,
+            screen::screen_sources,
             commands::app_quit,
             commands::call_leave,
             commands::call_set_mic_muted,

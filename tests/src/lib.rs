@@ -2,6 +2,8 @@
 //! or pointing its members at an external RTMP server such as nginx-rtmp), members with
 //! synthetic media, and waits that end on events, never on a fixed sleep.
 
+pub mod xvfb;
+
 use anyhow::{Context, Result, bail};
 use quartet_call::{Call, CallConfig, CallEvent, CallHandle, MediaSettings, Tile};
 use quartet_proto::RoomKind;

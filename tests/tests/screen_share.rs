@@ -13,11 +13,12 @@ use quartet_media::source::{corner_rect, screen_thumbnail};
 use quartet_room::JoinTarget;
 use quartet_testkit::picture::{luma_bt601, ssim};
 use quartet_testkit::require;
+use quartet_tests::xvfb::{self, Xvfb};
 use quartet_tests::{
     DEADLINE, Host, TEST_HEIGHT, TEST_WIDTH, TestMember, eventually, init_tracing, member_config,
 };
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const WIDTH: u32 = 1280;
@@ -29,69 +30,13 @@ const KBPS: u32 = 800;
 const MIN_SSIM: f64 = 0.95;
 /// Most keyframes a still screen may send in this test: the first, and one for the viewer.
 const MAX_KEYFRAMES: u64 = 3;
-/// X display numbers tried for each test's own Xvfb: apart, since the tests run at once and
-/// both would otherwise take the first free number.
-const DISPLAYS: std::ops::Range<u32> = 170..200;
-/// See [`DISPLAYS`].
-const THUMBNAIL_DISPLAYS: std::ops::Range<u32> = 200..230;
-/// See [`DISPLAYS`].
-const SWITCH_DISPLAYS: std::ops::Range<u32> = 230..260;
-const XVFB_START: Duration = Duration::from_secs(10);
 /// How long the viewer's picture is scored once it arrives at full size.
 const MEASURE: Duration = Duration::from_secs(6);
 /// How often it is scored.
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
-/// An Xvfb of our own, killed when dropped, its display number freed.
-struct Xvfb {
-    child: Child,
-    name: String,
-    number: u32,
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        quartet_testkit::forget_x_display(self.number);
-    }
-}
-
-fn start_xvfb(displays: std::ops::Range<u32>) -> Result<Xvfb> {
-    let xvfb = require("Xvfb", "Debian package xvfb")?;
-    let n = displays
-        .clone()
-        .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
-        .context("no free X display number")?;
-    let name = format!(":{n}");
-    let child = Command::new(xvfb)
-        .args([
-            &name,
-            "-screen",
-            "0",
-            &format!("{WIDTH}x{HEIGHT}x24"),
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let x = Xvfb {
-        child,
-        name,
-        number: n,
-    };
-    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
-    let started = Instant::now();
-    while !socket.exists() {
-        ensure!(
-            started.elapsed() < XVFB_START,
-            "Xvfb {} did not start",
-            x.name
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(x)
+fn start_xvfb() -> Result<Xvfb> {
+    xvfb::start_xvfb(WIDTH, HEIGHT)
 }
 
 /// A screen of text: lines of word-like dark blocks on a light page, a coloured sidebar.
@@ -143,7 +88,7 @@ fn media(width: u32, height: u32) -> MediaSettings {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_screen_reaches_another_member_legible() -> Result<()> {
     init_tracing();
-    let x = start_xvfb(DISPLAYS)?;
+    let x = start_xvfb()?;
     let dir = tempfile::tempdir()?;
     let page = text_page();
     let file = dir.path().join("page.png");
@@ -241,7 +186,7 @@ async fn a_shared_screen_reaches_another_member_legible() -> Result<()> {
 
 #[test]
 fn the_picture_shown_before_sharing_is_the_screen() -> Result<()> {
-    let x = start_xvfb(THUMBNAIL_DISPLAYS)?;
+    let x = start_xvfb()?;
     let dir = tempfile::tempdir()?;
     let page = text_page();
     let file = dir.path().join("page.png");
@@ -286,7 +231,7 @@ fn likeness(viewer: &TestMember, id: &str, want: &[u8]) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sharing_mid_call_tells_the_room_and_keeps_the_others_playing() -> Result<()> {
     init_tracing();
-    let x = start_xvfb(SWITCH_DISPLAYS)?;
+    let x = start_xvfb()?;
     let dir = tempfile::tempdir()?;
     let page = text_page();
     let file = dir.path().join("page.png");

@@ -80,7 +80,19 @@ export interface Devices {
   speakers: AudioDevice[];
 }
 
-export type VideoChoice = { kind: "camera"; id: string | null } | { kind: "synthetic" } | { kind: "screen" } | { kind: "none" };
+export type VideoChoice = { kind: "camera"; id: string | null } | { kind: "synthetic" } | { kind: "screen"; id?: string } | { kind: "none" };
+
+/** A screen or window that can be shared; `id` goes back in a screen VideoChoice. */
+export interface ScreenSource {
+  id: string;
+  /** The monitor's or window's name; empty when the system gives none. */
+  label: string;
+  kind: "desktop" | "monitor" | "window";
+  width: number;
+  height: number;
+  /** A PNG data URL, or null when the source gave no picture. */
+  thumbnail: string | null;
+}
 export type AudioChoice = { kind: "microphone"; name: string | null } | { kind: "tone" } | { kind: "none" };
 /** A room to create or join; a join without `roomKind` (an ID typed in) lets the app find the kind. */
 export type Target = { kind: "create"; roomName: string; roomKind?: RoomKind } | { kind: "join"; roomId: string; roomKind?: RoomKind };
@@ -322,9 +334,9 @@ export const api = {
   exportDiagnostics: (settings: unknown) => invoke<string>("export_diagnostics", { settings }),
   demoAddMembers: (names: string[]) => invoke<number>("demo_add_members", { names }),
   snapshotGrid: () => invoke<string>("snapshot_grid"),
+  /** Every screen and window that can be shared (screens first), each with its picture. */
+  screenSources: () => invoke<ScreenSource[]>("screen_sources"),
   /** Starts recording the call as we see and hear it; the MP4's path. */
-  /** The main screen as a PNG data URL, shown before it is shared. */
-  screenPreview: () => invoke<string>("screen_preview"),
   recordStart: () => invoke<string>("call_record_start"),
   /** Finishes the recording; its path, or null when none was under way. */
   recordStop: () => invoke<string | null>("call_record_stop"),

@@ -614,6 +614,7 @@ async fn scenario(
         saved.display()
     );
     std::fs::copy(&saved, out.join("08-grid-snapshot.png"))?;
+    screen_picker(client, out).await?;
 
     css(client, "[data-testid=toggle-stats]")
         .await?
@@ -682,6 +683,72 @@ async fn scenario(
     screenshot(client, &out.join("07-left.png")).await?;
     Ok(())
 }
+
+/// Opens "Share my screen" mid-call: what this display offers comes with pictures, its whole
+/// screen first; Cancel shares nothing and puts the camera list back.
+async fn screen_picker(client: &Client, out: &Path) -> Result<()> {
+    css(client, "[data-testid=toggle-devices]")
+        .await?
+        .click()
+        .await?;
+    let before = wait_until(
+        "the camera list to offer the screen",
+        STEP_TIMEOUT,
+        || async {
+            let value = script(client, CAMERA_SELECT_JS, vec![]).await?;
+            Ok(value.as_str().map(str::to_owned))
+        },
+    )
+    .await?;
+    choose(client, "call-camera-select", "screen").await?;
+    let cards = wait_until("the screen picker's cards", STEP_TIMEOUT, || async {
+        let cards = script(client, SCREEN_CARDS_JS, vec![]).await?;
+        Ok(cards.as_array().filter(|c| !c.is_empty()).map(|c| {
+            c.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+        }))
+    })
+    .await?;
+    eprintln!("e2e: the screen picker offers {cards:?}");
+    ensure!(
+        cards.first().is_some_and(|c| c.starts_with("desktop ")),
+        "the whole screen is not offered first: {cards:?}"
+    );
+    ensure!(
+        cards.iter().all(|c| c.ends_with(" picture")),
+        "a source came without its picture: {cards:?}"
+    );
+    screenshot(client, &out.join("08-screen-picker.png")).await?;
+    css(client, "[data-testid=screen-cancel]")
+        .await?
+        .click()
+        .await?;
+    wait_until("the camera list put back", STEP_TIMEOUT, || async {
+        let value = script(client, CAMERA_SELECT_JS, vec![]).await?;
+        let gone = script(
+            client,
+            "return !document.querySelector('[data-testid=screen-dialog]')",
+            vec![],
+        )
+        .await?;
+        Ok((value.as_str() == Some(before.as_str()) && gone.as_bool() == Some(true)).then_some(()))
+    })
+    .await?;
+    css(client, "[data-testid=toggle-devices]")
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// The call's camera list's value, once it offers the screen (null before).
+const CAMERA_SELECT_JS: &str = "const s = document.querySelector('[data-testid=call-camera-select]');\
+    return s && s.querySelector('option[value=screen]') ? s.value : null;";
+
+/// Each card of the screen picker as "kind label picture|none".
+const SCREEN_CARDS_JS: &str = "return [...document.querySelectorAll('[data-testid=screen-source]')]\
+    .map(c => `${c.dataset.kind} ${c.textContent} ${c.querySelector('img') ? 'picture' : 'none'}`);";
 
 /// The texter's tile: its state and what it reads.
 const TEXTER_TILE_JS: &str = "const t = [...document.querySelectorAll('.grid .tile')]\

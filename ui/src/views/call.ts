@@ -12,7 +12,7 @@ import { buildInvite, buildInviteLink, inviteServer, loopbackOnly } from "../inv
 import { renderDiagnostics } from "./diagnostics";
 import { chooseLeaveMode } from "./leave";
 import { recordControl } from "./record";
-import { ShareCancelled, confirmScreenShare } from "./screen-picker";
+import { ShareCancelled, chooseScreenShare } from "./screen-picker";
 import { webCodecsSupported } from "../video/feed";
 import { Tile } from "./tile";
 import { NO_SPOTLIGHT, backToGrid, followMembers, spotlightCell, togglePin as pinOrUnpin, type Spotlight } from "../spotlight";
@@ -364,9 +364,8 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     });
   }
   switchOnChange(cameraSelect, "camera", async (v) => {
-    // Nothing of the screen goes out before the person has seen it and said yes.
-    if (v === "screen" && !(await confirmScreenShare())) throw new ShareCancelled();
-    await api.switchCamera(app.settings.nickname, videoChoice(v));
+    // Nothing of the screen goes out before the person has seen it and chosen it.
+    await api.switchCamera(app.settings.nickname, v === "screen" ? await chooseScreenShare() : videoChoice(v));
     hasCamera = v !== "none";
     ownReported = null;
     showMicAndCamera();

@@ -1,48 +1,141 @@
-// Before the screen goes out mid-call: the person sees what the others would see, and says yes.
+// Before the screen goes out mid-call: the person sees every screen and window that could be
+// shared, as the others would see it, and picks one (or none).
 
-import { api, errorText } from "../api";
+import { api, errorText, type ScreenSource, type VideoChoice } from "../api";
 import { h } from "../dom";
 import { tx } from "../i18n";
 
 /** The person chose not to share: no error to report. */
 export class ShareCancelled extends Error {}
 
-/** Shows the screen as it would be shared; true when the person chooses to share it. */
-export async function confirmScreenShare(): Promise<boolean> {
-  let picture: string;
-  try {
-    picture = await api.screenPreview();
-  } catch (e) {
-    throw new Error(errorText(e));
+/** Screens first (in the order given), then windows. */
+export function orderSources(sources: ScreenSource[]): ScreenSource[] {
+  return [...sources.filter((s) => s.kind !== "window"), ...sources.filter((s) => s.kind === "window")];
+}
+
+/** The card's caption: screens by number (the system's name after it), windows by title. */
+function caption(el: HTMLElement, source: ScreenSource, monitorNumber: number, hasMonitors: boolean): HTMLElement {
+  if (source.kind === "desktop") return tx(el, hasMonitors ? "screen.allScreens" : "screen.entireScreen");
+  if (source.kind === "monitor") {
+    tx(el, "screen.monitor", { n: monitorNumber });
+    if (source.label) el.dataset.name = source.label;
+    return el;
   }
-  return new Promise((resolve) => {
-    const finish = (share: boolean) => {
+  if (source.label) {
+    el.textContent = source.label;
+    el.title = source.label;
+    return el;
+  }
+  return tx(el, "screen.untitled");
+}
+
+/**
+ * Shows what could be shared and resolves with the picked screen's choice; rejects with
+ * [`ShareCancelled`] when the person declines (Cancel, Escape, a click beside the dialog).
+ */
+export function chooseScreenShare(): Promise<VideoChoice> {
+  return new Promise((resolve, reject) => {
+    let cards: HTMLButtonElement[] = [];
+    let sources: ScreenSource[] = [];
+    let selected = -1;
+    let done = false;
+    const finish = (choice: VideoChoice | Error) => {
+      if (done) return;
+      done = true;
       backdrop.remove();
-      document.removeEventListener("keydown", onKey);
-      resolve(share);
+      document.removeEventListener("keydown", onKey, true);
+      if (choice instanceof Error) reject(choice);
+      else resolve(choice);
+    };
+    const shareSelected = () => {
+      if (selected >= 0) finish({ kind: "screen", id: sources[selected].id });
+    };
+    const select = (index: number, focus = true) => {
+      if (cards.length === 0) return;
+      selected = Math.max(0, Math.min(cards.length - 1, index));
+      cards.forEach((c, i) => {
+        c.setAttribute("aria-selected", String(i === selected));
+        c.tabIndex = i === selected ? 0 : -1;
+        c.classList.toggle("selected", i === selected);
+      });
+      if (focus) cards[selected].focus();
+      share.disabled = false;
     };
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === "Escape") finish(false);
+      const step: Record<string, number> = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+      if (e.key === "Escape") finish(new ShareCancelled());
+      else if (e.key in step && cards.length) select(selected + step[e.key]);
+      else if (e.key === "Home" && cards.length) select(0);
+      else if (e.key === "End" && cards.length) select(cards.length - 1);
+      else if (e.key === "Enter" && cards.includes(document.activeElement as HTMLButtonElement)) shareSelected();
+      else return;
+      e.preventDefault();
+      e.stopPropagation();
     };
+
     const cancel = tx(h("button", { class: "button", testid: "screen-cancel" }), "screen.cancel");
-    cancel.addEventListener("click", () => finish(false));
-    const share = tx(h("button", { class: "button primary", testid: "screen-share" }), "screen.share");
-    share.addEventListener("click", () => finish(true));
-    const img = h("img", { class: "screen-preview", testid: "screen-preview", attrs: { src: picture } });
+    cancel.addEventListener("click", () => finish(new ShareCancelled()));
+    const share = tx(h("button", { class: "button primary", testid: "screen-share", attrs: { disabled: true } }), "screen.share");
+    share.addEventListener("click", shareSelected);
+    const status = tx(h("p", { class: "muted", testid: "screen-status", attrs: { "aria-live": "polite" } }), "screen.loading");
+    const grid = h("div", { class: "screen-sources", testid: "screen-sources" });
     const dialog = h(
       "div",
-      { class: "dialog card", attrs: { role: "dialog", "aria-modal": "true" }, testid: "screen-dialog" },
+      { class: "dialog card screen-dialog", attrs: { role: "dialog", "aria-modal": "true" }, testid: "screen-dialog" },
       h("div", { class: "card-head" }, tx(h("h2"), "screen.title")),
       tx(h("p", { class: "muted" }), "screen.body"),
-      img,
+      status,
+      grid,
       h("div", { class: "row end" }, cancel, share),
     );
     const backdrop = h("div", { class: "dialog-backdrop" }, dialog);
     backdrop.addEventListener("click", (e) => {
-      if (e.target === backdrop) finish(false);
+      if (e.target === backdrop) finish(new ShareCancelled());
     });
-    document.addEventListener("keydown", onKey);
+    document.addEventListener("keydown", onKey, true);
     document.body.appendChild(backdrop);
-    share.focus();
+    cancel.focus();
+
+    const show = (listed: ScreenSource[]) => {
+      sources = orderSources(listed);
+      const hasMonitors = sources.some((s) => s.kind === "monitor");
+      let monitors = 0;
+      cards = sources.map((source, i) => {
+        const picture = source.thumbnail
+          ? h("img", { class: "screen-thumbnail", testid: "screen-thumbnail", attrs: { src: source.thumbnail, alt: "" } })
+          : tx(h("div", { class: "screen-thumbnail empty" }), "screen.noPicture");
+        if (source.kind === "monitor") monitors += 1;
+        const label = caption(h("span", { class: "screen-label" }), source, monitors, hasMonitors);
+        const card = h(
+          "button",
+          { class: "screen-card", testid: "screen-source", attrs: { role: "option", "aria-selected": "false", "data-id": source.id, "data-kind": source.kind } },
+          picture,
+          label,
+        );
+        card.addEventListener("click", () => select(i));
+        card.addEventListener("dblclick", () => {
+          select(i);
+          shareSelected();
+        });
+        return card;
+      });
+      const section = (key: "screen.screens" | "screen.windows", part: HTMLButtonElement[]) =>
+        part.length ? [tx(h("h3", { class: "screen-group" }), key), h("div", { class: "screen-grid", attrs: { role: "listbox" } }, ...part)] : [];
+      const firstWindow = sources.findIndex((s) => s.kind === "window");
+      const split = firstWindow < 0 ? cards.length : firstWindow;
+      grid.replaceChildren(...section("screen.screens", cards.slice(0, split)), ...section("screen.windows", cards.slice(split)));
+      if (cards.length) {
+        status.hidden = true;
+        select(0);
+      } else {
+        tx(status, "screen.nothing");
+      }
+    };
+    api.screenSources().then(
+      (listed) => {
+        if (!done) show(listed);
+      },
+      (e) => finish(new Error(errorText(e))),
+    );
   });
 }

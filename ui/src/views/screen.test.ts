@@ -25,7 +25,7 @@ describe("sharing the screen", () => {
       calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
       if (cmd === "call_stats") return { publisher: null, remotes: [], listed: 0 };
       if (cmd === "list_devices") return { cameras: [{ id: "cam0", name: "Webcam" }], microphones: [], speakers: [] };
-      if (cmd === "screen_preview") return "data:image/png;base64,iVBORw0KGgo=";
+      if (cmd === "screen_sources") return [{ id: "desktop@:0", label: "", kind: "desktop", width: 1920, height: 1080, thumbnail: "data:image/png;base64,iVBORw0KGgo=" }];
       return null;
     });
     const app = await makeApp("Ann");
@@ -39,7 +39,7 @@ describe("sharing the screen", () => {
     camera.value = "screen";
     camera.dispatchEvent(new Event("change"));
     await vi.waitFor(() => expect(byTestId("screen-dialog")).not.toBeNull());
-    expect((byTestId("screen-preview") as HTMLImageElement).src).toContain("data:image/png");
+    await vi.waitFor(() => expect((byTestId("screen-thumbnail") as HTMLImageElement).src).toContain("data:image/png"));
     (byTestId("screen-cancel") as HTMLButtonElement).click();
     await vi.waitFor(() => expect(camera.value).toBe("camera:cam0"));
     expect(calls.some((c) => c.cmd === "call_switch_camera")).toBe(false);
@@ -47,9 +47,9 @@ describe("sharing the screen", () => {
 
     camera.value = "screen";
     camera.dispatchEvent(new Event("change"));
-    await vi.waitFor(() => expect(byTestId("screen-dialog")).not.toBeNull());
+    await vi.waitFor(() => expect(byTestId("screen-source")).not.toBeNull());
     (byTestId("screen-share") as HTMLButtonElement).click();
-    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "call_switch_camera")?.args.video).toEqual({ kind: "screen" }));
+    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "call_switch_camera")?.args.video).toEqual({ kind: "screen", id: "desktop@:0" }));
     expect(byTestId("screen-dialog")).toBeNull();
     camera.value = "camera:cam0";
     camera.dispatchEvent(new Event("change"));

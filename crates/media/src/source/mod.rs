@@ -12,8 +12,12 @@ mod file;
 mod microphone;
 mod null_device;
 mod screen;
+mod screen_id;
+mod screens;
 mod synthetic;
 mod tone;
+#[cfg(not(any(target_os = "windows", target_os = "macos")))]
+mod x11;
 
 pub use camera::{
     CAMERA_PROMPT_TIMEOUT, CameraAccess, CameraInfo, CameraSettings, CameraSource, camera_access,
@@ -29,6 +33,13 @@ pub use microphone::{AudioDeviceInfo, Microphone, list_microphones, list_microph
 pub use screen::{
     DEFAULT_SCREEN_FPS, MAX_SCREEN_HEIGHT, MAX_SCREEN_WIDTH, SCREEN_DEVICE_FORMAT, ScreenSource,
     THUMBNAIL_TIMEOUT, default_screen, fit_within, screen_thumbnail,
+};
+pub use screen_id::{
+    Grab, GrabOs, MAX_DISPLAY_LEN, MAX_SCREEN_ID_LEN, Region, ScreenId, ScreenIdError,
+};
+pub use screens::{
+    MAX_CAPTURE_SCREENS, MAX_LISTED_WINDOWS, MIN_WINDOW_SIDE, ScreenKind, ShareableScreen,
+    list_screen_sources, list_screen_sources_on,
 };
 pub use synthetic::SyntheticVideo;
 pub use tone::SyntheticTone;

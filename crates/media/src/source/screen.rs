@@ -8,6 +8,7 @@
 //! would blur it.
 
 use super::device::DeviceVideo;
+use super::screen_id::{GrabOs, ScreenId};
 use super::{DeviceKind, Interrupter, SourceError, VideoSource};
 use crate::convert::Scaler;
 use crate::ffi;
@@ -63,16 +64,27 @@ pub fn fit_within(width: u32, height: u32, max_width: u32, max_height: u32) -> (
 /// A screen, captured.
 pub struct ScreenSource {
     name: String,
+    #[cfg_attr(any(target_os = "windows", target_os = "macos"), allow(dead_code))]
+    id: ScreenId,
     device: DeviceVideo,
     interrupter: Interrupter,
 }
 
 impl ScreenSource {
-    /// Opens `screen` (an X display such as `:0`, `desktop` or a window title on Windows, a
-    /// screen device on macOS; [`default_screen`] when `None`) at `fps` frames per second.
+    /// Opens `screen`, a [`ScreenId`] as text ([`default_screen`]'s desktop when `None`), at
+    /// `fps` frames per second.
     pub fn open(screen: Option<&str>, fps: u32) -> Result<ScreenSource, SourceError> {
         crate::init();
-        let name = screen.map_or_else(default_screen, str::to_owned);
+        let id = match screen {
+            Some(text) => {
+                ScreenId::parse(text).map_err(|e| SourceError::InvalidSettings(e.to_string()))?
+            }
+            None => ScreenId::Desktop { display: None },
+        };
+        let name = id.to_string();
+        let grab = id
+            .grab(GrabOs::CURRENT, &default_screen())
+            .map_err(|reason| SourceError::InvalidSettings(format!("screen {name}: {reason}")))?;
         let mut options = Dictionary::new();
         options.set("framerate", &fps.max(1).to_string());
         if cfg!(target_os = "macos") {
@@ -80,9 +92,12 @@ impl ScreenSource {
         } else {
             options.set("draw_mouse", "1");
         }
+        for (key, value) in &grab.options {
+            options.set(key, value);
+        }
         let interrupter = Interrupter::new();
         let input = ffi::open_input(
-            &name,
+            &grab.url,
             Some(SCREEN_DEVICE_FORMAT),
             options,
             interrupter.checker(),
@@ -104,9 +119,35 @@ impl ScreenSource {
         let device = DeviceVideo::new(DeviceKind::Screen, input, unavailable)?;
         Ok(ScreenSource {
             name,
+            id,
             device,
             interrupter,
         })
+    }
+
+    /// `error` as the person would put it: a shared window that is gone was closed.
+    fn explain(&self, error: SourceError) -> SourceError {
+        #[cfg(not(any(target_os = "windows", target_os = "macos")))]
+        if let (ScreenId::Window { display, window }, SourceError::Failed { reason, .. }) =
+            (&self.id, &error)
+        {
+            let display = display.clone().unwrap_or_else(default_screen);
+            let reason = match super::x11::window_exists(&display, *window) {
+                Some(false) => format!("the shared window {} was closed", self.name),
+                // x11grab reads the region it opened with; a window that shrank or was
+                // minimised no longer has it.
+                Some(true) => format!(
+                    "the shared window {} can no longer be read (made smaller or minimised): {reason}",
+                    self.name
+                ),
+                None => return error,
+            };
+            return SourceError::Failed {
+                kind: DeviceKind::Screen,
+                reason,
+            };
+        }
+        error
     }
 }
 
@@ -114,6 +155,7 @@ impl VideoSource for ScreenSource {
     fn next_frame(&mut self) -> Result<Option<VideoFrame>, SourceError> {
         self.device
             .next_frame(|w, h| fit_within(w, h, MAX_SCREEN_WIDTH, MAX_SCREEN_HEIGHT))
+            .map_err(|e| self.explain(e))
     }
 
     fn describe(&self) -> String {
@@ -125,6 +167,9 @@ impl VideoSource for ScreenSource {
     }
 }
 
+/// Frame rate a thumbnail's grab is opened at: FFmpeg reads a few frames while opening, so a
+/// low rate makes the wait long (about 5 s at 1 fps, for one picture).
+pub const THUMBNAIL_FPS: u32 = 30;
 /// Longest a thumbnail waits for the screen's first picture.
 pub const THUMBNAIL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
@@ -135,7 +180,7 @@ pub fn screen_thumbnail(
     width: u32,
     height: u32,
 ) -> Result<VideoFrame, SourceError> {
-    let mut source = ScreenSource::open(screen, 1)?;
+    let mut source = ScreenSource::open(screen, THUMBNAIL_FPS)?;
     let started = std::time::Instant::now();
     let frame = loop {
         if let Some(frame) = source.next_frame()? {
