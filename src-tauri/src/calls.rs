@@ -66,6 +66,9 @@ pub enum VideoChoice {
     Screen {
         /// Its id, as `screen_sources` lists it.
         id: Option<String>,
+        /// A camera (or the test pattern) shown in the screen's corner.
+        #[serde(default)]
+        corner: Option<Box<VideoChoice>>,
     },
     /// No camera.
     None,
@@ -94,7 +97,14 @@ impl VideoChoice {
             VideoChoice::Synthetic => VideoInput::Synthetic {
                 name: nickname.to_owned(),
             },
-            VideoChoice::Screen { id } => VideoInput::Screen(id.clone()),
+            VideoChoice::Screen { id, corner: None } => VideoInput::Screen(id.clone()),
+            VideoChoice::Screen {
+                id,
+                corner: Some(corner),
+            } => VideoInput::ScreenWithCorner {
+                screen: id.clone(),
+                corner: Box::new(corner.input(nickname)),
+            },
             VideoChoice::None => VideoInput::None,
         }
     }
@@ -890,6 +900,17 @@ mod tests {
                 .unwrap()
                 .video,
             VideoInput::Screen(Some("window:0x2a00007@:0".into()))
+        );
+        v["video"] = json!({"kind": "screen", "corner": {"kind": "camera", "id": "/dev/video0"}});
+        assert_eq!(
+            request(v.clone())
+                .config(RoomKind::MultiRoom)
+                .unwrap()
+                .video,
+            VideoInput::ScreenWithCorner {
+                screen: None,
+                corner: Box::new(VideoInput::Camera(Some("/dev/video0".into()))),
+            }
         );
         v["sendQuality"] = json!("4k");
         let e = request(v).config(RoomKind::MultiRoom).unwrap_err();

@@ -51,6 +51,9 @@ pub struct AppInfo {
     pub log_dir: Option<String>,
     /// Whether [`open_camera_privacy_settings`] has a page to open on this system.
     pub camera_privacy_settings: bool,
+    /// Whether sharing the screen needs the person's permission in the system's settings
+    /// (macOS), which `open_screen_privacy_settings` opens.
+    pub screen_privacy_settings: bool,
 }
 
 /// The system's page where camera access is allowed or denied, where it has one.
@@ -74,6 +77,7 @@ pub fn app_info(app: AppHandle) -> AppInfo {
             .ok()
             .map(|p| p.display().to_string()),
         camera_privacy_settings: CAMERA_PRIVACY_SETTINGS.is_some(),
+        screen_privacy_settings: crate::screen::SCREEN_PRIVACY_SETTINGS.is_some(),
     }
 }
 

@@ -83,6 +83,7 @@ pub fn run() -> tauri::Result<()> {
             commands::open_logs_folder,
             commands::reveal_saved_file,
             commands::open_camera_privacy_settings,
+            screen::open_screen_privacy_settings,
             commands::host_start,
             commands::host_status,
             commands::host_stop,

@@ -8,6 +8,26 @@ use quartet_call::{ScreenChoice, ScreenKind};
 use serde::Serialize;
 use std::io::Cursor;
 
+/// The system's page where screen recording is allowed, where the system asks for it: macOS
+/// shows other apps' windows to a screen grab only once the person allows it there.
+pub const SCREEN_PRIVACY_SETTINGS: Option<&str> = if cfg!(target_os = "macos") {
+    Some("x-apple.systempreferences:com.apple.preference.security?Privacy_ScreenCapture")
+} else {
+    None
+};
+
+/// Opens the system's screen-recording privacy settings (macOS).
+#[tauri::command]
+pub fn open_screen_privacy_settings(app: tauri::AppHandle) -> Result<(), AppError> {
+    use tauri_plugin_opener::OpenerExt;
+    let page = SCREEN_PRIVACY_SETTINGS.ok_or_else(|| {
+        AppError::InvalidInput("this system asks no permission to share the screen".into())
+    })?;
+    app.opener()
+        .open_url(page, None::<&str>)
+        .map_err(|e| AppError::Io(format!("cannot open {page}: {e}")))
+}
+
 /// Box each screen's picture is fitted into (its shape kept).
 pub const THUMBNAIL_SIZE: (u32, u32) = (320, 180);
 

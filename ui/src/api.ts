@@ -34,6 +34,8 @@ export interface AppInfo {
   logDir: string | null;
   /** Whether the system has a camera privacy page the app can open (Windows, macOS). */
   cameraPrivacySettings?: boolean;
+  /** Whether sharing the screen needs the person's permission in the system's settings (macOS). */
+  screenPrivacySettings?: boolean;
 }
 
 export interface HostInfo {
@@ -80,7 +82,7 @@ export interface Devices {
   speakers: AudioDevice[];
 }
 
-export type VideoChoice = { kind: "camera"; id: string | null } | { kind: "synthetic" } | { kind: "screen"; id?: string } | { kind: "none" };
+export type VideoChoice = { kind: "camera"; id: string | null } | { kind: "synthetic" } | { kind: "screen"; id?: string; corner?: VideoChoice } | { kind: "none" };
 
 /** A screen or window that can be shared; `id` goes back in a screen VideoChoice. */
 export interface ScreenSource {
@@ -293,6 +295,7 @@ export const api = {
   openLogsFolder: () => invoke<void>("open_logs_folder"),
   revealSavedFile: (path: string) => invoke<void>("reveal_saved_file", { path }),
   openCameraPrivacySettings: () => invoke<void>("open_camera_privacy_settings"),
+  openScreenPrivacySettings: () => invoke<void>("open_screen_privacy_settings"),
   hostStart: (lan: boolean) => invoke<HostInfo>("host_start", { lan }),
   hostStatus: () => invoke<HostInfo | null>("host_status"),
   hostStop: () => invoke<void>("host_stop"),

@@ -365,7 +365,9 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   }
   switchOnChange(cameraSelect, "camera", async (v) => {
     // Nothing of the screen goes out before the person has seen it and chosen it.
-    await api.switchCamera(app.settings.nickname, v === "screen" ? await chooseScreenShare() : videoChoice(v));
+    const camera = videoChoice(app.settings.camera);
+    const options = { corner: camera.kind === "camera" ? camera : null, permissionNote: app.info.screenPrivacySettings };
+    await api.switchCamera(app.settings.nickname, v === "screen" ? await chooseScreenShare(options) : videoChoice(v));
     hasCamera = v !== "none";
     ownReported = null;
     showMicAndCamera();

@@ -3,7 +3,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { ScreenSource } from "../api";
 import { setLocale } from "../i18n";
 import { byTestId } from "../test-support";
-import { ShareCancelled, chooseScreenShare, orderSources } from "./screen-picker";
+import { ShareCancelled, chooseScreenShare, orderSources, type ShareOptions } from "./screen-picker";
 
 const PNG = "data:image/png;base64,iVBORw0KGgo=";
 const source = (id: string, kind: ScreenSource["kind"], label = "", thumbnail: string | null = PNG): ScreenSource => ({
@@ -32,13 +32,13 @@ afterEach(() => {
 const cards = () => [...document.querySelectorAll<HTMLButtonElement>('[data-testid="screen-source"]')];
 const key = (k: string) => document.activeElement!.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true }));
 
-function open(sources: ScreenSource[] | Error = SOURCES): Promise<unknown> {
+function open(sources: ScreenSource[] | Error = SOURCES, options: ShareOptions = {}): Promise<unknown> {
   mockIPC((cmd) => {
     if (cmd !== "screen_sources") return null;
     if (sources instanceof Error) throw sources.message;
     return sources;
   });
-  return chooseScreenShare().catch((e: unknown) => e);
+  return chooseScreenShare(options).catch((e: unknown) => e);
 }
 
 describe("the screen picker", () => {
@@ -144,5 +144,23 @@ describe("the screen picker", () => {
     expect(byTestId("screen-share")!.textContent).toBe("共享");
     key("Escape");
     expect(await chosen).toBeInstanceOf(ShareCancelled);
+  });
+
+  it("offers the camera in the corner only when there is one, and says so in the choice", async () => {
+    const plain = open();
+    await vi.waitFor(() => expect(cards()).toHaveLength(5));
+    expect(byTestId("screen-corner")!.closest("label")!.hidden).toBe(true);
+    expect(byTestId("screen-permission")!.hidden).toBe(true);
+    (byTestId("screen-share") as HTMLButtonElement).click();
+    expect(await plain).toEqual({ kind: "screen", id: "desktop@:0" });
+
+    const camera = { kind: "camera" as const, id: "/dev/video0" };
+    const withCorner = open(SOURCES, { corner: camera, permissionNote: true });
+    await vi.waitFor(() => expect(cards()).toHaveLength(5));
+    expect(byTestId("screen-corner")!.closest("label")!.hidden).toBe(false);
+    expect(byTestId("screen-permission")!.textContent).toContain("Screen Recording");
+    (byTestId("screen-corner") as HTMLInputElement).click();
+    (byTestId("screen-share") as HTMLButtonElement).click();
+    expect(await withCorner).toEqual({ kind: "screen", id: "desktop@:0", corner: camera });
   });
 });

@@ -29,11 +29,19 @@ function caption(el: HTMLElement, source: ScreenSource, monitorNumber: number, h
   return tx(el, "screen.untitled");
 }
 
+/** What the picker offers beside the screens. */
+export interface ShareOptions {
+  /** The camera that can be shown in the screen's corner; null where there is none. */
+  corner?: VideoChoice | null;
+  /** Say that the system asks permission to record the screen, with a way to its settings (macOS). */
+  permissionNote?: boolean;
+}
+
 /**
  * Shows what could be shared and resolves with the picked screen's choice; rejects with
  * [`ShareCancelled`] when the person declines (Cancel, Escape, a click beside the dialog).
  */
-export function chooseScreenShare(): Promise<VideoChoice> {
+export function chooseScreenShare(options: ShareOptions = {}): Promise<VideoChoice> {
   return new Promise((resolve, reject) => {
     let cards: HTMLButtonElement[] = [];
     let sources: ScreenSource[] = [];
@@ -48,7 +56,10 @@ export function chooseScreenShare(): Promise<VideoChoice> {
       else resolve(choice);
     };
     const shareSelected = () => {
-      if (selected >= 0) finish({ kind: "screen", id: sources[selected].id });
+      if (selected < 0) return;
+      const choice: VideoChoice = { kind: "screen", id: sources[selected].id };
+      if (options.corner && cornerBox.checked) choice.corner = options.corner;
+      finish(choice);
     };
     const select = (index: number, focus = true) => {
       if (cards.length === 0) return;
@@ -79,13 +90,22 @@ export function chooseScreenShare(): Promise<VideoChoice> {
     share.addEventListener("click", shareSelected);
     const status = tx(h("p", { class: "muted", testid: "screen-status", attrs: { "aria-live": "polite" } }), "screen.loading");
     const grid = h("div", { class: "screen-sources", testid: "screen-sources" });
+    const cornerBox = h("input", { testid: "screen-corner", attrs: { type: "checkbox" } });
+    const cornerRow = h("label", { class: "check" }, cornerBox, tx(h("span"), "screen.corner"));
+    cornerRow.hidden = !options.corner;
+    const openSettings = tx(h("button", { class: "link", testid: "screen-permission-settings" }), "screen.openPermission");
+    openSettings.addEventListener("click", () => void api.openScreenPrivacySettings().catch(() => undefined));
+    const permission = h("p", { class: "note", testid: "screen-permission" }, tx(h("span"), "screen.permission"), " ", openSettings);
+    permission.hidden = !options.permissionNote;
     const dialog = h(
       "div",
       { class: "dialog card screen-dialog", attrs: { role: "dialog", "aria-modal": "true" }, testid: "screen-dialog" },
       h("div", { class: "card-head" }, tx(h("h2"), "screen.title")),
       tx(h("p", { class: "muted" }), "screen.body"),
+      permission,
       status,
       grid,
+      cornerRow,
       h("div", { class: "row end" }, cancel, share),
     );
     const backdrop = h("div", { class: "dialog-backdrop" }, dialog);
