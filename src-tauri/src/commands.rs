@@ -35,6 +35,8 @@ pub struct AppState {
     pub close_guard: CloseGuard,
     /// An invite link the page has not taken yet.
     pub invites: crate::invite::InviteInbox,
+    /// The machine's devices, followed.
+    pub devices: crate::devices::DeviceService,
 }
 
 type Result<T> = std::result::Result<T, AppError>;
@@ -153,74 +155,6 @@ pub async fn host_stop(state: State<'_, AppState>) -> Result<()> {
 #[tauri::command]
 pub async fn list_rooms(server: String) -> Result<Vec<RoomSummary>> {
     lobby::list_rooms(&server).await
-}
-
-/// A camera the pre-join offers.
-#[derive(Debug, Serialize)]
-pub struct CameraDto {
-    /// What to ask for.
-    pub id: String,
-    /// What to show.
-    pub name: String,
-}
-
-/// A microphone or speaker the pre-join offers.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AudioDeviceDto {
-    /// Its name.
-    pub name: String,
-    /// The system's default.
-    pub is_default: bool,
-}
-
-/// The devices on this machine.
-#[derive(Debug, Default, Serialize)]
-pub struct Devices {
-    /// Cameras.
-    pub cameras: Vec<CameraDto>,
-    /// Microphones.
-    pub microphones: Vec<AudioDeviceDto>,
-    /// Speakers.
-    pub speakers: Vec<AudioDeviceDto>,
-}
-
-/// Lists cameras, microphones and speakers (an empty list where a kind cannot be listed).
-#[tauri::command]
-pub async fn list_devices() -> Result<Devices> {
-    tokio::task::spawn_blocking(|| {
-        let audio = |list: Vec<quartet_media::AudioDeviceInfo>| {
-            list.into_iter()
-                .map(|d| AudioDeviceDto {
-                    name: d.name,
-                    is_default: d.is_default,
-                })
-                .collect()
-        };
-        Devices {
-            cameras: quartet_media::list_cameras()
-                .inspect_err(|e| log::warn!("{e}"))
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| CameraDto {
-                    id: c.id,
-                    name: c.name,
-                })
-                .collect(),
-            microphones: audio(
-                quartet_media::list_microphones()
-                    .inspect_err(|e| log::warn!("{e}"))
-                    .unwrap_or_default(),
-            ),
-            speakers: audio(
-                quartet_media::audio_out::list_speakers()
-                    .inspect_err(|e| log::warn!("{e}"))
-                    .unwrap_or_default(),
-            ),
-        }
-    })
-    .await
-    .map_err(|e| AppError::Device(e.to_string()))
 }
 
 /// Plays the test chime on `speaker` (`None`: the system default); a speaker that is missing

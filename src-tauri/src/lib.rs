@@ -8,6 +8,7 @@
 
 pub mod calls;
 pub mod commands;
+pub mod devices;
 pub mod diagnostics;
 pub mod error;
 pub mod host;
@@ -72,6 +73,7 @@ pub fn run() -> tauri::Result<()> {
                 startup::start_line(&app.package_info().version.to_string())
             );
             invite::listen(app.handle());
+            app.state::<AppState>().devices.start(app.handle());
             #[cfg(target_os = "linux")]
             if let Some(window) = app.get_webview_window("main") {
                 draw_without_compositing(&window);
@@ -88,7 +90,7 @@ pub fn run() -> tauri::Result<()> {
             commands::host_status,
             commands::host_stop,
             commands::list_rooms,
-            commands::list_devices,
+            devices::list_devices,
             commands::test_speaker,
             commands::preview_start,
             commands::preview_level,
@@ -140,6 +142,7 @@ pub fn run() -> tauri::Result<()> {
                     log::warn!("leaving the call on exit: {e}");
                 }
                 state.preview.stop().await;
+                state.devices.stop();
                 state.host.stop().await;
             });
         }

@@ -146,6 +146,12 @@ export interface Member {
   sharingScreen?: boolean;
 }
 
+/** A device in use that went away; the call went on with the system default. */
+export interface DeviceFellBack {
+  kind: "camera" | "microphone" | "speaker";
+  lost: string;
+}
+
 /** An invite link that opened the app: a room to go to, or why it could not be read. */
 export type InviteEvent = { type: "room"; server: string; roomId: string; kind: RoomKind | null } | { type: "refused"; reason: string };
 
@@ -321,6 +327,8 @@ export const api = {
   /** Calls `handler` when the window's close was held so the page can ask how to leave. */
   onCloseRequested: (handler: () => void) => listen("close-requested", handler),
   takeInvite: () => invoke<InviteEvent | null>("take_invite"),
+  onDevicesChanged: (handler: (devices: Devices) => void) => listen<Devices>("devices-changed", (e) => handler(e.payload)),
+  onDeviceFellBack: (handler: (lost: DeviceFellBack) => void) => listen<DeviceFellBack>("device-fell-back", (e) => handler(e.payload)),
   onInvite: (handler: (invite: InviteEvent) => void) => listen<InviteEvent>("invite-link", (e) => handler(e.payload)),
   setMicMuted: (muted: boolean) => invoke<void>("call_set_mic_muted", { muted }),
   setCameraEnabled: (enabled: boolean) => invoke<void>("call_set_camera_enabled", { enabled }),

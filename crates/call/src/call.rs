@@ -5,6 +5,7 @@
 use crate::config::{
     AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput, processing_for,
 };
+use crate::device_watch::{DeviceFallback, DeviceList, FallbackInput, InUse, fallback_for};
 use crate::devices::{FrameSlot, Previewed, error_kind, open_audio, open_video};
 use crate::diagnostics::Diagnostics;
 use crate::event::{
@@ -166,6 +167,8 @@ pub(crate) struct View {
     pub(crate) camera_enabled: bool,
     pub(crate) has_video: bool,
     pub(crate) ended: bool,
+    /// The named devices in use, for following the machine's devices.
+    pub(crate) in_use: InUse,
 }
 
 enum Command {
@@ -334,6 +337,29 @@ impl CallHandle {
     /// is no picture.
     pub fn snapshot_grid(&self, width: u32, height: u32) -> RgbaImage {
         self.grid_view().picture(width, height)
+    }
+
+    /// The named camera and microphone in use (devices that follow the system default are not
+    /// named), to notice when one goes away.
+    pub fn in_use(&self) -> InUse {
+        self.view.borrow().in_use.clone()
+    }
+
+    /// Switches from every device in use that `now` no longer lists to the system default, and
+    /// says which: a headset unplugged mid-call leaves the call on the built-in microphone.
+    pub async fn follow_devices(&self, now: &DeviceList) -> Vec<DeviceFallback> {
+        let fallbacks = fallback_for(&self.in_use(), now);
+        for f in &fallbacks {
+            let switched = match &f.now {
+                FallbackInput::Video(input) => self.switch_camera(input.clone()).await,
+                FallbackInput::Audio(input) => self.switch_microphone(input.clone()).await,
+                FallbackInput::Output(choice) => self.switch_speaker(choice.clone()).await,
+            };
+            if let Err(e) = switched {
+                tracing::warn!(kind = %f.kind, error = %e, "no default to fall back to");
+            }
+        }
+        fallbacks
     }
 
     /// Lays the grid out as the person sees it, for snapshots and recordings.
@@ -954,6 +980,17 @@ impl Actor {
             camera_enabled: self.camera_enabled,
             has_video: self.video_input != VideoInput::None,
             ended: false,
+            in_use: InUse {
+                camera: match &self.video_input {
+                    VideoInput::Camera(id) => id.clone(),
+                    _ => None,
+                },
+                microphone: match &self.audio_input {
+                    AudioInput::Microphone(name) => name.clone(),
+                    _ => None,
+                },
+                speaker: None,
+            },
         });
     }
 
@@ -1451,6 +1488,7 @@ impl Actor {
             camera_enabled: self.camera_enabled,
             has_video: false,
             ended: true,
+            in_use: InUse::default(),
         });
     }
 }

@@ -27,6 +27,7 @@
 
 mod call;
 pub mod config;
+pub mod device_watch;
 pub mod devices;
 pub mod diagnostics;
 pub mod event;
@@ -55,6 +56,7 @@ pub use call::{
 pub use config::{
     AudioInput, AudioOutputChoice, CallConfig, MediaSettings, VideoInput, processing_for,
 };
+pub use device_watch::{DEVICE_POLL, DeviceFallback, DeviceList, DeviceWatch, InUse};
 pub use devices::FrameSlot;
 pub use diagnostics::Diagnostics;
 pub use event::{CallEvent, Link, Participant, Placement, PlayerState, PublisherState};
@@ -68,6 +70,7 @@ pub use leaving::LeaveOptions;
 pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quality_preset::SendQuality;
 pub use quartet_media::source::DeviceKind;
+pub use quartet_media::{AudioDeviceInfo, CameraInfo};
 pub use quartet_media::{AudioFormat, StreamInfo, VideoFormat};
 pub use quartet_media::{AudioProcessing, ProcessingStats, RecordSummary, ffmpeg_versions};
 pub use quartet_room::{ApiCall, ChannelEntry, LeaveMode};

@@ -1,6 +1,6 @@
 // The call: a 2×2 grid (us top left, mirrored for a real camera; up to three members), controls, chat and people.
 
-import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type LeaveMode, type Stats, type TileState } from "../api";
+import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type Devices, type LeaveMode, type Stats, type TileState } from "../api";
 import type { App, RoomChoice, View } from "../app";
 import { clear, h, icon, ICONS } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
@@ -326,7 +326,10 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     devicesPop.hidden = !devicesPop.hidden;
     devicesButton.classList.toggle("active", !devicesPop.hidden);
     if (devicesPop.hidden) return;
-    const d = await api.listDevices().catch(() => ({ cameras: [], microphones: [], speakers: [] }));
+    fillDeviceLists(await api.listDevices().catch(() => ({ cameras: [], microphones: [], speakers: [] })));
+  }
+
+  function fillDeviceLists(d: Devices): void {
     const opt = (value: string, label: string) => h("option", { text: label, attrs: { value } });
     const optKey = (value: string, key: Key) => tx(h("option", { attrs: { value } }), key);
     cameraSelect.replaceChildren(
@@ -667,6 +670,25 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     pollMicMeter();
   })();
 
+  // Devices that come and go: the lists follow, and a device in use that went away is said.
+  const unlistenDevices = api
+    .onDevicesChanged((d) => {
+      if (!disposed && !devicesPop.hidden) fillDeviceLists(d);
+    })
+    .catch(() => null);
+  const unlistenFellBack = api
+    .onDeviceFellBack((f) => {
+      if (disposed) return;
+      toast(t(`toast.lost.${f.kind}`, { name: f.lost }), "error");
+      const fallback = { camera: { camera: "camera:" }, microphone: { microphone: "mic:" }, speaker: { speaker: "" } }[f.kind];
+      void app.update(fallback).then(() => {
+        cameraSelect.value = app.settings.camera;
+        micSelect.value = app.settings.microphone;
+        speakerSelect.value = app.settings.speaker;
+      });
+    })
+    .catch(() => null);
+
   // The window's close button while we host others: the same question, then quit.
   const unlistenClose = api.onCloseRequested(() => void leaveAsChosen(() => void api.appQuit())).catch(() => null);
 
@@ -676,7 +698,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       disposed = true;
       // Unlistening can fail once the app's event bridge is gone (the window closing): nothing
       // is left to listen to then.
-      void unlistenClose.then((unlisten) => unlisten?.()).catch(() => undefined);
+      for (const unlisten of [unlistenClose, unlistenDevices, unlistenFellBack]) void unlisten.then((u) => u?.()).catch(() => undefined);
       bus.listen(null);
       undockNotices(notices);
       window.clearTimeout(statsTimer);

@@ -294,6 +294,16 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
     ),
   );
 
+  // A device plugged in or removed shows at once; a preview whose device went away restarts.
+  const unlistenDevices = api
+    .onDevicesChanged((d) => {
+      if (disposed) return;
+      const before = [camera.value, microphone.value];
+      fillDevices(d);
+      if (camera.value !== before[0] || microphone.value !== before[1]) void restartPreview();
+    })
+    .catch(() => null);
+
   void (async () => {
     try {
       fillDevices(await api.listDevices());
@@ -310,6 +320,7 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
     element,
     dispose() {
       disposed = true;
+      void unlistenDevices.then((unlisten) => unlisten?.()).catch(() => undefined);
       window.clearTimeout(levelTimer);
       feed.close();
     },
