@@ -22,6 +22,7 @@ pub mod screen;
 pub mod snapshot;
 pub mod startup;
 pub mod video;
+pub mod window_place;
 
 use commands::AppState;
 use tauri::{Emitter, Manager, RunEvent, WindowEvent};
@@ -63,6 +64,8 @@ pub fn run() -> tauri::Result<()> {
                 .build(),
         )
         .plugin(tauri_plugin_store::Builder::default().build())
+        // The window opens where and as large as it was left (maximised included).
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
         .manage(AppState::default())
@@ -125,10 +128,12 @@ pub fn run() -> tauri::Result<()> {
             commands::video_ack,
             commands::video_close,
         ])
-        .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                hold_close_for_the_page(window, api);
+        .on_window_event(|window, event| match event {
+            WindowEvent::CloseRequested { api, .. } => hold_close_for_the_page(window, api),
+            WindowEvent::Moved(_) | WindowEvent::Resized(_) => {
+                window_place::changed(window.app_handle());
             }
+            _ => {}
         })
         .build(tauri::generate_context!())?;
     app.run(|app, event| {

@@ -295,6 +295,12 @@ async fn drive(setup: &E2eSetup) -> Result<()> {
             .status();
         report_failure(&client, &setup.out).await;
     }
+    if outcome.is_ok() {
+        // Left at this size, the app opens at it next time (the window-state plugin).
+        let (w, h) = invite::LEFT_AT;
+        let _ = client.set_window_size(w, h).await;
+        tokio::time::sleep(SETTLE).await;
+    }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, client.close()).await;
     let outcome = match outcome {
         Ok(()) => tokio::time::timeout(

@@ -7,6 +7,8 @@ use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
 use std::path::Path;
 
+/// The size the first run leaves its window at, which the app must open at again.
+pub const LEFT_AT: (u32, u32) = (1000, 700);
 /// The room the link names; no server answers there, which the pre-join does not need.
 const ROOM: &str = "room_e2e_invite";
 /// The link, as "Copy invite link" writes it.
@@ -45,5 +47,11 @@ async fn check(client: &Client, out: &Path) -> Result<()> {
     );
     css(client, "[data-testid=join-now]").await?;
     eprintln!("e2e: an invite link opened the pre-join of {ROOM}");
+    let size = client.get_window_size().await?;
+    eprintln!("e2e: the window opened at {size:?}, left at {LEFT_AT:?}");
+    ensure!(
+        (size.0 as u32, size.1 as u32) == LEFT_AT,
+        "the window opened at {size:?}, not where it was left ({LEFT_AT:?})"
+    );
     Ok(())
 }
