@@ -14,6 +14,12 @@ async function start(): Promise<void> {
   app.listenForInvites();
 }
 
+// Before the settings are read the language is not known: the failure is said in both, with the
+// detail (English, from the system) below for a bug report.
 start().catch((e) => {
-  document.body.textContent = `Quartet could not start: ${JSON.stringify(e)}`;
+  const detail = document.createElement("pre");
+  detail.textContent = typeof e === "string" ? e : JSON.stringify(e);
+  const said = document.createElement("p");
+  said.textContent = "Quartet could not start. Quartet 无法启动。";
+  document.body.replaceChildren(said, detail);
 });

@@ -711,10 +711,6 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   };
 }
 
-export function errorMessage(e: unknown): string {
-  return `${errorText(e)} (${errorDetail(e)})`;
-}
-
 /** A device's failure in the current language; its own English detail is shown only in English. */
 export function deviceErrorText(device: string, message: string): string {
   const name = t(`device.${device}` as Key);

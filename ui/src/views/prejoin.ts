@@ -8,7 +8,7 @@ import { t, tx, type Key } from "../i18n";
 import { avatarHue, initials } from "../model";
 import { audioChoice, audioProcessing, mirrorsSelfView, videoChoice } from "../settings";
 import { VideoFeed } from "../video/feed";
-import { CallBus } from "./call";
+import { CallBus, deviceErrorText } from "./call";
 
 /** How often the level meter reads the microphone. */
 export const LEVEL_POLL_MS = 100;
@@ -127,7 +127,7 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
     pick(speaker, s.speaker, "");
   }
 
-  function noteWithFix(note: HTMLElement, text: Key, fix: Key, select: HTMLSelectElement, value: string, detail?: string): void {
+  function noteWithFix(note: HTMLElement, text: Key, fix: Key, select: HTMLSelectElement, value: string, detail?: string, tooltip?: string): void {
     if (select.value === value) {
       note.replaceChildren();
       return;
@@ -137,7 +137,7 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
       select.value = value;
       select.dispatchEvent(new Event("change"));
     });
-    const line = detail ? h("span", { text: detail }) : tx(h("span"), text);
+    const line = detail ? h("span", { text: detail, title: tooltip ?? "" }) : tx(h("span"), text);
     note.replaceChildren(line, " ", button);
   }
 
@@ -173,10 +173,10 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
         showCameraDenied(p);
         continue;
       }
-      const device = t(`device.${p.device}` as Key);
-      const words = p.reason === "noDevice" ? t(p.device === "camera" ? "prejoin.noCameraFound" : "prejoin.noMicrophoneFound") : t("prejoin.deviceProblem", { device, message: p.message });
-      if (p.device === "camera") noteWithFix(cameraNote, "prejoin.noCameraFound", "prejoin.useSynthetic", camera, "synthetic", words);
-      if (p.device === "microphone") noteWithFix(micNote, "prejoin.noMicrophoneFound", "prejoin.useTone", microphone, "tone", words);
+      // The device's own words are English: said in English, a tooltip otherwise.
+      const words = p.reason === "noDevice" ? t(p.device === "camera" ? "prejoin.noCameraFound" : "prejoin.noMicrophoneFound") : deviceErrorText(p.device, p.message);
+      if (p.device === "camera") noteWithFix(cameraNote, "prejoin.noCameraFound", "prejoin.useSynthetic", camera, "synthetic", words, p.message);
+      if (p.device === "microphone") noteWithFix(micNote, "prejoin.noMicrophoneFound", "prejoin.useTone", microphone, "tone", words, p.message);
     }
   }
 
