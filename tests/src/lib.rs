@@ -2,6 +2,7 @@
 //! or pointing its members at an external RTMP server such as nginx-rtmp), members with
 //! synthetic media, and waits that end on events, never on a fixed sleep.
 
+#[cfg(target_os = "linux")]
 pub mod xvfb;
 
 use anyhow::{Context, Result, bail};

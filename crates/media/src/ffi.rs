@@ -15,7 +15,7 @@ use ffmpeg_next::ffi;
 use ffmpeg_next::format::context::{Input, Output};
 use ffmpeg_next::util::interrupt::{self, InterruptGuard};
 use ffmpeg_next::{Dictionary, Error, codec};
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::ops::{Deref, DerefMut};
 use std::ptr;
 
@@ -154,6 +154,8 @@ where
 }
 
 /// One capture device as an FFmpeg input device lists it: (name to open, human description).
+/// Not on macOS, where avfoundation lists nothing this way and AVFoundation itself is asked.
+#[cfg(not(target_os = "macos"))]
 pub(crate) fn list_input_sources(format: &str) -> Result<Vec<(String, String)>, Error> {
     let fmt = find_input_format(format)?;
     // SAFETY: `list` is allocated by FFmpeg and freed here on every path; strings are copied out
@@ -177,7 +179,7 @@ pub(crate) fn list_input_sources(format: &str) -> Result<Vec<(String, String)>, 
                     if p.is_null() {
                         String::new()
                     } else {
-                        CStr::from_ptr(p).to_string_lossy().into_owned()
+                        std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
                     }
                 };
                 out.push((text((*dev).device_name), text((*dev).device_description)));
@@ -253,7 +255,7 @@ struct TcpContextHead {
 /// # Safety
 /// `obj` is null or points to an object whose first field is a `const AVClass *`.
 #[cfg(target_os = "linux")]
-unsafe fn class_name(obj: *const std::ffi::c_void) -> Option<&'static CStr> {
+unsafe fn class_name(obj: *const std::ffi::c_void) -> Option<&'static std::ffi::CStr> {
     if obj.is_null() {
         return None;
     }
@@ -263,7 +265,7 @@ unsafe fn class_name(obj: *const std::ffi::c_void) -> Option<&'static CStr> {
         if class.is_null() || (*class).class_name.is_null() {
             return None;
         }
-        Some(CStr::from_ptr((*class).class_name))
+        Some(std::ffi::CStr::from_ptr((*class).class_name))
     }
 }
 
@@ -387,6 +389,26 @@ pub(crate) mod camera_authorization {
                 None => 0,
             }
         }
+    }
+
+    /// The names of the cameras AVFoundation offers, in its own order (the order FFmpeg's
+    /// avfoundation numbers them in); empty when the framework lacks the media type.
+    pub(crate) fn cameras() -> Vec<String> {
+        // SAFETY: as in `status`.
+        let Some(video) = (unsafe { AVMediaTypeVideo }) else {
+            return Vec::new();
+        };
+        // SAFETY: video is a valid media type; the returned array and its devices are retained
+        // for as long as they are read. The discovery session that replaces this call needs the
+        // device types listed one by one, which would leave out any a newer macOS adds.
+        #[allow(deprecated)]
+        let devices = unsafe { AVCaptureDevice::devicesWithMediaType(video) };
+        devices
+            .to_vec()
+            .iter()
+            // SAFETY: a plain property read of a retained device.
+            .map(|d| unsafe { d.localizedName() }.to_string())
+            .collect()
     }
 
     /// Shows the system's camera prompt (only while undecided) and waits at most `timeout` for

@@ -67,6 +67,17 @@ fn device_url(id: &str) -> String {
 /// The cameras on this machine; empty when there are none.
 pub fn list_cameras() -> Result<Vec<CameraInfo>, SourceError> {
     crate::init();
+    // FFmpeg's avfoundation cannot list its devices through the device API; AVFoundation can,
+    // and its names are what avfoundation opens a camera by.
+    #[cfg(target_os = "macos")]
+    return Ok(crate::ffi::camera_authorization::cameras()
+        .into_iter()
+        .map(|name| CameraInfo {
+            id: name.clone(),
+            name,
+        })
+        .collect());
+    #[cfg(not(target_os = "macos"))]
     match ffi::list_input_sources(CAMERA_DEVICE_FORMAT) {
         Ok(list) => Ok(list
             .into_iter()
@@ -81,12 +92,6 @@ pub fn list_cameras() -> Result<Vec<CameraInfo>, SourceError> {
             .collect()),
         // FFmpeg built without this input device: no camera can be used.
         Err(Error::DemuxerNotFound) => Ok(Vec::new()),
-        // avfoundation cannot enumerate through this API; its default camera is index 0 and
-        // opening it tells whether there is one.
-        Err(_) if cfg!(target_os = "macos") => Ok(vec![CameraInfo {
-            id: "0".to_owned(),
-            name: "Default camera".to_owned(),
-        }]),
         Err(e) => Err(SourceError::Failed {
             kind: DeviceKind::Camera,
             reason: format!("cannot list cameras: {e}"),
