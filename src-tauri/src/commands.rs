@@ -87,9 +87,13 @@ pub fn app_info(app: AppHandle) -> AppInfo {
 /// refused us can be allowed.
 #[tauri::command]
 pub fn open_camera_privacy_settings(app: AppHandle) -> Result<()> {
-    let page = CAMERA_PRIVACY_SETTINGS.ok_or_else(|| {
-        AppError::InvalidInput("this system has no camera privacy settings to open".into())
-    })?;
+    open_settings_page(&app, CAMERA_PRIVACY_SETTINGS, "camera privacy settings")
+}
+
+/// Opens one of the system's settings pages; `what` names it where this system has none.
+pub fn open_settings_page(app: &AppHandle, page: Option<&str>, what: &str) -> Result<()> {
+    let page =
+        page.ok_or_else(|| AppError::InvalidInput(format!("this system has no {what} to open")))?;
     app.opener()
         .open_url(page, None::<&str>)
         .map_err(|e| AppError::Io(format!("cannot open {page}: {e}")))

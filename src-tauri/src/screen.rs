@@ -19,13 +19,7 @@ pub const SCREEN_PRIVACY_SETTINGS: Option<&str> = if cfg!(target_os = "macos") {
 /// Opens the system's screen-recording privacy settings (macOS).
 #[tauri::command]
 pub fn open_screen_privacy_settings(app: tauri::AppHandle) -> Result<(), AppError> {
-    use tauri_plugin_opener::OpenerExt;
-    let page = SCREEN_PRIVACY_SETTINGS.ok_or_else(|| {
-        AppError::InvalidInput("this system asks no permission to share the screen".into())
-    })?;
-    app.opener()
-        .open_url(page, None::<&str>)
-        .map_err(|e| AppError::Io(format!("cannot open {page}: {e}")))
+    crate::commands::open_settings_page(&app, SCREEN_PRIVACY_SETTINGS, "screen recording settings")
 }
 
 /// Box each screen's picture is fitted into (its shape kept).

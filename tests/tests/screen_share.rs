@@ -85,16 +85,21 @@ fn media(width: u32, height: u32) -> MediaSettings {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_shared_screen_reaches_another_member_legible() -> Result<()> {
-    init_tracing();
+/// An Xvfb screen showing [`text_page`], and that page's luma to score pictures against.
+fn screen_showing_text() -> Result<(Xvfb, Vec<u8>)> {
     let x = start_xvfb()?;
     let dir = tempfile::tempdir()?;
     let page = text_page();
     let file = dir.path().join("page.png");
     page.save(&file)?;
     show_on_root(&x.name, &file)?;
-    let want = luma_bt601(page.as_raw());
+    Ok((x, luma_bt601(page.as_raw())))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_screen_reaches_another_member_legible() -> Result<()> {
+    init_tracing();
+    let (x, want) = screen_showing_text()?;
 
     let host = Host::with_relay(|_| {}).await?;
     let mut sharer = member_config(
@@ -186,12 +191,8 @@ async fn a_shared_screen_reaches_another_member_legible() -> Result<()> {
 
 #[test]
 fn the_picture_shown_before_sharing_is_the_screen() -> Result<()> {
-    let x = start_xvfb()?;
-    let dir = tempfile::tempdir()?;
+    let (x, _) = screen_showing_text()?;
     let page = text_page();
-    let file = dir.path().join("page.png");
-    page.save(&file)?;
-    show_on_root(&x.name, &file)?;
     let thumb = screen_thumbnail(Some(&x.name), 480, 270)?;
     ensure!((thumb.width(), thumb.height()) == (480, 270), "{thumb:?}");
     let small = image::imageops::resize(&page, 480, 270, image::imageops::FilterType::Triangle);
@@ -231,13 +232,7 @@ fn likeness(viewer: &TestMember, id: &str, want: &[u8]) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sharing_mid_call_tells_the_room_and_keeps_the_others_playing() -> Result<()> {
     init_tracing();
-    let x = start_xvfb()?;
-    let dir = tempfile::tempdir()?;
-    let page = text_page();
-    let file = dir.path().join("page.png");
-    page.save(&file)?;
-    show_on_root(&x.name, &file)?;
-    let want = luma_bt601(page.as_raw());
+    let (x, want) = screen_showing_text()?;
 
     let host = Host::with_relay(|_| {}).await?;
     let target = JoinTarget::Create {

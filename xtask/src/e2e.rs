@@ -264,19 +264,7 @@ async fn drive(setup: &E2eSetup) -> Result<()> {
         .await?;
     }
 
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("wry"));
-    caps.insert(
-        "tauri:options".into(),
-        json!({ "application": setup.app.display().to_string() }),
-    );
-    // Plain HTTP to the driver on loopback: no TLS stack to build or configure.
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let client = ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .context("could not open the app through tauri-driver")?;
+    let client = open_app(&setup.app, &[], driver_port).await?;
     let outcome = match tokio::time::timeout(
         SCENARIO_TIMEOUT,
         scenario(&client, setup, &mut procs, &display_name),
@@ -313,6 +301,23 @@ async fn drive(setup: &E2eSetup) -> Result<()> {
     };
     drop(procs);
     outcome
+}
+
+/// Starts the app at `app` with `args` through tauri-driver on `driver_port`.
+async fn open_app(app: &Path, args: &[&str], driver_port: u16) -> Result<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": app.display().to_string(), "args": args }),
+    );
+    // Plain HTTP to the driver on loopback: no TLS stack to build or configure.
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .with_context(|| format!("could not open the app through tauri-driver with {args:?}"))
 }
 
 /// Prints what a failed run leaves to read, since CI keeps only the output: the tiles as the

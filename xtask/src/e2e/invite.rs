@@ -1,10 +1,9 @@
 //! The app started by an invite link, as the system starts it when a `quartet://join?…` link is
 //! clicked: it opens at the pre-join of that room, on the link's server.
 
-use super::{SETTLE, css, screenshot};
-use anyhow::{Context, Result, ensure};
-use fantoccini::{Client, ClientBuilder};
-use serde_json::json;
+use super::{SETTLE, css, open_app, screenshot};
+use anyhow::{Result, ensure};
+use fantoccini::Client;
 use std::path::Path;
 
 /// The size the first run leaves its window at, which the app must open at again.
@@ -18,18 +17,7 @@ const LINK: &str =
 /// Starts the app at `app` with the link through the driver on `driver_port`, and checks where
 /// it opens; a screenshot goes to `out`.
 pub async fn launched_by_link(app: &Path, driver_port: u16, out: &Path) -> Result<()> {
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("wry"));
-    caps.insert(
-        "tauri:options".into(),
-        json!({ "application": app.display().to_string(), "args": [LINK] }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let client = ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .context("could not start the app with an invite link")?;
+    let client = open_app(app, &[LINK], driver_port).await?;
     let outcome = check(&client, out).await;
     let _ = tokio::time::timeout(SETTLE * 10, client.close()).await;
     outcome
