@@ -3,7 +3,7 @@
 import { api, errorText, type AppInfo, type CallInfo, type HostInfo, type InviteEvent, type Target } from "./api";
 import { h, icon, ICONS, clear } from "./dom";
 import { resolveLocale, retranslate, setLocale, t, tx, txAttr } from "./i18n";
-import { SettingsStore, type Settings } from "./settings";
+import { SettingsStore, applyTheme, type Settings } from "./settings";
 import { toast } from "./toast";
 import { openSettings } from "./views/settings";
 import { renderLobby } from "./views/lobby";
@@ -39,6 +39,7 @@ export class App {
     const brand = h("div", { class: "brand" }, h("img", { attrs: { src: "./icon.png", alt: "" } }), h("span", { text: "Quartet" }));
     this.main = h("main", { class: "view" });
     root.append(h("header", { class: "topbar" }, brand, h("div", { class: "spacer" }), settingsButton), this.main);
+    applyTheme(this.settings.theme);
     // The end-to-end test reads the video figures from here.
     (window as unknown as { __quartet: unknown }).__quartet = { feedStats: allFeedStats };
   }
@@ -51,6 +52,7 @@ export class App {
     const before = this.settings.language;
     const next = await this.store.update(patch);
     if (next.language !== before) this.applyLanguage();
+    applyTheme(next.theme);
     return next;
   }
 

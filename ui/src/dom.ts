@@ -89,3 +89,43 @@ export const ICONS = {
   close: '<path d="M6 6l12 12M18 6L6 18"/>',
   back: '<path d="M15 5l-7 7 7 7"/>',
 };
+
+let dialogIds = 0;
+
+/**
+ * Makes `dialog` a modal dialog for assistive technology and the keyboard: named by its first
+ * heading, Tab and Shift+Tab kept inside it, and the focus given back to where it was when
+ * the returned function closes it.
+ */
+export function holdDialog(dialog: HTMLElement): () => void {
+  const heading = dialog.querySelector("h2, h3");
+  if (heading) {
+    heading.id ||= `dialog-title-${++dialogIds}`;
+    dialog.setAttribute("aria-labelledby", heading.id);
+  }
+  const before = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+  const onTab = (e: KeyboardEvent) => {
+    if (e.key !== "Tab") return;
+    const focusable = [...dialog.querySelectorAll<HTMLElement>("button, input, select, textarea, a[href], [tabindex]")].filter(
+      (el) => !(el as HTMLButtonElement).disabled && el.tabIndex >= 0 && !el.closest("[hidden]"),
+    );
+    if (focusable.length === 0) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    if (e.shiftKey && document.activeElement === first) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && document.activeElement === last) {
+      e.preventDefault();
+      first.focus();
+    } else if (!dialog.contains(document.activeElement)) {
+      e.preventDefault();
+      first.focus();
+    }
+  };
+  document.addEventListener("keydown", onTab, true);
+  return () => {
+    document.removeEventListener("keydown", onTab, true);
+    if (before?.isConnected) before.focus();
+  };
+}

@@ -45,3 +45,17 @@ describe("settings", () => {
     expect(mirrorsSelfView("none")).toBe(false);
   });
 });
+
+describe("the colours", () => {
+  it("follow the system unless light or dark is chosen, and a stored nonsense is the system's", async () => {
+    // The page's own element takes the setting when it is chosen (see app.ts).
+    const { applyTheme } = await import("./settings");
+    const root = document.createElement("html");
+    applyTheme("light", root);
+    expect(root.dataset.theme).toBe("light");
+    applyTheme("system", root);
+    expect(root.dataset.theme).toBeUndefined();
+    expect(sanitize({ theme: "neon" }).theme).toBe("system");
+    expect(sanitize({ theme: "dark" }).theme).toBe("dark");
+  });
+});

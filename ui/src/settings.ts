@@ -5,6 +5,8 @@ import type { AudioChoice, AudioProcessing, SendQuality, VideoChoice } from "./a
 import type { LanguageSetting } from "./i18n";
 
 export type VideoPath = "auto" | "webcodecs" | "webgl";
+/** The page's colours: as the system says, or always light or dark. */
+export type Theme = "system" | "light" | "dark";
 /** What leaving a call we host does: ask each time, hand the room over, or end it for all. */
 export type HostLeave = "ask" | "leave" | "end";
 
@@ -35,6 +37,14 @@ export interface Settings {
   hostLeave: HostLeave;
   /** The picture we send (HD needs a good uplink; the call steps down on a narrow one). */
   sendQuality: SendQuality;
+  /** Light or dark colours, or the system's. */
+  theme: Theme;
+}
+
+/** Shows the page in `theme`'s colours (the stylesheet follows the system unless told). */
+export function applyTheme(theme: Theme, root: HTMLElement = document.documentElement): void {
+  if (theme === "system") delete root.dataset.theme;
+  else root.dataset.theme = theme;
 }
 
 export const DEFAULTS: Settings = {
@@ -55,6 +65,7 @@ export const DEFAULTS: Settings = {
   gainControl: true,
   hostLeave: "ask",
   sendQuality: "360p15",
+  theme: "system",
 };
 
 /** The microphone cleaning switches of `s`, as the app takes them. */
@@ -77,6 +88,7 @@ export function sanitize(raw: unknown): Settings {
   if (!["auto", "webcodecs", "webgl"].includes(out.videoPath)) out.videoPath = DEFAULTS.videoPath;
   if (!["ask", "leave", "end"].includes(out.hostLeave)) out.hostLeave = DEFAULTS.hostLeave;
   if (!["360p15", "540p30", "720p15", "720p30"].includes(out.sendQuality)) out.sendQuality = DEFAULTS.sendQuality;
+  if (!["system", "light", "dark"].includes(out.theme)) out.theme = DEFAULTS.theme;
   return out;
 }
 

@@ -15,6 +15,7 @@ import { recordControl } from "./record";
 import { ShareCancelled, chooseScreenShare } from "./screen-picker";
 import { webCodecsSupported } from "../video/feed";
 import { Tile } from "./tile";
+import { PUSH_TO_TALK_KEY, ariaShortcut, isMac, isTyping, matchShortcut, shortcutLabel, type ShortcutAction } from "../shortcuts";
 import { NO_SPOTLIGHT, backToGrid, followMembers, spotlightCell, togglePin as pinOrUnpin, type Spotlight } from "../spotlight";
 
 /** How often the figures behind the speaking highlight and the stats overlay are read. */
@@ -226,7 +227,8 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   const micButton = control(ICONS.mic, "call.mute", "toggle-mic", () => void toggleMic());
   // Our level after cleaning, so the meter shows what the others would hear (muted or not).
   const micMeterFill = h("div", { class: "meter-fill", testid: "call-mic-level" });
-  const micMeter = h("div", { class: "meter mic-meter", attrs: { role: "meter", "aria-valuemin": 0, "aria-valuemax": 1 } }, micMeterFill);
+  const micMeter = h("div", { class: "meter mic-meter", attrs: { role: "meter", "aria-valuemin": 0, "aria-valuemax": 1, "aria-valuenow": 0 } }, micMeterFill);
+  txAttr(micMeter, "aria-label", "call.micLevel");
   txAttr(micMeter, "title", "call.micLevel");
   let micMeterTimer = 0;
   function pollMicMeter(): void {
@@ -284,14 +286,24 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     tiles[0].setState(videoOn ? (ownReported ?? "connecting") : "cameraOff");
   }
 
-  async function toggleMic(): Promise<void> {
-    try {
-      await api.setMicMuted(!micMuted);
-      micMuted = !micMuted;
-      showMicAndCamera();
-    } catch (e) {
-      app.fail(e);
-    }
+  /** Changes to the microphone, in order: each toggle acts on the state the one before left. */
+  let micQueue: Promise<void> = Promise.resolve();
+  function setMic(muted: boolean | "toggle"): Promise<void> {
+    micQueue = micQueue.then(async () => {
+      const want = muted === "toggle" ? !micMuted : muted;
+      if (disposed || micMuted === want) return;
+      try {
+        await api.setMicMuted(want);
+        micMuted = want;
+        showMicAndCamera();
+      } catch (e) {
+        app.fail(e);
+      }
+    });
+    return micQueue;
+  }
+  function toggleMic(): Promise<void> {
+    return setMic("toggle");
   }
 
   async function toggleCamera(): Promise<void> {
@@ -325,6 +337,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   async function toggleDevices(): Promise<void> {
     devicesPop.hidden = !devicesPop.hidden;
     devicesButton.classList.toggle("active", !devicesPop.hidden);
+    devicesButton.setAttribute("aria-expanded", String(!devicesPop.hidden));
     if (devicesPop.hidden) return;
     fillDeviceLists(await api.listDevices().catch(() => ({ cameras: [], microphones: [], speakers: [] })));
   }
@@ -413,9 +426,10 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     diagnosticsPane.element.hidden = panel !== "diagnostics";
     sidePanel.classList.toggle("wide", panel === "diagnostics");
     diagnosticsPane.show(panel === "diagnostics");
-    chatButton.classList.toggle("active", panel === "chat");
-    peopleButton.classList.toggle("active", panel === "people");
-    diagnosticsButton.classList.toggle("active", panel === "diagnostics");
+    for (const [button, which] of [[chatButton, "chat"], [peopleButton, "people"], [diagnosticsButton, "diagnostics"]] as const) {
+      button.classList.toggle("active", panel === which);
+      button.setAttribute("aria-pressed", String(panel === which));
+    }
     if (panel === "chat") {
       unread = 0;
       chatBadge.hidden = true;
@@ -471,6 +485,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   function toggleStats(): void {
     statsOn = !statsOn;
     statsButton.classList.toggle("active", statsOn);
+    statsButton.setAttribute("aria-pressed", String(statsOn));
     grid.classList.toggle("show-stats", statsOn);
   }
 
@@ -642,10 +657,41 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   });
   resized.observe(grid);
 
+  const mac = isMac(navigator.platform || navigator.userAgent);
+  /** Unmuted by holding the push-to-talk key, to mute again when it is let go. */
+  let talking = false;
+  const shortcutRuns: Record<ShortcutAction, () => void> = {
+    mute: () => void toggleMic(),
+    camera: () => void toggleCamera(),
+    chat: () => togglePanel("chat"),
+    leave: () => void leaveAsChosen(),
+  };
+  for (const [action, button] of [["mute", micButton], ["camera", camButton], ["chat", chatButton], ["leave", leaveButton]] as const) {
+    button.setAttribute("aria-keyshortcuts", ariaShortcut(action, mac));
+    // The keys read the same in every language: the tooltip is them alone.
+    button.title = shortcutLabel(action, mac);
+  }
   function onKey(e: KeyboardEvent): void {
     if (e.key === "Escape" && full !== null) toggleFull(full);
+    if (disposed || isTyping(e.target)) return;
+    const action = matchShortcut(e, mac);
+    if (action) {
+      e.preventDefault();
+      shortcutRuns[action]();
+    } else if (e.key === PUSH_TO_TALK_KEY && micMuted && !talking && !e.repeat) {
+      e.preventDefault();
+      talking = true;
+      void setMic(false);
+    }
   }
+  function onKeyUp(e: KeyboardEvent): void {
+    if (e.key !== PUSH_TO_TALK_KEY || !talking) return;
+    talking = false;
+    void setMic(true);
+  }
+
   document.addEventListener("keydown", onKey);
+  document.addEventListener("keyup", onKeyUp);
 
   // Notices sit in a lane of their own, so none covers a face; they leave with the call.
   const notices = h("div", { class: "notices", testid: "notices", attrs: { "aria-live": "polite" } });
@@ -705,6 +751,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       window.clearTimeout(micMeterTimer);
       diagnosticsPane.dispose();
       document.removeEventListener("keydown", onKey);
+      document.removeEventListener("keyup", onKeyUp);
       resized.disconnect();
       tiles.forEach((tile) => tile.closeFeed());
     },

@@ -3,7 +3,7 @@
 
 import { api, type LeaveMode, type LeaveOptions } from "../api";
 import type { App } from "../app";
-import { h } from "../dom";
+import { h, holdDialog } from "../dom";
 import { tx } from "../i18n";
 import type { HostLeave } from "../settings";
 
@@ -34,6 +34,7 @@ export function askHowToLeave(options: LeaveOptions): Promise<LeaveAnswer | null
   return new Promise((resolve) => {
     const remember = h("input", { attrs: { type: "checkbox" }, testid: "leave-remember" }) as HTMLInputElement;
     const finish = (mode: LeaveMode | null) => {
+      release();
       backdrop.remove();
       document.removeEventListener("keydown", onKey);
       resolve(mode ? { mode, remember: remember.checked } : null);
@@ -65,6 +66,7 @@ export function askHowToLeave(options: LeaveOptions): Promise<LeaveAnswer | null
       if (e.target === backdrop) finish(null);
     });
     document.addEventListener("keydown", onKey);
+    const release = holdDialog(dialog);
     document.body.appendChild(backdrop);
     (buttons[1] ?? buttons[0]).focus();
   });

@@ -4,7 +4,7 @@
 import { api, errorDetail, errorText, type DeviceProblem, type Devices, type JoinRequest } from "../api";
 import type { App, RoomChoice, View } from "../app";
 import { h, icon, ICONS, markSelfMirror } from "../dom";
-import { t, tx, type Key } from "../i18n";
+import { t, tx, txAttr, type Key } from "../i18n";
 import { avatarHue, initials } from "../model";
 import { audioChoice, audioProcessing, mirrorsSelfView, videoChoice } from "../settings";
 import { VideoFeed } from "../video/feed";
@@ -47,7 +47,8 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
   const cameraOffNote = h("div", { class: "camera-off-note", testid: "preview-camera-off" }, offAvatar, tx(h("span"), "prejoin.joinCameraOff"));
   const preview = h("div", { class: "preview", testid: "preview" }, canvas, previewOff, cameraOffNote);
   const meterFill = h("div", { class: "meter-fill", testid: "mic-level" });
-  const meter = h("div", { class: "meter", attrs: { role: "meter", "aria-valuemin": 0, "aria-valuemax": 1 } }, meterFill);
+  const meter = h("div", { class: "meter", attrs: { role: "meter", "aria-valuemin": 0, "aria-valuemax": 1, "aria-valuenow": 0 } }, meterFill);
+  txAttr(meter, "aria-label", "call.micLevel");
 
   const camera = h("select", { class: "input", testid: "camera-select" });
   const microphone = h("select", { class: "input", testid: "microphone-select" });

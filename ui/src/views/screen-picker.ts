@@ -2,7 +2,7 @@
 // shared, as the others would see it, and picks one (or none).
 
 import { api, errorText, type ScreenSource, type VideoChoice } from "../api";
-import { h } from "../dom";
+import { h, holdDialog } from "../dom";
 import { tx } from "../i18n";
 
 /** The person chose not to share: no error to report. */
@@ -50,6 +50,7 @@ export function chooseScreenShare(options: ShareOptions = {}): Promise<VideoChoi
     const finish = (choice: VideoChoice | Error) => {
       if (done) return;
       done = true;
+      release();
       backdrop.remove();
       document.removeEventListener("keydown", onKey, true);
       if (choice instanceof Error) reject(choice);
@@ -113,6 +114,7 @@ export function chooseScreenShare(options: ShareOptions = {}): Promise<VideoChoi
       if (e.target === backdrop) finish(new ShareCancelled());
     });
     document.addEventListener("keydown", onKey, true);
+    const release = holdDialog(dialog);
     document.body.appendChild(backdrop);
     cancel.focus();
 

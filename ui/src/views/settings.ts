@@ -1,8 +1,9 @@
 // The settings dialog: language, video decoding path, logs, version.
 
+import { isMac, shortcutLabel } from "../shortcuts";
 import { api } from "../api";
 import type { App } from "../app";
-import { h, icon, ICONS } from "../dom";
+import { h, icon, ICONS, holdDialog } from "../dom";
 import { tx, txAttr, type Key } from "../i18n";
 import { audioProcessing, type Settings } from "../settings";
 import { exportNow } from "./diagnostics";
@@ -18,6 +19,7 @@ function select<K extends keyof Settings>(app: App, key: K, options: [Settings[K
 export function openSettings(app: App): void {
   if (document.querySelector(".dialog-backdrop")) return;
   const close = () => {
+    release();
     backdrop.remove();
     document.removeEventListener("keydown", onKey);
   };
@@ -71,6 +73,21 @@ export function openSettings(app: App): void {
     ],
     "host-leave-select",
   );
+  const theme = select(
+    app,
+    "theme",
+    [
+      ["system", "settings.themeSystem"],
+      ["light", "settings.themeLight"],
+      ["dark", "settings.themeDark"],
+    ],
+    "theme-select",
+  );
+  const mac = isMac(navigator.platform || navigator.userAgent);
+  const shortcutRows = (["mute", "camera", "chat", "leave"] as const).map((action) =>
+    h("div", { class: "row shortcut", testid: `shortcut-${action}` }, tx(h("span", { class: "grow" }), `shortcut.${action}`), h("kbd", { text: shortcutLabel(action, mac) })),
+  );
+  shortcutRows.push(h("div", { class: "row shortcut", testid: "shortcut-talk" }, tx(h("span", { class: "grow" }), "shortcut.pushToTalk"), tx(h("kbd"), "shortcut.space")));
   const dataSaver = h("input", { attrs: { type: "checkbox" }, testid: "data-saver" }) as HTMLInputElement;
   dataSaver.checked = app.settings.dataSaver;
   dataSaver.addEventListener("change", () => {
@@ -102,11 +119,13 @@ export function openSettings(app: App): void {
     { class: "dialog card", attrs: { role: "dialog", "aria-modal": "true" }, testid: "settings" },
     h("div", { class: "card-head" }, tx(h("h2"), "settings.title"), x),
     h("label", { class: "field" }, tx(h("span"), "settings.language"), language),
+    h("label", { class: "field" }, tx(h("span"), "settings.theme"), theme),
     h("label", { class: "field" }, tx(h("span"), "settings.video"), video),
     h("label", { class: "field" }, tx(h("span"), "settings.sendQuality"), sendQuality),
     h("label", { class: "field" }, tx(h("span"), "settings.hostLeave"), hostLeave),
     h("label", { class: "check" }, dataSaver, tx(h("span"), "settings.dataSaver")),
     h("div", { class: "field" }, tx(h("span"), "settings.sound"), ...cleaning),
+    h("div", { class: "field" }, tx(h("span"), "settings.shortcuts"), ...shortcutRows),
     h("div", { class: "field" }, tx(h("span"), "settings.logs"), h("div", { class: "row" }, logs, exportButton), h("div", { class: "muted small", text: app.info.logDir ?? "" })),
     h("div", { class: "row end" }, tx(h("span", { class: "muted small grow" }), "settings.version", { version: app.info.version }), done),
   );
@@ -115,5 +134,6 @@ export function openSettings(app: App): void {
     if (e.target === backdrop) close();
   });
   document.addEventListener("keydown", onKey);
+  const release = holdDialog(dialog);
   document.body.appendChild(backdrop);
 }

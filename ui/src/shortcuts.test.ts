@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { ariaShortcut, isMac, isTyping, matchShortcut, shortcutLabel } from "./shortcuts";
+
+const key = (k: string, mods: { ctrl?: boolean; meta?: boolean; shift?: boolean; alt?: boolean } = {}) => ({
+  key: k,
+  ctrlKey: !!mods.ctrl,
+  metaKey: !!mods.meta,
+  shiftKey: !!mods.shift,
+  altKey: !!mods.alt,
+});
+
+describe("shortcuts", () => {
+  it("are Ctrl elsewhere and Command on a Mac, never a bare letter", () => {
+    expect(matchShortcut(key("d", { ctrl: true }), false)).toBe("mute");
+    expect(matchShortcut(key("D", { meta: true }), true)).toBe("mute");
+    expect(matchShortcut(key("d", { meta: true }), false)).toBeNull();
+    expect(matchShortcut(key("d"), false)).toBeNull();
+    expect(matchShortcut(key("e", { ctrl: true }), false)).toBe("camera");
+    expect(matchShortcut(key("C", { ctrl: true, shift: true }), false)).toBe("chat");
+    expect(matchShortcut(key("c", { ctrl: true }), false)).toBeNull();
+    expect(matchShortcut(key("L", { meta: true, shift: true }), true)).toBe("leave");
+    expect(matchShortcut(key("d", { ctrl: true, alt: true }), false)).toBeNull();
+  });
+
+  it("are written as each system writes them", () => {
+    expect(shortcutLabel("chat", false)).toBe("Ctrl+Shift+C");
+    expect(shortcutLabel("mute", true)).toBe("⌘D");
+    expect(ariaShortcut("leave", false)).toBe("Control+Shift+L");
+    expect(isMac("MacIntel")).toBe(true);
+    expect(isMac("Linux x86_64")).toBe(false);
+  });
+
+  it("leave text fields alone", () => {
+    expect(isTyping(document.createElement("input"))).toBe(true);
+    expect(isTyping(document.createElement("textarea"))).toBe(true);
+    expect(isTyping(document.createElement("button"))).toBe(false);
+    expect(isTyping(null)).toBe(false);
+  });
+});

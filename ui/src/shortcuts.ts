@@ -1,0 +1,53 @@
+// Keyboard shortcuts in a call. With Ctrl (⌘ on macOS), so they never take a letter from someone
+// typing; and never while the focus is in a text field, where Ctrl+E or Ctrl+D may mean something.
+// Push-to-talk: while muted, holding Space unmutes until it is let go.
+
+/** What a shortcut does. */
+export type ShortcutAction = "mute" | "camera" | "chat" | "leave";
+
+/** Each action's key, pressed with Ctrl (⌘ on macOS) and, where set, Shift. */
+export const SHORTCUTS: Record<ShortcutAction, { key: string; shift: boolean }> = {
+  mute: { key: "d", shift: false },
+  camera: { key: "e", shift: false },
+  chat: { key: "c", shift: true },
+  leave: { key: "l", shift: true },
+};
+
+/** The key held to talk while muted. */
+export const PUSH_TO_TALK_KEY = " ";
+
+/** Whether the system is a Mac (⌘ instead of Ctrl), from `navigator.platform` or the user agent. */
+export function isMac(platform: string): boolean {
+  return /mac|iphone|ipad/i.test(platform);
+}
+
+/** The action `e` asks for, if any. */
+export function matchShortcut(e: Pick<KeyboardEvent, "key" | "ctrlKey" | "metaKey" | "shiftKey" | "altKey">, mac: boolean): ShortcutAction | null {
+  const command = mac ? e.metaKey && !e.ctrlKey : e.ctrlKey && !e.metaKey;
+  if (!command || e.altKey) return null;
+  const key = e.key.toLowerCase();
+  for (const [action, s] of Object.entries(SHORTCUTS) as [ShortcutAction, { key: string; shift: boolean }][]) {
+    if (s.key === key && s.shift === e.shiftKey) return action;
+  }
+  return null;
+}
+
+/** How a shortcut is written on this system: "Ctrl+Shift+C", or "⇧⌘C" on a Mac. */
+export function shortcutLabel(action: ShortcutAction, mac: boolean): string {
+  const s = SHORTCUTS[action];
+  const key = s.key.toUpperCase();
+  if (mac) return `${s.shift ? "⇧" : ""}⌘${key}`;
+  return `Ctrl+${s.shift ? "Shift+" : ""}${key}`;
+}
+
+/** The same for `aria-keyshortcuts` ("Control+Shift+C", "Meta+D"). */
+export function ariaShortcut(action: ShortcutAction, mac: boolean): string {
+  const s = SHORTCUTS[action];
+  return `${mac ? "Meta" : "Control"}+${s.shift ? "Shift+" : ""}${s.key.toUpperCase()}`;
+}
+
+/** Whether keys typed at `target` are text: an input, a text area, a select or editable content. */
+export function isTyping(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  return target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName);
+}
