@@ -612,6 +612,7 @@ impl Call {
             tile_watch,
             camera_switches: 0,
             sharing: SharingTeller::start(session.clone()),
+            speaker_fallback: false,
         };
         actor.tell_sharing();
         if let Err(e) = actor.start_publisher(session.push_url(), opened.video, opened.audio) {
@@ -751,6 +752,9 @@ struct Actor {
     camera_switches: u64,
     /// Tells the room whether we share a screen.
     sharing: SharingTeller,
+    /// The speaker playing is the default, taken after the chosen one failed: if it fails
+    /// too, the null sink follows rather than trying again every look.
+    speaker_fallback: bool,
 }
 
 async fn sleep_until_some(at: Option<tokio::time::Instant>) {
@@ -806,7 +810,7 @@ impl Actor {
                 () = sleep_until_some(keyframe_due), if keyframe_due.is_some() => self.keyframe_tick(),
                 _ = looks.tick() => {
                     self.look_at_streams();
-                    self.look_at_speaker();
+                    self.look_at_speaker().await;
                 }
                 _ = tile_looks.tick() => self.look_at_tiles(),
             }
@@ -882,9 +886,9 @@ impl Actor {
     }
 
     /// A speaker that stopped mid-call (unplugged, taken by another program) is told to the
-    /// user, and the null sink takes its place so the mix, the echo reference and the players'
-    /// timing go on until another speaker is chosen.
-    fn look_at_speaker(&mut self) {
+    /// user, and the system's default speaker takes its place; where there is none, the null
+    /// sink does, so the mix, the echo reference and the players' timing go on.
+    async fn look_at_speaker(&mut self) {
         let Some(why) = self.output.as_ref().and_then(AudioOutput::failure) else {
             return;
         };
@@ -898,12 +902,30 @@ impl Actor {
             kind: DeviceKind::Speaker,
             message: format!("{name} stopped playing: {why}"),
         });
-        self.output = AudioOutput::null(self.mixer.clone())
-            .map_err(|e| tracing::warn!("no null sink either: {e}"))
-            .ok();
+        let again = std::mem::replace(&mut self.speaker_fallback, true);
+        let default = if again {
+            None
+        } else {
+            self.open_default_speaker().await
+        };
+        self.output = default.or_else(|| {
+            AudioOutput::null(self.mixer.clone())
+                .map_err(|e| tracing::warn!("no null sink either: {e}"))
+                .ok()
+        });
         if let Some(lost) = lost {
             tokio::task::spawn_blocking(move || lost.stop());
         }
+    }
+
+    /// The system's default speaker, opened on a blocking thread; `None` where there is none.
+    async fn open_default_speaker(&self) -> Option<AudioOutput> {
+        let mixer = self.mixer.clone();
+        tokio::task::spawn_blocking(move || open_output(&AudioOutputChoice::Default, mixer))
+            .await
+            .ok()?
+            .map_err(|e| tracing::info!("no default speaker: {e}"))
+            .ok()
     }
 
     fn keyframe_tick(&mut self) {
@@ -1461,6 +1483,7 @@ impl Actor {
                 }
             }
             Change::Output(output) => {
+                self.speaker_fallback = false;
                 // The new speaker is running before the old one stops: no gap in the sound.
                 if let Some(old) = self.output.replace(output) {
                     let _ = tokio::task::spawn_blocking(move || old.stop()).await;
