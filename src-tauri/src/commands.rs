@@ -413,11 +413,7 @@ pub async fn snapshot_tile(
     let (frame, what) = match tile {
         None => (call.preview().borrow().clone(), "self".to_owned()),
         Some(slot) => {
-            let t = call
-                .tiles()
-                .into_iter()
-                .find(|t| t.slot == slot)
-                .ok_or_else(|| AppError::InvalidInput(format!("tile {slot} is empty")))?;
+            let t = call.tile(slot).ok_or_else(|| empty_tile(slot))?;
             (t.snapshot_frame().await, t.member.user_name)
         }
     };
@@ -476,14 +472,8 @@ pub async fn video_open(
         FeedSource::Preview => FeedInput::Frames(state.preview.frames()),
         FeedSource::Own => FeedInput::Frames(state.call.current().await?.preview()),
         FeedSource::Tile(slot) => {
-            let tile = state
-                .call
-                .current()
-                .await?
-                .tiles()
-                .into_iter()
-                .find(|t| t.slot == slot)
-                .ok_or_else(|| AppError::InvalidInput(format!("tile {slot} is empty")))?;
+            let call = state.call.current().await?;
+            let tile = call.tile(slot).ok_or_else(|| empty_tile(slot))?;
             match encoding {
                 Encoding::H264 => FeedInput::Packets(tile.packets()),
                 Encoding::I420 => FeedInput::Frames(tile.frames()),
@@ -505,17 +495,14 @@ pub async fn tile_resize(
 ) -> Result<()> {
     let media = MediaSettings::default();
     let (width, height) = fit_tile(width, height, media.width, media.height);
-    if let Some(t) = state
-        .call
-        .current()
-        .await?
-        .tiles()
-        .into_iter()
-        .find(|t| t.slot == tile)
-    {
+    if let Some(t) = state.call.current().await?.tile(tile) {
         t.set_size(width, height);
     }
     Ok(())
+}
+
+fn empty_tile(slot: usize) -> AppError {
+    AppError::InvalidInput(format!("tile {slot} is empty"))
 }
 
 /// A tile size no larger than what is sent (`max_w`×`max_h`), even, and at least 16×16.

@@ -11,7 +11,7 @@ pub const DEFAULT_CREATE_KIND: RoomKind = RoomKind::MultiRoom;
 /// Most rooms the lobby lists of each kind.
 pub const ROOM_LIST_MAX: usize = 100;
 /// v1 clients' placeholder when a user has no avatar picture (v1 requires the field).
-pub const DEFAULT_AVATAR: &str = "quartet:initials";
+pub const DEFAULT_AVATAR: &str = quartet_proto::limits::INITIALS_AVATAR;
 
 /// One room as the lobby lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -33,7 +33,7 @@ pub const AUDIBLE: f32 = 0.05;
 /// RMS below which a tile's sound counts as silence.
 pub const SILENT: f32 = 0.001;
 /// Avatar of test members: v1 servers refuse an empty one.
-const AVATAR: &str = "quartet:initials";
+const AVATAR: &str = quartet_proto::limits::INITIALS_AVATAR;
 
 /// Logs to the test's output, filtered by `RUST_LOG` (default: warnings).
 pub fn init_tracing() {

@@ -38,7 +38,12 @@ enum Cmd {
         args: Vec<String>,
     },
     /// Set up, then check formatting, lints and run every test, the real-window one last.
-    Test,
+    Test {
+        /// The edit–test loop: formatting, lints, the workspace's tests and the page's, without
+        /// the root-only tests, the Windows and macOS check, licences or the real window.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Set up, then run the desktop app's real-window test (screenshots in target/e2e/).
     E2e {
         /// Test release builds (to measure how fast pictures reach the screen).
@@ -93,7 +98,11 @@ fn main() -> Result<()> {
             setup(Need::Run)?;
             run_app()
         }
-        Cmd::Test => {
+        Cmd::Test { quick: true } => {
+            setup(Need::Test)?;
+            quick_test()
+        }
+        Cmd::Test { quick: false } => {
             setup(Need::Test)?;
             test(&root)
         }
@@ -188,10 +197,29 @@ fn run_app() -> Result<()> {
     run(cargo().args(["run", "--release", "-p", "quartet-app"]))
 }
 
+/// What `test --quick` runs: the checks and tests that need neither root, nor other targets,
+/// nor a window.
+fn quick_test() -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    lints_and_tests()?;
+    page_tests()
+}
+
 fn test(root: &Path) -> Result<()> {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     notices::check(root)?;
     notices::deny()?;
+    lints_and_tests()?;
+    root_tests()?;
+    // Windows and macOS code paths compile only for their targets: check them here too.
+    cross_packages()?;
+    cross::cross_check(root)?;
+    page_tests()?;
+    e2e(root, false)
+}
+
+/// Clippy with warnings as errors, then every test of the workspace (the app included).
+fn lints_and_tests() -> Result<()> {
     run(cargo().args([
         "clippy",
         "--workspace",
@@ -201,13 +229,12 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    run(cargo().args(["test", "--workspace", "--locked"]))?;
-    root_tests()?;
-    // Windows and macOS code paths compile only for their targets: check them here too.
-    cross_packages()?;
-    cross::cross_check(root)?;
-    run(Command::new(npm()).args(["test"]).current_dir("ui"))?;
-    e2e(root, false)
+    run(cargo().args(["test", "--workspace", "--locked"]))
+}
+
+/// The page's own tests (Vitest).
+fn page_tests() -> Result<()> {
+    run(Command::new(npm()).args(["test"]).current_dir("ui"))
 }
 
 /// Runs the tests that need root, which the plain run above counted as ignored; without root

@@ -243,6 +243,16 @@ impl CallHandle {
         self.view.borrow().members.clone()
     }
 
+    /// The remote tile `slot` (`0..REMOTE_TILES`), when someone is played there.
+    pub fn tile(&self, slot: usize) -> Option<Tile> {
+        self.view
+            .borrow()
+            .tiles
+            .iter()
+            .find(|t| t.slot == slot)
+            .cloned()
+    }
+
     /// The played remote members, in tile order.
     pub fn tiles(&self) -> Vec<Tile> {
         self.view.borrow().tiles.clone()

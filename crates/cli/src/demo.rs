@@ -18,7 +18,7 @@ use url::Url;
 /// The demo members, in order of arrival: the first creates the room.
 pub const DEMO_BOTS: [&str; 3] = ["Demo Ann", "Demo Ben", "Demo Cho"];
 /// Avatar of the demo members.
-const DEMO_AVATAR: &str = "quartet:initials";
+const DEMO_AVATAR: &str = quartet_proto::limits::INITIALS_AVATAR;
 /// How often each demo member prints its figures.
 const DEMO_STATS_EVERY: Duration = Duration::from_secs(10);
 

@@ -8,7 +8,7 @@ use quartet_room::{EventMode, JoinTarget, SessionConfig};
 use url::Url;
 
 /// Avatar sent when none is given: v1 servers refuse an empty one.
-const DEFAULT_AVATAR: &str = "quartet:initials";
+const DEFAULT_AVATAR: &str = quartet_proto::limits::INITIALS_AVATAR;
 
 /// Server, room, identity and membership mode of a command-line member.
 #[derive(Args)]

@@ -23,6 +23,10 @@ pub const MAX_PUSH_URL_BYTES: usize = 2048;
 /// Quartet's clients send when no picture is set and draw as the member's initials).
 pub const AVATAR_SCHEMES: [&str; 3] = ["http", "https", "quartet"];
 
+/// The avatar Quartet's clients send when no picture is set: drawn as the member's initials
+/// (v1 servers refuse an empty one).
+pub const INITIALS_AVATAR: &str = "quartet:initials";
+
 /// Whether `c` is a control character: C0, DEL or C1.
 pub fn is_control(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}')

@@ -26,7 +26,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a start-up wait looks again.
 const POLL: Duration = Duration::from_millis(50);
 /// Avatar of the members: v1 servers refuse an empty one.
-const AVATAR: &str = "quartet:initials";
+const AVATAR: &str = quartet_proto::limits::INITIALS_AVATAR;
 /// Time given to the stream to settle (first keyframe, mixer prebuffer) before measuring.
 const WARM_UP: Duration = Duration::from_secs(2);
 

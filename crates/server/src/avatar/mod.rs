@@ -24,7 +24,7 @@ use unicode_segmentation::UnicodeSegmentation;
 pub use render::AVATAR_SIZE;
 
 /// What a client sends for "no picture: draw my initials".
-pub const PLACEHOLDER: &str = "quartet:initials";
+pub const PLACEHOLDER: &str = quartet_proto::limits::INITIALS_AVATAR;
 /// Where the images are served.
 pub const AVATAR_PATH: &str = "/weapp/avatar";
 /// Most grapheme clusters of initials.
