@@ -21,6 +21,7 @@ mod content;
 mod session;
 mod shape;
 mod small;
+mod stamps;
 
 use crate::adapt::Rung;
 use crate::frame::{AUDIO_SAMPLE_RATE, VideoFrame};

@@ -4,6 +4,7 @@
 
 use super::shape::ladder_for;
 use super::small::{small_fps, small_size};
+use super::stamps::video_dts;
 use super::{
     AUDIO_PRIMING_US, IDLE_TICK, Input, Lane, PublisherConfig, PublisherEvent, Shared, StreamKind,
     VideoContent, WRITE_TIMEOUT, keyframe_due, lock,
@@ -262,6 +263,9 @@ struct Session {
     last_video_pts: Option<i64>,
     /// Time of the first packet sent, in the output's time base: FLV refuses anything earlier.
     first_ts: Option<i64>,
+    /// The last picture's decoding time as written: pictures moved up to `first_ts` must still
+    /// follow one another (two with one time break every demuxer after the relay).
+    last_video_dts: Option<i64>,
     /// Samples of the publisher's audio timeline before this connection began.
     audio_offset: i64,
     scaler: Scaler,
@@ -397,6 +401,7 @@ impl Session {
             start_us,
             last_video_pts: None,
             first_ts: None,
+            last_video_dts: None,
             audio_offset: (start_us - shared.epoch_us) * i64::from(AUDIO_SAMPLE_RATE) / 1_000_000,
             scaler: Scaler::default(),
             last_keyframe: None,
@@ -567,12 +572,14 @@ impl Session {
         // just before it: that sound is dropped, and a picture is never held back.
         if let Some(dts) = packet.dts().or(packet.pts()) {
             let first = *self.first_ts.get_or_insert(dts);
-            if dts < first {
-                if index == self.audio_index {
-                    return Ok(());
-                }
-                packet.set_dts(Some(first));
-                packet.set_pts(packet.pts().map(|p| p.max(first)));
+            if dts < first && index == self.audio_index {
+                return Ok(());
+            }
+            if index == self.video_index {
+                let dts = video_dts(dts, first, self.last_video_dts);
+                packet.set_dts(Some(dts));
+                packet.set_pts(packet.pts().map(|p| p.max(dts)));
+                self.last_video_dts = Some(dts);
             }
         }
         let size = packet.size() as u64;
