@@ -1,6 +1,7 @@
 // Keyboard shortcuts in a call. With Ctrl (⌘ on macOS), so they never take a letter from someone
 // typing; and never while the focus is in a text field, where Ctrl+E or Ctrl+D may mean something.
-// Push-to-talk: while muted, holding Space unmutes until it is let go.
+// Push-to-talk: while muted, holding Space unmutes until it is let go, except where Space
+// presses the focused control (a button, a check box), which it keeps doing for keyboard users.
 
 /** What a shortcut does. */
 export type ShortcutAction = "mute" | "camera" | "chat" | "leave";
@@ -50,4 +51,20 @@ export function ariaShortcut(action: ShortcutAction, mac: boolean): string {
 export function isTyping(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
   return target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName);
+}
+
+/** Roles whose element Space presses or ticks, as it does a button. */
+const SPACE_ROLES = ["button", "checkbox", "switch", "radio", "menuitem", "menuitemcheckbox", "menuitemradio", "option", "tab", "link"];
+
+/** Whether Space at `target` presses it (a button, a link, a check box), so it is no push-to-talk. */
+export function spaceActivates(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  if (isTyping(target)) return true;
+  if (["BUTTON", "SUMMARY"].includes(target.tagName) || (target.tagName === "A" && target.hasAttribute("href"))) return true;
+  return SPACE_ROLES.includes(target.getAttribute("role") ?? "");
+}
+
+/** Whether a modal dialog is open in `doc`: the keys are then its own, not the call's. */
+export function modalOpen(doc: Document = document): boolean {
+  return doc.querySelector('[role="dialog"][aria-modal="true"]') !== null;
 }

@@ -2,7 +2,7 @@
 
 import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type Devices, type LeaveMode, type Stats, type TileState } from "../api";
 import type { App, RoomChoice, View } from "../app";
-import { clear, h, icon, ICONS } from "../dom";
+import { clear, h, icon, ICONS, nameIcon } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
 import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, initials, judgesQuality, listedMembers, pictureSize, removeMember, upsertMember } from "../model";
 import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
@@ -15,7 +15,7 @@ import { recordControl } from "./record";
 import { ShareCancelled, chooseScreenShare } from "./screen-picker";
 import { webCodecsSupported } from "../video/feed";
 import { Tile } from "./tile";
-import { PUSH_TO_TALK_KEY, ariaShortcut, isMac, isTyping, matchShortcut, shortcutLabel, type ShortcutAction } from "../shortcuts";
+import { bindCallKeys } from "./call-keys";
 import { NO_SPOTLIGHT, backToGrid, followMembers, spotlightCell, togglePin as pinOrUnpin, type Spotlight } from "../spotlight";
 
 /** How often the figures behind the speaking highlight and the stats overlay are read. */
@@ -108,11 +108,11 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
 
   function tileActions(index: number): HTMLElement {
     const pin = h("button", { class: "icon-button small", testid: "tile-pin", on: { click: () => togglePin(index) } }, icon(ICONS.pin));
-    txAttr(pin, "title", "call.pin");
+    nameIcon(pin, "call.pin");
     const expand = h("button", { class: "icon-button small", testid: "tile-fullscreen", on: { click: () => toggleFull(index) } }, icon(ICONS.expand));
-    txAttr(expand, "title", "call.fullscreen");
+    nameIcon(expand, "call.fullscreen");
     const save = h("button", { class: "icon-button small", testid: "tile-snapshot", on: { click: () => void saveTile(index) } }, icon(ICONS.snapshot));
-    txAttr(save, "title", "call.saveTile");
+    nameIcon(save, "call.saveTile");
     pinButtons.push(pin);
     fullButtons.push(expand);
     return h("div", { class: "tile-actions" }, pin, expand, save);
@@ -130,7 +130,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     const cell = spotlightCell(spotlight, members);
     grid.classList.toggle("has-pin", cell !== null);
     tiles.forEach((tile, i) => tile.el.classList.toggle("pinned", i === cell));
-    pinButtons.forEach((b, i) => txAttr(b, "title", i === cell ? "call.unpin" : "call.pin"));
+    pinButtons.forEach((b, i) => nameIcon(b, i === cell ? "call.unpin" : "call.pin"));
     gridButton.hidden = cell === null;
     if (cell === spotlitCell) return;
     spotlitCell = cell;
@@ -141,7 +141,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   function toggleFull(index: number): void {
     full = full === index ? null : index;
     tiles.forEach((tile, i) => tile.el.classList.toggle("full", i === full));
-    fullButtons.forEach((b, i) => txAttr(b, "title", i === full ? "call.exitFullscreen" : "call.fullscreen"));
+    fullButtons.forEach((b, i) => nameIcon(b, i === full ? "call.exitFullscreen" : "call.fullscreen"));
   }
 
   async function saveTile(index: number): Promise<void> {
@@ -256,6 +256,11 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   txAttr(demoButton, "title", "call.demoHint");
   const leaveButton = control(ICONS.leave, "call.leave", "leave", () => void leaveAsChosen());
   leaveButton.classList.add("danger");
+  // Toggles keep one name and say whether they are on: "Mute, pressed" is muted.
+  txAttr(micButton, "aria-label", "call.mute");
+  txAttr(camButton, "aria-label", "call.stopVideo");
+  for (const b of [chatButton, peopleButton, statsButton, diagnosticsButton]) b.setAttribute("aria-pressed", "false");
+  devicesButton.setAttribute("aria-expanded", "false");
   const controls = h(
     "div",
     { class: "controls" },
@@ -272,6 +277,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
 
   function setControl(button: HTMLButtonElement, paths: string, key: Key, off: boolean): void {
     button.classList.toggle("off", off);
+    button.setAttribute("aria-pressed", String(off));
     button.querySelector("svg")?.replaceWith(icon(paths));
     const label = button.querySelector<HTMLElement>(".control-label");
     if (label) tx(label, key);
@@ -657,41 +663,18 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   });
   resized.observe(grid);
 
-  const mac = isMac(navigator.platform || navigator.userAgent);
-  /** Unmuted by holding the push-to-talk key, to mute again when it is let go. */
-  let talking = false;
-  const shortcutRuns: Record<ShortcutAction, () => void> = {
-    mute: () => void toggleMic(),
-    camera: () => void toggleCamera(),
-    chat: () => togglePanel("chat"),
-    leave: () => void leaveAsChosen(),
-  };
-  for (const [action, button] of [["mute", micButton], ["camera", camButton], ["chat", chatButton], ["leave", leaveButton]] as const) {
-    button.setAttribute("aria-keyshortcuts", ariaShortcut(action, mac));
-    // The keys read the same in every language: the tooltip is them alone.
-    button.title = shortcutLabel(action, mac);
-  }
   function onKey(e: KeyboardEvent): void {
     if (e.key === "Escape" && full !== null) toggleFull(full);
-    if (disposed || isTyping(e.target)) return;
-    const action = matchShortcut(e, mac);
-    if (action) {
-      e.preventDefault();
-      shortcutRuns[action]();
-    } else if (e.key === PUSH_TO_TALK_KEY && micMuted && !talking && !e.repeat) {
-      e.preventDefault();
-      talking = true;
-      void setMic(false);
-    }
   }
-  function onKeyUp(e: KeyboardEvent): void {
-    if (e.key !== PUSH_TO_TALK_KEY || !talking) return;
-    talking = false;
-    void setMic(true);
-  }
-
   document.addEventListener("keydown", onKey);
-  document.addEventListener("keyup", onKeyUp);
+  const unbindKeys = bindCallKeys(
+    {
+      run: { mute: () => void toggleMic(), camera: () => void toggleCamera(), chat: () => togglePanel("chat"), leave: () => void leaveAsChosen() },
+      micMuted: () => micMuted,
+      setMic: (muted) => void setMic(muted),
+    },
+    { mute: micButton, camera: camButton, chat: chatButton, leave: leaveButton },
+  );
 
   // Notices sit in a lane of their own, so none covers a face; they leave with the call.
   const notices = h("div", { class: "notices", testid: "notices", attrs: { "aria-live": "polite" } });
@@ -751,7 +734,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       window.clearTimeout(micMeterTimer);
       diagnosticsPane.dispose();
       document.removeEventListener("keydown", onKey);
-      document.removeEventListener("keyup", onKeyUp);
+      unbindKeys();
       resized.disconnect();
       tiles.forEach((tile) => tile.closeFeed());
     },
