@@ -3,6 +3,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { setLocale } from "../i18n";
 import { SOLO_CALL, byTestId, makeApp } from "../test-support";
 import { CallBus, renderCall } from "./call";
+import { openSettings } from "./settings";
 
 type Call = { cmd: string; args: Record<string, unknown> };
 
@@ -145,4 +146,41 @@ describe("in a call, the keyboard", () => {
     await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true, false, true]));
     expect(byTestId("toggle-mic")!.getAttribute("aria-pressed")).toBe("true");
   });
+});
+
+describe("on a Mac", () => {
+  it("the keys are Command's, and Ctrl+D is left alone", async () => {
+    vi.spyOn(navigator, "platform", "get").mockReturnValue("MacIntel");
+    try {
+      const calls = await inCall();
+      expect(byTestId("toggle-mic")!.title).toBe("⌘D");
+      expect(byTestId("toggle-mic")!.getAttribute("aria-keyshortcuts")).toBe("Meta+D");
+      press("d", { ctrlKey: true });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(sent(calls, "call_set_mic_muted")).toEqual([]);
+      press("d", { metaKey: true });
+      await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true]));
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+});
+
+describe("the settings list the keys", () => {
+  for (const [locale, heading, mute, talk, space] of [
+    ["en", "Keyboard shortcuts in a call", "Mute or unmute", "Talk while muted (hold)", "Space"],
+    ["zh-CN", "通话中的快捷键", "静音或取消静音", "静音时按住说话", "空格键"],
+  ] as const) {
+    it(`with what each does (${locale})`, async () => {
+      setLocale(locale);
+      mockIPC(() => null);
+      openSettings(await makeApp("Ann"));
+      expect(byTestId("settings")!.textContent).toContain(heading);
+      expect(byTestId("shortcut-mute")!.textContent).toBe(`${mute}Ctrl+D`);
+      expect(byTestId("shortcut-camera")!.textContent).toContain("Ctrl+E");
+      expect(byTestId("shortcut-chat")!.textContent).toContain("Ctrl+Shift+C");
+      expect(byTestId("shortcut-leave")!.textContent).toContain("Ctrl+Shift+L");
+      expect(byTestId("shortcut-talk")!.textContent).toBe(`${talk}${space}`);
+    });
+  }
 });
