@@ -20,6 +20,11 @@ describe("shortcuts", () => {
     expect(matchShortcut(key("c", { ctrl: true }), false)).toBeNull();
     expect(matchShortcut(key("L", { meta: true, shift: true }), true)).toBe("leave");
     expect(matchShortcut(key("d", { ctrl: true, alt: true }), false)).toBeNull();
+    // A Russian layout: the key's place is D's.
+    expect(matchShortcut({ ...key("в", { ctrl: true }), code: "KeyD" }, false)).toBe("mute");
+    expect(matchShortcut({ ...key("в", { ctrl: true }), code: "Digit1" }, false)).toBeNull();
+    // A Latin letter counts as typed, wherever its key sits (Dvorak, AZERTY).
+    expect(matchShortcut({ ...key("d", { ctrl: true }), code: "KeyQ" }, false)).toBe("mute");
   });
 
   it("are written as each system writes them", () => {

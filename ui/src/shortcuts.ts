@@ -22,11 +22,21 @@ export function isMac(platform: string): boolean {
   return /mac|iphone|ipad/i.test(platform);
 }
 
+/** The letter a key stands for: its own where it is a Latin one, else the key's place ("KeyD" is d), so a Cyrillic or Greek layout keeps the shortcuts. */
+function letterOf(e: { key: string; code?: string }): string {
+  if (/^[a-z]$/i.test(e.key)) return e.key.toLowerCase();
+  const place = /^Key([A-Z])$/.exec(e.code ?? "");
+  return place ? place[1].toLowerCase() : e.key.toLowerCase();
+}
+
 /** The action `e` asks for, if any. */
-export function matchShortcut(e: Pick<KeyboardEvent, "key" | "ctrlKey" | "metaKey" | "shiftKey" | "altKey">, mac: boolean): ShortcutAction | null {
+export function matchShortcut(
+  e: Pick<KeyboardEvent, "key" | "ctrlKey" | "metaKey" | "shiftKey" | "altKey"> & { code?: string },
+  mac: boolean,
+): ShortcutAction | null {
   const command = mac ? e.metaKey && !e.ctrlKey : e.ctrlKey && !e.metaKey;
   if (!command || e.altKey) return null;
-  const key = e.key.toLowerCase();
+  const key = letterOf(e);
   for (const [action, s] of Object.entries(SHORTCUTS) as [ShortcutAction, { key: string; shift: boolean }][]) {
     if (s.key === key && s.shift === e.shiftKey) return action;
   }

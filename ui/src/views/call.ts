@@ -667,9 +667,9 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     if (e.key === "Escape" && full !== null) toggleFull(full);
   }
   document.addEventListener("keydown", onKey);
-  const unbindKeys = bindCallKeys(
+  const keys = bindCallKeys(
     {
-      run: { mute: () => void toggleMic(), camera: () => void toggleCamera(), chat: () => togglePanel("chat"), leave: () => void leaveAsChosen() },
+      run: { mute: toggleMic, camera: toggleCamera, chat: () => togglePanel("chat"), leave: () => void leaveAsChosen() },
       micMuted: () => micMuted,
       setMic: (muted) => void setMic(muted),
     },
@@ -685,6 +685,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     { class: "call", testid: "call" },
     h("div", { class: "stage" }, header, grid, notices, devicesPop, controls),
     sidePanel,
+    keys.status,
   );
 
   void (async () => {
@@ -734,7 +735,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       window.clearTimeout(micMeterTimer);
       diagnosticsPane.dispose();
       document.removeEventListener("keydown", onKey);
-      unbindKeys();
+      keys.dispose();
       resized.disconnect();
       tiles.forEach((tile) => tile.closeFeed());
     },

@@ -47,8 +47,11 @@ describe("in a call, the keyboard", () => {
     const calls = await inCall();
     press("d", { ctrlKey: true });
     await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true]));
+    // The focus did not move to the button, so what happened is said.
+    await vi.waitFor(() => expect(byTestId("call-keys-status")!.textContent).toBe("Microphone muted"));
     press("d", { ctrlKey: true });
     await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true, false]));
+    await vi.waitFor(() => expect(byTestId("call-keys-status")!.textContent).toBe("Microphone on"));
     expect(byTestId("toggle-mic")!.getAttribute("aria-keyshortcuts")).toBe("Control+D");
     expect(byTestId("toggle-mic")!.title).toBe("Ctrl+D");
   });
@@ -60,6 +63,7 @@ describe("in a call, the keyboard", () => {
     press("e", { ctrlKey: true });
     await vi.waitFor(() => expect(sent(calls, "call_set_camera_enabled").map((c) => c.args.enabled)).toEqual([false]));
     await vi.waitFor(() => expect(cam.getAttribute("aria-pressed")).toBe("true"));
+    await vi.waitFor(() => expect(byTestId("call-keys-status")!.textContent).toBe("Camera off"));
     press("e", { ctrlKey: true });
     await vi.waitFor(() => expect(sent(calls, "call_set_camera_enabled").map((c) => c.args.enabled)).toEqual([false, true]));
     await vi.waitFor(() => expect(cam.getAttribute("aria-pressed")).toBe("false"));
@@ -145,6 +149,17 @@ describe("in a call, the keyboard", () => {
     window.dispatchEvent(new Event("blur"));
     await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true, false, true]));
     expect(byTestId("toggle-mic")!.getAttribute("aria-pressed")).toBe("true");
+  });
+});
+
+describe("in Chinese, the keyboard", () => {
+  it("says what a shortcut did in Chinese", async () => {
+    setLocale("zh-CN");
+    await inCall();
+    press("d", { ctrlKey: true });
+    await vi.waitFor(() => expect(byTestId("call-keys-status")!.textContent).toBe("麦克风已静音"));
+    press("e", { ctrlKey: true });
+    await vi.waitFor(() => expect(byTestId("call-keys-status")!.textContent).toBe("摄像头已关闭"));
   });
 });
 
