@@ -137,4 +137,13 @@ describe("every view, to a screen reader", () => {
     // One name whatever the state: "Mute, pressed" is muted.
     expect(byTestId("toggle-mic")!.getAttribute("aria-label")).toBe("Mute");
   });
+
+  it("the chat: a box named also once written in, and messages read out as they come", async () => {
+    await callWithBen();
+    const input = byTestId("chat-input") as HTMLInputElement;
+    input.value = "hello";
+    expect(input.getAttribute("aria-label")).toBe("Message everyone");
+    expect(byTestId("chat-messages")!.getAttribute("role")).toBe("log");
+    expect(byTestId("people")!.getAttribute("role")).toBe("list");
+  });
 });

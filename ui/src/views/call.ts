@@ -4,7 +4,7 @@ import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encodi
 import type { App, RoomChoice, View } from "../app";
 import { clear, h, icon, ICONS, nameIcon } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
-import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, initials, judgesQuality, listedMembers, pictureSize, removeMember, upsertMember } from "../model";
+import { MutedGuess, MutedTalkHint, SpeakingDetector, formatKbps, formatRung, gridCells, judgesQuality, pictureSize, removeMember, upsertMember } from "../model";
 import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
 import { chatNotice } from "../notices";
 import { dockNotices, openFolder, toast, undockNotices } from "../toast";
@@ -15,6 +15,8 @@ import { recordControl } from "./record";
 import { ShareCancelled, chooseScreenShare } from "./screen-picker";
 import { webCodecsSupported } from "../video/feed";
 import { Tile } from "./tile";
+import { ResizeObserverShim } from "./settle";
+import { renderChat, renderPeople } from "./side-panes";
 import { bindCallKeys } from "./call-keys";
 import { NO_SPOTLIGHT, backToGrid, followMembers, spotlightCell, togglePin as pinOrUnpin, type Spotlight } from "../spotlight";
 
@@ -40,39 +42,6 @@ export class CallBus {
   listen(listener: ((e: CallEvent) => void) | null): void {
     this.listener = listener;
     if (listener) for (const e of this.queue.splice(0)) listener(e);
-  }
-}
-
-/** How long the grid must keep a size before tiles are decoded at it. */
-export const RESIZE_SETTLE_MS = 300;
-
-/** A ResizeObserver that reports once the size settles (and does nothing where there is none). */
-class ResizeObserverShim {
-  private observer: ResizeObserver | null = null;
-  private timer: number | undefined;
-
-  constructor(private readonly settled: () => void) {
-    if (typeof ResizeObserver !== "undefined") {
-      this.observer = new ResizeObserver(() => {
-        window.clearTimeout(this.timer);
-        this.timer = window.setTimeout(this.settled, RESIZE_SETTLE_MS);
-      });
-    }
-  }
-
-  /** Reports the size soon even if it did not change (a tile got a new member). */
-  kick(): void {
-    window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(this.settled, RESIZE_SETTLE_MS);
-  }
-
-  observe(el: Element): void {
-    this.observer?.observe(el);
-  }
-
-  disconnect(): void {
-    window.clearTimeout(this.timer);
-    this.observer?.disconnect();
   }
 }
 
@@ -163,7 +132,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     showMicAndCamera();
     tiles[0].setMirrored(mirrorsSelfView(app.settings.camera));
     peopleCount.textContent = String(members.length);
-    renderPeople();
+    renderPeople(peopleList, members);
     showSpotlight();
     resized.kick();
   }
@@ -398,36 +367,16 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   switchOnChange(speakerSelect, "speaker", (v) => api.switchSpeaker(v || null));
 
   // --- Side panel: chat and people
-  const messages = h("div", { class: "messages", testid: "chat-messages" }, tx(h("div", { class: "empty" }), "call.noMessages"));
-  const chatInput = h("input", { class: "input", testid: "chat-input", attrs: { maxlength: 500, autocomplete: "off" } });
-  txAttr(chatInput, "placeholder", "call.chatPlaceholder");
-  const sendButton = tx(h("button", { class: "button primary", testid: "chat-send" }), "call.send");
-  const chatPane = h("div", { class: "pane chat" }, messages, h("form", { class: "row compose" }, chatInput, sendButton));
-  const peopleList = h("div", { class: "people", testid: "people" });
+  const chat = renderChat(app, info.userId);
+  const peopleList = h("div", { class: "people", testid: "people", attrs: { role: "list" } });
   const peoplePane = h("div", { class: "pane" }, peopleList);
   const diagnosticsPane = renderDiagnostics(app);
-  const sidePanel = h("aside", { class: "side", attrs: { hidden: true } }, chatPane, peoplePane, diagnosticsPane.element);
-
-  chatPane.querySelector("form")!.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const text = chatInput.value.trim();
-    if (!text) return;
-    sendButton.disabled = true;
-    try {
-      await api.sendText(text);
-      chatInput.value = "";
-    } catch (err) {
-      app.fail(err);
-    } finally {
-      sendButton.disabled = false;
-      chatInput.focus();
-    }
-  });
+  const sidePanel = h("aside", { class: "side", attrs: { hidden: true } }, chat.element, peoplePane, diagnosticsPane.element);
 
   function togglePanel(which: "chat" | "people" | "diagnostics"): void {
     panel = panel === which ? null : which;
     sidePanel.hidden = panel === null;
-    chatPane.hidden = panel !== "chat";
+    chat.element.hidden = panel !== "chat";
     peoplePane.hidden = panel !== "people";
     diagnosticsPane.element.hidden = panel !== "diagnostics";
     sidePanel.classList.toggle("wide", panel === "diagnostics");
@@ -439,51 +388,17 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     if (panel === "chat") {
       unread = 0;
       chatBadge.hidden = true;
-      chatInput.focus();
+      chat.input.focus();
     }
   }
 
   function addMessage(userId: string, name: string, text: string, time: number): void {
-    messages.querySelector(".empty")?.remove();
-    const when = new Date(time || Date.now()).toLocaleTimeString(getLocale(), { hour: "2-digit", minute: "2-digit" });
-    const mine = userId === info.userId;
-    messages.appendChild(
-      h(
-        "div",
-        { class: mine ? "chat-message mine" : "chat-message", testid: "chat-message" },
-        h("div", { class: "chat-meta" }, h("b", { text: name }), h("span", { class: "muted", text: when })),
-        h("div", { class: "chat-text", text }),
-      ),
-    );
-    messages.scrollTop = messages.scrollHeight;
+    const mine = chat.add(userId, name, text, time);
     if (panel !== "chat" && !mine) {
       unread++;
       chatBadge.hidden = false;
       chatBadge.textContent = String(unread);
       toast(chatNotice(name, text), "info", undefined, { action: { key: "call.openChat", run: () => panel !== "chat" && togglePanel("chat") } });
-    }
-  }
-
-  function renderPeople(): void {
-    clear(peopleList);
-    const listed = new Set(listedMembers(members).map((m) => m.userId));
-    for (const m of members) {
-      const avatar = h("span", { class: "avatar small", text: initials(m.userName) });
-      avatar.style.background = `hsl(${avatarHue(m.userId)} 45% 42%)`;
-      peopleList.appendChild(
-        h(
-          "div",
-          { class: "person" },
-          avatar,
-          h(
-            "div",
-            { class: "person-main" },
-            m.isSelf ? tx(h("div"), "call.you", { name: m.userName }) : h("div", { text: m.userName }),
-            listed.has(m.userId) ? tx(h("div", { class: "muted small" }), "call.listed") : null,
-          ),
-          m.isCreator ? tx(h("span", { class: "tag" }), "call.host") : null,
-        ),
-      );
     }
   }
 
