@@ -1,6 +1,7 @@
 /// <reference types="vite/client" />
-// The colours: a light palette for every dark one, taken when the system prefers light unless
-// dark is chosen, or when light is chosen; and the choice in Settings put on the page.
+// The stylesheet and the colours setting: a light palette for every dark one, taken when the
+// system prefers light unless dark is chosen, or when light is chosen; readable text in both;
+// the focus drawn; and the choice in Settings put on the page.
 
 import { afterEach, describe, expect, it } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
@@ -10,15 +11,32 @@ import { setLocale } from "./i18n";
 import { SettingsStore } from "./settings";
 import { MemoryStore, byTestId, makeApp } from "./test-support";
 
-/** The custom properties each rule of the stylesheet sets, by selector (inside a media rule: "@media … selector"). */
-function palettes(): Map<string, Map<string, string>> {
+/** The stylesheet's rules, as the page's parser reads them. */
+function sheetRules(): CSSRule[] {
   const style = document.createElement("style");
   style.textContent = css;
   document.head.appendChild(style);
+  const list = [...style.sheet!.cssRules];
+  style.remove();
+  return list;
+}
+
+/** The declarations of the stylesheet's top-level rules, by selector. */
+function rules(): Map<string, CSSStyleDeclaration> {
+  const out = new Map<string, CSSStyleDeclaration>();
+  for (const rule of sheetRules()) {
+    if (!(rule instanceof CSSStyleRule)) continue;
+    for (const selector of rule.selectorText.split(",")) out.set(selector.trim(), rule.style);
+  }
+  return out;
+}
+
+/** The custom properties each rule of the stylesheet sets, by selector (inside a media rule: "@media … selector"). */
+function palettes(): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
-  const read = (rules: CSSRuleList, prefix: string) => {
-    for (const rule of [...rules]) {
-      if (rule instanceof CSSMediaRule) read(rule.cssRules, `@media ${rule.media.mediaText} `);
+  const read = (list: CSSRule[], prefix: string) => {
+    for (const rule of list) {
+      if (rule instanceof CSSMediaRule) read([...rule.cssRules], `@media ${rule.media.mediaText} `);
       if (!(rule instanceof CSSStyleRule)) continue;
       const vars = new Map<string, string>();
       for (let i = 0; i < rule.style.length; i++) {
@@ -28,8 +46,7 @@ function palettes(): Map<string, Map<string, string>> {
       if (vars.size > 0) out.set(prefix + rule.selectorText, vars);
     }
   };
-  read(style.sheet!.cssRules, "");
-  style.remove();
+  read(sheetRules(), "");
   return out;
 }
 
@@ -82,6 +99,15 @@ describe("the light palette", () => {
         expect(contrast(c(fg), c(bg)), `${fg} on ${bg} (${c(fg)} on ${c(bg)})`).toBeGreaterThanOrEqual(4.5);
       }
     }
+  });
+});
+
+describe("the focus", () => {
+  it("is drawn, and a tile's buttons show when the keyboard reaches them, not only under the mouse", () => {
+    const all = rules();
+    expect(all.get(":focus-visible")?.getPropertyValue("outline")).toContain("solid");
+    expect(all.get(".tile:hover .tile-actions")?.getPropertyValue("opacity")).toBe("1");
+    expect(all.get(".tile:focus-within .tile-actions")?.getPropertyValue("opacity")).toBe("1");
   });
 });
 
