@@ -14,5 +14,7 @@ export default defineConfig({
   test: {
     environment: "jsdom",
     include: ["src/**/*.test.ts"],
+    // The stylesheet's text, for the test of its colours (other CSS stays out of the tests).
+    css: { include: [/styles\.css/] },
   },
 });

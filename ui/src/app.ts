@@ -1,8 +1,8 @@
 // The app's frame: top bar, the current view, and moving between lobby, pre-join and call.
 
 import { api, errorText, type AppInfo, type CallInfo, type HostInfo, type InviteEvent, type Target } from "./api";
-import { h, icon, ICONS, clear } from "./dom";
-import { resolveLocale, retranslate, setLocale, t, tx, txAttr } from "./i18n";
+import { h, icon, ICONS, clear, nameIcon } from "./dom";
+import { resolveLocale, retranslate, setLocale, t, tx } from "./i18n";
 import { SettingsStore, applyTheme, type Settings } from "./settings";
 import { toast } from "./toast";
 import { openSettings } from "./views/settings";
@@ -35,7 +35,7 @@ export class App {
     readonly info: AppInfo,
   ) {
     const settingsButton = h("button", { class: "icon-button", testid: "open-settings", on: { click: () => openSettings(this) } }, icon(ICONS.gear));
-    txAttr(settingsButton, "title", "settings.title");
+    nameIcon(settingsButton, "settings.title");
     const brand = h("div", { class: "brand" }, h("img", { attrs: { src: "./icon.png", alt: "" } }), h("span", { text: "Quartet" }));
     this.main = h("main", { class: "view" });
     root.append(h("header", { class: "topbar" }, brand, h("div", { class: "spacer" }), settingsButton), this.main);

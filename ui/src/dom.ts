@@ -1,5 +1,7 @@
 // A small element builder: enough to write views as functions without a framework.
 
+import { txAttr, type Key } from "./i18n";
+
 export type Child = Node | string | number | null | undefined | false;
 
 export interface Props {
@@ -89,6 +91,12 @@ export const ICONS = {
   close: '<path d="M6 6l12 12M18 6L6 18"/>',
   back: '<path d="M15 5l-7 7 7 7"/>',
 };
+
+/** Names an icon-only control by `key`, for the pointer (tooltip) and for screen readers alike. */
+export function nameIcon<E extends HTMLElement>(el: E, key: Key): E {
+  txAttr(el, "title", key);
+  return txAttr(el, "aria-label", key);
+}
 
 let dialogIds = 0;
 

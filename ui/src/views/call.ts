@@ -2,9 +2,9 @@
 
 import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type Devices, type LeaveMode, type Stats, type TileState } from "../api";
 import type { App, RoomChoice, View } from "../app";
-import { clear, h, icon, ICONS } from "../dom";
+import { clear, h, icon, ICONS, nameIcon } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
-import { MutedGuess, MutedTalkHint, SpeakingDetector, avatarHue, formatKbps, formatRung, gridCells, initials, judgesQuality, listedMembers, pictureSize, removeMember, upsertMember } from "../model";
+import { MutedGuess, MutedTalkHint, SpeakingDetector, formatKbps, formatRung, gridCells, judgesQuality, pictureSize, removeMember, upsertMember } from "../model";
 import { audioChoice, mirrorsSelfView, videoChoice } from "../settings";
 import { chatNotice } from "../notices";
 import { dockNotices, openFolder, toast, undockNotices } from "../toast";
@@ -15,7 +15,9 @@ import { recordControl } from "./record";
 import { ShareCancelled, chooseScreenShare } from "./screen-picker";
 import { webCodecsSupported } from "../video/feed";
 import { Tile } from "./tile";
-import { PUSH_TO_TALK_KEY, ariaShortcut, isMac, isTyping, matchShortcut, shortcutLabel, type ShortcutAction } from "../shortcuts";
+import { ResizeObserverShim } from "./settle";
+import { renderChat, renderPeople } from "./side-panes";
+import { bindCallKeys } from "./call-keys";
 import { NO_SPOTLIGHT, backToGrid, followMembers, spotlightCell, togglePin as pinOrUnpin, type Spotlight } from "../spotlight";
 
 /** How often the figures behind the speaking highlight and the stats overlay are read. */
@@ -40,39 +42,6 @@ export class CallBus {
   listen(listener: ((e: CallEvent) => void) | null): void {
     this.listener = listener;
     if (listener) for (const e of this.queue.splice(0)) listener(e);
-  }
-}
-
-/** How long the grid must keep a size before tiles are decoded at it. */
-export const RESIZE_SETTLE_MS = 300;
-
-/** A ResizeObserver that reports once the size settles (and does nothing where there is none). */
-class ResizeObserverShim {
-  private observer: ResizeObserver | null = null;
-  private timer: number | undefined;
-
-  constructor(private readonly settled: () => void) {
-    if (typeof ResizeObserver !== "undefined") {
-      this.observer = new ResizeObserver(() => {
-        window.clearTimeout(this.timer);
-        this.timer = window.setTimeout(this.settled, RESIZE_SETTLE_MS);
-      });
-    }
-  }
-
-  /** Reports the size soon even if it did not change (a tile got a new member). */
-  kick(): void {
-    window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(this.settled, RESIZE_SETTLE_MS);
-  }
-
-  observe(el: Element): void {
-    this.observer?.observe(el);
-  }
-
-  disconnect(): void {
-    window.clearTimeout(this.timer);
-    this.observer?.disconnect();
   }
 }
 
@@ -108,11 +77,11 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
 
   function tileActions(index: number): HTMLElement {
     const pin = h("button", { class: "icon-button small", testid: "tile-pin", on: { click: () => togglePin(index) } }, icon(ICONS.pin));
-    txAttr(pin, "title", "call.pin");
+    nameIcon(pin, "call.pin");
     const expand = h("button", { class: "icon-button small", testid: "tile-fullscreen", on: { click: () => toggleFull(index) } }, icon(ICONS.expand));
-    txAttr(expand, "title", "call.fullscreen");
+    nameIcon(expand, "call.fullscreen");
     const save = h("button", { class: "icon-button small", testid: "tile-snapshot", on: { click: () => void saveTile(index) } }, icon(ICONS.snapshot));
-    txAttr(save, "title", "call.saveTile");
+    nameIcon(save, "call.saveTile");
     pinButtons.push(pin);
     fullButtons.push(expand);
     return h("div", { class: "tile-actions" }, pin, expand, save);
@@ -130,7 +99,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     const cell = spotlightCell(spotlight, members);
     grid.classList.toggle("has-pin", cell !== null);
     tiles.forEach((tile, i) => tile.el.classList.toggle("pinned", i === cell));
-    pinButtons.forEach((b, i) => txAttr(b, "title", i === cell ? "call.unpin" : "call.pin"));
+    pinButtons.forEach((b, i) => nameIcon(b, i === cell ? "call.unpin" : "call.pin"));
     gridButton.hidden = cell === null;
     if (cell === spotlitCell) return;
     spotlitCell = cell;
@@ -141,7 +110,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   function toggleFull(index: number): void {
     full = full === index ? null : index;
     tiles.forEach((tile, i) => tile.el.classList.toggle("full", i === full));
-    fullButtons.forEach((b, i) => txAttr(b, "title", i === full ? "call.exitFullscreen" : "call.fullscreen"));
+    fullButtons.forEach((b, i) => nameIcon(b, i === full ? "call.exitFullscreen" : "call.fullscreen"));
   }
 
   async function saveTile(index: number): Promise<void> {
@@ -163,7 +132,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     showMicAndCamera();
     tiles[0].setMirrored(mirrorsSelfView(app.settings.camera));
     peopleCount.textContent = String(members.length);
-    renderPeople();
+    renderPeople(peopleList, members);
     showSpotlight();
     resized.kick();
   }
@@ -256,6 +225,11 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   txAttr(demoButton, "title", "call.demoHint");
   const leaveButton = control(ICONS.leave, "call.leave", "leave", () => void leaveAsChosen());
   leaveButton.classList.add("danger");
+  // Toggles keep one name and say whether they are on: "Mute, pressed" is muted.
+  txAttr(micButton, "aria-label", "call.mute");
+  txAttr(camButton, "aria-label", "call.stopVideo");
+  for (const b of [chatButton, peopleButton, statsButton, diagnosticsButton]) b.setAttribute("aria-pressed", "false");
+  devicesButton.setAttribute("aria-expanded", "false");
   const controls = h(
     "div",
     { class: "controls" },
@@ -272,6 +246,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
 
   function setControl(button: HTMLButtonElement, paths: string, key: Key, off: boolean): void {
     button.classList.toggle("off", off);
+    button.setAttribute("aria-pressed", String(off));
     button.querySelector("svg")?.replaceWith(icon(paths));
     const label = button.querySelector<HTMLElement>(".control-label");
     if (label) tx(label, key);
@@ -392,36 +367,16 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   switchOnChange(speakerSelect, "speaker", (v) => api.switchSpeaker(v || null));
 
   // --- Side panel: chat and people
-  const messages = h("div", { class: "messages", testid: "chat-messages" }, tx(h("div", { class: "empty" }), "call.noMessages"));
-  const chatInput = h("input", { class: "input", testid: "chat-input", attrs: { maxlength: 500, autocomplete: "off" } });
-  txAttr(chatInput, "placeholder", "call.chatPlaceholder");
-  const sendButton = tx(h("button", { class: "button primary", testid: "chat-send" }), "call.send");
-  const chatPane = h("div", { class: "pane chat" }, messages, h("form", { class: "row compose" }, chatInput, sendButton));
-  const peopleList = h("div", { class: "people", testid: "people" });
+  const chat = renderChat(app, info.userId);
+  const peopleList = h("div", { class: "people", testid: "people", attrs: { role: "list" } });
   const peoplePane = h("div", { class: "pane" }, peopleList);
   const diagnosticsPane = renderDiagnostics(app);
-  const sidePanel = h("aside", { class: "side", attrs: { hidden: true } }, chatPane, peoplePane, diagnosticsPane.element);
-
-  chatPane.querySelector("form")!.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const text = chatInput.value.trim();
-    if (!text) return;
-    sendButton.disabled = true;
-    try {
-      await api.sendText(text);
-      chatInput.value = "";
-    } catch (err) {
-      app.fail(err);
-    } finally {
-      sendButton.disabled = false;
-      chatInput.focus();
-    }
-  });
+  const sidePanel = h("aside", { class: "side", attrs: { hidden: true } }, chat.element, peoplePane, diagnosticsPane.element);
 
   function togglePanel(which: "chat" | "people" | "diagnostics"): void {
     panel = panel === which ? null : which;
     sidePanel.hidden = panel === null;
-    chatPane.hidden = panel !== "chat";
+    chat.element.hidden = panel !== "chat";
     peoplePane.hidden = panel !== "people";
     diagnosticsPane.element.hidden = panel !== "diagnostics";
     sidePanel.classList.toggle("wide", panel === "diagnostics");
@@ -433,51 +388,17 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     if (panel === "chat") {
       unread = 0;
       chatBadge.hidden = true;
-      chatInput.focus();
+      chat.input.focus();
     }
   }
 
   function addMessage(userId: string, name: string, text: string, time: number): void {
-    messages.querySelector(".empty")?.remove();
-    const when = new Date(time || Date.now()).toLocaleTimeString(getLocale(), { hour: "2-digit", minute: "2-digit" });
-    const mine = userId === info.userId;
-    messages.appendChild(
-      h(
-        "div",
-        { class: mine ? "chat-message mine" : "chat-message", testid: "chat-message" },
-        h("div", { class: "chat-meta" }, h("b", { text: name }), h("span", { class: "muted", text: when })),
-        h("div", { class: "chat-text", text }),
-      ),
-    );
-    messages.scrollTop = messages.scrollHeight;
+    const mine = chat.add(userId, name, text, time);
     if (panel !== "chat" && !mine) {
       unread++;
       chatBadge.hidden = false;
       chatBadge.textContent = String(unread);
       toast(chatNotice(name, text), "info", undefined, { action: { key: "call.openChat", run: () => panel !== "chat" && togglePanel("chat") } });
-    }
-  }
-
-  function renderPeople(): void {
-    clear(peopleList);
-    const listed = new Set(listedMembers(members).map((m) => m.userId));
-    for (const m of members) {
-      const avatar = h("span", { class: "avatar small", text: initials(m.userName) });
-      avatar.style.background = `hsl(${avatarHue(m.userId)} 45% 42%)`;
-      peopleList.appendChild(
-        h(
-          "div",
-          { class: "person" },
-          avatar,
-          h(
-            "div",
-            { class: "person-main" },
-            m.isSelf ? tx(h("div"), "call.you", { name: m.userName }) : h("div", { text: m.userName }),
-            listed.has(m.userId) ? tx(h("div", { class: "muted small" }), "call.listed") : null,
-          ),
-          m.isCreator ? tx(h("span", { class: "tag" }), "call.host") : null,
-        ),
-      );
     }
   }
 
@@ -657,41 +578,18 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
   });
   resized.observe(grid);
 
-  const mac = isMac(navigator.platform || navigator.userAgent);
-  /** Unmuted by holding the push-to-talk key, to mute again when it is let go. */
-  let talking = false;
-  const shortcutRuns: Record<ShortcutAction, () => void> = {
-    mute: () => void toggleMic(),
-    camera: () => void toggleCamera(),
-    chat: () => togglePanel("chat"),
-    leave: () => void leaveAsChosen(),
-  };
-  for (const [action, button] of [["mute", micButton], ["camera", camButton], ["chat", chatButton], ["leave", leaveButton]] as const) {
-    button.setAttribute("aria-keyshortcuts", ariaShortcut(action, mac));
-    // The keys read the same in every language: the tooltip is them alone.
-    button.title = shortcutLabel(action, mac);
-  }
   function onKey(e: KeyboardEvent): void {
     if (e.key === "Escape" && full !== null) toggleFull(full);
-    if (disposed || isTyping(e.target)) return;
-    const action = matchShortcut(e, mac);
-    if (action) {
-      e.preventDefault();
-      shortcutRuns[action]();
-    } else if (e.key === PUSH_TO_TALK_KEY && micMuted && !talking && !e.repeat) {
-      e.preventDefault();
-      talking = true;
-      void setMic(false);
-    }
   }
-  function onKeyUp(e: KeyboardEvent): void {
-    if (e.key !== PUSH_TO_TALK_KEY || !talking) return;
-    talking = false;
-    void setMic(true);
-  }
-
   document.addEventListener("keydown", onKey);
-  document.addEventListener("keyup", onKeyUp);
+  const keys = bindCallKeys(
+    {
+      run: { mute: toggleMic, camera: toggleCamera, chat: () => togglePanel("chat"), leave: () => void leaveAsChosen() },
+      micMuted: () => micMuted,
+      setMic: (muted) => void setMic(muted),
+    },
+    { mute: micButton, camera: camButton, chat: chatButton, leave: leaveButton },
+  );
 
   // Notices sit in a lane of their own, so none covers a face; they leave with the call.
   const notices = h("div", { class: "notices", testid: "notices", attrs: { "aria-live": "polite" } });
@@ -702,6 +600,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
     { class: "call", testid: "call" },
     h("div", { class: "stage" }, header, grid, notices, devicesPop, controls),
     sidePanel,
+    keys.status,
   );
 
   void (async () => {
@@ -751,7 +650,7 @@ export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: Call
       window.clearTimeout(micMeterTimer);
       diagnosticsPane.dispose();
       document.removeEventListener("keydown", onKey);
-      document.removeEventListener("keyup", onKeyUp);
+      keys.dispose();
       resized.disconnect();
       tiles.forEach((tile) => tile.closeFeed());
     },

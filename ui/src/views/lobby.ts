@@ -2,7 +2,7 @@
 
 import { api, errorDetail, errorText, type HostInfo, type RoomKind, type RoomSummary } from "../api";
 import type { App, View } from "../app";
-import { h, icon, ICONS, clear } from "../dom";
+import { h, icon, ICONS, clear, nameIcon } from "../dom";
 import { t, tx, txAttr } from "../i18n";
 import { inviteServer, parseInvite } from "../invite";
 
@@ -66,7 +66,7 @@ export function renderLobby(app: App): View {
   // --- Rooms
   const roomList = h("div", { class: "room-list", testid: "room-list" });
   const refresh = h("button", { class: "icon-button", testid: "refresh-rooms", on: { click: () => void loadRooms() } }, icon(ICONS.refresh));
-  txAttr(refresh, "title", "lobby.refresh");
+  nameIcon(refresh, "lobby.refresh");
 
   // --- New room
   const roomName = h("input", { class: "input", testid: "room-name", attrs: { maxlength: 48, autocomplete: "off" } });

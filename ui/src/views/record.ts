@@ -4,7 +4,7 @@
 import { api } from "../api";
 import type { App } from "../app";
 import { h, icon, ICONS } from "../dom";
-import { t, tx } from "../i18n";
+import { t, tx, txAttr } from "../i18n";
 import { openFolder, toast } from "../toast";
 
 /** The Record control and the header's recording mark. */
@@ -15,7 +15,9 @@ export interface RecordControl {
 
 export function recordControl(app: App): RecordControl {
   const label = tx(h("span", { class: "control-label" }), "call.record");
-  const button = h("button", { class: "control", testid: "record" }, icon(ICONS.record), label) as HTMLButtonElement;
+  const button = h("button", { class: "control", testid: "record", attrs: { "aria-pressed": "false" } }, icon(ICONS.record), label) as HTMLButtonElement;
+  // One name, and whether it runs: "Record, pressed" is recording.
+  txAttr(button, "aria-label", "call.record");
   const mark = tx(h("span", { class: "recording-mark", testid: "recording-mark", attrs: { hidden: true, role: "status" } }), "call.recording");
   let recording = false;
   const show = (on: boolean) => {

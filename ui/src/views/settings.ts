@@ -3,8 +3,8 @@
 import { isMac, shortcutLabel } from "../shortcuts";
 import { api } from "../api";
 import type { App } from "../app";
-import { h, icon, ICONS, holdDialog } from "../dom";
-import { tx, txAttr, type Key } from "../i18n";
+import { h, icon, ICONS, holdDialog, nameIcon } from "../dom";
+import { tx, type Key } from "../i18n";
 import { audioProcessing, type Settings } from "../settings";
 import { exportNow } from "./diagnostics";
 
@@ -112,7 +112,7 @@ export function openSettings(app: App): void {
   const done = tx(h("button", { class: "button primary", testid: "settings-done" }), "settings.done");
   done.addEventListener("click", close);
   const x = h("button", { class: "icon-button", on: { click: close } }, icon(ICONS.close));
-  txAttr(x, "title", "common.close");
+  nameIcon(x, "common.close");
 
   const dialog = h(
     "div",
@@ -136,4 +136,5 @@ export function openSettings(app: App): void {
   document.addEventListener("keydown", onKey);
   const release = holdDialog(dialog);
   document.body.appendChild(backdrop);
+  language.focus();
 }

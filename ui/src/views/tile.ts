@@ -2,7 +2,7 @@
 // of them (connecting, waiting, camera off, stalled), with name, mute, quality and sharing marks.
 
 import { errorDetail, type Encoding, type Member, type Quality, type TileState } from "../api";
-import { h, icon, ICONS, markSelfMirror } from "../dom";
+import { h, icon, ICONS, markSelfMirror, nameIcon } from "../dom";
 import { tx, txAttr } from "../i18n";
 import { avatarHue, hearsSound, initials, tileStatusKey } from "../model";
 import { VideoFeed } from "../video/feed";
@@ -43,8 +43,8 @@ export class Tile {
     this.avatar = h("div", { class: "avatar" });
     this.status = h("div", { class: "tile-status" });
     this.placeholder = h("div", { class: "placeholder" }, this.avatar, this.status);
-    this.micMark = h("span", { class: "mic-mark", attrs: { hidden: true } }, icon(ICONS.micOff));
-    txAttr(this.micMark, "title", "call.muted");
+    this.micMark = h("span", { class: "mic-mark", attrs: { hidden: true, role: "img" } }, icon(ICONS.micOff));
+    nameIcon(this.micMark, "call.muted");
     this.qualityLabel = h("span", { class: "quality-label" });
     this.qualityMark = h(
       "span",
