@@ -54,6 +54,18 @@ pub enum TestkitError {
     },
 }
 
+/// What `cmd` (the CLI `program`) printed on stdout; its stderr as the error when it fails.
+pub(crate) fn output_of(program: &'static str, cmd: &mut Command) -> Result<Vec<u8>, TestkitError> {
+    let out = cmd.stdin(Stdio::null()).output()?;
+    if out.status.success() {
+        return Ok(out.stdout);
+    }
+    Err(TestkitError::Failed {
+        program,
+        detail: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
 /// A free TCP port on 127.0.0.1 (bound then released; good enough for a program we start next).
 pub fn free_port() -> Result<u16, TestkitError> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

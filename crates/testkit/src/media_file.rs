@@ -1,7 +1,7 @@
 //! A recorded media file as FFmpeg's CLI reads it: its streams and length, whether it decodes to
 //! the end without complaint, and how loud its sound is.
 
-use crate::{TestkitError, require};
+use crate::{TestkitError, output_of, require};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -37,29 +37,24 @@ impl FileProbe {
 /// The streams and length of `file`, as ffprobe reads them.
 pub fn probe_file(file: &Path) -> Result<FileProbe, TestkitError> {
     let ffprobe = require("ffprobe", "Debian package ffmpeg")?;
-    let out = Command::new(ffprobe)
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name,width,height",
-        ])
-        .args(["-show_entries", "format=duration", "-of", "json"])
-        .arg(file)
-        .stdin(Stdio::null())
-        .output()?;
-    if !out.status.success() {
-        return Err(TestkitError::Failed {
-            program: "ffprobe",
-            detail: format!(
-                "{}: {}",
-                file.display(),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        });
-    }
+    let mut cmd = Command::new(ffprobe);
+    cmd.args([
+        "-v",
+        "error",
+        "-show_entries",
+        "stream=codec_type,codec_name,width,height",
+    ])
+    .args(["-show_entries", "format=duration", "-of", "json"])
+    .arg(file);
+    let out = output_of("ffprobe", &mut cmd).map_err(|e| match e {
+        TestkitError::Failed { program, detail } => TestkitError::Failed {
+            program,
+            detail: format!("{}: {detail}", file.display()),
+        },
+        e => e,
+    })?;
     let json: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| TestkitError::Failed {
+        serde_json::from_slice(&out).map_err(|e| TestkitError::Failed {
             program: "ffprobe",
             detail: e.to_string(),
         })?;
@@ -86,20 +81,14 @@ pub fn probe_file(file: &Path) -> Result<FileProbe, TestkitError> {
 
 /// `file`'s sound decoded by FFmpeg's CLI, as 48 kHz mono f32 samples.
 pub fn sound_of(file: &Path) -> Result<Vec<f32>, TestkitError> {
-    let out = Command::new(require("ffmpeg", "Debian package ffmpeg")?)
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-vn", "-ac", "1", "-ar", "48000", "-f", "f32le", "-"])
-        .stdin(Stdio::null())
-        .output()?;
-    if !out.status.success() {
-        return Err(TestkitError::Failed {
-            program: "ffmpeg",
-            detail: String::from_utf8_lossy(&out.stderr).into_owned(),
-        });
-    }
+    let out = output_of(
+        "ffmpeg",
+        Command::new(require("ffmpeg", "Debian package ffmpeg")?)
+            .args(["-v", "error", "-i"])
+            .arg(file)
+            .args(["-vn", "-ac", "1", "-ar", "48000", "-f", "f32le", "-"]),
+    )?;
     Ok(out
-        .stdout
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect())
@@ -107,21 +96,16 @@ pub fn sound_of(file: &Path) -> Result<Vec<f32>, TestkitError> {
 
 /// Makes `seconds` of a `hz` sine at `amplitude` as a WAV file at `path` (FFmpeg's CLI).
 pub fn write_tone(path: &Path, hz: u32, amplitude: f32, seconds: u32) -> Result<(), TestkitError> {
-    let out = Command::new(require("ffmpeg", "Debian package ffmpeg")?)
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!(
-            "aevalsrc={amplitude}*sin(2*PI*{hz}*t):s=48000:d={seconds}"
-        ))
-        .arg(path)
-        .stdin(Stdio::null())
-        .output()?;
-    if !out.status.success() {
-        return Err(TestkitError::Failed {
-            program: "ffmpeg",
-            detail: String::from_utf8_lossy(&out.stderr).into_owned(),
-        });
-    }
-    Ok(())
+    output_of(
+        "ffmpeg",
+        Command::new(require("ffmpeg", "Debian package ffmpeg")?)
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!(
+                "aevalsrc={amplitude}*sin(2*PI*{hz}*t):s=48000:d={seconds}"
+            ))
+            .arg(path),
+    )
+    .map(drop)
 }
 
 /// Runs `ffmpeg -i file {args}`; fails when FFmpeg cannot read the file, else its stderr.

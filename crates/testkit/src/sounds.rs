@@ -83,14 +83,7 @@ fn fresh(dir: &Path, extension: &str) -> PathBuf {
 }
 
 fn run(program: &'static str, cmd: &mut Command) -> Result<(), TestkitError> {
-    let out = cmd.output()?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(TestkitError::Failed {
-        program,
-        detail: String::from_utf8_lossy(&out.stderr).into_owned(),
-    })
+    crate::output_of(program, cmd).map(drop)
 }
 
 /// What sox can read, as 48 kHz mono f32 samples (sox resamples with its own good filter).
