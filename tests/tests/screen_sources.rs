@@ -284,47 +284,57 @@ fn each_monitor_grabs_its_own_part_of_the_screen() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn a_window_closed_mid_share_ends_the_share_with_an_error() -> Result<()> {
-    let x = start_xvfb(WIDTH, HEIGHT)?;
-    let client = client(&x)?;
+/// The test window listed on `x`, shared, with its first picture in.
+fn share_the_window(x: &Xvfb) -> Result<ScreenSource> {
     let window = list_screen_sources_on(Some(&x.name))?
         .into_iter()
         .find(|s| s.kind == ScreenKind::Window)
         .context("the window is not listed")?;
     let mut source = ScreenSource::open(Some(&window.id.to_string()), 10)?;
     first_frame(&mut source)?;
-    client.conn.destroy_window(client.window)?;
-    client.conn.get_input_focus()?.reply()?;
-    let closed = Instant::now();
+    Ok(source)
+}
+
+/// `source` ends within [`END_AFTER_CLOSE`] of its window being `what` (closed, made
+/// smaller), with a failure that says so.
+fn ends_saying(mut source: ScreenSource, what: &str) -> Result<()> {
+    let since = Instant::now();
     let error = loop {
         ensure!(
-            closed.elapsed() < END_AFTER_CLOSE,
-            "the share went on after its window closed"
+            since.elapsed() < END_AFTER_CLOSE,
+            "the share went on after its window was {what}"
         );
         match source.next_frame() {
             Ok(_) => {}
             Err(e) => break e,
         }
     };
-    eprintln!("ended {:?} after the close: {error}", closed.elapsed());
+    eprintln!(
+        "ended {:?} after the window was {what}: {error}",
+        since.elapsed()
+    );
     ensure!(
-        matches!(error, SourceError::Failed { .. }) && error.to_string().contains("closed"),
+        matches!(error, SourceError::Failed { .. }) && error.to_string().contains(what),
         "unclear error: {error}"
     );
     Ok(())
 }
 
 #[test]
+fn a_window_closed_mid_share_ends_the_share_with_an_error() -> Result<()> {
+    let x = start_xvfb(WIDTH, HEIGHT)?;
+    let client = client(&x)?;
+    let source = share_the_window(&x)?;
+    client.conn.destroy_window(client.window)?;
+    client.conn.get_input_focus()?.reply()?;
+    ends_saying(source, "closed")
+}
+
+#[test]
 fn a_window_made_smaller_mid_share_ends_the_share_with_an_error() -> Result<()> {
     let x = start_xvfb(WIDTH, HEIGHT)?;
     let client = client(&x)?;
-    let window = list_screen_sources_on(Some(&x.name))?
-        .into_iter()
-        .find(|s| s.kind == ScreenKind::Window)
-        .context("the window is not listed")?;
-    let mut source = ScreenSource::open(Some(&window.id.to_string()), 10)?;
-    first_frame(&mut source)?;
+    let source = share_the_window(&x)?;
     client.conn.configure_window(
         client.window,
         &x11rb::protocol::xproto::ConfigureWindowAux::new()
@@ -332,21 +342,5 @@ fn a_window_made_smaller_mid_share_ends_the_share_with_an_error() -> Result<()> 
             .height(60),
     )?;
     client.conn.get_input_focus()?.reply()?;
-    let resized = Instant::now();
-    let error = loop {
-        ensure!(
-            resized.elapsed() < END_AFTER_CLOSE,
-            "the share went on reading a region its window no longer has"
-        );
-        match source.next_frame() {
-            Ok(_) => {}
-            Err(e) => break e,
-        }
-    };
-    eprintln!("ended {:?} after the resize: {error}", resized.elapsed());
-    ensure!(
-        matches!(error, SourceError::Failed { .. }) && error.to_string().contains("made smaller"),
-        "unclear error: {error}"
-    );
-    Ok(())
+    ends_saying(source, "made smaller")
 }
