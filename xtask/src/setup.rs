@@ -98,14 +98,7 @@ fn cargo_deny() -> Result<()> {
     if present {
         return Ok(());
     }
-    eprintln!("xtask: installing cargo-deny (cargo install, a few minutes)");
-    run(cargo().args([
-        "install",
-        "cargo-deny",
-        "--version",
-        CARGO_DENY_VERSION,
-        "--locked",
-    ]))
+    cargo_install("cargo-deny", CARGO_DENY_VERSION, "a few minutes")
 }
 
 /// `v20.19.2` → (20, 19).
@@ -221,14 +214,14 @@ fn tauri_driver() -> Result<()> {
     if std::env::consts::OS != "linux" || e2e::tauri_driver().is_some() {
         return Ok(());
     }
-    eprintln!("xtask: installing tauri-driver (cargo install, about a minute)");
-    run(cargo().args([
-        "install",
-        "tauri-driver",
-        "--version",
-        TAURI_DRIVER_VERSION,
-        "--locked",
-    ]))
+    cargo_install("tauri-driver", TAURI_DRIVER_VERSION, "about a minute")
+}
+
+/// `cargo install` of `krate` at `version` from its lock file; `takes` says how long, for the
+/// person waiting.
+fn cargo_install(krate: &str, version: &str, takes: &str) -> Result<()> {
+    eprintln!("xtask: installing {krate} (cargo install, {takes})");
+    run(cargo().args(["install", krate, "--version", version, "--locked"]))
 }
 
 fn installed(package: &str) -> bool {
