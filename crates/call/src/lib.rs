@@ -36,6 +36,7 @@ mod grid_view;
 pub mod keyframe;
 pub mod layout;
 pub mod leaving;
+mod media_port;
 pub mod quality;
 pub mod quality_preset;
 pub mod receive;

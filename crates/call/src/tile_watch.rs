@@ -2,8 +2,8 @@
 //! for whoever reads the call: the facts come from the players' and the publisher's figures,
 //! the policy is [`crate::tile_state`].
 
+use crate::media_port::{PlayControl, SendControl};
 use crate::tile_state::{TileFacts, TileState, TileTrack, next};
-use quartet_media::{PlayerHandle, PublisherHandle};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -24,7 +24,7 @@ pub(crate) struct TileStates {
 /// What is known of our own side at a look.
 pub(crate) struct OwnSide<'a> {
     /// Our publisher, while there is one.
-    pub(crate) publisher: Option<&'a PublisherHandle>,
+    pub(crate) publisher: Option<&'a dyn SendControl>,
     /// The camera is off, missing, or "No camera" is chosen.
     pub(crate) camera_off: bool,
     /// Camera switches so far.
@@ -36,7 +36,7 @@ pub(crate) struct Played<'a> {
     /// The member's userID.
     pub(crate) user_id: &'a str,
     /// Its player.
-    pub(crate) player: &'a PlayerHandle,
+    pub(crate) player: &'a dyn PlayControl,
     /// Stream switches of its tile so far.
     pub(crate) switches: u64,
 }
@@ -122,7 +122,7 @@ impl TileWatch {
 }
 
 fn own_facts(own: &OwnSide<'_>) -> TileFacts {
-    let stats = own.publisher.map(PublisherHandle::stats);
+    let stats = own.publisher.map(|p| p.stats());
     TileFacts {
         own: true,
         connected: stats.as_ref().is_some_and(|s| s.connected),
