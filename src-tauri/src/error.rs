@@ -2,9 +2,9 @@
 //! stable word the page translates and `message` the English detail for logs and tooltips.
 
 use quartet_call::CallError;
-use quartet_media::source::{DeviceKind, SourceError};
+use quartet_call::{ApiError, SessionError};
+use quartet_call::{DeviceKind, SourceError};
 use quartet_proto::Code;
-use quartet_room::{ApiError, SessionError};
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 

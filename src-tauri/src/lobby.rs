@@ -1,8 +1,8 @@
 //! The lobby's view of a room server: its address as people type it, and its rooms.
 
 use crate::error::AppError;
+use quartet_call::{ApiClient, ApiError};
 use quartet_proto::{RoomKind, RoomList};
-use quartet_room::{ApiClient, ApiError};
 use serde::Serialize;
 use url::Url;
 
@@ -121,7 +121,7 @@ pub async fn room_kind(
 ) -> Result<RoomKind, AppError> {
     match known {
         Some(kind) => Ok(kind),
-        None => Ok(quartet_room::find_room_kind(&parse_server_url(server)?, room_id).await?),
+        None => Ok(quartet_call::find_room_kind(&parse_server_url(server)?, room_id).await?),
     }
 }
 

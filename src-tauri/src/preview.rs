@@ -3,10 +3,10 @@
 //! threads that are interrupted and joined when the preview stops.
 
 use crate::error::AppError;
+use quartet_call::SourceError;
 use quartet_call::devices::{error_kind, open_audio, open_video};
 use quartet_call::{AudioInput, DeviceKind, MediaSettings, VideoInput};
-use quartet_media::source::SourceError;
-use quartet_media::{AudioSource, Interrupter, VideoFrame, VideoSource};
+use quartet_call::{AudioSource, Interrupter, VideoFrame, VideoSource};
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

@@ -37,7 +37,7 @@ pub async fn call_record_start(
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(file_name(
         &call.room_id(),
-        quartet_media::unix_micros() / 1000,
+        quartet_call::unix_micros() / 1000,
     ));
     call.start_recording(path.clone()).await?;
     Ok(path.display().to_string())

@@ -116,7 +116,7 @@ mod tests {
                 width: 800,
                 height: 600,
             },
-            thumbnail: Some(quartet_media::VideoFrame::black(4, 2)),
+            thumbnail: Some(quartet_call::VideoFrame::black(4, 2)),
         };
         let v = view(&choice).unwrap();
         assert_eq!(

@@ -2,8 +2,8 @@
 
 use crate::error::AppError;
 use image::{Rgba, RgbaImage};
+use quartet_call::VideoFrame;
 use quartet_call::grid::yuv_to_rgb;
-use quartet_media::VideoFrame;
 use std::path::{Path, PathBuf};
 
 /// Size of a grid snapshot: four 640×360 tiles.

@@ -26,7 +26,7 @@
 //! | 16 | f64 | capture time, Unix ms (NaN when unknown) |
 //! | 24 | f64 | time sent, Unix ms |
 
-use quartet_media::{EncodedVideo, VideoFrame, unix_micros};
+use quartet_call::{EncodedVideo, VideoFrame, unix_micros};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};

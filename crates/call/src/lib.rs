@@ -75,6 +75,14 @@ pub use quartet_media::{AudioDeviceInfo, CameraInfo};
 pub use quartet_media::{AudioFormat, StreamInfo, VideoFormat};
 pub use quartet_media::{AudioProcessing, ProcessingStats, RecordSummary, ffmpeg_versions};
 pub use quartet_room::{ApiCall, ChannelEntry, LeaveMode};
+// What the app meets of media and the room through a call, so `quartet-call` is its one door.
+pub use quartet_media::source::SourceError;
+pub use quartet_media::{
+    AudioOutError, AudioSource, EncodedVideo, Interrupter, VideoFrame, VideoSource, unix_micros,
+};
+pub use quartet_room::{
+    ApiClient, ApiError, JoinTarget, Member, SessionConfig, SessionError, find_room_kind,
+};
 pub use receive::{Receive, Stream};
 pub use screens::{ScreenChoice, ScreenId, ScreenKind, ShareableScreen, shareable_screens};
 pub use speaker::test_speaker;
