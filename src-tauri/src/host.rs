@@ -163,6 +163,7 @@ async fn start_local(preferred: PreferredPorts) -> Result<(Host, HostInfo), AppE
             listen: rtmp,
             relay: Box::default(),
             base: None,
+            flv_listen: None,
         },
     )
     .await
@@ -203,6 +204,7 @@ async fn start_lan(preferred: PreferredPorts) -> Result<(Host, HostInfo), AppErr
             listen: SocketAddr::new(any, rtmp_port),
             relay,
             base: Some(base),
+            flv_listen: None,
         },
     )
     .await

@@ -98,6 +98,7 @@ impl Host {
             listen: rtmp,
             relay: Box::default(),
             base: None,
+            flv_listen: None,
         };
         Host::start_at(http, rtmp, configure).await
     }
@@ -111,6 +112,7 @@ impl Host {
             listen: LOOPBACK.parse()?,
             relay: Box::new(relay),
             base: None,
+            flv_listen: None,
         };
         Host::start(rtmp, configure).await
     }

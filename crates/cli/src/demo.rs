@@ -82,6 +82,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             listen: args.rtmp_listen,
             relay: Box::default(),
             base: None,
+            flv_listen: None,
         },
     )
     .await?;

@@ -1,14 +1,15 @@
 //! `quartet server`: the room server and, unless `--no-relay`, the embedded RTMP relay (with its
-//! HTTP-FLV listener), in one process, so one command hosts a whole call.
+//! HTTP-FLV listener), in one process, so one command hosts a whole call. It runs the same
+//! [`Host`] as `quartet demo` and the desktop app; only the flags and what is printed are its own.
+
+mod relay_args;
+mod server_args;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use quartet_relay::{RelayArgs, flv_base};
-use quartet_server::host::bind_flv;
-use quartet_server::{EmbeddedRelay, NeverLive, Server, ServerArgs, Storage, StreamLiveness};
-use std::sync::Arc;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use quartet_server::{Host, HostError, RtmpSetup, ServerConfig, Storage};
+use relay_args::RelayArgs;
+use server_args::ServerArgs;
 
 /// Flags of `quartet server`.
 #[derive(Args)]
@@ -21,60 +22,57 @@ pub struct ServeArgs {
 
 /// Serves until Ctrl-C or SIGTERM, then stops both servers and waits for them.
 pub async fn run(args: ServeArgs) -> Result<()> {
-    let mut config = args.server.config();
-    let (stop, stopped) = watch::channel(false);
-    let on_stop = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-
-    // Bind both listeners before starting anything, so a taken port fails cleanly at once.
-    let rtmp_listener = match args.relay.relay_enabled() {
-        true => Some(
-            TcpListener::bind(args.relay.rtmp_listen)
-                .await
-                .with_context(|| {
-                    format!("could not listen for RTMP on {}", args.relay.rtmp_listen)
-                })?,
-        ),
-        false => None,
-    };
-    // An address given must be had; the default port gives way to a free one if taken, as the
-    // URLs handed out name whichever was bound.
-    let flv_listener = match (args.relay.relay_enabled(), args.relay.flv_listen) {
-        (false, _) => None,
-        (true, Some(flv)) => Some(
-            TcpListener::bind(flv)
-                .await
-                .with_context(|| format!("could not listen for HTTP-FLV on {flv}"))?,
-        ),
-        (true, None) => Some(bind_flv(args.relay.rtmp_listen).await?),
-    };
-    let listen = args.server.listen();
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("could not listen for HTTP on {listen}"))?;
-
-    if let Some(rtmp) = &rtmp_listener {
-        let bound = rtmp.local_addr()?;
-        if bound.ip().is_unspecified() && args.relay.rtmp_base.is_none() {
-            bail!(
-                "--rtmp-listen {bound} listens on every interface, so members need to be told which \
-                 address to push to: add --rtmp-base rtmp://<this machine's LAN address>:{}/{}",
-                bound.port(),
-                args.relay.rtmp_app
-            );
-        }
-    }
+    let config = args.server.config();
     if let Some(dir) = &args.relay.record {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot record into {} (--record)", dir.display()))?;
         println!("recording: every stream into {}", dir.display());
     }
-    // Before the relay starts, so it signs with the stored push key; after the flags are
-    // known to make sense, so a mistake is reported as such even while another server holds
-    // the data directory.
-    let store =
-        quartet_server::open_storage(&mut config).context("could not open the data directory")?;
+    let rtmp = rtmp_setup(&args.relay, &config);
+    let mut host = match Host::start(config, args.server.listen(), rtmp).await {
+        // Said in the flags' words: the library does not know them.
+        Err(HostError::NoRtmpBase(bound)) => bail!(
+            "--rtmp-listen {bound} listens on every interface, so members need to be told which \
+             address to push to: add --rtmp-base rtmp://<this machine's LAN address>:{}/{}",
+            bound.port(),
+            args.relay.rtmp_app
+        ),
+        started => started.context("could not start the room server")?,
+    };
+    announce(&host, &args.relay);
+
+    // Either a signal or a server failing on its own ends the process; both stop everything.
+    let failed = tokio::select! {
+        _ = crate::shutdown_signal() => None,
+        failed = host.failed() => Some(failed),
+    };
+    println!("shutting down");
+    let stopped = host.stop().await;
+    if let Some(failed) = failed {
+        failed.context("room server failed")?;
+    }
+    stopped.context("stopping the room server")
+}
+
+/// Where members' streams go, as the flags say.
+fn rtmp_setup(relay: &RelayArgs, config: &ServerConfig) -> RtmpSetup {
+    if relay.no_relay {
+        let base = relay.rtmp_base.as_deref().unwrap_or(&config.rtmp_base);
+        return RtmpSetup::External {
+            base: base.to_owned(),
+        };
+    }
+    RtmpSetup::Embedded {
+        listen: relay.rtmp_listen,
+        relay: Box::new(relay.config(None)),
+        base: relay.rtmp_base.clone(),
+        flv_listen: relay.flv_listen,
+    }
+}
+
+/// Prints where everything listens and how to use it.
+fn announce(host: &Host, relay: &RelayArgs) {
+    let config = host.server().config();
     match &config.storage {
         Storage::Dir(dir) => println!(
             "data directory: {} (rooms, members and keys survive a restart)",
@@ -96,44 +94,27 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             "no token secret configured: using a random one, so every userSig dies with this process"
         );
     }
-
-    let embedded = match &rtmp_listener {
-        Some(rtmp) => {
-            let bound = rtmp.local_addr()?;
-            config.rtmp_base = args.relay.rtmp_base(bound);
+    match host.rtmp_addr() {
+        Some(bound) => {
             println!(
                 "RTMP relay:  rtmp://{bound}/{} (members' URLs: {})",
-                args.relay.rtmp_app, config.rtmp_base
+                relay.rtmp_app,
+                host.rtmp_base()
             );
-            if let Some(flv) = &flv_listener {
-                let flv_bound = flv.local_addr()?;
-                let base = flv_base(&config.rtmp_base, flv_bound, &args.relay.rtmp_app);
+            if let Some(flv) = host.flv_addr() {
                 println!(
-                    "HTTP-FLV:    http://{flv_bound}/{} (mixedPlayURL: {})",
-                    args.relay.rtmp_app,
-                    config.flv_base.as_deref().unwrap_or(&base)
+                    "HTTP-FLV:    http://{flv}/{} (mixedPlayURL: {})",
+                    relay.rtmp_app,
+                    config.flv_base.as_deref().unwrap_or_default()
                 );
-                config.flv_base.get_or_insert(base);
             }
-            Some(EmbeddedRelay::new(&config, args.relay.config(None)))
         }
-        None => {
-            if let Some(base) = &args.relay.rtmp_base {
-                config.rtmp_base = base.trim_end_matches('/').to_owned();
-            }
-            println!(
-                "RTMP server: {} (external; it must check the same push secret key)",
-                config.rtmp_base
-            );
-            None
-        }
-    };
-    let liveness: Arc<dyn StreamLiveness> = match &embedded {
-        Some(e) => e.liveness(),
-        None => Arc::new(NeverLive),
-    };
-
-    let addr = listener.local_addr()?;
+        None => println!(
+            "RTMP server: {} (external; it must check the same push secret key)",
+            host.rtmp_base()
+        ),
+    }
+    let addr = host.http_addr();
     let shown = if addr.ip().is_unspecified() {
         format!("http://<this machine's LAN address>:{}", addr.port())
     } else {
@@ -142,40 +123,4 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     println!("room server: {shown}");
     println!("  list rooms:  quartet rooms --server {shown}");
     println!("  join a room: quartet join --server {shown} --create \"My room\" --name Me");
-    let server = Server::restore(config, liveness, store).context("could not restore the rooms")?;
-    let relay_task = match (rtmp_listener, embedded) {
-        (Some(rtmp), Some(embedded)) => Some(tokio::spawn(embedded.run_for(
-            server.clone(),
-            rtmp,
-            flv_listener,
-            on_stop(stopped.clone()),
-        ))),
-        _ => None,
-    };
-    let mut room_server = tokio::spawn(quartet_server::run(
-        listener,
-        server,
-        on_stop(stopped.clone()),
-    ));
-
-    // Either a signal or a server failing on its own ends the process; both stop everything.
-    let early = tokio::select! {
-        _ = crate::shutdown_signal() => None,
-        ended = &mut room_server => Some(ended),
-    };
-    println!("shutting down");
-    let _ = stop.send(true);
-    let served = match early {
-        Some(ended) => ended,
-        None => room_server.await,
-    };
-    if let Some(relay) = relay_task {
-        relay
-            .await
-            .context("relay task failed")?
-            .context("RTMP relay failed")?;
-    }
-    served
-        .context("room server task failed")?
-        .context("room server failed")
 }

@@ -181,44 +181,6 @@ fn millis(d: Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
-/// The relay's flags, flattened into `quartet server`.
-#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
-pub struct RelayArgs {
-    /// Address the embedded RTMP relay listens on.
-    #[arg(long, env = "QUARTET_RTMP_LISTEN", default_value = DEFAULT_RTMP_LISTEN)]
-    pub rtmp_listen: SocketAddr,
-
-    /// Run no embedded relay: members publish to and play from --rtmp-base instead.
-    #[arg(long, requires = "rtmp_base")]
-    pub no_relay: bool,
-
-    /// RTMP base URL put into members' URLs, e.g. rtmp://host:1935/live (required with
-    /// --no-relay; defaults to the embedded relay's listen address).
-    #[arg(long, env = "QUARTET_RTMP_BASE")]
-    pub rtmp_base: Option<String>,
-
-    /// Require signed play URLs as well as signed publish URLs.
-    #[arg(long)]
-    pub verify_play: bool,
-
-    /// RTMP application name of the embedded relay.
-    #[arg(long, default_value = DEFAULT_APP)]
-    pub rtmp_app: String,
-
-    /// Most simultaneous RTMP connections to the embedded relay.
-    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
-    pub rtmp_max_connections: usize,
-
-    /// Record every stream the embedded relay carries, one FLV file per publish, into DIR.
-    #[arg(long, env = "QUARTET_RECORD_DIR", value_name = "DIR")]
-    pub record: Option<PathBuf>,
-
-    /// Address the embedded relay serves HTTP-FLV on [default: the RTMP listener's address,
-    /// port 8081, or any free port when that one is taken].
-    #[arg(long, env = "QUARTET_FLV_LISTEN")]
-    pub flv_listen: Option<SocketAddr>,
-}
-
 /// Where HTTP-FLV is served beside an RTMP listener on `rtmp`: the same address, on
 /// [`DEFAULT_FLV_PORT`] (on port 0 when the RTMP listener asked for port 0).
 pub fn default_flv_listen(rtmp: SocketAddr) -> SocketAddr {
@@ -254,88 +216,16 @@ pub fn flv_base(rtmp_base: &str, flv: SocketAddr, app: &str) -> String {
     }
 }
 
-impl RelayArgs {
-    /// Where to serve HTTP-FLV: --flv-listen, else beside the RTMP listener.
-    pub fn flv_listen(&self) -> SocketAddr {
-        self.flv_listen
-            .unwrap_or_else(|| default_flv_listen(self.rtmp_listen))
-    }
-
-    /// Whether to run the embedded relay.
-    pub fn relay_enabled(&self) -> bool {
-        !self.no_relay
-    }
-
-    /// The relay's settings, with `signer` checking publishes (and plays with --verify-play).
-    pub fn config(&self, signer: Option<StreamSigner>) -> RelayConfig {
-        RelayConfig {
-            app: self.rtmp_app.clone(),
-            signer,
-            verify_play: self.verify_play,
-            max_connections: self.rtmp_max_connections,
-            record_dir: self.record.clone(),
-            ..RelayConfig::default()
-        }
-    }
-
-    /// The RTMP base for members' URLs: --rtmp-base if given, else the relay at `bound`
-    /// (the address actually bound, which differs from --rtmp-listen for port 0).
-    pub fn rtmp_base(&self, bound: SocketAddr) -> String {
-        match &self.rtmp_base {
-            Some(base) => base.trim_end_matches('/').to_owned(),
-            None => format!("rtmp://{bound}/{}", self.rtmp_app),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        relay: RelayArgs,
-    }
-
-    #[test]
-    fn defaults_run_the_relay_on_loopback() {
-        let cli = Cli::try_parse_from(["quartet"]).unwrap();
-        assert!(cli.relay.relay_enabled());
-        assert_eq!(cli.relay.rtmp_listen, "127.0.0.1:1935".parse().unwrap());
-        let bound = "127.0.0.1:41935".parse().unwrap();
-        assert_eq!(cli.relay.rtmp_base(bound), "rtmp://127.0.0.1:41935/live");
-        let config = cli.relay.config(None);
-        assert_eq!(config.app, "live");
-        assert!(!config.verify_play);
-    }
-
-    #[test]
-    fn no_relay_needs_an_external_base() {
-        assert!(Cli::try_parse_from(["quartet", "--no-relay"]).is_err());
-        let cli = Cli::try_parse_from([
-            "quartet",
-            "--no-relay",
-            "--rtmp-base",
-            "rtmp://cdn.example/live/",
-            "--verify-play",
-        ])
-        .unwrap();
-        assert!(!cli.relay.relay_enabled());
-        assert!(cli.relay.verify_play);
-        let any = "127.0.0.1:1".parse().unwrap();
-        assert_eq!(cli.relay.rtmp_base(any), "rtmp://cdn.example/live");
-    }
 
     #[test]
     fn http_flv_sits_beside_rtmp_and_its_base_names_a_reachable_host() {
-        let cli = Cli::try_parse_from(["quartet"]).unwrap();
-        assert_eq!(cli.relay.flv_listen(), "127.0.0.1:8081".parse().unwrap());
-        let cli = Cli::try_parse_from(["quartet", "--rtmp-listen", "0.0.0.0:0"]).unwrap();
-        assert_eq!(cli.relay.flv_listen(), "0.0.0.0:0".parse().unwrap());
-        let cli = Cli::try_parse_from(["quartet", "--flv-listen", "127.0.0.1:9000"]).unwrap();
-        assert_eq!(cli.relay.flv_listen(), "127.0.0.1:9000".parse().unwrap());
+        let rtmp: SocketAddr = "127.0.0.1:1935".parse().unwrap();
+        assert_eq!(default_flv_listen(rtmp), "127.0.0.1:8081".parse().unwrap());
+        let any: SocketAddr = "0.0.0.0:0".parse().unwrap();
+        assert_eq!(default_flv_listen(any), any);
 
         let bound = "127.0.0.1:8081".parse().unwrap();
         assert_eq!(

@@ -30,6 +30,8 @@ pub enum RtmpSetup {
         relay: Box<RelayConfig>,
         /// Base put into members' URLs when they reach the relay at another address (LAN).
         base: Option<String>,
+        /// Where to serve HTTP-FLV; beside the RTMP listener when `None` (see [`bind_flv`]).
+        flv_listen: Option<SocketAddr>,
     },
     /// Members push to and play from an RTMP server elsewhere, at `base`.
     External {
@@ -137,6 +139,7 @@ impl Host {
                 listen,
                 relay,
                 base,
+                flv_listen,
             } => {
                 let listener = bind("RTMP", listen).await?;
                 let bound = listener.local_addr()?;
@@ -147,7 +150,10 @@ impl Host {
                     }
                     None => format!("rtmp://{bound}/{}", relay.app),
                 };
-                let flv = bind_flv(listen).await?;
+                let flv = match flv_listen {
+                    Some(addr) => bind("HTTP-FLV", addr).await?,
+                    None => bind_flv(listen).await?,
+                };
                 if config.flv_base.is_none() {
                     let flv_bound = flv.local_addr()?;
                     config.flv_base = Some(flv_base(&config.rtmp_base, flv_bound, &relay.app));

@@ -16,7 +16,6 @@
 //! and events queued for one socket ([`DIRECT_QUEUE`]); field limits live in
 //! `quartet_proto::limits`.
 
-pub mod args;
 pub mod avatar;
 mod config;
 mod embed;
@@ -37,7 +36,6 @@ mod sockets;
 pub mod store;
 mod sweep;
 
-pub use args::ServerArgs;
 pub use config::{
     Capacities, DEFAULT_BIZID, DEFAULT_CHECK_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
     DEFAULT_JOIN_GRACE, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROOMS, DEFAULT_MEDIA_STALL,

@@ -75,6 +75,7 @@ async fn start(dir: &Path, http: SocketAddr, rtmp: SocketAddr) -> Host {
         listen: rtmp,
         relay: Box::default(),
         base: None,
+        flv_listen: None,
     };
     Host::start(config, http, relay).await.unwrap()
 }

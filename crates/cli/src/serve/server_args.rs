@@ -1,13 +1,13 @@
 //! Command-line flags of the room server, each also read from a `QUARTET_...` variable.
 
-use crate::config::{
+use clap::builder::FalseyValueParser;
+use quartet_proto::RoomKind;
+use quartet_server::im::{DEFAULT_IM_ACC_TYPE, DEFAULT_IM_API_BASE, ImConfig};
+use quartet_server::{
     Capacities, DEFAULT_BIZID, DEFAULT_CHECK_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROOMS, DEFAULT_TOKEN_VALID, DEFAULT_URL_VALID,
     ServerConfig, Storage,
 };
-use crate::im::{DEFAULT_IM_ACC_TYPE, DEFAULT_IM_API_BASE, ImConfig};
-use clap::builder::FalseyValueParser;
-use quartet_proto::RoomKind;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,7 +30,7 @@ pub fn default_data_dir() -> PathBuf {
     )
 }
 
-/// [`crate::DEFAULT_SOCKET_GRACE`] as `--socket-grace-secs` spells it.
+/// [`quartet_server::DEFAULT_SOCKET_GRACE`] as `--socket-grace-secs` spells it.
 const DEFAULT_SOCKET_GRACE_TEXT: &str = "1.5";
 
 /// Seconds, fractions allowed (`1.5`), as a duration.
@@ -228,8 +228,8 @@ impl ServerArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DEFAULT_SOCKET_GRACE;
     use clap::Parser;
+    use quartet_server::DEFAULT_SOCKET_GRACE;
 
     #[derive(Parser, Debug)]
     struct Cli {
