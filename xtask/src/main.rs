@@ -7,6 +7,7 @@
 mod bundle;
 mod cross;
 mod e2e;
+mod house;
 mod notices;
 mod setup;
 
@@ -52,6 +53,8 @@ enum Cmd {
     },
     /// Render the app's icons from assets/icon.mvg (ImageMagick).
     Icons,
+    /// Check the house limits: lines per source file and per Rust function.
+    House,
     /// Write licenses/rust-crates.md, the Rust crates Quartet is built from and their licences.
     Notices,
     /// Type-check the whole workspace for Windows and macOS (skips a target it cannot install).
@@ -100,7 +103,7 @@ fn main() -> Result<()> {
         }
         Cmd::Test { quick: true } => {
             setup(Need::Test)?;
-            quick_test()
+            quick_test(&root)
         }
         Cmd::Test { quick: false } => {
             setup(Need::Test)?;
@@ -111,6 +114,7 @@ fn main() -> Result<()> {
             e2e(&root, release)
         }
         Cmd::Icons => icons(&root),
+        Cmd::House => house::check(&root),
         Cmd::Notices => notices::write(&root),
         Cmd::CrossCheck => {
             setup(Need::Run)?;
@@ -199,14 +203,16 @@ fn run_app() -> Result<()> {
 
 /// What `test --quick` runs: the checks and tests that need neither root, nor other targets,
 /// nor a window.
-fn quick_test() -> Result<()> {
+fn quick_test(root: &Path) -> Result<()> {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    house::check(root)?;
     lints_and_tests()?;
     page_tests()
 }
 
 fn test(root: &Path) -> Result<()> {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    house::check(root)?;
     notices::check(root)?;
     notices::deny()?;
     lints_and_tests()?;

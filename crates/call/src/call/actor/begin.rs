@@ -12,7 +12,8 @@ use crate::media_port::MediaStart;
 use crate::sharing::SharingTeller;
 use crate::tile_watch::TileWatch;
 use crate::tiles::TileAssignment;
-use quartet_media::{AudioMixer, SoundTaps};
+use quartet_media::source::DeviceKind;
+use quartet_media::{AudioMixer, AudioSource, SoundTaps, VideoSource};
 use quartet_room::{LeaveMode, Member, SessionEvent, SessionHandle};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -106,24 +107,9 @@ pub(in crate::call) async fn begin(
         sharing: SharingTeller::start(session.clone()),
         speaker_fallback: false,
     };
-    actor.tell_sharing();
-    if let Err(e) = actor.start_publisher(session.push_url(), opened.video, opened.audio) {
-        actor.teardown().await;
-        if let Err(left) = session.leave(LeaveMode::Leave).await {
-            tracing::warn!("leaving after a failed start: {left}");
-        }
-        return Err(e.into());
-    }
-    actor.retile().await;
-    actor.emit(CallEvent::Joined {
-        room_id: session.room_id(),
-        user_id: session.user_id(),
-        members: actor.participants(),
-    });
-    for (kind, message) in opened.errors {
-        actor.emit(CallEvent::DeviceError { kind, message });
-    }
-    actor.publish_view();
+    actor
+        .first_moves(opened.video, opened.audio, opened.errors)
+        .await?;
     tokio::spawn(actor.run());
     let handle = CallHandle {
         commands: commands_tx,
@@ -139,4 +125,36 @@ pub(in crate::call) async fn begin(
         layout: Arc::new(watch::channel(GridLayout::Grid).0),
     };
     Ok((handle, events_rx))
+}
+
+impl Actor {
+    /// Starts sending, plays the members there and tells the first events; when sending
+    /// cannot start, stops what started and leaves the room.
+    async fn first_moves(
+        &mut self,
+        video: Option<Box<dyn VideoSource>>,
+        audio: Option<Box<dyn AudioSource>>,
+        errors: Vec<(DeviceKind, String)>,
+    ) -> Result<(), CallError> {
+        let session = self.session.clone();
+        self.tell_sharing();
+        if let Err(e) = self.start_publisher(session.push_url(), video, audio) {
+            self.teardown().await;
+            if let Err(left) = session.leave(LeaveMode::Leave).await {
+                tracing::warn!("leaving after a failed start: {left}");
+            }
+            return Err(e.into());
+        }
+        self.retile().await;
+        self.emit(CallEvent::Joined {
+            room_id: session.room_id(),
+            user_id: session.user_id(),
+            members: self.participants(),
+        });
+        for (kind, message) in errors {
+            self.emit(CallEvent::DeviceError { kind, message });
+        }
+        self.publish_view();
+        Ok(())
+    }
 }
