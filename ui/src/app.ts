@@ -2,27 +2,19 @@
 
 import { api, errorText, type AppInfo, type CallInfo, type HostInfo, type InviteEvent, type Target } from "./api";
 import { h, icon, ICONS, clear, nameIcon } from "./dom";
-import { resolveLocale, retranslate, setLocale, t, tx } from "./i18n";
+import { resolveLocale, retranslate, setLocale, t } from "./i18n";
 import { SettingsStore, applyTheme, type Settings } from "./settings";
 import { toast } from "./toast";
 import { openSettings } from "./views/settings";
 import { renderLobby } from "./views/lobby";
 import { renderPrejoin } from "./views/prejoin";
-import { renderCall, type CallBus } from "./views/call";
+import { renderCall } from "./views/call";
+import type { CallBus } from "./call-bus";
+import type { RoomChoice, Shell, View } from "./shell";
 import { allFeedStats } from "./video/feed";
 
-export interface View {
-  element: HTMLElement;
-  dispose(): void;
-}
-
-export interface RoomChoice {
-  target: Target;
-  /** The room's name, for headings. */
-  label: string;
-}
-
-export class App {
+/** The app's frame: what the views are shown in and ask things of. */
+export class App implements Shell {
   host: HostInfo | null = null;
   private view: View | null = null;
   /** Whether the view shown is a call. */
@@ -120,8 +112,4 @@ export class App {
     toast(errorText(e), "error");
     console.warn(e);
   }
-}
-
-export function heading(key: Parameters<typeof tx>[1]): HTMLElement {
-  return tx(h("h2"), key);
 }

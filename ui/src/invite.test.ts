@@ -4,7 +4,8 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, vi } from "vitest";
 import { buildInvite, buildInviteLink, inviteServer, parseInvite } from "./invite";
 import { SOLO_CALL, byTestId } from "./test-support";
-import { CallBus, renderCall } from "./views/call";
+import { CallBus } from "./call-bus";
+import { renderCall } from "./views/call";
 import { makeApp } from "./test-support";
 
 beforeEach(() => setLocale("en"));

@@ -2,7 +2,7 @@
 // Quartet (or a v1 client) needs to join. Pasted into the lobby's "room ID" field it is read back.
 
 import { t } from "./i18n";
-import type { App } from "./app";
+import type { Shell } from "./shell";
 import type { RoomKind } from "./api";
 
 export interface Invite {
@@ -47,7 +47,7 @@ export function parseInvite(text: string): Invite | null {
 }
 
 /** The address others use to reach the server this app is in: the shared one when hosting. */
-export function inviteServer(app: App): string | null {
+export function inviteServer(app: Shell): string | null {
   if (app.settings.mode === "host") return app.host?.shareUrl ?? null;
   const typed = app.settings.serverUrl.trim().replace(/\/+$/, "");
   if (!typed) return null;
@@ -56,6 +56,6 @@ export function inviteServer(app: App): string | null {
 }
 
 /** Whether others cannot reach the call: hosted here, for this computer alone. */
-export function loopbackOnly(app: App): boolean {
+export function loopbackOnly(app: Shell): boolean {
   return app.settings.mode === "host" && !!app.host && !app.host.lan;
 }

@@ -3,7 +3,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import axe from "axe-core";
 import { setLocale } from "../i18n";
 import { SOLO_CALL, byTestId, makeApp } from "../test-support";
-import { CallBus } from "./call";
+import { CallBus } from "../call-bus";
 import { askHowToLeave } from "./leave";
 import { openSettings } from "./settings";
 

@@ -1,7 +1,8 @@
 // The call: a 2×2 grid (us top left, mirrored for a real camera; up to three members), controls, chat and people.
 
 import { api, errorDetail, errorText, type CallEvent, type CallInfo, type Encoding, type Devices, type LeaveMode, type Stats, type TileState } from "../api";
-import type { App, RoomChoice, View } from "../app";
+import type { CallBus } from "../call-bus";
+import type { RoomChoice, Shell, View } from "../shell";
 import { clear, h, icon, ICONS, nameIcon } from "../dom";
 import { getLocale, t, tx, txAttr, type Key } from "../i18n";
 import { MutedGuess, MutedTalkHint, SpeakingDetector, formatKbps, formatRung, gridCells, judgesQuality, pictureSize, removeMember, upsertMember } from "../model";
@@ -29,23 +30,7 @@ export const MIC_METER_FULL = 0.3;
 /** Names of the demo members (drawn into their test patterns, so kept in Latin letters). */
 export const DEMO_NAMES = ["Demo Ann", "Demo Ben", "Demo Cho"];
 
-/** Holds a call's events until the call screen listens. */
-export class CallBus {
-  private queue: CallEvent[] = [];
-  private listener: ((e: CallEvent) => void) | null = null;
-
-  push(e: CallEvent): void {
-    if (this.listener) this.listener(e);
-    else this.queue.push(e);
-  }
-
-  listen(listener: ((e: CallEvent) => void) | null): void {
-    this.listener = listener;
-    if (listener) for (const e of this.queue.splice(0)) listener(e);
-  }
-}
-
-export function renderCall(app: App, room: RoomChoice, info: CallInfo, bus: CallBus): View {
+export function renderCall(app: Shell, room: RoomChoice, info: CallInfo, bus: CallBus): View {
   let disposed = false;
   let leaving = false;
   let members = info.members;

@@ -4,7 +4,8 @@ import { emit } from "@tauri-apps/api/event";
 import type { Devices } from "../api";
 import { setLocale } from "../i18n";
 import { SOLO_CALL, byTestId, makeApp } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { CallBus } from "../call-bus";
+import { renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
 
 const BUILT_IN: Devices = {

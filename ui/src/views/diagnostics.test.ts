@@ -6,7 +6,8 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { Diagnostics } from "../api";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { CallBus } from "../call-bus";
+import { renderCall } from "./call";
 import { DIAGNOSTICS_ROWS, clockTime, codecLine } from "./diagnostics";
 
 const makeApp = () => makeTestApp("Ann");

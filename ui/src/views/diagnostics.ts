@@ -2,7 +2,7 @@
 // code and time, every event-channel frame, and "Export diagnostics" for a bug report.
 
 import { api, type ApiCallEntry, type ChannelEntry, type Diagnostics, type StreamDetails } from "../api";
-import type { App } from "../app";
+import type { Shell } from "../shell";
 import { clear, h } from "../dom";
 import { t, tx, type Key } from "../i18n";
 import { openFolder, toast } from "../toast";
@@ -77,7 +77,7 @@ function eventRows(events: ChannelEntry[]): (string | number)[][] {
     .map((e) => [clockTime(e.atMs), e.kind, e.detail]);
 }
 
-export function renderDiagnostics(app: App): DiagnosticsPane {
+export function renderDiagnostics(app: Shell): DiagnosticsPane {
   const body = h("div", { class: "diag-body", testid: "diagnostics-body" });
   const exportButton = tx(h("button", { class: "button", testid: "export-diagnostics" }), "diag.export");
   exportButton.addEventListener("click", () => void exportNow(app, exportButton));
@@ -128,7 +128,7 @@ export function renderDiagnostics(app: App): DiagnosticsPane {
 }
 
 /** Writes the zip for a bug report and says where it went. */
-export async function exportNow(app: App, button?: HTMLButtonElement): Promise<void> {
+export async function exportNow(app: Shell, button?: HTMLButtonElement): Promise<void> {
   if (button) button.disabled = true;
   try {
     const path = await api.exportDiagnostics(app.settings);

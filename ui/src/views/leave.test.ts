@@ -4,7 +4,8 @@ import { emit } from "@tauri-apps/api/event";
 import type { CallInfo, LeaveOptions } from "../api";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { CallBus } from "../call-bus";
+import { renderCall } from "./call";
 import { askHowToLeave, leaveDecision } from "./leave";
 import { openSettings } from "./settings";
 

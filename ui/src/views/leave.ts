@@ -2,7 +2,7 @@
 // ask again; the window's close button goes through the same question.
 
 import { api, type LeaveMode, type LeaveOptions } from "../api";
-import type { App } from "../app";
+import type { Shell } from "../shell";
 import { h, holdDialog } from "../dom";
 import { tx } from "../i18n";
 import type { HostLeave } from "../settings";
@@ -76,7 +76,7 @@ export function askHowToLeave(options: LeaveOptions): Promise<LeaveAnswer | null
  * How to leave the call now, asking if it matters; remembers the answer when told to. Null
  * when the user chose to stay. Without an answer from the app (the call just ended) it leaves.
  */
-export async function chooseLeaveMode(app: App): Promise<LeaveMode | null> {
+export async function chooseLeaveMode(app: Shell): Promise<LeaveMode | null> {
   let options: LeaveOptions | null;
   try {
     options = await api.callLeaveOptions();

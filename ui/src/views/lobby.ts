@@ -1,7 +1,7 @@
 // The lobby: who we are, which room server (hosted here or elsewhere), its rooms, and a new room.
 
 import { api, errorDetail, errorText, type HostInfo, type RoomKind, type RoomSummary } from "../api";
-import type { App, View } from "../app";
+import type { Shell, View } from "../shell";
 import { h, icon, ICONS, clear, nameIcon } from "../dom";
 import { t, tx, txAttr } from "../i18n";
 import { inviteServer, parseInvite } from "../invite";
@@ -33,7 +33,7 @@ export function portNotes(info: HostInfo): { key: "lobby.portMovedHttp" | "lobby
 /** Whose room the suggested room name says it is before we have a name. */
 const DEFAULT_ROOM_OWNER = "Quartet";
 
-export function renderLobby(app: App): View {
+export function renderLobby(app: Shell): View {
   let disposed = false;
   let refreshTimer: number | undefined;
   const s = app.settings;

@@ -4,7 +4,8 @@ import { setLocale } from "../i18n";
 import { CHAT_NOTICE_CHARS, ELLIPSIS } from "../notices";
 import { byTestId, makeApp, SOLO_CALL } from "../test-support";
 import { toast } from "../toast";
-import { CallBus, renderCall } from "./call";
+import { CallBus } from "../call-bus";
+import { renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
 
 type Calls = { cmd: string; args: Record<string, unknown> }[];

@@ -2,13 +2,14 @@
 // "camera off".
 
 import { api, errorDetail, errorText, type DeviceProblem, type Devices, type JoinRequest } from "../api";
-import type { App, RoomChoice, View } from "../app";
+import type { RoomChoice, Shell, View } from "../shell";
 import { h, icon, ICONS, markSelfMirror } from "../dom";
 import { t, tx, txAttr, type Key } from "../i18n";
 import { avatarHue, initials } from "../model";
 import { audioChoice, audioProcessing, mirrorsSelfView, videoChoice } from "../settings";
 import { VideoFeed } from "../video/feed";
-import { CallBus, deviceErrorText } from "./call";
+import { CallBus } from "../call-bus";
+import { deviceErrorText } from "./call";
 
 /** How often the level meter reads the microphone. */
 export const LEVEL_POLL_MS = 100;
@@ -32,7 +33,7 @@ function pick(select: HTMLSelectElement, wanted: string, fallback: string): void
   select.value = [...select.options].some((o) => o.value === wanted) ? wanted : fallback;
 }
 
-export function renderPrejoin(app: App, room: RoomChoice): View {
+export function renderPrejoin(app: Shell, room: RoomChoice): View {
   const s = app.settings;
   let disposed = false;
   let joining = false;

@@ -2,7 +2,7 @@
 // so everyone sees that it is being recorded), with a mark in the call's header while it runs.
 
 import { api } from "../api";
-import type { App } from "../app";
+import type { Shell } from "../shell";
 import { h, icon, ICONS } from "../dom";
 import { t, tx, txAttr } from "../i18n";
 import { openFolder, toast } from "../toast";
@@ -13,7 +13,7 @@ export interface RecordControl {
   mark: HTMLElement;
 }
 
-export function recordControl(app: App): RecordControl {
+export function recordControl(app: Shell): RecordControl {
   const label = tx(h("span", { class: "control-label" }), "call.record");
   const button = h("button", { class: "control", testid: "record", attrs: { "aria-pressed": "false" } }, icon(ICONS.record), label) as HTMLButtonElement;
   // One name, and whether it runs: "Record, pressed" is recording.

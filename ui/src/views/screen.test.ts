@@ -3,7 +3,8 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { setLocale } from "../i18n";
 import { mirrorsSelfView, videoChoice } from "../settings";
 import { byTestId, makeApp, SOLO_CALL } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { CallBus } from "../call-bus";
+import { renderCall } from "./call";
 
 beforeEach(() => setLocale("en"));
 afterEach(() => {

@@ -2,13 +2,13 @@
 
 import { isMac, shortcutLabel } from "../shortcuts";
 import { api } from "../api";
-import type { App } from "../app";
+import type { Shell } from "../shell";
 import { h, icon, ICONS, holdDialog, nameIcon } from "../dom";
 import { tx, type Key } from "../i18n";
 import { audioProcessing, type Settings } from "../settings";
 import { exportNow } from "./diagnostics";
 
-function select<K extends keyof Settings>(app: App, key: K, options: [Settings[K] & string, Key][], testid: string): HTMLSelectElement {
+function select<K extends keyof Settings>(app: Shell, key: K, options: [Settings[K] & string, Key][], testid: string): HTMLSelectElement {
   const el = h("select", { class: "input", testid });
   for (const [value, label] of options) el.appendChild(tx(h("option", { attrs: { value } }), label));
   el.value = String(app.settings[key]);
@@ -16,7 +16,7 @@ function select<K extends keyof Settings>(app: App, key: K, options: [Settings[K
   return el;
 }
 
-export function openSettings(app: App): void {
+export function openSettings(app: Shell): void {
   if (document.querySelector(".dialog-backdrop")) return;
   const close = () => {
     release();

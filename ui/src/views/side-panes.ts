@@ -1,7 +1,7 @@
 // The call's side panes: chat (messages and the box to write in) and the people in the call.
 
 import { api, type Member } from "../api";
-import type { App } from "../app";
+import type { Shell } from "../shell";
 import { clear, h } from "../dom";
 import { getLocale, tx, txAttr } from "../i18n";
 import { avatarHue, initials, listedMembers } from "../model";
@@ -16,7 +16,7 @@ export interface ChatPane {
 }
 
 /** Chat for the member `selfId`: what is said, read out as it comes, and a box that sends. */
-export function renderChat(app: App, selfId: string): ChatPane {
+export function renderChat(app: Shell, selfId: string): ChatPane {
   const messages = h("div", { class: "messages", testid: "chat-messages", attrs: { role: "log" } }, tx(h("div", { class: "empty" }), "call.noMessages"));
   txAttr(messages, "aria-label", "call.chat");
   const input = h("input", { class: "input", testid: "chat-input", attrs: { maxlength: 500, autocomplete: "off" } });

@@ -5,7 +5,8 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { DeviceProblem, Devices } from "../api";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { CallBus } from "../call-bus";
+import { renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
 
 const makeApp = () => makeTestApp("Ann");

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { setLocale } from "../i18n";
 import { SOLO_CALL, byTestId, makeApp } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { CallBus } from "../call-bus";
+import { renderCall } from "./call";
 
 const room = { target: { kind: "create" as const, roomName: "Review" }, label: "Review" };
 const ben = { userId: "u2", userName: "Ben", isCreator: false, isSelf: false, tile: 0 };

@@ -4,7 +4,8 @@ import type { CallInfo, RemoteStats, Stats, TileState } from "../api";
 import { retranslate, setLocale } from "../i18n";
 import { hearsSound, tileStatusKey } from "../model";
 import { byTestId, makeApp } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { CallBus } from "../call-bus";
+import { renderCall } from "./call";
 
 const room = { target: { kind: "create" as const, roomName: "Standup" }, label: "Standup" };
 const ben = { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 0 };

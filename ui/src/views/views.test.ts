@@ -5,7 +5,8 @@ import { errorText, type AppInfo, type CallEvent, type HostInfo, type PortMove, 
 import { setLocale } from "../i18n";
 import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
 import { HEADER_LEN, KIND_END } from "../video/message";
-import { CallBus, renderCall } from "./call";
+import { CallBus } from "../call-bus";
+import { renderCall } from "./call";
 import { renderLobby } from "./lobby";
 import { renderPrejoin } from "./prejoin";
 import { openSettings } from "./settings";
