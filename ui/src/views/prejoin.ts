@@ -9,7 +9,7 @@ import { avatarHue, initials } from "../model";
 import { audioChoice, audioProcessing, mirrorsSelfView, videoChoice } from "../settings";
 import { VideoFeed } from "../video/feed";
 import { CallBus } from "../call-bus";
-import { deviceErrorText } from "./call";
+import { deviceErrorText } from "./call/events";
 
 /** How often the level meter reads the microphone. */
 export const LEVEL_POLL_MS = 100;

@@ -1,10 +1,64 @@
-// The call's side panes: chat (messages and the box to write in) and the people in the call.
+// The call's side panes: chat (messages and the box to write in), the people in the call, and
+// the tester's diagnostics; one open at a time, beside the grid.
 
 import { api, type Member } from "../api";
 import type { Shell } from "../shell";
 import { clear, h } from "../dom";
 import { getLocale, tx, txAttr } from "../i18n";
 import { avatarHue, initials, listedMembers } from "../model";
+import { chatNotice } from "../notices";
+import { toast } from "../toast";
+import { type CallState, type Panel, togglePanel } from "./call/state";
+import { renderDiagnostics } from "./diagnostics";
+
+/** The controls that open the panes: they show which is open and how many messages are unread. */
+export interface PaneButtons {
+  showPanel(): void;
+  showUnread(): void;
+}
+
+/** The side panel: one pane at a time, or none. */
+export interface SidePanel {
+  element: HTMLElement;
+  /** Opens the pane `which`, or closes it if it is the one open. */
+  toggle(which: Panel): void;
+  /** Shows a chat message; one from another while the chat is closed is counted and told. */
+  addMessage(userId: string, name: string, text: string, time: number): void;
+  /** Lists the call's members in the people pane. */
+  showPeople(): void;
+  dispose(): void;
+}
+
+/** The side panel of the call `state`, for the member `selfId`. */
+export function renderSidePanel(app: Shell, state: CallState, selfId: string, buttons: PaneButtons): SidePanel {
+  const chat = renderChat(app, selfId);
+  const peopleList = h("div", { class: "people", testid: "people", attrs: { role: "list" } });
+  const peoplePane = h("div", { class: "pane" }, peopleList);
+  const diagnostics = renderDiagnostics(app);
+  const element = h("aside", { class: "side", attrs: { hidden: true } }, chat.element, peoplePane, diagnostics.element);
+  const toggle = (which: Panel): void => {
+    togglePanel(state, which);
+    element.hidden = state.panel === null;
+    chat.element.hidden = state.panel !== "chat";
+    peoplePane.hidden = state.panel !== "people";
+    diagnostics.element.hidden = state.panel !== "diagnostics";
+    element.classList.toggle("wide", state.panel === "diagnostics");
+    diagnostics.show(state.panel === "diagnostics");
+    buttons.showPanel();
+    if (state.panel === "chat") {
+      buttons.showUnread();
+      chat.input.focus();
+    }
+  };
+  const addMessage = (userId: string, name: string, text: string, time: number): void => {
+    const mine = chat.add(userId, name, text, time);
+    if (state.panel === "chat" || mine) return;
+    state.unread++;
+    buttons.showUnread();
+    toast(chatNotice(name, text), "info", undefined, { action: { key: "call.openChat", run: () => state.panel !== "chat" && toggle("chat") } });
+  };
+  return { element, toggle, addMessage, showPeople: () => renderPeople(peopleList, state.members), dispose: () => diagnostics.dispose() };
+}
 
 /** The chat pane. */
 export interface ChatPane {
