@@ -19,7 +19,12 @@ export function buildInviteLink(server: string, roomId: string, kind?: RoomKind)
 }
 
 /** The invite text for `roomId` on `server`, in the current language, ending with the link. */
-export function buildInvite(server: string, roomId: string, roomName: string, kind?: RoomKind): string {
+export function buildInvite(
+  server: string,
+  roomId: string,
+  roomName: string,
+  kind?: RoomKind,
+): string {
   return [
     t("invite.title", { room: roomName }),
     `${t("invite.server")}: ${server}`,

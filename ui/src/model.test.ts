@@ -122,7 +122,9 @@ describe("grid model", () => {
     hint.update(true, false, quiet);
     hint.update(true, false, quiet + MUTED_HINT_REARM_QUIET_MS - 1);
     hint.update(true, true, quiet + MUTED_HINT_REARM_QUIET_MS - 1);
-    expect(hint.update(true, true, quiet + MUTED_HINT_REARM_QUIET_MS - 1 + MUTED_TALK_MS)).toBe(false);
+    expect(hint.update(true, true, quiet + MUTED_HINT_REARM_QUIET_MS - 1 + MUTED_TALK_MS)).toBe(
+      false,
+    );
 
     const later = 200_000;
     hint.update(true, false, later);

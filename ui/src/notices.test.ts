@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { CHAT_NOTICE_CHARS, CHAT_NOTICE_NAME_CHARS, ELLIPSIS, NOTICE_REPEAT_MS, chatNotice, countLabel, noteNotice, noticeKey, truncate, type NoticeRecord } from "./notices";
+import {
+  CHAT_NOTICE_CHARS,
+  CHAT_NOTICE_NAME_CHARS,
+  ELLIPSIS,
+  NOTICE_REPEAT_MS,
+  chatNotice,
+  countLabel,
+  noteNotice,
+  noticeKey,
+  truncate,
+  type NoticeRecord,
+} from "./notices";
 
 describe("notice repeats", () => {
   it("count the same notice within the window and start again after it", () => {

@@ -32,7 +32,8 @@ export async function makeApp(nickname = "", info: Partial<AppInfo> = {}): Promi
 }
 
 /** The element with `data-testid="id"`. */
-export const byTestId = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+export const byTestId = (id: string) =>
+  document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
 
 /** A call with only us in it: room_9, Ann, mic on, camera on. */
 export const SOLO_CALL: CallInfo = {

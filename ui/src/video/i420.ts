@@ -82,7 +82,17 @@ class WebGlDrawer implements I420Drawer {
     sizes.forEach(([offset, w, h], i) => {
       gl.activeTexture(gl.TEXTURE0 + i);
       gl.bindTexture(gl.TEXTURE_2D, this.textures[i]);
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.LUMINANCE, w, h, 0, gl.LUMINANCE, gl.UNSIGNED_BYTE, planes.subarray(offset, offset + w * h));
+      gl.texImage2D(
+        gl.TEXTURE_2D,
+        0,
+        gl.LUMINANCE,
+        w,
+        h,
+        0,
+        gl.LUMINANCE,
+        gl.UNSIGNED_BYTE,
+        planes.subarray(offset, offset + w * h),
+      );
     });
     gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
   }
@@ -108,7 +118,12 @@ class CanvasDrawer implements I420Drawer {
 }
 
 /** Converts I420 planes into RGBA bytes (BT.601 limited range). */
-export function i420ToRgba(width: number, height: number, planes: Uint8Array, out: Uint8ClampedArray): void {
+export function i420ToRgba(
+  width: number,
+  height: number,
+  planes: Uint8Array,
+  out: Uint8ClampedArray,
+): void {
   const luma = width * height;
   const half = width / 2;
   for (let row = 0; row < height; row++) {
@@ -127,7 +142,11 @@ export function i420ToRgba(width: number, height: number, planes: Uint8Array, ou
 }
 
 export function i420Drawer(canvas: HTMLCanvasElement): I420Drawer | null {
-  const gl = canvas.getContext("webgl", { alpha: false, antialias: false, preserveDrawingBuffer: true });
+  const gl = canvas.getContext("webgl", {
+    alpha: false,
+    antialias: false,
+    preserveDrawingBuffer: true,
+  });
   if (gl) return new WebGlDrawer(canvas, gl);
   const ctx = canvas.getContext("2d");
   return ctx ? new CanvasDrawer(canvas, ctx) : null;

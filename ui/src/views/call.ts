@@ -55,7 +55,12 @@ export function renderCall(app: Shell, room: RoomChoice, info: CallInfo, bus: Ca
 
   const keys = bindCallKeys(
     {
-      run: { mute: () => controls.toggleMic(), camera: () => controls.toggleCamera(), chat: () => side.toggle("chat"), leave: () => void controls.leaveAsChosen() },
+      run: {
+        mute: () => controls.toggleMic(),
+        camera: () => controls.toggleCamera(),
+        chat: () => side.toggle("chat"),
+        leave: () => void controls.leaveAsChosen(),
+      },
       micMuted: () => state.micMuted,
       setMic: (muted) => void controls.setMic(muted),
     },
@@ -63,10 +68,28 @@ export function renderCall(app: Shell, room: RoomChoice, info: CallInfo, bus: Ca
   );
 
   // Notices sit in a lane of their own, so none covers a face; they leave with the call.
-  const notices = h("div", { class: "notices", testid: "notices", attrs: { "aria-live": "polite" } });
+  const notices = h("div", {
+    class: "notices",
+    testid: "notices",
+    attrs: { "aria-live": "polite" },
+  });
   dockNotices(notices);
 
-  const element = h("div", { class: "call", testid: "call" }, h("div", { class: "stage" }, header.element, grid.element, notices, devices.element, controls.element), side.element, keys.status);
+  const element = h(
+    "div",
+    { class: "call", testid: "call" },
+    h(
+      "div",
+      { class: "stage" },
+      header.element,
+      grid.element,
+      notices,
+      devices.element,
+      controls.element,
+    ),
+    side.element,
+    keys.status,
+  );
 
   void (async () => {
     const supported = await webCodecsSupported();
@@ -81,7 +104,9 @@ export function renderCall(app: Shell, room: RoomChoice, info: CallInfo, bus: Ca
 
   devices.listen();
   // The window's close button while we host others: the same question, then quit.
-  const unlistenClose = api.onCloseRequested(() => void controls.leaveAsChosen(() => void api.appQuit())).catch(() => null);
+  const unlistenClose = api
+    .onCloseRequested(() => void controls.leaveAsChosen(() => void api.appQuit()))
+    .catch(() => null);
 
   return {
     element,

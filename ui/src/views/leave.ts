@@ -32,7 +32,10 @@ export interface LeaveAnswer {
 export function askHowToLeave(options: LeaveOptions): Promise<LeaveAnswer | null> {
   document.querySelector("[data-testid=leave-dialog]")?.closest(".dialog-backdrop")?.remove();
   return new Promise((resolve) => {
-    const remember = h("input", { attrs: { type: "checkbox" }, testid: "leave-remember" }) as HTMLInputElement;
+    const remember = h("input", {
+      attrs: { type: "checkbox" },
+      testid: "leave-remember",
+    }) as HTMLInputElement;
     const finish = (mode: LeaveMode | null) => {
       release();
       backdrop.remove();
@@ -42,7 +45,12 @@ export function askHowToLeave(options: LeaveOptions): Promise<LeaveAnswer | null
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Escape") finish(null);
     };
-    const button = (key: "leave.handOver" | "leave.end" | "leave.cancel", cls: string, testid: string, mode: LeaveMode | null) => {
+    const button = (
+      key: "leave.handOver" | "leave.end" | "leave.cancel",
+      cls: string,
+      testid: string,
+      mode: LeaveMode | null,
+    ) => {
       const b = tx(h("button", { class: `button ${cls}`, testid }), key);
       b.addEventListener("click", () => finish(mode));
       return b;
@@ -51,11 +59,16 @@ export function askHowToLeave(options: LeaveOptions): Promise<LeaveAnswer | null
       ? tx(h("p", { testid: "leave-body" }), "leave.bodyHandOver", { name: options.heirName ?? "" })
       : tx(h("p", { testid: "leave-body" }), "leave.bodyEnds");
     const buttons = [button("leave.cancel", "", "leave-cancel", null)];
-    if (options.canHandOver) buttons.push(button("leave.handOver", "primary", "leave-hand-over", "leave"));
+    if (options.canHandOver)
+      buttons.push(button("leave.handOver", "primary", "leave-hand-over", "leave"));
     buttons.push(button("leave.end", "danger", "leave-end", "end"));
     const dialog = h(
       "div",
-      { class: "dialog card", attrs: { role: "dialog", "aria-modal": "true" }, testid: "leave-dialog" },
+      {
+        class: "dialog card",
+        attrs: { role: "dialog", "aria-modal": "true" },
+        testid: "leave-dialog",
+      },
       h("div", { class: "card-head" }, tx(h("h2"), "leave.title")),
       body,
       h("label", { class: "check" }, remember, tx(h("span"), "leave.dontAsk")),

@@ -29,7 +29,12 @@ describe("recording", () => {
     });
     const app = await makeApp("Ann");
     const failed = vi.spyOn(app, "fail").mockImplementation(() => undefined);
-    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, new CallBus());
+    const view = renderCall(
+      app,
+      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
+      info,
+      new CallBus(),
+    );
     document.body.appendChild(view.element);
     const button = byTestId("record") as HTMLButtonElement;
     const mark = byTestId("recording-mark")!;

@@ -15,10 +15,22 @@ export interface RecordControl {
 
 export function recordControl(app: Shell): RecordControl {
   const label = tx(h("span", { class: "control-label" }), "call.record");
-  const button = h("button", { class: "control", testid: "record", attrs: { "aria-pressed": "false" } }, icon(ICONS.record), label) as HTMLButtonElement;
+  const button = h(
+    "button",
+    { class: "control", testid: "record", attrs: { "aria-pressed": "false" } },
+    icon(ICONS.record),
+    label,
+  ) as HTMLButtonElement;
   // One name, and whether it runs: "Record, pressed" is recording.
   txAttr(button, "aria-label", "call.record");
-  const mark = tx(h("span", { class: "recording-mark", testid: "recording-mark", attrs: { hidden: true, role: "status" } }), "call.recording");
+  const mark = tx(
+    h("span", {
+      class: "recording-mark",
+      testid: "recording-mark",
+      attrs: { hidden: true, role: "status" },
+    }),
+    "call.recording",
+  );
   let recording = false;
   const show = (on: boolean) => {
     recording = on;
@@ -33,7 +45,10 @@ export function recordControl(app: Shell): RecordControl {
       if (recording) {
         const path = await api.recordStop();
         show(false);
-        if (path) toast(t("call.recordingSaved", { path }), "info", undefined, { action: openFolder(path) });
+        if (path)
+          toast(t("call.recordingSaved", { path }), "info", undefined, {
+            action: openFolder(path),
+          });
       } else {
         await api.recordStart();
         show(true);

@@ -30,12 +30,23 @@ export interface SidePanel {
 }
 
 /** The side panel of the call `state`, for the member `selfId`. */
-export function renderSidePanel(app: Shell, state: CallState, selfId: string, buttons: PaneButtons): SidePanel {
+export function renderSidePanel(
+  app: Shell,
+  state: CallState,
+  selfId: string,
+  buttons: PaneButtons,
+): SidePanel {
   const chat = renderChat(app, selfId);
   const peopleList = h("div", { class: "people", testid: "people", attrs: { role: "list" } });
   const peoplePane = h("div", { class: "pane" }, peopleList);
   const diagnostics = renderDiagnostics(app);
-  const element = h("aside", { class: "side", attrs: { hidden: true } }, chat.element, peoplePane, diagnostics.element);
+  const element = h(
+    "aside",
+    { class: "side", attrs: { hidden: true } },
+    chat.element,
+    peoplePane,
+    diagnostics.element,
+  );
   const toggle = (which: Panel): void => {
     togglePanel(state, which);
     element.hidden = state.panel === null;
@@ -55,9 +66,17 @@ export function renderSidePanel(app: Shell, state: CallState, selfId: string, bu
     if (state.panel === "chat" || mine) return;
     state.unread++;
     buttons.showUnread();
-    toast(chatNotice(name, text), "info", undefined, { action: { key: "call.openChat", run: () => state.panel !== "chat" && toggle("chat") } });
+    toast(chatNotice(name, text), "info", undefined, {
+      action: { key: "call.openChat", run: () => state.panel !== "chat" && toggle("chat") },
+    });
   };
-  return { element, toggle, addMessage, showPeople: () => renderPeople(peopleList, state.members), dispose: () => diagnostics.dispose() };
+  return {
+    element,
+    toggle,
+    addMessage,
+    showPeople: () => renderPeople(peopleList, state.members),
+    dispose: () => diagnostics.dispose(),
+  };
 }
 
 /** The chat pane. */
@@ -71,9 +90,17 @@ export interface ChatPane {
 
 /** Chat for the member `selfId`: what is said, read out as it comes, and a box that sends. */
 export function renderChat(app: Shell, selfId: string): ChatPane {
-  const messages = h("div", { class: "messages", testid: "chat-messages", attrs: { role: "log" } }, tx(h("div", { class: "empty" }), "call.noMessages"));
+  const messages = h(
+    "div",
+    { class: "messages", testid: "chat-messages", attrs: { role: "log" } },
+    tx(h("div", { class: "empty" }), "call.noMessages"),
+  );
   txAttr(messages, "aria-label", "call.chat");
-  const input = h("input", { class: "input", testid: "chat-input", attrs: { maxlength: 500, autocomplete: "off" } });
+  const input = h("input", {
+    class: "input",
+    testid: "chat-input",
+    attrs: { maxlength: 500, autocomplete: "off" },
+  });
   txAttr(input, "placeholder", "call.chatPlaceholder");
   // A placeholder goes once something is typed: the box keeps its name.
   txAttr(input, "aria-label", "call.chatPlaceholder");
@@ -96,13 +123,21 @@ export function renderChat(app: Shell, selfId: string): ChatPane {
   });
   const add = (userId: string, name: string, text: string, time: number): boolean => {
     messages.querySelector(".empty")?.remove();
-    const when = new Date(time || Date.now()).toLocaleTimeString(getLocale(), { hour: "2-digit", minute: "2-digit" });
+    const when = new Date(time || Date.now()).toLocaleTimeString(getLocale(), {
+      hour: "2-digit",
+      minute: "2-digit",
+    });
     const mine = userId === selfId;
     messages.appendChild(
       h(
         "div",
         { class: mine ? "chat-message mine" : "chat-message", testid: "chat-message" },
-        h("div", { class: "chat-meta" }, h("b", { text: name }), h("span", { class: "muted", text: when })),
+        h(
+          "div",
+          { class: "chat-meta" },
+          h("b", { text: name }),
+          h("span", { class: "muted", text: when }),
+        ),
         h("div", { class: "chat-text", text }),
       ),
     );
@@ -117,7 +152,11 @@ export function renderPeople(list: HTMLElement, members: Member[]): void {
   clear(list);
   const listed = new Set(listedMembers(members).map((m) => m.userId));
   for (const m of members) {
-    const avatar = h("span", { class: "avatar small", text: initials(m.userName), attrs: { "aria-hidden": "true" } });
+    const avatar = h("span", {
+      class: "avatar small",
+      text: initials(m.userName),
+      attrs: { "aria-hidden": "true" },
+    });
     avatar.style.background = `hsl(${avatarHue(m.userId)} 45% 42%)`;
     list.appendChild(
       h(
@@ -127,7 +166,9 @@ export function renderPeople(list: HTMLElement, members: Member[]): void {
         h(
           "div",
           { class: "person-main" },
-          m.isSelf ? tx(h("div"), "call.you", { name: m.userName }) : h("div", { text: m.userName }),
+          m.isSelf
+            ? tx(h("div"), "call.you", { name: m.userName })
+            : h("div", { text: m.userName }),
           listed.has(m.userId) ? tx(h("div", { class: "muted small" }), "call.listed") : null,
         ),
         m.isCreator ? tx(h("span", { class: "tag" }), "call.host") : null,

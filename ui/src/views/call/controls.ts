@@ -54,13 +54,44 @@ export class CallControls {
     private readonly hooks: ControlHooks,
   ) {
     this.micButton = control(ICONS.mic, "call.mute", "toggle-mic", () => void this.toggleMic());
-    this.camButton = control(ICONS.cam, "call.stopVideo", "toggle-camera", () => void this.toggleCamera());
-    this.devicesButton = control(ICONS.devices, "call.devices", "toggle-devices", () => hooks.toggleDevices());
-    this.chatButton = control(ICONS.chat, "call.chat", "toggle-chat", () => hooks.togglePanel("chat"), this.chatBadge);
-    this.peopleButton = control(ICONS.people, "call.members", "toggle-people", () => hooks.togglePanel("people"), this.peopleCount);
-    this.statsButton = control(ICONS.stats, "call.stats", "toggle-stats", () => hooks.toggleStats());
-    this.diagnosticsButton = control(ICONS.diagnostics, "call.diagnostics", "toggle-diagnostics", () => hooks.togglePanel("diagnostics"));
-    const snapshotButton = control(ICONS.snapshot, "call.snapshot", "snapshot-grid", () => void this.snapshotGrid());
+    this.camButton = control(
+      ICONS.cam,
+      "call.stopVideo",
+      "toggle-camera",
+      () => void this.toggleCamera(),
+    );
+    this.devicesButton = control(ICONS.devices, "call.devices", "toggle-devices", () =>
+      hooks.toggleDevices(),
+    );
+    this.chatButton = control(
+      ICONS.chat,
+      "call.chat",
+      "toggle-chat",
+      () => hooks.togglePanel("chat"),
+      this.chatBadge,
+    );
+    this.peopleButton = control(
+      ICONS.people,
+      "call.members",
+      "toggle-people",
+      () => hooks.togglePanel("people"),
+      this.peopleCount,
+    );
+    this.statsButton = control(ICONS.stats, "call.stats", "toggle-stats", () =>
+      hooks.toggleStats(),
+    );
+    this.diagnosticsButton = control(
+      ICONS.diagnostics,
+      "call.diagnostics",
+      "toggle-diagnostics",
+      () => hooks.togglePanel("diagnostics"),
+    );
+    const snapshotButton = control(
+      ICONS.snapshot,
+      "call.snapshot",
+      "snapshot-grid",
+      () => void this.snapshotGrid(),
+    );
     this.demoButton = control(ICONS.demo, "call.demo", "add-demo", () => void this.addDemo());
     txAttr(this.demoButton, "title", "call.demoHint");
     this.leaveButton = control(ICONS.leave, "call.leave", "leave", () => void this.leaveAsChosen());
@@ -68,29 +99,62 @@ export class CallControls {
     // Toggles keep one name and say whether they are on: "Mute, pressed" is muted.
     txAttr(this.micButton, "aria-label", "call.mute");
     txAttr(this.camButton, "aria-label", "call.stopVideo");
-    for (const b of [this.chatButton, this.peopleButton, this.statsButton, this.diagnosticsButton]) b.setAttribute("aria-pressed", "false");
+    for (const b of [this.chatButton, this.peopleButton, this.statsButton, this.diagnosticsButton])
+      b.setAttribute("aria-pressed", "false");
     this.devicesButton.setAttribute("aria-expanded", "false");
     this.element = h(
       "div",
       { class: "controls" },
-      h("div", { class: "control-group" }, this.micButton, this.meter.element, this.camButton, this.devicesButton),
-      h("div", { class: "control-group" }, this.chatButton, this.peopleButton, this.statsButton, this.diagnosticsButton, snapshotButton, record.button, this.demoButton),
+      h(
+        "div",
+        { class: "control-group" },
+        this.micButton,
+        this.meter.element,
+        this.camButton,
+        this.devicesButton,
+      ),
+      h(
+        "div",
+        { class: "control-group" },
+        this.chatButton,
+        this.peopleButton,
+        this.statsButton,
+        this.diagnosticsButton,
+        snapshotButton,
+        record.button,
+        this.demoButton,
+      ),
       h("div", { class: "control-group" }, this.leaveButton),
     );
   }
 
   /** The controls the call's keyboard shortcuts press. */
   get keyed(): Record<ShortcutAction, HTMLElement> {
-    return { mute: this.micButton, camera: this.camButton, chat: this.chatButton, leave: this.leaveButton };
+    return {
+      mute: this.micButton,
+      camera: this.camButton,
+      chat: this.chatButton,
+      leave: this.leaveButton,
+    };
   }
 
   /** Shows our microphone and camera on their controls and on our tile. */
   showMicAndCamera(): void {
     const muted = this.state.micMuted;
-    setControl(this.micButton, muted ? ICONS.micOff : ICONS.mic, muted ? "call.unmute" : "call.mute", muted);
+    setControl(
+      this.micButton,
+      muted ? ICONS.micOff : ICONS.mic,
+      muted ? "call.unmute" : "call.mute",
+      muted,
+    );
     // Without a camera there is no video to stop: the control says so, like the others see it.
     const on = videoOn(this.state);
-    setControl(this.camButton, on ? ICONS.cam : ICONS.camOff, on ? "call.stopVideo" : "call.startVideo", !on);
+    setControl(
+      this.camButton,
+      on ? ICONS.cam : ICONS.camOff,
+      on ? "call.stopVideo" : "call.startVideo",
+      !on,
+    );
     this.grid.self.setMuted(muted);
     this.grid.self.setState(on ? (this.state.ownReported ?? "connecting") : "cameraOff");
   }
@@ -219,7 +283,14 @@ export class CallControls {
 /** Our level after cleaning, so the meter shows what the others would hear (muted or not). */
 class MicMeter {
   private readonly fill = h("div", { class: "meter-fill", testid: "call-mic-level" });
-  readonly element = h("div", { class: "meter mic-meter", attrs: { role: "meter", "aria-valuemin": 0, "aria-valuemax": 1, "aria-valuenow": 0 } }, this.fill);
+  readonly element = h(
+    "div",
+    {
+      class: "meter mic-meter",
+      attrs: { role: "meter", "aria-valuemin": 0, "aria-valuemax": 1, "aria-valuenow": 0 },
+    },
+    this.fill,
+  );
   private timer = 0;
 
   constructor() {
@@ -237,7 +308,8 @@ class MicMeter {
       })
       .catch(() => undefined)
       .finally(() => {
-        if (!state.disposed) this.timer = window.setTimeout(() => this.poll(state), MIC_METER_POLL_MS);
+        if (!state.disposed)
+          this.timer = window.setTimeout(() => this.poll(state), MIC_METER_POLL_MS);
       });
   }
 
@@ -247,9 +319,21 @@ class MicMeter {
 }
 
 /** A control button: icon, label, and what a click does (`extra`: a badge or count). */
-function control(paths: string, key: Key, testid: string, onClick: () => void, extra?: HTMLElement): HTMLButtonElement {
+function control(
+  paths: string,
+  key: Key,
+  testid: string,
+  onClick: () => void,
+  extra?: HTMLElement,
+): HTMLButtonElement {
   const label = tx(h("span", { class: "control-label" }), key);
-  return h("button", { class: "control", testid, on: { click: onClick } }, icon(paths), label, extra ?? null);
+  return h(
+    "button",
+    { class: "control", testid, on: { click: onClick } },
+    icon(paths),
+    label,
+    extra ?? null,
+  );
 }
 
 /** Shows a toggle control on or off: its icon, label and pressed state. */

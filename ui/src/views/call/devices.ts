@@ -16,7 +16,11 @@ import { type CallState, cameraSwitched } from "./state";
 type DeviceSetting = "camera" | "microphone" | "speaker";
 
 /** What a lost device falls back to, by kind. */
-const FALLBACK = { camera: { camera: "camera:" }, microphone: { microphone: "mic:" }, speaker: { speaker: "" } };
+const FALLBACK = {
+  camera: { camera: "camera:" },
+  microphone: { microphone: "mic:" },
+  speaker: { speaker: "" },
+};
 
 /** The devices popover, opened by the devices control. */
 export class DevicesPopover {
@@ -42,8 +46,14 @@ export class DevicesPopover {
     this.switchOnChange(this.cameraSelect, "camera", async (v) => {
       // Nothing of the screen goes out before the person has seen it and chosen it.
       const camera = videoChoice(app.settings.camera);
-      const options = { corner: camera.kind === "camera" ? camera : null, permissionNote: app.info.screenPrivacySettings };
-      await api.switchCamera(app.settings.nickname, v === "screen" ? await chooseScreenShare(options) : videoChoice(v));
+      const options = {
+        corner: camera.kind === "camera" ? camera : null,
+        permissionNote: app.info.screenPrivacySettings,
+      };
+      await api.switchCamera(
+        app.settings.nickname,
+        v === "screen" ? await chooseScreenShare(options) : videoChoice(v),
+      );
       cameraSwitched(state, v);
       controls.showMicAndCamera();
     });
@@ -62,7 +72,9 @@ export class DevicesPopover {
     this.controls.devicesButton.classList.toggle("active", this.open);
     this.controls.devicesButton.setAttribute("aria-expanded", String(this.open));
     if (!this.open) return;
-    this.fill(await api.listDevices().catch(() => ({ cameras: [], microphones: [], speakers: [] })));
+    this.fill(
+      await api.listDevices().catch(() => ({ cameras: [], microphones: [], speakers: [] })),
+    );
   }
 
   private fill(d: Devices): void {
@@ -80,7 +92,10 @@ export class DevicesPopover {
       optKey("tone", "prejoin.tone"),
       optKey("none", "prejoin.noMicrophone"),
     );
-    this.speakerSelect.replaceChildren(optKey("", "prejoin.systemDefault"), ...d.speakers.filter((s) => !s.isDefault).map((s) => opt(s.name, s.name)));
+    this.speakerSelect.replaceChildren(
+      optKey("", "prejoin.systemDefault"),
+      ...d.speakers.filter((s) => !s.isDefault).map((s) => opt(s.name, s.name)),
+    );
     this.showSettings();
   }
 
@@ -92,14 +107,19 @@ export class DevicesPopover {
   }
 
   /** Switches a device when its picker changes; remembers the choice, or puts the picker back. */
-  private switchOnChange(select: HTMLSelectElement, setting: DeviceSetting, apply: (value: string) => Promise<void>): void {
+  private switchOnChange(
+    select: HTMLSelectElement,
+    setting: DeviceSetting,
+    apply: (value: string) => Promise<void>,
+  ): void {
     select.addEventListener("change", async () => {
       try {
         await apply(select.value);
         await this.app.update({ [setting]: select.value });
         if (setting === "camera") this.grid.mirrorSelf(select.value);
       } catch (e) {
-        if (!(e instanceof ShareCancelled)) toast(t("call.switchFailed", { message: errorText(e) }), "error", errorDetail(e));
+        if (!(e instanceof ShareCancelled))
+          toast(t("call.switchFailed", { message: errorText(e) }), "error", errorDetail(e));
         select.value = this.app.settings[setting];
       }
     });

@@ -36,7 +36,8 @@ export function onCallEvent(state: CallState, e: CallEvent, hooks: EventHooks): 
     case "memberUpdated": {
       const before = putMember(state, e.member);
       hooks.layout();
-      if (e.member.sharingScreen && !before?.sharingScreen && !e.member.isSelf) toast(t("toast.sharingStarted", { name: e.member.userName }));
+      if (e.member.sharingScreen && !before?.sharingScreen && !e.member.isSelf)
+        toast(t("toast.sharingStarted", { name: e.member.userName }));
       break;
     }
     case "memberLeft":
@@ -79,5 +80,7 @@ export function onCallEvent(state: CallState, e: CallEvent, hooks: EventHooks): 
 /** A device's failure in the current language; its own English detail is shown only in English. */
 export function deviceErrorText(device: string, message: string): string {
   const name = t(`device.${device}` as Key);
-  return getLocale() === "en" ? t("toast.deviceError", { device: name, message }) : t("toast.deviceFailed", { device: name });
+  return getLocale() === "en"
+    ? t("toast.deviceError", { device: name, message })
+    : t("toast.deviceFailed", { device: name });
 }

@@ -30,8 +30,17 @@ export class CallGrid {
     private readonly state: CallState,
   ) {
     this.tiles = [0, 1, 2, 3].map((i) => new Tile(i, this.tileActions(i)));
-    this.element = h("div", { class: "grid", testid: "grid" }, ...this.tiles.map((tile) => tile.el));
-    this.backButton = h("button", { class: "button small", testid: "back-to-grid", attrs: { hidden: true } }, icon(ICONS.grid), tx(h("span"), "call.backToGrid"));
+    this.element = h(
+      "div",
+      { class: "grid", testid: "grid" },
+      ...this.tiles.map((tile) => tile.el),
+    );
+    this.backButton = h(
+      "button",
+      { class: "button small", testid: "back-to-grid", attrs: { hidden: true } },
+      icon(ICONS.grid),
+      tx(h("span"), "call.backToGrid"),
+    );
     this.backButton.addEventListener("click", () => {
       state.spotlight = backToGrid(state.spotlight);
       this.showSpotlight();
@@ -49,11 +58,35 @@ export class CallGrid {
   }
 
   private tileActions(index: number): HTMLElement {
-    const pin = h("button", { class: "icon-button small", testid: "tile-pin", on: { click: () => this.togglePin(index) } }, icon(ICONS.pin));
+    const pin = h(
+      "button",
+      {
+        class: "icon-button small",
+        testid: "tile-pin",
+        on: { click: () => this.togglePin(index) },
+      },
+      icon(ICONS.pin),
+    );
     nameIcon(pin, "call.pin");
-    const expand = h("button", { class: "icon-button small", testid: "tile-fullscreen", on: { click: () => this.toggleFull(index) } }, icon(ICONS.expand));
+    const expand = h(
+      "button",
+      {
+        class: "icon-button small",
+        testid: "tile-fullscreen",
+        on: { click: () => this.toggleFull(index) },
+      },
+      icon(ICONS.expand),
+    );
     nameIcon(expand, "call.fullscreen");
-    const save = h("button", { class: "icon-button small", testid: "tile-snapshot", on: { click: () => void this.saveTile(index) } }, icon(ICONS.snapshot));
+    const save = h(
+      "button",
+      {
+        class: "icon-button small",
+        testid: "tile-snapshot",
+        on: { click: () => void this.saveTile(index) },
+      },
+      icon(ICONS.snapshot),
+    );
     nameIcon(save, "call.saveTile");
     this.pinButtons.push(pin);
     this.fullButtons.push(expand);
@@ -65,7 +98,11 @@ export class CallGrid {
     this.state.spotlight = followMembers(this.state.spotlight, this.state.members);
     gridCells(this.state.members).forEach((member, i) => {
       const source = i === 0 ? "self" : `tile:${i - 1}`;
-      this.tiles[i].setMember(member, member ? source : null, i === 0 ? "i420" : this.state.encoding);
+      this.tiles[i].setMember(
+        member,
+        member ? source : null,
+        i === 0 ? "i420" : this.state.encoding,
+      );
     });
   }
 
@@ -103,7 +140,9 @@ export class CallGrid {
     toggleFull(this.state, index);
     const full = this.state.full;
     this.tiles.forEach((tile, i) => tile.el.classList.toggle("full", i === full));
-    this.fullButtons.forEach((b, i) => nameIcon(b, i === full ? "call.exitFullscreen" : "call.fullscreen"));
+    this.fullButtons.forEach((b, i) =>
+      nameIcon(b, i === full ? "call.exitFullscreen" : "call.fullscreen"),
+    );
   }
 
   private readonly onKey = (e: KeyboardEvent): void => {
@@ -128,7 +167,11 @@ export class CallGrid {
     if (this.state.encoding !== "i420") return;
     this.tiles.slice(1).forEach((tile, slot) => {
       if (!tile.member) return;
-      const [w, h] = pictureSize(tile.el.clientWidth, tile.el.clientHeight, window.devicePixelRatio || 1);
+      const [w, h] = pictureSize(
+        tile.el.clientWidth,
+        tile.el.clientHeight,
+        window.devicePixelRatio || 1,
+      );
       if (w > 0 && h > 0) api.tileResize(slot, w, h).catch(() => undefined);
     });
   }

@@ -18,24 +18,37 @@ export interface CallHeader {
 }
 
 /** The header of the call `info` in `room`, with `extras` (recording, back to the grid) at its end. */
-export function renderHeader(app: Shell, room: RoomChoice, info: CallInfo, ...extras: HTMLElement[]): CallHeader {
+export function renderHeader(
+  app: Shell,
+  room: RoomChoice,
+  info: CallInfo,
+  ...extras: HTMLElement[]
+): CallHeader {
   const roomIdText = h("code", { text: info.roomId, testid: "room-id" });
   const copy = tx(h("button", { class: "link", testid: "copy-invite" }), "call.copyInvite");
-  const loopbackNote = h("div", { class: "note", testid: "loopback-only", attrs: { role: "status" } });
+  const loopbackNote = h("div", {
+    class: "note",
+    testid: "loopback-only",
+    attrs: { role: "status" },
+  });
   loopbackNote.hidden = true;
   const copyLink = tx(h("button", { class: "link", testid: "copy-invite-link" }), "call.copyLink");
   copyLink.addEventListener("click", () => {
     const server = inviteServer(app);
     if (!server) return;
     if (loopbackOnly(app)) showLoopbackOffer(app, loopbackNote);
-    void navigator.clipboard?.writeText(buildInviteLink(server, info.roomId, room.target.roomKind)).then(() => {
-      tx(copyLink, "call.copied");
-      setTimeout(() => tx(copyLink, "call.copyLink"), COPIED_MS);
-    });
+    void navigator.clipboard
+      ?.writeText(buildInviteLink(server, info.roomId, room.target.roomKind))
+      .then(() => {
+        tx(copyLink, "call.copied");
+        setTimeout(() => tx(copyLink, "call.copyLink"), COPIED_MS);
+      });
   });
   copy.addEventListener("click", () => {
     const server = inviteServer(app);
-    const text = server ? buildInvite(server, info.roomId, room.label, room.target.roomKind) : info.roomId;
+    const text = server
+      ? buildInvite(server, info.roomId, room.label, room.target.roomKind)
+      : info.roomId;
     if (loopbackOnly(app)) showLoopbackOffer(app, loopbackNote);
     void navigator.clipboard?.writeText(text).then(() => {
       tx(copy, "call.copied");
@@ -48,7 +61,17 @@ export function renderHeader(app: Shell, room: RoomChoice, info: CallInfo, ...ex
     { class: "call-head" },
     linkDot,
     h("span", { class: "call-title", text: room.label, testid: "room-title" }),
-    h("span", { class: "muted" }, tx(h("span"), "call.roomId"), " ", roomIdText, " ", copy, " ", copyLink),
+    h(
+      "span",
+      { class: "muted" },
+      tx(h("span"), "call.roomId"),
+      " ",
+      roomIdText,
+      " ",
+      copy,
+      " ",
+      copyLink,
+    ),
     loopbackNote,
     ...extras,
   );

@@ -100,8 +100,16 @@ export function cameraSwitched(s: CallState, choice: string): void {
 }
 
 /** Takes our own tile's state and whether we have a camera from the figures; says if either changed. */
-export function takeOwnFigures(s: CallState, ownState: TileState | undefined, hasCamera: boolean | undefined): boolean {
-  if ((!ownState || ownState === s.ownReported) && (hasCamera === undefined || hasCamera === s.hasCamera)) return false;
+export function takeOwnFigures(
+  s: CallState,
+  ownState: TileState | undefined,
+  hasCamera: boolean | undefined,
+): boolean {
+  if (
+    (!ownState || ownState === s.ownReported) &&
+    (hasCamera === undefined || hasCamera === s.hasCamera)
+  )
+    return false;
   s.ownReported = ownState ?? s.ownReported;
   s.hasCamera = hasCamera ?? s.hasCamera;
   return true;

@@ -3,7 +3,14 @@
 
 import { api, type Stats } from "../../api";
 import { t } from "../../i18n";
-import { MutedGuess, MutedTalkHint, SpeakingDetector, formatKbps, formatRung, judgesQuality } from "../../model";
+import {
+  MutedGuess,
+  MutedTalkHint,
+  SpeakingDetector,
+  formatKbps,
+  formatRung,
+  judgesQuality,
+} from "../../model";
 import { toast } from "../../toast";
 import type { CallControls } from "./controls";
 import type { CallGrid } from "./grid";
@@ -64,7 +71,11 @@ export class CallStats {
 
   private apply(s: Stats): void {
     const now = performance.now();
-    const feeds = new Map((window as unknown as { __quartet: { feedStats: () => FeedStats[] } }).__quartet.feedStats().map((f) => [f.feed, f]));
+    const feeds = new Map(
+      (window as unknown as { __quartet: { feedStats: () => FeedStats[] } }).__quartet
+        .feedStats()
+        .map((f) => [f.feed, f]),
+    );
     this.applyOwn(s, now);
     const tiles = this.grid.tiles;
     for (const r of s.remotes) {
@@ -86,7 +97,8 @@ export class CallStats {
       let page = "";
       if (feed) {
         page = `\nIPC ${feed.kibPerSecond.toFixed(0)} KiB/s`;
-        if (feed.sendToDrawMsP50 !== null) page += ` · ${t("call.toScreen", { n: Math.round(feed.sendToDrawMsP50) })}`;
+        if (feed.sendToDrawMsP50 !== null)
+          page += ` · ${t("call.toScreen", { n: Math.round(feed.sendToDrawMsP50) })}`;
       }
       tile.statsLine.textContent = parts.join(" · ") + page;
     }
@@ -99,7 +111,10 @@ export class CallStats {
       const rung = formatRung(p.width, p.height, p.targetKbps);
       this.grid.self.statsLine.textContent = `${p.fps.toFixed(0)} fps · ${formatKbps(p.kbps)} · ${rung}${p.connected ? "" : " · …"}`;
       // Connected is not enough: a stalled uplink carries nothing either.
-      this.linkDot.classList.toggle("up", p.connected && s.ownState !== "stalled" && s.ownState !== "reconnecting");
+      this.linkDot.classList.toggle(
+        "up",
+        p.connected && s.ownState !== "stalled" && s.ownState !== "reconnecting",
+      );
       const talking = this.selfSpeaking.update(p.micLevel, now);
       this.grid.self.setSpeaking(talking && !this.state.micMuted);
       if (this.mutedTalk.update(this.state.micMuted, talking, now)) toast(t("call.talkingMuted"));
