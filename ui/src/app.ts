@@ -1,25 +1,25 @@
 // The app's frame: top bar, the current view, and moving between lobby, pre-join and call.
 
 import {
-  api,
-  errorText,
   type AppInfo,
+  api,
   type CallInfo,
+  errorText,
   type HostInfo,
   type InviteEvent,
   type Target,
 } from "./api";
-import { h, icon, ICONS, clear, nameIcon } from "./dom";
+import type { CallBus } from "./call-bus";
+import { clear, h, ICONS, icon, nameIcon } from "./dom";
 import { resolveLocale, retranslate, setLocale, t } from "./i18n";
-import { SettingsStore, applyTheme, type Settings } from "./settings";
+import { applyTheme, type Settings, SettingsStore } from "./settings";
+import type { RoomChoice, Shell, View } from "./shell";
 import { toast } from "./toast";
-import { openSettings } from "./views/settings";
+import { allFeedStats } from "./video/feed";
+import { renderCall } from "./views/call";
 import { renderLobby } from "./views/lobby";
 import { renderPrejoin } from "./views/prejoin";
-import { renderCall } from "./views/call";
-import type { CallBus } from "./call-bus";
-import type { RoomChoice, Shell, View } from "./shell";
-import { allFeedStats } from "./video/feed";
+import { openSettings } from "./views/settings";
 
 /** The app's frame: what the views are shown in and ask things of. */
 export class App implements Shell {

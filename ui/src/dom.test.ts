@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it } from "vitest";
 import { h, holdDialog } from "./dom";
 import { setLocale } from "./i18n";
 import { byTestId, makeApp } from "./test-support";

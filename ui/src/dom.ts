@@ -1,6 +1,6 @@
 // A small element builder: enough to write views as functions without a framework.
 
-import { txAttr, type Key } from "./i18n";
+import { type Key, txAttr } from "./i18n";
 
 export type Child = Node | string | number | null | undefined | false;
 

@@ -1,4 +1,4 @@
-import { describe, expect, it, beforeEach } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { dictionariesForTest, resolveLocale, retranslate, setLocale, t, tx, txAttr } from "./i18n";
 
 describe("i18n", () => {

@@ -1,12 +1,10 @@
-import { beforeEach, describe, expect, it } from "vitest";
-import { setLocale } from "./i18n";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { afterEach, vi } from "vitest";
-import { buildInvite, buildInviteLink, inviteServer, parseInvite } from "./invite";
-import { SOLO_CALL, byTestId } from "./test-support";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CallBus } from "./call-bus";
+import { setLocale } from "./i18n";
+import { buildInvite, buildInviteLink, inviteServer, parseInvite } from "./invite";
+import { byTestId, makeApp, SOLO_CALL } from "./test-support";
 import { renderCall } from "./views/call";
-import { makeApp } from "./test-support";
 
 beforeEach(() => setLocale("en"));
 

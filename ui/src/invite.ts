@@ -1,9 +1,9 @@
 // A call invite as plain text: the server's address and the room's ID, which is all another
 // Quartet (or a v1 client) needs to join. Pasted into the lobby's "room ID" field it is read back.
 
+import type { RoomKind } from "./api";
 import { t } from "./i18n";
 import type { Shell } from "./shell";
-import type { RoomKind } from "./api";
 
 export interface Invite {
   server: string;

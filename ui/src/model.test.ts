@@ -1,21 +1,21 @@
 import { describe, expect, it } from "vitest";
 import type { Member } from "./api";
 import {
+  avatarHue,
+  formatKbps,
+  formatRung,
+  gridCells,
+  initials,
+  listedMembers,
   MUTED_AFTER_MS,
   MUTED_HINT_REARM_QUIET_MS,
   MUTED_TALK_MS,
   MutedGuess,
   MutedTalkHint,
+  pictureSize,
+  removeMember,
   SPEAKING_HOLD_MS,
   SpeakingDetector,
-  avatarHue,
-  formatKbps,
-  formatRung,
-  pictureSize,
-  gridCells,
-  initials,
-  listedMembers,
-  removeMember,
   upsertMember,
 } from "./model";
 

@@ -2,14 +2,14 @@ import { describe, expect, it } from "vitest";
 import {
   CHAT_NOTICE_CHARS,
   CHAT_NOTICE_NAME_CHARS,
-  ELLIPSIS,
-  NOTICE_REPEAT_MS,
   chatNotice,
   countLabel,
+  ELLIPSIS,
+  NOTICE_REPEAT_MS,
+  type NoticeRecord,
   noteNotice,
   noticeKey,
   truncate,
-  type NoticeRecord,
 } from "./notices";
 
 describe("notice repeats", () => {

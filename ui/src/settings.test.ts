@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
-  DEFAULTS,
-  SettingsStore,
   audioChoice,
+  DEFAULTS,
   mirrorsSelfView,
+  SettingsStore,
   sanitize,
   videoChoice,
 } from "./settings";

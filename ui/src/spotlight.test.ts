@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Member } from "./api";
 import {
-  NO_SPOTLIGHT,
   backToGrid,
   followMembers,
+  NO_SPOTLIGHT,
   spotlightCell,
   spotlighted,
   togglePin,

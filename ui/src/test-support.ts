@@ -3,7 +3,7 @@
 
 import type { AppInfo, CallInfo } from "./api";
 import { App } from "./app";
-import { SettingsStore, type KeyValueStore } from "./settings";
+import { type KeyValueStore, SettingsStore } from "./settings";
 
 /** Settings kept in memory; counts saves. */
 export class MemoryStore implements KeyValueStore {

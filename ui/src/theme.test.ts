@@ -3,13 +3,13 @@
 // system prefers light unless dark is chosen, or when light is chosen; readable text in both;
 // the focus drawn; and the choice in Settings put on the page.
 
-import { afterEach, describe, expect, it } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import css from "./styles.css?raw";
+import { afterEach, describe, expect, it } from "vitest";
 import { App } from "./app";
 import { setLocale } from "./i18n";
 import { SettingsStore } from "./settings";
-import { MemoryStore, byTestId, makeApp } from "./test-support";
+import css from "./styles.css?raw";
+import { byTestId, MemoryStore, makeApp } from "./test-support";
 
 /** The stylesheet's rules, as the page's parser reads them. */
 function sheetRules(): CSSRule[] {

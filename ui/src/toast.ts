@@ -10,8 +10,8 @@ import {
 } from "@tauri-apps/plugin-notification";
 import { api, errorDetail, errorText } from "./api";
 import { h } from "./dom";
-import { tx, type Key } from "./i18n";
-import { countLabel, noteNotice, noticeKey, type NoticeRecord } from "./notices";
+import { type Key, tx } from "./i18n";
+import { countLabel, type NoticeRecord, noteNotice, noticeKey } from "./notices";
 
 export const TOAST_MS = 4000;
 /** How long a leaving notice fades before it is removed. */

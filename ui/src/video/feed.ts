@@ -4,15 +4,15 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { api, type Encoding } from "../api";
-import { i420Drawer, type I420Drawer } from "./i420";
+import { type I420Drawer, i420Drawer } from "./i420";
 import {
+  codecOf,
+  type FrameMessage,
   KIND_END,
   KIND_H264,
   KIND_I420,
-  codecOf,
   parseMessage,
   sameBytes,
-  type FrameMessage,
 } from "./message";
 import { RateMeter, Samples } from "./meter";
 

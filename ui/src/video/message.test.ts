@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { HEADER_LEN, KIND_H264, KIND_I420, codecOf, parseMessage, sameBytes } from "./message";
-import { RateMeter, Samples } from "./meter";
 import { i420ToRgba } from "./i420";
+import { codecOf, HEADER_LEN, KIND_H264, KIND_I420, parseMessage, sameBytes } from "./message";
+import { RateMeter, Samples } from "./meter";
 
 function message(
   kind: number,

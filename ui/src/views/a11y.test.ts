@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import axe from "axe-core";
-import { setLocale } from "../i18n";
-import { SOLO_CALL, byTestId, makeApp } from "../test-support";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CallBus } from "../call-bus";
+import { setLocale } from "../i18n";
+import { byTestId, makeApp, SOLO_CALL } from "../test-support";
 import { askHowToLeave } from "./leave";
 import { openSettings } from "./settings";
 

@@ -2,17 +2,17 @@
 // push-to-talk. Kept apart from the call screen so the screen only says what each key does.
 
 import { h } from "../dom";
-import { t, type Key } from "../i18n";
+import { type Key, t } from "../i18n";
 import {
-  PUSH_TO_TALK_KEY,
   ariaShortcut,
   isMac,
   isTyping,
   matchShortcut,
   modalOpen,
+  PUSH_TO_TALK_KEY,
+  type ShortcutAction,
   shortcutLabel,
   spaceActivates,
-  type ShortcutAction,
 } from "../shortcuts";
 
 /** What the call does for its keys. */

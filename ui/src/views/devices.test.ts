@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Devices } from "../api";
-import { setLocale } from "../i18n";
-import { SOLO_CALL, byTestId, makeApp } from "../test-support";
 import { CallBus } from "../call-bus";
+import { setLocale } from "../i18n";
+import { byTestId, makeApp, SOLO_CALL } from "../test-support";
 import { renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
 

@@ -1,14 +1,14 @@
 // The tester's panel: streams with their codecs, room API calls with codes and times, events,
 // and an export that writes a zip and says where.
 
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Diagnostics } from "../api";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
-import { CallBus } from "../call-bus";
 import { renderCall } from "./call";
-import { DIAGNOSTICS_ROWS, clockTime, codecLine } from "./diagnostics";
+import { clockTime, codecLine, DIAGNOSTICS_ROWS } from "./diagnostics";
 
 const makeApp = () => makeTestApp("Ann");
 

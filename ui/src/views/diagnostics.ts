@@ -2,15 +2,15 @@
 // code and time, every event-channel frame, and "Export diagnostics" for a bug report.
 
 import {
-  api,
   type ApiCallEntry,
+  api,
   type ChannelEntry,
   type Diagnostics,
   type StreamDetails,
 } from "../api";
-import type { Shell } from "../shell";
 import { clear, h } from "../dom";
-import { t, tx, type Key } from "../i18n";
+import { type Key, t, tx } from "../i18n";
+import type { Shell } from "../shell";
 import { openFolder, toast } from "../toast";
 
 /** How often the open panel reads the call's diagnostics. */

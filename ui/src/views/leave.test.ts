@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CallInfo, LeaveOptions } from "../api";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp } from "../test-support";
-import { CallBus } from "../call-bus";
 import { renderCall } from "./call";
 import { askHowToLeave, leaveDecision } from "./leave";
 import { openSettings } from "./settings";

@@ -2,10 +2,10 @@
 // ask again; the window's close button goes through the same question.
 
 import { api, type LeaveMode, type LeaveOptions } from "../api";
-import type { Shell } from "../shell";
 import { h, holdDialog } from "../dom";
 import { tx } from "../i18n";
 import type { HostLeave } from "../settings";
+import type { Shell } from "../shell";
 
 /** What leaving does without a question, or that the user must be asked. */
 export type LeaveDecision = LeaveMode | "ask";

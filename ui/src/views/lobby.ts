@@ -8,10 +8,10 @@ import {
   type RoomKind,
   type RoomSummary,
 } from "../api";
-import type { Shell, View } from "../shell";
-import { h, icon, ICONS, clear, nameIcon } from "../dom";
+import { clear, h, ICONS, icon, nameIcon } from "../dom";
 import { t, tx, txAttr } from "../i18n";
 import { inviteServer, parseInvite } from "../invite";
+import type { Shell, View } from "../shell";
 
 /** How often the room list refreshes itself while the lobby is shown. */
 export const ROOM_REFRESH_MS = 3000;

@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { CHAT_NOTICE_CHARS, ELLIPSIS } from "../notices";
 import { byTestId, makeApp, SOLO_CALL } from "../test-support";
 import { toast } from "../toast";
-import { CallBus } from "../call-bus";
 import { renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
 

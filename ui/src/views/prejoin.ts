@@ -3,19 +3,19 @@
 
 import {
   api,
-  errorDetail,
-  errorText,
   type DeviceProblem,
   type Devices,
+  errorDetail,
+  errorText,
   type JoinRequest,
 } from "../api";
-import type { RoomChoice, Shell, View } from "../shell";
-import { h, icon, ICONS, markSelfMirror } from "../dom";
-import { t, tx, txAttr, type Key } from "../i18n";
+import { CallBus } from "../call-bus";
+import { h, ICONS, icon, markSelfMirror } from "../dom";
+import { type Key, t, tx, txAttr } from "../i18n";
 import { avatarHue, initials } from "../model";
 import { audioChoice, audioProcessing, mirrorsSelfView, videoChoice } from "../settings";
+import type { RoomChoice, Shell, View } from "../shell";
 import { VideoFeed } from "../video/feed";
-import { CallBus } from "../call-bus";
 import { deviceErrorText } from "./call/events";
 
 /** How often the level meter reads the microphone. */

@@ -2,9 +2,9 @@
 // so everyone sees that it is being recorded), with a mark in the call's header while it runs.
 
 import { api } from "../api";
-import type { Shell } from "../shell";
-import { h, icon, ICONS } from "../dom";
+import { h, ICONS, icon } from "../dom";
 import { t, tx, txAttr } from "../i18n";
+import type { Shell } from "../shell";
 import { openFolder, toast } from "../toast";
 
 /** The Record control and the header's recording mark. */

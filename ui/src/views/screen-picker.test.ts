@@ -1,12 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ScreenSource } from "../api";
 import { setLocale } from "../i18n";
 import { byTestId } from "../test-support";
 import {
-  ShareCancelled,
   chooseScreenShare,
   orderSources,
+  ShareCancelled,
   type ShareOptions,
 } from "./screen-picker";
 

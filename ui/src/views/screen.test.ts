@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { mirrorsSelfView, videoChoice } from "../settings";
 import { byTestId, makeApp, SOLO_CALL } from "../test-support";
-import { CallBus } from "../call-bus";
 import { renderCall } from "./call";
 
 beforeEach(() => setLocale("en"));

@@ -1,11 +1,11 @@
 // The settings dialog: language, video decoding path, logs, version.
 
-import { isMac, shortcutLabel } from "../shortcuts";
 import { api } from "../api";
-import type { Shell } from "../shell";
-import { h, icon, ICONS, holdDialog, nameIcon } from "../dom";
-import { tx, type Key } from "../i18n";
+import { h, holdDialog, ICONS, icon, nameIcon } from "../dom";
+import { type Key, tx } from "../i18n";
 import { audioProcessing, type Settings } from "../settings";
+import type { Shell } from "../shell";
+import { isMac, shortcutLabel } from "../shortcuts";
 import { exportNow } from "./diagnostics";
 
 function select<K extends keyof Settings>(

@@ -2,11 +2,11 @@
 // the tester's diagnostics; one open at a time, beside the grid.
 
 import { api, type Member } from "../api";
-import type { Shell } from "../shell";
 import { clear, h } from "../dom";
 import { getLocale, tx, txAttr } from "../i18n";
 import { avatarHue, initials, listedMembers } from "../model";
 import { chatNotice } from "../notices";
+import type { Shell } from "../shell";
 import { toast } from "../toast";
 import { type CallState, type Panel, togglePanel } from "./call/state";
 import { renderDiagnostics } from "./diagnostics";

@@ -1,11 +1,11 @@
 // A speaker that cannot play is said so: next to the pre-join picker, and as a toast in a call.
 
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { DeviceProblem, Devices } from "../api";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
-import { CallBus } from "../call-bus";
 import { renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
 

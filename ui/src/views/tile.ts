@@ -1,8 +1,8 @@
 // One tile of the call's grid: a member's pictures, or their initials and what the call says
 // of them (connecting, waiting, camera off, stalled), with name, mute, quality and sharing marks.
 
-import { errorDetail, type Encoding, type Member, type Quality, type TileState } from "../api";
-import { h, icon, ICONS, markSelfMirror, nameIcon } from "../dom";
+import { type Encoding, errorDetail, type Member, type Quality, type TileState } from "../api";
+import { h, ICONS, icon, markSelfMirror, nameIcon } from "../dom";
 import { tx, txAttr } from "../i18n";
 import { avatarHue, hearsSound, initials, tileStatusKey } from "../model";
 import { VideoFeed } from "../video/feed";

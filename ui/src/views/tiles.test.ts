@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CallInfo, RemoteStats, Stats, TileState } from "../api";
+import { CallBus } from "../call-bus";
 import { retranslate, setLocale } from "../i18n";
 import { hearsSound, tileStatusKey } from "../model";
 import { byTestId, makeApp } from "../test-support";
-import { CallBus } from "../call-bus";
 import { renderCall } from "./call";
 
 const room = { target: { kind: "create" as const, roomName: "Standup" }, label: "Standup" };

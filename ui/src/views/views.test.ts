@@ -1,18 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { Channel } from "@tauri-apps/api/core";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
-  errorText,
   type AppInfo,
   type CallEvent,
+  errorText,
   type HostInfo,
   type PortMove,
   type PreviewStatus,
 } from "../api";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
 import { HEADER_LEN, KIND_END } from "../video/message";
-import { CallBus } from "../call-bus";
 import { renderCall } from "./call";
 import { renderLobby } from "./lobby";
 import { renderPrejoin } from "./prejoin";

@@ -10,7 +10,7 @@ import { openFolder, toast } from "../../toast";
 import { chooseLeaveMode } from "../leave";
 import type { RecordControl } from "../record";
 import type { CallGrid } from "./grid";
-import { type CallState, type Panel, cameraToggled, videoOn } from "./state";
+import { type CallState, cameraToggled, type Panel, videoOn } from "./state";
 
 /** How often the live microphone meter reads our level (as the pre-join meter does). */
 export const MIC_METER_POLL_MS = 100;

@@ -7,7 +7,7 @@ import { type Key, t, tx } from "../../i18n";
 import { audioChoice, videoChoice } from "../../settings";
 import type { Shell } from "../../shell";
 import { toast } from "../../toast";
-import { ShareCancelled, chooseScreenShare } from "../screen-picker";
+import { chooseScreenShare, ShareCancelled } from "../screen-picker";
 import type { CallControls } from "./controls";
 import type { CallGrid } from "./grid";
 import { type CallState, cameraSwitched } from "./state";

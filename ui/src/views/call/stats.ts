@@ -4,12 +4,12 @@
 import { api, type Stats } from "../../api";
 import { t } from "../../i18n";
 import {
-  MutedGuess,
-  MutedTalkHint,
-  SpeakingDetector,
   formatKbps,
   formatRung,
   judgesQuality,
+  MutedGuess,
+  MutedTalkHint,
+  SpeakingDetector,
 } from "../../model";
 import { toast } from "../../toast";
 import type { CallControls } from "./controls";
