@@ -12,7 +12,7 @@ import {
 import type { CallBus } from "./call-bus";
 import { clear, h, ICONS, icon, nameIcon } from "./dom";
 import { resolveLocale, retranslate, setLocale, t } from "./i18n";
-import { applyTheme, type Settings, SettingsStore } from "./settings";
+import { applyTheme, type Settings, type SettingsStore } from "./settings";
 import type { RoomChoice, Shell, View } from "./shell";
 import { toast } from "./toast";
 import { allFeedStats } from "./video/feed";

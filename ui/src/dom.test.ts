@@ -9,7 +9,7 @@ const tab = (shiftKey = false) =>
   document.dispatchEvent(
     new KeyboardEvent("keydown", { key: "Tab", shiftKey, bubbles: true, cancelable: true }),
   );
-const escape = () =>
+const pressEscape = () =>
   document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
 
 afterEach(() => {
@@ -70,7 +70,7 @@ describe("a dialog", () => {
     byTestId("leave-end")!.focus();
     tab();
     expect(document.activeElement).toBe(byTestId("leave-remember"));
-    escape();
+    pressEscape();
     expect(await answer).toBeNull();
     expect(document.activeElement).toBe(opener);
   });
@@ -85,7 +85,7 @@ describe("a dialog", () => {
     const dialog = byTestId("settings")!;
     expect(dialog.contains(document.activeElement)).toBe(true);
     expect(document.activeElement?.tagName).toBe("SELECT");
-    escape();
+    pressEscape();
     expect(byTestId("settings")).toBeNull();
     expect(document.activeElement).toBe(gear);
   });

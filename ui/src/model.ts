@@ -89,6 +89,7 @@ function graphemes(text: string): string[] {
 }
 
 /** Control and bidi characters, which a name may not show (the room server's `is_forbidden_in_name`). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose.
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
 
 /**

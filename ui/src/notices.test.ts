@@ -57,7 +57,7 @@ describe("chat notices", () => {
     // A family emoji is one character to the eye and is never split.
     const family = "👨‍👩‍👧";
     expect(truncate(family.repeat(4), 3)).toBe(family.repeat(2) + ELLIPSIS);
-    expect(truncate("你好世界", 3)).toBe("你好" + ELLIPSIS);
+    expect(truncate("你好世界", 3)).toBe(`你好${ELLIPSIS}`);
     expect(truncate("你好", 2)).toBe("你好");
   });
 });

@@ -105,7 +105,8 @@ export function toast(
       );
     }
   }
-  el.querySelector(".toast-count")!.textContent = countLabel(noted.count);
+  const count = el.querySelector(".toast-count");
+  if (count) count.textContent = countLabel(noted.count);
   // Newest first in the lane, where only one row shows; last at the top of the window.
   if (docked) target.prepend(el);
   else target.append(el);

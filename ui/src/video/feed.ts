@@ -162,7 +162,7 @@ export class VideoFeed {
     if (m.keyframe) this.skipping = false;
     else if (decoder && decoder.decodeQueueSize + this.pending.size > MAX_DECODER_BACKLOG)
       this.skipping = true;
-    if (!decoder || decoder.state !== "configured" || this.skipping) {
+    if (decoder?.state !== "configured" || this.skipping) {
       this.ack(m.seq);
       return;
     }

@@ -27,6 +27,12 @@ export interface I420Drawer {
   draw(width: number, height: number, planes: Uint8Array): void;
 }
 
+/** What WebGL made, or an error that says what it could not make (a lost context makes nothing). */
+function made<T>(thing: T | null, what: string): T {
+  if (thing === null) throw new Error(`WebGL could not make a ${what}`);
+  return thing;
+}
+
 class WebGlDrawer implements I420Drawer {
   private readonly textures: WebGLTexture[];
 
@@ -34,12 +40,12 @@ class WebGlDrawer implements I420Drawer {
     private readonly canvas: HTMLCanvasElement,
     private readonly gl: WebGLRenderingContext,
   ) {
-    const program = gl.createProgram()!;
+    const program = made(gl.createProgram(), "program");
     for (const [type, source] of [
       [gl.VERTEX_SHADER, VERTEX],
       [gl.FRAGMENT_SHADER, FRAGMENT],
     ] as const) {
-      const shader = gl.createShader(type)!;
+      const shader = made(gl.createShader(type), "shader");
       gl.shaderSource(shader, source);
       gl.compileShader(shader);
       gl.attachShader(program, shader);
@@ -54,7 +60,7 @@ class WebGlDrawer implements I420Drawer {
     gl.vertexAttribPointer(pos, 2, gl.FLOAT, false, 0, 0);
     gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
     this.textures = ["ty", "tu", "tv"].map((name, i) => {
-      const tex = gl.createTexture()!;
+      const tex = made(gl.createTexture(), "texture");
       gl.activeTexture(gl.TEXTURE0 + i);
       gl.bindTexture(gl.TEXTURE_2D, tex);
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);

@@ -127,8 +127,10 @@ export class CallGrid {
   showSpotlight(): void {
     const cell = spotlightCell(this.state.spotlight, this.state.members);
     this.element.classList.toggle("has-pin", cell !== null);
-    this.tiles.forEach((tile, i) => tile.el.classList.toggle("pinned", i === cell));
-    this.pinButtons.forEach((b, i) => nameIcon(b, i === cell ? "call.unpin" : "call.pin"));
+    for (const [i, tile] of this.tiles.entries()) tile.el.classList.toggle("pinned", i === cell);
+    for (const [i, b] of this.pinButtons.entries()) {
+      nameIcon(b, i === cell ? "call.unpin" : "call.pin");
+    }
     this.backButton.hidden = cell === null;
     if (cell === this.state.spotlitCell) return;
     this.state.spotlitCell = cell;
@@ -139,10 +141,10 @@ export class CallGrid {
   private toggleFull(index: number): void {
     toggleFull(this.state, index);
     const full = this.state.full;
-    this.tiles.forEach((tile, i) => tile.el.classList.toggle("full", i === full));
-    this.fullButtons.forEach((b, i) =>
-      nameIcon(b, i === full ? "call.exitFullscreen" : "call.fullscreen"),
-    );
+    for (const [i, tile] of this.tiles.entries()) tile.el.classList.toggle("full", i === full);
+    for (const [i, b] of this.fullButtons.entries()) {
+      nameIcon(b, i === full ? "call.exitFullscreen" : "call.fullscreen");
+    }
   }
 
   private readonly onKey = (e: KeyboardEvent): void => {
@@ -178,7 +180,7 @@ export class CallGrid {
 
   /** Stops every picture. */
   closeFeeds(): void {
-    this.tiles.forEach((tile) => tile.closeFeed());
+    for (const tile of this.tiles) tile.closeFeed();
   }
 
   /** Stops listening for keys and sizes. */
