@@ -12,11 +12,11 @@ import { DevicesPopover } from "./call/devices";
 import { onCallEvent } from "./call/events";
 import { CallGrid } from "./call/grid";
 import { renderHeader } from "./call/header";
-import { newCallState } from "./call/state";
+import { type CallState, newCallState } from "./call/state";
 import { CallStats } from "./call/stats";
-import { bindCallKeys } from "./call-keys";
+import { bindCallKeys, type CallKeys } from "./call-keys";
 import { recordControl } from "./record";
-import { renderSidePanel } from "./side-panes";
+import { renderSidePanel, type SidePanel } from "./side-panes";
 
 /** The call screen for the call `info` in `room`, taking the call's events from `bus`. */
 export function renderCall(app: Shell, room: RoomChoice, info: CallInfo, bus: CallBus): View {
@@ -53,27 +53,8 @@ export function renderCall(app: Shell, room: RoomChoice, info: CallInfo, bus: Ca
       forget: (userId) => stats.forget(userId),
     });
 
-  const keys = bindCallKeys(
-    {
-      run: {
-        mute: () => controls.toggleMic(),
-        camera: () => controls.toggleCamera(),
-        chat: () => side.toggle("chat"),
-        leave: () => void controls.leaveAsChosen(),
-      },
-      micMuted: () => state.micMuted,
-      setMic: (muted) => void controls.setMic(muted),
-    },
-    controls.keyed,
-  );
-
-  // Notices sit in a lane of their own, so none covers a face; they leave with the call.
-  const notices = h("div", {
-    class: "notices",
-    testid: "notices",
-    attrs: { "aria-live": "polite" },
-  });
-  dockNotices(notices);
+  const keys = bindKeys(state, controls, side);
+  const notices = noticeLane();
 
   const element = h(
     "div",
@@ -125,4 +106,32 @@ export function renderCall(app: Shell, room: RoomChoice, info: CallInfo, bus: Ca
       grid.closeFeeds();
     },
   };
+}
+
+/** The call's shortcuts and push-to-talk, each acting as its control does. */
+function bindKeys(state: CallState, controls: CallControls, side: SidePanel): CallKeys {
+  return bindCallKeys(
+    {
+      run: {
+        mute: () => controls.toggleMic(),
+        camera: () => controls.toggleCamera(),
+        chat: () => side.toggle("chat"),
+        leave: () => void controls.leaveAsChosen(),
+      },
+      micMuted: () => state.micMuted,
+      setMic: (muted) => void controls.setMic(muted),
+    },
+    controls.keyed,
+  );
+}
+
+/** Notices sit in a lane of their own, so none covers a face; they leave with the call. */
+function noticeLane(): HTMLElement {
+  const notices = h("div", {
+    class: "notices",
+    testid: "notices",
+    attrs: { "aria-live": "polite" },
+  });
+  dockNotices(notices);
+  return notices;
 }
