@@ -10,7 +10,9 @@ export interface AppError {
 }
 
 export function isAppError(e: unknown): e is AppError {
-  return typeof e === "object" && e !== null && "kind" in e && typeof (e as AppError).kind === "string";
+  return (
+    typeof e === "object" && e !== null && "kind" in e && typeof (e as AppError).kind === "string"
+  );
 }
 
 /** What to tell a person about a failure, in the current language. */
@@ -82,7 +84,11 @@ export interface Devices {
   speakers: AudioDevice[];
 }
 
-export type VideoChoice = { kind: "camera"; id: string | null } | { kind: "synthetic" } | { kind: "screen"; id?: string; corner?: VideoChoice } | { kind: "none" };
+export type VideoChoice =
+  | { kind: "camera"; id: string | null }
+  | { kind: "synthetic" }
+  | { kind: "screen"; id?: string; corner?: VideoChoice }
+  | { kind: "none" };
 
 /** A screen or window that can be shared; `id` goes back in a screen VideoChoice. */
 export interface ScreenSource {
@@ -95,9 +101,14 @@ export interface ScreenSource {
   /** A PNG data URL, or null when the source gave no picture. */
   thumbnail: string | null;
 }
-export type AudioChoice = { kind: "microphone"; name: string | null } | { kind: "tone" } | { kind: "none" };
+export type AudioChoice =
+  | { kind: "microphone"; name: string | null }
+  | { kind: "tone" }
+  | { kind: "none" };
 /** A room to create or join; a join without `roomKind` (an ID typed in) lets the app find the kind. */
-export type Target = { kind: "create"; roomName: string; roomKind?: RoomKind } | { kind: "join"; roomId: string; roomKind?: RoomKind };
+export type Target =
+  | { kind: "create"; roomName: string; roomKind?: RoomKind }
+  | { kind: "join"; roomId: string; roomKind?: RoomKind };
 
 export interface DeviceProblem {
   device: "camera" | "microphone" | "speaker";
@@ -153,7 +164,9 @@ export interface DeviceFellBack {
 }
 
 /** An invite link that opened the app: a room to go to, or why it could not be read. */
-export type InviteEvent = { type: "room"; server: string; roomId: string; kind: RoomKind | null } | { type: "refused"; reason: string };
+export type InviteEvent =
+  | { type: "room"; server: string; roomId: string; kind: RoomKind | null }
+  | { type: "refused"; reason: string };
 
 export interface CallInfo {
   roomId: string;
@@ -210,7 +223,14 @@ export interface RemoteStats {
 }
 
 /** What a tile shows, as quartet_call::tile_state decides it. */
-export type TileState = "connecting" | "waitingForStream" | "live" | "cameraOff" | "stalled" | "reconnecting" | "gone";
+export type TileState =
+  | "connecting"
+  | "waitingForStream"
+  | "live"
+  | "cameraOff"
+  | "stalled"
+  | "reconnecting"
+  | "gone";
 
 export type Quality = "good" | "poor" | "bad";
 
@@ -255,7 +275,13 @@ export interface StreamDetails {
   stream: "main" | "small";
   connected: boolean;
   reconnects: number;
-  video: { codec: string; profile: string | null; level: string | null; width: number; height: number } | null;
+  video: {
+    codec: string;
+    profile: string | null;
+    level: string | null;
+    width: number;
+    height: number;
+  } | null;
   audio: { codec: string; profile: string | null; sampleRate: number; channels: number } | null;
   fps: number;
   kbps: number;
@@ -308,7 +334,8 @@ export const api = {
   listRooms: (server: string) => invoke<RoomSummary[]>("list_rooms", { server }),
   listDevices: () => invoke<Devices>("list_devices"),
   /** Plays a short chime on `speaker` (null: the system default); the problem when it cannot. */
-  testSpeaker: (speaker: string | null) => invoke<DeviceProblem | null>("test_speaker", { speaker }),
+  testSpeaker: (speaker: string | null) =>
+    invoke<DeviceProblem | null>("test_speaker", { speaker }),
   previewStart: (nickname: string, video: VideoChoice, audio: AudioChoice) =>
     invoke<PreviewStatus>("preview_start", { nickname, video, audio }),
   previewLevel: () => invoke<number>("preview_level"),
@@ -327,15 +354,20 @@ export const api = {
   /** Calls `handler` when the window's close was held so the page can ask how to leave. */
   onCloseRequested: (handler: () => void) => listen("close-requested", handler),
   takeInvite: () => invoke<InviteEvent | null>("take_invite"),
-  onDevicesChanged: (handler: (devices: Devices) => void) => listen<Devices>("devices-changed", (e) => handler(e.payload)),
-  onDeviceFellBack: (handler: (lost: DeviceFellBack) => void) => listen<DeviceFellBack>("device-fell-back", (e) => handler(e.payload)),
-  onInvite: (handler: (invite: InviteEvent) => void) => listen<InviteEvent>("invite-link", (e) => handler(e.payload)),
+  onDevicesChanged: (handler: (devices: Devices) => void) =>
+    listen<Devices>("devices-changed", (e) => handler(e.payload)),
+  onDeviceFellBack: (handler: (lost: DeviceFellBack) => void) =>
+    listen<DeviceFellBack>("device-fell-back", (e) => handler(e.payload)),
+  onInvite: (handler: (invite: InviteEvent) => void) =>
+    listen<InviteEvent>("invite-link", (e) => handler(e.payload)),
   setMicMuted: (muted: boolean) => invoke<void>("call_set_mic_muted", { muted }),
   setCameraEnabled: (enabled: boolean) => invoke<void>("call_set_camera_enabled", { enabled }),
   setDataSaver: (enabled: boolean) => invoke<void>("call_set_data_saver", { enabled }),
-  setAudioProcessing: (processing: AudioProcessing) => invoke<void>("call_set_audio_processing", { processing }),
+  setAudioProcessing: (processing: AudioProcessing) =>
+    invoke<void>("call_set_audio_processing", { processing }),
   micLevel: () => invoke<number>("call_mic_level"),
-  switchCamera: (nickname: string, video: VideoChoice) => invoke<void>("call_switch_camera", { nickname, video }),
+  switchCamera: (nickname: string, video: VideoChoice) =>
+    invoke<void>("call_switch_camera", { nickname, video }),
   switchMicrophone: (audio: AudioChoice) => invoke<void>("call_switch_microphone", { audio }),
   switchSpeaker: (speaker: string | null) => invoke<void>("call_switch_speaker", { speaker }),
   sendText: (text: string) => invoke<void>("call_send_text", { text }),
@@ -355,7 +387,8 @@ export const api = {
   snapshotTile: (tile: number | null) => invoke<string>("snapshot_tile", { tile }),
   videoOpen: (feed: string, source: string, encoding: Encoding, channel: Channel<ArrayBuffer>) =>
     invoke<void>("video_open", { feed, source, encoding, channel }),
-  tileResize: (tile: number, width: number, height: number) => invoke<void>("tile_resize", { tile, width, height }),
+  tileResize: (tile: number, width: number, height: number) =>
+    invoke<void>("tile_resize", { tile, width, height }),
   videoAck: (feed: string, seq: number) => invoke<void>("video_ack", { feed, seq }),
   videoClose: (feed: string) => invoke<void>("video_close", { feed }),
 };

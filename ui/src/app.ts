@@ -1,28 +1,28 @@
 // The app's frame: top bar, the current view, and moving between lobby, pre-join and call.
 
-import { api, errorText, type AppInfo, type CallInfo, type HostInfo, type InviteEvent, type Target } from "./api";
-import { h, icon, ICONS, clear, nameIcon } from "./dom";
-import { resolveLocale, retranslate, setLocale, t, tx } from "./i18n";
-import { SettingsStore, applyTheme, type Settings } from "./settings";
+import {
+  type AppInfo,
+  api,
+  type CallInfo,
+  errorText,
+  type HostInfo,
+  type InviteEvent,
+  type Target,
+} from "./api";
+import type { CallBus } from "./call-bus";
+import { clear, h, ICONS, icon, nameIcon } from "./dom";
+import { resolveLocale, retranslate, setLocale, t } from "./i18n";
+import { applyTheme, type Settings, type SettingsStore } from "./settings";
+import type { RoomChoice, Shell, View } from "./shell";
 import { toast } from "./toast";
-import { openSettings } from "./views/settings";
+import { allFeedStats } from "./video/feed";
+import { renderCall } from "./views/call";
 import { renderLobby } from "./views/lobby";
 import { renderPrejoin } from "./views/prejoin";
-import { renderCall, type CallBus } from "./views/call";
-import { allFeedStats } from "./video/feed";
+import { openSettings } from "./views/settings";
 
-export interface View {
-  element: HTMLElement;
-  dispose(): void;
-}
-
-export interface RoomChoice {
-  target: Target;
-  /** The room's name, for headings. */
-  label: string;
-}
-
-export class App {
+/** The app's frame: what the views are shown in and ask things of. */
+export class App implements Shell {
   host: HostInfo | null = null;
   private view: View | null = null;
   /** Whether the view shown is a call. */
@@ -34,11 +34,23 @@ export class App {
     readonly store: SettingsStore,
     readonly info: AppInfo,
   ) {
-    const settingsButton = h("button", { class: "icon-button", testid: "open-settings", on: { click: () => openSettings(this) } }, icon(ICONS.gear));
+    const settingsButton = h(
+      "button",
+      { class: "icon-button", testid: "open-settings", on: { click: () => openSettings(this) } },
+      icon(ICONS.gear),
+    );
     nameIcon(settingsButton, "settings.title");
-    const brand = h("div", { class: "brand" }, h("img", { attrs: { src: "./icon.png", alt: "" } }), h("span", { text: "Quartet" }));
+    const brand = h(
+      "div",
+      { class: "brand" },
+      h("img", { attrs: { src: "./icon.png", alt: "" } }),
+      h("span", { text: "Quartet" }),
+    );
     this.main = h("main", { class: "view" });
-    root.append(h("header", { class: "topbar" }, brand, h("div", { class: "spacer" }), settingsButton), this.main);
+    root.append(
+      h("header", { class: "topbar" }, brand, h("div", { class: "spacer" }), settingsButton),
+      this.main,
+    );
     applyTheme(this.settings.theme);
     // The end-to-end test reads the video figures from here.
     (window as unknown as { __quartet: unknown }).__quartet = { feedStats: allFeedStats };
@@ -63,7 +75,9 @@ export class App {
 
   /** The room server in use: the hosted one or the one typed in. */
   serverUrl(): string | null {
-    return this.settings.mode === "host" ? (this.host?.url ?? null) : this.settings.serverUrl.trim() || null;
+    return this.settings.mode === "host"
+      ? (this.host?.url ?? null)
+      : this.settings.serverUrl.trim() || null;
   }
 
   async ensureHost(): Promise<HostInfo> {
@@ -101,9 +115,14 @@ export class App {
       toast(t("toast.inviteInCall"));
       return;
     }
-    const hostedHere = this.settings.mode === "host" && (this.host?.url === invite.server || this.host?.shareUrl === invite.server);
-    if (!hostedHere && invite.server !== this.serverUrl()) await this.update({ mode: "remote", serverUrl: invite.server });
-    const target: Target = invite.kind ? { kind: "join", roomId: invite.roomId, roomKind: invite.kind } : { kind: "join", roomId: invite.roomId };
+    const hostedHere =
+      this.settings.mode === "host" &&
+      (this.host?.url === invite.server || this.host?.shareUrl === invite.server);
+    if (!hostedHere && invite.server !== this.serverUrl())
+      await this.update({ mode: "remote", serverUrl: invite.server });
+    const target: Target = invite.kind
+      ? { kind: "join", roomId: invite.roomId, roomKind: invite.kind }
+      : { kind: "join", roomId: invite.roomId };
     this.showPrejoin({ target, label: invite.roomId });
   }
 
@@ -120,8 +139,4 @@ export class App {
     toast(errorText(e), "error");
     console.warn(e);
   }
-}
-
-export function heading(key: Parameters<typeof tx>[1]): HTMLElement {
-  return tx(h("h2"), key);
 }

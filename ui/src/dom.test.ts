@@ -1,12 +1,16 @@
-import { afterEach, describe, expect, it } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it } from "vitest";
 import { h, holdDialog } from "./dom";
 import { setLocale } from "./i18n";
 import { byTestId, makeApp } from "./test-support";
 import { askHowToLeave } from "./views/leave";
 
-const tab = (shiftKey = false) => document.dispatchEvent(new KeyboardEvent("keydown", { key: "Tab", shiftKey, bubbles: true, cancelable: true }));
-const escape = () => document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+const tab = (shiftKey = false) =>
+  document.dispatchEvent(
+    new KeyboardEvent("keydown", { key: "Tab", shiftKey, bubbles: true, cancelable: true }),
+  );
+const pressEscape = () =>
+  document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
 
 afterEach(() => {
   clearMocks();
@@ -20,11 +24,21 @@ describe("a dialog", () => {
     const off = h("button", { text: "off", attrs: { disabled: true } });
     const hidden = h("div", { attrs: { hidden: true } }, h("button", { text: "hidden" }));
     const last = h("input");
-    const dialog = h("div", { attrs: { role: "dialog" } }, h("h2", { text: "Title" }), first, off, hidden, last);
+    const dialog = h(
+      "div",
+      { attrs: { role: "dialog" } },
+      h("h2", { text: "Title" }),
+      first,
+      off,
+      hidden,
+      last,
+    );
     document.body.append(opener, dialog);
     opener.focus();
     const release = holdDialog(dialog);
-    expect(document.getElementById(dialog.getAttribute("aria-labelledby")!)?.textContent).toBe("Title");
+    expect(document.getElementById(dialog.getAttribute("aria-labelledby")!)?.textContent).toBe(
+      "Title",
+    );
     // From outside, Tab goes in.
     tab();
     expect(document.activeElement).toBe(first);
@@ -45,12 +59,18 @@ describe("a dialog", () => {
     const opener = h("button", { text: "Leave" });
     document.body.append(opener);
     opener.focus();
-    const answer = askHowToLeave({ isHost: true, canHandOver: true, heirName: "Ben", others: 1, worthAsking: true });
+    const answer = askHowToLeave({
+      isHost: true,
+      canHandOver: true,
+      heirName: "Ben",
+      others: 1,
+      worthAsking: true,
+    });
     expect(document.activeElement).toBe(byTestId("leave-hand-over"));
     byTestId("leave-end")!.focus();
     tab();
     expect(document.activeElement).toBe(byTestId("leave-remember"));
-    escape();
+    pressEscape();
     expect(await answer).toBeNull();
     expect(document.activeElement).toBe(opener);
   });
@@ -65,7 +85,7 @@ describe("a dialog", () => {
     const dialog = byTestId("settings")!;
     expect(dialog.contains(document.activeElement)).toBe(true);
     expect(document.activeElement?.tagName).toBe("SELECT");
-    escape();
+    pressEscape();
     expect(byTestId("settings")).toBeNull();
     expect(document.activeElement).toBe(gear);
   });

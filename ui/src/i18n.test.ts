@@ -1,4 +1,4 @@
-import { describe, expect, it, beforeEach } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { dictionariesForTest, resolveLocale, retranslate, setLocale, t, tx, txAttr } from "./i18n";
 
 describe("i18n", () => {
@@ -33,7 +33,11 @@ describe("i18n", () => {
     }
     const untranslated = (Object.keys(en) as (keyof typeof en)[]).filter((k) => zh[k] === en[k]);
     // Only the product name and version line read the same.
-    expect(untranslated.sort()).toEqual(["app.name", "lobby.roomIdPlaceholder", "settings.version"]);
+    expect(untranslated.sort()).toEqual([
+      "app.name",
+      "lobby.roomIdPlaceholder",
+      "settings.version",
+    ]);
   });
 
   it("re-translates marked elements in place", () => {
@@ -56,7 +60,9 @@ describe("the Chinese UI", () => {
 
   it("says everything in Chinese, names aside", () => {
     const english = Object.entries(dictionariesForTest["zh-CN"]).flatMap(([key, text]) =>
-      (text.replace(/\{[a-zA-Z]+\}/g, "").match(/[A-Za-z][A-Za-z-]{2,}/g) ?? []).filter((w) => !NAMES.has(w)).map((w) => `${key}: ${w}`),
+      (text.replace(/\{[a-zA-Z]+\}/g, "").match(/[A-Za-z][A-Za-z-]{2,}/g) ?? [])
+        .filter((w) => !NAMES.has(w))
+        .map((w) => `${key}: ${w}`),
     );
     expect(english).toEqual([]);
   });

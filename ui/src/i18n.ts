@@ -42,8 +42,10 @@ const en = {
   "lobby.roomIdPlaceholder": "room_…",
   "lobby.needName": "Enter your name first.",
   "lobby.roomKind": "Kind of call",
-  "lobby.portMovedHttp": "Port {wanted} is taken by another program, so the room server uses port {used}: others must type this port.",
-  "lobby.portMovedRtmp": "Port {wanted} (RTMP) is taken by another program, so streams use port {used}.",
+  "lobby.portMovedHttp":
+    "Port {wanted} is taken by another program, so the room server uses port {used}: others must type this port.",
+  "lobby.portMovedRtmp":
+    "Port {wanted} (RTMP) is taken by another program, so streams use port {used}.",
   "lobby.kind.multi_room": "Group call",
   "lobby.kind.double_room": "Two-person call",
   "lobby.kind.live_room": "Live room",
@@ -63,7 +65,8 @@ const en = {
   "prejoin.noMicrophoneFound": "No microphone found.",
   "prejoin.useSynthetic": "Use the test pattern",
   "prejoin.useTone": "Use a test tone",
-  "prejoin.cameraDenied": "Quartet is not allowed to use the camera. Turn on camera access for Quartet in your system's privacy settings, then try again.",
+  "prejoin.cameraDenied":
+    "Quartet is not allowed to use the camera. Turn on camera access for Quartet in your system's privacy settings, then try again.",
   "prejoin.openCameraSettings": "Open camera privacy settings",
   "prejoin.tryAgain": "Try again",
   "prejoin.joinMuted": "Join muted",
@@ -78,9 +81,11 @@ const en = {
   "call.copy": "Copy",
   "call.copied": "Copied",
   "call.copyInvite": "Copy invite",
-  "call.loopbackOnly": "Only this computer can join this call: it is hosted for this computer alone.",
+  "call.loopbackOnly":
+    "Only this computer can join this call: it is hosted for this computer alone.",
   "call.openToNetwork": "Let others on my network join my next call",
-  "call.openedForNext": "Others on your network can join from your next call: when you return to the lobby, the room server reopens for them and shows the address to share.",
+  "call.openedForNext":
+    "Others on your network can join from your next call: when you return to the lobby, the room server reopens for them and shows the address to share.",
   "invite.title": "Join my Quartet call “{room}”",
   "invite.server": "Server",
   "invite.room": "Room ID",
@@ -164,9 +169,11 @@ const en = {
   "call.record": "Record",
   "screen.title": "Choose what to share",
   "screen.corner": "Show my camera in the corner",
-  "screen.permission": "macOS asks for permission to record the screen the first time. If the pictures stay empty, allow Quartet under Privacy & Security → Screen Recording, then open Quartet again.",
+  "screen.permission":
+    "macOS asks for permission to record the screen the first time. If the pictures stay empty, allow Quartet under Privacy & Security → Screen Recording, then open Quartet again.",
   "screen.openPermission": "Open screen recording settings",
-  "screen.body": "Everyone in the call will see it instead of your camera, until you choose your camera again.",
+  "screen.body":
+    "Everyone in the call will see it instead of your camera, until you choose your camera again.",
   "screen.share": "Share",
   "screen.cancel": "Cancel",
   "screen.loading": "Looking for screens and windows…",
@@ -182,8 +189,10 @@ const en = {
   "call.recording": "Recording",
   "call.recordingSaved": "Recording saved to {path}",
   "leave.title": "Leave the call?",
-  "leave.bodyHandOver": "You are the host. Leave, and the call goes on with {name} as host; or end it for everyone.",
-  "leave.bodyEnds": "You are the host. This server ends the call for everyone when its host leaves.",
+  "leave.bodyHandOver":
+    "You are the host. Leave, and the call goes on with {name} as host; or end it for everyone.",
+  "leave.bodyEnds":
+    "You are the host. This server ends the call for everyone when its host leaves.",
   "leave.handOver": "Leave",
   "leave.end": "End for everyone",
   "leave.cancel": "Stay",
@@ -216,7 +225,8 @@ const en = {
   "settings.videoWebgl": "In the app (WebGL)",
   "settings.dataSaver": "Data saver: play the others' small streams only",
   "settings.sound": "Microphone",
-  "settings.echoCancellation": "Echo cancellation: the others don't hear themselves from your speaker",
+  "settings.echoCancellation":
+    "Echo cancellation: the others don't hear themselves from your speaker",
   "settings.noiseSuppression": "Noise suppression: fans, keyboards and chatter are removed",
   "settings.gainControl": "Automatic gain: your voice at an even level",
   "call.micLevel": "Microphone level",
@@ -299,7 +309,8 @@ const zhCN: Record<Key, string> = {
   "lobby.roomIdPlaceholder": "room_…",
   "lobby.needName": "请先填写昵称。",
   "lobby.roomKind": "通话类型",
-  "lobby.portMovedHttp": "端口 {wanted} 已被其他程序占用，房间服务器改用端口 {used}：其他人需输入这个端口。",
+  "lobby.portMovedHttp":
+    "端口 {wanted} 已被其他程序占用，房间服务器改用端口 {used}：其他人需输入这个端口。",
   "lobby.portMovedRtmp": "端口 {wanted}（RTMP）已被其他程序占用，音视频流改用端口 {used}。",
   "lobby.kind.multi_room": "多人通话",
   "lobby.kind.double_room": "双人通话",
@@ -320,7 +331,8 @@ const zhCN: Record<Key, string> = {
   "prejoin.noMicrophoneFound": "未检测到麦克风。",
   "prejoin.useSynthetic": "使用测试画面",
   "prejoin.useTone": "使用测试音",
-  "prejoin.cameraDenied": "Quartet 没有使用摄像头的权限。请在系统的隐私设置中允许 Quartet 访问摄像头，然后重试。",
+  "prejoin.cameraDenied":
+    "Quartet 没有使用摄像头的权限。请在系统的隐私设置中允许 Quartet 访问摄像头，然后重试。",
   "prejoin.openCameraSettings": "打开摄像头隐私设置",
   "prejoin.tryAgain": "重试",
   "prejoin.joinMuted": "加入时静音",
@@ -336,7 +348,8 @@ const zhCN: Record<Key, string> = {
   "call.copyInvite": "复制邀请",
   "call.loopbackOnly": "只有这台电脑能加入本次通话：它仅为本机主持。",
   "call.openToNetwork": "让局域网内的其他人加入我的下一次通话",
-  "call.openedForNext": "从下一次通话起，局域网内的其他人即可加入：回到大厅后，房间服务器会为他们重新开放，并显示要分享的地址。",
+  "call.openedForNext":
+    "从下一次通话起，局域网内的其他人即可加入：回到大厅后，房间服务器会为他们重新开放，并显示要分享的地址。",
   "invite.title": "加入我的 Quartet 通话“{room}”",
   "invite.server": "服务器",
   "invite.room": "房间号",
@@ -421,7 +434,8 @@ const zhCN: Record<Key, string> = {
   "call.record": "录制",
   "screen.title": "选择要共享的内容",
   "screen.corner": "在角落显示我的摄像头",
-  "screen.permission": "macOS 首次共享屏幕时会请求录屏权限。如果画面一直为空，请在“隐私与安全性 → 屏幕录制”中允许 Quartet，然后重新打开 Quartet。",
+  "screen.permission":
+    "macOS 首次共享屏幕时会请求录屏权限。如果画面一直为空，请在“隐私与安全性 → 屏幕录制”中允许 Quartet，然后重新打开 Quartet。",
   "screen.openPermission": "打开屏幕录制设置",
   "screen.body": "通话中的所有人将看到它而不是你的摄像头，直到你重新选择摄像头。",
   "screen.share": "共享",
@@ -439,7 +453,8 @@ const zhCN: Record<Key, string> = {
   "call.recording": "录制中",
   "call.recordingSaved": "录制已保存到 {path}",
   "leave.title": "离开通话？",
-  "leave.bodyHandOver": "你是主持人。离开后通话继续，由 {name} 担任主持人；也可以为所有人结束通话。",
+  "leave.bodyHandOver":
+    "你是主持人。离开后通话继续，由 {name} 担任主持人；也可以为所有人结束通话。",
   "leave.bodyEnds": "你是主持人。此服务器会在主持人离开时为所有人结束通话。",
   "leave.handOver": "离开",
   "leave.end": "为所有人结束",
@@ -522,7 +537,10 @@ const dictionaries: Record<Locale, Record<Key, string>> = { en, "zh-CN": zhCN };
 let current: Locale = "en";
 
 /** The language to show: the override, else the system's when it is Chinese, else English. */
-export function resolveLocale(setting: LanguageSetting | string | undefined, system: string | null | undefined): Locale {
+export function resolveLocale(
+  setting: LanguageSetting | string | undefined,
+  system: string | null | undefined,
+): Locale {
   if (setting === "en" || setting === "zh-CN") return setting;
   const sys = (system ?? "").replace("_", "-").toLowerCase();
   return sys === "zh" || sys.startsWith("zh-") ? "zh-CN" : "en";
@@ -560,7 +578,12 @@ export function tx<E extends HTMLElement>(el: E, key: Key, vars: Vars = {}): E {
 }
 
 /** Sets an attribute (placeholder, title, aria-label) to `key` and remembers it. */
-export function txAttr<E extends HTMLElement>(el: E, attr: "placeholder" | "title" | "aria-label", key: Key, vars: Vars = {}): E {
+export function txAttr<E extends HTMLElement>(
+  el: E,
+  attr: "placeholder" | "title" | "aria-label",
+  key: Key,
+  vars: Vars = {},
+): E {
   el.dataset[`i18n${attr === "aria-label" ? "Aria" : attr[0].toUpperCase() + attr.slice(1)}`] = key;
   el.dataset.i18nVars = JSON.stringify(vars);
   el.setAttribute(attr, t(key, vars));
@@ -569,19 +592,23 @@ export function txAttr<E extends HTMLElement>(el: E, attr: "placeholder" | "titl
 
 /** Re-translates every remembered text under `root`. */
 export function retranslate(root: ParentNode): void {
-  root.querySelectorAll<HTMLElement>("[data-i18n],[data-i18n-placeholder],[data-i18n-title],[data-i18n-aria]").forEach((el) => {
-    const vars = JSON.parse(el.dataset.i18nVars ?? "{}") as Vars;
-    const text = el.dataset.i18n;
-    if (text && isKey(text)) el.textContent = t(text, vars);
-    for (const [data, attr] of [
-      ["i18nPlaceholder", "placeholder"],
-      ["i18nTitle", "title"],
-      ["i18nAria", "aria-label"],
-    ] as const) {
-      const k = el.dataset[data];
-      if (k && isKey(k)) el.setAttribute(attr, t(k, vars));
-    }
-  });
+  root
+    .querySelectorAll<HTMLElement>(
+      "[data-i18n],[data-i18n-placeholder],[data-i18n-title],[data-i18n-aria]",
+    )
+    .forEach((el) => {
+      const vars = JSON.parse(el.dataset.i18nVars ?? "{}") as Vars;
+      const text = el.dataset.i18n;
+      if (text && isKey(text)) el.textContent = t(text, vars);
+      for (const [data, attr] of [
+        ["i18nPlaceholder", "placeholder"],
+        ["i18nTitle", "title"],
+        ["i18nAria", "aria-label"],
+      ] as const) {
+        const k = el.dataset[data];
+        if (k && isKey(k)) el.setAttribute(attr, t(k, vars));
+      }
+    });
 }
 
 export const dictionariesForTest = dictionaries;

@@ -1,9 +1,9 @@
 // A call invite as plain text: the server's address and the room's ID, which is all another
 // Quartet (or a v1 client) needs to join. Pasted into the lobby's "room ID" field it is read back.
 
-import { t } from "./i18n";
-import type { App } from "./app";
 import type { RoomKind } from "./api";
+import { t } from "./i18n";
+import type { Shell } from "./shell";
 
 export interface Invite {
   server: string;
@@ -19,7 +19,12 @@ export function buildInviteLink(server: string, roomId: string, kind?: RoomKind)
 }
 
 /** The invite text for `roomId` on `server`, in the current language, ending with the link. */
-export function buildInvite(server: string, roomId: string, roomName: string, kind?: RoomKind): string {
+export function buildInvite(
+  server: string,
+  roomId: string,
+  roomName: string,
+  kind?: RoomKind,
+): string {
   return [
     t("invite.title", { room: roomName }),
     `${t("invite.server")}: ${server}`,
@@ -47,7 +52,7 @@ export function parseInvite(text: string): Invite | null {
 }
 
 /** The address others use to reach the server this app is in: the shared one when hosting. */
-export function inviteServer(app: App): string | null {
+export function inviteServer(app: Shell): string | null {
   if (app.settings.mode === "host") return app.host?.shareUrl ?? null;
   const typed = app.settings.serverUrl.trim().replace(/\/+$/, "");
   if (!typed) return null;
@@ -56,6 +61,6 @@ export function inviteServer(app: App): string | null {
 }
 
 /** Whether others cannot reach the call: hosted here, for this computer alone. */
-export function loopbackOnly(app: App): boolean {
+export function loopbackOnly(app: Shell): boolean {
   return app.settings.mode === "host" && !!app.host && !app.host.lan;
 }

@@ -5,7 +5,8 @@ import { resolveLocale, setLocale } from "./i18n";
 import { SettingsStore } from "./settings";
 
 async function start(): Promise<void> {
-  const root = document.getElementById("app")!;
+  const root = document.getElementById("app");
+  if (!root) throw new Error("index.html has no #app element");
   const store = new SettingsStore();
   const [settings, info] = await Promise.all([store.load(), api.appInfo()]);
   setLocale(resolveLocale(settings.language, info.locale ?? navigator.language));

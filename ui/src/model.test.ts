@@ -1,21 +1,21 @@
 import { describe, expect, it } from "vitest";
 import type { Member } from "./api";
 import {
+  avatarHue,
+  formatKbps,
+  formatRung,
+  gridCells,
+  initials,
+  listedMembers,
   MUTED_AFTER_MS,
   MUTED_HINT_REARM_QUIET_MS,
   MUTED_TALK_MS,
   MutedGuess,
   MutedTalkHint,
+  pictureSize,
+  removeMember,
   SPEAKING_HOLD_MS,
   SpeakingDetector,
-  avatarHue,
-  formatKbps,
-  formatRung,
-  pictureSize,
-  gridCells,
-  initials,
-  listedMembers,
-  removeMember,
   upsertMember,
 } from "./model";
 
@@ -122,7 +122,9 @@ describe("grid model", () => {
     hint.update(true, false, quiet);
     hint.update(true, false, quiet + MUTED_HINT_REARM_QUIET_MS - 1);
     hint.update(true, true, quiet + MUTED_HINT_REARM_QUIET_MS - 1);
-    expect(hint.update(true, true, quiet + MUTED_HINT_REARM_QUIET_MS - 1 + MUTED_TALK_MS)).toBe(false);
+    expect(hint.update(true, true, quiet + MUTED_HINT_REARM_QUIET_MS - 1 + MUTED_TALK_MS)).toBe(
+      false,
+    );
 
     const later = 200_000;
     hint.update(true, false, later);

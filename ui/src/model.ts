@@ -89,6 +89,7 @@ function graphemes(text: string): string[] {
 }
 
 /** Control and bidi characters, which a name may not show (the room server's `is_forbidden_in_name`). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose.
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
 
 /**
@@ -97,9 +98,18 @@ const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u
  * "AL", "王小明" → "王", "" → "?".
  */
 export function initials(name: string): string {
-  const words = name.split(/\s+/u).filter((w) => w !== "" && ![...w].every((c) => FORBIDDEN.test(c)));
+  const words = name
+    .split(/\s+/u)
+    .filter((w) => w !== "" && ![...w].every((c) => FORBIDDEN.test(c)));
   const first = (word: string | undefined): string =>
-    (word && graphemes(word).find((g) => utf8.encode(g).length <= MAX_GRAPHEME_BYTES && !FORBIDDEN.test(g) && !/\s/u.test(g))?.toUpperCase()) ?? "";
+    (word &&
+      graphemes(word)
+        .find(
+          (g) =>
+            utf8.encode(g).length <= MAX_GRAPHEME_BYTES && !FORBIDDEN.test(g) && !/\s/u.test(g),
+        )
+        ?.toUpperCase()) ??
+    "";
   let out = first(words[0]);
   if (words.length > 1) out += first(words[words.length - 1]);
   // Upper-casing may lengthen a grapheme (ß → SS): keep within the limit.
@@ -192,7 +202,11 @@ export function formatKbps(kbps: number): string {
 }
 
 /** The size to decode a tile's pictures at: the 16:9 picture that fits the tile, in device pixels. */
-export function pictureSize(cssWidth: number, cssHeight: number, pixelRatio: number): [number, number] {
+export function pictureSize(
+  cssWidth: number,
+  cssHeight: number,
+  pixelRatio: number,
+): [number, number] {
   const w = cssWidth * pixelRatio;
   const h = cssHeight * pixelRatio;
   const fitted = w / h > 16 / 9 ? [h * (16 / 9), h] : [w, w * (9 / 16)];

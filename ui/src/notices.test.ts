@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { CHAT_NOTICE_CHARS, CHAT_NOTICE_NAME_CHARS, ELLIPSIS, NOTICE_REPEAT_MS, chatNotice, countLabel, noteNotice, noticeKey, truncate, type NoticeRecord } from "./notices";
+import {
+  CHAT_NOTICE_CHARS,
+  CHAT_NOTICE_NAME_CHARS,
+  chatNotice,
+  countLabel,
+  ELLIPSIS,
+  NOTICE_REPEAT_MS,
+  type NoticeRecord,
+  noteNotice,
+  noticeKey,
+  truncate,
+} from "./notices";
 
 describe("notice repeats", () => {
   it("count the same notice within the window and start again after it", () => {
@@ -46,7 +57,7 @@ describe("chat notices", () => {
     // A family emoji is one character to the eye and is never split.
     const family = "👨‍👩‍👧";
     expect(truncate(family.repeat(4), 3)).toBe(family.repeat(2) + ELLIPSIS);
-    expect(truncate("你好世界", 3)).toBe("你好" + ELLIPSIS);
+    expect(truncate("你好世界", 3)).toBe(`你好${ELLIPSIS}`);
     expect(truncate("你好", 2)).toBe("你好");
   });
 });

@@ -28,7 +28,11 @@ export function noticeKey(kind: string, text: string): string {
 /** The records after `key` is shown at `now` (ms): records quiet for longer than
  * [`NOTICE_REPEAT_MS`] forgotten, `key`'s counted; and how often `key` has now been shown
  * in a row (1: it is new). */
-export function noteNotice(records: readonly NoticeRecord[], key: string, now: number): { records: NoticeRecord[]; count: number } {
+export function noteNotice(
+  records: readonly NoticeRecord[],
+  key: string,
+  now: number,
+): { records: NoticeRecord[]; count: number } {
   const kept = records.filter((r) => now - r.lastAt <= NOTICE_REPEAT_MS);
   const earlier = kept.find((r) => r.key === key);
   const count = (earlier?.count ?? 0) + 1;
@@ -44,7 +48,9 @@ export function countLabel(count: number): string {
 /** The user-perceived characters of `text` (a CJK character, an emoji with its modifiers). */
 function graphemes(text: string): string[] {
   if (typeof Intl !== "undefined" && "Segmenter" in Intl) {
-    return [...new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(text)].map((s) => s.segment);
+    return [...new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(text)].map(
+      (s) => s.segment,
+    );
   }
   return Array.from(text);
 }
@@ -55,7 +61,12 @@ export function truncate(text: string, max: number): string {
   const line = text.replace(/\s+/g, " ").trim();
   const chars = graphemes(line);
   if (chars.length <= max) return line;
-  return chars.slice(0, Math.max(0, max - 1)).join("").trimEnd() + ELLIPSIS;
+  return (
+    chars
+      .slice(0, Math.max(0, max - 1))
+      .join("")
+      .trimEnd() + ELLIPSIS
+  );
 }
 
 /** A chat message as a notice: "sender: text", both shortened. */

@@ -1,12 +1,26 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS, SettingsStore, audioChoice, mirrorsSelfView, sanitize, videoChoice } from "./settings";
+import {
+  audioChoice,
+  DEFAULTS,
+  mirrorsSelfView,
+  SettingsStore,
+  sanitize,
+  videoChoice,
+} from "./settings";
 import { MemoryStore } from "./test-support";
 
 describe("settings", () => {
   it("falls back to defaults for missing or damaged values", () => {
     expect(sanitize(undefined)).toEqual(DEFAULTS);
     expect(sanitize("junk")).toEqual(DEFAULTS);
-    const s = sanitize({ nickname: "Ann", lan: "yes", mode: "cloud", language: "fr", videoPath: "webgl", extra: 1 });
+    const s = sanitize({
+      nickname: "Ann",
+      lan: "yes",
+      mode: "cloud",
+      language: "fr",
+      videoPath: "webgl",
+      extra: 1,
+    });
     expect(s.nickname).toBe("Ann");
     expect(s.lan).toBe(false);
     expect(s.mode).toBe("host");

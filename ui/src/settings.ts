@@ -70,7 +70,11 @@ export const DEFAULTS: Settings = {
 
 /** The microphone cleaning switches of `s`, as the app takes them. */
 export function audioProcessing(s: Settings): AudioProcessing {
-  return { echoCancellation: s.echoCancellation, noiseSuppression: s.noiseSuppression, gainControl: s.gainControl };
+  return {
+    echoCancellation: s.echoCancellation,
+    noiseSuppression: s.noiseSuppression,
+    gainControl: s.gainControl,
+  };
 }
 
 const KEY = "settings";
@@ -81,13 +85,15 @@ export function sanitize(raw: unknown): Settings {
   if (typeof raw !== "object" || raw === null) return out;
   const r = raw as Record<string, unknown>;
   for (const key of Object.keys(DEFAULTS) as (keyof Settings)[]) {
-    if (typeof r[key] === typeof DEFAULTS[key]) (out as unknown as Record<string, unknown>)[key] = r[key];
+    if (typeof r[key] === typeof DEFAULTS[key])
+      (out as unknown as Record<string, unknown>)[key] = r[key];
   }
   if (out.mode !== "host" && out.mode !== "remote") out.mode = DEFAULTS.mode;
   if (!["auto", "en", "zh-CN"].includes(out.language)) out.language = DEFAULTS.language;
   if (!["auto", "webcodecs", "webgl"].includes(out.videoPath)) out.videoPath = DEFAULTS.videoPath;
   if (!["ask", "leave", "end"].includes(out.hostLeave)) out.hostLeave = DEFAULTS.hostLeave;
-  if (!["360p15", "540p30", "720p15", "720p30"].includes(out.sendQuality)) out.sendQuality = DEFAULTS.sendQuality;
+  if (!["360p15", "540p30", "720p15", "720p30"].includes(out.sendQuality))
+    out.sendQuality = DEFAULTS.sendQuality;
   if (!["system", "light", "dark"].includes(out.theme)) out.theme = DEFAULTS.theme;
   return out;
 }

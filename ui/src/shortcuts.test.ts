@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { ariaShortcut, isMac, isTyping, matchShortcut, modalOpen, shortcutLabel, spaceActivates } from "./shortcuts";
+import {
+  ariaShortcut,
+  isMac,
+  isTyping,
+  matchShortcut,
+  modalOpen,
+  shortcutLabel,
+  spaceActivates,
+} from "./shortcuts";
 
-const key = (k: string, mods: { ctrl?: boolean; meta?: boolean; shift?: boolean; alt?: boolean } = {}) => ({
+const key = (
+  k: string,
+  mods: { ctrl?: boolean; meta?: boolean; shift?: boolean; alt?: boolean } = {},
+) => ({
   key: k,
   ctrlKey: !!mods.ctrl,
   metaKey: !!mods.meta,

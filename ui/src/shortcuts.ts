@@ -37,7 +37,10 @@ export function matchShortcut(
   const command = mac ? e.metaKey && !e.ctrlKey : e.ctrlKey && !e.metaKey;
   if (!command || e.altKey) return null;
   const key = letterOf(e);
-  for (const [action, s] of Object.entries(SHORTCUTS) as [ShortcutAction, { key: string; shift: boolean }][]) {
+  for (const [action, s] of Object.entries(SHORTCUTS) as [
+    ShortcutAction,
+    { key: string; shift: boolean },
+  ][]) {
     if (s.key === key && s.shift === e.shiftKey) return action;
   }
   return null;
@@ -64,13 +67,28 @@ export function isTyping(target: EventTarget | null): boolean {
 }
 
 /** Roles whose element Space presses or ticks, as it does a button. */
-const SPACE_ROLES = ["button", "checkbox", "switch", "radio", "menuitem", "menuitemcheckbox", "menuitemradio", "option", "tab", "link"];
+const SPACE_ROLES = [
+  "button",
+  "checkbox",
+  "switch",
+  "radio",
+  "menuitem",
+  "menuitemcheckbox",
+  "menuitemradio",
+  "option",
+  "tab",
+  "link",
+];
 
 /** Whether Space at `target` presses it (a button, a link, a check box), so it is no push-to-talk. */
 export function spaceActivates(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
   if (isTyping(target)) return true;
-  if (["BUTTON", "SUMMARY"].includes(target.tagName) || (target.tagName === "A" && target.hasAttribute("href"))) return true;
+  if (
+    ["BUTTON", "SUMMARY"].includes(target.tagName) ||
+    (target.tagName === "A" && target.hasAttribute("href"))
+  )
+    return true;
   return SPACE_ROLES.includes(target.getAttribute("role") ?? "");
 }
 

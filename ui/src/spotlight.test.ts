@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { Member } from "./api";
-import { NO_SPOTLIGHT, backToGrid, followMembers, spotlightCell, spotlighted, togglePin } from "./spotlight";
+import {
+  backToGrid,
+  followMembers,
+  NO_SPOTLIGHT,
+  spotlightCell,
+  spotlighted,
+  togglePin,
+} from "./spotlight";
 
 const m = (userId: string, tile: number | null, sharingScreen = false, isSelf = false): Member => ({
   userId,

@@ -20,7 +20,9 @@ const hasTile = (m: Member): boolean => m.isSelf || m.tile !== null;
 
 /** Follows a new member list: new sharers go last and take the spotlight from any pin. */
 export function followMembers(s: Spotlight, members: Member[]): Spotlight {
-  const sharing = members.filter((m) => m.sharingScreen && !m.isSelf && hasTile(m)).map((m) => m.userId);
+  const sharing = members
+    .filter((m) => m.sharingScreen && !m.isSelf && hasTile(m))
+    .map((m) => m.userId);
   const kept = s.sharers.filter((id) => sharing.includes(id));
   const started = sharing.filter((id) => !kept.includes(id));
   const present = members.some((m) => m.userId === s.pinned && hasTile(m));

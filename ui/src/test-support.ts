@@ -3,7 +3,7 @@
 
 import type { AppInfo, CallInfo } from "./api";
 import { App } from "./app";
-import { SettingsStore, type KeyValueStore } from "./settings";
+import { type KeyValueStore, SettingsStore } from "./settings";
 
 /** Settings kept in memory; counts saves. */
 export class MemoryStore implements KeyValueStore {
@@ -32,7 +32,8 @@ export async function makeApp(nickname = "", info: Partial<AppInfo> = {}): Promi
 }
 
 /** The element with `data-testid="id"`. */
-export const byTestId = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+export const byTestId = (id: string) =>
+  document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
 
 /** A call with only us in it: room_9, Ann, mic on, camera on. */
 export const SOLO_CALL: CallInfo = {

@@ -3,13 +3,13 @@
 // system prefers light unless dark is chosen, or when light is chosen; readable text in both;
 // the focus drawn; and the choice in Settings put on the page.
 
-import { afterEach, describe, expect, it } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import css from "./styles.css?raw";
+import { afterEach, describe, expect, it } from "vitest";
 import { App } from "./app";
 import { setLocale } from "./i18n";
 import { SettingsStore } from "./settings";
-import { MemoryStore, byTestId, makeApp } from "./test-support";
+import css from "./styles.css?raw";
+import { byTestId, MemoryStore, makeApp } from "./test-support";
 
 /** The stylesheet's rules, as the page's parser reads them. */
 function sheetRules(): CSSRule[] {
@@ -53,7 +53,9 @@ function palettes(): Map<string, Map<string, string>> {
 /** WCAG's contrast ratio of two #rrggbb colours. */
 function contrast(a: string, b: string): number {
   const lum = (hex: string) => {
-    const [r, g, bl] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    const [r, g, bl] = [1, 3, 5]
+      .map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+      .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
     return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
   };
   const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
@@ -96,7 +98,10 @@ describe("the light palette", () => {
         ["--accent", "--panel"],
         ["--danger-ink", "--danger"],
       ]) {
-        expect(contrast(c(fg), c(bg)), `${fg} on ${bg} (${c(fg)} on ${c(bg)})`).toBeGreaterThanOrEqual(4.5);
+        expect(
+          contrast(c(fg), c(bg)),
+          `${fg} on ${bg} (${c(fg)} on ${c(bg)})`,
+        ).toBeGreaterThanOrEqual(4.5);
       }
     }
   });
@@ -121,7 +126,11 @@ describe("the colours setting", () => {
     const store = new SettingsStore(new MemoryStore());
     await store.load();
     await store.update({ theme: "light" });
-    new App(document.body.appendChild(document.createElement("div")), store, { version: "0.1.0", locale: "en-US", logDir: null });
+    new App(document.body.appendChild(document.createElement("div")), store, {
+      version: "0.1.0",
+      locale: "en-US",
+      logDir: null,
+    });
     expect(document.documentElement.dataset.theme).toBe("light");
   });
 

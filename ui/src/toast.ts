@@ -3,11 +3,15 @@
 // hidden, a system notification too. The same notice again soon counts on the one shown
 // (see ./notices).
 
-import { isPermissionGranted, requestPermission, sendNotification } from "@tauri-apps/plugin-notification";
+import {
+  isPermissionGranted,
+  requestPermission,
+  sendNotification,
+} from "@tauri-apps/plugin-notification";
 import { api, errorDetail, errorText } from "./api";
 import { h } from "./dom";
-import { tx, type Key } from "./i18n";
-import { countLabel, noteNotice, noticeKey, type NoticeRecord } from "./notices";
+import { type Key, tx } from "./i18n";
+import { countLabel, type NoticeRecord, noteNotice, noticeKey } from "./notices";
 
 export const TOAST_MS = 4000;
 /** How long a leaving notice fades before it is removed. */
@@ -46,7 +50,10 @@ export function undockNotices(lane: HTMLElement): void {
 }
 
 function topHost(): HTMLElement {
-  if (!host?.isConnected) host = document.body.appendChild(h("div", { class: "toasts", attrs: { "aria-live": "polite" } }));
+  if (!host?.isConnected)
+    host = document.body.appendChild(
+      h("div", { class: "toasts", attrs: { "aria-live": "polite" } }),
+    );
   return host;
 }
 
@@ -58,27 +65,48 @@ function clearTimers(el: HTMLElement): void {
 function scheduleRemoval(el: HTMLElement): void {
   clearTimers(el);
   el.classList.remove("leaving");
-  timers.set(el, [window.setTimeout(() => el.classList.add("leaving"), TOAST_MS - FADE_MS), window.setTimeout(() => el.remove(), TOAST_MS)]);
+  timers.set(el, [
+    window.setTimeout(() => el.classList.add("leaving"), TOAST_MS - FADE_MS),
+    window.setTimeout(() => el.remove(), TOAST_MS),
+  ]);
 }
 
 /** Shows `text`; `detail` (e.g. a device's own English error) is its tooltip. */
-export function toast(text: string, kind: "info" | "error" = "info", detail?: string, options: NoticeOptions = {}): void {
+export function toast(
+  text: string,
+  kind: "info" | "error" = "info",
+  detail?: string,
+  options: NoticeOptions = {},
+): void {
   const docked = !options.outlive && dock?.isConnected ? dock : null;
   const target = docked ?? topHost();
   const key = noticeKey(kind, text);
   const noted = noteNotice(seen.get(target) ?? [], key, Date.now());
   seen.set(target, noted.records);
-  let el = [...target.children].find((c) => (c as HTMLElement).dataset.key === key) as HTMLElement | undefined;
+  let el = [...target.children].find((c) => (c as HTMLElement).dataset.key === key) as
+    | HTMLElement
+    | undefined;
   if (!el) {
-    el = h("div", { class: `toast ${kind}`, testid: "toast" }, h("span", { class: "toast-text", text }), h("span", { class: "toast-count", testid: "toast-count" }));
+    el = h(
+      "div",
+      { class: `toast ${kind}`, testid: "toast" },
+      h("span", { class: "toast-text", text }),
+      h("span", { class: "toast-count", testid: "toast-count" }),
+    );
     el.dataset.key = key;
     el.title = detail ?? text;
     if (options.action) {
       const { run } = options.action;
-      el.append(tx(h("button", { class: "link toast-action", testid: "notice-action", on: { click: run } }), options.action.key));
+      el.append(
+        tx(
+          h("button", { class: "link toast-action", testid: "notice-action", on: { click: run } }),
+          options.action.key,
+        ),
+      );
     }
   }
-  el.querySelector(".toast-count")!.textContent = countLabel(noted.count);
+  const count = el.querySelector(".toast-count");
+  if (count) count.textContent = countLabel(noted.count);
   // Newest first in the lane, where only one row shows; last at the top of the window.
   if (docked) target.prepend(el);
   else target.append(el);
@@ -90,7 +118,8 @@ export function toast(text: string, kind: "info" | "error" = "info", detail?: st
 export function openFolder(path: string): NoticeAction {
   return {
     key: "common.openFolder",
-    run: () => void api.revealSavedFile(path).catch((e) => toast(errorText(e), "error", errorDetail(e))),
+    run: () =>
+      void api.revealSavedFile(path).catch((e) => toast(errorText(e), "error", errorDetail(e))),
   };
 }
 

@@ -4,8 +4,16 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { api, type Encoding } from "../api";
-import { i420Drawer, type I420Drawer } from "./i420";
-import { KIND_END, KIND_H264, KIND_I420, codecOf, parseMessage, sameBytes, type FrameMessage } from "./message";
+import { type I420Drawer, i420Drawer } from "./i420";
+import {
+  codecOf,
+  type FrameMessage,
+  KIND_END,
+  KIND_H264,
+  KIND_I420,
+  parseMessage,
+  sameBytes,
+} from "./message";
 import { RateMeter, Samples } from "./meter";
 
 export interface FeedStats {
@@ -112,7 +120,9 @@ export class VideoFeed {
       captureToDrawMsP50: this.captureToDraw.percentile(50),
       decodeErrors: this.decodeErrors,
       received: this.received,
-      decoder: this.decoder ? `${this.decoder.state}/${this.decoder.decodeQueueSize}/${this.pending.size}` : "none",
+      decoder: this.decoder
+        ? `${this.decoder.state}/${this.decoder.decodeQueueSize}/${this.pending.size}`
+        : "none",
     };
   }
 
@@ -150,15 +160,18 @@ export class VideoFeed {
     }
     const decoder = this.decoder;
     if (m.keyframe) this.skipping = false;
-    else if (decoder && decoder.decodeQueueSize + this.pending.size > MAX_DECODER_BACKLOG) this.skipping = true;
-    if (!decoder || decoder.state !== "configured" || this.skipping) {
+    else if (decoder && decoder.decodeQueueSize + this.pending.size > MAX_DECODER_BACKLOG)
+      this.skipping = true;
+    if (decoder?.state !== "configured" || this.skipping) {
       this.ack(m.seq);
       return;
     }
     const timestamp = m.seq * 1000;
     this.pending.set(timestamp, { seq: m.seq, sentMs: m.sentMs });
     try {
-      decoder.decode(new EncodedVideoChunk({ type: m.keyframe ? "key" : "delta", timestamp, data: m.payload }));
+      decoder.decode(
+        new EncodedVideoChunk({ type: m.keyframe ? "key" : "delta", timestamp, data: m.payload }),
+      );
     } catch (e) {
       this.failed(e);
     }
@@ -173,7 +186,11 @@ export class VideoFeed {
       output: (frame) => this.output(frame),
       error: (e) => this.failed(e),
     });
-    this.decoder.configure({ codec: codecOf(avcC), description: this.config, optimizeForLatency: true });
+    this.decoder.configure({
+      codec: codecOf(avcC),
+      description: this.config,
+      optimizeForLatency: true,
+    });
   }
 
   private output(frame: VideoFrame): void {
@@ -217,9 +234,13 @@ let webCodecs: Promise<boolean> | null = null;
 /** Whether this webview can decode H.264 with WebCodecs (WebKitGTK needs the GStreamer libav plugins). */
 export function webCodecsSupported(): Promise<boolean> {
   webCodecs ??= (async () => {
-    if (typeof VideoDecoder === "undefined" || typeof EncodedVideoChunk === "undefined") return false;
+    if (typeof VideoDecoder === "undefined" || typeof EncodedVideoChunk === "undefined")
+      return false;
     try {
-      const r = await VideoDecoder.isConfigSupported({ codec: "avc1.42E01E", optimizeForLatency: true });
+      const r = await VideoDecoder.isConfigSupported({
+        codec: "avc1.42E01E",
+        optimizeForLatency: true,
+      });
       return r.supported === true;
     } catch {
       return false;

@@ -27,6 +27,12 @@ export interface I420Drawer {
   draw(width: number, height: number, planes: Uint8Array): void;
 }
 
+/** What WebGL made, or an error that says what it could not make (a lost context makes nothing). */
+function made<T>(thing: T | null, what: string): T {
+  if (thing === null) throw new Error(`WebGL could not make a ${what}`);
+  return thing;
+}
+
 class WebGlDrawer implements I420Drawer {
   private readonly textures: WebGLTexture[];
 
@@ -34,12 +40,12 @@ class WebGlDrawer implements I420Drawer {
     private readonly canvas: HTMLCanvasElement,
     private readonly gl: WebGLRenderingContext,
   ) {
-    const program = gl.createProgram()!;
+    const program = made(gl.createProgram(), "program");
     for (const [type, source] of [
       [gl.VERTEX_SHADER, VERTEX],
       [gl.FRAGMENT_SHADER, FRAGMENT],
     ] as const) {
-      const shader = gl.createShader(type)!;
+      const shader = made(gl.createShader(type), "shader");
       gl.shaderSource(shader, source);
       gl.compileShader(shader);
       gl.attachShader(program, shader);
@@ -54,7 +60,7 @@ class WebGlDrawer implements I420Drawer {
     gl.vertexAttribPointer(pos, 2, gl.FLOAT, false, 0, 0);
     gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
     this.textures = ["ty", "tu", "tv"].map((name, i) => {
-      const tex = gl.createTexture()!;
+      const tex = made(gl.createTexture(), "texture");
       gl.activeTexture(gl.TEXTURE0 + i);
       gl.bindTexture(gl.TEXTURE_2D, tex);
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
@@ -82,7 +88,17 @@ class WebGlDrawer implements I420Drawer {
     sizes.forEach(([offset, w, h], i) => {
       gl.activeTexture(gl.TEXTURE0 + i);
       gl.bindTexture(gl.TEXTURE_2D, this.textures[i]);
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.LUMINANCE, w, h, 0, gl.LUMINANCE, gl.UNSIGNED_BYTE, planes.subarray(offset, offset + w * h));
+      gl.texImage2D(
+        gl.TEXTURE_2D,
+        0,
+        gl.LUMINANCE,
+        w,
+        h,
+        0,
+        gl.LUMINANCE,
+        gl.UNSIGNED_BYTE,
+        planes.subarray(offset, offset + w * h),
+      );
     });
     gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
   }
@@ -108,7 +124,12 @@ class CanvasDrawer implements I420Drawer {
 }
 
 /** Converts I420 planes into RGBA bytes (BT.601 limited range). */
-export function i420ToRgba(width: number, height: number, planes: Uint8Array, out: Uint8ClampedArray): void {
+export function i420ToRgba(
+  width: number,
+  height: number,
+  planes: Uint8Array,
+  out: Uint8ClampedArray,
+): void {
   const luma = width * height;
   const half = width / 2;
   for (let row = 0; row < height; row++) {
@@ -127,7 +148,11 @@ export function i420ToRgba(width: number, height: number, planes: Uint8Array, ou
 }
 
 export function i420Drawer(canvas: HTMLCanvasElement): I420Drawer | null {
-  const gl = canvas.getContext("webgl", { alpha: false, antialias: false, preserveDrawingBuffer: true });
+  const gl = canvas.getContext("webgl", {
+    alpha: false,
+    antialias: false,
+    preserveDrawingBuffer: true,
+  });
   if (gl) return new WebGlDrawer(canvas, gl);
   const ctx = canvas.getContext("2d");
   return ctx ? new CanvasDrawer(canvas, ctx) : null;

@@ -1,9 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { HEADER_LEN, KIND_H264, KIND_I420, codecOf, parseMessage, sameBytes } from "./message";
-import { RateMeter, Samples } from "./meter";
 import { i420ToRgba } from "./i420";
+import { codecOf, HEADER_LEN, KIND_H264, KIND_I420, parseMessage, sameBytes } from "./message";
+import { RateMeter, Samples } from "./meter";
 
-function message(kind: number, flags: number, w: number, h: number, seq: number, config: number[], capture: number, sent: number, payload: number[]): ArrayBuffer {
+function message(
+  kind: number,
+  flags: number,
+  w: number,
+  h: number,
+  seq: number,
+  config: number[],
+  capture: number,
+  sent: number,
+  payload: number[],
+): ArrayBuffer {
   const buf = new ArrayBuffer(HEADER_LEN + config.length + payload.length);
   const v = new DataView(buf);
   v.setUint8(0, kind);
@@ -20,7 +30,9 @@ function message(kind: number, flags: number, w: number, h: number, seq: number,
 
 describe("video messages", () => {
   it("reads an H.264 keyframe with its avcC record", () => {
-    const m = parseMessage(message(KIND_H264, 1, 0, 0, 7, [1, 0x42, 0xe0, 0x1e], NaN, 1234.5, [0, 0, 0, 1, 0x65]));
+    const m = parseMessage(
+      message(KIND_H264, 1, 0, 0, 7, [1, 0x42, 0xe0, 0x1e], NaN, 1234.5, [0, 0, 0, 1, 0x65]),
+    );
     expect(m.kind).toBe(KIND_H264);
     expect(m.keyframe).toBe(true);
     expect(m.seq).toBe(7);

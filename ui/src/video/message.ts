@@ -23,7 +23,8 @@ export interface FrameMessage {
 }
 
 export function parseMessage(buffer: ArrayBuffer): FrameMessage {
-  if (buffer.byteLength < HEADER_LEN) throw new Error(`video message of ${buffer.byteLength} bytes`);
+  if (buffer.byteLength < HEADER_LEN)
+    throw new Error(`video message of ${buffer.byteLength} bytes`);
   const view = new DataView(buffer);
   const kind = view.getUint8(0);
   const configLen = view.getUint32(12, true);
@@ -40,8 +41,13 @@ export function parseMessage(buffer: ArrayBuffer): FrameMessage {
     sentMs: view.getFloat64(24, true),
     payload: new Uint8Array(buffer, HEADER_LEN + configLen),
   };
-  if (kind === KIND_I420 && message.payload.byteLength !== (message.width * message.height * 3) / 2) {
-    throw new Error(`I420 ${message.width}x${message.height} with ${message.payload.byteLength} bytes`);
+  if (
+    kind === KIND_I420 &&
+    message.payload.byteLength !== (message.width * message.height * 3) / 2
+  ) {
+    throw new Error(
+      `I420 ${message.width}x${message.height} with ${message.payload.byteLength} bytes`,
+    );
   }
   return message;
 }

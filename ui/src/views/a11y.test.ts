@@ -1,19 +1,34 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import axe from "axe-core";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
-import { SOLO_CALL, byTestId, makeApp } from "../test-support";
-import { CallBus } from "./call";
+import { byTestId, makeApp, SOLO_CALL } from "../test-support";
 import { askHowToLeave } from "./leave";
 import { openSettings } from "./settings";
 
-const DEVICES = { cameras: [{ id: "/dev/video0", name: "Camera" }], microphones: [{ name: "Mic", isDefault: true }], speakers: [] };
+const DEVICES = {
+  cameras: [{ id: "/dev/video0", name: "Camera" }],
+  microphones: [{ name: "Mic", isDefault: true }],
+  speakers: [],
+};
 
 /** One member's stream and one room API call, so the panel's tables have rows. */
 const DIAGNOSTICS = {
   apiCalls: [{ atMs: 0, endpoint: "add_pusher", code: 0, status: null, ms: 2, error: null }],
   events: [{ atMs: 0, kind: "pusher_change", detail: "" }],
-  own: { connected: true, reconnects: 0, width: 640, height: 360, fps: 15, kbps: 700, keyframes: 3, droppedFrames: 0, encodeMsP95: 4, erleDb: null },
+  own: {
+    connected: true,
+    reconnects: 0,
+    width: 640,
+    height: 360,
+    fps: 15,
+    kbps: 700,
+    keyframes: 3,
+    droppedFrames: 0,
+    encodeMsP95: 4,
+    erleDb: null,
+  },
   streams: [
     {
       userId: "u2",
@@ -40,16 +55,21 @@ async function callWithBen(): Promise<void> {
   const bus = new CallBus();
   app.showCall({ target: { kind: "create" as const, roomName: "R" }, label: "R" }, SOLO_CALL, bus);
   bus.push({ type: "memberJoined", member: BEN });
-  await vi.waitFor(() => expect(document.querySelector(".tile-name-text")?.textContent).toBeTruthy());
+  await vi.waitFor(() =>
+    expect(document.querySelector(".tile-name-text")?.textContent).toBeTruthy(),
+  );
 }
 
 /** What a screen reader calls `el`: its label, else its text, else its tooltip. */
-const accessibleName = (el: Element) => el.getAttribute("aria-label") || el.textContent?.trim() || el.getAttribute("title") || "";
+const accessibleName = (el: Element) =>
+  el.getAttribute("aria-label") || el.textContent?.trim() || el.getAttribute("title") || "";
 
 /** Every rule axe can judge in jsdom: colours need a real renderer, so contrast is left to the eye and the screenshots. */
 async function violations(root: Element): Promise<string[]> {
   const result = await axe.run(root, { rules: { "color-contrast": { enabled: false } } });
-  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  return result.violations.map(
+    (v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+  );
 }
 
 beforeEach(() => {
@@ -85,7 +105,10 @@ describe("every view, to a screen reader", () => {
     const bus = new CallBus();
     const room = { target: { kind: "create" as const, roomName: "R" }, label: "R" };
     app.showCall(room, SOLO_CALL, bus);
-    bus.push({ type: "memberJoined", member: { userId: "u2", userName: "Ben", isCreator: false, isSelf: false, tile: 0 } });
+    bus.push({
+      type: "memberJoined",
+      member: { userId: "u2", userName: "Ben", isCreator: false, isSelf: false, tile: 0 },
+    });
     byTestId("toggle-chat")!.click();
     expect(await violations(document.body)).toEqual([]);
     byTestId("toggle-people")!.click();
@@ -100,7 +123,13 @@ describe("every view, to a screen reader", () => {
 
   it("the leave question", async () => {
     await makeApp("Ann");
-    void askHowToLeave({ isHost: true, canHandOver: true, heirName: "Ben", others: 1, worthAsking: true });
+    void askHowToLeave({
+      isHost: true,
+      canHandOver: true,
+      heirName: "Ben",
+      others: 1,
+      worthAsking: true,
+    });
     expect(await violations(document.body)).toEqual([]);
   });
 
@@ -119,7 +148,8 @@ describe("every view, to a screen reader", () => {
     for (const b of buttons) {
       const name = accessibleName(b);
       // Icon-only buttons are named in the page's language, not by a tooltip alone.
-      if (!b.textContent?.trim()) expect(b.getAttribute("aria-label"), b.outerHTML).toMatch(/[\u4e00-\u9fff]/);
+      if (!b.textContent?.trim())
+        expect(b.getAttribute("aria-label"), b.outerHTML).toMatch(/[\u4e00-\u9fff]/);
       expect(name, b.outerHTML).not.toBe("");
     }
     expect(await violations(document.body)).toEqual([]);
@@ -127,13 +157,23 @@ describe("every view, to a screen reader", () => {
 
   it("the toggles say whether they are on", async () => {
     await callWithBen();
-    for (const id of ["toggle-mic", "toggle-camera", "toggle-chat", "toggle-people", "toggle-diagnostics", "toggle-stats", "record"]) {
+    for (const id of [
+      "toggle-mic",
+      "toggle-camera",
+      "toggle-chat",
+      "toggle-people",
+      "toggle-diagnostics",
+      "toggle-stats",
+      "record",
+    ]) {
       expect(byTestId(id)!.getAttribute("aria-pressed"), id).toBe("false");
     }
     byTestId("toggle-people")!.click();
     expect(byTestId("toggle-people")!.getAttribute("aria-pressed")).toBe("true");
     byTestId("toggle-mic")!.click();
-    await vi.waitFor(() => expect(byTestId("toggle-mic")!.getAttribute("aria-pressed")).toBe("true"));
+    await vi.waitFor(() =>
+      expect(byTestId("toggle-mic")!.getAttribute("aria-pressed")).toBe("true"),
+    );
     // One name whatever the state: "Mute, pressed" is muted.
     expect(byTestId("toggle-mic")!.getAttribute("aria-label")).toBe("Mute");
   });

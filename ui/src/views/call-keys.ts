@@ -2,8 +2,18 @@
 // push-to-talk. Kept apart from the call screen so the screen only says what each key does.
 
 import { h } from "../dom";
-import { t, type Key } from "../i18n";
-import { PUSH_TO_TALK_KEY, ariaShortcut, isMac, isTyping, matchShortcut, modalOpen, shortcutLabel, spaceActivates, type ShortcutAction } from "../shortcuts";
+import { type Key, t } from "../i18n";
+import {
+  ariaShortcut,
+  isMac,
+  isTyping,
+  matchShortcut,
+  modalOpen,
+  PUSH_TO_TALK_KEY,
+  type ShortcutAction,
+  shortcutLabel,
+  spaceActivates,
+} from "../shortcuts";
 
 /** What the call does for its keys. */
 export interface CallKeyActions {
@@ -34,12 +44,21 @@ export interface CallKeys {
  * tooltip and `aria-keyshortcuts`. The focus stays where it was, so what a toggle did is said in
  * `status`.
  */
-export function bindCallKeys(actions: CallKeyActions, buttons: Record<ShortcutAction, HTMLElement>, doc: Document = document): CallKeys {
-  const status = h("div", { class: "sr-only", testid: "call-keys-status", attrs: { role: "status" } });
+export function bindCallKeys(
+  actions: CallKeyActions,
+  buttons: Record<ShortcutAction, HTMLElement>,
+  doc: Document = document,
+): CallKeys {
+  const status = h("div", {
+    class: "sr-only",
+    testid: "call-keys-status",
+    attrs: { role: "status" },
+  });
   const say = async (action: ShortcutAction) => {
     await actions.run[action]();
     const said = SAID[action];
-    if (said) status.textContent = t(said[buttons[action].getAttribute("aria-pressed") === "true" ? 1 : 0]);
+    if (said)
+      status.textContent = t(said[buttons[action].getAttribute("aria-pressed") === "true" ? 1 : 0]);
   };
   const mac = isMac(navigator.platform || navigator.userAgent);
   for (const [action, button] of Object.entries(buttons) as [ShortcutAction, HTMLElement][]) {
@@ -61,7 +80,13 @@ export function bindCallKeys(actions: CallKeyActions, buttons: Record<ShortcutAc
     if (action) {
       e.preventDefault();
       void say(action);
-    } else if (e.key === PUSH_TO_TALK_KEY && !spaceActivates(e.target) && actions.micMuted() && !talking && !e.repeat) {
+    } else if (
+      e.key === PUSH_TO_TALK_KEY &&
+      !spaceActivates(e.target) &&
+      actions.micMuted() &&
+      !talking &&
+      !e.repeat
+    ) {
       e.preventDefault();
       talking = true;
       actions.setMic(false);

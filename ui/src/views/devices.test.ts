@@ -1,10 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Devices } from "../api";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
-import { SOLO_CALL, byTestId, makeApp } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { byTestId, makeApp, SOLO_CALL } from "../test-support";
+import { renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
 
 const BUILT_IN: Devices = {
@@ -18,7 +19,8 @@ const WITH_HEADSET: Devices = {
   microphones: [...BUILT_IN.microphones, { name: "Headset", isDefault: false }],
 };
 
-const options = (testid: string) => [...byTestId(testid)!.querySelectorAll("option")].map((o) => o.getAttribute("value"));
+const options = (testid: string) =>
+  [...byTestId(testid)!.querySelectorAll("option")].map((o) => o.getAttribute("value"));
 
 beforeEach(() => setLocale("en"));
 afterEach(() => {
@@ -30,7 +32,9 @@ describe("devices that follow the machine", () => {
   it("show up in the pre-join as they are plugged in and go as they are removed", async () => {
     mockIPC((cmd) => (cmd === "list_devices" ? BUILT_IN : null), { shouldMockEvents: true });
     const app = await makeApp("Ann");
-    document.body.appendChild(renderPrejoin(app, { target: { kind: "create", roomName: "R" }, label: "R" }).element);
+    document.body.appendChild(
+      renderPrejoin(app, { target: { kind: "create", roomName: "R" }, label: "R" }).element,
+    );
     await vi.waitFor(() => expect(options("camera-select")).toContain("camera:/dev/video0"));
     expect(options("camera-select")).not.toContain("camera:/dev/video2");
 
@@ -43,19 +47,40 @@ describe("devices that follow the machine", () => {
   });
 
   it("say in the call when a device in use went away, and the default takes its place", async () => {
-    mockIPC((cmd) => (cmd === "list_devices" ? WITH_HEADSET : cmd === "call_stats" ? { publisher: null, remotes: [], listed: 0 } : null), {
-      shouldMockEvents: true,
-    });
+    mockIPC(
+      (cmd) =>
+        cmd === "list_devices"
+          ? WITH_HEADSET
+          : cmd === "call_stats"
+            ? { publisher: null, remotes: [], listed: 0 }
+            : null,
+      {
+        shouldMockEvents: true,
+      },
+    );
     const app = await makeApp("Ann");
     await app.update({ microphone: "mic:Headset" });
-    document.body.appendChild(renderCall(app, { target: { kind: "create", roomName: "R" }, label: "R" }, SOLO_CALL, new CallBus()).element);
+    document.body.appendChild(
+      renderCall(
+        app,
+        { target: { kind: "create", roomName: "R" }, label: "R" },
+        SOLO_CALL,
+        new CallBus(),
+      ).element,
+    );
     await emit("device-fell-back", { kind: "microphone", lost: "Headset" });
-    await vi.waitFor(() => expect(document.body.textContent).toContain("The microphone “Headset” went away; using the default microphone."));
+    await vi.waitFor(() =>
+      expect(document.body.textContent).toContain(
+        "The microphone “Headset” went away; using the default microphone.",
+      ),
+    );
     await vi.waitFor(() => expect(app.settings.microphone).toBe("mic:"));
 
     setLocale("zh-CN");
     await emit("device-fell-back", { kind: "camera", lost: "USB camera" });
-    await vi.waitFor(() => expect(document.body.textContent).toContain("摄像头“USB camera”已断开，改用默认摄像头。"));
+    await vi.waitFor(() =>
+      expect(document.body.textContent).toContain("摄像头“USB camera”已断开，改用默认摄像头。"),
+    );
     expect(app.settings.camera).toBe("camera:");
   });
 });

@@ -1,13 +1,14 @@
 // The tester's panel: streams with their codecs, room API calls with codes and times, events,
 // and an export that writes a zip and says where.
 
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Diagnostics } from "../api";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
-import { CallBus, renderCall } from "./call";
-import { DIAGNOSTICS_ROWS, clockTime, codecLine } from "./diagnostics";
+import { renderCall } from "./call";
+import { clockTime, codecLine, DIAGNOSTICS_ROWS } from "./diagnostics";
 
 const makeApp = () => makeTestApp("Ann");
 
@@ -25,10 +26,28 @@ const sample: Diagnostics = {
       ms: 1.25,
       error: null,
     })),
-    { atMs: at + 100, endpoint: "add_pusher", code: 5, status: null, ms: 3.5, error: "您请求的房间成员不存在" },
+    {
+      atMs: at + 100,
+      endpoint: "add_pusher",
+      code: 5,
+      status: null,
+      ms: 3.5,
+      error: "您请求的房间成员不存在",
+    },
   ],
   events: [{ atMs: at + 200, kind: "pusher_change", detail: "" }],
-  own: { connected: true, reconnects: 0, width: 640, height: 360, fps: 15, kbps: 700, keyframes: 3, droppedFrames: 0, encodeMsP95: 4, erleDb: 30.5 },
+  own: {
+    connected: true,
+    reconnects: 0,
+    width: 640,
+    height: 360,
+    fps: 15,
+    kbps: 700,
+    keyframes: 3,
+    droppedFrames: 0,
+    encodeMsP95: 4,
+    erleDb: 30.5,
+  },
   streams: [
     {
       userId: "bob",
@@ -67,7 +86,9 @@ describe("diagnostics", () => {
       const view = renderCall(await makeApp(), room, info, new CallBus());
       document.body.appendChild(view.element);
       (byTestId("toggle-diagnostics") as HTMLButtonElement).click();
-      await vi.waitFor(() => expect(byTestId("diagnostics-streams")?.textContent).toContain("h264 High 3.1 320×180"));
+      await vi.waitFor(() =>
+        expect(byTestId("diagnostics-streams")?.textContent).toContain("h264 High 3.1 320×180"),
+      );
       expect(byTestId("diagnostics")?.textContent).toContain(heading);
       const api = byTestId("diagnostics-api")!.querySelectorAll("tbody tr");
       expect(api.length).toBe(DIAGNOSTICS_ROWS);
@@ -89,7 +110,8 @@ describe("diagnostics", () => {
     const calls: { cmd: string; args: unknown }[] = [];
     mockIPC((cmd, args) => {
       calls.push({ cmd, args });
-      if (cmd === "export_diagnostics") return "/home/ann/Pictures/Quartet/quartet-diagnostics-1.zip";
+      if (cmd === "export_diagnostics")
+        return "/home/ann/Pictures/Quartet/quartet-diagnostics-1.zip";
       return cmd === "call_diagnostics" ? sample : null;
     });
     const app = await makeApp();
@@ -98,9 +120,13 @@ describe("diagnostics", () => {
     (byTestId("toggle-diagnostics") as HTMLButtonElement).click();
     (byTestId("export-diagnostics") as HTMLButtonElement).click();
     await vi.waitFor(() =>
-      expect(document.querySelector(".toast-text")?.textContent).toBe("Diagnostics saved to /home/ann/Pictures/Quartet/quartet-diagnostics-1.zip"),
+      expect(document.querySelector(".toast-text")?.textContent).toBe(
+        "Diagnostics saved to /home/ann/Pictures/Quartet/quartet-diagnostics-1.zip",
+      ),
     );
-    const sent = calls.find((c) => c.cmd === "export_diagnostics")?.args as { settings: { nickname: string } };
+    const sent = calls.find((c) => c.cmd === "export_diagnostics")?.args as {
+      settings: { nickname: string };
+    };
     expect(sent.settings.nickname).toBe("Ann");
     view.dispose();
   });

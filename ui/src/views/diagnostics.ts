@@ -1,10 +1,16 @@
 // The tester's panel in a call: every stream's codecs and figures, every room API call with its
 // code and time, every event-channel frame, and "Export diagnostics" for a bug report.
 
-import { api, type ApiCallEntry, type ChannelEntry, type Diagnostics, type StreamDetails } from "../api";
-import type { App } from "../app";
+import {
+  type ApiCallEntry,
+  api,
+  type ChannelEntry,
+  type Diagnostics,
+  type StreamDetails,
+} from "../api";
 import { clear, h } from "../dom";
-import { t, tx, type Key } from "../i18n";
+import { type Key, t, tx } from "../i18n";
+import type { Shell } from "../shell";
 import { openFolder, toast } from "../toast";
 
 /** How often the open panel reads the call's diagnostics. */
@@ -34,8 +40,17 @@ export function codecLine(s: Pick<StreamDetails, "video" | "audio">): string {
     parts.push([s.video.codec, s.video.profile, s.video.level, size].filter(Boolean).join(" "));
   }
   if (s.audio) {
-    const channels = s.audio.channels === 1 ? "mono" : s.audio.channels === 2 ? "stereo" : `${s.audio.channels} ch`;
-    parts.push([s.audio.codec, s.audio.profile, `${s.audio.sampleRate / 1000} kHz`, channels].filter(Boolean).join(" "));
+    const channels =
+      s.audio.channels === 1
+        ? "mono"
+        : s.audio.channels === 2
+          ? "stereo"
+          : `${s.audio.channels} ch`;
+    parts.push(
+      [s.audio.codec, s.audio.profile, `${s.audio.sampleRate / 1000} kHz`, channels]
+        .filter(Boolean)
+        .join(" "),
+    );
   }
   return parts.join(" · ") || "—";
 }
@@ -67,7 +82,13 @@ function apiRows(calls: ApiCallEntry[]): (string | number)[][] {
   return calls
     .slice(-DIAGNOSTICS_ROWS)
     .reverse()
-    .map((c) => [clockTime(c.atMs), c.endpoint, c.code ?? (c.status ? `HTTP ${c.status}` : "—"), num(c.ms, 1), c.error ?? ""]);
+    .map((c) => [
+      clockTime(c.atMs),
+      c.endpoint,
+      c.code ?? (c.status ? `HTTP ${c.status}` : "—"),
+      num(c.ms, 1),
+      c.error ?? "",
+    ]);
 }
 
 function eventRows(events: ChannelEntry[]): (string | number)[][] {
@@ -77,11 +98,19 @@ function eventRows(events: ChannelEntry[]): (string | number)[][] {
     .map((e) => [clockTime(e.atMs), e.kind, e.detail]);
 }
 
-export function renderDiagnostics(app: App): DiagnosticsPane {
+export function renderDiagnostics(app: Shell): DiagnosticsPane {
   const body = h("div", { class: "diag-body", testid: "diagnostics-body" });
-  const exportButton = tx(h("button", { class: "button", testid: "export-diagnostics" }), "diag.export");
+  const exportButton = tx(
+    h("button", { class: "button", testid: "export-diagnostics" }),
+    "diag.export",
+  );
   exportButton.addEventListener("click", () => void exportNow(app, exportButton));
-  const element = h("div", { class: "pane diagnostics", testid: "diagnostics" }, h("div", { class: "row" }, exportButton), body);
+  const element = h(
+    "div",
+    { class: "pane diagnostics", testid: "diagnostics" },
+    h("div", { class: "row" }, exportButton),
+    body,
+  );
   let timer: number | undefined;
   let visible = false;
 
@@ -94,9 +123,25 @@ export function renderDiagnostics(app: App): DiagnosticsPane {
       tx(h("h3"), "diag.own"),
       h("div", { class: "muted", text: own, testid: "diagnostics-own" }),
       tx(h("h3"), "diag.streams"),
-      table(["diag.member", "diag.codecs", "diag.fps", "diag.kbps", "diag.keyframeMs", "diag.latencyMs", "diag.reconnects"], streamRows(d), "diagnostics-streams"),
+      table(
+        [
+          "diag.member",
+          "diag.codecs",
+          "diag.fps",
+          "diag.kbps",
+          "diag.keyframeMs",
+          "diag.latencyMs",
+          "diag.reconnects",
+        ],
+        streamRows(d),
+        "diagnostics-streams",
+      ),
       tx(h("h3"), "diag.api"),
-      table(["diag.time", "diag.endpoint", "diag.code", "diag.ms", "diag.error"], apiRows(d.apiCalls), "diagnostics-api"),
+      table(
+        ["diag.time", "diag.endpoint", "diag.code", "diag.ms", "diag.error"],
+        apiRows(d.apiCalls),
+        "diagnostics-api",
+      ),
       tx(h("h3"), "diag.events"),
       table(["diag.time", "diag.event", "diag.detail"], eventRows(d.events), "diagnostics-events"),
     );
@@ -128,7 +173,7 @@ export function renderDiagnostics(app: App): DiagnosticsPane {
 }
 
 /** Writes the zip for a bug report and says where it went. */
-export async function exportNow(app: App, button?: HTMLButtonElement): Promise<void> {
+export async function exportNow(app: Shell, button?: HTMLButtonElement): Promise<void> {
   if (button) button.disabled = true;
   try {
     const path = await api.exportDiagnostics(app.settings);

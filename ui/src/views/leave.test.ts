@@ -1,10 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CallInfo, LeaveOptions } from "../api";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { renderCall } from "./call";
 import { askHowToLeave, leaveDecision } from "./leave";
 import { openSettings } from "./settings";
 
@@ -16,7 +17,13 @@ const host = (over: Partial<LeaveOptions> = {}): LeaveOptions => ({
   worthAsking: true,
   ...over,
 });
-const member: LeaveOptions = { isHost: false, canHandOver: false, heirName: null, others: 2, worthAsking: false };
+const member: LeaveOptions = {
+  isHost: false,
+  canHandOver: false,
+  heirName: null,
+  others: 2,
+  worthAsking: false,
+};
 
 beforeEach(() => setLocale("en"));
 afterEach(() => {
@@ -28,7 +35,9 @@ describe("leave decision", () => {
   it("asks a host with others present, and nobody else", () => {
     expect(leaveDecision(host(), "ask")).toBe("ask");
     expect(leaveDecision(member, "ask")).toBe("leave");
-    expect(leaveDecision(host({ others: 0, worthAsking: false, heirName: null }), "ask")).toBe("leave");
+    expect(leaveDecision(host({ others: 0, worthAsking: false, heirName: null }), "ask")).toBe(
+      "leave",
+    );
   });
 
   it("follows a remembered answer, except a hand-over the server cannot do", () => {
@@ -58,7 +67,9 @@ describe("leave dialog", () => {
     setLocale("zh-CN");
     const answer = askHowToLeave(host({ canHandOver: false }));
     expect(byTestId("leave-hand-over")).toBeNull();
-    expect(byTestId("leave-body")?.textContent).toBe("你是主持人。此服务器会在主持人离开时为所有人结束通话。");
+    expect(byTestId("leave-body")?.textContent).toBe(
+      "你是主持人。此服务器会在主持人离开时为所有人结束通话。",
+    );
     expect(byTestId("leave-end")?.textContent).toBe("为所有人结束");
     document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape" }));
     expect(await answer).toBeNull();
@@ -90,7 +101,12 @@ describe("leaving a call", () => {
     );
     const app = await makeApp("Ann");
     const lobby = vi.spyOn(app, "showLobby").mockImplementation(() => undefined);
-    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, new CallBus());
+    const view = renderCall(
+      app,
+      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
+      info,
+      new CallBus(),
+    );
     document.body.appendChild(view.element);
     return { app, calls, lobby, view };
   }
@@ -146,10 +162,19 @@ describe("leaving a call", () => {
     const bus = new CallBus();
     mockIPC((cmd) => (cmd === "call_stats" ? { publisher: null, remotes: [], listed: 0 } : null));
     const app = await makeApp("Ben");
-    const view = renderCall(app, { target: { kind: "join", roomId: "room_9" }, label: "room_9" }, info, bus);
+    const view = renderCall(
+      app,
+      { target: { kind: "join", roomId: "room_9" }, label: "room_9" },
+      info,
+      bus,
+    );
     document.body.appendChild(view.element);
     bus.push({ type: "becameHost" });
-    await vi.waitFor(() => expect(document.querySelector(".toast")?.textContent).toBe("The host left: you are now the host."));
+    await vi.waitFor(() =>
+      expect(document.querySelector(".toast")?.textContent).toBe(
+        "The host left: you are now the host.",
+      ),
+    );
     view.dispose();
   });
 });

@@ -2,10 +2,10 @@
 // ask again; the window's close button goes through the same question.
 
 import { api, type LeaveMode, type LeaveOptions } from "../api";
-import type { App } from "../app";
 import { h, holdDialog } from "../dom";
 import { tx } from "../i18n";
 import type { HostLeave } from "../settings";
+import type { Shell } from "../shell";
 
 /** What leaving does without a question, or that the user must be asked. */
 export type LeaveDecision = LeaveMode | "ask";
@@ -32,7 +32,10 @@ export interface LeaveAnswer {
 export function askHowToLeave(options: LeaveOptions): Promise<LeaveAnswer | null> {
   document.querySelector("[data-testid=leave-dialog]")?.closest(".dialog-backdrop")?.remove();
   return new Promise((resolve) => {
-    const remember = h("input", { attrs: { type: "checkbox" }, testid: "leave-remember" }) as HTMLInputElement;
+    const remember = h("input", {
+      attrs: { type: "checkbox" },
+      testid: "leave-remember",
+    }) as HTMLInputElement;
     const finish = (mode: LeaveMode | null) => {
       release();
       backdrop.remove();
@@ -42,7 +45,12 @@ export function askHowToLeave(options: LeaveOptions): Promise<LeaveAnswer | null
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Escape") finish(null);
     };
-    const button = (key: "leave.handOver" | "leave.end" | "leave.cancel", cls: string, testid: string, mode: LeaveMode | null) => {
+    const button = (
+      key: "leave.handOver" | "leave.end" | "leave.cancel",
+      cls: string,
+      testid: string,
+      mode: LeaveMode | null,
+    ) => {
       const b = tx(h("button", { class: `button ${cls}`, testid }), key);
       b.addEventListener("click", () => finish(mode));
       return b;
@@ -51,11 +59,16 @@ export function askHowToLeave(options: LeaveOptions): Promise<LeaveAnswer | null
       ? tx(h("p", { testid: "leave-body" }), "leave.bodyHandOver", { name: options.heirName ?? "" })
       : tx(h("p", { testid: "leave-body" }), "leave.bodyEnds");
     const buttons = [button("leave.cancel", "", "leave-cancel", null)];
-    if (options.canHandOver) buttons.push(button("leave.handOver", "primary", "leave-hand-over", "leave"));
+    if (options.canHandOver)
+      buttons.push(button("leave.handOver", "primary", "leave-hand-over", "leave"));
     buttons.push(button("leave.end", "danger", "leave-end", "end"));
     const dialog = h(
       "div",
-      { class: "dialog card", attrs: { role: "dialog", "aria-modal": "true" }, testid: "leave-dialog" },
+      {
+        class: "dialog card",
+        attrs: { role: "dialog", "aria-modal": "true" },
+        testid: "leave-dialog",
+      },
       h("div", { class: "card-head" }, tx(h("h2"), "leave.title")),
       body,
       h("label", { class: "check" }, remember, tx(h("span"), "leave.dontAsk")),
@@ -76,7 +89,7 @@ export function askHowToLeave(options: LeaveOptions): Promise<LeaveAnswer | null
  * How to leave the call now, asking if it matters; remembers the answer when told to. Null
  * when the user chose to stay. Without an answer from the app (the call just ended) it leaves.
  */
-export async function chooseLeaveMode(app: App): Promise<LeaveMode | null> {
+export async function chooseLeaveMode(app: Shell): Promise<LeaveMode | null> {
   let options: LeaveOptions | null;
   try {
     options = await api.callLeaveOptions();

@@ -1,10 +1,17 @@
 // The lobby: who we are, which room server (hosted here or elsewhere), its rooms, and a new room.
 
-import { api, errorDetail, errorText, type HostInfo, type RoomKind, type RoomSummary } from "../api";
-import type { App, View } from "../app";
-import { h, icon, ICONS, clear, nameIcon } from "../dom";
+import {
+  api,
+  errorDetail,
+  errorText,
+  type HostInfo,
+  type RoomKind,
+  type RoomSummary,
+} from "../api";
+import { clear, h, ICONS, icon, nameIcon } from "../dom";
 import { t, tx, txAttr } from "../i18n";
 import { inviteServer, parseInvite } from "../invite";
+import type { Shell, View } from "../shell";
 
 /** How often the room list refreshes itself while the lobby is shown. */
 export const ROOM_REFRESH_MS = 3000;
@@ -23,7 +30,10 @@ export function joinTarget(room: Pick<RoomSummary, "roomId" | "kind">) {
 }
 
 /** What to say about each port hosting could not have: which one was taken, which one is used. */
-export function portNotes(info: HostInfo): { key: "lobby.portMovedHttp" | "lobby.portMovedRtmp"; vars: { wanted: number; used: number } }[] {
+export function portNotes(info: HostInfo): {
+  key: "lobby.portMovedHttp" | "lobby.portMovedRtmp";
+  vars: { wanted: number; used: number };
+}[] {
   return (info.movedPorts ?? []).map((m) => ({
     key: m.service === "http" ? "lobby.portMovedHttp" : "lobby.portMovedRtmp",
     vars: { wanted: m.wanted, used: m.used },
@@ -33,7 +43,7 @@ export function portNotes(info: HostInfo): { key: "lobby.portMovedHttp" | "lobby
 /** Whose room the suggested room name says it is before we have a name. */
 const DEFAULT_ROOM_OWNER = "Quartet";
 
-export function renderLobby(app: App): View {
+export function renderLobby(app: Shell): View {
   let disposed = false;
   let refreshTimer: number | undefined;
   const s = app.settings;
@@ -52,29 +62,63 @@ export function renderLobby(app: App): View {
   });
 
   // --- Server
-  const modeHost = h("input", { attrs: { type: "radio", name: "mode", value: "host", checked: s.mode === "host" }, testid: "mode-host" });
-  const modeRemote = h("input", { attrs: { type: "radio", name: "mode", value: "remote", checked: s.mode === "remote" }, testid: "mode-remote" });
+  const modeHost = h("input", {
+    attrs: { type: "radio", name: "mode", value: "host", checked: s.mode === "host" },
+    testid: "mode-host",
+  });
+  const modeRemote = h("input", {
+    attrs: { type: "radio", name: "mode", value: "remote", checked: s.mode === "remote" },
+    testid: "mode-remote",
+  });
   const lan = h("input", { attrs: { type: "checkbox", checked: s.lan }, testid: "lan" });
   const hostLine = h("div", { class: "note", testid: "host-address" });
   const portLine = h("div", { class: "note", testid: "host-ports" });
-  const serverUrl = h("input", { class: "input", testid: "server-url", attrs: { value: s.serverUrl, autocomplete: "off", spellcheck: "false" } });
+  const serverUrl = h("input", {
+    class: "input",
+    testid: "server-url",
+    attrs: { value: s.serverUrl, autocomplete: "off", spellcheck: "false" },
+  });
   txAttr(serverUrl, "placeholder", "lobby.serverUrlPlaceholder");
   const connect = tx(h("button", { class: "button", testid: "connect" }), "lobby.connect");
-  const hostPane = h("div", { class: "stack" }, h("label", { class: "check" }, lan, tx(h("span"), "lobby.lan")), hostLine, portLine);
+  const hostPane = h(
+    "div",
+    { class: "stack" },
+    h("label", { class: "check" }, lan, tx(h("span"), "lobby.lan")),
+    hostLine,
+    portLine,
+  );
   const remotePane = h("div", { class: "row" }, serverUrl, connect);
 
   // --- Rooms
   const roomList = h("div", { class: "room-list", testid: "room-list" });
-  const refresh = h("button", { class: "icon-button", testid: "refresh-rooms", on: { click: () => void loadRooms() } }, icon(ICONS.refresh));
+  const refresh = h(
+    "button",
+    { class: "icon-button", testid: "refresh-rooms", on: { click: () => void loadRooms() } },
+    icon(ICONS.refresh),
+  );
   nameIcon(refresh, "lobby.refresh");
 
   // --- New room
-  const roomName = h("input", { class: "input", testid: "room-name", attrs: { maxlength: 48, autocomplete: "off" } });
-  txAttr(roomName, "placeholder", "lobby.roomNameDefault", { name: s.nickname || DEFAULT_ROOM_OWNER });
-  const create = tx(h("button", { class: "button primary", testid: "create-room" }), "lobby.create");
+  const roomName = h("input", {
+    class: "input",
+    testid: "room-name",
+    attrs: { maxlength: 48, autocomplete: "off" },
+  });
+  txAttr(roomName, "placeholder", "lobby.roomNameDefault", {
+    name: s.nickname || DEFAULT_ROOM_OWNER,
+  });
+  const create = tx(
+    h("button", { class: "button primary", testid: "create-room" }),
+    "lobby.create",
+  );
   const newKind = h("select", { class: "input", testid: "room-kind-choice" });
-  for (const kind of Object.keys(KIND_LABEL) as RoomKind[]) newKind.appendChild(tx(h("option", { attrs: { value: kind } }), KIND_LABEL[kind]));
-  const roomId = h("input", { class: "input", testid: "room-id-input", attrs: { autocomplete: "off", spellcheck: "false" } });
+  for (const kind of Object.keys(KIND_LABEL) as RoomKind[])
+    newKind.appendChild(tx(h("option", { attrs: { value: kind } }), KIND_LABEL[kind]));
+  const roomId = h("input", {
+    class: "input",
+    testid: "room-id-input",
+    attrs: { autocomplete: "off", spellcheck: "false" },
+  });
   txAttr(roomId, "placeholder", "lobby.roomIdPlaceholder");
   const joinById = tx(h("button", { class: "button", testid: "join-by-id" }), "lobby.join");
 
@@ -122,7 +166,8 @@ export function renderLobby(app: App): View {
       clear(roomList);
       return;
     }
-    if (!roomList.firstChild) roomList.appendChild(tx(h("div", { class: "empty" }), "lobby.loadingRooms"));
+    if (!roomList.firstChild)
+      roomList.appendChild(tx(h("div", { class: "empty" }), "lobby.loadingRooms"));
     try {
       const rooms = await api.listRooms(server);
       if (disposed) return;
@@ -131,7 +176,9 @@ export function renderLobby(app: App): View {
     } catch (e) {
       if (disposed) return;
       clear(roomList);
-      roomList.appendChild(h("div", { class: "empty error", text: errorText(e), title: errorDetail(e) }));
+      roomList.appendChild(
+        h("div", { class: "empty error", text: errorText(e), title: errorDetail(e) }),
+      );
     }
     if (!disposed) refreshTimer = window.setTimeout(() => void loadRooms(), ROOM_REFRESH_MS);
   }
@@ -144,12 +191,17 @@ export function renderLobby(app: App): View {
     }
     for (const room of rooms) {
       const full = room.members >= room.maxMembers;
-      const join = tx(h("button", { class: "button", attrs: { disabled: full }, testid: "join-room" }), full ? "lobby.full" : "lobby.join");
+      const join = tx(
+        h("button", { class: "button", attrs: { disabled: full }, testid: "join-room" }),
+        full ? "lobby.full" : "lobby.join",
+      );
       join.addEventListener("click", () => {
-        if (needName()) app.showPrejoin({ target: joinTarget(room), label: room.roomName || room.roomId });
+        if (needName())
+          app.showPrejoin({ target: joinTarget(room), label: room.roomName || room.roomId });
       });
       const dots = h("span", { class: "dots" });
-      for (let i = 0; i < room.maxMembers; i++) dots.appendChild(h("i", { class: i < room.members ? "on" : "" }));
+      for (let i = 0; i < room.maxMembers; i++)
+        dots.appendChild(h("i", { class: i < room.members ? "on" : "" }));
       roomList.appendChild(
         h(
           "div",
@@ -161,11 +213,20 @@ export function renderLobby(app: App): View {
               "div",
               { class: "room-name" },
               h("span", { text: room.roomName || room.roomId }),
-              room.kind in KIND_LABEL ? tx(h("span", { class: "kind-tag", testid: "room-kind" }), KIND_LABEL[room.kind]) : null,
+              room.kind in KIND_LABEL
+                ? tx(h("span", { class: "kind-tag", testid: "room-kind" }), KIND_LABEL[room.kind])
+                : null,
             ),
-            room.creatorName ? tx(h("div", { class: "room-sub" }), "lobby.createdBy", { name: room.creatorName }) : null,
+            room.creatorName
+              ? tx(h("div", { class: "room-sub" }), "lobby.createdBy", { name: room.creatorName })
+              : null,
           ),
-          h("div", { class: "room-count" }, dots, tx(h("span"), "lobby.membersCount", { n: room.members, max: room.maxMembers })),
+          h(
+            "div",
+            { class: "room-count" },
+            dots,
+            tx(h("span"), "lobby.membersCount", { n: room.members, max: room.maxMembers }),
+          ),
           join,
         ),
       );
@@ -204,7 +265,10 @@ export function renderLobby(app: App): View {
       return;
     }
     const label = roomName.value.trim() || t("lobby.roomNameDefault", { name });
-    app.showPrejoin({ target: { kind: "create", roomName: label, roomKind: newKind.value as RoomKind }, label });
+    app.showPrejoin({
+      target: { kind: "create", roomName: label, roomKind: newKind.value as RoomKind },
+      label,
+    });
   });
   roomName.addEventListener("keydown", (e) => {
     if (e.key === "Enter") create.click();
@@ -239,7 +303,12 @@ export function renderLobby(app: App): View {
       h(
         "div",
         { class: "stack" },
-        h("section", { class: "card" }, tx(h("h2"), "lobby.you"), h("label", { class: "field" }, tx(h("span"), "lobby.nickname"), nickname)),
+        h(
+          "section",
+          { class: "card" },
+          tx(h("h2"), "lobby.you"),
+          h("label", { class: "field" }, tx(h("span"), "lobby.nickname"), nickname),
+        ),
         h(
           "section",
           { class: "card" },
@@ -257,13 +326,28 @@ export function renderLobby(app: App): View {
           "section",
           { class: "card" },
           tx(h("h2"), "lobby.newRoom"),
-          h("label", { class: "field" }, tx(h("span"), "lobby.roomName"), h("div", { class: "row" }, roomName, create)),
+          h(
+            "label",
+            { class: "field" },
+            tx(h("span"), "lobby.roomName"),
+            h("div", { class: "row" }, roomName, create),
+          ),
           h("label", { class: "field" }, tx(h("span"), "lobby.roomKind"), newKind),
-          h("label", { class: "field" }, tx(h("span"), "lobby.joinById"), h("div", { class: "row" }, roomId, joinById)),
+          h(
+            "label",
+            { class: "field" },
+            tx(h("span"), "lobby.joinById"),
+            h("div", { class: "row" }, roomId, joinById),
+          ),
           error,
         ),
       ),
-      h("section", { class: "card rooms" }, h("div", { class: "card-head" }, tx(h("h2"), "lobby.rooms"), refresh), roomList),
+      h(
+        "section",
+        { class: "card rooms" },
+        h("div", { class: "card-head" }, tx(h("h2"), "lobby.rooms"), refresh),
+        roomList,
+      ),
     ),
   );
 

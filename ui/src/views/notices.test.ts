@@ -1,15 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { CHAT_NOTICE_CHARS, ELLIPSIS } from "../notices";
 import { byTestId, makeApp, SOLO_CALL } from "../test-support";
 import { toast } from "../toast";
-import { CallBus, renderCall } from "./call";
+import { renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
 
 type Calls = { cmd: string; args: Record<string, unknown> }[];
 
-function backend(calls: Calls, answers: Record<string, (args: Record<string, unknown>) => unknown> = {}): void {
+function backend(
+  calls: Calls,
+  answers: Record<string, (args: Record<string, unknown>) => unknown> = {},
+): void {
   mockIPC((cmd, args) => {
     const a = (args ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args: a });
@@ -28,7 +32,10 @@ const topTexts = () => [...document.querySelectorAll(".toasts .toast")].map((n) 
 beforeEach(() => setLocale("en"));
 afterEach(() => clearMocks());
 
-async function startCall(calls: Calls, answers: Record<string, (args: Record<string, unknown>) => unknown> = {}) {
+async function startCall(
+  calls: Calls,
+  answers: Record<string, (args: Record<string, unknown>) => unknown> = {},
+) {
   backend(calls, { call_stats: () => ({ publisher: null, remotes: [], listed: 0 }), ...answers });
   const app = await makeApp("Ann");
   const bus = new CallBus();
@@ -86,7 +93,9 @@ describe("notices in a call", () => {
     expect(open.textContent).toBe("Open chat");
     open.click();
     expect(byTestId("toggle-chat")!.classList.contains("active")).toBe(true);
-    expect(document.querySelector("[data-testid=toggle-chat] .badge")?.hasAttribute("hidden")).toBe(true);
+    expect(document.querySelector("[data-testid=toggle-chat] .badge")?.hasAttribute("hidden")).toBe(
+      true,
+    );
 
     // With the chat open, the message is there to read: no notice.
     lane().replaceChildren();
@@ -110,10 +119,14 @@ describe("notices in a call", () => {
     const open = notice.querySelector<HTMLButtonElement>("[data-testid=notice-action]")!;
     expect(open.textContent).toBe("Open folder");
     open.click();
-    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "reveal_saved_file")?.args).toEqual({ path }));
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "reveal_saved_file")?.args).toEqual({ path }),
+    );
     setLocale("zh-CN");
     (byTestId("snapshot-grid") as HTMLButtonElement).click();
-    await vi.waitFor(() => expect(lane().querySelectorAll("[data-testid=notice-action]")).toHaveLength(2));
+    await vi.waitFor(() =>
+      expect(lane().querySelectorAll("[data-testid=notice-action]")).toHaveLength(2),
+    );
     expect(lane().querySelector("[data-testid=notice-action]")?.textContent).toBe("打开文件夹");
     view.dispose();
   });
@@ -122,7 +135,11 @@ describe("notices in a call", () => {
 describe("pre-join preview", () => {
   it("shows what the others will see when joining with the camera off", async () => {
     backend([], {
-      list_devices: () => ({ cameras: [{ id: "cam0", name: "Webcam" }], microphones: [], speakers: [] }),
+      list_devices: () => ({
+        cameras: [{ id: "cam0", name: "Webcam" }],
+        microphones: [],
+        speakers: [],
+      }),
       preview_start: () => ({ problems: [], hasVideo: true, hasAudio: true }),
       preview_level: () => 0,
     });
@@ -143,7 +160,9 @@ describe("pre-join preview", () => {
     // Ticked before: the preview says so from the start.
     const again = renderPrejoin(app, room);
     app.root.appendChild(again.element);
-    expect(again.element.querySelector("[data-testid=preview]")!.classList.contains("camera-off")).toBe(true);
+    expect(
+      again.element.querySelector("[data-testid=preview]")!.classList.contains("camera-off"),
+    ).toBe(true);
     again.dispose();
   });
 });

@@ -1,14 +1,22 @@
 // The pre-join check: preview, device pickers, microphone level, a speaker test, "join muted",
 // "camera off".
 
-import { api, errorDetail, errorText, type DeviceProblem, type Devices, type JoinRequest } from "../api";
-import type { App, RoomChoice, View } from "../app";
-import { h, icon, ICONS, markSelfMirror } from "../dom";
-import { t, tx, txAttr, type Key } from "../i18n";
+import {
+  api,
+  type DeviceProblem,
+  type Devices,
+  errorDetail,
+  errorText,
+  type JoinRequest,
+} from "../api";
+import { CallBus } from "../call-bus";
+import { h, ICONS, icon, markSelfMirror } from "../dom";
+import { type Key, t, tx, txAttr } from "../i18n";
 import { avatarHue, initials } from "../model";
 import { audioChoice, audioProcessing, mirrorsSelfView, videoChoice } from "../settings";
+import type { RoomChoice, Shell, View } from "../shell";
 import { VideoFeed } from "../video/feed";
-import { CallBus, deviceErrorText } from "./call";
+import { deviceErrorText } from "./call/events";
 
 /** How often the level meter reads the microphone. */
 export const LEVEL_POLL_MS = 100;
@@ -32,7 +40,7 @@ function pick(select: HTMLSelectElement, wanted: string, fallback: string): void
   select.value = [...select.options].some((o) => o.value === wanted) ? wanted : fallback;
 }
 
-export function renderPrejoin(app: App, room: RoomChoice): View {
+export function renderPrejoin(app: Shell, room: RoomChoice): View {
   const s = app.settings;
   let disposed = false;
   let joining = false;
@@ -44,27 +52,70 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
   // What the others will see while "camera off" is ticked: our initials, as on a call tile.
   const offAvatar = h("div", { class: "avatar", text: initials(s.nickname) });
   offAvatar.style.background = `hsl(${avatarHue(s.nickname)} 45% 42%)`;
-  const cameraOffNote = h("div", { class: "camera-off-note", testid: "preview-camera-off" }, offAvatar, tx(h("span"), "prejoin.joinCameraOff"));
-  const preview = h("div", { class: "preview", testid: "preview" }, canvas, previewOff, cameraOffNote);
+  const cameraOffNote = h(
+    "div",
+    { class: "camera-off-note", testid: "preview-camera-off" },
+    offAvatar,
+    tx(h("span"), "prejoin.joinCameraOff"),
+  );
+  const preview = h(
+    "div",
+    { class: "preview", testid: "preview" },
+    canvas,
+    previewOff,
+    cameraOffNote,
+  );
   const meterFill = h("div", { class: "meter-fill", testid: "mic-level" });
-  const meter = h("div", { class: "meter", attrs: { role: "meter", "aria-valuemin": 0, "aria-valuemax": 1, "aria-valuenow": 0 } }, meterFill);
+  const meter = h(
+    "div",
+    {
+      class: "meter",
+      attrs: { role: "meter", "aria-valuemin": 0, "aria-valuemax": 1, "aria-valuenow": 0 },
+    },
+    meterFill,
+  );
   txAttr(meter, "aria-label", "call.micLevel");
 
   const camera = h("select", { class: "input", testid: "camera-select" });
   const microphone = h("select", { class: "input", testid: "microphone-select" });
-  const speaker = h("select", { class: "input", testid: "speaker-select", attrs: { style: "flex: 1; min-width: 0" } });
+  const speaker = h("select", {
+    class: "input",
+    testid: "speaker-select",
+    attrs: { style: "flex: 1; min-width: 0" },
+  });
   const cameraNote = h("div", { class: "device-note", testid: "camera-note" });
   const micNote = h("div", { class: "device-note", testid: "microphone-note" });
   const speakerNote = h("div", { class: "device-note", testid: "speaker-note" });
-  const testSpeaker = tx(h("button", { class: "button", testid: "test-speaker", attrs: { type: "button" } }), "prejoin.testSpeaker");
+  const testSpeaker = tx(
+    h("button", { class: "button", testid: "test-speaker", attrs: { type: "button" } }),
+    "prejoin.testSpeaker",
+  );
 
-  const joinMuted = h("input", { attrs: { type: "checkbox", checked: s.joinMuted }, testid: "join-muted" });
-  const cameraOff = h("input", { attrs: { type: "checkbox", checked: s.cameraOff }, testid: "camera-off" });
+  const joinMuted = h("input", {
+    attrs: { type: "checkbox", checked: s.joinMuted },
+    testid: "join-muted",
+  });
+  const cameraOff = h("input", {
+    attrs: { type: "checkbox", checked: s.cameraOff },
+    testid: "camera-off",
+  });
   const showCameraOff = () => preview.classList.toggle("camera-off", cameraOff.checked);
   showCameraOff();
-  const join = tx(h("button", { class: "button primary large", testid: "join-now" }), "prejoin.join");
-  const back = h("button", { class: "button ghost", testid: "back" }, icon(ICONS.back), tx(h("span"), "common.back"));
-  const error = h("div", { class: "error-line", attrs: { role: "alert" }, testid: "prejoin-error" });
+  const join = tx(
+    h("button", { class: "button primary large", testid: "join-now" }),
+    "prejoin.join",
+  );
+  const back = h(
+    "button",
+    { class: "button ghost", testid: "back" },
+    icon(ICONS.back),
+    tx(h("span"), "common.back"),
+  );
+  const error = h("div", {
+    class: "error-line",
+    attrs: { role: "alert" },
+    testid: "prejoin-error",
+  });
 
   const feed = new VideoFeed("preview", "preview", "i420", canvas, {
     onFrame: () => preview.classList.add("live"),
@@ -74,9 +125,12 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
 
   /** Says so when the machine has no camera or microphone at all, offering the test sources. */
   function noteMissing(): void {
-    if (devices.cameras.length === 0) noteWithFix(cameraNote, "prejoin.noCameraFound", "prejoin.useSynthetic", camera, "synthetic");
-    if (devices.microphones.length === 0) noteWithFix(micNote, "prejoin.noMicrophoneFound", "prejoin.useTone", microphone, "tone");
-    if (devices.speakers.length === 0) showSpeakerProblem({ device: "speaker", reason: "noDevice", message: "" });
+    if (devices.cameras.length === 0)
+      noteWithFix(cameraNote, "prejoin.noCameraFound", "prejoin.useSynthetic", camera, "synthetic");
+    if (devices.microphones.length === 0)
+      noteWithFix(micNote, "prejoin.noMicrophoneFound", "prejoin.useTone", microphone, "tone");
+    if (devices.speakers.length === 0)
+      showSpeakerProblem({ device: "speaker", reason: "noDevice", message: "" });
   }
 
   /** Says why the chosen speaker will not play (null: it does). */
@@ -85,8 +139,15 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
       speakerNote.replaceChildren();
       return;
     }
-    const key: Key = p.reason === "noDevice" ? "prejoin.noSpeakerFound" : p.reason === "notFound" ? "prejoin.speakerNotFound" : "prejoin.speakerFailed";
-    speakerNote.replaceChildren(tx(h("span", { testid: "speaker-problem", title: p.message, attrs: { role: "alert" } }), key));
+    const key: Key =
+      p.reason === "noDevice"
+        ? "prejoin.noSpeakerFound"
+        : p.reason === "notFound"
+          ? "prejoin.speakerNotFound"
+          : "prejoin.speakerFailed";
+    speakerNote.replaceChildren(
+      tx(h("span", { testid: "speaker-problem", title: p.message, attrs: { role: "alert" } }), key),
+    );
   }
 
   /** Plays the chime on the chosen speaker, and says so when it cannot. */
@@ -97,7 +158,10 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
       const problem = await api.testSpeaker(speaker.value || null);
       if (!disposed) showSpeakerProblem(problem);
     } catch (e) {
-      if (!disposed) speakerNote.replaceChildren(h("span", { text: errorText(e), title: errorDetail(e), attrs: { role: "alert" } }));
+      if (!disposed)
+        speakerNote.replaceChildren(
+          h("span", { text: errorText(e), title: errorDetail(e), attrs: { role: "alert" } }),
+        );
     } finally {
       testSpeaker.disabled = false;
       tx(testSpeaker, "prejoin.testSpeaker");
@@ -112,11 +176,17 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
       optionKey("screen", "prejoin.screen", false),
       optionKey("none", "prejoin.noCamera", false),
     );
-    pick(camera, s.camera === "camera:" && d.cameras.length > 0 ? `camera:${d.cameras[0].id}` : s.camera, "none");
+    pick(
+      camera,
+      s.camera === "camera:" && d.cameras.length > 0 ? `camera:${d.cameras[0].id}` : s.camera,
+      "none",
+    );
     markSelfMirror(canvas, mirrorsSelfView(camera.value));
     microphone.replaceChildren(
       ...(d.microphones.length > 0 ? [optionKey("mic:", "prejoin.systemDefault", false)] : []),
-      ...d.microphones.filter((m) => !m.isDefault).map((m) => option(`mic:${m.name}`, m.name, false)),
+      ...d.microphones
+        .filter((m) => !m.isDefault)
+        .map((m) => option(`mic:${m.name}`, m.name, false)),
       optionKey("tone", "prejoin.tone", false),
       optionKey("none", "prejoin.noMicrophone", false),
     );
@@ -128,12 +198,23 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
     pick(speaker, s.speaker, "");
   }
 
-  function noteWithFix(note: HTMLElement, text: Key, fix: Key, select: HTMLSelectElement, value: string, detail?: string, tooltip?: string): void {
+  function noteWithFix(
+    note: HTMLElement,
+    text: Key,
+    fix: Key,
+    select: HTMLSelectElement,
+    value: string,
+    detail?: string,
+    tooltip?: string,
+  ): void {
     if (select.value === value) {
       note.replaceChildren();
       return;
     }
-    const button = tx(h("button", { class: "link", testid: value === "synthetic" ? "use-synthetic" : "use-tone" }), fix);
+    const button = tx(
+      h("button", { class: "link", testid: value === "synthetic" ? "use-synthetic" : "use-tone" }),
+      fix,
+    );
     button.addEventListener("click", () => {
       select.value = value;
       select.dispatchEvent(new Event("change"));
@@ -145,10 +226,16 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
   /** The system keeps the camera from us: say how to allow it, open the page where it is
    * allowed (Windows, macOS), and offer to try again or use the test pattern meanwhile. */
   function showCameraDenied(p: DeviceProblem): void {
-    const line = tx(h("div", { testid: "camera-denied", title: p.message }), "prejoin.cameraDenied");
+    const line = tx(
+      h("div", { testid: "camera-denied", title: p.message }),
+      "prejoin.cameraDenied",
+    );
     const actions = h("div", { class: "row" });
     if (app.info.cameraPrivacySettings) {
-      const open = tx(h("button", { class: "button", testid: "open-camera-settings" }), "prejoin.openCameraSettings");
+      const open = tx(
+        h("button", { class: "button", testid: "open-camera-settings" }),
+        "prejoin.openCameraSettings",
+      );
       open.addEventListener("click", () => {
         api.openCameraPrivacySettings().catch((e) => {
           error.textContent = errorText(e);
@@ -159,7 +246,10 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
     }
     const retry = tx(h("button", { class: "link", testid: "retry-camera" }), "prejoin.tryAgain");
     retry.addEventListener("click", () => void restartPreview());
-    const synthetic = tx(h("button", { class: "link", testid: "use-synthetic" }), "prejoin.useSynthetic");
+    const synthetic = tx(
+      h("button", { class: "link", testid: "use-synthetic" }),
+      "prejoin.useSynthetic",
+    );
     synthetic.addEventListener("click", () => {
       camera.value = "synthetic";
       camera.dispatchEvent(new Event("change"));
@@ -175,9 +265,30 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
         continue;
       }
       // The device's own words are English: said in English, a tooltip otherwise.
-      const words = p.reason === "noDevice" ? t(p.device === "camera" ? "prejoin.noCameraFound" : "prejoin.noMicrophoneFound") : deviceErrorText(p.device, p.message);
-      if (p.device === "camera") noteWithFix(cameraNote, "prejoin.noCameraFound", "prejoin.useSynthetic", camera, "synthetic", words, p.message);
-      if (p.device === "microphone") noteWithFix(micNote, "prejoin.noMicrophoneFound", "prejoin.useTone", microphone, "tone", words, p.message);
+      const words =
+        p.reason === "noDevice"
+          ? t(p.device === "camera" ? "prejoin.noCameraFound" : "prejoin.noMicrophoneFound")
+          : deviceErrorText(p.device, p.message);
+      if (p.device === "camera")
+        noteWithFix(
+          cameraNote,
+          "prejoin.noCameraFound",
+          "prejoin.useSynthetic",
+          camera,
+          "synthetic",
+          words,
+          p.message,
+        );
+      if (p.device === "microphone")
+        noteWithFix(
+          micNote,
+          "prejoin.noMicrophoneFound",
+          "prejoin.useTone",
+          microphone,
+          "tone",
+          words,
+          p.message,
+        );
     }
   }
 
@@ -187,7 +298,11 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
     micNote.replaceChildren();
     preview.classList.remove("live");
     try {
-      const status = await api.previewStart(app.settings.nickname, videoChoice(camera.value), audioChoice(microphone.value));
+      const status = await api.previewStart(
+        app.settings.nickname,
+        videoChoice(camera.value),
+        audioChoice(microphone.value),
+      );
       if (disposed) return;
       preview.classList.toggle("no-video", !status.hasVideo);
       noteMissing();
@@ -287,7 +402,13 @@ export function renderPrejoin(app: App, room: RoomChoice): View {
       tx(h("p", { class: "muted", testid: "prejoin-room" }), heading, { room: room.label }),
       h("label", { class: "field" }, tx(h("span"), "prejoin.camera"), camera, cameraNote),
       h("label", { class: "field" }, tx(h("span"), "prejoin.microphone"), microphone, micNote),
-      h("label", { class: "field" }, tx(h("span"), "prejoin.speaker"), h("div", { class: "row" }, speaker, testSpeaker), speakerNote),
+      h(
+        "label",
+        { class: "field" },
+        tx(h("span"), "prejoin.speaker"),
+        h("div", { class: "row" }, speaker, testSpeaker),
+        speakerNote,
+      ),
       h("label", { class: "check" }, joinMuted, tx(h("span"), "prejoin.joinMuted")),
       h("label", { class: "check" }, cameraOff, tx(h("span"), "prejoin.cameraOff")),
       error,

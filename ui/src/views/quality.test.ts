@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { setLocale } from "../i18n";
 import { sanitize } from "../settings";
 import { byTestId, makeApp } from "../test-support";
@@ -24,11 +24,18 @@ describe("picture quality", () => {
       return null;
     });
     const app = await makeApp("Ann");
-    await app.update({ camera: "synthetic", microphone: "tone", mode: "remote", serverUrl: "http://127.0.0.1:9" });
+    await app.update({
+      camera: "synthetic",
+      microphone: "tone",
+      mode: "remote",
+      serverUrl: "http://127.0.0.1:9",
+    });
     openSettings(app);
     const select = byTestId("send-quality-select") as HTMLSelectElement;
     expect(select.value).toBe("360p15");
-    expect([...select.options].map((o) => o.textContent)).toContain("HD: 1280×720, 30 fps (a fast uplink)");
+    expect([...select.options].map((o) => o.textContent)).toContain(
+      "HD: 1280×720, 30 fps (a fast uplink)",
+    );
     select.value = "720p30";
     select.dispatchEvent(new Event("change"));
     await vi.waitFor(() => expect(app.settings.sendQuality).toBe("720p30"));
@@ -47,7 +54,10 @@ describe("picture quality", () => {
     await vi.waitFor(() => expect(join.disabled).toBe(false));
     join.click();
     await vi.waitFor(() => expect(calls.some((c) => c.cmd === "call_start")).toBe(true));
-    const request = calls.find((c) => c.cmd === "call_start")!.args.request as Record<string, unknown>;
+    const request = calls.find((c) => c.cmd === "call_start")!.args.request as Record<
+      string,
+      unknown
+    >;
     expect(request.sendQuality).toBe("720p30");
     view.dispose();
   });

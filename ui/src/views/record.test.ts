@@ -1,8 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp, SOLO_CALL } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { renderCall } from "./call";
 
 beforeEach(() => setLocale("en"));
 afterEach(() => {
@@ -28,7 +29,12 @@ describe("recording", () => {
     });
     const app = await makeApp("Ann");
     const failed = vi.spyOn(app, "fail").mockImplementation(() => undefined);
-    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, new CallBus());
+    const view = renderCall(
+      app,
+      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
+      info,
+      new CallBus(),
+    );
     document.body.appendChild(view.element);
     const button = byTestId("record") as HTMLButtonElement;
     const mark = byTestId("recording-mark")!;

@@ -2,9 +2,9 @@
 // so everyone sees that it is being recorded), with a mark in the call's header while it runs.
 
 import { api } from "../api";
-import type { App } from "../app";
-import { h, icon, ICONS } from "../dom";
+import { h, ICONS, icon } from "../dom";
 import { t, tx, txAttr } from "../i18n";
+import type { Shell } from "../shell";
 import { openFolder, toast } from "../toast";
 
 /** The Record control and the header's recording mark. */
@@ -13,12 +13,24 @@ export interface RecordControl {
   mark: HTMLElement;
 }
 
-export function recordControl(app: App): RecordControl {
+export function recordControl(app: Shell): RecordControl {
   const label = tx(h("span", { class: "control-label" }), "call.record");
-  const button = h("button", { class: "control", testid: "record", attrs: { "aria-pressed": "false" } }, icon(ICONS.record), label) as HTMLButtonElement;
+  const button = h(
+    "button",
+    { class: "control", testid: "record", attrs: { "aria-pressed": "false" } },
+    icon(ICONS.record),
+    label,
+  ) as HTMLButtonElement;
   // One name, and whether it runs: "Record, pressed" is recording.
   txAttr(button, "aria-label", "call.record");
-  const mark = tx(h("span", { class: "recording-mark", testid: "recording-mark", attrs: { hidden: true, role: "status" } }), "call.recording");
+  const mark = tx(
+    h("span", {
+      class: "recording-mark",
+      testid: "recording-mark",
+      attrs: { hidden: true, role: "status" },
+    }),
+    "call.recording",
+  );
   let recording = false;
   const show = (on: boolean) => {
     recording = on;
@@ -33,7 +45,10 @@ export function recordControl(app: App): RecordControl {
       if (recording) {
         const path = await api.recordStop();
         show(false);
-        if (path) toast(t("call.recordingSaved", { path }), "info", undefined, { action: openFolder(path) });
+        if (path)
+          toast(t("call.recordingSaved", { path }), "info", undefined, {
+            action: openFolder(path),
+          });
       } else {
         await api.recordStart();
         show(true);

@@ -1,12 +1,22 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ScreenSource } from "../api";
 import { setLocale } from "../i18n";
 import { byTestId } from "../test-support";
-import { ShareCancelled, chooseScreenShare, orderSources, type ShareOptions } from "./screen-picker";
+import {
+  chooseScreenShare,
+  orderSources,
+  ShareCancelled,
+  type ShareOptions,
+} from "./screen-picker";
 
 const PNG = "data:image/png;base64,iVBORw0KGgo=";
-const source = (id: string, kind: ScreenSource["kind"], label = "", thumbnail: string | null = PNG): ScreenSource => ({
+const source = (
+  id: string,
+  kind: ScreenSource["kind"],
+  label = "",
+  thumbnail: string | null = PNG,
+): ScreenSource => ({
   id,
   label,
   kind,
@@ -29,10 +39,16 @@ afterEach(() => {
   document.body.innerHTML = "";
 });
 
-const cards = () => [...document.querySelectorAll<HTMLButtonElement>('[data-testid="screen-source"]')];
-const key = (k: string) => document.activeElement!.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true }));
+const cards = () => [
+  ...document.querySelectorAll<HTMLButtonElement>('[data-testid="screen-source"]'),
+];
+const key = (k: string) =>
+  document.activeElement!.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true }));
 
-function open(sources: ScreenSource[] | Error = SOURCES, options: ShareOptions = {}): Promise<unknown> {
+function open(
+  sources: ScreenSource[] | Error = SOURCES,
+  options: ShareOptions = {},
+): Promise<unknown> {
   mockIPC((cmd) => {
     if (cmd !== "screen_sources") return null;
     if (sources instanceof Error) throw sources.message;
@@ -43,7 +59,13 @@ function open(sources: ScreenSource[] | Error = SOURCES, options: ShareOptions =
 
 describe("the screen picker", () => {
   it("puts screens before windows, keeping each group's order", () => {
-    expect(orderSources(SOURCES).map((s) => s.kind)).toEqual(["desktop", "monitor", "monitor", "window", "window"]);
+    expect(orderSources(SOURCES).map((s) => s.kind)).toEqual([
+      "desktop",
+      "monitor",
+      "monitor",
+      "window",
+      "window",
+    ]);
   });
 
   it("shows every source as a captioned picture, screens first, the first one chosen", async () => {
@@ -66,7 +88,10 @@ describe("the screen picker", () => {
     expect(cards()[1].querySelector<HTMLElement>(".screen-label")!.dataset.name).toBe("HDMI-1");
     expect(cards()[0].querySelector("img")!.getAttribute("src")).toBe(PNG);
     expect(cards()[4].querySelector("img")).toBeNull();
-    expect([...document.querySelectorAll(".screen-group")].map((g) => g.textContent)).toEqual(["Screens", "Windows"]);
+    expect([...document.querySelectorAll(".screen-group")].map((g) => g.textContent)).toEqual([
+      "Screens",
+      "Windows",
+    ]);
     expect(cards()[0].getAttribute("aria-selected")).toBe("true");
     expect(document.activeElement).toBe(cards()[0]);
     (byTestId("screen-share") as HTMLButtonElement).click();
@@ -84,7 +109,13 @@ describe("the screen picker", () => {
     key("ArrowLeft");
     key("End");
     key("ArrowRight");
-    expect(cards().map((c) => c.getAttribute("aria-selected"))).toEqual(["false", "false", "false", "false", "true"]);
+    expect(cards().map((c) => c.getAttribute("aria-selected"))).toEqual([
+      "false",
+      "false",
+      "false",
+      "false",
+      "true",
+    ]);
     key("Home");
     key("ArrowRight");
     expect(cards()[1].tabIndex).toBe(0);
@@ -121,7 +152,9 @@ describe("the screen picker", () => {
 
   it("says so when there is nothing to share, and shares nothing", async () => {
     const chosen = open([]);
-    await vi.waitFor(() => expect(byTestId("screen-status")!.textContent).toBe("There is no screen or window to share."));
+    await vi.waitFor(() =>
+      expect(byTestId("screen-status")!.textContent).toBe("There is no screen or window to share."),
+    );
     expect((byTestId("screen-share") as HTMLButtonElement).disabled).toBe(true);
     key("Enter");
     (byTestId("screen-cancel") as HTMLButtonElement).click();

@@ -10,12 +10,21 @@ export class ShareCancelled extends Error {}
 
 /** Screens first (in the order given), then windows. */
 export function orderSources(sources: ScreenSource[]): ScreenSource[] {
-  return [...sources.filter((s) => s.kind !== "window"), ...sources.filter((s) => s.kind === "window")];
+  return [
+    ...sources.filter((s) => s.kind !== "window"),
+    ...sources.filter((s) => s.kind === "window"),
+  ];
 }
 
 /** The card's caption: screens by number (the system's name after it), windows by title. */
-function caption(el: HTMLElement, source: ScreenSource, monitorNumber: number, hasMonitors: boolean): HTMLElement {
-  if (source.kind === "desktop") return tx(el, hasMonitors ? "screen.allScreens" : "screen.entireScreen");
+function caption(
+  el: HTMLElement,
+  source: ScreenSource,
+  monitorNumber: number,
+  hasMonitors: boolean,
+): HTMLElement {
+  if (source.kind === "desktop")
+    return tx(el, hasMonitors ? "screen.allScreens" : "screen.entireScreen");
   if (source.kind === "monitor") {
     tx(el, "screen.monitor", { n: monitorNumber });
     if (source.label) el.dataset.name = source.label;
@@ -74,12 +83,18 @@ export function chooseScreenShare(options: ShareOptions = {}): Promise<VideoChoi
       share.disabled = false;
     };
     const onKey = (e: KeyboardEvent) => {
-      const step: Record<string, number> = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+      const step: Record<string, number> = {
+        ArrowRight: 1,
+        ArrowDown: 1,
+        ArrowLeft: -1,
+        ArrowUp: -1,
+      };
       if (e.key === "Escape") finish(new ShareCancelled());
       else if (e.key in step && cards.length) select(selected + step[e.key]);
       else if (e.key === "Home" && cards.length) select(0);
       else if (e.key === "End" && cards.length) select(cards.length - 1);
-      else if (e.key === "Enter" && cards.includes(document.activeElement as HTMLButtonElement)) shareSelected();
+      else if (e.key === "Enter" && cards.includes(document.activeElement as HTMLButtonElement))
+        shareSelected();
       else return;
       e.preventDefault();
       e.stopPropagation();
@@ -87,20 +102,42 @@ export function chooseScreenShare(options: ShareOptions = {}): Promise<VideoChoi
 
     const cancel = tx(h("button", { class: "button", testid: "screen-cancel" }), "screen.cancel");
     cancel.addEventListener("click", () => finish(new ShareCancelled()));
-    const share = tx(h("button", { class: "button primary", testid: "screen-share", attrs: { disabled: true } }), "screen.share");
+    const share = tx(
+      h("button", { class: "button primary", testid: "screen-share", attrs: { disabled: true } }),
+      "screen.share",
+    );
     share.addEventListener("click", shareSelected);
-    const status = tx(h("p", { class: "muted", testid: "screen-status", attrs: { "aria-live": "polite" } }), "screen.loading");
+    const status = tx(
+      h("p", { class: "muted", testid: "screen-status", attrs: { "aria-live": "polite" } }),
+      "screen.loading",
+    );
     const grid = h("div", { class: "screen-sources", testid: "screen-sources" });
     const cornerBox = h("input", { testid: "screen-corner", attrs: { type: "checkbox" } });
     const cornerRow = h("label", { class: "check" }, cornerBox, tx(h("span"), "screen.corner"));
     cornerRow.hidden = !options.corner;
-    const openSettings = tx(h("button", { class: "link", testid: "screen-permission-settings" }), "screen.openPermission");
-    openSettings.addEventListener("click", () => void api.openScreenPrivacySettings().catch(() => undefined));
-    const permission = h("p", { class: "note", testid: "screen-permission" }, tx(h("span"), "screen.permission"), " ", openSettings);
+    const openSettings = tx(
+      h("button", { class: "link", testid: "screen-permission-settings" }),
+      "screen.openPermission",
+    );
+    openSettings.addEventListener(
+      "click",
+      () => void api.openScreenPrivacySettings().catch(() => undefined),
+    );
+    const permission = h(
+      "p",
+      { class: "note", testid: "screen-permission" },
+      tx(h("span"), "screen.permission"),
+      " ",
+      openSettings,
+    );
     permission.hidden = !options.permissionNote;
     const dialog = h(
       "div",
-      { class: "dialog card screen-dialog", attrs: { role: "dialog", "aria-modal": "true" }, testid: "screen-dialog" },
+      {
+        class: "dialog card screen-dialog",
+        attrs: { role: "dialog", "aria-modal": "true" },
+        testid: "screen-dialog",
+      },
       h("div", { class: "card-head" }, tx(h("h2"), "screen.title")),
       tx(h("p", { class: "muted" }), "screen.body"),
       permission,
@@ -124,13 +161,26 @@ export function chooseScreenShare(options: ShareOptions = {}): Promise<VideoChoi
       let monitors = 0;
       cards = sources.map((source, i) => {
         const picture = source.thumbnail
-          ? h("img", { class: "screen-thumbnail", testid: "screen-thumbnail", attrs: { src: source.thumbnail, alt: "" } })
+          ? h("img", {
+              class: "screen-thumbnail",
+              testid: "screen-thumbnail",
+              attrs: { src: source.thumbnail, alt: "" },
+            })
           : tx(h("div", { class: "screen-thumbnail empty" }), "screen.noPicture");
         if (source.kind === "monitor") monitors += 1;
         const label = caption(h("span", { class: "screen-label" }), source, monitors, hasMonitors);
         const card = h(
           "button",
-          { class: "screen-card", testid: "screen-source", attrs: { role: "option", "aria-selected": "false", "data-id": source.id, "data-kind": source.kind } },
+          {
+            class: "screen-card",
+            testid: "screen-source",
+            attrs: {
+              role: "option",
+              "aria-selected": "false",
+              "data-id": source.id,
+              "data-kind": source.kind,
+            },
+          },
           picture,
           label,
         );
@@ -142,10 +192,18 @@ export function chooseScreenShare(options: ShareOptions = {}): Promise<VideoChoi
         return card;
       });
       const section = (key: "screen.screens" | "screen.windows", part: HTMLButtonElement[]) =>
-        part.length ? [tx(h("h3", { class: "screen-group" }), key), h("div", { class: "screen-grid", attrs: { role: "listbox" } }, ...part)] : [];
+        part.length
+          ? [
+              tx(h("h3", { class: "screen-group" }), key),
+              h("div", { class: "screen-grid", attrs: { role: "listbox" } }, ...part),
+            ]
+          : [];
       const firstWindow = sources.findIndex((s) => s.kind === "window");
       const split = firstWindow < 0 ? cards.length : firstWindow;
-      grid.replaceChildren(...section("screen.screens", cards.slice(0, split)), ...section("screen.windows", cards.slice(split)));
+      grid.replaceChildren(
+        ...section("screen.screens", cards.slice(0, split)),
+        ...section("screen.windows", cards.slice(split)),
+      );
       if (cards.length) {
         status.hidden = true;
         select(0);

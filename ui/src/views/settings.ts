@@ -1,22 +1,28 @@
 // The settings dialog: language, video decoding path, logs, version.
 
-import { isMac, shortcutLabel } from "../shortcuts";
 import { api } from "../api";
-import type { App } from "../app";
-import { h, icon, ICONS, holdDialog, nameIcon } from "../dom";
-import { tx, type Key } from "../i18n";
+import { h, holdDialog, ICONS, icon, nameIcon } from "../dom";
+import { type Key, tx } from "../i18n";
 import { audioProcessing, type Settings } from "../settings";
+import type { Shell } from "../shell";
+import { isMac, shortcutLabel } from "../shortcuts";
 import { exportNow } from "./diagnostics";
 
-function select<K extends keyof Settings>(app: App, key: K, options: [Settings[K] & string, Key][], testid: string): HTMLSelectElement {
+function select<K extends keyof Settings>(
+  app: Shell,
+  key: K,
+  options: [Settings[K] & string, Key][],
+  testid: string,
+): HTMLSelectElement {
   const el = h("select", { class: "input", testid });
-  for (const [value, label] of options) el.appendChild(tx(h("option", { attrs: { value } }), label));
+  for (const [value, label] of options)
+    el.appendChild(tx(h("option", { attrs: { value } }), label));
   el.value = String(app.settings[key]);
   el.addEventListener("change", () => void app.update({ [key]: el.value } as Partial<Settings>));
   return el;
 }
 
-export function openSettings(app: App): void {
+export function openSettings(app: Shell): void {
   if (document.querySelector(".dialog-backdrop")) return;
   const close = () => {
     release();
@@ -85,10 +91,25 @@ export function openSettings(app: App): void {
   );
   const mac = isMac(navigator.platform || navigator.userAgent);
   const shortcutRows = (["mute", "camera", "chat", "leave"] as const).map((action) =>
-    h("div", { class: "row shortcut", testid: `shortcut-${action}` }, tx(h("span", { class: "grow" }), `shortcut.${action}`), h("kbd", { text: shortcutLabel(action, mac) })),
+    h(
+      "div",
+      { class: "row shortcut", testid: `shortcut-${action}` },
+      tx(h("span", { class: "grow" }), `shortcut.${action}`),
+      h("kbd", { text: shortcutLabel(action, mac) }),
+    ),
   );
-  shortcutRows.push(h("div", { class: "row shortcut", testid: "shortcut-talk" }, tx(h("span", { class: "grow" }), "shortcut.pushToTalk"), tx(h("kbd"), "shortcut.space")));
-  const dataSaver = h("input", { attrs: { type: "checkbox" }, testid: "data-saver" }) as HTMLInputElement;
+  shortcutRows.push(
+    h(
+      "div",
+      { class: "row shortcut", testid: "shortcut-talk" },
+      tx(h("span", { class: "grow" }), "shortcut.pushToTalk"),
+      tx(h("kbd"), "shortcut.space"),
+    ),
+  );
+  const dataSaver = h("input", {
+    attrs: { type: "checkbox" },
+    testid: "data-saver",
+  }) as HTMLInputElement;
   dataSaver.checked = app.settings.dataSaver;
   dataSaver.addEventListener("change", () => {
     void app.update({ dataSaver: dataSaver.checked });
@@ -97,7 +118,10 @@ export function openSettings(app: App): void {
   });
   // Each cleaning switch applies to a call in progress at once, and to every later join.
   const cleaning = (["echoCancellation", "noiseSuppression", "gainControl"] as const).map((key) => {
-    const box = h("input", { attrs: { type: "checkbox" }, testid: `audio-${key}` }) as HTMLInputElement;
+    const box = h("input", {
+      attrs: { type: "checkbox" },
+      testid: `audio-${key}`,
+    }) as HTMLInputElement;
     box.checked = app.settings[key];
     box.addEventListener("change", async () => {
       await app.update({ [key]: box.checked });
@@ -107,9 +131,15 @@ export function openSettings(app: App): void {
   });
   const logs = tx(h("button", { class: "button", testid: "open-logs" }), "settings.openLogs");
   logs.addEventListener("click", () => api.openLogsFolder().catch((e) => app.fail(e)));
-  const exportButton = tx(h("button", { class: "button", testid: "settings-export-diagnostics" }), "diag.export") as HTMLButtonElement;
+  const exportButton = tx(
+    h("button", { class: "button", testid: "settings-export-diagnostics" }),
+    "diag.export",
+  ) as HTMLButtonElement;
   exportButton.addEventListener("click", () => void exportNow(app, exportButton));
-  const done = tx(h("button", { class: "button primary", testid: "settings-done" }), "settings.done");
+  const done = tx(
+    h("button", { class: "button primary", testid: "settings-done" }),
+    "settings.done",
+  );
   done.addEventListener("click", close);
   const x = h("button", { class: "icon-button", on: { click: close } }, icon(ICONS.close));
   nameIcon(x, "common.close");
@@ -126,8 +156,21 @@ export function openSettings(app: App): void {
     h("label", { class: "check" }, dataSaver, tx(h("span"), "settings.dataSaver")),
     h("div", { class: "field" }, tx(h("span"), "settings.sound"), ...cleaning),
     h("div", { class: "field" }, tx(h("span"), "settings.shortcuts"), ...shortcutRows),
-    h("div", { class: "field" }, tx(h("span"), "settings.logs"), h("div", { class: "row" }, logs, exportButton), h("div", { class: "muted small", text: app.info.logDir ?? "" })),
-    h("div", { class: "row end" }, tx(h("span", { class: "muted small grow" }), "settings.version", { version: app.info.version }), done),
+    h(
+      "div",
+      { class: "field" },
+      tx(h("span"), "settings.logs"),
+      h("div", { class: "row" }, logs, exportButton),
+      h("div", { class: "muted small", text: app.info.logDir ?? "" }),
+    ),
+    h(
+      "div",
+      { class: "row end" },
+      tx(h("span", { class: "muted small grow" }), "settings.version", {
+        version: app.info.version,
+      }),
+      done,
+    ),
   );
   const backdrop = h("div", { class: "dialog-backdrop" }, dialog);
   backdrop.addEventListener("click", (e) => {

@@ -1,8 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
-import { SOLO_CALL, byTestId, makeApp } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { byTestId, makeApp, SOLO_CALL } from "../test-support";
+import { renderCall } from "./call";
 import { openSettings } from "./settings";
 
 type Call = { cmd: string; args: Record<string, unknown> };
@@ -10,9 +11,21 @@ type Call = { cmd: string; args: Record<string, unknown> };
 let view: { dispose(): void } | null = null;
 
 /** A member who just leaves, with no question. */
-const MEMBER_LEAVES = { isHost: false, canHandOver: false, heirName: null, others: 0, worthAsking: false };
+const MEMBER_LEAVES = {
+  isHost: false,
+  canHandOver: false,
+  heirName: null,
+  others: 0,
+  worthAsking: false,
+};
 /** A host with others in the call, who is asked how to leave. */
-const HOST_IS_ASKED = { isHost: true, canHandOver: true, heirName: "Ben", others: 1, worthAsking: true };
+const HOST_IS_ASKED = {
+  isHost: true,
+  canHandOver: true,
+  heirName: "Ben",
+  others: 1,
+  worthAsking: true,
+};
 
 async function inCall(micMuted = false, leaveOptions: object = MEMBER_LEAVES): Promise<Call[]> {
   const calls: Call[] = [];
@@ -31,7 +44,8 @@ async function inCall(micMuted = false, leaveOptions: object = MEMBER_LEAVES): P
 
 const press = (key: string, mods: KeyboardEventInit = {}, target: EventTarget = document.body) =>
   target.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, ...mods }));
-const release = (key: string) => document.body.dispatchEvent(new KeyboardEvent("keyup", { key, bubbles: true }));
+const release = (key: string) =>
+  document.body.dispatchEvent(new KeyboardEvent("keyup", { key, bubbles: true }));
 const sent = (calls: Call[], cmd: string) => calls.filter((c) => c.cmd === cmd);
 
 beforeEach(() => setLocale("en"));
@@ -46,11 +60,17 @@ describe("in a call, the keyboard", () => {
   it("mutes and unmutes with Ctrl+D", async () => {
     const calls = await inCall();
     press("d", { ctrlKey: true });
-    await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true]));
+    await vi.waitFor(() =>
+      expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true]),
+    );
     // The focus did not move to the button, so what happened is said.
-    await vi.waitFor(() => expect(byTestId("call-keys-status")!.textContent).toBe("Microphone muted"));
+    await vi.waitFor(() =>
+      expect(byTestId("call-keys-status")!.textContent).toBe("Microphone muted"),
+    );
     press("d", { ctrlKey: true });
-    await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true, false]));
+    await vi.waitFor(() =>
+      expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true, false]),
+    );
     await vi.waitFor(() => expect(byTestId("call-keys-status")!.textContent).toBe("Microphone on"));
     expect(byTestId("toggle-mic")!.getAttribute("aria-keyshortcuts")).toBe("Control+D");
     expect(byTestId("toggle-mic")!.title).toBe("Ctrl+D");
@@ -61,11 +81,18 @@ describe("in a call, the keyboard", () => {
     const cam = byTestId("toggle-camera")!;
     expect(cam.getAttribute("aria-keyshortcuts")).toBe("Control+E");
     press("e", { ctrlKey: true });
-    await vi.waitFor(() => expect(sent(calls, "call_set_camera_enabled").map((c) => c.args.enabled)).toEqual([false]));
+    await vi.waitFor(() =>
+      expect(sent(calls, "call_set_camera_enabled").map((c) => c.args.enabled)).toEqual([false]),
+    );
     await vi.waitFor(() => expect(cam.getAttribute("aria-pressed")).toBe("true"));
     await vi.waitFor(() => expect(byTestId("call-keys-status")!.textContent).toBe("Camera off"));
     press("e", { ctrlKey: true });
-    await vi.waitFor(() => expect(sent(calls, "call_set_camera_enabled").map((c) => c.args.enabled)).toEqual([false, true]));
+    await vi.waitFor(() =>
+      expect(sent(calls, "call_set_camera_enabled").map((c) => c.args.enabled)).toEqual([
+        false,
+        true,
+      ]),
+    );
     await vi.waitFor(() => expect(cam.getAttribute("aria-pressed")).toBe("false"));
   });
 
@@ -105,10 +132,14 @@ describe("in a call, the keyboard", () => {
   it("talks while Space is held when muted, and mutes again when it is let go", async () => {
     const calls = await inCall(true);
     press(" ");
-    await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([false]));
+    await vi.waitFor(() =>
+      expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([false]),
+    );
     press(" ", { repeat: true });
     release(" ");
-    await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([false, true]));
+    await vi.waitFor(() =>
+      expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([false, true]),
+    );
   });
 
   it("does nothing while someone types in the chat box", async () => {
@@ -142,12 +173,22 @@ describe("in a call, the keyboard", () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(sent(calls, "call_set_mic_muted")).toEqual([]);
     press("d", { ctrlKey: true });
-    await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true]));
+    await vi.waitFor(() =>
+      expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true]),
+    );
     press(" ");
-    await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true, false]));
+    await vi.waitFor(() =>
+      expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true, false]),
+    );
     // Let go in another window: this one never hears the key come up.
     window.dispatchEvent(new Event("blur"));
-    await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true, false, true]));
+    await vi.waitFor(() =>
+      expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([
+        true,
+        false,
+        true,
+      ]),
+    );
     expect(byTestId("toggle-mic")!.getAttribute("aria-pressed")).toBe("true");
   });
 });
@@ -174,7 +215,9 @@ describe("on a Mac", () => {
       await new Promise((r) => setTimeout(r, 50));
       expect(sent(calls, "call_set_mic_muted")).toEqual([]);
       press("d", { metaKey: true });
-      await vi.waitFor(() => expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true]));
+      await vi.waitFor(() =>
+        expect(sent(calls, "call_set_mic_muted").map((c) => c.args.muted)).toEqual([true]),
+      );
     } finally {
       vi.restoreAllMocks();
     }

@@ -1,11 +1,12 @@
 // A speaker that cannot play is said so: next to the pre-join picker, and as a toast in a call.
 
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { DeviceProblem, Devices } from "../api";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
 
 const makeApp = () => makeTestApp("Ann");
@@ -50,14 +51,20 @@ describe("pre-join speaker test", () => {
     const test = byTestId("test-speaker") as HTMLButtonElement;
     expect(test.textContent).toBe("Test speaker");
     test.click();
-    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "test_speaker")?.args).toEqual({ speaker: null }));
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "test_speaker")?.args).toEqual({ speaker: null }),
+    );
     await vi.waitFor(() => expect(test.disabled).toBe(false));
     expect(byTestId("speaker-problem")).toBeNull();
 
     select.value = "USB headset";
     select.dispatchEvent(new Event("change"));
     test.click();
-    await vi.waitFor(() => expect(calls.filter((c) => c.cmd === "test_speaker")[1]?.args).toEqual({ speaker: "USB headset" }));
+    await vi.waitFor(() =>
+      expect(calls.filter((c) => c.cmd === "test_speaker")[1]?.args).toEqual({
+        speaker: "USB headset",
+      }),
+    );
     view.dispose();
   });
 
@@ -70,29 +77,51 @@ describe("pre-join speaker test", () => {
     backend([], withSpeakers, () => problem);
     let view = renderPrejoin(await makeApp(), room);
     document.body.appendChild(view.element);
-    await vi.waitFor(() => expect((byTestId("speaker-select") as HTMLSelectElement).options.length).toBe(2));
+    await vi.waitFor(() =>
+      expect((byTestId("speaker-select") as HTMLSelectElement).options.length).toBe(2),
+    );
     (byTestId("test-speaker") as HTMLButtonElement).click();
     await vi.waitFor(() => expect(byTestId("speaker-problem")).not.toBeNull());
-    expect(byTestId("speaker-problem")?.textContent).toBe("The speaker cannot play sound: you will not hear the others.");
+    expect(byTestId("speaker-problem")?.textContent).toBe(
+      "The speaker cannot play sound: you will not hear the others.",
+    );
     expect(byTestId("speaker-problem")?.title).toContain("Default Audio Device");
     view.dispose();
 
     setLocale("zh-CN");
-    backend([], withSpeakers, () => ({ ...problem, reason: "notFound", message: 'speaker "USB headset" not found' }));
+    backend([], withSpeakers, () => ({
+      ...problem,
+      reason: "notFound",
+      message: 'speaker "USB headset" not found',
+    }));
     view = renderPrejoin(await makeApp(), room);
     document.body.appendChild(view.element);
-    await vi.waitFor(() => expect((byTestId("speaker-select") as HTMLSelectElement).options.length).toBe(2));
+    await vi.waitFor(() =>
+      expect((byTestId("speaker-select") as HTMLSelectElement).options.length).toBe(2),
+    );
     (byTestId("test-speaker") as HTMLButtonElement).click();
-    await vi.waitFor(() => expect(byTestId("speaker-problem")?.textContent).toBe("该扬声器已断开连接：你将听不到其他人的声音。"));
+    await vi.waitFor(() =>
+      expect(byTestId("speaker-problem")?.textContent).toBe(
+        "该扬声器已断开连接：你将听不到其他人的声音。",
+      ),
+    );
     view.dispose();
   });
 
   it("says so at once when the machine has no speaker", async () => {
     setLocale("zh-CN");
-    backend([], { cameras: [], microphones: [], speakers: [] }, () => ({ device: "speaker", reason: "noDevice", message: "no speaker found" }));
+    backend([], { cameras: [], microphones: [], speakers: [] }, () => ({
+      device: "speaker",
+      reason: "noDevice",
+      message: "no speaker found",
+    }));
     const view = renderPrejoin(await makeApp(), room);
     document.body.appendChild(view.element);
-    await vi.waitFor(() => expect(byTestId("speaker-problem")?.textContent).toBe("未检测到扬声器：你将听不到其他人的声音。"));
+    await vi.waitFor(() =>
+      expect(byTestId("speaker-problem")?.textContent).toBe(
+        "未检测到扬声器：你将听不到其他人的声音。",
+      ),
+    );
     view.dispose();
   });
 });
@@ -111,7 +140,9 @@ describe("speaker trouble in a call", () => {
       const view = renderCall(await makeApp(), room, info, bus);
       document.body.appendChild(view.element);
       bus.push({ type: "deviceError", device: "speaker", message: "no speaker found" });
-      await vi.waitFor(() => expect(document.querySelector(".toast.error")?.textContent).toBe(words));
+      await vi.waitFor(() =>
+        expect(document.querySelector(".toast.error")?.textContent).toBe(words),
+      );
       expect(document.querySelector<HTMLElement>(".toast.error")?.title).toBe("no speaker found");
       view.dispose();
     });
@@ -125,7 +156,8 @@ describe("switching the speaker in a call", () => {
     setLocale("zh-CN");
     mockIPC((cmd) => {
       if (cmd === "list_devices") return withSpeakers;
-      if (cmd === "call_switch_speaker") throw { kind: "device", message: 'speaker "USB headset" not found' };
+      if (cmd === "call_switch_speaker")
+        throw { kind: "device", message: 'speaker "USB headset" not found' };
       return null;
     });
     const app = await makeApp();
@@ -133,7 +165,9 @@ describe("switching the speaker in a call", () => {
     document.body.appendChild(view.element);
     (byTestId("toggle-devices") as HTMLButtonElement).click();
     const select = byTestId("call-speaker-select") as HTMLSelectElement;
-    await vi.waitFor(() => expect([...select.options].map((o) => o.value)).toContain("USB headset"));
+    await vi.waitFor(() =>
+      expect([...select.options].map((o) => o.value)).toContain("USB headset"),
+    );
     select.value = "USB headset";
     select.dispatchEvent(new Event("change"));
     const toast = await vi.waitFor(() => {

@@ -1,8 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
-import { SOLO_CALL, byTestId, makeApp } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { byTestId, makeApp, SOLO_CALL } from "../test-support";
+import { renderCall } from "./call";
 
 const room = { target: { kind: "create" as const, roomName: "Review" }, label: "Review" };
 const ben = { userId: "u2", userName: "Ben", isCreator: false, isSelf: false, tile: 0 };

@@ -1,8 +1,8 @@
 // One tile of the call's grid: a member's pictures, or their initials and what the call says
 // of them (connecting, waiting, camera off, stalled), with name, mute, quality and sharing marks.
 
-import { errorDetail, type Encoding, type Member, type Quality, type TileState } from "../api";
-import { h, icon, ICONS, markSelfMirror, nameIcon } from "../dom";
+import { type Encoding, errorDetail, type Member, type Quality, type TileState } from "../api";
+import { h, ICONS, icon, markSelfMirror, nameIcon } from "../dom";
 import { tx, txAttr } from "../i18n";
 import { avatarHue, hearsSound, initials, tileStatusKey } from "../model";
 import { VideoFeed } from "../video/feed";
@@ -43,7 +43,11 @@ export class Tile {
     this.avatar = h("div", { class: "avatar" });
     this.status = h("div", { class: "tile-status" });
     this.placeholder = h("div", { class: "placeholder" }, this.avatar, this.status);
-    this.micMark = h("span", { class: "mic-mark", attrs: { hidden: true, role: "img" } }, icon(ICONS.micOff));
+    this.micMark = h(
+      "span",
+      { class: "mic-mark", attrs: { hidden: true, role: "img" } },
+      icon(ICONS.micOff),
+    );
     nameIcon(this.micMark, "call.muted");
     this.qualityLabel = h("span", { class: "quality-label" });
     this.qualityMark = h(
@@ -53,8 +57,14 @@ export class Tile {
       this.qualityLabel,
     );
     this.name = h("span", { class: "tile-name-text" });
-    this.sharingMark = h("span", { class: "sharing-mark", testid: "tile-sharing", attrs: { hidden: true } }, icon(ICONS.screen));
-    this.sharingMark.append(tx(h("span", { class: "sharing-text" }), index === 0 ? "call.youShare" : "call.sharing"));
+    this.sharingMark = h(
+      "span",
+      { class: "sharing-mark", testid: "tile-sharing", attrs: { hidden: true } },
+      icon(ICONS.screen),
+    );
+    this.sharingMark.append(
+      tx(h("span", { class: "sharing-text" }), index === 0 ? "call.youShare" : "call.sharing"),
+    );
     this.statsLine = h("div", { class: "tile-stats", testid: "tile-stats" });
     this.el = h(
       "div",

@@ -1,10 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CallInfo, RemoteStats, Stats, TileState } from "../api";
+import { CallBus } from "../call-bus";
 import { retranslate, setLocale } from "../i18n";
 import { hearsSound, tileStatusKey } from "../model";
 import { byTestId, makeApp } from "../test-support";
-import { CallBus, renderCall } from "./call";
+import { renderCall } from "./call";
 
 const room = { target: { kind: "create" as const, roomName: "Standup" }, label: "Standup" };
 const ben = { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 0 };
@@ -61,20 +62,46 @@ afterEach(() => clearMocks());
 
 describe("tile states", () => {
   it("have words in both languages, and only tiles that receive sound can look muted", () => {
-    const all: TileState[] = ["connecting", "waitingForStream", "live", "cameraOff", "stalled", "reconnecting", "gone"];
-    expect(all.map(tileStatusKey)).toEqual(["call.connecting", "call.waitingFor", null, "call.cameraOff", "call.stalled", "call.reconnecting", "call.left"]);
+    const all: TileState[] = [
+      "connecting",
+      "waitingForStream",
+      "live",
+      "cameraOff",
+      "stalled",
+      "reconnecting",
+      "gone",
+    ];
+    expect(all.map(tileStatusKey)).toEqual([
+      "call.connecting",
+      "call.waitingFor",
+      null,
+      "call.cameraOff",
+      "call.stalled",
+      "call.reconnecting",
+      "call.left",
+    ]);
     expect(all.filter(hearsSound)).toEqual(["live", "cameraOff", "stalled"]);
   });
 
   it("wait for a member who sends nothing yet, with no muted mark, then show it live", async () => {
-    const stats = { now: { publisher: null, remotes: [remote("waitingForStream")], listed: 0, ownState: "live", hasCamera: true } as Stats };
+    const stats = {
+      now: {
+        publisher: null,
+        remotes: [remote("waitingForStream")],
+        listed: 0,
+        ownState: "live",
+        hasCamera: true,
+      } as Stats,
+    };
     backend(stats);
     const app = await makeApp("Ann");
     const bus = new CallBus();
     const view = renderCall(app, room, info(), bus);
     document.body.appendChild(view.element);
     bus.push({ type: "memberJoined", member: ben });
-    await vi.waitFor(() => expect(tile(1).dataset.state).toBe("waitingForStream"), { timeout: 3_000 });
+    await vi.waitFor(() => expect(tile(1).dataset.state).toBe("waitingForStream"), {
+      timeout: 3_000,
+    });
     expect(status(1)).toBe("Waiting for Ben Lee…");
     // Its player failing attempt after attempt is no reconnect.
     bus.push({ type: "playerState", userId: "u2", state: "disconnected" });
@@ -98,7 +125,9 @@ describe("tile states", () => {
     // A stall dims the picture and says so.
     stats.now = { ...stats.now, remotes: [remote("stalled")] };
     await vi.waitFor(() => expect(status(1)).toBe("画面卡住"), { timeout: 3_000 });
-    expect(tile(1).classList.contains("stalled") && tile(1).classList.contains("reconnecting")).toBe(true);
+    expect(
+      tile(1).classList.contains("stalled") && tile(1).classList.contains("reconnecting"),
+    ).toBe(true);
     speak("en");
     expect(status(1)).toBe("Picture stalled");
     stats.now = { ...stats.now, remotes: [remote("reconnecting")] };
@@ -108,7 +137,9 @@ describe("tile states", () => {
   }, 15_000);
 
   it("show our own tile as camera off without a camera, with video shown as stopped", async () => {
-    backend({ now: { publisher: null, remotes: [], listed: 0, ownState: "cameraOff", hasCamera: false } });
+    backend({
+      now: { publisher: null, remotes: [], listed: 0, ownState: "cameraOff", hasCamera: false },
+    });
     const app = await makeApp("Ann");
     const view = renderCall(app, room, info({ hasCamera: false }), new CallBus());
     document.body.appendChild(view.element);
@@ -122,7 +153,9 @@ describe("tile states", () => {
   });
 
   it("turn our own tile to camera off when No camera is chosen mid-call", async () => {
-    const stats = { now: { publisher: null, remotes: [], listed: 0, ownState: "live", hasCamera: true } as Stats };
+    const stats = {
+      now: { publisher: null, remotes: [], listed: 0, ownState: "live", hasCamera: true } as Stats,
+    };
     backend(stats);
     const app = await makeApp("Ann");
     const view = renderCall(app, room, info(), new CallBus());

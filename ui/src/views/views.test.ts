@@ -1,22 +1,34 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { Channel } from "@tauri-apps/api/core";
-import { errorText, type AppInfo, type CallEvent, type HostInfo, type PortMove, type PreviewStatus } from "../api";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  type AppInfo,
+  type CallEvent,
+  errorText,
+  type HostInfo,
+  type PortMove,
+  type PreviewStatus,
+} from "../api";
+import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
 import { HEADER_LEN, KIND_END } from "../video/message";
-import { CallBus, renderCall } from "./call";
+import { renderCall } from "./call";
 import { renderLobby } from "./lobby";
 import { renderPrejoin } from "./prejoin";
 import { openSettings } from "./settings";
 
-const makeApp = (nickname = "", info: Partial<AppInfo> = {}) => makeTestApp(nickname, { logDir: "/tmp/logs", ...info });
+const makeApp = (nickname = "", info: Partial<AppInfo> = {}) =>
+  makeTestApp(nickname, { logDir: "/tmp/logs", ...info });
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
 type Calls = { cmd: string; args: Record<string, unknown> }[];
 
-function mockBackend(calls: Calls, answers: Record<string, (args: Record<string, unknown>) => unknown>): void {
+function mockBackend(
+  calls: Calls,
+  answers: Record<string, (args: Record<string, unknown>) => unknown>,
+): void {
   mockIPC((cmd, args) => {
     const a = (args ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args: a });
@@ -43,10 +55,29 @@ describe("lobby", () => {
   it("hosts, lists rooms with member counts and asks for a name before joining", async () => {
     const calls: Calls = [];
     mockBackend(calls, {
-      host_start: () => ({ url: "http://127.0.0.1:8080", lan: false, shareUrl: "http://127.0.0.1:8080", rtmpBase: "rtmp://127.0.0.1:1935/live" }),
+      host_start: () => ({
+        url: "http://127.0.0.1:8080",
+        lan: false,
+        shareUrl: "http://127.0.0.1:8080",
+        rtmpBase: "rtmp://127.0.0.1:1935/live",
+      }),
       list_rooms: () => [
-        { roomId: "room_1", roomName: "Standup", creatorName: "Ann", members: 2, maxMembers: 4, kind: "multi_room" },
-        { roomId: "room_2", roomName: "Full house", creatorName: null, members: 4, maxMembers: 4, kind: "multi_room" },
+        {
+          roomId: "room_1",
+          roomName: "Standup",
+          creatorName: "Ann",
+          members: 2,
+          maxMembers: 4,
+          kind: "multi_room",
+        },
+        {
+          roomId: "room_2",
+          roomName: "Full house",
+          creatorName: null,
+          members: 4,
+          maxMembers: 4,
+          kind: "multi_room",
+        },
       ],
     });
     const app = await makeApp();
@@ -56,7 +87,9 @@ describe("lobby", () => {
     await vi.waitFor(() => expect(document.querySelectorAll("[data-testid=room]").length).toBe(2));
 
     expect(calls.find((c) => c.cmd === "host_start")?.args).toEqual({ lan: false });
-    expect(calls.find((c) => c.cmd === "list_rooms")?.args).toEqual({ server: "http://127.0.0.1:8080" });
+    expect(calls.find((c) => c.cmd === "list_rooms")?.args).toEqual({
+      server: "http://127.0.0.1:8080",
+    });
     expect(byTestId("host-address")?.textContent).toContain("http://127.0.0.1:8080");
     const rooms = [...document.querySelectorAll<HTMLElement>("[data-testid=room]")];
     expect(rooms[0].textContent).toContain("Standup");
@@ -73,18 +106,54 @@ describe("lobby", () => {
     const nickname = byTestId("nickname") as HTMLInputElement;
     nickname.value = "Ben";
     joins[0].click();
-    expect(shown).toHaveBeenCalledWith({ target: { kind: "join", roomId: "room_1", roomKind: "multi_room" }, label: "Standup" });
+    expect(shown).toHaveBeenCalledWith({
+      target: { kind: "join", roomId: "room_1", roomKind: "multi_room" },
+      label: "Standup",
+    });
     view.dispose();
   });
 
   it("lists every room kind with its label and joins each as the kind it is listed under", async () => {
     mockBackend([], {
-      host_start: () => ({ url: "http://127.0.0.1:8080", lan: false, shareUrl: "http://127.0.0.1:8080", rtmpBase: "" }),
+      host_start: () => ({
+        url: "http://127.0.0.1:8080",
+        lan: false,
+        shareUrl: "http://127.0.0.1:8080",
+        rtmpBase: "",
+      }),
       list_rooms: () => [
-        { roomId: "room_m", roomName: "Team", creatorName: "Ann", members: 1, maxMembers: 4, kind: "multi_room" },
-        { roomId: "room_d", roomName: "Pair", creatorName: "Ben", members: 1, maxMembers: 2, kind: "double_room" },
-        { roomId: "room_l", roomName: "Show", creatorName: "Cho", members: 2, maxMembers: 4, kind: "live_room" },
-        { roomId: "room_x", roomName: "Pair full", creatorName: "Dan", members: 2, maxMembers: 2, kind: "double_room" },
+        {
+          roomId: "room_m",
+          roomName: "Team",
+          creatorName: "Ann",
+          members: 1,
+          maxMembers: 4,
+          kind: "multi_room",
+        },
+        {
+          roomId: "room_d",
+          roomName: "Pair",
+          creatorName: "Ben",
+          members: 1,
+          maxMembers: 2,
+          kind: "double_room",
+        },
+        {
+          roomId: "room_l",
+          roomName: "Show",
+          creatorName: "Cho",
+          members: 2,
+          maxMembers: 4,
+          kind: "live_room",
+        },
+        {
+          roomId: "room_x",
+          roomName: "Pair full",
+          creatorName: "Dan",
+          members: 2,
+          maxMembers: 2,
+          kind: "double_room",
+        },
       ],
     });
     const app = await makeApp("Eve");
@@ -92,26 +161,43 @@ describe("lobby", () => {
     const view = renderLobby(app);
     document.body.appendChild(view.element);
     await vi.waitFor(() => expect(document.querySelectorAll("[data-testid=room]").length).toBe(4));
-    const labels = [...document.querySelectorAll("[data-testid=room-kind]")].map((e) => e.textContent);
+    const labels = [...document.querySelectorAll("[data-testid=room-kind]")].map(
+      (e) => e.textContent,
+    );
     expect(labels).toEqual(["Group call", "Two-person call", "Live room", "Two-person call"]);
     const joins = document.querySelectorAll<HTMLButtonElement>("[data-testid=join-room]");
     expect(joins[3].disabled).toBe(true);
     joins[1].click();
-    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "join", roomId: "room_d", roomKind: "double_room" }, label: "Pair" });
+    expect(shown).toHaveBeenLastCalledWith({
+      target: { kind: "join", roomId: "room_d", roomKind: "double_room" },
+      label: "Pair",
+    });
     joins[2].click();
-    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "join", roomId: "room_l", roomKind: "live_room" }, label: "Show" });
+    expect(shown).toHaveBeenLastCalledWith({
+      target: { kind: "join", roomId: "room_l", roomKind: "live_room" },
+      label: "Show",
+    });
 
     // An ID typed in names no kind: the app finds it.
     (byTestId("room-id-input") as HTMLInputElement).value = " room_d ";
     byTestId("join-by-id")?.click();
-    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "join", roomId: "room_d" }, label: "room_d" });
+    expect(shown).toHaveBeenLastCalledWith({
+      target: { kind: "join", roomId: "room_d" },
+      label: "room_d",
+    });
 
     // A new room is a group call unless another kind is chosen.
     byTestId("create-room")?.click();
-    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "create", roomName: "Eve's room", roomKind: "multi_room" }, label: "Eve's room" });
+    expect(shown).toHaveBeenLastCalledWith({
+      target: { kind: "create", roomName: "Eve's room", roomKind: "multi_room" },
+      label: "Eve's room",
+    });
     (byTestId("room-kind-choice") as HTMLSelectElement).value = "double_room";
     byTestId("create-room")?.click();
-    expect(shown).toHaveBeenLastCalledWith({ target: { kind: "create", roomName: "Eve's room", roomKind: "double_room" }, label: "Eve's room" });
+    expect(shown).toHaveBeenLastCalledWith({
+      target: { kind: "create", roomName: "Eve's room", roomKind: "double_room" },
+      label: "Eve's room",
+    });
 
     await app.update({ language: "zh-CN" });
     expect(document.querySelector("[data-testid=room-kind]")?.textContent).toBe("多人通话");
@@ -120,7 +206,12 @@ describe("lobby", () => {
 
   it("shows why the room list cannot be read", async () => {
     mockBackend([], {
-      host_start: () => ({ url: "http://127.0.0.1:8080", lan: false, shareUrl: "http://127.0.0.1:8080", rtmpBase: "" }),
+      host_start: () => ({
+        url: "http://127.0.0.1:8080",
+        lan: false,
+        shareUrl: "http://127.0.0.1:8080",
+        rtmpBase: "",
+      }),
       list_rooms: () => {
         throw { kind: "unreachable", message: "connection refused" };
       },
@@ -128,13 +219,20 @@ describe("lobby", () => {
     const app = await makeApp("Ann");
     const view = renderLobby(app);
     document.body.appendChild(view.element);
-    await vi.waitFor(() => expect(byTestId("room-list")?.textContent).toContain("Cannot reach the room server"));
+    await vi.waitFor(() =>
+      expect(byTestId("room-list")?.textContent).toContain("Cannot reach the room server"),
+    );
     view.dispose();
   });
 
   it("suggests a room name in the language chosen, also after switching", async () => {
     mockBackend([], {
-      host_start: () => ({ url: "http://127.0.0.1:8080", lan: false, shareUrl: "http://127.0.0.1:8080", rtmpBase: "" }),
+      host_start: () => ({
+        url: "http://127.0.0.1:8080",
+        lan: false,
+        shareUrl: "http://127.0.0.1:8080",
+        rtmpBase: "",
+      }),
       list_rooms: () => [],
     });
     const app = await makeApp("小明");
@@ -160,7 +258,13 @@ describe("lobby", () => {
 
 describe("pre-join", () => {
   const denied: PreviewStatus = {
-    problems: [{ device: "camera", reason: "permissionDenied", message: "camera \"Integrated Camera\" is blocked" }],
+    problems: [
+      {
+        device: "camera",
+        reason: "permissionDenied",
+        message: 'camera "Integrated Camera" is blocked',
+      },
+    ],
     hasVideo: false,
     hasAudio: true,
   };
@@ -192,7 +296,9 @@ describe("pre-join", () => {
     const open = byTestId("open-camera-settings") as HTMLButtonElement;
     expect(open.textContent).toBe("Open camera privacy settings");
     open.click();
-    await vi.waitFor(() => expect(calls.some((c) => c.cmd === "open_camera_privacy_settings")).toBe(true));
+    await vi.waitFor(() =>
+      expect(calls.some((c) => c.cmd === "open_camera_privacy_settings")).toBe(true),
+    );
 
     // Once allowed, trying again opens the camera.
     (byTestId("retry-camera") as HTMLButtonElement).click();
@@ -218,10 +324,14 @@ describe("pre-join", () => {
     expect(byTestId("preview-canvas")?.dataset.selfMirror).toBe("true");
     (byTestId("use-synthetic") as HTMLButtonElement).click();
     await vi.waitFor(() => expect(calls.filter((c) => c.cmd === "preview_start").length).toBe(2));
-    expect(calls.filter((c) => c.cmd === "preview_start")[1].args.video).toEqual({ kind: "synthetic" });
+    expect(calls.filter((c) => c.cmd === "preview_start")[1].args.video).toEqual({
+      kind: "synthetic",
+    });
     expect(byTestId("preview-canvas")?.dataset.selfMirror).toBe("false");
     expect(byTestId("preview-canvas")?.classList.contains("mirrored")).toBe(false);
-    expect(errorText({ kind: "cameraDenied", message: "" })).toBe("系统不允许 Quartet 使用摄像头。");
+    expect(errorText({ kind: "cameraDenied", message: "" })).toBe(
+      "系统不允许 Quartet 使用摄像头。",
+    );
     view.dispose();
   });
 });
@@ -234,11 +344,15 @@ describe("settings", () => {
     openSettings(app);
     const saver = byTestId("data-saver") as HTMLInputElement;
     expect(saver.checked).toBe(false);
-    expect(saver.parentElement?.textContent).toBe("Data saver: play the others' small streams only");
+    expect(saver.parentElement?.textContent).toBe(
+      "Data saver: play the others' small streams only",
+    );
     saver.checked = true;
     saver.dispatchEvent(new Event("change"));
     await vi.waitFor(() => expect(app.settings.dataSaver).toBe(true));
-    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "call_set_data_saver")?.args).toEqual({ enabled: true }));
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "call_set_data_saver")?.args).toEqual({ enabled: true }),
+    );
     await app.update({ language: "zh-CN" });
     openSettings(app);
     const again = document.querySelectorAll<HTMLInputElement>('[data-testid="data-saver"]');
@@ -250,7 +364,11 @@ describe("settings", () => {
     const calls: Calls = [];
     mockBackend(calls, {});
     const app = await makeApp("Ann");
-    expect([app.settings.echoCancellation, app.settings.noiseSuppression, app.settings.gainControl]).toEqual([true, true, true]);
+    expect([
+      app.settings.echoCancellation,
+      app.settings.noiseSuppression,
+      app.settings.gainControl,
+    ]).toEqual([true, true, true]);
     openSettings(app);
     const echo = byTestId("audio-echoCancellation") as HTMLInputElement;
     expect(echo.checked).toBe(true);
@@ -273,21 +391,34 @@ describe("call", () => {
     const calls: Calls = [];
     mockBackend(calls, {
       call_stats: () => ({ publisher: null, remotes: [], listed: 0 }),
-      list_devices: () => ({ cameras: [{ id: "cam0", name: "Webcam" }], microphones: [], speakers: [] }),
+      list_devices: () => ({
+        cameras: [{ id: "cam0", name: "Webcam" }],
+        microphones: [],
+        speakers: [],
+      }),
     });
     const app = await makeApp("Ann");
     await app.update({ camera: "synthetic" });
     const bus = new CallBus();
-    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, bus);
+    const view = renderCall(
+      app,
+      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
+      info,
+      bus,
+    );
     document.body.appendChild(view.element);
     const canvas = () => byTestId("tile-0")!.querySelector<HTMLCanvasElement>("canvas")!;
-    await vi.waitFor(() => expect(calls.some((c) => c.cmd === "video_open" && c.args.source === "self")).toBe(true));
+    await vi.waitFor(() =>
+      expect(calls.some((c) => c.cmd === "video_open" && c.args.source === "self")).toBe(true),
+    );
     expect(canvas().dataset.selfMirror).toBe("false");
     expect(canvas().classList.contains("mirrored")).toBe(false);
 
     (byTestId("toggle-devices") as HTMLButtonElement).click();
     const camera = byTestId("call-camera-select") as HTMLSelectElement;
-    await vi.waitFor(() => expect([...camera.options].map((o) => o.value)).toContain("camera:cam0"));
+    await vi.waitFor(() =>
+      expect([...camera.options].map((o) => o.value)).toContain("camera:cam0"),
+    );
     camera.value = "camera:cam0";
     camera.dispatchEvent(new Event("change"));
     await vi.waitFor(() => expect(canvas().dataset.selfMirror).toBe("true"));
@@ -314,20 +445,39 @@ describe("call", () => {
     const app = await makeApp("Ann");
     const lobby = vi.spyOn(app, "showLobby").mockImplementation(() => undefined);
     const bus = new CallBus();
-    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, bus);
+    const view = renderCall(
+      app,
+      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
+      info,
+      bus,
+    );
     document.body.appendChild(view.element);
-    await vi.waitFor(() => expect(calls.some((c) => c.cmd === "video_open" && c.args.source === "self")).toBe(true));
+    await vi.waitFor(() =>
+      expect(calls.some((c) => c.cmd === "video_open" && c.args.source === "self")).toBe(true),
+    );
     expect(byTestId("room-id")?.textContent).toBe("room_9");
     expect(byTestId("tile-0")?.textContent).toContain("Ann (you)");
 
-    bus.push({ type: "memberJoined", member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 1 } });
+    bus.push({
+      type: "memberJoined",
+      member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 1 },
+    });
     await flush();
     const tile2 = byTestId("tile-2")!;
     expect(tile2.dataset.userId).toBe("u2");
     expect(tile2.textContent).toContain("Ben Lee");
     expect(tile2.querySelector(".avatar")?.textContent).toBe("BL");
     expect(tile2.textContent).toContain("Connecting…");
-    await vi.waitFor(() => expect(calls.some((c) => c.cmd === "video_open" && c.args.source === "tile:1" && String(c.args.feed).startsWith("tile-1#"))).toBe(true));
+    await vi.waitFor(() =>
+      expect(
+        calls.some(
+          (c) =>
+            c.cmd === "video_open" &&
+            c.args.source === "tile:1" &&
+            String(c.args.feed).startsWith("tile-1#"),
+        ),
+      ).toBe(true),
+    );
     // No WebCodecs here: decoded pictures.
     expect(calls.find((c) => c.args.source === "tile:1")?.args.encoding).toBe("i420");
     expect(document.querySelector(".toast")?.textContent).toBe("Ben Lee joined");
@@ -341,17 +491,24 @@ describe("call", () => {
     const input = byTestId("chat-input") as HTMLInputElement;
     input.value = "hello";
     (byTestId("chat-send") as HTMLButtonElement).click();
-    await vi.waitFor(() => expect(calls.find((c) => c.cmd === "call_send_text")?.args).toEqual({ text: "hello" }));
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "call_send_text")?.args).toEqual({ text: "hello" }),
+    );
 
     (byTestId("toggle-mic") as HTMLButtonElement).click();
     await vi.waitFor(() => expect(byTestId("toggle-mic")?.classList.contains("off")).toBe(true));
     expect(calls.find((c) => c.cmd === "call_set_mic_muted")?.args).toEqual({ muted: true });
     expect(byTestId("toggle-mic")?.textContent).toContain("Unmute");
 
-    bus.push({ type: "memberLeft", member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: null }, freedTile: 1 });
+    bus.push({
+      type: "memberLeft",
+      member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: null },
+      freedTile: 1,
+    });
     await flush();
     expect(tile2.classList.contains("empty")).toBe(true);
-    const opened = calls.find((c) => c.cmd === "video_open" && c.args.source === "tile:1")!.args.feed;
+    const opened = calls.find((c) => c.cmd === "video_open" && c.args.source === "tile:1")!.args
+      .feed;
     expect(calls.some((c) => c.cmd === "video_close" && c.args.feed === opened)).toBe(true);
 
     (byTestId("leave") as HTMLButtonElement).click();
@@ -367,9 +524,17 @@ describe("call", () => {
     });
     const app = await makeApp("Ann");
     const bus = new CallBus();
-    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, bus);
+    const view = renderCall(
+      app,
+      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
+      info,
+      bus,
+    );
     document.body.appendChild(view.element);
-    bus.push({ type: "memberJoined", member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 0 } });
+    bus.push({
+      type: "memberJoined",
+      member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 0 },
+    });
     const opens = () => calls.filter((c) => c.cmd === "video_open" && c.args.source === "tile:0");
     await vi.waitFor(() => expect(opens()).toHaveLength(1));
     const first = opens()[0].args;
@@ -391,7 +556,12 @@ describe("call", () => {
     const app = await makeApp("Ann");
     const lobby = vi.spyOn(app, "showLobby").mockImplementation(() => undefined);
     const bus = new CallBus();
-    const view = renderCall(app, { target: { kind: "join", roomId: "room_9" }, label: "room_9" }, info, bus);
+    const view = renderCall(
+      app,
+      { target: { kind: "join", roomId: "room_9" }, label: "room_9" },
+      info,
+      bus,
+    );
     bus.push({ type: "roomClosed", reason: "creator_left" });
     await vi.waitFor(() => expect(lobby).toHaveBeenCalled());
     expect(calls.some((c) => c.cmd === "call_leave")).toBe(true);
@@ -419,17 +589,30 @@ describe("call", () => {
     });
     const app = await makeApp("Ann");
     const bus = new CallBus();
-    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, bus);
+    const view = renderCall(
+      app,
+      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
+      info,
+      bus,
+    );
     document.body.appendChild(view.element);
     // Our own tile has no indicator; an empty tile neither.
-    expect(byTestId("tile-0")?.querySelector<HTMLElement>("[data-testid=tile-quality]")?.hidden).toBe(true);
-    bus.push({ type: "memberJoined", member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 1 } });
-    const mark = () => byTestId("tile-2")!.querySelector<HTMLElement>("[data-testid=tile-quality]")!;
+    expect(
+      byTestId("tile-0")?.querySelector<HTMLElement>("[data-testid=tile-quality]")?.hidden,
+    ).toBe(true);
+    bus.push({
+      type: "memberJoined",
+      member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 1 },
+    });
+    const mark = () =>
+      byTestId("tile-2")!.querySelector<HTMLElement>("[data-testid=tile-quality]")!;
     await vi.waitFor(() => expect(mark().hidden).toBe(false), { timeout: 3_000 });
     expect(mark().classList.contains("poor")).toBe(true);
     expect(mark().textContent).toBe("Poor connection");
     expect(mark().getAttribute("aria-label")).toBe("Poor connection");
-    expect(byTestId("tile-3")?.querySelector<HTMLElement>("[data-testid=tile-quality]")?.hidden).toBe(true);
+    expect(
+      byTestId("tile-3")?.querySelector<HTMLElement>("[data-testid=tile-quality]")?.hidden,
+    ).toBe(true);
 
     setLocale("zh-CN");
     quality = "bad";
@@ -438,11 +621,17 @@ describe("call", () => {
 
     // Good is a quiet dot, named only in its tooltip.
     quality = "good";
-    await vi.waitFor(() => expect(mark().classList.contains("good")).toBe(true), { timeout: 3_000 });
+    await vi.waitFor(() => expect(mark().classList.contains("good")).toBe(true), {
+      timeout: 3_000,
+    });
     expect(mark().textContent).toBe("");
     expect(mark().title).toBe("网络良好");
 
-    bus.push({ type: "memberLeft", member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: null }, freedTile: 1 });
+    bus.push({
+      type: "memberLeft",
+      member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: null },
+      freedTile: 1,
+    });
     await vi.waitFor(() => expect(mark().hidden).toBe(true));
     view.dispose();
   }, 15_000);
@@ -466,32 +655,55 @@ describe("call", () => {
         remotes: [],
         listed: 0,
       }),
-      list_devices: () => ({ cameras: [], microphones: [], speakers: [{ name: "Desk speakers", isDefault: false }] }),
+      list_devices: () => ({
+        cameras: [],
+        microphones: [],
+        speakers: [{ name: "Desk speakers", isDefault: false }],
+      }),
     });
     const app = await makeApp("Ann");
     const bus = new CallBus();
-    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, bus);
+    const view = renderCall(
+      app,
+      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
+      info,
+      bus,
+    );
     document.body.appendChild(view.element);
     const own = byTestId("tile-0")!;
-    await vi.waitFor(() => expect(own.classList.contains("speaking")).toBe(true), { timeout: 3_000 });
+    await vi.waitFor(() => expect(own.classList.contains("speaking")).toBe(true), {
+      timeout: 3_000,
+    });
     expect(document.querySelector(".toast")).toBeNull();
 
     // Muted, our tile stays dark, and talking on is met with a hint.
     (byTestId("toggle-mic") as HTMLButtonElement).click();
     await vi.waitFor(() => expect(byTestId("toggle-mic")?.classList.contains("off")).toBe(true));
-    await vi.waitFor(() => expect(own.classList.contains("speaking")).toBe(false), { timeout: 3_000 });
-    await vi.waitFor(() => expect(document.querySelector(".toast")?.textContent).toBe("You are muted. Unmute to be heard."), {
-      timeout: 5_000,
+    await vi.waitFor(() => expect(own.classList.contains("speaking")).toBe(false), {
+      timeout: 3_000,
     });
+    await vi.waitFor(
+      () =>
+        expect(document.querySelector(".toast")?.textContent).toBe(
+          "You are muted. Unmute to be heard.",
+        ),
+      {
+        timeout: 5_000,
+      },
+    );
     micLevel = 0;
 
     (byTestId("toggle-devices") as HTMLButtonElement).click();
     const speaker = byTestId("call-speaker-select") as HTMLSelectElement;
-    await vi.waitFor(() => expect([...speaker.options].map((o) => o.value)).toEqual(["", "Desk speakers"]));
+    await vi.waitFor(() =>
+      expect([...speaker.options].map((o) => o.value)).toEqual(["", "Desk speakers"]),
+    );
     speaker.value = "Desk speakers";
     speaker.dispatchEvent(new Event("change"));
     await vi.waitFor(() => expect(app.settings.speaker).toBe("Desk speakers"));
-    expect(calls.find((c) => c.cmd === "call_switch_speaker")?.args).toEqual({ speaker: "Desk speakers" });
+    expect(calls.find((c) => c.cmd === "call_switch_speaker")?.args).toEqual({
+      speaker: "Desk speakers",
+    });
     view.dispose();
   }, 15_000);
 
@@ -516,14 +728,24 @@ describe("call", () => {
     });
     const app = await makeApp("Ann");
     const bus = new CallBus();
-    const view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, bus);
+    const view = renderCall(
+      app,
+      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
+      info,
+      bus,
+    );
     document.body.appendChild(view.element);
     bus.push({ type: "uplinkLimited", width: 480, height: 270, fps: 10, videoKbps: 180 });
     bus.push({ type: "uplinkLimited", width: 320, height: 180, fps: 10, videoKbps: 90 });
     await vi.waitFor(() => expect(document.querySelectorAll(".toast").length).toBe(1));
-    expect(document.querySelector(".toast")?.textContent).toBe("Your connection is slow: sending lower quality");
+    expect(document.querySelector(".toast")?.textContent).toBe(
+      "Your connection is slow: sending lower quality",
+    );
     (byTestId("toggle-stats") as HTMLButtonElement | null)?.click();
-    await vi.waitFor(() => expect(byTestId("tile-0")?.textContent).toContain("480×270 · 180 kbps"), { timeout: 5_000 });
+    await vi.waitFor(
+      () => expect(byTestId("tile-0")?.textContent).toContain("480×270 · 180 kbps"),
+      { timeout: 5_000 },
+    );
     view.dispose();
   });
 
@@ -575,11 +797,16 @@ describe("hosting and invites", () => {
   }
 
   it("names the taken port and the one used, and says nothing when the port was free", async () => {
-    mockBackend([], { host_start: () => hostAt(false, [{ service: "http", wanted: 8080, used: 41234 }]), list_rooms: () => [] });
+    mockBackend([], {
+      host_start: () => hostAt(false, [{ service: "http", wanted: 8080, used: 41234 }]),
+      list_rooms: () => [],
+    });
     const app = await makeApp("Ann");
     let view = renderLobby(app);
     document.body.appendChild(view.element);
-    await vi.waitFor(() => expect(byTestId("host-ports")?.textContent).toContain("Port 8080 is taken"));
+    await vi.waitFor(() =>
+      expect(byTestId("host-ports")?.textContent).toContain("Port 8080 is taken"),
+    );
     expect(byTestId("host-ports")?.textContent).toContain("uses port 41234");
     await app.update({ language: "zh-CN" });
     expect(byTestId("host-ports")?.textContent).toContain("端口 8080 已被其他程序占用");
@@ -601,7 +828,12 @@ describe("hosting and invites", () => {
     const writeText = clipboard();
     const app = await makeApp("Ann");
     app.host = hostAt(false);
-    let view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, new CallBus());
+    let view = renderCall(
+      app,
+      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
+      info,
+      new CallBus(),
+    );
     document.body.appendChild(view.element);
     expect(byTestId("loopback-only")?.hidden).toBe(true);
     byTestId("copy-invite")?.click();
@@ -620,10 +852,17 @@ describe("hosting and invites", () => {
     view.element.remove();
 
     app.host = hostAt(true);
-    view = renderCall(app, { target: { kind: "create", roomName: "Standup" }, label: "Standup" }, info, new CallBus());
+    view = renderCall(
+      app,
+      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
+      info,
+      new CallBus(),
+    );
     document.body.appendChild(view.element);
     byTestId("copy-invite")?.click();
-    expect(writeText).toHaveBeenLastCalledWith(expect.stringContaining("Server: http://192.168.1.20:41234\nRoom ID: room_9"));
+    expect(writeText).toHaveBeenLastCalledWith(
+      expect.stringContaining("Server: http://192.168.1.20:41234\nRoom ID: room_9"),
+    );
     expect(byTestId("loopback-only")?.hidden).toBe(true);
     view.dispose();
   });
@@ -634,9 +873,15 @@ describe("hosting and invites", () => {
     const shown = vi.spyOn(app, "showPrejoin").mockImplementation(() => undefined);
     const view = renderLobby(app);
     document.body.appendChild(view.element);
-    (byTestId("room-id-input") as HTMLInputElement).value = "Join my Quartet call “Standup”\nServer: http://192.168.1.20:8080\nRoom ID: room_9";
+    (byTestId("room-id-input") as HTMLInputElement).value =
+      "Join my Quartet call “Standup”\nServer: http://192.168.1.20:8080\nRoom ID: room_9";
     byTestId("join-by-id")?.click();
-    await vi.waitFor(() => expect(shown).toHaveBeenCalledWith({ target: { kind: "join", roomId: "room_9" }, label: "room_9" }));
+    await vi.waitFor(() =>
+      expect(shown).toHaveBeenCalledWith({
+        target: { kind: "join", roomId: "room_9" },
+        label: "room_9",
+      }),
+    );
     expect(app.settings.mode).toBe("remote");
     expect(app.serverUrl()).toBe("http://192.168.1.20:8080");
     view.dispose();
