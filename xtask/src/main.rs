@@ -238,8 +238,9 @@ fn lints_and_tests() -> Result<()> {
     run(cargo().args(["test", "--workspace", "--locked"]))
 }
 
-/// The page's own tests (Vitest).
+/// The page's linter and formatter check (Biome), then its own tests (Vitest).
 fn page_tests() -> Result<()> {
+    run(Command::new(npm()).args(["run", "lint"]).current_dir("ui"))?;
     run(Command::new(npm()).args(["test"]).current_dir("ui"))
 }
 
