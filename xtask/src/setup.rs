@@ -195,13 +195,27 @@ fn ui_packages() -> Result<()> {
         ),
         Some(_) => {}
     }
-    if Path::new("ui/node_modules").is_dir() {
+    if packages_current() {
         return Ok(());
     }
     eprintln!("xtask: installing the front end's packages (npm ci in ui/)");
     run(Command::new(npm())
         .args(["ci", "--no-audit", "--no-fund"])
         .current_dir("ui"))
+}
+
+/// Whether ui/node_modules holds what ui/package-lock.json asks for: npm records what it
+/// installed in node_modules/.package-lock.json, so a lock file changed since (a new tool)
+/// means installing again.
+fn packages_current() -> bool {
+    let modified = |p: &str| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match (
+        modified("ui/node_modules/.package-lock.json"),
+        modified("ui/package-lock.json"),
+    ) {
+        (Some(installed), Some(wanted)) => installed >= wanted,
+        _ => false,
+    }
 }
 
 /// npm's name on this system.
