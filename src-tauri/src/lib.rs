@@ -48,21 +48,7 @@ pub fn run() -> tauri::Result<()> {
             invite::deliver(app, invite::links_in(args.iter().map(String::as_str)));
         }))
         .plugin(tauri_plugin_deep_link::init())
-        .plugin(
-            tauri_plugin_log::Builder::new()
-                .targets([
-                    tauri_plugin_log::Target::new(tauri_plugin_log::TargetKind::Stderr),
-                    tauri_plugin_log::Target::new(tauri_plugin_log::TargetKind::LogDir {
-                        file_name: Some(LOG_FILE.into()),
-                    }),
-                ])
-                .level(startup::log_level(
-                    std::env::var(startup::LOG_LEVEL_ENV).ok().as_deref(),
-                ))
-                .max_file_size(LOG_MAX_BYTES)
-                .rotation_strategy(tauri_plugin_log::RotationStrategy::KeepSome(5))
-                .build(),
-        )
+        .plugin(log_plugin())
         .plugin(tauri_plugin_store::Builder::default().build())
         // The window opens where and as large as it was left (maximised included).
         .plugin(tauri_plugin_window_state::Builder::default().build())
@@ -138,21 +124,45 @@ pub fn run() -> tauri::Result<()> {
         .build(tauri::generate_context!())?;
     app.run(|app, event| {
         if let RunEvent::Exit = event {
-            let state = app.state::<AppState>();
-            tauri::async_runtime::block_on(async {
-                state.video.close_prefixed("");
-                // Nobody was asked (the page could not, or leaving ends nothing for others):
-                // leave as a member would, so the others' call goes on.
-                if let Err(e) = state.call.leave(quartet_call::LeaveMode::Leave).await {
-                    log::warn!("leaving the call on exit: {e}");
-                }
-                state.preview.stop().await;
-                state.devices.stop();
-                state.host.stop().await;
-            });
+            stop_everything(app);
         }
     });
     Ok(())
+}
+
+/// Logs to stderr and to rotated files in the platform's log folder, at the level
+/// [`startup::LOG_LEVEL_ENV`] asks for.
+fn log_plugin<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri_plugin_log::Builder::new()
+        .targets([
+            tauri_plugin_log::Target::new(tauri_plugin_log::TargetKind::Stderr),
+            tauri_plugin_log::Target::new(tauri_plugin_log::TargetKind::LogDir {
+                file_name: Some(LOG_FILE.into()),
+            }),
+        ])
+        .level(startup::log_level(
+            std::env::var(startup::LOG_LEVEL_ENV).ok().as_deref(),
+        ))
+        .max_file_size(LOG_MAX_BYTES)
+        .rotation_strategy(tauri_plugin_log::RotationStrategy::KeepSome(5))
+        .build()
+}
+
+/// On the way out: feeds closed, the call left, preview, device watch and hosted servers
+/// stopped.
+fn stop_everything(app: &tauri::AppHandle) {
+    let state = app.state::<AppState>();
+    tauri::async_runtime::block_on(async {
+        state.video.close_prefixed("");
+        // Nobody was asked (the page could not, or leaving ends nothing for others):
+        // leave as a member would, so the others' call goes on.
+        if let Err(e) = state.call.leave(quartet_call::LeaveMode::Leave).await {
+            log::warn!("leaving the call on exit: {e}");
+        }
+        state.preview.stop().await;
+        state.devices.stop();
+        state.host.stop().await;
+    });
 }
 
 /// Holds the window's close while a host in a call with others is asked how to leave (the page
