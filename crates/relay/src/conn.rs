@@ -19,7 +19,7 @@ use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::ReadHalf;
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, Sleep, sleep_until, timeout};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::config::RelayConfig;
@@ -305,15 +305,7 @@ async fn drive(
     let evicted = admission.evict.cancelled();
     tokio::pin!(evicted);
     let accepted = Instant::now();
-    let mut clocks = Clocks {
-        handshaken: false,
-        handshake_deadline: accepted + config.handshake_timeout,
-        starting_since: Some(accepted),
-        playing: false,
-        output_pending: false,
-        last_input: accepted,
-        last_output: accepted,
-    };
+    let mut clocks = Clocks::accepted(accepted, config);
     // One timer for the connection's life, moved only when it fires early (or a role ends):
     // re-arming it on every message would cost more than the message.
     let first = next_deadline(config, &clocks).map_or(accepted + config.idle_timeout, |d| d.0);
@@ -329,44 +321,11 @@ async fn drive(
             p.unpark();
             parked = false;
         }
-        if player.is_none()
-            && let Some(p) = peer.player()
-        {
-            let sock = SockRef::from(socket);
-            sock.set_send_buffer_size(config.player_send_buffer)?;
-            p.attach(Box::new(SocketSink(sock.try_clone()?)), peer.shares_wire());
-            player = Some(p);
+        if player.is_none() {
+            player = attach_player(socket, peer, config)?;
         }
-        match (peer.is_active(), clocks.starting_since) {
-            (true, Some(_)) => {
-                clocks.starting_since = None;
-                admission.set.remove(admission.conn);
-            }
-            (false, None) => {
-                // Its role ended: it starts again, under the starting clocks, which may be due
-                // before the timer.
-                clocks.starting_since = Some(Instant::now());
-                clocks.playing = false;
-                if let Some((at, _)) = next_deadline(config, &clocks) {
-                    timer.as_mut().reset(at);
-                }
-            }
-            _ => {}
-        }
-        if peer.out().len() < OUT_HIGH_WATER {
-            peer.pull_media(OUT_HIGH_WATER)?;
-        }
-        // Write at once rather than after another round through `select!`: the socket is
-        // almost always writable, and a full one answers from tokio's cached readiness.
-        if !peer.out().is_empty() && write_from(socket, peer.out())? {
-            clocks.last_output = Instant::now();
-            report_waiting(player.as_deref(), socket, peer);
-        }
-        let pending = !peer.out().is_empty();
-        if pending && !was_pending {
-            // The stall clock starts when there is something to deliver.
-            clocks.last_output = Instant::now();
-        }
+        follow_role(peer, admission, config, &mut clocks, timer.as_mut());
+        let pending = flush(socket, peer, player.as_deref(), &mut clocks, was_pending)?;
         was_pending = pending;
         // Entries left behind by a pull that stopped at the stage's limit: no wake-up will come
         // for them, so the loop goes round again instead of waiting for one.
@@ -427,6 +386,90 @@ async fn drive(
             }
         }
     }
+}
+
+impl Clocks {
+    /// The clocks of a connection accepted at `at`: handshaking and starting.
+    fn accepted(at: Instant, config: &RelayConfig) -> Clocks {
+        Clocks {
+            handshaken: false,
+            handshake_deadline: at + config.handshake_timeout,
+            starting_since: Some(at),
+            playing: false,
+            output_pending: false,
+            last_input: at,
+            last_output: at,
+        }
+    }
+}
+
+/// The peer's player, attached to the socket, once it has one; the socket gets a player's send
+/// buffer then, as a publisher's would only hold latency.
+fn attach_player(
+    socket: &TcpStream,
+    peer: &mut Peer,
+    config: &RelayConfig,
+) -> Result<Option<Arc<Player>>, ConnError> {
+    let Some(p) = peer.player() else {
+        return Ok(None);
+    };
+    let sock = SockRef::from(socket);
+    sock.set_send_buffer_size(config.player_send_buffer)?;
+    p.attach(Box::new(SocketSink(sock.try_clone()?)), peer.shares_wire());
+    Ok(Some(p))
+}
+
+/// Moves the starting clocks with the peer's role: a role begun leaves the admission set, a role
+/// ended starts the clocks again.
+fn follow_role(
+    peer: &Peer,
+    admission: &Admission,
+    config: &RelayConfig,
+    clocks: &mut Clocks,
+    timer: Pin<&mut Sleep>,
+) {
+    match (peer.is_active(), clocks.starting_since) {
+        (true, Some(_)) => {
+            clocks.starting_since = None;
+            admission.set.remove(admission.conn);
+        }
+        (false, None) => {
+            // Its role ended: it starts again, under the starting clocks, which may be due
+            // before the timer.
+            clocks.starting_since = Some(Instant::now());
+            clocks.playing = false;
+            if let Some((at, _)) = next_deadline(config, clocks) {
+                timer.reset(at);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Pulls media into the peer's output and writes what the socket takes; whether output is
+/// still pending.
+fn flush(
+    socket: &TcpStream,
+    peer: &mut Peer,
+    player: Option<&Player>,
+    clocks: &mut Clocks,
+    was_pending: bool,
+) -> Result<bool, ConnError> {
+    if peer.out().len() < OUT_HIGH_WATER {
+        peer.pull_media(OUT_HIGH_WATER)?;
+    }
+    // Write at once rather than after another round through `select!`: the socket is
+    // almost always writable, and a full one answers from tokio's cached readiness.
+    if !peer.out().is_empty() && write_from(socket, peer.out())? {
+        clocks.last_output = Instant::now();
+        report_waiting(player, socket, peer);
+    }
+    let pending = !peer.out().is_empty();
+    if pending && !was_pending {
+        // The stall clock starts when there is something to deliver.
+        clocks.last_output = Instant::now();
+    }
+    Ok(pending)
 }
 
 /// How a connection whose stop token fired ends: only a publisher's token is cancelled by a
