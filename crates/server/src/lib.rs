@@ -16,6 +16,7 @@
 //! and events queued for one socket ([`DIRECT_QUEUE`]); field limits live in
 //! `quartet_proto::limits`.
 
+mod answer;
 pub mod args;
 pub mod avatar;
 mod config;
@@ -37,6 +38,7 @@ mod sockets;
 pub mod store;
 mod sweep;
 
+pub use answer::JSON_CONTENT_TYPE;
 pub use args::ServerArgs;
 pub use config::{
     Capacities, DEFAULT_BIZID, DEFAULT_CHECK_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
@@ -47,7 +49,7 @@ pub use config::{
 pub use embed::EmbeddedRelay;
 pub use events::{IDLE_TIMEOUT, PING_INTERVAL};
 pub use host::{Host, HostError, RtmpSetup};
-pub use http::{JSON_CONTENT_TYPE, router};
+pub use http::router;
 pub use keyframes::KEYFRAME_REQUEST_INTERVAL;
 pub use liveness::{NeverLive, StreamLiveness};
 pub use prejoin::{MAX_PREJOIN_ROOMS_PER_USER, MAX_PREJOIN_SOCKETS_PER_ROOM, PreJoinRefusal};
