@@ -5,13 +5,13 @@ use std::time::Instant;
 
 use ffmpeg_next::{Packet, Rational, picture};
 
-use super::super::stamps::video_dts;
-use super::super::{AUDIO_PRIMING_US, Lane, Shared, keyframe_due, lock};
 use super::{Session, SessionError, Uplink, ctx};
 use crate::adapt;
 use crate::convert::to_av;
 use crate::ffi;
 use crate::frame::{AUDIO_SAMPLE_RATE, VideoFrame, unix_micros};
+use crate::publish::stamps::video_dts;
+use crate::publish::{AUDIO_PRIMING_US, Lane, Shared, keyframe_due, lock};
 
 impl Session {
     pub(super) fn write(

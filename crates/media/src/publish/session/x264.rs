@@ -3,8 +3,8 @@
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::{Dictionary, Rational, codec, encoder, threading};
 
-use super::super::{PublisherConfig, VideoContent};
 use crate::ffi;
+use crate::publish::{PublisherConfig, VideoContent};
 
 /// Builds the x264 encoder for `config`, set up for `content` (also used by the frame clock's
 /// codec test).
@@ -20,7 +20,7 @@ pub(crate) fn open_video_encoder(
     enc.set_time_base(Rational::new(1, 1000));
     enc.set_frame_rate(Some(Rational::new(config.fps as i32, 1)));
     set_video_bitrate(&mut enc, config.video_kbps);
-    let keyint = super::super::encoder_keyint(config.fps, config.keyframe_interval);
+    let keyint = crate::publish::encoder_keyint(config.fps, config.keyframe_interval);
     enc.set_gop(keyint);
     enc.set_max_b_frames(0);
     // FLV carries SPS/PPS once, in the AVC sequence header, so x264 must put them in extradata.
