@@ -94,7 +94,8 @@ impl PublisherHandle {
         }
     }
 
-    /// Turns the camera on or off: off sends a black frame every [`CAMERA_OFF_INTERVAL`].
+    /// Turns the camera on or off: off sends a black frame every
+    /// [`CAMERA_OFF_INTERVAL`](super::CAMERA_OFF_INTERVAL).
     pub fn set_video_enabled(&self, enabled: bool) {
         self.shared().video_enabled.store(enabled, Ordering::SeqCst);
         if enabled {
