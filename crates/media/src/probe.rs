@@ -134,21 +134,7 @@ pub fn probe(
         let (stop, deadline) = (Arc::clone(&stop), Arc::clone(&deadline));
         move || stop() || millis(started.elapsed()) > deadline.load(Ordering::Relaxed)
     };
-    let failed = |e: Error| {
-        if stop() {
-            ProbeError::Interrupted
-        } else if matches!(e, Error::Exit) {
-            ProbeError::TimedOut {
-                url: shown.clone(),
-                timeout,
-            }
-        } else {
-            ProbeError::Open {
-                url: shown.clone(),
-                reason: e.to_string(),
-            }
-        }
-    };
+    let failed = |e: Error| open_error(e, stop(), &shown, timeout);
     let options = open_options(url, timeout);
     let mut input = ffi::open_input(url, Some("flv"), options, interrupt, true).map_err(failed)?;
     let mut report = ProbeReport {
@@ -251,6 +237,24 @@ impl Streams {
                 self.audio = Some(stream.index());
             }
             _ => {}
+        }
+    }
+}
+
+/// What a failed open or first read means: a stop asked for, a timeout (FFmpeg's interrupt
+/// answers `Exit`), or FFmpeg's own reason; `shown` is the URL with its query hidden.
+fn open_error(e: Error, stopped: bool, shown: &str, timeout: Duration) -> ProbeError {
+    if stopped {
+        ProbeError::Interrupted
+    } else if matches!(e, Error::Exit) {
+        ProbeError::TimedOut {
+            url: shown.to_owned(),
+            timeout,
+        }
+    } else {
+        ProbeError::Open {
+            url: shown.to_owned(),
+            reason: e.to_string(),
         }
     }
 }

@@ -302,16 +302,7 @@ async fn drive(
             }
             _ = player_ready(player.as_ref()), if !pending && !more => {}
             () = std::future::ready(()), if more => {}
-            _ = &mut timer => {
-                clocks.handshaken = peer.handshaken();
-                clocks.playing = peer.player().is_some();
-                clocks.output_pending = pending;
-                match next_deadline(config, &clocks) {
-                    Some((d, why)) if d <= Instant::now() => return Err(ConnError::Timeout(why)),
-                    Some((d, _)) => timer.as_mut().reset(d),
-                    None => timer.as_mut().reset(Instant::now() + config.idle_timeout),
-                }
-            }
+            _ = &mut timer => rearm(peer, config, &mut clocks, pending, timer.as_mut())?,
             () = poll_fn(|cx| poll_stopped(&stop, stopped.as_mut(), &mut stop_armed, cx)) => {
                 return stopped_result(peer);
             }
@@ -392,6 +383,26 @@ fn flush(
         clocks.last_output = Instant::now();
     }
     Ok(pending)
+}
+
+/// The timer fired: cuts the connection if a clock ran out, else sets the timer to the next
+/// deadline (or the idle timeout when no clock runs).
+fn rearm(
+    peer: &Peer,
+    config: &RelayConfig,
+    clocks: &mut Clocks,
+    pending: bool,
+    timer: Pin<&mut Sleep>,
+) -> Result<(), ConnError> {
+    clocks.handshaken = peer.handshaken();
+    clocks.playing = peer.player().is_some();
+    clocks.output_pending = pending;
+    match next_deadline(config, clocks) {
+        Some((d, why)) if d <= Instant::now() => return Err(ConnError::Timeout(why)),
+        Some((d, _)) => timer.reset(d),
+        None => timer.reset(Instant::now() + config.idle_timeout),
+    }
+    Ok(())
 }
 
 /// How a connection whose stop token fired ends: only a publisher's token is cancelled by a
