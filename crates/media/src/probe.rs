@@ -134,30 +134,9 @@ pub fn probe(
         let (stop, deadline) = (Arc::clone(&stop), Arc::clone(&deadline));
         move || stop() || millis(started.elapsed()) > deadline.load(Ordering::Relaxed)
     };
-    let mut o = Dictionary::new();
-    o.set("rw_timeout", &timeout.as_micros().to_string());
-    o.set("analyzeduration", &ANALYZE_DURATION.as_micros().to_string());
-    o.set("fpsprobesize", "0");
-    if url.starts_with("rtmp") {
-        o.set("rtmp_live", "live");
-        o.set("tcp_nodelay", "1");
-    }
-    let failed = |e: Error| {
-        if stop() {
-            ProbeError::Interrupted
-        } else if matches!(e, Error::Exit) {
-            ProbeError::TimedOut {
-                url: shown.clone(),
-                timeout,
-            }
-        } else {
-            ProbeError::Open {
-                url: shown.clone(),
-                reason: e.to_string(),
-            }
-        }
-    };
-    let mut input = ffi::open_input(url, Some("flv"), o, interrupt, true).map_err(failed)?;
+    let failed = |e: Error| open_error(e, stop(), &shown, timeout);
+    let options = open_options(url, timeout);
+    let mut input = ffi::open_input(url, Some("flv"), options, interrupt, true).map_err(failed)?;
     let mut report = ProbeReport {
         open_ms: ms(started.elapsed()),
         ..ProbeReport::default()
@@ -173,7 +152,11 @@ pub fn probe(
     );
     let mut counts = Counts::default();
     let mut decoded = frame::Video::empty();
-    let settle = LATENCY_SETTLE.min(window / 2);
+    let times = Times {
+        started,
+        opened,
+        settle: LATENCY_SETTLE.min(window / 2),
+    };
     while opened.elapsed() < window {
         let mut packet = Packet::empty();
         match packet.read(&mut input) {
@@ -201,19 +184,13 @@ pub fn probe(
         };
         counts.video_bytes += size;
         counts.video(&packet, video.time_base);
-        if video.decoder.send_packet(&packet).is_ok() {
-            while video.decoder.receive_frame(&mut decoded).is_ok() {
-                report.first_frame_ms.get_or_insert(ms(started.elapsed()));
-                let (w, h) = (decoded.width(), decoded.height());
-                if opened.elapsed() < settle {
-                    continue;
-                }
-                if let Some(at) = crate::clock::read(decoded.data(0), decoded.stride(0), w, h) {
-                    let late = (crate::unix_micros() - at) as f64 / 1_000.0;
-                    counts.latencies.push(late);
-                }
-            }
-        }
+        video.read_pictures(
+            &packet,
+            &mut decoded,
+            times,
+            &mut report,
+            &mut counts.latencies,
+        );
     }
     if stop() {
         return Err(ProbeError::Interrupted);
@@ -260,6 +237,76 @@ impl Streams {
                 self.audio = Some(stream.index());
             }
             _ => {}
+        }
+    }
+}
+
+/// What a failed open or first read means: a stop asked for, a timeout (FFmpeg's interrupt
+/// answers `Exit`), or FFmpeg's own reason; `shown` is the URL with its query hidden.
+fn open_error(e: Error, stopped: bool, shown: &str, timeout: Duration) -> ProbeError {
+    if stopped {
+        ProbeError::Interrupted
+    } else if matches!(e, Error::Exit) {
+        ProbeError::TimedOut {
+            url: shown.to_owned(),
+            timeout,
+        }
+    } else {
+        ProbeError::Open {
+            url: shown.to_owned(),
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// FFmpeg's options for opening `url`: reads bounded by `timeout`, a short stream analysis, and
+/// for RTMP a live play with no Nagle delay.
+fn open_options(url: &str, timeout: Duration) -> Dictionary<'static> {
+    let mut o = Dictionary::new();
+    o.set("rw_timeout", &timeout.as_micros().to_string());
+    o.set("analyzeduration", &ANALYZE_DURATION.as_micros().to_string());
+    o.set("fpsprobesize", "0");
+    if url.starts_with("rtmp") {
+        o.set("rtmp_live", "live");
+        o.set("tcp_nodelay", "1");
+    }
+    o
+}
+
+/// When the probe started, when the stream opened, and how long after opening latency is not
+/// yet counted (a joiner's first pictures come from the relay's cache, late by design).
+#[derive(Clone, Copy)]
+struct Times {
+    started: Instant,
+    opened: Instant,
+    settle: Duration,
+}
+
+impl VideoStream {
+    /// Decodes `packet`: the first picture sets the report's first-frame time, and each picture
+    /// after the settling time that carries a frame clock adds its lateness to `latencies`.
+    fn read_pictures(
+        &mut self,
+        packet: &Packet,
+        decoded: &mut frame::Video,
+        times: Times,
+        report: &mut ProbeReport,
+        latencies: &mut Vec<f64>,
+    ) {
+        if self.decoder.send_packet(packet).is_ok() {
+            while self.decoder.receive_frame(decoded).is_ok() {
+                report
+                    .first_frame_ms
+                    .get_or_insert(ms(times.started.elapsed()));
+                let (w, h) = (decoded.width(), decoded.height());
+                if times.opened.elapsed() < times.settle {
+                    continue;
+                }
+                if let Some(at) = crate::clock::read(decoded.data(0), decoded.stride(0), w, h) {
+                    let late = (crate::unix_micros() - at) as f64 / 1_000.0;
+                    latencies.push(late);
+                }
+            }
         }
     }
 }

@@ -19,8 +19,10 @@ use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::ReadHalf;
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, Sleep, sleep_until, timeout};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+mod clocks;
 
 use crate::config::RelayConfig;
 use crate::hub::{DirectSink, Player};
@@ -29,6 +31,7 @@ use crate::outbound::{MAX_WRITE_SLICES, Outbound};
 use crate::peer::{Peer, PeerError};
 use crate::pending::Admission;
 use crate::unsent::unsent_bytes;
+use clocks::{Clocks, Timeout, next_deadline};
 
 /// Bytes read at once. The buffer is per worker thread, not per connection: input is handed
 /// to the session (which keeps what it needs) before the next await.
@@ -70,72 +73,6 @@ enum ConnError {
     Io(#[from] io::Error),
     #[error("{0}")]
     Timeout(Timeout),
-}
-
-/// Which clock ended a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-enum Timeout {
-    #[error("no RTMP handshake within {0:?}")]
-    Handshake(Duration),
-    #[error("neither publishing nor playing {0:?} after accept")]
-    Start(Duration),
-    #[error("silent for {0:?} before publishing or playing")]
-    PendingIdle(Duration),
-    #[error("no progress for {0:?}")]
-    Idle(Duration),
-}
-
-/// Where a connection stands, as its clocks see it.
-#[derive(Debug, Clone, Copy)]
-struct Clocks {
-    handshaken: bool,
-    /// The handshake's deadline (from accept).
-    handshake_deadline: Instant,
-    /// Since when it neither publishes nor plays (accept, or the end of its last role).
-    starting_since: Option<Instant>,
-    /// Whether it plays (a player is judged by its output, everyone else by input).
-    playing: bool,
-    /// Whether output waits to be written.
-    output_pending: bool,
-    last_input: Instant,
-    last_output: Instant,
-}
-
-/// The earliest deadline the connection must meet and the clock that sets it; `None` when no
-/// clock runs (a player waiting for a stream with nothing to deliver).
-fn next_deadline(config: &RelayConfig, c: &Clocks) -> Option<(Instant, Timeout)> {
-    let mut due: Vec<(Instant, Timeout)> = Vec::with_capacity(4);
-    if !c.handshaken {
-        due.push((
-            c.handshake_deadline,
-            Timeout::Handshake(config.handshake_timeout),
-        ));
-    }
-    if let Some(since) = c.starting_since {
-        due.push((
-            since + config.start_timeout,
-            Timeout::Start(config.start_timeout),
-        ));
-        due.push((
-            c.last_input + config.pending_idle_timeout,
-            Timeout::PendingIdle(config.pending_idle_timeout),
-        ));
-    }
-    if c.playing {
-        // A player waiting for a stream to start is not stuck; one not draining its output is.
-        if c.output_pending {
-            due.push((
-                c.last_output + config.idle_timeout,
-                Timeout::Idle(config.idle_timeout),
-            ));
-        }
-    } else {
-        due.push((
-            c.last_input + config.idle_timeout,
-            Timeout::Idle(config.idle_timeout),
-        ));
-    }
-    due.into_iter().min_by_key(|(at, _)| *at)
 }
 
 /// Whether a socket error is only the peer leaving without a goodbye: players that quit
@@ -305,15 +242,7 @@ async fn drive(
     let evicted = admission.evict.cancelled();
     tokio::pin!(evicted);
     let accepted = Instant::now();
-    let mut clocks = Clocks {
-        handshaken: false,
-        handshake_deadline: accepted + config.handshake_timeout,
-        starting_since: Some(accepted),
-        playing: false,
-        output_pending: false,
-        last_input: accepted,
-        last_output: accepted,
-    };
+    let mut clocks = Clocks::accepted(accepted, config);
     // One timer for the connection's life, moved only when it fires early (or a role ends):
     // re-arming it on every message would cost more than the message.
     let first = next_deadline(config, &clocks).map_or(accepted + config.idle_timeout, |d| d.0);
@@ -329,44 +258,11 @@ async fn drive(
             p.unpark();
             parked = false;
         }
-        if player.is_none()
-            && let Some(p) = peer.player()
-        {
-            let sock = SockRef::from(socket);
-            sock.set_send_buffer_size(config.player_send_buffer)?;
-            p.attach(Box::new(SocketSink(sock.try_clone()?)), peer.shares_wire());
-            player = Some(p);
+        if player.is_none() {
+            player = attach_player(socket, peer, config)?;
         }
-        match (peer.is_active(), clocks.starting_since) {
-            (true, Some(_)) => {
-                clocks.starting_since = None;
-                admission.set.remove(admission.conn);
-            }
-            (false, None) => {
-                // Its role ended: it starts again, under the starting clocks, which may be due
-                // before the timer.
-                clocks.starting_since = Some(Instant::now());
-                clocks.playing = false;
-                if let Some((at, _)) = next_deadline(config, &clocks) {
-                    timer.as_mut().reset(at);
-                }
-            }
-            _ => {}
-        }
-        if peer.out().len() < OUT_HIGH_WATER {
-            peer.pull_media(OUT_HIGH_WATER)?;
-        }
-        // Write at once rather than after another round through `select!`: the socket is
-        // almost always writable, and a full one answers from tokio's cached readiness.
-        if !peer.out().is_empty() && write_from(socket, peer.out())? {
-            clocks.last_output = Instant::now();
-            report_waiting(player.as_deref(), socket, peer);
-        }
-        let pending = !peer.out().is_empty();
-        if pending && !was_pending {
-            // The stall clock starts when there is something to deliver.
-            clocks.last_output = Instant::now();
-        }
+        follow_role(peer, admission, config, &mut clocks, timer.as_mut());
+        let pending = flush(socket, peer, player.as_deref(), &mut clocks, was_pending)?;
         was_pending = pending;
         // Entries left behind by a pull that stopped at the stage's limit: no wake-up will come
         // for them, so the loop goes round again instead of waiting for one.
@@ -406,16 +302,7 @@ async fn drive(
             }
             _ = player_ready(player.as_ref()), if !pending && !more => {}
             () = std::future::ready(()), if more => {}
-            _ = &mut timer => {
-                clocks.handshaken = peer.handshaken();
-                clocks.playing = peer.player().is_some();
-                clocks.output_pending = pending;
-                match next_deadline(config, &clocks) {
-                    Some((d, why)) if d <= Instant::now() => return Err(ConnError::Timeout(why)),
-                    Some((d, _)) => timer.as_mut().reset(d),
-                    None => timer.as_mut().reset(Instant::now() + config.idle_timeout),
-                }
-            }
+            _ = &mut timer => rearm(peer, config, &mut clocks, pending, timer.as_mut())?,
             () = poll_fn(|cx| poll_stopped(&stop, stopped.as_mut(), &mut stop_armed, cx)) => {
                 return stopped_result(peer);
             }
@@ -427,6 +314,95 @@ async fn drive(
             }
         }
     }
+}
+
+/// The peer's player, attached to the socket, once it has one; the socket gets a player's send
+/// buffer then, as a publisher's would only hold latency.
+fn attach_player(
+    socket: &TcpStream,
+    peer: &mut Peer,
+    config: &RelayConfig,
+) -> Result<Option<Arc<Player>>, ConnError> {
+    let Some(p) = peer.player() else {
+        return Ok(None);
+    };
+    let sock = SockRef::from(socket);
+    sock.set_send_buffer_size(config.player_send_buffer)?;
+    p.attach(Box::new(SocketSink(sock.try_clone()?)), peer.shares_wire());
+    Ok(Some(p))
+}
+
+/// Moves the starting clocks with the peer's role: a role begun leaves the admission set, a role
+/// ended starts the clocks again.
+fn follow_role(
+    peer: &Peer,
+    admission: &Admission,
+    config: &RelayConfig,
+    clocks: &mut Clocks,
+    timer: Pin<&mut Sleep>,
+) {
+    match (peer.is_active(), clocks.starting_since) {
+        (true, Some(_)) => {
+            clocks.starting_since = None;
+            admission.set.remove(admission.conn);
+        }
+        (false, None) => {
+            // Its role ended: it starts again, under the starting clocks, which may be due
+            // before the timer.
+            clocks.starting_since = Some(Instant::now());
+            clocks.playing = false;
+            if let Some((at, _)) = next_deadline(config, clocks) {
+                timer.reset(at);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Pulls media into the peer's output and writes what the socket takes; whether output is
+/// still pending.
+fn flush(
+    socket: &TcpStream,
+    peer: &mut Peer,
+    player: Option<&Player>,
+    clocks: &mut Clocks,
+    was_pending: bool,
+) -> Result<bool, ConnError> {
+    if peer.out().len() < OUT_HIGH_WATER {
+        peer.pull_media(OUT_HIGH_WATER)?;
+    }
+    // Write at once rather than after another round through `select!`: the socket is
+    // almost always writable, and a full one answers from tokio's cached readiness.
+    if !peer.out().is_empty() && write_from(socket, peer.out())? {
+        clocks.last_output = Instant::now();
+        report_waiting(player, socket, peer);
+    }
+    let pending = !peer.out().is_empty();
+    if pending && !was_pending {
+        // The stall clock starts when there is something to deliver.
+        clocks.last_output = Instant::now();
+    }
+    Ok(pending)
+}
+
+/// The timer fired: cuts the connection if a clock ran out, else sets the timer to the next
+/// deadline (or the idle timeout when no clock runs).
+fn rearm(
+    peer: &Peer,
+    config: &RelayConfig,
+    clocks: &mut Clocks,
+    pending: bool,
+    timer: Pin<&mut Sleep>,
+) -> Result<(), ConnError> {
+    clocks.handshaken = peer.handshaken();
+    clocks.playing = peer.player().is_some();
+    clocks.output_pending = pending;
+    match next_deadline(config, clocks) {
+        Some((d, why)) if d <= Instant::now() => return Err(ConnError::Timeout(why)),
+        Some((d, _)) => timer.reset(d),
+        None => timer.reset(Instant::now() + config.idle_timeout),
+    }
+    Ok(())
 }
 
 /// How a connection whose stop token fired ends: only a publisher's token is cancelled by a
@@ -459,80 +435,5 @@ mod tests {
         ] {
             assert!(!left_abruptly(&kind.into()), "{kind:?}");
         }
-    }
-
-    fn clocks(at: Instant) -> Clocks {
-        Clocks {
-            handshaken: true,
-            handshake_deadline: at + DEFAULT_HANDSHAKE,
-            starting_since: Some(at),
-            playing: false,
-            output_pending: false,
-            last_input: at,
-            last_output: at,
-        }
-    }
-
-    const DEFAULT_HANDSHAKE: Duration = crate::config::DEFAULT_HANDSHAKE_TIMEOUT;
-
-    #[test]
-    fn a_starting_connection_must_keep_talking_and_start_in_time() {
-        let config = RelayConfig::default();
-        let t0 = Instant::now();
-        let mut c = clocks(t0);
-        c.handshaken = false;
-        c.last_input = t0;
-        // Silent: the progress rule is due first (3 s), before the handshake's 5 s.
-        assert_eq!(
-            next_deadline(&config, &c),
-            Some((
-                t0 + config.pending_idle_timeout,
-                Timeout::PendingIdle(config.pending_idle_timeout)
-            ))
-        );
-        // Trickling keeps the progress rule at bay, not the handshake or start deadlines.
-        c.last_input = t0 + Duration::from_secs(4);
-        assert_eq!(
-            next_deadline(&config, &c).map(|d| d.1),
-            Some(Timeout::Handshake(config.handshake_timeout))
-        );
-        c.handshaken = true;
-        c.last_input = t0 + Duration::from_secs(9);
-        assert_eq!(
-            next_deadline(&config, &c),
-            Some((
-                t0 + config.start_timeout,
-                Timeout::Start(config.start_timeout)
-            ))
-        );
-    }
-
-    #[test]
-    fn started_connections_answer_to_the_idle_clock_alone() {
-        let config = RelayConfig::default();
-        let t0 = Instant::now();
-        let mut c = clocks(t0);
-        c.starting_since = None;
-        let later = t0 + Duration::from_secs(60);
-        c.last_input = later;
-        assert_eq!(
-            next_deadline(&config, &c),
-            Some((
-                later + config.idle_timeout,
-                Timeout::Idle(config.idle_timeout)
-            ))
-        );
-        c.playing = true;
-        assert_eq!(
-            next_deadline(&config, &c),
-            None,
-            "a player with nothing to deliver"
-        );
-        c.output_pending = true;
-        c.last_output = later;
-        assert_eq!(
-            next_deadline(&config, &c).map(|d| d.0),
-            Some(later + config.idle_timeout)
-        );
     }
 }

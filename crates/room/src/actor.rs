@@ -5,12 +5,10 @@ use crate::api::{ApiClient, ApiError};
 use crate::backoff::Delays;
 use crate::config::SessionConfig;
 use crate::events::{EventChannelError, EventSocket};
+use crate::identity::Identity;
 use crate::leave::{self, LeaveMode};
 use crate::members::{Member, diff_members, members_from_pushers};
-use crate::session::{
-    self, MembershipSource, REASON_NOT_LISTED, REASON_REJOIN_REFUSED, REASON_ROOM_GONE,
-    SessionError, SessionEvent, Snapshot,
-};
+use crate::report::{MembershipSource, REASON_NOT_LISTED, SessionError, SessionEvent};
 use futures_util::StreamExt;
 use quartet_proto::{Code, Endpoint, Pushers, SendRoomTextMsg};
 use std::time::Duration;
@@ -20,35 +18,18 @@ use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 mod channel;
+mod rejoin;
 
 /// Longest a polite close of the event channel may take when the session ends.
 pub const CHANNEL_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Who we are on the server.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Identity {
-    pub(crate) user_id: String,
-    pub(crate) user_sig: String,
-    pub(crate) push_url: String,
-    pub(crate) small_push_url: Option<String>,
-    /// The server offers `hand_over_room`, so our leaving need not close a room we created.
-    pub(crate) hands_over: bool,
-}
-
-impl std::fmt::Debug for Identity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use quartet_proto::redact::{HIDDEN, Redacted};
-        f.debug_struct("Identity")
-            .field("user_id", &self.user_id)
-            .field("user_sig", &HIDDEN)
-            .field("push_url", &Redacted(&self.push_url))
-            .field(
-                "small_push_url",
-                &self.small_push_url.as_deref().map(Redacted),
-            )
-            .field("hands_over", &self.hands_over)
-            .finish()
-    }
+/// What handles can see of the session at any time.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pub(crate) identity: Identity,
+    pub(crate) room_id: String,
+    pub(crate) members: Vec<Member>,
+    pub(crate) source: MembershipSource,
 }
 
 /// A request from a handle.
@@ -415,121 +396,6 @@ impl Actor {
             tracing::info!("the room was handed to us");
             self.emit(SessionEvent::BecameCreator);
         }
-    }
-
-    /// The server answered "no such room". Right after an outage that may be a server that has
-    /// not got the room back yet, so keep re-joining for the grace; on a connection that never
-    /// failed, or after the grace, the room is gone.
-    fn room_missing(&mut self) -> Flow {
-        let grace = self.config.timing.rejoin_grace;
-        match self.doubt_since {
-            Some(since) if since.elapsed() <= grace => {
-                let retry = self.rejoin.get_or_insert_with(|| RejoinRetry {
-                    delays: self.config.timing.rejoin_retry.delays(),
-                    at: Instant::now(),
-                });
-                let delay = retry
-                    .delays
-                    .next()
-                    .unwrap_or(self.config.timing.rejoin_retry.max);
-                retry.at = Instant::now() + delay;
-                tracing::info!(
-                    ?delay,
-                    "the server does not know the room right after an outage; re-joining"
-                );
-                Flow::Continue
-            }
-            _ => self.room_closed(REASON_ROOM_GONE),
-        }
-    }
-
-    /// The server counts us in the room: any doubt is over.
-    fn confirmed(&mut self) {
-        self.doubt_since = None;
-        self.rejoin = None;
-    }
-
-    /// Joins again after the server dropped us: same identity if the token still holds, else a
-    /// new login.
-    async fn rejoin(&mut self) -> Flow {
-        let mut relogged = false;
-        let mut result = self.add_self().await;
-        if matches!(&result, Err(e) if e.code() == Some(Code::AuthFailed)) {
-            tracing::info!("token refused; logging in again");
-            let mut api = self.api.clone();
-            match session::login(&mut api).await {
-                Ok(identity) => {
-                    self.api = api;
-                    self.identity = identity;
-                    relogged = true;
-                    self.publish();
-                    result = self.add_self().await;
-                }
-                Err(SessionError::Api { source, .. }) if source.is_transient() => {
-                    self.note::<()>(&Err(source));
-                    return Flow::Continue;
-                }
-                Err(other) => {
-                    tracing::warn!(error = %other, "could not log in again");
-                    return self.room_closed(REASON_REJOIN_REFUSED);
-                }
-            }
-        }
-        match result {
-            Ok(()) => {}
-            // The next probe's heartbeat will answer code 5 again and bring us back here.
-            Err(e) if e.is_transient() => return Flow::Continue,
-            Err(e) if e.code() == Some(Code::NoSuchRoom) => return self.room_missing(),
-            Err(e) => {
-                tracing::warn!(error = %e, "the room would not take us back");
-                return self.room_closed(REASON_REJOIN_REFUSED);
-            }
-        }
-        self.confirmed();
-        if !relogged {
-            self.renew_push_url().await;
-        }
-        tracing::info!(user_id = %self.identity.user_id, relogged, "rejoined the room");
-        self.heartbeat_at = Instant::now() + self.config.timing.heartbeat_interval;
-        // The server may have forgotten our old channel along with our membership.
-        if !matches!(self.channel, Channel::Disabled) {
-            self.close_channel().await;
-            self.channel_delays = self.config.timing.event_reconnect.delays();
-            self.start_opening();
-        }
-        self.suspect = self.channel_down();
-        // Refresh the list first, so that `members()` is current when `Rejoined` arrives.
-        let flow = self.resync(false).await;
-        if flow != Flow::Stop {
-            self.emit(SessionEvent::Rejoined {
-                user_id: self.identity.user_id.clone(),
-                push_url: self.identity.push_url.clone(),
-            });
-        }
-        flow
-    }
-
-    /// A push URL signed now: the server may have revoked the URLs it signed for us before it
-    /// dropped us. Keeps the old one if the server cannot say (it is then no worse than before).
-    async fn renew_push_url(&mut self) {
-        let result = self.api.get_push_url(&self.identity.user_id).await;
-        self.note(&result);
-        match result {
-            Ok(push) => {
-                self.identity.push_url = push.push_url;
-                self.identity.small_push_url = push.small_push_url;
-                self.publish();
-            }
-            Err(e) => tracing::debug!(error = %e, "kept the old push URL"),
-        }
-    }
-
-    async fn add_self(&mut self) -> Result<(), ApiError> {
-        let mut request = session::add_pusher_request(&self.config, &self.room_id, &self.identity);
-        request.sharing_screen = self.sharing_screen;
-        let result = self.api.add_pusher(&request).await;
-        self.note(&result);
-        result
     }
 
     fn room_closed(&mut self, reason: &str) -> Flow {

@@ -8,10 +8,12 @@ pub mod api;
 pub mod backoff;
 pub mod config;
 pub mod events;
+mod identity;
 pub mod journal;
 pub mod kinds;
 pub mod leave;
 pub mod members;
+mod report;
 pub mod session;
 
 pub use api::{ApiClient, ApiError, RawReply};

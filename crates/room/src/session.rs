@@ -2,20 +2,23 @@
 //! [`SessionEvent`]s; an actor keeps the membership alive and in sync until the room closes,
 //! [`SessionHandle::leave`] is called, or every handle is dropped.
 
-use crate::actor::{Actor, Command, Identity};
-use crate::api::{ApiClient, ApiError};
+use crate::actor::{Actor, Command, Snapshot};
+use crate::api::ApiClient;
 use crate::config::{EventMode, JoinTarget, SessionConfig};
 use crate::events;
+pub use crate::identity::USER_ID_PREFIX;
+use crate::identity::{Identity, add_pusher_request, login};
 use crate::journal::Journal;
 use crate::leave::LeaveMode;
 use crate::members::{Member, members_from_pushers};
-use quartet_proto::{AddPusher, Code, CreateRoom, EXT_HAND_OVER, Endpoint, Pushers};
+pub use crate::report::{
+    MembershipSource, REASON_NOT_LISTED, REASON_REJOIN_REFUSED, REASON_ROOM_GONE, SessionError,
+    SessionEvent,
+};
+use quartet_proto::{CreateRoom, Endpoint, Pushers};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::Instrument;
 
-/// Prefix asked for in `get_im_login_info` (servers may ignore it).
-pub const USER_ID_PREFIX: &str = "quartet";
-/// Events buffered for a slow receiver before newer ones are dropped (the member snapshot
 /// stays exact regardless).
 pub const EVENT_QUEUE: usize = 256;
 /// Commands from handles waiting for the actor.
@@ -23,138 +26,6 @@ pub const COMMAND_QUEUE: usize = 16;
 /// Keyframe requests from others held for a slow reader before older ones are lost: several
 /// requests mean the same thing as one, so losing some loses nothing.
 pub const KEYFRAME_REQUEST_QUEUE: usize = 16;
-
-/// `RoomClosed` reason when the server no longer knows the room (code 3).
-pub const REASON_ROOM_GONE: &str = "room_gone";
-/// `RoomClosed` reason when the member list no longer names us (v1 clients' rule).
-pub const REASON_NOT_LISTED: &str = "not_listed";
-/// `RoomClosed` reason when we were evicted and the room would not take us back.
-pub const REASON_REJOIN_REFUSED: &str = "rejoin_refused";
-
-/// Something that happened in the room.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SessionEvent {
-    /// We are in the room (always the first event).
-    Joined {
-        /// The room.
-        room_id: String,
-        /// Our userID.
-        user_id: String,
-        /// Everyone in the room, creator first, us included.
-        members: Vec<Member>,
-    },
-    /// Someone joined.
-    MemberJoined(Member),
-    /// Someone left (or was evicted).
-    MemberLeft(Member),
-    /// Someone's name, avatar, role or stream changed.
-    MemberUpdated(Member),
-    /// Someone's play URL was signed again for the same stream (every member list carries fresh
-    /// signatures); nothing a user sees changed, but the next connection needs the new URL.
-    PlayUrlRenewed(Member),
-    /// The creator left and handed the room to us (ext): our leaving now closes it unless we
-    /// hand it on in turn.
-    BecameCreator,
-    /// A text message (ext event channel only).
-    Text {
-        /// Sender's userID.
-        user_id: String,
-        /// Sender's display name.
-        nick_name: String,
-        /// Sender's avatar.
-        head_pic: String,
-        /// The text.
-        text: String,
-        /// When the server accepted it, unix milliseconds.
-        time: u64,
-    },
-    /// The room is gone, or we are no longer in it; the session has ended.
-    RoomClosed {
-        /// The server's reason, or one of the `REASON_*` constants.
-        reason: String,
-    },
-    /// The server stopped answering; retrying.
-    ConnectionLost,
-    /// The server answers again.
-    ConnectionRestored,
-    /// The server had dropped us (code 5) and we joined again; with a new identity if our token
-    /// was refused (code 7), so restart pushing if `push_url` changed.
-    Rejoined {
-        /// Our userID now.
-        user_id: String,
-        /// Where to push now.
-        push_url: String,
-    },
-}
-
-/// How the session learns about membership changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MembershipSource {
-    /// The event channel is open.
-    Events,
-    /// Polling `get_pushers` (no event channel, or it is being reopened).
-    Polling,
-}
-
-/// Why a session call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    /// The configuration lacks a field the server requires.
-    #[error("`{0}` must not be empty")]
-    InvalidConfig(&'static str),
-    /// The API client could not be set up (e.g. a server URL that is not http or https).
-    #[error("cannot set up the room session: {0}")]
-    Setup(#[source] ApiError),
-    /// A call to the room server failed.
-    #[error("{step} failed: {source}")]
-    Api {
-        /// The endpoint that failed.
-        step: Endpoint,
-        /// How it failed.
-        #[source]
-        source: ApiError,
-    },
-    /// The server accepted us but does not list us in the room.
-    #[error("joined room {room_id}, but the server does not list us in it")]
-    NotListed {
-        /// The room.
-        room_id: String,
-    },
-    /// A text message must have some text.
-    #[error("a text message must not be empty")]
-    EmptyText,
-    /// The session has ended (left, room closed, or stopped).
-    #[error("the room session has ended")]
-    Closed,
-}
-
-impl SessionError {
-    /// The server's result code, when it answered with one (e.g. 3 for an unknown room).
-    pub fn code(&self) -> Option<Code> {
-        match self {
-            SessionError::Api { source, .. } => source.code(),
-            _ => None,
-        }
-    }
-
-    /// Whether trying again later may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, SessionError::Api { source, .. } if source.is_transient())
-    }
-
-    pub(crate) fn api(step: Endpoint) -> impl FnOnce(ApiError) -> SessionError {
-        move |source| SessionError::Api { step, source }
-    }
-}
-
-/// What handles can see of the session at any time.
-#[derive(Debug, Clone)]
-pub(crate) struct Snapshot {
-    pub(crate) identity: Identity,
-    pub(crate) room_id: String,
-    pub(crate) members: Vec<Member>,
-    pub(crate) source: MembershipSource,
-}
 
 /// A cloneable handle to a running session.
 #[derive(Debug, Clone)]
@@ -294,39 +165,10 @@ pub async fn connect_recording(
     config: SessionConfig,
     journal: Journal,
 ) -> Result<(SessionHandle, mpsc::Receiver<SessionEvent>), SessionError> {
-    if let Some(field) = config.missing_field() {
-        return Err(SessionError::InvalidConfig(field));
-    }
-    let mut api = ApiClient::new(config.server.clone(), config.kind)
-        .map_err(SessionError::Setup)?
-        .with_journal(journal.clone());
-    if config.bare_requests {
-        api = api.bare();
-    }
+    let mut api = api_client(&config, &journal)?;
     let identity = login(&mut api).await?;
     let user_id = identity.user_id.clone();
-
-    let (room_id, known_creator) = match &config.target {
-        JoinTarget::Create { room_name } => {
-            let created = api
-                .create_room(&CreateRoom {
-                    room_name: room_name.clone(),
-                    user_id: user_id.clone(),
-                    user_name: config.user_name.clone(),
-                    user_avatar: config.user_avatar.clone(),
-                    push_url: identity.push_url.clone(),
-                })
-                .await
-                .map_err(SessionError::api(Endpoint::CreateRoom))?;
-            (created.room_id, Some(user_id.clone()))
-        }
-        JoinTarget::Join { room_id } => {
-            api.add_pusher(&add_pusher_request(&config, room_id, &identity))
-                .await
-                .map_err(SessionError::api(Endpoint::AddPusher))?;
-            (room_id.clone(), None)
-        }
-    };
+    let (room_id, known_creator) = enter_room(&api, &config, &identity).await?;
     let span = tracing::info_span!("room_session", room = %room_id);
 
     let channel = match config.events {
@@ -341,24 +183,7 @@ pub async fn connect_recording(
         ),
     };
 
-    let pushers = match fetch_own_listing(&api, &room_id, &user_id).await {
-        Ok(p) => p,
-        Err(e) => {
-            // Do not leave a ghost member behind for the others to see until it times out.
-            if let Err(cleanup) = api.delete_pusher(&room_id, &user_id).await {
-                tracing::debug!(parent: &span, error = %cleanup, "leaving after a failed join");
-            }
-            return Err(e);
-        }
-    };
-    let creator = pushers
-        .room_creator
-        .clone()
-        .filter(|c| !c.is_empty())
-        .or(known_creator)
-        .or_else(|| pushers.pushers.first().map(|p| p.user_id.clone()))
-        .unwrap_or_default();
-    let members = members_from_pushers(&pushers.pushers, &creator, &user_id);
+    let (creator, members) = read_members(&api, &room_id, &user_id, known_creator, &span).await?;
     tracing::info!(parent: &span, %user_id, members = members.len(), "joined the room");
 
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
@@ -405,44 +230,79 @@ pub async fn connect_recording(
     ))
 }
 
-/// `get_im_login_info` then `get_push_url`; leaves the token in `api` when the server asked for
-/// it in a header, and sends it nowhere otherwise (an original v1 server wants none).
-pub(crate) async fn login(api: &mut ApiClient) -> Result<Identity, SessionError> {
-    api.set_user_sig(None);
-    let login = api
-        .get_im_login_info(USER_ID_PREFIX)
-        .await
-        .map_err(SessionError::api(Endpoint::GetImLoginInfo))?;
-    if login.wants_bearer_token() && !login.user_sig.is_empty() {
-        api.set_user_sig(Some(login.user_sig.clone()));
+/// The API client `config` asks for, recording into `journal`; refuses a configuration that
+/// lacks a field the server requires before anything is sent.
+fn api_client(config: &SessionConfig, journal: &Journal) -> Result<ApiClient, SessionError> {
+    if let Some(field) = config.missing_field() {
+        return Err(SessionError::InvalidConfig(field));
     }
-    let push = api
-        .get_push_url(&login.user_id)
-        .await
-        .map_err(SessionError::api(Endpoint::GetPushUrl))?;
-    let hands_over = login.offers(EXT_HAND_OVER);
-    Ok(Identity {
-        user_id: login.user_id,
-        user_sig: login.user_sig,
-        push_url: push.push_url,
-        small_push_url: push.small_push_url,
-        hands_over,
-    })
+    let mut api = ApiClient::new(config.server.clone(), config.kind)
+        .map_err(SessionError::Setup)?
+        .with_journal(journal.clone());
+    if config.bare_requests {
+        api = api.bare();
+    }
+    Ok(api)
 }
 
-pub(crate) fn add_pusher_request(
+/// Creates or joins the room `config` targets; its id and, when we created it, its creator.
+async fn enter_room(
+    api: &ApiClient,
     config: &SessionConfig,
-    room_id: &str,
     identity: &Identity,
-) -> AddPusher {
-    AddPusher {
-        room_id: room_id.to_owned(),
-        user_id: identity.user_id.clone(),
-        user_name: config.user_name.clone(),
-        user_avatar: config.user_avatar.clone(),
-        push_url: identity.push_url.clone(),
-        sharing_screen: false,
+) -> Result<(String, Option<String>), SessionError> {
+    let user_id = &identity.user_id;
+    match &config.target {
+        JoinTarget::Create { room_name } => {
+            let created = api
+                .create_room(&CreateRoom {
+                    room_name: room_name.clone(),
+                    user_id: user_id.clone(),
+                    user_name: config.user_name.clone(),
+                    user_avatar: config.user_avatar.clone(),
+                    push_url: identity.push_url.clone(),
+                })
+                .await
+                .map_err(SessionError::api(Endpoint::CreateRoom))?;
+            Ok((created.room_id, Some(user_id.clone())))
+        }
+        JoinTarget::Join { room_id } => {
+            api.add_pusher(&add_pusher_request(config, room_id, identity))
+                .await
+                .map_err(SessionError::api(Endpoint::AddPusher))?;
+            Ok((room_id.clone(), None))
+        }
     }
+}
+
+/// The room's creator and members once the server lists us; when it does not, we leave again
+/// before failing.
+async fn read_members(
+    api: &ApiClient,
+    room_id: &str,
+    user_id: &str,
+    known_creator: Option<String>,
+    span: &tracing::Span,
+) -> Result<(String, Vec<Member>), SessionError> {
+    let pushers = match fetch_own_listing(api, room_id, user_id).await {
+        Ok(p) => p,
+        Err(e) => {
+            // Do not leave a ghost member behind for the others to see until it times out.
+            if let Err(cleanup) = api.delete_pusher(room_id, user_id).await {
+                tracing::debug!(parent: span, error = %cleanup, "leaving after a failed join");
+            }
+            return Err(e);
+        }
+    };
+    let creator = pushers
+        .room_creator
+        .clone()
+        .filter(|c| !c.is_empty())
+        .or(known_creator)
+        .or_else(|| pushers.pushers.first().map(|p| p.user_id.clone()))
+        .unwrap_or_default();
+    let members = members_from_pushers(&pushers.pushers, &creator, user_id);
+    Ok((creator, members))
 }
 
 async fn fetch_own_listing(

@@ -2,7 +2,7 @@
 //! an `Authorization: Bearer` header upgrades to a WebSocket that carries the room's `ServerEvent`s as JSON text frames, and the
 //! keyframe requests (ext) a client sends for another member's stream.
 
-use crate::http::{bearer_token, json_error};
+use crate::answer::{bearer_token, json_error};
 use crate::rooms::RoomError;
 use crate::server::{PreJoinPass, Refusal, Server, Subscription};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;

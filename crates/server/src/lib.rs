@@ -16,6 +16,7 @@
 //! and events queued for one socket ([`DIRECT_QUEUE`]); field limits live in
 //! `quartet_proto::limits`.
 
+mod answer;
 pub mod avatar;
 mod config;
 mod embed;
@@ -36,6 +37,7 @@ mod sockets;
 pub mod store;
 mod sweep;
 
+pub use answer::JSON_CONTENT_TYPE;
 pub use config::{
     Capacities, DEFAULT_BIZID, DEFAULT_CHECK_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
     DEFAULT_JOIN_GRACE, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROOMS, DEFAULT_MEDIA_STALL,
@@ -45,7 +47,7 @@ pub use config::{
 pub use embed::EmbeddedRelay;
 pub use events::{IDLE_TIMEOUT, PING_INTERVAL};
 pub use host::{Host, HostError, RtmpSetup};
-pub use http::{JSON_CONTENT_TYPE, router};
+pub use http::router;
 pub use keyframes::KEYFRAME_REQUEST_INTERVAL;
 pub use liveness::{NeverLive, StreamLiveness};
 pub use prejoin::{MAX_PREJOIN_ROOMS_PER_USER, MAX_PREJOIN_SOCKETS_PER_ROOM, PreJoinRefusal};

@@ -8,7 +8,7 @@
 //! neither push out the members nor lock out a member who connects during it, and a slow
 //! client's hold on a slot ends with [`REQUEST_HEAD_TIMEOUT`] anyway.
 
-use crate::http::json_error;
+use crate::answer::json_error;
 use axum::Router;
 use axum::http::{Request, StatusCode};
 use axum::response::Response;

@@ -2,20 +2,25 @@
 //! breaks, then reconnecting with backoff. The main stream's uplink controller's decisions are
 //! applied here; the small stream follows the main stream's size and rate.
 
+mod send;
+mod socket;
+mod x264;
+
+use socket::{backlog_of, rtt_floor_of, socket_of};
+pub(crate) use x264::{open_video_encoder, set_video_bitrate};
+
 use super::shape::ladder_for;
 use super::small::{small_fps, small_size};
-use super::stamps::video_dts;
 use super::{
-    AUDIO_PRIMING_US, IDLE_TICK, Input, Lane, PublisherConfig, PublisherEvent, Shared, StreamKind,
-    VideoContent, WRITE_TIMEOUT, keyframe_due, lock,
+    IDLE_TICK, Input, Lane, PublisherConfig, PublisherEvent, Shared, StreamKind, VideoContent,
+    WRITE_TIMEOUT, lock,
 };
 use crate::adapt::{self, AdaptState, Ladder, Observation, Rung};
 use crate::backoff::Reconnect;
-use crate::convert::{Scaler, to_av};
+use crate::convert::Scaler;
 use crate::ffi::{self, InterruptibleOutput};
-use crate::frame::{AUDIO_SAMPLE_RATE, VideoFrame, unix_micros};
-use ffmpeg_next::format::Pixel;
-use ffmpeg_next::{Dictionary, Packet, Rational, codec, encoder, picture, threading};
+use crate::frame::{AUDIO_SAMPLE_RATE, unix_micros};
+use ffmpeg_next::{Dictionary, Rational, codec, encoder};
 use quartet_proto::redact::Redacted;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -202,56 +207,6 @@ fn ctx(context: &'static str) -> impl FnOnce(ffmpeg_next::Error) -> SessionError
     move |source| SessionError::Ffmpeg { context, source }
 }
 
-/// Builds the x264 encoder for `config`, set up for `content` (also used by the frame clock's
-/// codec test).
-pub(crate) fn open_video_encoder(
-    config: &PublisherConfig,
-    content: VideoContent,
-) -> Result<encoder::Video, ffmpeg_next::Error> {
-    let codec = encoder::find_by_name("libx264").ok_or(ffmpeg_next::Error::EncoderNotFound)?;
-    let mut enc = codec::Context::new_with_codec(codec).encoder().video()?;
-    enc.set_width(config.width);
-    enc.set_height(config.height);
-    enc.set_format(Pixel::YUV420P);
-    enc.set_time_base(Rational::new(1, 1000));
-    enc.set_frame_rate(Some(Rational::new(config.fps as i32, 1)));
-    set_video_bitrate(&mut enc, config.video_kbps);
-    let keyint = super::encoder_keyint(config.fps, config.keyframe_interval);
-    enc.set_gop(keyint);
-    enc.set_max_b_frames(0);
-    // FLV carries SPS/PPS once, in the AVC sequence header, so x264 must put them in extradata.
-    enc.set_flags(codec::Flags::GLOBAL_HEADER);
-    // One thread: no frame-thread delay, and four encoders share two cores.
-    enc.set_threading(threading::Config::count(1));
-    let tuning = content.x264_tuning(&config.preset);
-    let mut o = Dictionary::new();
-    o.set("preset", tuning.preset);
-    o.set("tune", tuning.tune);
-    // Constrained baseline plays everywhere, WebCodecs included.
-    o.set("profile", "baseline");
-    o.set("forced-idr", "1");
-    let mut params = format!(
-        "keyint={keyint}:min-keyint={keyint}:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0"
-    );
-    if let Some(crf) = tuning.crf {
-        // Replaces average bitrate; the VBV cap of `set_video_bitrate` still holds, and the
-        // uplink controller still lowers it.
-        params.push_str(&format!(":crf={crf}"));
-    }
-    o.set("x264-params", &params);
-    enc.open_with(o)
-}
-
-/// Asks the encoder for `kbps` of video: average, cap and a one-second VBV buffer. On an open
-/// libx264 encoder this takes effect at the next frame (its reconfig path compares these fields
-/// with x264's before every frame), without a restart or a keyframe.
-pub(crate) fn set_video_bitrate(enc: &mut encoder::Encoder, kbps: u32) {
-    let bps = kbps as usize * 1000;
-    enc.set_bit_rate(bps);
-    enc.set_max_bit_rate(bps);
-    ffi::set_rc_buffer_size(enc, i32::try_from(bps).unwrap_or(i32::MAX));
-}
-
 struct Session {
     output: InterruptibleOutput,
     video: encoder::Video,
@@ -299,36 +254,6 @@ impl TickMeter {
             blocked: Duration::ZERO,
         }
     }
-}
-
-#[cfg(target_os = "linux")]
-fn socket_of(output: &InterruptibleOutput) -> Option<std::os::raw::c_int> {
-    ffi::rtmp_socket(output)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn socket_of(_: &InterruptibleOutput) -> Option<std::os::raw::c_int> {
-    None
-}
-
-#[cfg(target_os = "linux")]
-fn backlog_of(fd: std::os::raw::c_int) -> Option<u64> {
-    ffi::unsent_bytes(fd)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn backlog_of(_: std::os::raw::c_int) -> Option<u64> {
-    None
-}
-
-#[cfg(target_os = "linux")]
-fn rtt_floor_of(fd: std::os::raw::c_int) -> Option<Duration> {
-    ffi::min_rtt(fd)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn rtt_floor_of(_: std::os::raw::c_int) -> Option<Duration> {
-    None
 }
 
 impl Session {
@@ -556,140 +481,5 @@ impl Session {
         // A new encoder starts with an IDR; counted so the interval restarts from it.
         self.last_keyframe = Some(Instant::now());
         Ok(())
-    }
-
-    fn write(
-        &mut self,
-        lane: &Lane,
-        packet: &mut Packet,
-        index: usize,
-        from: Rational,
-        to: Rational,
-    ) -> Result<(), SessionError> {
-        packet.set_stream(index);
-        packet.rescale_ts(from, to);
-        // Pictures go out AUDIO_PRIMING_US late, so the first one can precede sound captured
-        // just before it: that sound is dropped, and a picture is never held back.
-        if let Some(dts) = packet.dts().or(packet.pts()) {
-            let first = *self.first_ts.get_or_insert(dts);
-            if dts < first && index == self.audio_index {
-                return Ok(());
-            }
-            if index == self.video_index {
-                let dts = video_dts(dts, first, self.last_video_dts);
-                packet.set_dts(Some(dts));
-                packet.set_pts(packet.pts().map(|p| p.max(dts)));
-                self.last_video_dts = Some(dts);
-            }
-        }
-        let size = packet.size() as u64;
-        let began = Instant::now();
-        packet.write(&mut self.output).map_err(ctx("sending"))?;
-        self.tick.blocked += began.elapsed();
-        self.tick.written += size;
-        lock(&lane.counters).bytes.record(Instant::now(), size);
-        Ok(())
-    }
-
-    fn send_video(
-        &mut self,
-        shared: &Shared,
-        lane: &Lane,
-        uplink: Option<&Uplink>,
-        frame: &VideoFrame,
-        drop: bool,
-    ) -> Result<(), SessionError> {
-        let config = &shared.config;
-        let capture = frame.capture_us.unwrap_or_else(unix_micros);
-        if drop {
-            // Queued video only adds delay on a congested link; audio keeps flowing.
-            lane.dropped.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
-        }
-        if shared.video_content() != self.content {
-            // x264 cannot change preset or tune while open; the new encoder's IDR is the
-            // keyframe the switch asked for.
-            self.resize(shared, lane, uplink)?;
-        }
-        let (go, due) = adapt::pace(self.video_due_us, capture, self.rung.fps);
-        self.video_due_us = due;
-        if !go {
-            return Ok(());
-        }
-        // Sound captured with this picture is heard AAC_PRIMING_SAMPLES after its capture time
-        // (the decoder's first output is the encoder's priming), so the picture goes as late.
-        let mut pts = ((capture - self.start_us + AUDIO_PRIMING_US) / 1000).max(0);
-        if let Some(last) = self.last_video_pts {
-            pts = pts.max(last + 1);
-        }
-        self.last_video_pts = Some(pts);
-        let mut av = to_av(frame);
-        let (width, height) = (self.rung.width, self.rung.height);
-        if (frame.width(), frame.height()) != (width, height) {
-            av = self
-                .scaler
-                .run(&av, width, height)
-                .map_err(ctx("scaling"))?;
-        }
-        av.set_pts(Some(pts));
-        let requested = lane.keyframe_requested.swap(false, Ordering::SeqCst);
-        let key = keyframe_due(
-            requested,
-            self.last_keyframe.map(|t| t.elapsed()),
-            shared
-                .video_content()
-                .keyframe_interval(config.keyframe_interval),
-        );
-        av.set_kind(if key {
-            picture::Type::I
-        } else {
-            picture::Type::None
-        });
-        if key {
-            // Counted from the request so a late IDR does not trigger another.
-            self.last_keyframe = Some(Instant::now());
-        }
-        let began = Instant::now();
-        self.video.send_frame(&av).map_err(ctx("encoding video"))?;
-        let mut packet = Packet::empty();
-        while self.video.receive_packet(&mut packet).is_ok() {
-            let encode_ms = began.elapsed().as_secs_f64() * 1000.0;
-            {
-                let mut c = lock(&lane.counters);
-                c.frames += 1;
-                c.fps.record(Instant::now(), 1);
-                c.encode_ms.push(encode_ms);
-                if packet.is_key() {
-                    c.keyframes += 1;
-                }
-            }
-            if let Some(extradata) = self.new_extradata.take() {
-                ffi::attach_new_extradata(&mut packet, &extradata);
-            }
-            let (index, tb) = (self.video_index, self.video_tb);
-            self.write(lane, &mut packet, index, Rational::new(1, 1000), tb)?;
-        }
-        Ok(())
-    }
-
-    /// Writes one AAC packet, rebased from the publisher's audio timeline to this
-    /// connection's; sound from before the connection began is not sent.
-    fn send_audio(&mut self, lane: &Lane, mut packet: Packet) -> Result<(), SessionError> {
-        let Some(pts) = packet.pts().map(|p| p - self.audio_offset) else {
-            return Ok(());
-        };
-        if pts < 0 {
-            return Ok(());
-        }
-        packet.set_pts(Some(pts));
-        packet.set_dts(Some(pts));
-        let (index, tb) = (self.audio_index, self.audio_tb);
-        let from = Rational::new(1, AUDIO_SAMPLE_RATE as i32);
-        self.write(lane, &mut packet, index, from, tb)
-    }
-
-    /// Ends the stream cleanly (best effort: the server may already be gone).
-    fn finish(mut self) {
-        let _ = self.output.write_trailer();
     }
 }

@@ -3,7 +3,7 @@
 use super::{Actor, CHANNEL_CLOSE_TIMEOUT, Channel, Flow};
 use crate::config::EventMode;
 use crate::events::{self, EventChannelError, EventSocket, Frame};
-use crate::session::SessionEvent;
+use crate::report::SessionEvent;
 use quartet_proto::{ClientEvent, ServerEvent};
 use std::time::Duration;
 use tokio::task::JoinError;

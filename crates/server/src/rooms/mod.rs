@@ -3,7 +3,7 @@
 //! Knows nothing of HTTP or media. Every change is written to the [`RoomStore`] before memory
 //! changes, so a change the store refused leaves nothing behind.
 
-use crate::presence::{self, Presence, Sockets, Timeouts};
+use crate::presence::Sockets;
 use crate::store::{Change, RoomStore};
 use quartet_proto::event::CloseReason;
 use quartet_proto::{Code, RoomKind, ServerEvent};
@@ -11,10 +11,12 @@ use std::collections::{BTreeMap, HashMap};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+mod eviction;
 mod feed;
 mod handover;
 mod persist;
 mod room;
+mod sockets;
 #[cfg(test)]
 mod tests;
 
@@ -128,26 +130,6 @@ pub enum Left {
     RoomClosed,
 }
 
-/// A member found not present by a sweep, to be checked against its stream and then evicted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
-    /// The room.
-    pub room_id: String,
-    /// The member.
-    pub user_id: String,
-    serial: u64,
-}
-
-/// An event socket's claim on a membership, returned by [`Registry::attach`].
-#[cfg(test)]
-#[derive(Debug)]
-pub struct Attachment {
-    /// The membership the socket belongs to.
-    pub serial: u64,
-    /// The room's events from now on.
-    pub events: broadcast::Receiver<ServerEvent>,
-}
-
 /// Every room of the server.
 #[derive(Debug, Default)]
 pub struct Registry {
@@ -257,7 +239,11 @@ impl Registry {
             })
     }
 
-    fn room_mut(&mut self, kind: RoomKind, room_id: &str) -> Result<&mut Room, RoomError> {
+    pub(super) fn room_mut(
+        &mut self,
+        kind: RoomKind,
+        room_id: &str,
+    ) -> Result<&mut Room, RoomError> {
         self.rooms
             .get_mut(room_id)
             .filter(|r| r.kind == kind)
@@ -314,7 +300,7 @@ impl Registry {
     }
 
     /// Writes the closing of `room_id`, then closes it.
-    fn close_through(
+    pub(super) fn close_through(
         &mut self,
         room_id: &str,
         reason: CloseReason,
@@ -405,7 +391,7 @@ impl Registry {
     }
 
     /// Takes `user_id` out of room `room_id` (not its creator): writes, then changes memory.
-    fn drop_member(
+    pub(super) fn drop_member(
         &mut self,
         room_id: &str,
         user_id: &str,
@@ -483,72 +469,8 @@ impl Registry {
         Ok(())
     }
 
-    /// Registers an event socket of a member and subscribes it to the room.
-    #[cfg(test)]
-    pub fn attach(
-        &mut self,
-        kind: RoomKind,
-        room_id: &str,
-        user_id: &str,
-    ) -> Result<Attachment, RoomError> {
-        let events = self.subscribe(kind, room_id)?;
-        let serial = self.attach_subscribed(kind, room_id, user_id)?;
-        Ok(Attachment { serial, events })
-    }
-
-    /// The room's events from now on, for a socket of a user that is not (yet) a member.
-    pub fn subscribe(
-        &self,
-        kind: RoomKind,
-        room_id: &str,
-    ) -> Result<broadcast::Receiver<ServerEvent>, RoomError> {
-        Ok(self.room(kind, room_id)?.events.subscribe())
-    }
-
-    /// Receivers of room `room_id`'s events (0 for no such room).
-    pub fn subscribers(&self, room_id: &str) -> usize {
-        self.rooms
-            .get(room_id)
-            .map_or(0, |r| r.events.receiver_count())
-    }
-
-    /// Registers an event socket that already holds a subscription ([`Registry::subscribe`]) as
-    /// one of the member's; returns its membership serial.
-    pub fn attach_subscribed(
-        &mut self,
-        kind: RoomKind,
-        room_id: &str,
-        user_id: &str,
-    ) -> Result<u64, RoomError> {
-        let member = self.room_mut(kind, room_id)?.member_mut(user_id)?;
-        member.sockets.open += 1;
-        member.sockets.closed_since = None;
-        Ok(member.serial)
-    }
-
-    /// An event socket of membership `serial` closed at `now`; returns whether it was the
-    /// member's last, so that its eviction check is due after the grace.
-    pub fn detach(&mut self, room_id: &str, user_id: &str, serial: u64, now: Instant) -> bool {
-        let Some(member) = self.membership_mut(room_id, user_id, serial) else {
-            return false;
-        };
-        member.sockets.open = member.sockets.open.saturating_sub(1);
-        if member.sockets.open == 0 {
-            member.sockets.closed_since = Some(now);
-        }
-        member.sockets.open == 0
-    }
-
-    /// Whether membership `serial` still stands.
-    pub fn is_member(&self, room_id: &str, user_id: &str, serial: u64) -> bool {
-        self.rooms.get(room_id).is_some_and(|r| {
-            r.members
-                .iter()
-                .any(|m| m.profile.user_id == user_id && m.serial == serial)
-        })
-    }
-
-    fn membership(&self, room_id: &str, user_id: &str, serial: u64) -> Option<&Member> {
+    /// Membership `serial` of `user_id` in room `room_id`, if it still stands.
+    pub(super) fn membership(&self, room_id: &str, user_id: &str, serial: u64) -> Option<&Member> {
         self.rooms
             .get(room_id)?
             .members
@@ -556,84 +478,18 @@ impl Registry {
             .find(|m| m.profile.user_id == user_id && m.serial == serial)
     }
 
-    fn membership_mut(&mut self, room_id: &str, user_id: &str, serial: u64) -> Option<&mut Member> {
+    /// [`Registry::membership`], to change.
+    pub(super) fn membership_mut(
+        &mut self,
+        room_id: &str,
+        user_id: &str,
+        serial: u64,
+    ) -> Option<&mut Member> {
         self.rooms
             .get_mut(room_id)?
             .members
             .iter_mut()
             .find(|m| m.profile.user_id == user_id && m.serial == serial)
-    }
-
-    /// Number of event sockets open in every room.
-    pub fn open_sockets(&self) -> usize {
-        self.rooms
-            .values()
-            .flat_map(|r| &r.members)
-            .map(|m| m.sockets.open)
-            .sum()
-    }
-
-    fn all_members(&self) -> impl Iterator<Item = (&Room, &Member)> {
-        self.rooms
-            .values()
-            .flat_map(|r| r.members.iter().map(move |m| (r, m)))
-    }
-
-    /// Members not present at `now`.
-    pub fn candidates(&self, now: Instant, t: Timeouts) -> Vec<Candidate> {
-        self.all_members()
-            .filter(|(_, m)| {
-                presence::presence(m.last_seen, m.sockets, now, t) != Presence::Present
-            })
-            .map(|(r, m)| Candidate {
-                room_id: r.id.clone(),
-                user_id: m.profile.user_id.clone(),
-                serial: m.serial,
-            })
-            .collect()
-    }
-
-    /// The earliest instant after `now` at which a member present now may stop being present.
-    pub fn next_check(&self, now: Instant, t: Timeouts) -> Option<Instant> {
-        self.all_members()
-            .filter_map(|(_, m)| presence::next_check(m.last_seen, m.sockets, now, t))
-            .min()
-    }
-
-    /// Evicts a candidate if, looked at again, it is still not present (a heartbeat may have
-    /// arrived meanwhile): a silent member goes only if its stream does not `keep` it. Returns
-    /// whether it was evicted; a store that refuses the eviction leaves the member for the
-    /// next sweep.
-    pub fn evict(
-        &mut self,
-        c: &Candidate,
-        keep: bool,
-        now: Now,
-        t: Timeouts,
-        store: &dyn RoomStore,
-    ) -> bool {
-        let Some(member) = self.membership(&c.room_id, &c.user_id, c.serial) else {
-            return false;
-        };
-        let why = match presence::presence(member.last_seen, member.sockets, now.at, t) {
-            Presence::Present => return false,
-            Presence::Silent if keep => return false,
-            Presence::Silent => "heartbeat timeout",
-            Presence::SocketLost => "event socket closed",
-        };
-        let Some(room) = self.rooms.get(&c.room_id) else {
-            return false;
-        };
-        let (kind, creator) = (room.kind, room.creator == c.user_id);
-        let done = if creator {
-            self.close_through(&c.room_id, CloseReason::CreatorTimedOut, now, store)
-        } else {
-            self.drop_member(&c.room_id, &c.user_id, now, store)
-        };
-        if done.is_ok() {
-            tracing::info!(%kind, room = %c.room_id, user = %c.user_id, why, "member evicted");
-        }
-        done.is_ok()
     }
 
     /// Closes every room for `reason` (in memory only: for a server that keeps nothing).
@@ -643,14 +499,5 @@ impl Registry {
             self.close(id, reason, unix_secs);
         }
         ids.len()
-    }
-
-    /// Ends every event socket without closing any room (their channels close, so each socket
-    /// ends with a plain close frame and no `roomClosed`): for a server whose rooms outlive it.
-    pub fn release_sockets(&mut self) -> usize {
-        for room in self.rooms.values_mut() {
-            room.events = broadcast::channel(EVENT_BUFFER).0;
-        }
-        self.rooms.len()
     }
 }

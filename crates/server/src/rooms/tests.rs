@@ -1,4 +1,5 @@
 use super::*;
+use crate::presence::Timeouts;
 use crate::store::{NoStore, RedbStore, StoreContents, StoreError};
 use std::time::Duration;
 

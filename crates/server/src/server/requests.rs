@@ -1,0 +1,269 @@
+//! What each room API request does, once its fields are read and its caller admitted.
+
+use quartet_proto::event::TextHead;
+use quartet_proto::{
+    AddPusher, CreateRoom, CreatedRoom, EXT_HAND_OVER, Endpoint, Fields, GetImLoginInfo,
+    GetPushUrl, GetPushers, GetRoomList, LoginInfo, MAX_ROOM_LIST_CNT, MergeStream, PushUrl,
+    Pusher, PusherHeartbeat, Pushers, Reply, RoomInfo, RoomKind, RoomList, SendRoomTextMsg,
+    ServerEvent, TOKEN_HEADER,
+};
+use tokio::time::Instant;
+
+use super::{MAX_TEXT_BYTES, Refusal, RoomView, Server, lock, millis, unix_now};
+use crate::rooms::{NewRoom, Profile, RoomChange};
+
+impl Server {
+    /// Answers one call to `endpoint` of `kind`; `token` is the caller's `userSig`, if any.
+    pub(crate) fn handle(
+        &self,
+        kind: RoomKind,
+        endpoint: Endpoint,
+        fields: &Fields,
+        token: Option<&str>,
+    ) -> Reply {
+        let answer = match endpoint {
+            Endpoint::GetImLoginInfo => self.accept(fields, token).map(|r| self.login(r)),
+            Endpoint::GetPushUrl => self.accept(fields, token).map(|r| self.push_url(r)),
+            Endpoint::CreateRoom => self
+                .accept(fields, token)
+                .and_then(|r| self.create_room(kind, r)),
+            Endpoint::DestroyRoom => self
+                .accept(fields, token)
+                .and_then(|r| self.destroy_room(kind, r)),
+            Endpoint::AddPusher => self
+                .accept(fields, token)
+                .and_then(|r| self.add_pusher(kind, r)),
+            Endpoint::DeletePusher => self
+                .accept(fields, token)
+                .and_then(|r| self.delete_pusher(kind, r)),
+            Endpoint::GetPushers => self
+                .accept(fields, token)
+                .and_then(|r| self.get_pushers(kind, r)),
+            Endpoint::PusherHeartbeat => self
+                .accept(fields, token)
+                .and_then(|r| self.heartbeat(kind, r)),
+            Endpoint::GetRoomList => self
+                .accept(fields, token)
+                .map(|r| self.get_room_list(kind, r)),
+            Endpoint::MergeStream => self
+                .accept::<MergeStream>(fields, token)
+                .and(Err(Refusal::MergeNotSupported)),
+            Endpoint::SendRoomTextMsg => self
+                .accept(fields, token)
+                .and_then(|r| self.send_text(kind, r)),
+            Endpoint::HandOverRoom => self
+                .accept(fields, token)
+                .and_then(|r| self.hand_over_room(kind, r)),
+        };
+        answer.unwrap_or_else(|refusal| {
+            tracing::debug!(%kind, %endpoint, code = refusal.code().as_i64(), %refusal, "request refused");
+            refusal.into_reply()
+        })
+    }
+
+    fn url_expiry(&self) -> u64 {
+        unix_now()
+            .saturating_add(self.inner.config.url_valid)
+            .as_secs()
+    }
+
+    /// A play URL: signed under the play key, so it can never publish.
+    fn play_url(&self, user_id: &str, expiry: u64) -> String {
+        self.inner
+            .signer
+            .play_url(self.inner.config.play_base(), user_id, expiry)
+    }
+
+    fn mixed_play_url(&self, creator: &str, expiry: u64) -> String {
+        let Some(base) = &self.inner.config.flv_base else {
+            return self.play_url(creator, expiry);
+        };
+        let stream = self.inner.signer.stream_id(creator);
+        let signed = self.inner.signer.signed_play_stream(&stream, expiry);
+        let query = signed.split_once('?').map_or("", |(_, q)| q);
+        format!("{}/{stream}.flv?{query}", base.trim_end_matches('/'))
+    }
+
+    fn pushers(&self, members: &[Profile], expiry: u64) -> Vec<Pusher> {
+        members
+            .iter()
+            .map(|m| Pusher {
+                user_id: m.user_id.clone(),
+                user_name: m.user_name.clone(),
+                user_avatar: m.user_avatar.clone(),
+                accelerate_url: self.play_url(&m.user_id, expiry),
+                small_accelerate_url: self.inner.config.small_streams.then(|| {
+                    self.inner.signer.small_play_url(
+                        self.inner.config.play_base(),
+                        &m.user_id,
+                        expiry,
+                    )
+                }),
+                sharing_screen: m.sharing_screen,
+            })
+            .collect()
+    }
+
+    fn login(&self, _request: GetImLoginInfo) -> Reply {
+        let now = unix_now();
+        let user_id = self.inner.ids.user_id(self.id_millis());
+        let expiry = now.saturating_add(self.inner.config.token_valid).as_secs();
+        // With IM, the IM sig is the token too: clients hold one credential, as in v1.
+        let im = self.im_login(&user_id, expiry);
+        let user_sig = im
+            .user_sig
+            .unwrap_or_else(|| self.inner.tokens.issue(&user_id, expiry));
+        tracing::debug!(user = %user_id, "user logged in");
+        Reply::ok(&LoginInfo {
+            user_id,
+            sdk_app_id: im.sdk_app_id,
+            acc_type: im.acc_type,
+            user_sig,
+            token_header: Some(TOKEN_HEADER.to_owned()),
+            extensions: self
+                .inner
+                .config
+                .hand_over
+                .then(|| EXT_HAND_OVER.to_owned())
+                .into_iter()
+                .collect(),
+        })
+    }
+
+    fn push_url(&self, request: GetPushUrl) -> Reply {
+        let (base, expiry) = (&self.inner.config.rtmp_base, self.url_expiry());
+        let signer = &self.inner.signer;
+        Reply::ok(&PushUrl {
+            push_url: signer.url(base, &request.user_id, expiry),
+            small_push_url: self
+                .inner
+                .config
+                .small_streams
+                .then(|| signer.small_url(base, &request.user_id, expiry)),
+        })
+    }
+
+    fn create_room(&self, kind: RoomKind, r: CreateRoom) -> Result<Reply, Refusal> {
+        let room_id = self.inner.ids.room_id(self.id_millis());
+        let creator = Profile {
+            user_id: r.user_id,
+            user_name: r.user_name,
+            user_avatar: r.user_avatar,
+            push_url: r.push_url,
+            sharing_screen: false,
+        };
+        let room = NewRoom {
+            kind,
+            id: room_id.clone(),
+            name: r.room_name,
+            capacity: self.inner.config.capacity.get(kind),
+        };
+        let now = self.now();
+        let mut registry = self.registry();
+        Self::check_rooms_held(&registry, &creator.user_id)?;
+        lock(&self.inner.creations).admit(&creator.user_id, now.at)?;
+        registry.create(
+            room,
+            creator,
+            self.inner.config.max_rooms,
+            now,
+            self.store(),
+        )?;
+        Ok(Reply::ok(&CreatedRoom { room_id }))
+    }
+
+    fn add_pusher(&self, kind: RoomKind, r: AddPusher) -> Result<Reply, Refusal> {
+        let profile = Profile {
+            user_id: r.user_id,
+            user_name: r.user_name,
+            user_avatar: r.user_avatar,
+            push_url: r.push_url,
+            sharing_screen: r.sharing_screen,
+        };
+        let mut registry = self.registry();
+        if registry.member(kind, &r.room_id, &profile.user_id).is_err() {
+            Self::check_rooms_held(&registry, &profile.user_id)?;
+        }
+        registry.add(kind, &r.room_id, profile, self.now(), self.store())?;
+        Ok(Reply::ok_empty())
+    }
+
+    fn get_pushers(&self, kind: RoomKind, r: GetPushers) -> Result<Reply, Refusal> {
+        let view = RoomView::from(self.registry().room(kind, &r.room_id)?);
+        let expiry = self.url_expiry();
+        Ok(Reply::ok(&Pushers {
+            pushers: self.pushers(&view.members, expiry),
+            mixed_play_url: Some(self.mixed_play_url(&view.creator, expiry)),
+            room_id: Some(view.id),
+            room_name: Some(view.name),
+            room_creator: Some(view.creator),
+        }))
+    }
+
+    fn heartbeat(
+        &self,
+        kind: RoomKind,
+        PusherHeartbeat(r): PusherHeartbeat,
+    ) -> Result<Reply, Refusal> {
+        self.registry()
+            .heartbeat(kind, &r.room_id, &r.user_id, Instant::now())
+            .map_err(|e| e.for_membership(&r.user_id))?;
+        Ok(Reply::ok_empty())
+    }
+
+    fn get_room_list(&self, kind: RoomKind, r: GetRoomList) -> Reply {
+        let (views, total) = {
+            let registry = self.registry();
+            let views: Vec<RoomView> = registry
+                .list(kind, r.index, r.cnt.min(MAX_ROOM_LIST_CNT))
+                .into_iter()
+                .map(RoomView::from)
+                .collect();
+            (views, registry.count(kind))
+        };
+        let expiry = self.url_expiry();
+        let rooms = views
+            .into_iter()
+            .map(|v| RoomInfo {
+                mixed_play_url: self.mixed_play_url(&v.creator, expiry),
+                pushers: self.pushers(&v.members, expiry),
+                max_members: Some(v.capacity),
+                room_id: v.id,
+                room_name: v.name,
+                room_creator: v.creator,
+            })
+            .collect();
+        Reply::ok(&RoomList {
+            rooms,
+            total: Some(total),
+        })
+    }
+
+    fn send_text(&self, kind: RoomKind, r: SendRoomTextMsg) -> Result<Reply, Refusal> {
+        if r.msg.len() > MAX_TEXT_BYTES {
+            return Err(Refusal::TextTooLong { len: r.msg.len() });
+        }
+        let registry = self.registry();
+        let sender = registry.member(kind, &r.room_id, &r.user_id)?;
+        // The stored profile, never the request's nickName/headPic: one member could show
+        // another's name.
+        let head = TextHead {
+            nick_name: sender.user_name.clone(),
+            head_pic: sender.user_avatar.clone(),
+        };
+        let event = ServerEvent::Text {
+            data: head.clone(),
+            user_id: r.user_id.clone(),
+            text: r.msg.clone(),
+            time: millis(unix_now()),
+        };
+        registry.broadcast(kind, &r.room_id, event)?;
+        registry.feed().tell(RoomChange::Text {
+            room_id: r.room_id,
+            user_id: r.user_id,
+            head,
+            text: r.msg,
+        });
+        Ok(Reply::ok_empty())
+    }
+}
