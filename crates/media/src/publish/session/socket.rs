@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::ffi::{self, InterruptibleOutput};
+#[cfg(target_os = "linux")]
+use crate::ffi;
+use crate::ffi::InterruptibleOutput;
 
 #[cfg(target_os = "linux")]
 pub(super) fn socket_of(output: &InterruptibleOutput) -> Option<std::os::raw::c_int> {
