@@ -14,6 +14,8 @@ use tokio::sync::{Mutex, mpsc};
 mod request;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod typescript;
 mod wire;
 
 pub use request::*;

@@ -2,7 +2,21 @@
 
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import type { CallEvent, CallInfo, Stats } from "./generated/call-wire";
 import { isKey, t } from "./i18n";
+
+// What the page hears of a call, generated from the Rust types the app sends.
+export type {
+  CallEvent,
+  CallInfo,
+  Link,
+  Member,
+  PublisherStats,
+  Quality,
+  RemoteStats,
+  Stats,
+  TileState,
+} from "./generated/call-wire";
 
 export interface AppError {
   kind: string;
@@ -147,16 +161,6 @@ export interface AudioProcessing {
   gainControl: boolean;
 }
 
-export interface Member {
-  userId: string;
-  userName: string;
-  isCreator: boolean;
-  isSelf: boolean;
-  tile: number | null;
-  /** Their stream shows a shared screen (servers without the extension never say so). */
-  sharingScreen?: boolean;
-}
-
 /** A device in use that went away; the call went on with the system default. */
 export interface DeviceFellBack {
   kind: "camera" | "microphone" | "speaker";
@@ -167,92 +171,6 @@ export interface DeviceFellBack {
 export type InviteEvent =
   | { type: "room"; server: string; roomId: string; kind: RoomKind | null }
   | { type: "refused"; reason: string };
-
-export interface CallInfo {
-  roomId: string;
-  userId: string;
-  members: Member[];
-  micMuted: boolean;
-  cameraEnabled: boolean;
-  /** We have a camera (or another picture source) to send from. */
-  hasCamera?: boolean;
-}
-
-export interface Link {
-  kind: "room" | "publisher" | "player";
-  userId: string | null;
-}
-
-export type CallEvent =
-  | { type: "joined"; roomId: string; userId: string; members: Member[] }
-  | { type: "memberJoined"; member: Member }
-  | { type: "memberLeft"; member: Member; freedTile: number | null }
-  | { type: "memberPromoted"; member: Member }
-  | { type: "becameHost" }
-  | { type: "memberUpdated"; member: Member }
-  | { type: "text"; userId: string; nickName: string; text: string; time: number }
-  | { type: "roomClosed"; reason: string }
-  | { type: "reconnecting"; link: Link }
-  | { type: "reconnected"; link: Link }
-  | { type: "deviceError"; device: "camera" | "microphone" | "speaker"; message: string }
-  | { type: "uplinkLimited"; width: number; height: number; fps: number; videoKbps: number }
-  | { type: "publisherState"; state: "connecting" | "live" | "disconnected" | "stopped" }
-  | {
-      type: "playerState";
-      userId: string;
-      state: "connecting" | "playing" | "firstFrame" | "disconnected" | "failed" | "stopped";
-    };
-
-export interface RemoteStats {
-  userId: string;
-  tile: number;
-  connected: boolean;
-  fps: number;
-  kbps: number;
-  latencyMsP50: number | null;
-  latencyMsP95: number | null;
-  audioLevel: number;
-  framesDecoded: number;
-  videoOff: boolean;
-  /** Connection quality of the tile, steadied by the app (see quartet_call::quality). */
-  quality: Quality;
-  /** Which of the member's streams the tile plays. */
-  stream: "main" | "small";
-  /** What the tile shows (quartet_call::TileState). */
-  state?: TileState;
-}
-
-/** What a tile shows, as quartet_call::tile_state decides it. */
-export type TileState =
-  | "connecting"
-  | "waitingForStream"
-  | "live"
-  | "cameraOff"
-  | "stalled"
-  | "reconnecting"
-  | "gone";
-
-export type Quality = "good" | "poor" | "bad";
-
-export interface Stats {
-  publisher: {
-    connected: boolean;
-    fps: number;
-    kbps: number;
-    droppedFrames: number;
-    micLevel: number;
-    width: number;
-    height: number;
-    targetKbps: number;
-    uplinkLimited: boolean;
-  } | null;
-  remotes: RemoteStats[];
-  listed: number;
-  /** What our own tile shows. */
-  ownState?: TileState;
-  /** We have a camera (or another picture source) to send from. */
-  hasCamera?: boolean;
-}
 
 export interface ApiCallEntry {
   atMs: number;

@@ -23,7 +23,14 @@
 //!   good / poor / bad; [`tile_state`] says what each tile honestly shows (live, waiting for
 //!   a stream, stalled, reconnecting, camera off), ours included.
 //!
-//! Nothing here knows about a UI: the desktop app and the bots are thin adapters over it.
+//! Nothing here knows about a UI: the desktop app and the bots are thin adapters over it, and
+//! the app's one door to media and the room: the few media and room types it names are
+//! re-exported here.
+//!
+//! Inside, `call.rs` starts a call; `call/handle.rs` is what callers hold; `call/actor.rs` and
+//! its `media.rs` and `room.rs` are the one task that owns the call. The actor drives the
+//! publisher and the players through the small traits of `media_port.rs`: FFmpeg's in a call,
+//! fakes in `call/tests.rs`, where the actor's rules are tested against a real room server.
 
 mod call;
 pub mod config;

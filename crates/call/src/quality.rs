@@ -56,6 +56,9 @@ pub enum Quality {
 }
 
 impl Quality {
+    /// Every quality, best first (for the page's list of names).
+    pub const ALL: [Quality; 3] = [Quality::Good, Quality::Poor, Quality::Bad];
+
     /// The lower-case name the app's page uses (`good`, `poor`, `bad`).
     pub fn as_str(self) -> &'static str {
         match self {

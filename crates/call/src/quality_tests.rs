@@ -218,3 +218,16 @@ fn the_tracker_keeps_a_meter_per_played_member() {
     assert!(!q.contains_key("a"));
     assert_eq!(Quality::Poor.as_str(), "poor");
 }
+
+#[test]
+fn all_names_every_quality_once_in_order() {
+    // The match is exhaustive: a new quality fails to compile here until ALL lists it.
+    let position = |q: Quality| match q {
+        Quality::Good => 0,
+        Quality::Poor => 1,
+        Quality::Bad => 2,
+    };
+    for (i, quality) in Quality::ALL.into_iter().enumerate() {
+        assert_eq!(position(quality), i, "{quality:?}");
+    }
+}

@@ -45,6 +45,17 @@ pub enum TileState {
 }
 
 impl TileState {
+    /// Every state, in the order declared (for the page's list of names).
+    pub const ALL: [TileState; 7] = [
+        TileState::Connecting,
+        TileState::WaitingForStream,
+        TileState::Live,
+        TileState::CameraOff,
+        TileState::Stalled,
+        TileState::Reconnecting,
+        TileState::Gone,
+    ];
+
     /// The camel-case name the app and the page use (`waitingForStream`, `cameraOff`, …).
     pub fn as_str(self) -> &'static str {
         match self {

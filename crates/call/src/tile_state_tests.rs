@@ -241,3 +241,20 @@ fn states_have_stable_names() {
         ]
     );
 }
+
+#[test]
+fn all_names_every_state_once_in_order() {
+    // The match is exhaustive: a new state fails to compile here until ALL lists it.
+    let position = |s: TileState| match s {
+        TileState::Connecting => 0,
+        TileState::WaitingForStream => 1,
+        TileState::Live => 2,
+        TileState::CameraOff => 3,
+        TileState::Stalled => 4,
+        TileState::Reconnecting => 5,
+        TileState::Gone => 6,
+    };
+    for (i, state) in TileState::ALL.into_iter().enumerate() {
+        assert_eq!(position(state), i, "{state:?}");
+    }
+}

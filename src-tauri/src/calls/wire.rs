@@ -7,10 +7,14 @@ use quartet_call::{
     QualityTracker,
 };
 use serde::Serialize;
+#[cfg(test)]
+use ts_rs::TS;
 
 /// A member as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, ts(rename = "Member"))]
 pub struct MemberDto {
     /// The member's userID.
     pub user_id: String,
@@ -44,9 +48,12 @@ impl From<&Participant> for MemberDto {
 
 /// A connection that can drop and come back: `room`, `publisher` or a member's `player`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, ts(rename = "Link"))]
 pub struct LinkDto {
     /// `room`, `publisher` or `player`.
+    #[cfg_attr(test, ts(type = "\"room\" | \"publisher\" | \"player\""))]
     pub kind: &'static str,
     /// Whose player.
     pub user_id: Option<String>,
@@ -73,7 +80,9 @@ impl From<Link> for LinkDto {
 
 /// A call event as the page gets it (`type` tells which).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(tag = "type", rename_all = "camelCase")]
+#[cfg_attr(test, ts(rename = "CallEvent"))]
 pub enum EventDto {
     /// We are in the room.
     #[serde(rename_all = "camelCase")]
@@ -140,6 +149,7 @@ pub enum EventDto {
     /// A device is missing or failed; the call goes on without it.
     DeviceError {
         /// `camera`, `microphone` or `speaker`.
+        #[cfg_attr(test, ts(type = "\"camera\" | \"microphone\" | \"speaker\""))]
         device: &'static str,
         /// The system's words.
         message: String,
@@ -159,6 +169,7 @@ pub enum EventDto {
     /// Our stream's state.
     PublisherState {
         /// `connecting`, `live`, `disconnected` or `stopped`.
+        #[cfg_attr(test, ts(type = "\"connecting\" | \"live\" | \"disconnected\" | \"stopped\""))]
         state: &'static str,
     },
     /// A member's stream state.
@@ -167,6 +178,9 @@ pub enum EventDto {
         /// Whose.
         user_id: String,
         /// `connecting`, `playing`, `firstFrame`, `disconnected`, `failed` or `stopped`.
+        #[cfg_attr(test, ts(
+            type = "\"connecting\" | \"playing\" | \"firstFrame\" | \"disconnected\" | \"failed\" | \"stopped\""
+        ))]
         state: &'static str,
     },
 }
@@ -258,7 +272,9 @@ impl From<CallEvent> for EventDto {
 
 /// The call as it is when the page starts showing it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, ts(rename = "CallInfo"))]
 pub struct CallInfo {
     /// The room.
     pub room_id: String,
@@ -290,7 +306,9 @@ impl CallInfo {
 
 /// Our stream's figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, ts(rename = "PublisherStats"))]
 pub struct PublisherStatsDto {
     /// Connected to the RTMP server.
     pub connected: bool,
@@ -314,7 +332,9 @@ pub struct PublisherStatsDto {
 
 /// One remote tile's figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, ts(rename = "RemoteStats"))]
 pub struct RemoteStatsDto {
     /// Whose.
     pub user_id: String,
@@ -337,17 +357,22 @@ pub struct RemoteStatsDto {
     /// Their latest picture is a "camera off" frame.
     pub video_off: bool,
     /// Connection quality of the tile: `good`, `poor` or `bad` (`quartet_call::quality`).
+    #[cfg_attr(test, ts(type = "Quality"))]
     pub quality: &'static str,
     /// Which of the member's streams the tile plays: `main` or `small`.
+    #[cfg_attr(test, ts(type = "\"main\" | \"small\""))]
     pub stream: &'static str,
     /// What the tile shows (`quartet_call::TileState`): `connecting`, `waitingForStream`,
     /// `live`, `cameraOff`, `stalled`, `reconnecting` or `gone`.
+    #[cfg_attr(test, ts(type = "TileState"))]
     pub state: &'static str,
 }
 
 /// The call's figures for the stats overlay and the speaking highlight.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, ts(rename = "Stats"))]
 pub struct StatsDto {
     /// Our stream.
     pub publisher: Option<PublisherStatsDto>,
@@ -356,6 +381,7 @@ pub struct StatsDto {
     /// Members listed but not played.
     pub listed: usize,
     /// What our own tile shows, named as a remote tile's `state`.
+    #[cfg_attr(test, ts(type = "TileState"))]
     pub own_state: &'static str,
     /// We have a camera (or another picture source) to send from.
     pub has_camera: bool,
