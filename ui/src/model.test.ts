@@ -25,6 +25,7 @@ const m = (userId: string, tile: number | null, isSelf = false): Member => ({
   isCreator: false,
   isSelf,
   tile,
+  sharingScreen: false,
 });
 
 describe("grid model", () => {

@@ -39,7 +39,17 @@ export const byTestId = (id: string) =>
 export const SOLO_CALL: CallInfo = {
   roomId: "room_9",
   userId: "me",
-  members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
+  members: [
+    {
+      userId: "me",
+      userName: "Ann",
+      isCreator: true,
+      isSelf: true,
+      tile: null,
+      sharingScreen: false,
+    },
+  ],
   micMuted: false,
   cameraEnabled: true,
+  hasCamera: true,
 };

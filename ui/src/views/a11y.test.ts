@@ -47,7 +47,14 @@ const DIAGNOSTICS = {
   ],
 };
 
-const BEN = { userId: "u2", userName: "Ben", isCreator: false, isSelf: false, tile: 0 };
+const BEN = {
+  userId: "u2",
+  userName: "Ben",
+  isCreator: false,
+  isSelf: false,
+  tile: 0,
+  sharingScreen: false,
+};
 
 /** A call with Ben in it, on the app's page. */
 async function callWithBen(): Promise<void> {
@@ -107,7 +114,14 @@ describe("every view, to a screen reader", () => {
     app.showCall(room, SOLO_CALL, bus);
     bus.push({
       type: "memberJoined",
-      member: { userId: "u2", userName: "Ben", isCreator: false, isSelf: false, tile: 0 },
+      member: {
+        userId: "u2",
+        userName: "Ben",
+        isCreator: false,
+        isSelf: false,
+        tile: 0,
+        sharingScreen: false,
+      },
     });
     byTestId("toggle-chat")!.click();
     expect(await violations(document.body)).toEqual([]);

@@ -81,11 +81,26 @@ describe("leaving a call", () => {
     roomId: "room_9",
     userId: "me",
     members: [
-      { userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null },
-      { userId: "u2", userName: "Ben", isCreator: false, isSelf: false, tile: 0 },
+      {
+        userId: "me",
+        userName: "Ann",
+        isCreator: true,
+        isSelf: true,
+        tile: null,
+        sharingScreen: false,
+      },
+      {
+        userId: "u2",
+        userName: "Ben",
+        isCreator: false,
+        isSelf: false,
+        tile: 0,
+        sharingScreen: false,
+      },
     ],
     micMuted: false,
     cameraEnabled: true,
+    hasCamera: true,
   };
 
   async function inCall(options: LeaveOptions) {

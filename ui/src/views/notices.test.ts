@@ -24,7 +24,14 @@ function backend(
 const flush = () => new Promise((r) => setTimeout(r, 0));
 const info = SOLO_CALL;
 const room = { target: { kind: "create" as const, roomName: "Standup" }, label: "Standup" };
-const ben = { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 0 };
+const ben = {
+  userId: "u2",
+  userName: "Ben Lee",
+  isCreator: false,
+  isSelf: false,
+  tile: 0,
+  sharingScreen: false,
+};
 const lane = () => byTestId("notices")!;
 const laneTexts = () => [...lane().querySelectorAll(".toast")].map((n) => n.textContent);
 const topTexts = () => [...document.querySelectorAll(".toasts .toast")].map((n) => n.textContent);

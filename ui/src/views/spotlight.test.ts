@@ -6,8 +6,22 @@ import { byTestId, makeApp, SOLO_CALL } from "../test-support";
 import { renderCall } from "./call";
 
 const room = { target: { kind: "create" as const, roomName: "Review" }, label: "Review" };
-const ben = { userId: "u2", userName: "Ben", isCreator: false, isSelf: false, tile: 0 };
-const cho = { userId: "u3", userName: "Cho", isCreator: false, isSelf: false, tile: 1 };
+const ben = {
+  userId: "u2",
+  userName: "Ben",
+  isCreator: false,
+  isSelf: false,
+  tile: 0,
+  sharingScreen: false,
+};
+const cho = {
+  userId: "u3",
+  userName: "Cho",
+  isCreator: false,
+  isSelf: false,
+  tile: 1,
+  sharingScreen: false,
+};
 
 beforeEach(() => setLocale("en"));
 afterEach(() => clearMocks());

@@ -8,13 +8,29 @@ import { byTestId, makeApp } from "../test-support";
 import { renderCall } from "./call";
 
 const room = { target: { kind: "create" as const, roomName: "Standup" }, label: "Standup" };
-const ben = { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 0 };
+const ben = {
+  userId: "u2",
+  userName: "Ben Lee",
+  isCreator: false,
+  isSelf: false,
+  tile: 0,
+  sharingScreen: false,
+};
 
 function info(over: Partial<CallInfo> = {}): CallInfo {
   return {
     roomId: "room_9",
     userId: "me",
-    members: [{ userId: "me", userName: "Ann", isCreator: true, isSelf: true, tile: null }],
+    members: [
+      {
+        userId: "me",
+        userName: "Ann",
+        isCreator: true,
+        isSelf: true,
+        tile: null,
+        sharingScreen: false,
+      },
+    ],
     micMuted: false,
     cameraEnabled: true,
     hasCamera: true,

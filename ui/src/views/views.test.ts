@@ -460,7 +460,14 @@ describe("call", () => {
 
     bus.push({
       type: "memberJoined",
-      member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 1 },
+      member: {
+        userId: "u2",
+        userName: "Ben Lee",
+        isCreator: false,
+        isSelf: false,
+        tile: 1,
+        sharingScreen: false,
+      },
     });
     await flush();
     const tile2 = byTestId("tile-2")!;
@@ -502,7 +509,14 @@ describe("call", () => {
 
     bus.push({
       type: "memberLeft",
-      member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: null },
+      member: {
+        userId: "u2",
+        userName: "Ben Lee",
+        isCreator: false,
+        isSelf: false,
+        tile: null,
+        sharingScreen: false,
+      },
       freedTile: 1,
     });
     await flush();
@@ -533,7 +547,14 @@ describe("call", () => {
     document.body.appendChild(view.element);
     bus.push({
       type: "memberJoined",
-      member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 0 },
+      member: {
+        userId: "u2",
+        userName: "Ben Lee",
+        isCreator: false,
+        isSelf: false,
+        tile: 0,
+        sharingScreen: false,
+      },
     });
     const opens = () => calls.filter((c) => c.cmd === "video_open" && c.args.source === "tile:0");
     await vi.waitFor(() => expect(opens()).toHaveLength(1));
@@ -602,7 +623,14 @@ describe("call", () => {
     ).toBe(true);
     bus.push({
       type: "memberJoined",
-      member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: 1 },
+      member: {
+        userId: "u2",
+        userName: "Ben Lee",
+        isCreator: false,
+        isSelf: false,
+        tile: 1,
+        sharingScreen: false,
+      },
     });
     const mark = () =>
       byTestId("tile-2")!.querySelector<HTMLElement>("[data-testid=tile-quality]")!;
@@ -629,7 +657,14 @@ describe("call", () => {
 
     bus.push({
       type: "memberLeft",
-      member: { userId: "u2", userName: "Ben Lee", isCreator: false, isSelf: false, tile: null },
+      member: {
+        userId: "u2",
+        userName: "Ben Lee",
+        isCreator: false,
+        isSelf: false,
+        tile: null,
+        sharingScreen: false,
+      },
       freedTile: 1,
     });
     await vi.waitFor(() => expect(mark().hidden).toBe(true));

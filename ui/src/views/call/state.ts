@@ -46,7 +46,7 @@ export function newCallState(info: CallInfo): CallState {
     members: info.members,
     micMuted: info.micMuted,
     cameraEnabled: info.cameraEnabled,
-    hasCamera: info.hasCamera ?? true,
+    hasCamera: info.hasCamera,
     ownReported: null,
     encoding: "i420",
     spotlight: NO_SPOTLIGHT,
