@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::lobby::{DEFAULT_AVATAR, DEFAULT_CREATE_KIND, parse_server_url, room_kind};
 use quartet_call::{
     Call, CallConfig, CallEvent, CallHandle, JoinTarget, LeaveMode, LeaveOptions, QualityTracker,
-    SessionConfig,
+    SessionConfig, Tile,
 };
 use quartet_proto::RoomKind;
 use tokio::sync::{Mutex, mpsc};
@@ -73,6 +73,14 @@ impl CallService {
             Some(a) => Ok(a.call.clone()),
             None => Err(AppError::NoCall),
         }
+    }
+
+    /// Remote tile `slot` of the current call; an empty tile is bad input.
+    pub async fn tile(&self, slot: usize) -> Result<Tile, AppError> {
+        self.current()
+            .await?
+            .tile(slot)
+            .ok_or_else(|| AppError::InvalidInput(format!("tile {slot} is empty")))
     }
 
     /// The current call's figures, each tile with its connection quality.

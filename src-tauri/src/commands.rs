@@ -390,16 +390,7 @@ pub async fn export_diagnostics(
 /// Saves the four-up grid as a PNG; returns its path.
 #[tauri::command]
 pub async fn snapshot_grid(app: AppHandle, state: State<'_, AppState>) -> Result<String> {
-    let call = state.call.current().await?;
-    let dir = snapshot_dir(&app)?;
-    tokio::task::spawn_blocking(move || {
-        let (w, h) = snapshot::GRID_SNAPSHOT_SIZE;
-        let image = call.snapshot_grid(w, h);
-        let name = snapshot::file_name("grid", unix_micros() / 1000);
-        snapshot::save(&image, &dir, &name).map(|p| p.display().to_string())
-    })
-    .await
-    .map_err(|e| AppError::Io(e.to_string()))?
+    snapshot::save_grid(state.call.current().await?, snapshot_dir(&app)?).await
 }
 
 /// Saves one tile's latest picture as a PNG (`tile` absent: our own); returns its path.
@@ -409,25 +400,17 @@ pub async fn snapshot_tile(
     state: State<'_, AppState>,
     tile: Option<usize>,
 ) -> Result<String> {
-    let call = state.call.current().await?;
     let (frame, what) = match tile {
-        None => (call.preview().borrow().clone(), "self".to_owned()),
+        None => (
+            state.call.current().await?.preview().borrow().clone(),
+            "self".to_owned(),
+        ),
         Some(slot) => {
-            let t = call.tile(slot).ok_or_else(|| empty_tile(slot))?;
+            let t = state.call.tile(slot).await?;
             (t.snapshot_frame().await, t.member.user_name)
         }
     };
-    let frame =
-        frame.ok_or_else(|| AppError::InvalidInput("this tile has no picture yet".into()))?;
-    let dir = snapshot_dir(&app)?;
-    tokio::task::spawn_blocking(move || {
-        // Others see us unmirrored, and so does the snapshot.
-        let image = snapshot::frame_to_rgba(&frame, false);
-        let name = snapshot::file_name(&what, unix_micros() / 1000);
-        snapshot::save(&image, &dir, &name).map(|p| p.display().to_string())
-    })
-    .await
-    .map_err(|e| AppError::Io(e.to_string()))?
+    snapshot::save_frame(frame, what, snapshot_dir(&app)?).await
 }
 
 /// Where a feed's pictures come from: `preview`, `self`, or `tile:N` for remote tile N.
@@ -471,14 +454,7 @@ pub async fn video_open(
     let input = match source.parse()? {
         FeedSource::Preview => FeedInput::Frames(state.preview.frames()),
         FeedSource::Own => FeedInput::Frames(state.call.current().await?.preview()),
-        FeedSource::Tile(slot) => {
-            let call = state.call.current().await?;
-            let tile = call.tile(slot).ok_or_else(|| empty_tile(slot))?;
-            match encoding {
-                Encoding::H264 => FeedInput::Packets(tile.packets()),
-                Encoding::I420 => FeedInput::Frames(tile.frames()),
-            }
-        }
+        FeedSource::Tile(slot) => FeedInput::of_tile(&state.call.tile(slot).await?, encoding),
     };
     state.video.open(&feed, input, channel);
     Ok(())
@@ -495,14 +471,11 @@ pub async fn tile_resize(
 ) -> Result<()> {
     let media = MediaSettings::default();
     let (width, height) = fit_tile(width, height, media.width, media.height);
+    // A tile emptied while the page was resizing it has nothing to resize.
     if let Some(t) = state.call.current().await?.tile(tile) {
         t.set_size(width, height);
     }
     Ok(())
-}
-
-fn empty_tile(slot: usize) -> AppError {
-    AppError::InvalidInput(format!("tile {slot} is empty"))
 }
 
 /// A tile size no larger than what is sent (`max_w`×`max_h`), even, and at least 16×16.

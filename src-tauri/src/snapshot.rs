@@ -2,9 +2,10 @@
 
 use crate::error::AppError;
 use image::{Rgba, RgbaImage};
-use quartet_call::VideoFrame;
 use quartet_call::grid::yuv_to_rgb;
+use quartet_call::{CallHandle, VideoFrame, unix_micros};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Size of a grid snapshot: four 640×360 tiles.
 pub const GRID_SNAPSHOT_SIZE: (u32, u32) = (1280, 720);
@@ -24,6 +25,36 @@ pub fn frame_to_rgba(frame: &VideoFrame, mirrored: bool) -> RgbaImage {
         );
         Rgba([cr, cg, cb, 255])
     })
+}
+
+/// Saves the whole grid, laid out as on screen, under `dir`; returns the file's path.
+pub async fn save_grid(call: CallHandle, dir: PathBuf) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let (w, h) = GRID_SNAPSHOT_SIZE;
+        let image = call.snapshot_grid(w, h);
+        let name = file_name("grid", unix_micros() / 1000);
+        save(&image, &dir, &name).map(|p| p.display().to_string())
+    })
+    .await
+    .map_err(|e| AppError::Io(e.to_string()))?
+}
+
+/// Saves one tile's picture (`None`: it has none yet) as `what` under `dir`; returns the path.
+pub async fn save_frame(
+    frame: Option<Arc<VideoFrame>>,
+    what: String,
+    dir: PathBuf,
+) -> Result<String, AppError> {
+    let frame =
+        frame.ok_or_else(|| AppError::InvalidInput("this tile has no picture yet".into()))?;
+    tokio::task::spawn_blocking(move || {
+        // Others see us unmirrored, and so does the snapshot.
+        let image = frame_to_rgba(&frame, false);
+        let name = file_name(&what, unix_micros() / 1000);
+        save(&image, &dir, &name).map(|p| p.display().to_string())
+    })
+    .await
+    .map_err(|e| AppError::Io(e.to_string()))?
 }
 
 /// A file name for a snapshot of `what`, unique to the millisecond.

@@ -26,7 +26,7 @@
 //! | 16 | f64 | capture time, Unix ms (NaN when unknown) |
 //! | 24 | f64 | time sent, Unix ms |
 
-use quartet_call::{EncodedVideo, VideoFrame, unix_micros};
+use quartet_call::{EncodedVideo, Tile, VideoFrame, unix_micros};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -74,6 +74,16 @@ pub enum FeedInput {
     Frames(watch::Receiver<Option<Arc<VideoFrame>>>),
     /// H.264 access units as they arrive.
     Packets(broadcast::Receiver<EncodedVideo>),
+}
+
+impl FeedInput {
+    /// What a remote tile sends in `encoding`: its access units, or its decoded pictures.
+    pub fn of_tile(tile: &Tile, encoding: Encoding) -> FeedInput {
+        match encoding {
+            Encoding::H264 => FeedInput::Packets(tile.packets()),
+            Encoding::I420 => FeedInput::Frames(tile.frames()),
+        }
+    }
 }
 
 /// The fixed part of a message.

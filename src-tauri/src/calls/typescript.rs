@@ -3,7 +3,9 @@
 //! below fails when the file is not what these types make, and
 //! `QUARTET_WRITE_TYPES=1 cargo test -p quartet-app typescript` writes it anew.
 
-use super::wire::{CallInfo, EventDto, LinkDto, MemberDto, PublisherStatsDto, RemoteStatsDto, StatsDto};
+use super::wire::{
+    CallInfo, EventDto, LinkDto, MemberDto, PublisherStatsDto, RemoteStatsDto, StatsDto,
+};
 use quartet_call::{Quality, TileState};
 use ts_rs::{Config, TS};
 

@@ -169,7 +169,10 @@ pub enum EventDto {
     /// Our stream's state.
     PublisherState {
         /// `connecting`, `live`, `disconnected` or `stopped`.
-        #[cfg_attr(test, ts(type = "\"connecting\" | \"live\" | \"disconnected\" | \"stopped\""))]
+        #[cfg_attr(
+            test,
+            ts(type = "\"connecting\" | \"live\" | \"disconnected\" | \"stopped\"")
+        )]
         state: &'static str,
     },
     /// A member's stream state.
@@ -178,9 +181,12 @@ pub enum EventDto {
         /// Whose.
         user_id: String,
         /// `connecting`, `playing`, `firstFrame`, `disconnected`, `failed` or `stopped`.
-        #[cfg_attr(test, ts(
-            type = "\"connecting\" | \"playing\" | \"firstFrame\" | \"disconnected\" | \"failed\" | \"stopped\""
-        ))]
+        #[cfg_attr(
+            test,
+            ts(
+                type = "\"connecting\" | \"playing\" | \"firstFrame\" | \"disconnected\" | \"failed\" | \"stopped\""
+            )
+        )]
         state: &'static str,
     },
 }
