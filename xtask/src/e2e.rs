@@ -4,6 +4,7 @@
 //! in the call overlaps at the window's smallest size with the chat open. Screenshots stay in
 //! `target/e2e/`.
 
+mod cpu;
 mod invite;
 mod layout;
 mod scenario;

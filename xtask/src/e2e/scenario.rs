@@ -5,7 +5,7 @@
 use super::{
     BOT_DURATION_SECS, DEVICE_CHECK, E2eSetup, FEED_STATS_JS, MEASURE, MIN_CHANGED, MOTION_GAP,
     MOTION_TIMEOUT, Processes, SETTLE, STEP_TIMEOUT, TEXTER_TILE_JS, TILES_TIMEOUT, VIDEO_PATH_ENV,
-    changed_share, choose, css, layout, screen_picker, screenshot, script, snapshot_path,
+    changed_share, choose, cpu, css, layout, screen_picker, screenshot, script, snapshot_path,
     wait_until,
 };
 use anyhow::{Context, Result, bail, ensure};
@@ -306,8 +306,11 @@ async fn feed_figures(client: &Client, out: &Path) -> Result<()> {
         .await?
         .click()
         .await?;
-    // The transport's figures over a steady stretch, as the page measured them.
+    // The transport's figures over a steady stretch, as the page measured them, and the
+    // app's CPU over the same stretch.
+    let before = cpu::sample();
     tokio::time::sleep(MEASURE).await;
+    let after = cpu::sample();
     let figures = script(client, FEED_STATS_JS, vec![]).await?;
     let figures = figures.as_str().unwrap_or("[]").to_owned();
     std::fs::write(out.join("feeds.json"), &figures)?;
@@ -327,6 +330,7 @@ async fn feed_figures(client: &Client, out: &Path) -> Result<()> {
             f["decoder"].as_str().unwrap_or("-"),
         );
     }
+    report_cpu(&before, &after, out)?;
     screenshot(client, &out.join("06-stats.png")).await?;
 
     Ok(())
@@ -372,5 +376,26 @@ async fn leave_as_host(client: &Client, out: &Path, room_id: &str) -> Result<()>
     )
     .await?;
     screenshot(client, &out.join("07-left.png")).await?;
+    Ok(())
+}
+
+/// Prints the app's CPU per process (a share of one core) and keeps it in `cpu.json`.
+fn report_cpu(before: &cpu::Sample, after: &cpu::Sample, out: &Path) -> Result<()> {
+    let (each, total) = cpu::shares(before, after);
+    if each.is_empty() {
+        eprintln!("e2e: app CPU: no /proc to read here");
+        return Ok(());
+    }
+    let listed: Vec<String> = each.iter().map(|(n, v)| format!("{n} {v:.1}")).collect();
+    eprintln!(
+        "e2e: app CPU over {MEASURE:?}, % of one core: {}; total {total:.1}",
+        listed.join(", ")
+    );
+    let json = serde_json::json!({
+        "seconds": MEASURE.as_secs_f64(),
+        "percentOfOneCore": each.iter().map(|(n, v)| (n.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+        "total": total,
+    });
+    std::fs::write(out.join("cpu.json"), json.to_string())?;
     Ok(())
 }
