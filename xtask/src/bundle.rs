@@ -32,7 +32,7 @@ const TAURI_CLI_VERSION: &str = "^2";
 /// Where the staged libraries and the generated bundle config go.
 const STAGE_DIR: &str = "target/bundle-ffmpeg";
 /// FFmpeg's libraries the media crate links, by base name.
-const FFMPEG_LIBS: &[&str] = &[
+pub const FFMPEG_LIBS: &[&str] = &[
     "avcodec",
     "avdevice",
     "avfilter",

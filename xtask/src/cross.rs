@@ -14,17 +14,9 @@ pub const TARGETS: &[&str] = &["x86_64-pc-windows-msvc", "aarch64-apple-darwin"]
 /// the app's Windows resource script, llvm-rc to compile it, and llvm-ar.
 pub const PACKAGES: &[&str] = &["mingw-w64-x86-64-dev", "llvm", "clang", "libclang-dev"];
 
-/// FFmpeg's libraries whose headers bindgen reads.
-const FFMPEG_LIBS: &[&str] = &[
-    "libavcodec",
-    "libavdevice",
-    "libavfilter",
-    "libavformat",
-    "libavutil",
-    "libpostproc",
-    "libswresample",
-    "libswscale",
-];
+/// Headers bindgen reads beside those of the libraries the app links
+/// ([`crate::bundle::FFMPEG_LIBS`]).
+const BINDGEN_ONLY_LIBS: &[&str] = &["postproc"];
 
 /// Where Debian keeps FFmpeg's headers.
 const FFMPEG_INCLUDE: &str = "/usr/include/x86_64-linux-gnu";
@@ -161,9 +153,10 @@ fn ffmpeg_headers_only(root: &Path) -> Result<PathBuf> {
     let include = dir.join("include");
     std::fs::create_dir_all(&include)?;
     std::fs::create_dir_all(dir.join("lib"))?;
-    for lib in FFMPEG_LIBS {
-        let link = include.join(lib);
-        let source = Path::new(FFMPEG_INCLUDE).join(lib);
+    for lib in crate::bundle::FFMPEG_LIBS.iter().chain(BINDGEN_ONLY_LIBS) {
+        let lib = format!("lib{lib}");
+        let link = include.join(&lib);
+        let source = Path::new(FFMPEG_INCLUDE).join(&lib);
         if !source.is_dir() {
             continue;
         }
