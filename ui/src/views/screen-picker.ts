@@ -46,6 +46,129 @@ export interface ShareOptions {
   permissionNote?: boolean;
 }
 
+/** The picker's parts that the choosing reads and changes. */
+interface PickerParts {
+  backdrop: HTMLElement;
+  dialog: HTMLElement;
+  cancel: HTMLButtonElement;
+  share: HTMLButtonElement;
+  status: HTMLElement;
+  grid: HTMLElement;
+  cornerBox: HTMLInputElement;
+}
+
+/** The dialog around the sources: heading, notes, the (empty) grid, the corner box, buttons. */
+function pickerDialog(
+  options: ShareOptions,
+  onCancel: () => void,
+  onShare: () => void,
+): PickerParts {
+  const cancel = tx(h("button", { class: "button", testid: "screen-cancel" }), "screen.cancel");
+  cancel.addEventListener("click", onCancel);
+  const share = tx(
+    h("button", { class: "button primary", testid: "screen-share", attrs: { disabled: true } }),
+    "screen.share",
+  );
+  share.addEventListener("click", onShare);
+  const status = tx(
+    h("p", { class: "muted", testid: "screen-status", attrs: { "aria-live": "polite" } }),
+    "screen.loading",
+  );
+  const grid = h("div", { class: "screen-sources", testid: "screen-sources" });
+  const cornerBox = h("input", { testid: "screen-corner", attrs: { type: "checkbox" } });
+  const cornerRow = h("label", { class: "check" }, cornerBox, tx(h("span"), "screen.corner"));
+  cornerRow.hidden = !options.corner;
+  const dialog = h(
+    "div",
+    {
+      class: "dialog card screen-dialog",
+      attrs: { role: "dialog", "aria-modal": "true" },
+      testid: "screen-dialog",
+    },
+    h("div", { class: "card-head" }, tx(h("h2"), "screen.title")),
+    tx(h("p", { class: "muted" }), "screen.body"),
+    permissionNote(options),
+    status,
+    grid,
+    cornerRow,
+    h("div", { class: "row end" }, cancel, share),
+  );
+  const backdrop = h("div", { class: "dialog-backdrop" }, dialog);
+  return { backdrop, dialog, cancel, share, status, grid, cornerBox };
+}
+
+/** The note that the system asks permission to record the screen, with a way to its settings. */
+function permissionNote(options: ShareOptions): HTMLElement {
+  const openSettings = tx(
+    h("button", { class: "link", testid: "screen-permission-settings" }),
+    "screen.openPermission",
+  );
+  openSettings.addEventListener(
+    "click",
+    () => void api.openScreenPrivacySettings().catch(() => undefined),
+  );
+  const permission = h(
+    "p",
+    { class: "note", testid: "screen-permission" },
+    tx(h("span"), "screen.permission"),
+    " ",
+    openSettings,
+  );
+  permission.hidden = !options.permissionNote;
+  return permission;
+}
+
+/** One source's card: its picture (or a note that there is none) and its caption. */
+function sourceCard(source: ScreenSource, label: HTMLElement): HTMLButtonElement {
+  const picture = source.thumbnail
+    ? h("img", {
+        class: "screen-thumbnail",
+        testid: "screen-thumbnail",
+        attrs: { src: source.thumbnail, alt: "" },
+      })
+    : tx(h("div", { class: "screen-thumbnail empty" }), "screen.noPicture");
+  return h(
+    "button",
+    {
+      class: "screen-card",
+      testid: "screen-source",
+      attrs: {
+        role: "option",
+        "aria-selected": "false",
+        "data-id": source.id,
+        "data-kind": source.kind,
+      },
+    },
+    picture,
+    label,
+  );
+}
+
+/** The cards under their headings: screens, then windows; a group with no card is left out. */
+function sourceGroups(sources: ScreenSource[], cards: HTMLButtonElement[]): HTMLElement[] {
+  const section = (key: "screen.screens" | "screen.windows", part: HTMLButtonElement[]) =>
+    part.length
+      ? [
+          tx(h("h3", { class: "screen-group" }), key),
+          h("div", { class: "screen-grid", attrs: { role: "listbox" } }, ...part),
+        ]
+      : [];
+  const firstWindow = sources.findIndex((s) => s.kind === "window");
+  const split = firstWindow < 0 ? cards.length : firstWindow;
+  return [
+    ...section("screen.screens", cards.slice(0, split)),
+    ...section("screen.windows", cards.slice(split)),
+  ];
+}
+
+/** The keys that move the selection, and by how much. */
+const STEP: Record<string, number> = {
+  ArrowRight: 1,
+  ArrowDown: 1,
+  ArrowLeft: -1,
+  ArrowUp: -1,
+};
+
 /**
  * Shows what could be shared and resolves with the picked screen's choice; rejects with
  * [`ShareCancelled`] when the person declines (Cancel, Escape, a click beside the dialog).
@@ -83,14 +206,8 @@ export function chooseScreenShare(options: ShareOptions = {}): Promise<VideoChoi
       share.disabled = false;
     };
     const onKey = (e: KeyboardEvent) => {
-      const step: Record<string, number> = {
-        ArrowRight: 1,
-        ArrowDown: 1,
-        ArrowLeft: -1,
-        ArrowUp: -1,
-      };
       if (e.key === "Escape") finish(new ShareCancelled());
-      else if (e.key in step && cards.length) select(selected + step[e.key]);
+      else if (e.key in STEP && cards.length) select(selected + STEP[e.key]);
       else if (e.key === "Home" && cards.length) select(0);
       else if (e.key === "End" && cards.length) select(cards.length - 1);
       else if (e.key === "Enter" && cards.includes(document.activeElement as HTMLButtonElement))
@@ -100,53 +217,11 @@ export function chooseScreenShare(options: ShareOptions = {}): Promise<VideoChoi
       e.stopPropagation();
     };
 
-    const cancel = tx(h("button", { class: "button", testid: "screen-cancel" }), "screen.cancel");
-    cancel.addEventListener("click", () => finish(new ShareCancelled()));
-    const share = tx(
-      h("button", { class: "button primary", testid: "screen-share", attrs: { disabled: true } }),
-      "screen.share",
+    const { backdrop, dialog, cancel, share, status, grid, cornerBox } = pickerDialog(
+      options,
+      () => finish(new ShareCancelled()),
+      shareSelected,
     );
-    share.addEventListener("click", shareSelected);
-    const status = tx(
-      h("p", { class: "muted", testid: "screen-status", attrs: { "aria-live": "polite" } }),
-      "screen.loading",
-    );
-    const grid = h("div", { class: "screen-sources", testid: "screen-sources" });
-    const cornerBox = h("input", { testid: "screen-corner", attrs: { type: "checkbox" } });
-    const cornerRow = h("label", { class: "check" }, cornerBox, tx(h("span"), "screen.corner"));
-    cornerRow.hidden = !options.corner;
-    const openSettings = tx(
-      h("button", { class: "link", testid: "screen-permission-settings" }),
-      "screen.openPermission",
-    );
-    openSettings.addEventListener(
-      "click",
-      () => void api.openScreenPrivacySettings().catch(() => undefined),
-    );
-    const permission = h(
-      "p",
-      { class: "note", testid: "screen-permission" },
-      tx(h("span"), "screen.permission"),
-      " ",
-      openSettings,
-    );
-    permission.hidden = !options.permissionNote;
-    const dialog = h(
-      "div",
-      {
-        class: "dialog card screen-dialog",
-        attrs: { role: "dialog", "aria-modal": "true" },
-        testid: "screen-dialog",
-      },
-      h("div", { class: "card-head" }, tx(h("h2"), "screen.title")),
-      tx(h("p", { class: "muted" }), "screen.body"),
-      permission,
-      status,
-      grid,
-      cornerRow,
-      h("div", { class: "row end" }, cancel, share),
-    );
-    const backdrop = h("div", { class: "dialog-backdrop" }, dialog);
     backdrop.addEventListener("click", (e) => {
       if (e.target === backdrop) finish(new ShareCancelled());
     });
@@ -160,30 +235,9 @@ export function chooseScreenShare(options: ShareOptions = {}): Promise<VideoChoi
       const hasMonitors = sources.some((s) => s.kind === "monitor");
       let monitors = 0;
       cards = sources.map((source, i) => {
-        const picture = source.thumbnail
-          ? h("img", {
-              class: "screen-thumbnail",
-              testid: "screen-thumbnail",
-              attrs: { src: source.thumbnail, alt: "" },
-            })
-          : tx(h("div", { class: "screen-thumbnail empty" }), "screen.noPicture");
         if (source.kind === "monitor") monitors += 1;
         const label = caption(h("span", { class: "screen-label" }), source, monitors, hasMonitors);
-        const card = h(
-          "button",
-          {
-            class: "screen-card",
-            testid: "screen-source",
-            attrs: {
-              role: "option",
-              "aria-selected": "false",
-              "data-id": source.id,
-              "data-kind": source.kind,
-            },
-          },
-          picture,
-          label,
-        );
+        const card = sourceCard(source, label);
         card.addEventListener("click", () => select(i));
         card.addEventListener("dblclick", () => {
           select(i);
@@ -191,19 +245,7 @@ export function chooseScreenShare(options: ShareOptions = {}): Promise<VideoChoi
         });
         return card;
       });
-      const section = (key: "screen.screens" | "screen.windows", part: HTMLButtonElement[]) =>
-        part.length
-          ? [
-              tx(h("h3", { class: "screen-group" }), key),
-              h("div", { class: "screen-grid", attrs: { role: "listbox" } }, ...part),
-            ]
-          : [];
-      const firstWindow = sources.findIndex((s) => s.kind === "window");
-      const split = firstWindow < 0 ? cards.length : firstWindow;
-      grid.replaceChildren(
-        ...section("screen.screens", cards.slice(0, split)),
-        ...section("screen.windows", cards.slice(split)),
-      );
+      grid.replaceChildren(...sourceGroups(sources, cards));
       if (cards.length) {
         status.hidden = true;
         select(0);
