@@ -22,16 +22,8 @@ function select<K extends keyof Settings>(
   return el;
 }
 
-export function openSettings(app: Shell): void {
-  if (document.querySelector(".dialog-backdrop")) return;
-  const close = () => {
-    release();
-    backdrop.remove();
-    document.removeEventListener("keydown", onKey);
-  };
-  const onKey = (e: KeyboardEvent) => {
-    if (e.key === "Escape") close();
-  };
+/** The language picker: each language is named in itself, whatever the current one. */
+function languageSelect(app: Shell): HTMLSelectElement {
   const language = select(
     app,
     "language",
@@ -42,11 +34,15 @@ export function openSettings(app: Shell): void {
     ],
     "language-select",
   );
-  // Each language is named in itself, whatever the current one.
   language.options[1].textContent = "English";
   language.options[2].textContent = "简体中文";
   delete language.options[1].dataset.i18n;
   delete language.options[2].dataset.i18n;
+  return language;
+}
+
+/** The pickers after the language's, each in its labelled field, in the dialog's order. */
+function choiceFields(app: Shell): HTMLElement[] {
   const video = select(
     app,
     "videoPath",
@@ -89,8 +85,18 @@ export function openSettings(app: Shell): void {
     ],
     "theme-select",
   );
+  return [
+    h("label", { class: "field" }, tx(h("span"), "settings.theme"), theme),
+    h("label", { class: "field" }, tx(h("span"), "settings.video"), video),
+    h("label", { class: "field" }, tx(h("span"), "settings.sendQuality"), sendQuality),
+    h("label", { class: "field" }, tx(h("span"), "settings.hostLeave"), hostLeave),
+  ];
+}
+
+/** The keyboard shortcuts, one row each, as this system writes them. */
+function shortcutRows(): HTMLElement[] {
   const mac = isMac(navigator.platform || navigator.userAgent);
-  const shortcutRows = (["mute", "camera", "chat", "leave"] as const).map((action) =>
+  const rows = (["mute", "camera", "chat", "leave"] as const).map((action) =>
     h(
       "div",
       { class: "row shortcut", testid: `shortcut-${action}` },
@@ -98,7 +104,7 @@ export function openSettings(app: Shell): void {
       h("kbd", { text: shortcutLabel(action, mac) }),
     ),
   );
-  shortcutRows.push(
+  rows.push(
     h(
       "div",
       { class: "row shortcut", testid: "shortcut-talk" },
@@ -106,6 +112,11 @@ export function openSettings(app: Shell): void {
       tx(h("kbd"), "shortcut.space"),
     ),
   );
+  return rows;
+}
+
+/** The data saver switch. */
+function dataSaverSwitch(app: Shell): HTMLElement {
   const dataSaver = h("input", {
     attrs: { type: "checkbox" },
     testid: "data-saver",
@@ -116,8 +127,13 @@ export function openSettings(app: Shell): void {
     // A call in progress takes it at once; with none, the next join does.
     api.setDataSaver(dataSaver.checked).catch(() => undefined);
   });
+  return h("label", { class: "check" }, dataSaver, tx(h("span"), "settings.dataSaver"));
+}
+
+/** The sound cleaning switches (echo, noise, gain). */
+function cleaningSwitches(app: Shell): HTMLElement[] {
   // Each cleaning switch applies to a call in progress at once, and to every later join.
-  const cleaning = (["echoCancellation", "noiseSuppression", "gainControl"] as const).map((key) => {
+  return (["echoCancellation", "noiseSuppression", "gainControl"] as const).map((key) => {
     const box = h("input", {
       attrs: { type: "checkbox" },
       testid: `audio-${key}`,
@@ -129,6 +145,10 @@ export function openSettings(app: Shell): void {
     });
     return h("label", { class: "check" }, box, tx(h("span"), `settings.${key}`));
   });
+}
+
+/** The logs field: open their folder, export diagnostics, and where they are kept. */
+function logsField(app: Shell): HTMLElement {
   const logs = tx(h("button", { class: "button", testid: "open-logs" }), "settings.openLogs");
   logs.addEventListener("click", () => api.openLogsFolder().catch((e) => app.fail(e)));
   const exportButton = tx(
@@ -136,6 +156,27 @@ export function openSettings(app: Shell): void {
     "diag.export",
   ) as HTMLButtonElement;
   exportButton.addEventListener("click", () => void exportNow(app, exportButton));
+  return h(
+    "div",
+    { class: "field" },
+    tx(h("span"), "settings.logs"),
+    h("div", { class: "row" }, logs, exportButton),
+    h("div", { class: "muted small", text: app.info.logDir ?? "" }),
+  );
+}
+
+export function openSettings(app: Shell): void {
+  if (document.querySelector(".dialog-backdrop")) return;
+  const close = () => {
+    release();
+    backdrop.remove();
+    document.removeEventListener("keydown", onKey);
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === "Escape") close();
+  };
+  const language = languageSelect(app);
+  const choices = choiceFields(app);
   const done = tx(
     h("button", { class: "button primary", testid: "settings-done" }),
     "settings.done",
@@ -149,20 +190,11 @@ export function openSettings(app: Shell): void {
     { class: "dialog card", attrs: { role: "dialog", "aria-modal": "true" }, testid: "settings" },
     h("div", { class: "card-head" }, tx(h("h2"), "settings.title"), x),
     h("label", { class: "field" }, tx(h("span"), "settings.language"), language),
-    h("label", { class: "field" }, tx(h("span"), "settings.theme"), theme),
-    h("label", { class: "field" }, tx(h("span"), "settings.video"), video),
-    h("label", { class: "field" }, tx(h("span"), "settings.sendQuality"), sendQuality),
-    h("label", { class: "field" }, tx(h("span"), "settings.hostLeave"), hostLeave),
-    h("label", { class: "check" }, dataSaver, tx(h("span"), "settings.dataSaver")),
-    h("div", { class: "field" }, tx(h("span"), "settings.sound"), ...cleaning),
-    h("div", { class: "field" }, tx(h("span"), "settings.shortcuts"), ...shortcutRows),
-    h(
-      "div",
-      { class: "field" },
-      tx(h("span"), "settings.logs"),
-      h("div", { class: "row" }, logs, exportButton),
-      h("div", { class: "muted small", text: app.info.logDir ?? "" }),
-    ),
+    ...choices,
+    dataSaverSwitch(app),
+    h("div", { class: "field" }, tx(h("span"), "settings.sound"), ...cleaningSwitches(app)),
+    h("div", { class: "field" }, tx(h("span"), "settings.shortcuts"), ...shortcutRows()),
+    logsField(app),
     h(
       "div",
       { class: "row end" },
