@@ -1,26 +1,13 @@
 // The lobby: who we are, which room server (hosted here or elsewhere), its rooms, and a new room.
 
-import {
-  api,
-  errorDetail,
-  errorText,
-  type HostInfo,
-  type RoomKind,
-  type RoomSummary,
-} from "../api";
+import { errorDetail, errorText, type HostInfo, type RoomKind, type RoomSummary } from "../api";
 import { clear, h, ICONS, icon, nameIcon } from "../dom";
 import { t, tx, txAttr } from "../i18n";
 import { inviteServer, parseInvite } from "../invite";
 import type { Shell, View } from "../shell";
+import { KIND_LABEL, type RoomLister, roomLister } from "./lobby/rooms";
 
-/** How often the room list refreshes itself while the lobby is shown. */
-export const ROOM_REFRESH_MS = 3000;
-/** The label key of each room kind in the room list. */
-export const KIND_LABEL = {
-  multi_room: "lobby.kind.multi_room",
-  double_room: "lobby.kind.double_room",
-  live_room: "lobby.kind.live_room",
-} as const satisfies Record<RoomKind, string>;
+export { KIND_LABEL, ROOM_REFRESH_MS } from "./lobby/rooms";
 
 /** The kind a room is joined as: the one it is listed under (a server listing no kind: asked on join). */
 export function joinTarget(room: Pick<RoomSummary, "roomId" | "kind">) {
@@ -43,25 +30,18 @@ export function portNotes(info: HostInfo): {
 /** Whose room the suggested room name says it is before we have a name. */
 const DEFAULT_ROOM_OWNER = "Quartet";
 
-export function renderLobby(app: Shell): View {
-  let disposed = false;
-  let refreshTimer: number | undefined;
+/** The server card: host here (on the LAN or not) or connect elsewhere. */
+interface ServerCard {
+  card: HTMLElement;
+  /** Shows the chosen mode and starts it: hosting, or the remote server's rooms. */
+  start(): void;
+  /** Switches to the given remote server (its rooms are loaded by whoever asked). */
+  useServer(server: string): Promise<void>;
+}
+
+/** Builds the server card; its changes reload `rooms`. */
+function serverCard(app: Shell, rooms: RoomLister): ServerCard {
   const s = app.settings;
-
-  // --- You
-  const nickname = h("input", {
-    class: "input",
-    testid: "nickname",
-    attrs: { maxlength: 32, autocomplete: "off", value: s.nickname },
-  });
-  txAttr(nickname, "placeholder", "lobby.nicknamePlaceholder");
-  nickname.addEventListener("change", () => void app.update({ nickname: nickname.value.trim() }));
-  nickname.addEventListener("input", () => {
-    const name = nickname.value.trim();
-    txAttr(roomName, "placeholder", "lobby.roomNameDefault", { name: name || DEFAULT_ROOM_OWNER });
-  });
-
-  // --- Server
   const modeHost = h("input", {
     attrs: { type: "radio", name: "mode", value: "host", checked: s.mode === "host" },
     testid: "mode-host",
@@ -89,23 +69,103 @@ export function renderLobby(app: Shell): View {
   );
   const remotePane = h("div", { class: "row" }, serverUrl, connect);
 
-  // --- Rooms
-  const roomList = h("div", { class: "room-list", testid: "room-list" });
-  const refresh = h(
-    "button",
-    { class: "icon-button", testid: "refresh-rooms", on: { click: () => void loadRooms() } },
-    icon(ICONS.refresh),
-  );
-  nameIcon(refresh, "lobby.refresh");
+  const showMode = () => {
+    const host = app.settings.mode === "host";
+    hostPane.hidden = !host;
+    remotePane.hidden = host;
+  };
+  const startHost = () => hostHere(app, hostLine, portLine, rooms);
+  modeHost.addEventListener("change", async () => {
+    await app.update({ mode: "host" });
+    showMode();
+    await startHost();
+  });
+  modeRemote.addEventListener("change", async () => {
+    await app.update({ mode: "remote" });
+    showMode();
+    rooms.clear();
+    if (app.settings.serverUrl) await rooms.load();
+  });
+  lan.addEventListener("change", async () => {
+    await app.update({ lan: lan.checked });
+    await startHost();
+  });
+  const connectNow = async () => {
+    await app.update({ serverUrl: serverUrl.value.trim() });
+    rooms.clear();
+    await rooms.load();
+  };
+  connect.addEventListener("click", () => void connectNow());
+  serverUrl.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") void connectNow();
+  });
 
-  // --- New room
+  const card = h(
+    "section",
+    { class: "card" },
+    tx(h("h2"), "lobby.server"),
+    h(
+      "div",
+      { class: "segmented" },
+      h("label", {}, modeHost, tx(h("span"), "lobby.modeHost")),
+      h("label", {}, modeRemote, tx(h("span"), "lobby.modeRemote")),
+    ),
+    hostPane,
+    remotePane,
+  );
+  return {
+    card,
+    start() {
+      showMode();
+      if (app.settings.mode === "host") void startHost();
+      else void rooms.load();
+    },
+    async useServer(server) {
+      await app.update({ mode: "remote", serverUrl: server });
+      serverUrl.value = server;
+      modeRemote.checked = true;
+      showMode();
+    },
+  };
+}
+
+/** Starts hosting here and says where others reach it (and which ports had to move). */
+async function hostHere(
+  app: Shell,
+  hostLine: HTMLElement,
+  portLine: HTMLElement,
+  rooms: RoomLister,
+): Promise<void> {
+  tx(hostLine, "lobby.hostStarting");
+  try {
+    const info = await app.ensureHost();
+    if (info.lan) tx(hostLine, "lobby.hostShare", { url: info.shareUrl });
+    else tx(hostLine, "lobby.hostLocal", { url: info.url });
+    clear(portLine);
+    for (const note of portNotes(info)) portLine.appendChild(tx(h("div"), note.key, note.vars));
+    hostLine.dataset.url = info.url;
+    hostLine.dataset.shareUrl = info.shareUrl;
+    await rooms.load();
+  } catch (e) {
+    hostLine.textContent = errorText(e);
+    hostLine.title = errorDetail(e);
+  }
+}
+
+/** The new room card: create one (named, of a kind), or join one by its id or an invite. */
+function newRoomCard(
+  app: Shell,
+  needName: () => string | null,
+  error: HTMLElement,
+  server: ServerCard,
+): { card: HTMLElement; roomName: HTMLInputElement } {
   const roomName = h("input", {
     class: "input",
     testid: "room-name",
     attrs: { maxlength: 48, autocomplete: "off" },
   });
   txAttr(roomName, "placeholder", "lobby.roomNameDefault", {
-    name: s.nickname || DEFAULT_ROOM_OWNER,
+    name: app.settings.nickname || DEFAULT_ROOM_OWNER,
   });
   const create = tx(
     h("button", { class: "button primary", testid: "create-room" }),
@@ -122,141 +182,6 @@ export function renderLobby(app: Shell): View {
   txAttr(roomId, "placeholder", "lobby.roomIdPlaceholder");
   const joinById = tx(h("button", { class: "button", testid: "join-by-id" }), "lobby.join");
 
-  const error = h("div", { class: "error-line", testid: "lobby-error", attrs: { role: "alert" } });
-
-  function needName(): string | null {
-    const name = nickname.value.trim();
-    if (!name) {
-      error.textContent = t("lobby.needName");
-      nickname.focus();
-      return null;
-    }
-    error.textContent = "";
-    if (name !== app.settings.nickname) void app.update({ nickname: name });
-    return name;
-  }
-
-  function showMode(): void {
-    const host = app.settings.mode === "host";
-    hostPane.hidden = !host;
-    remotePane.hidden = host;
-  }
-
-  async function startHost(): Promise<void> {
-    tx(hostLine, "lobby.hostStarting");
-    try {
-      const info = await app.ensureHost();
-      if (info.lan) tx(hostLine, "lobby.hostShare", { url: info.shareUrl });
-      else tx(hostLine, "lobby.hostLocal", { url: info.url });
-      clear(portLine);
-      for (const note of portNotes(info)) portLine.appendChild(tx(h("div"), note.key, note.vars));
-      hostLine.dataset.url = info.url;
-      hostLine.dataset.shareUrl = info.shareUrl;
-      await loadRooms();
-    } catch (e) {
-      hostLine.textContent = errorText(e);
-      hostLine.title = errorDetail(e);
-    }
-  }
-
-  async function loadRooms(): Promise<void> {
-    window.clearTimeout(refreshTimer);
-    const server = app.serverUrl();
-    if (!server) {
-      clear(roomList);
-      return;
-    }
-    if (!roomList.firstChild)
-      roomList.appendChild(tx(h("div", { class: "empty" }), "lobby.loadingRooms"));
-    try {
-      const rooms = await api.listRooms(server);
-      if (disposed) return;
-      showRooms(rooms);
-      error.textContent = "";
-    } catch (e) {
-      if (disposed) return;
-      clear(roomList);
-      roomList.appendChild(
-        h("div", { class: "empty error", text: errorText(e), title: errorDetail(e) }),
-      );
-    }
-    if (!disposed) refreshTimer = window.setTimeout(() => void loadRooms(), ROOM_REFRESH_MS);
-  }
-
-  function showRooms(rooms: RoomSummary[]): void {
-    clear(roomList);
-    if (rooms.length === 0) {
-      roomList.appendChild(tx(h("div", { class: "empty" }), "lobby.noRooms"));
-      return;
-    }
-    for (const room of rooms) {
-      const full = room.members >= room.maxMembers;
-      const join = tx(
-        h("button", { class: "button", attrs: { disabled: full }, testid: "join-room" }),
-        full ? "lobby.full" : "lobby.join",
-      );
-      join.addEventListener("click", () => {
-        if (needName())
-          app.showPrejoin({ target: joinTarget(room), label: room.roomName || room.roomId });
-      });
-      const dots = h("span", { class: "dots" });
-      for (let i = 0; i < room.maxMembers; i++)
-        dots.appendChild(h("i", { class: i < room.members ? "on" : "" }));
-      roomList.appendChild(
-        h(
-          "div",
-          { class: "room", testid: "room", attrs: { "data-room-id": room.roomId } },
-          h(
-            "div",
-            { class: "room-main" },
-            h(
-              "div",
-              { class: "room-name" },
-              h("span", { text: room.roomName || room.roomId }),
-              room.kind in KIND_LABEL
-                ? tx(h("span", { class: "kind-tag", testid: "room-kind" }), KIND_LABEL[room.kind])
-                : null,
-            ),
-            room.creatorName
-              ? tx(h("div", { class: "room-sub" }), "lobby.createdBy", { name: room.creatorName })
-              : null,
-          ),
-          h(
-            "div",
-            { class: "room-count" },
-            dots,
-            tx(h("span"), "lobby.membersCount", { n: room.members, max: room.maxMembers }),
-          ),
-          join,
-        ),
-      );
-    }
-  }
-
-  modeHost.addEventListener("change", async () => {
-    await app.update({ mode: "host" });
-    showMode();
-    await startHost();
-  });
-  modeRemote.addEventListener("change", async () => {
-    await app.update({ mode: "remote" });
-    showMode();
-    clear(roomList);
-    if (app.settings.serverUrl) await loadRooms();
-  });
-  lan.addEventListener("change", async () => {
-    await app.update({ lan: lan.checked });
-    await startHost();
-  });
-  const connectNow = async () => {
-    await app.update({ serverUrl: serverUrl.value.trim() });
-    clear(roomList);
-    await loadRooms();
-  };
-  connect.addEventListener("click", () => void connectNow());
-  serverUrl.addEventListener("keydown", (e) => {
-    if (e.key === "Enter") void connectNow();
-  });
   create.addEventListener("click", () => {
     const name = needName();
     if (!name) return;
@@ -278,15 +203,75 @@ export function renderLobby(app: Shell): View {
     if (!typed || !needName()) return;
     // A pasted invite names its server too: use that server unless it is the one in use.
     const invite = parseInvite(typed);
-    if (invite && invite.server !== inviteServer(app) && invite.server !== app.serverUrl()) {
-      await app.update({ mode: "remote", serverUrl: invite.server });
-      serverUrl.value = invite.server;
-      modeRemote.checked = true;
-      showMode();
-    }
+    if (invite && invite.server !== inviteServer(app) && invite.server !== app.serverUrl())
+      await server.useServer(invite.server);
     const id = invite?.roomId ?? typed;
     app.showPrejoin({ target: { kind: "join", roomId: id }, label: id });
   });
+
+  const card = h(
+    "section",
+    { class: "card" },
+    tx(h("h2"), "lobby.newRoom"),
+    h(
+      "label",
+      { class: "field" },
+      tx(h("span"), "lobby.roomName"),
+      h("div", { class: "row" }, roomName, create),
+    ),
+    h("label", { class: "field" }, tx(h("span"), "lobby.roomKind"), newKind),
+    h(
+      "label",
+      { class: "field" },
+      tx(h("span"), "lobby.joinById"),
+      h("div", { class: "row" }, roomId, joinById),
+    ),
+    error,
+  );
+  return { card, roomName };
+}
+
+export function renderLobby(app: Shell): View {
+  const s = app.settings;
+  const error = h("div", { class: "error-line", testid: "lobby-error", attrs: { role: "alert" } });
+  const nickname = h("input", {
+    class: "input",
+    testid: "nickname",
+    attrs: { maxlength: 32, autocomplete: "off", value: s.nickname },
+  });
+  txAttr(nickname, "placeholder", "lobby.nicknamePlaceholder");
+
+  function needName(): string | null {
+    const name = nickname.value.trim();
+    if (!name) {
+      error.textContent = t("lobby.needName");
+      nickname.focus();
+      return null;
+    }
+    error.textContent = "";
+    if (name !== app.settings.nickname) void app.update({ nickname: name });
+    return name;
+  }
+
+  const rooms = roomLister(app, error, (room) => {
+    if (needName())
+      app.showPrejoin({ target: joinTarget(room), label: room.roomName || room.roomId });
+  });
+  const server = serverCard(app, rooms);
+  const newRoom = newRoomCard(app, needName, error, server);
+  nickname.addEventListener("change", () => void app.update({ nickname: nickname.value.trim() }));
+  nickname.addEventListener("input", () => {
+    const name = nickname.value.trim();
+    txAttr(newRoom.roomName, "placeholder", "lobby.roomNameDefault", {
+      name: name || DEFAULT_ROOM_OWNER,
+    });
+  });
+  const refresh = h(
+    "button",
+    { class: "icon-button", testid: "refresh-rooms", on: { click: () => void rooms.load() } },
+    icon(ICONS.refresh),
+  );
+  nameIcon(refresh, "lobby.refresh");
 
   const element = h(
     "div",
@@ -309,58 +294,19 @@ export function renderLobby(app: Shell): View {
           tx(h("h2"), "lobby.you"),
           h("label", { class: "field" }, tx(h("span"), "lobby.nickname"), nickname),
         ),
-        h(
-          "section",
-          { class: "card" },
-          tx(h("h2"), "lobby.server"),
-          h(
-            "div",
-            { class: "segmented" },
-            h("label", {}, modeHost, tx(h("span"), "lobby.modeHost")),
-            h("label", {}, modeRemote, tx(h("span"), "lobby.modeRemote")),
-          ),
-          hostPane,
-          remotePane,
-        ),
-        h(
-          "section",
-          { class: "card" },
-          tx(h("h2"), "lobby.newRoom"),
-          h(
-            "label",
-            { class: "field" },
-            tx(h("span"), "lobby.roomName"),
-            h("div", { class: "row" }, roomName, create),
-          ),
-          h("label", { class: "field" }, tx(h("span"), "lobby.roomKind"), newKind),
-          h(
-            "label",
-            { class: "field" },
-            tx(h("span"), "lobby.joinById"),
-            h("div", { class: "row" }, roomId, joinById),
-          ),
-          error,
-        ),
+        server.card,
+        newRoom.card,
       ),
       h(
         "section",
         { class: "card rooms" },
         h("div", { class: "card-head" }, tx(h("h2"), "lobby.rooms"), refresh),
-        roomList,
+        rooms.element,
       ),
     ),
   );
 
-  showMode();
-  if (app.settings.mode === "host") void startHost();
-  else void loadRooms();
+  server.start();
   if (!s.nickname) setTimeout(() => nickname.focus(), 0);
-
-  return {
-    element,
-    dispose() {
-      disposed = true;
-      window.clearTimeout(refreshTimer);
-    },
-  };
+  return { element, dispose: () => rooms.dispose() };
 }
