@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::flv::{self, FLV_FILE_HEADER};
 use crate::hub::{Hub, RelayEvent};
+use crate::media::MediaKind;
 use crate::outbound::Outbound;
 use crate::queue::{Entry, Notice};
 
@@ -228,6 +229,7 @@ async fn record(
     out.write_all(&FLV_FILE_HEADER).await.map_err(io)?;
     let mut written = FLV_FILE_HEADER.len() as u64;
     let mut first: Option<u32> = None;
+    let mut last_picture: Option<u32> = None;
     let mut tag = Outbound::default();
     'stream: loop {
         while let Some(entry) = player.pop() {
@@ -236,6 +238,10 @@ async fn record(
                     // Every file starts at time zero, whenever the publisher's clock began.
                     let zero = *first.get_or_insert(media.timestamp);
                     media.timestamp = media.timestamp.wrapping_sub(zero);
+                    if media.kind == MediaKind::Video && !media.is_sequence_header() {
+                        media.timestamp = picture_time(media.timestamp, last_picture);
+                        last_picture = Some(media.timestamp);
+                    }
                     if flv::push_tag(&mut tag, &media, false) {
                         let bytes = tag.take_all();
                         out.write_all(&bytes).await.map_err(io)?;
@@ -255,6 +261,16 @@ async fn record(
     out.flush().await.map_err(io)?;
     out.get_ref().sync_data().await.map_err(io)?;
     Ok(Some((path, written)))
+}
+
+/// The time to write a picture at in a file: after the last one written. FFmpeg's demuxers
+/// refuse a stream whose picture times repeat, and a publisher's clock (any RTMP encoder's,
+/// not only ours) may repeat one.
+fn picture_time(time: u32, last: Option<u32>) -> u32 {
+    match last {
+        Some(last) if time <= last => last.saturating_add(1),
+        _ => time,
+    }
 }
 
 /// `dir/name`, or `dir/name` with `-2`, `-3`… before the extension when taken (a member who
@@ -301,6 +317,15 @@ mod tests {
             file_name("8888_user_1", None, 0),
             "8888_user_1_19700101-000000Z.flv"
         );
+    }
+
+    #[test]
+    fn a_repeated_picture_time_moves_just_after_the_last() {
+        assert_eq!(picture_time(0, None), 0);
+        assert_eq!(picture_time(67, Some(0)), 67);
+        assert_eq!(picture_time(67, Some(67)), 68);
+        assert_eq!(picture_time(60, Some(68)), 69);
+        assert_eq!(picture_time(u32::MAX, Some(u32::MAX)), u32::MAX);
     }
 
     #[test]
