@@ -366,13 +366,40 @@ pub fn rss_mib(pid: u32) -> Option<f64> {
 
 /// CPU time (user and system) process `pid` has used so far, s; `None` when it cannot be read.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')')?.1;
+    process_stat(pid).map(|p| p.cpu_seconds)
+}
+
+/// What `/proc/<pid>/stat` says of a process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessStat {
+    /// Its command name (at most 15 characters).
+    pub name: String,
+    /// Its parent's pid.
+    pub parent: u32,
+    /// CPU time (user and system) used so far, s.
+    pub cpu_seconds: f64,
+}
+
+/// Process `pid`'s name, parent and CPU time; `None` when it cannot be read (gone, or not Linux).
+pub fn process_stat(pid: u32) -> Option<ProcessStat> {
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// A `/proc/<pid>/stat` line read.
+pub fn parse_stat(stat: &str) -> Option<ProcessStat> {
+    // The command name is in parentheses and may hold spaces or parentheses itself.
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_owned();
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name and state.
+    // After the name: state, ppid, …; utime and stime are fields 14 and 15 of stat(5), 12 and
+    // 13 after the name and state.
+    let parent = fields.get(1)?.parse().ok()?;
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / CLOCK_TICKS_PER_SECOND)
+    Some(ProcessStat {
+        name,
+        parent,
+        cpu_seconds: ticks / CLOCK_TICKS_PER_SECOND,
+    })
 }
 
 /// Removes X display `n`'s socket and lock file once its server is gone: an Xvfb that is killed
@@ -389,6 +416,17 @@ const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stat_line_gives_name_parent_and_cpu_even_with_spaces_in_the_name() {
+        let line =
+            "4242 (WebKit Web (x)) S 4200 4242 4200 0 -1 4194560 100 0 0 0 150 50 0 0 20 0 9 0";
+        let p = parse_stat(line).expect("a stat line");
+        assert_eq!(p.name, "WebKit Web (x)");
+        assert_eq!(p.parent, 4200);
+        assert!((p.cpu_seconds - 2.0).abs() < 1e-9, "{p:?}");
+        assert_eq!(parse_stat("garbage"), None);
+    }
 
     #[test]
     fn nginx_relays_an_ffmpeg_stream_to_an_ffmpeg_player() {
