@@ -29,14 +29,11 @@ pub fn frame_to_rgba(frame: &VideoFrame, mirrored: bool) -> RgbaImage {
 
 /// Saves the whole grid, laid out as on screen, under `dir`; returns the file's path.
 pub async fn save_grid(call: CallHandle, dir: PathBuf) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
+    save_off_thread("grid".to_owned(), dir, move || {
         let (w, h) = GRID_SNAPSHOT_SIZE;
-        let image = call.snapshot_grid(w, h);
-        let name = file_name("grid", unix_micros() / 1000);
-        save(&image, &dir, &name).map(|p| p.display().to_string())
+        call.snapshot_grid(w, h)
     })
     .await
-    .map_err(|e| AppError::Io(e.to_string()))?
 }
 
 /// Saves one tile's picture (`None`: it has none yet) as `what` under `dir`; returns the path.
@@ -47,11 +44,20 @@ pub async fn save_frame(
 ) -> Result<String, AppError> {
     let frame =
         frame.ok_or_else(|| AppError::InvalidInput("this tile has no picture yet".into()))?;
+    // Others see us unmirrored, and so does the snapshot.
+    save_off_thread(what, dir, move || frame_to_rgba(&frame, false)).await
+}
+
+/// Draws a picture and writes it as a snapshot of `what` under `dir`, on a blocking thread
+/// (both take milliseconds); returns the file's path.
+async fn save_off_thread(
+    what: String,
+    dir: PathBuf,
+    draw: impl FnOnce() -> RgbaImage + Send + 'static,
+) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || {
-        // Others see us unmirrored, and so does the snapshot.
-        let image = frame_to_rgba(&frame, false);
         let name = file_name(&what, unix_micros() / 1000);
-        save(&image, &dir, &name).map(|p| p.display().to_string())
+        save(&draw(), &dir, &name).map(|p| p.display().to_string())
     })
     .await
     .map_err(|e| AppError::Io(e.to_string()))?
