@@ -75,6 +75,11 @@ async fn call(
     session: SessionConfig,
     media: &Arc<FakeMedia>,
 ) -> Result<(CallHandle, mpsc::Receiver<CallEvent>), CallError> {
+    start(bare(session), media).await
+}
+
+/// Settings with no devices at all and main streams only.
+fn bare(session: SessionConfig) -> CallConfig {
     let mut config = CallConfig {
         video: VideoInput::None,
         audio: AudioInput::None,
@@ -82,6 +87,14 @@ async fn call(
         ..CallConfig::new(session)
     };
     config.media.receive = Receive::Main;
+    config
+}
+
+/// A call as `config` says, with fake media.
+async fn start(
+    config: CallConfig,
+    media: &Arc<FakeMedia>,
+) -> Result<(CallHandle, mpsc::Receiver<CallEvent>), CallError> {
     Call::start_with(config, Arc::clone(media) as _).await
 }
 
@@ -205,16 +218,12 @@ async fn three_members_get_tiles_a_fourth_is_listed_and_promoted_when_a_tile_fre
 async fn mute_and_camera_reach_the_publisher_before_anything_is_sent() -> Result<()> {
     let room = room_server().await?;
     let media = Arc::new(FakeMedia::default());
-    let mut config = CallConfig {
-        video: VideoInput::None,
-        audio: AudioInput::None,
-        output: AudioOutputChoice::Null,
+    let config = CallConfig {
         start_muted: true,
         start_camera_off: true,
-        ..CallConfig::new(create(&room.url, "Ann"))
+        ..bare(create(&room.url, "Ann"))
     };
-    config.media.receive = Receive::Main;
-    let (ann, _events) = Call::start_with(config, Arc::clone(&media) as _).await?;
+    let (ann, _events) = start(config, &media).await?;
     let sender = media.senders().pop().context("no publisher")?;
     assert_eq!(
         stream_of(&sender.read(|s| s.url.clone())),
