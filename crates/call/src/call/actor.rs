@@ -91,6 +91,13 @@ struct Actor {
     speaker_fallback: bool,
 }
 
+/// Runs a media object's blocking stop (it joins threads) off the runtime's threads.
+async fn stop_blocking(stop: impl FnOnce() + Send + 'static) {
+    if let Err(e) = tokio::task::spawn_blocking(stop).await {
+        tracing::warn!("stopping media failed: {e}");
+    }
+}
+
 async fn sleep_until_some(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -407,7 +414,7 @@ impl Actor {
                 self.speaker_fallback = false;
                 // The new speaker is running before the old one stops: no gap in the sound.
                 if let Some(old) = self.output.replace(output) {
-                    let _ = tokio::task::spawn_blocking(move || old.stop()).await;
+                    stop_blocking(move || old.stop()).await;
                 }
             }
         }
@@ -421,7 +428,7 @@ impl Actor {
         }
         self.stop_publisher().await;
         if let Some(output) = self.output.take() {
-            let _ = tokio::task::spawn_blocking(move || output.stop()).await;
+            stop_blocking(move || output.stop()).await;
         }
         self.view.send_replace(View {
             user_name: self.user_name.clone(),

@@ -1,7 +1,7 @@
 //! The actor's publisher and players: starting, stopping and restarting them, and what their
 //! events mean for the call.
 
-use super::Actor;
+use super::{Actor, stop_blocking};
 use crate::config::{AudioInput, VideoInput, processing_for};
 use crate::devices::{Previewed, error_kind, open_audio, open_video};
 use crate::event::{
@@ -18,13 +18,6 @@ use quartet_room::Member;
 use std::sync::Arc;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
-
-/// Runs a media object's blocking stop (it joins threads) off the runtime's threads.
-async fn stop_blocking(stop: impl FnOnce() + Send + 'static) {
-    if let Err(e) = tokio::task::spawn_blocking(stop).await {
-        tracing::warn!("stopping media failed: {e}");
-    }
-}
 
 /// A publisher's or player's event, tagged with whose it is.
 pub(super) enum MediaEvent {
