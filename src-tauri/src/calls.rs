@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::lobby::{DEFAULT_AVATAR, DEFAULT_CREATE_KIND, parse_server_url, room_kind};
 use quartet_call::{
     Call, CallConfig, CallEvent, CallHandle, JoinTarget, LeaveMode, LeaveOptions, QualityTracker,
-    SessionConfig, Tile,
+    SessionConfig, Tile, VideoDecoding,
 };
 use quartet_proto::RoomKind;
 use tokio::sync::{Mutex, mpsc};
@@ -114,7 +114,7 @@ impl CallService {
             );
             let mut config = CallConfig::synthetic(session);
             // Nobody looks at what the demo members receive.
-            config.media.decode_video = false;
+            config.media.video_decoding = VideoDecoding::Off;
             match Call::start(config).await {
                 Ok((call, events)) => {
                     tokio::spawn(forward(events, |_| true));

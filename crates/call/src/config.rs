@@ -4,7 +4,7 @@
 use crate::receive::Receive;
 use quartet_media::publish::{MAX_KEYFRAME_INTERVAL, VideoContent};
 use quartet_media::source::CameraSettings;
-use quartet_media::{AudioProcessing, PublisherConfig, SmallStreamConfig, publish};
+use quartet_media::{AudioProcessing, PublisherConfig, SmallStreamConfig, VideoDecoding, publish};
 use quartet_room::SessionConfig;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -106,8 +106,9 @@ pub struct MediaSettings {
     pub tile_width: u32,
     /// Height of each remote tile's decoded frames.
     pub tile_height: u32,
-    /// Decode remote video in Rust; off when only the packet taps are used.
-    pub decode_video: bool,
+    /// When remote video is decoded in Rust (on demand when the page decodes the packet taps
+    /// itself, never when nobody looks).
+    pub video_decoding: VideoDecoding,
     /// Which of the members' streams tiles receive (main, small, or each as its link allows).
     pub receive: Receive,
     /// Send a small second stream beside ours, where the room server offers one.
@@ -127,7 +128,7 @@ impl Default for MediaSettings {
             keyframe_interval: DEFAULT_KEYFRAME_INTERVAL,
             tile_width: DEFAULT_WIDTH / 2,
             tile_height: DEFAULT_HEIGHT / 2,
-            decode_video: true,
+            video_decoding: VideoDecoding::Always,
             receive: Receive::Auto,
             send_small: true,
             processing: AudioProcessing::ALL,

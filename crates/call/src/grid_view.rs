@@ -33,7 +33,7 @@ impl GridView {
             Default::default();
         for t in &view.tiles {
             if let Some(slot) = remote.get_mut(t.slot) {
-                *slot = Some((t.member.user_name.clone(), t.frames().borrow().clone()));
+                *slot = Some((t.member.user_name.clone(), t.latest_frame()));
             }
         }
         let own_label = if view.mic_muted {

@@ -85,7 +85,8 @@ pub use quartet_room::{ApiCall, ChannelEntry, LeaveMode};
 // What the app meets of media and the room through a call, so `quartet-call` is its one door.
 pub use quartet_media::source::SourceError;
 pub use quartet_media::{
-    AudioOutError, AudioSource, EncodedVideo, Interrupter, VideoFrame, VideoSource, unix_micros,
+    AudioOutError, AudioSource, EncodedVideo, Interrupter, VideoDecoding, VideoFrame, VideoSource,
+    unix_micros,
 };
 pub use quartet_room::{
     ApiClient, ApiError, JoinTarget, Member, SessionConfig, SessionError, find_room_kind,

@@ -49,8 +49,10 @@ pub(crate) trait SendControl: Send + Sync {
 
 /// A running player as the call drives it (see [`PlayerHandle`] for each method).
 pub(crate) trait PlayControl: Send + Sync {
-    /// The latest picture at tile size.
+    /// The latest picture at tile size; while a receiver lives, every picture is decoded.
     fn frames(&self) -> watch::Receiver<Option<Arc<VideoFrame>>>;
+    /// The latest picture at tile size, read without asking for more.
+    fn latest_frame(&self) -> Option<Arc<VideoFrame>>;
     /// The next picture at the stream's own size, if one comes within `wait`.
     fn full_size_frame(&self, wait: Duration) -> Later<'_, Option<Arc<VideoFrame>>>;
     /// The H.264 access units as they arrive.
@@ -145,6 +147,9 @@ impl SendControl for PublisherHandle {
 impl PlayControl for PlayerHandle {
     fn frames(&self) -> watch::Receiver<Option<Arc<VideoFrame>>> {
         PlayerHandle::frames(self)
+    }
+    fn latest_frame(&self) -> Option<Arc<VideoFrame>> {
+        PlayerHandle::latest_frame(self)
     }
     fn full_size_frame(&self, wait: Duration) -> Later<'_, Option<Arc<VideoFrame>>> {
         Box::pin(PlayerHandle::full_size_frame(self, wait))

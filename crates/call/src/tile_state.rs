@@ -79,12 +79,9 @@ pub struct TileFacts {
     pub own: bool,
     /// Connected: the player to the member's stream, or our publisher to the server.
     pub connected: bool,
-    /// Pictures so far (the player's shown frames, or our camera's previewed ones): a count
-    /// that moves is a live picture.
+    /// Pictures so far (the player's shown or received ones, or our encoder's): a count that
+    /// moves is a live picture.
     pub pictures: u64,
-    /// Pictures are counted at all (a player that only taps packets for the page counts none):
-    /// without them a connected tile is taken as live.
-    pub pictures_counted: bool,
     /// The latest picture is a camera-off one (black, without a frame clock).
     pub picture_blank: bool,
     /// The stream has a video track.
@@ -109,7 +106,6 @@ impl Default for TileFacts {
             own: false,
             connected: false,
             pictures: 0,
-            pictures_counted: true,
             picture_blank: false,
             has_video: false,
             has_audio: false,
@@ -206,9 +202,6 @@ fn state_of(t: &TileTrack, before: TileState, facts: &TileFacts, now: Instant) -
             TileState::Connecting
         };
     };
-    if !facts.pictures_counted {
-        return TileState::Live;
-    }
     if facts.unsent.is_some_and(|d| d >= STALL_AFTER) {
         return TileState::Stalled;
     }

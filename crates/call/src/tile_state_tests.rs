@@ -203,15 +203,9 @@ fn an_uplink_that_stopped_carrying_our_pictures_is_a_stall() {
 }
 
 #[test]
-fn a_member_who_left_is_gone_and_uncounted_pictures_are_live() {
+fn a_member_who_left_is_gone() {
     let mut d = live_tile();
     assert_eq!(d.step(|f| f.listed = false), TileState::Gone);
-    let mut d = Drive::new(TileFacts {
-        pictures_counted: false,
-        ..TileFacts::default()
-    });
-    d.step(|f| f.connected = true);
-    assert_eq!(d.hold(Duration::from_secs(10)), vec![TileState::Live]);
 }
 
 #[test]

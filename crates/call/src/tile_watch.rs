@@ -4,6 +4,7 @@
 
 use crate::media_port::{PlayControl, SendControl};
 use crate::tile_state::{TileFacts, TileState, TileTrack, next};
+use quartet_media::VideoDecoding;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -45,14 +46,15 @@ pub(crate) struct Played<'a> {
 pub(crate) struct TileWatch {
     own: TileTrack,
     remote: HashMap<String, TileTrack>,
-    /// Remote pictures are decoded here (not only tapped for the page), so they can be counted.
-    decoding: bool,
+    /// How remote pictures are decoded here: every one, so shown ones can be counted, or
+    /// fewer, so received ones are.
+    decoding: VideoDecoding,
     states: watch::Sender<TileStates>,
 }
 
 impl TileWatch {
-    /// Tiles starting now; `decoding` says whether remote pictures are decoded in Rust.
-    pub(crate) fn new(decoding: bool) -> TileWatch {
+    /// Tiles starting now; `decoding` says how remote pictures are decoded in Rust.
+    pub(crate) fn new(decoding: VideoDecoding) -> TileWatch {
         TileWatch {
             own: TileTrack::new(Instant::now()),
             remote: HashMap::new(),
@@ -102,16 +104,15 @@ impl TileWatch {
 
     fn remote_facts(&self, p: &Played<'_>) -> TileFacts {
         let stats = p.player.stats();
-        let blank = p
-            .player
-            .frames()
-            .borrow()
-            .as_ref()
-            .is_some_and(|f| f.is_blank());
+        let blank = p.player.latest_frame().is_some_and(|f| f.is_blank());
+        let pictures = match self.decoding {
+            VideoDecoding::Always => stats.frames_shown,
+            // Not every picture is decoded: a stream that moves is one whose pictures arrive.
+            VideoDecoding::OnDemand | VideoDecoding::Off => stats.units_received,
+        };
         TileFacts {
             connected: stats.connected,
-            pictures: stats.frames_shown,
-            pictures_counted: self.decoding,
+            pictures,
             picture_blank: blank,
             has_video: stats.stream_info.video.is_some(),
             has_audio: stats.stream_info.audio.is_some(),

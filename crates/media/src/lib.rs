@@ -40,6 +40,7 @@ pub use frame::{AUDIO_SAMPLE_RATE, AudioChunk, VideoFrame, samples_in, unix_micr
 pub use mixer::{AudioMixer, MixTap, MixerInput, PlayedBlock, SoundTaps};
 pub use play::{
     EncodedVideo, PlayError, Player, PlayerConfig, PlayerEvent, PlayerHandle, PlayerStats,
+    VideoDecoding,
 };
 pub use processing::{AudioProcessing, ProcessingStats};
 pub use publish::{

@@ -6,7 +6,7 @@ mod support;
 use quartet_media::publish::VideoContent;
 use quartet_media::{
     AudioMixer, AudioOutput, Player, PlayerConfig, Publisher, PublisherConfig, PublisherEvent,
-    SyntheticVideo, clock, unix_micros,
+    SyntheticVideo, VideoDecoding, clock, unix_micros,
 };
 use quartet_testkit::NginxRtmp;
 use std::time::Duration;
@@ -89,7 +89,7 @@ fn keyframes_on_demand_source_switch_and_packet_tap() {
     )));
 
     let mut cfg = PlayerConfig::new(&url, 320, 180);
-    cfg.decode_video = false;
+    cfg.video = VideoDecoding::Off;
     let (tap_player, _e) = Player::start(cfg).unwrap();
     let mut packets = tap_player.packets();
     let (player, _pe) = Player::start(PlayerConfig::new(&url, 320, 180)).unwrap();

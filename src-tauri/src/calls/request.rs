@@ -4,7 +4,7 @@ use crate::error::AppError;
 use crate::lobby::{DEFAULT_AVATAR, DEFAULT_CREATE_KIND, parse_server_url};
 use quartet_call::{
     AudioInput, AudioOutputChoice, AudioProcessing, CallConfig, JoinTarget, MediaSettings, Receive,
-    SendQuality, SessionConfig, VideoInput,
+    SendQuality, SessionConfig, VideoDecoding, VideoInput,
 };
 use quartet_proto::RoomKind;
 use serde::{Deserialize, Serialize};
@@ -223,6 +223,9 @@ impl JoinRequest {
         let mut media = MediaSettings {
             receive: receive_for(self.data_saver),
             processing: self.audio_processing.into(),
+            // The page decodes the tiles it draws; Rust decodes only what a feed or a
+            // snapshot asks for, and the keyframes the tiles' states read.
+            video_decoding: VideoDecoding::OnDemand,
             ..MediaSettings::default()
         };
         let quality = match self.send_quality.as_deref() {

@@ -399,11 +399,7 @@ impl StatsDto {
         let mut dto = StatsDto::from(call.stats());
         dto.has_camera = call.has_camera();
         for tile in call.tiles() {
-            let off = tile
-                .frames()
-                .borrow()
-                .as_ref()
-                .is_some_and(|f| f.is_blank());
+            let off = tile.latest_frame().is_some_and(|f| f.is_blank());
             if let Some(r) = dto.remotes.iter_mut().find(|r| r.tile == tile.slot) {
                 r.video_off = off;
             }

@@ -391,10 +391,17 @@ fn report_cpu(before: &cpu::Sample, after: &cpu::Sample, out: &Path) -> Result<(
         "e2e: app CPU over {MEASURE:?}, % of one core: {}; total {total:.1}",
         listed.join(", ")
     );
+    let threads = cpu::thread_shares(before, after);
+    let busiest: Vec<String> = threads.iter().map(|(n, v)| format!("{n} {v:.1}")).collect();
+    eprintln!(
+        "e2e: busiest threads, % of one core: {}",
+        busiest.join(", ")
+    );
     let json = serde_json::json!({
         "seconds": MEASURE.as_secs_f64(),
         "percentOfOneCore": each.iter().map(|(n, v)| (n.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
         "total": total,
+        "threads": threads.iter().map(|(n, v)| (n.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
     });
     std::fs::write(out.join("cpu.json"), json.to_string())?;
     Ok(())

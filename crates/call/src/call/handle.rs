@@ -55,9 +55,16 @@ impl std::fmt::Debug for Tile {
 }
 
 impl Tile {
-    /// The latest decoded picture at tile size (`None` before the first).
+    /// The latest decoded picture at tile size (`None` before the first); while a receiver
+    /// lives, every picture of the tile is decoded.
     pub fn frames(&self) -> watch::Receiver<Option<Arc<VideoFrame>>> {
         self.player.frames()
+    }
+
+    /// The latest decoded picture at tile size, read without asking for every picture to be
+    /// decoded (decoding on demand, it may be the latest keyframe's).
+    pub fn latest_frame(&self) -> Option<Arc<VideoFrame>> {
+        self.player.latest_frame()
     }
 
     /// The tile's picture for a snapshot: the next one at the stream's own size (the tile's
@@ -66,7 +73,7 @@ impl Tile {
     pub async fn snapshot_frame(&self) -> Option<Arc<VideoFrame>> {
         match self.player.full_size_frame(SNAPSHOT_WAIT).await {
             Some(full) => Some(full),
-            None => self.frames().borrow().clone(),
+            None => self.latest_frame(),
         }
     }
 

@@ -1,7 +1,9 @@
 //! Decoding: pictures scaled to the tile and offered to the scheduler, sound into the mixer;
 //! catching up with live when decoding lags the network.
 
-use super::{CatchUp, Shared, ToDecoder, catch_up, lock, ms, schedule};
+use super::{
+    CatchUp, Demand, Shared, ToDecoder, VideoDecoding, catch_up, demand, lock, ms, schedule,
+};
 use crate::clock;
 use crate::convert::{Scaler, to_mono_48k};
 use crate::frame::{AUDIO_SAMPLE_RATE, rms};
@@ -12,14 +14,16 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-struct VideoDecoding {
+struct VideoTrack {
     index: usize,
     decoder: decoder::Video,
     time_base: Rational,
     waiting_for_key: bool,
+    /// Units after the latest keyframe, not decoded while nobody wanted pictures.
+    held: Vec<Packet>,
 }
 
-struct AudioDecoding {
+struct AudioTrack {
     index: usize,
     decoder: decoder::Audio,
     time_base: Rational,
@@ -27,8 +31,8 @@ struct AudioDecoding {
 
 struct Decoder<'a> {
     shared: &'a Shared,
-    video: Option<VideoDecoding>,
-    audio: Option<AudioDecoding>,
+    video: Option<VideoTrack>,
+    audio: Option<AudioTrack>,
     scaler: Scaler,
     /// Converts pictures asked for at their own size, apart from the tile's scaler so
     /// neither rebuilds its context for the other.
@@ -72,7 +76,7 @@ pub(super) fn run(shared: &Shared, rx: &Receiver<ToDecoder>) {
             ToDecoder::Packet(packet) => {
                 let index = packet.stream();
                 if d.video.as_ref().is_some_and(|v| v.index == index) {
-                    d.video_packet(&packet);
+                    d.video_packet(packet);
                 } else if d.audio.as_ref().is_some_and(|a| a.index == index) {
                     d.audio_packet(&packet);
                 }
@@ -91,18 +95,19 @@ impl Decoder<'_> {
         match kind {
             media::Type::Video => match ctx.decoder().video() {
                 Ok(decoder) => {
-                    self.video = Some(VideoDecoding {
+                    self.video = Some(VideoTrack {
                         index,
                         decoder,
                         time_base: tb,
                         waiting_for_key: true,
+                        held: Vec::new(),
                     })
                 }
                 Err(e) => tracing::warn!("no video decoder for {url}: {e}"),
             },
             media::Type::Audio => match ctx.decoder().audio() {
                 Ok(decoder) => {
-                    self.audio = Some(AudioDecoding {
+                    self.audio = Some(AudioTrack {
                         index,
                         decoder,
                         time_base: tb,
@@ -114,7 +119,22 @@ impl Decoder<'_> {
         }
     }
 
-    fn video_packet(&mut self, packet: &Packet) {
+    fn video_packet(&mut self, packet: Packet) {
+        let shared = self.shared;
+        let Some(v) = self.video.as_mut() else { return };
+        // Waiting for a keyframe, there is nothing yet to hold units against.
+        let in_step = packet.is_key() || !v.waiting_for_key;
+        let packet = if shared.video == VideoDecoding::OnDemand && in_step {
+            on_demand(v, &mut self.decoded, shared, packet)
+        } else {
+            Some(packet)
+        };
+        if let Some(packet) = packet {
+            self.show_video(&packet);
+        }
+    }
+
+    fn show_video(&mut self, packet: &Packet) {
         let shared = self.shared;
         let Some(v) = self.video.as_mut() else { return };
         let dts = ms(packet.dts().or(packet.pts()), v.time_base);
@@ -199,5 +219,43 @@ impl Decoder<'_> {
                 ),
             }
         }
+    }
+}
+
+/// Applies [`demand`] to `packet`: what is left to decode and show, if anything.
+fn on_demand(
+    v: &mut VideoTrack,
+    decoded: &mut frame::Video,
+    shared: &Shared,
+    packet: Packet,
+) -> Option<Packet> {
+    match demand(shared.pictures_wanted(), packet.is_key(), v.held.len()) {
+        Demand::Hold => {
+            v.held.push(packet);
+            return None;
+        }
+        Demand::Forget => {
+            v.held.clear();
+            v.waiting_for_key = true;
+            return None;
+        }
+        Demand::CatchUpThenDecode => {
+            for held in std::mem::take(&mut v.held) {
+                decode_unseen(v, decoded, shared, &held);
+            }
+        }
+        Demand::Decode => v.held.clear(),
+    }
+    Some(packet)
+}
+
+/// Decodes `packet` for the pictures after it, showing nothing: catching up on units held
+/// while nobody wanted pictures.
+fn decode_unseen(v: &mut VideoTrack, decoded: &mut frame::Video, shared: &Shared, packet: &Packet) {
+    if v.decoder.send_packet(packet).is_err() {
+        return;
+    }
+    while v.decoder.receive_frame(decoded).is_ok() {
+        lock(&shared.counters).decoded += 1;
     }
 }

@@ -45,9 +45,16 @@ impl PlayerHandle {
     }
 
     /// The latest decoded frame at tile size (`None` before the first). Only the newest is
-    /// kept: a slow reader skips frames, it never queues them.
+    /// kept: a slow reader skips frames, it never queues them. While a receiver lives, a
+    /// player decoding on demand decodes every picture.
     pub fn frames(&self) -> watch::Receiver<Option<Arc<VideoFrame>>> {
         self.shared().frames.subscribe()
+    }
+
+    /// The latest decoded frame at tile size, read without asking for more: decoding on
+    /// demand, it is the latest keyframe's picture unless someone watches [`Self::frames`].
+    pub fn latest_frame(&self) -> Option<Arc<VideoFrame>> {
+        self.shared().frames.borrow().clone()
     }
 
     /// The next picture decoded at the stream's own size, however large the tile's frames
@@ -100,6 +107,7 @@ impl PlayerHandle {
             fps: c.fps.per_second(now),
             kbps: c.bytes.per_second(now) * 8.0 / 1000.0,
             frames_decoded: c.decoded,
+            units_received: c.units,
             frames_shown: c.shown,
             frames_skipped: c.skipped,
             latency_ms_p50: c.latency.percentile(50.0),

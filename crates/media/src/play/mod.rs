@@ -13,6 +13,7 @@
 //! TCP_NODELAY and a small RTMP buffer time keep the server from holding data back.
 
 mod decode;
+mod demand;
 mod handle;
 mod read;
 mod schedule;
@@ -20,6 +21,7 @@ pub mod sync;
 #[cfg(test)]
 mod tests;
 
+pub use demand::{Demand, MAX_HELD_UNITS, VideoDecoding, demand};
 pub use handle::PlayerHandle;
 
 use crate::frame::VideoFrame;
@@ -65,8 +67,9 @@ pub struct PlayerConfig {
     pub tile_width: u32,
     /// Height of decoded frames, rounded to even.
     pub tile_height: u32,
-    /// Decode video in Rust; off when only the packet tap is used (WebCodecs).
-    pub decode_video: bool,
+    /// When video is decoded in Rust: always, only while a picture is wanted (the page decodes
+    /// the packet tap itself), or never.
+    pub video: VideoDecoding,
     /// Where decoded sound goes; `None` leaves audio undecoded.
     pub mixer: Option<AudioMixer>,
     /// See [`DEFAULT_READ_TIMEOUT`].
@@ -83,7 +86,7 @@ impl PlayerConfig {
             url: url.into(),
             tile_width,
             tile_height,
-            decode_video: true,
+            video: VideoDecoding::Always,
             mixer: None,
             read_timeout: DEFAULT_READ_TIMEOUT,
             sync_to_audio: true,
@@ -162,12 +165,15 @@ pub struct PlayerStats {
     pub connected: bool,
     /// Successful connections after the first.
     pub reconnects: u64,
-    /// Frames shown per second (recent).
+    /// Pictures per second (recent): those shown while every picture is decoded
+    /// ([`VideoDecoding::Always`]), those received otherwise.
     pub fps: f64,
     /// Received kbit/s (recent).
     pub kbps: f64,
     /// Video frames decoded since start.
     pub frames_decoded: u64,
+    /// Video access units received since start, decoded or not.
+    pub units_received: u64,
     /// Frames handed out through [`PlayerHandle::frames`].
     pub frames_shown: u64,
     /// Frames decoded but not shown, or packets skipped, to catch up with live.
@@ -225,6 +231,7 @@ struct Counters {
     fps: RateMeter,
     bytes: RateMeter,
     decoded: u64,
+    units: u64,
     shown: u64,
     skipped: u64,
     latency: SampleWindow,
@@ -239,18 +246,19 @@ struct Counters {
     keyframe_interval_ms: Option<f64>,
 }
 
-impl Default for Counters {
-    fn default() -> Self {
+impl Counters {
+    fn new(video: VideoDecoding) -> Self {
         Counters {
             connected: false,
             reconnects: 0,
             fps: RateMeter::default(),
             bytes: RateMeter::default(),
             decoded: 0,
+            units: 0,
             shown: 0,
             skipped: 0,
             latency: SampleWindow::default(),
-            latency_now: RecentSamples::new(LATENCY_NOW_WINDOW),
+            latency_now: RecentSamples::new(video.latency_now_window()),
             audio_gaps: GapMeter::default(),
             first_frame_ms: None,
             source_size: None,
@@ -266,7 +274,7 @@ struct Shared {
     /// Where the next connection goes (a newer signature replaces an older one).
     url: Mutex<String>,
     read_timeout: Duration,
-    decode_video: bool,
+    video: VideoDecoding,
     mixer: Option<AudioMixer>,
     /// This stream's input of `mixer`: decoded sound goes in, the audio clock reads its queue.
     /// Taken out when the player stops, so a stopped player leaves the mix.
@@ -301,6 +309,14 @@ impl Shared {
 
     fn url(&self) -> String {
         lock(&self.url).clone()
+    }
+
+    /// Someone wants pictures decoded now: decoding always, a reader of [`PlayerHandle::frames`],
+    /// or a full-size picture asked for.
+    fn pictures_wanted(&self) -> bool {
+        self.video == VideoDecoding::Always
+            || self.frames.receiver_count() > 0
+            || self.full_wanted.load(Ordering::SeqCst)
     }
 
     fn tile(&self) -> (u32, u32) {
@@ -344,7 +360,7 @@ impl Player {
         let shared = Arc::new(Shared {
             url: Mutex::new(config.url),
             read_timeout: config.read_timeout,
-            decode_video: config.decode_video,
+            video: config.video,
             mixer_input: Mutex::new(config.mixer.as_ref().map(AudioMixer::add_input)),
             mixer: config.mixer,
             sync: Scheduler::new(config.sync_to_audio, started),
@@ -356,7 +372,7 @@ impl Player {
             full_wanted: AtomicBool::new(false),
             full: watch::Sender::new(None),
             packets,
-            counters: Mutex::new(Counters::default()),
+            counters: Mutex::new(Counters::new(config.video)),
             events,
         });
         let (tx, rx) = mpsc::sync_channel(PACKET_QUEUE);

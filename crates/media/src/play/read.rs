@@ -1,7 +1,9 @@
 //! Pulling RTMP: connect with low-latency options, demux, feed the packet tap and the decoder,
 //! reconnect with backoff.
 
-use super::{EncodedVideo, PlayerEvent, RTMP_BUFFER_MS, Shared, ToDecoder, lock, ms, schedule};
+use super::{
+    EncodedVideo, PlayerEvent, RTMP_BUFFER_MS, Shared, ToDecoder, VideoDecoding, lock, ms, schedule,
+};
 use crate::backoff::Reconnect;
 use crate::ffi;
 use ffmpeg_next::codec::packet::side_data;
@@ -128,7 +130,7 @@ fn read_packets(shared: &Shared, input: &mut Input, tx: &SyncSender<ToDecoder>) 
                     avcc = Arc::from(ffi::extradata(&ctx));
                 }
                 let wanted = match kind {
-                    media::Type::Video => shared.decode_video,
+                    media::Type::Video => shared.video.decodes(),
                     media::Type::Audio => shared.mixer.is_some(),
                     _ => false,
                 };
@@ -162,6 +164,14 @@ fn read_packets(shared: &Shared, input: &mut Input, tx: &SyncSender<ToDecoder>) 
                     shared.emit(PlayerEvent::FirstKeyframe);
                 }
                 let dts_ms = ms(packet.dts().or(packet.pts()), tb);
+                {
+                    let mut c = lock(&shared.counters);
+                    c.units += 1;
+                    if shared.video != VideoDecoding::Always {
+                        // Not every picture is shown here: the stream's rate is what arrives.
+                        c.fps.record(Instant::now(), 1);
+                    }
+                }
                 if packet.is_key() {
                     let mut c = lock(&shared.counters);
                     if let Some(last) = c.last_keyframe_ms.filter(|&last| last < dts_ms) {
@@ -183,7 +193,7 @@ fn read_packets(shared: &Shared, input: &mut Input, tx: &SyncSender<ToDecoder>) 
                     };
                     schedule::offer_packet(shared, encoded);
                 }
-                if shared.decode_video && tx.send(ToDecoder::Packet(packet)).is_err() {
+                if shared.video.decodes() && tx.send(ToDecoder::Packet(packet)).is_err() {
                     return Ended::Stopped;
                 }
             }

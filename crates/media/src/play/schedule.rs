@@ -8,7 +8,7 @@
 use super::sync::{
     self, MAX_HELD_FRAMES, PushedAudio, Release, audio_clock, frame_to_show, packets_to_send,
 };
-use super::{EncodedVideo, PlayerEvent, Shared, lock};
+use super::{EncodedVideo, PlayerEvent, Shared, VideoDecoding, lock};
 use crate::frame::{AUDIO_SAMPLE_RATE, VideoFrame, unix_micros};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -212,7 +212,9 @@ fn present(shared: &Shared, s: &mut State, frame: Arc<VideoFrame>, now: Instant)
     {
         let mut c = lock(&shared.counters);
         c.shown += 1;
-        c.fps.record(now, 1);
+        if shared.video == VideoDecoding::Always {
+            c.fps.record(now, 1);
+        }
         if !s.shown_this_connection && c.first_frame_ms.is_none() {
             c.first_frame_ms = Some(now.duration_since(shared.sync.started).as_secs_f64() * 1000.0);
         }

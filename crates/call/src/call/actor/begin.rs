@@ -60,7 +60,7 @@ pub(in crate::call) async fn begin(
     let (view_tx, view_rx) = watch::channel(View::default());
     let keyframes = Keyframes::default();
     let keyframe_counters = keyframes.counters();
-    let tile_watch = TileWatch::new(config.media.decode_video);
+    let tile_watch = TileWatch::new(config.media.video_decoding);
     let tile_states = tile_watch.subscribe();
     let own_sound = SoundTaps::new();
     let mut actor = Actor {

@@ -189,7 +189,7 @@ impl Actor {
             self.media.tile_height,
         )
         .with_mixer(self.mixer.clone());
-        config.decode_video = self.media.decode_video;
+        config.video = self.media.video_decoding;
         let started = self.start.player(config);
         let (handle, events) = match started {
             Ok(p) => p,

@@ -106,6 +106,9 @@ impl PlayControl for FakePlayer {
     fn frames(&self) -> watch::Receiver<Option<Arc<VideoFrame>>> {
         self.frames.subscribe()
     }
+    fn latest_frame(&self) -> Option<Arc<VideoFrame>> {
+        self.frames.borrow().clone()
+    }
     fn full_size_frame(&self, _wait: Duration) -> Later<'_, Option<Arc<VideoFrame>>> {
         Box::pin(async { None })
     }
