@@ -49,6 +49,7 @@ pub mod quality_preset;
 pub mod receive;
 pub mod recording;
 pub mod screens;
+pub mod self_view;
 pub mod sharing;
 pub mod speaker;
 pub mod stats;

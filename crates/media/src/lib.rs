@@ -15,6 +15,7 @@
 
 pub mod adapt;
 pub mod audio_out;
+pub mod avc;
 pub mod backoff;
 pub mod clock;
 mod convert;
@@ -28,6 +29,7 @@ pub mod processing;
 pub mod publish;
 pub mod record;
 pub mod resample;
+pub mod self_view;
 mod signal;
 pub mod source;
 pub mod stats;
@@ -50,6 +52,7 @@ pub use publish::{
 pub use record::{
     FileRecorder, RecordConfig, RecordError, RecordSound, RecordSummary, RgbaPicture,
 };
+pub use self_view::{SelfViewEncoder, SelfViewError};
 pub use source::{
     AudioDeviceInfo, AudioSource, CameraInfo, CameraSource, DeviceKind, FileAudioSource,
     FileVideoSource, Interrupter, Microphone, PictureInPicture, ScreenSource, SourceError,

@@ -58,9 +58,9 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 pub(crate) use audio::open_audio_encoder as open_aac_encoder;
-pub(crate) use session::open_video_encoder;
 #[cfg(test)]
 pub(crate) use session::set_video_bitrate;
+pub(crate) use session::{X264Setup, open_video_encoder, open_x264};
 
 /// Longest allowed keyframe interval: players joining through a relay without a keyframe cache
 /// wait up to this long for their first picture.

@@ -7,7 +7,7 @@ mod socket;
 mod x264;
 
 use socket::{backlog_of, rtt_floor_of, socket_of};
-pub(crate) use x264::{open_video_encoder, set_video_bitrate};
+pub(crate) use x264::{X264Setup, open_video_encoder, open_x264, set_video_bitrate};
 
 use super::shape::ladder_for;
 use super::small::{small_fps, small_size};
