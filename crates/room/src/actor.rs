@@ -2,7 +2,6 @@
 //! channel or polling) and recovered (retry with backoff, rejoin after eviction).
 
 use crate::api::{ApiClient, ApiError};
-use crate::backoff::Delays;
 use crate::config::SessionConfig;
 use crate::events::{EventChannelError, EventSocket};
 use crate::identity::Identity;
@@ -11,6 +10,7 @@ use crate::members::{Member, diff_members, members_from_pushers};
 use crate::report::{MembershipSource, REASON_NOT_LISTED, SessionError, SessionEvent};
 use futures_util::StreamExt;
 use quartet_proto::{Code, Endpoint, Pushers, SendRoomTextMsg};
+use quartet_retry::Delays;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::{JoinError, JoinHandle};

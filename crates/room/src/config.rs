@@ -1,8 +1,8 @@
 //! What a session needs to know before it connects: the server, who we are, which room, and
 //! its cadence.
 
-use crate::backoff::Backoff;
 use quartet_proto::RoomKind;
+use quartet_retry::Backoff;
 use std::time::Duration;
 use url::Url;
 

@@ -5,7 +5,6 @@
 
 mod actor;
 pub mod api;
-pub mod backoff;
 pub mod config;
 pub mod events;
 mod identity;
@@ -17,13 +16,13 @@ mod report;
 pub mod session;
 
 pub use api::{ApiClient, ApiError, RawReply};
-pub use backoff::Backoff;
 pub use config::{EventMode, JoinTarget, SessionConfig, SessionTiming};
 pub use events::EventChannelError;
 pub use journal::{ApiCall, ChannelEntry, Journal};
 pub use kinds::find_room_kind;
 pub use leave::{LeaveMode, likely_heir};
 pub use members::{Member, MemberChange, MemberDiff, diff_members, same_stream};
+pub use quartet_retry::{Backoff, Delays};
 pub use session::{
     MembershipSource, SessionError, SessionEvent, SessionHandle, connect, connect_recording,
 };

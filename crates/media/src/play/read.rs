@@ -4,7 +4,7 @@
 use super::{
     EncodedVideo, PlayerEvent, RTMP_BUFFER_MS, Shared, ToDecoder, VideoDecoding, lock, ms, schedule,
 };
-use crate::backoff::Reconnect;
+use crate::backoff;
 use crate::ffi;
 use ffmpeg_next::codec::packet::side_data;
 use ffmpeg_next::format::context::Input;
@@ -42,7 +42,7 @@ enum Ended {
 
 /// The `media-play-read` thread: connects, reads, reconnects until stopped.
 pub(super) fn run(shared: &Shared, tx: &SyncSender<ToDecoder>) {
-    let mut reconnect = Reconnect::new();
+    let mut reconnect = backoff::reconnect();
     let mut attempt = 0u32;
     let mut ever_connected = false;
     while !shared.stop.is_stopped() {

@@ -16,7 +16,7 @@ use super::{
     WRITE_TIMEOUT, lock,
 };
 use crate::adapt::{self, AdaptState, Ladder, Observation, Rung};
-use crate::backoff::Reconnect;
+use crate::backoff;
 use crate::convert::Scaler;
 use crate::ffi::{self, InterruptibleOutput};
 use crate::frame::{AUDIO_SAMPLE_RATE, unix_micros};
@@ -112,7 +112,7 @@ pub(super) fn send_loop(shared: &Shared, kind: StreamKind, rx: &Receiver<Input>)
             shared.emit(e);
         }
     };
-    let mut reconnect = Reconnect::new();
+    let mut reconnect = backoff::reconnect();
     let mut attempt = 0u32;
     let mut ever_connected = false;
     let config = &lane.config;

@@ -1,5 +1,7 @@
-//! The retry policy: exponential delays with an upper bound and optional jitter, built on
-//! `backon` and used by the session to schedule retries without blocking its loop.
+//! The one retry policy of Quartet: exponential delays with an upper bound and optional
+//! jitter, built on `backon`, as an endless iterator a loop can draw from without blocking
+//! (the room session's retries, the event channel's reconnects), and [`Reconnect`], the same
+//! schedule starting over once a connection has proved itself (publishers and players).
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use std::time::Duration;
@@ -68,6 +70,44 @@ impl Iterator for Delays {
     }
 }
 
+/// A reconnect schedule: [`Backoff`]'s delays, started over when a connection that lasted
+/// `healthy` or longer ends (its failure is news, not the same outage going on).
+#[derive(Debug)]
+pub struct Reconnect {
+    schedule: Backoff,
+    healthy: Duration,
+    delays: Delays,
+}
+
+impl Reconnect {
+    /// A fresh schedule.
+    pub fn new(schedule: Backoff, healthy: Duration) -> Reconnect {
+        Reconnect {
+            schedule,
+            healthy,
+            delays: schedule.delays(),
+        }
+    }
+
+    /// How long to wait before the next try.
+    pub fn next_delay(&mut self) -> Duration {
+        self.delays.next().unwrap_or(self.schedule.max)
+    }
+
+    /// Starts the schedule over.
+    pub fn reset(&mut self) {
+        self.delays = self.schedule.delays();
+    }
+
+    /// Starts over when the connection that just ended had lasted long enough to count as
+    /// healthy.
+    pub fn connection_ended(&mut self, lasted: Duration) {
+        if lasted >= self.healthy {
+            self.reset();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +157,22 @@ mod tests {
             .delays()
             .take(3));
         assert_eq!(d, [300, 300, 300]);
+    }
+
+    #[test]
+    fn a_healthy_connection_starts_the_schedule_over() {
+        let schedule = Backoff::new(MS(250), MS(4000));
+        let healthy = Duration::from_secs(5);
+        let mut r = Reconnect::new(schedule, healthy);
+        for _ in 0..8 {
+            r.next_delay();
+        }
+        r.connection_ended(Duration::from_secs(1));
+        assert!(r.next_delay() >= MS(4000));
+        r.connection_ended(healthy);
+        assert!(r.next_delay() < MS(500));
+        r.next_delay();
+        r.reset();
+        assert!(r.next_delay() < MS(500));
     }
 }
