@@ -7,7 +7,7 @@
 
 use crate::layout::{GRID_TILES, GridLayout, Rect, cell_rects};
 use image::{Rgba, RgbaImage};
-use quartet_fonts::{FontVec, Mask};
+use quartet_fonts::{FontVec, GLYPH, Mask};
 use quartet_media::VideoFrame;
 
 /// Background of a tile nobody holds.
@@ -22,8 +22,6 @@ const BAND_SHOW_THROUGH: u16 = 90;
 const LABEL_LINES_PER_TILE: u32 = 10;
 /// Pixels between the label text and the band's edge.
 const LABEL_PAD: u32 = 3;
-/// Glyph size of the built-in font.
-const GLYPH: u32 = 8;
 
 /// What one tile shows.
 #[derive(Debug, Clone, Copy, Default)]
@@ -112,53 +110,44 @@ fn draw_cell(img: &mut RgbaImage, rect: Rect, cell: &GridCell<'_>, fonts: &[Font
     );
 }
 
-/// One line of text, ready to draw in a box [`GLYPH`]` × scale` pixels high.
-enum Line<'a> {
-    /// Drawn with a system font.
-    Font { mask: Mask, box_height: u32 },
-    /// Drawn with the built-in font, each font pixel a `scale`² square.
-    Bitmap { text: &'a str, scale: u32 },
+/// One line of text, ready to draw in a box [`GLYPH`]` × scale` pixels high: in a system font,
+/// or the built-in one where none has it.
+struct Line {
+    mask: Mask,
+    box_height: u32,
 }
 
-impl<'a> Line<'a> {
+impl Line {
     /// `text` at `scale`, shrunk to at most `max_width` pixels when drawn with a system font.
-    fn new(text: &'a str, scale: u32, max_width: u32, fonts: &[FontVec]) -> Line<'a> {
+    fn new(text: &str, scale: u32, max_width: u32, fonts: &[FontVec]) -> Line {
         let box_height = GLYPH * scale;
-        match Mask::fitted(text, fonts, box_height as f32, max_width as f32) {
-            Some(mask) => Line::Font { mask, box_height },
-            None => Line::Bitmap { text, scale },
-        }
+        let mask = Mask::fitted(text, fonts, box_height as f32, max_width as f32)
+            .unwrap_or_else(|| Mask::bitmap(text, scale));
+        Line { mask, box_height }
     }
 
     /// Width in pixels.
     fn width(&self) -> u32 {
-        match self {
-            Line::Font { mask, .. } => mask.width,
-            Line::Bitmap { text, scale } => text_width(text, *scale),
-        }
+        self.mask.width
     }
 
     /// Draws the line with its box's top-left at (`x`, `y`), clipped to `clip`.
     fn draw(&self, img: &mut RgbaImage, clip: Rect, x: u32, y: u32) {
-        match self {
-            Line::Font { mask, box_height } => {
-                // The ink is centred in the box, whatever the font's metrics.
-                let y = y + box_height.saturating_sub(mask.height) / 2;
-                for my in 0..mask.height {
-                    for mx in 0..mask.width {
-                        let (px, py) = (x + mx, y + my);
-                        let a = mask.at(mx, my);
-                        if a == 0 || px >= clip.x + clip.w || py >= clip.y + clip.h {
-                            continue;
-                        }
-                        let p = img.get_pixel_mut(px, py);
-                        for (c, t) in p.0[..3].iter_mut().zip(TEXT.0) {
-                            *c = quartet_fonts::blend(*c, t, a);
-                        }
-                    }
+        let mask = &self.mask;
+        // The ink is centred in the box, whatever the font's metrics.
+        let y = y + self.box_height.saturating_sub(mask.height) / 2;
+        for my in 0..mask.height {
+            for mx in 0..mask.width {
+                let (px, py) = (x + mx, y + my);
+                let a = mask.at(mx, my);
+                if a == 0 || px >= clip.x + clip.w || py >= clip.y + clip.h {
+                    continue;
+                }
+                let p = img.get_pixel_mut(px, py);
+                for (c, t) in p.0[..3].iter_mut().zip(TEXT.0) {
+                    *c = quartet_fonts::blend(*c, t, a);
                 }
             }
-            Line::Bitmap { text, scale } => draw_text(img, clip, x, y, *scale, text),
         }
     }
 }
@@ -238,48 +227,6 @@ fn placeholder_colour(name: &str) -> Rgba<u8> {
     });
     let channel = |shift: u32| 40 + ((h >> shift) & 0x3f) as u8;
     Rgba([channel(0), channel(8), channel(16), 255])
-}
-
-/// The 8×8 glyph of `c`: ASCII and Latin-1; anything else shows as a box.
-fn glyph(c: char) -> [u8; 8] {
-    const BOX: [u8; 8] = [0x7E, 0x42, 0x42, 0x42, 0x42, 0x42, 0x7E, 0x00];
-    let code = c as usize;
-    match code {
-        0x20..=0x7E => font8x8::legacy::BASIC_LEGACY[code],
-        0xA0..=0xFF => font8x8::legacy::LATIN_LEGACY[code - 0xA0],
-        _ => BOX,
-    }
-}
-
-fn text_width(text: &str, scale: u32) -> u32 {
-    text.chars().count() as u32 * GLYPH * scale
-}
-
-/// Draws `text` at (`x`, `y`) with each font pixel a `scale`² square, clipped to `clip`.
-fn draw_text(img: &mut RgbaImage, clip: Rect, x: u32, y: u32, scale: u32, text: &str) {
-    for (i, c) in text.chars().enumerate() {
-        let gx = x + i as u32 * GLYPH * scale;
-        if gx >= clip.x + clip.w {
-            break;
-        }
-        for (row, bits) in glyph(c).iter().enumerate() {
-            for col in 0..GLYPH {
-                // Bit 0 is the leftmost pixel of a row in this font.
-                if bits & (1 << col) == 0 {
-                    continue;
-                }
-                for sy in 0..scale {
-                    for sx in 0..scale {
-                        let px = gx + col * scale + sx;
-                        let py = y + row as u32 * scale + sy;
-                        if px < clip.x + clip.w && py < clip.y + clip.h {
-                            img.put_pixel(px, py, TEXT);
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -476,7 +423,7 @@ mod tests {
             w: 20,
             h: 10,
         };
-        draw_text(&mut img, clip, 0, 0, 1, "WWWWW");
+        Line::new("WWWWW", 1, 40, &[]).draw(&mut img, clip, 0, 0);
         let lit = |x0: u32, x1: u32| {
             (x0..x1)
                 .flat_map(|x| (0..10).map(move |y| (x, y)))
@@ -485,8 +432,6 @@ mod tests {
         };
         assert!(lit(0, 20) > 10);
         assert_eq!(lit(20, 40), 0, "nothing drawn past the clip");
-        assert_eq!(glyph('é'), font8x8::legacy::LATIN_LEGACY[0xE9 - 0xA0]);
-        assert_ne!(glyph('名'), glyph(' '));
     }
 
     #[test]

@@ -7,9 +7,13 @@
 //! no CJK font exists. The fonts are found once per process, at the first use.
 //!
 //! A line is drawn into a [`Mask`] (coverage only, tight around the ink), which each user blends
-//! into its own pixels: luma planes in media, RGB in the avatar renderer. A grapheme no font
-//! covers is left out; a caller with no mask (no font, or nothing covered) draws its own
-//! fallback.
+//! into its own pixels: luma planes in media, RGB in the avatar renderer and the grid. A
+//! grapheme no font covers is left out; where no font draws anything, [`Mask::bitmap`] draws
+//! the line in the built-in 8×8 font instead, into the same kind of mask.
+
+mod bitmap;
+
+pub use bitmap::{GLYPH, MAX_BITMAP_CHARS};
 
 use std::sync::OnceLock;
 

@@ -20,7 +20,6 @@ pub mod backoff;
 pub mod clock;
 mod convert;
 mod ffi;
-mod font;
 pub mod frame;
 pub mod mixer;
 pub mod play;

@@ -5,7 +5,6 @@
 
 use super::{SourceError, VideoSource, pace_until};
 use crate::clock;
-use crate::font;
 use crate::frame::{VideoFrame, even, unix_micros};
 use crate::sync_marks;
 use quartet_fonts::{FontVec, Mask};
@@ -45,7 +44,7 @@ pub struct SyntheticVideo {
     ramp: Vec<u8>,
     sync_marks: bool,
     /// The name drawn with a system font; `None` draws it with the built-in font.
-    name_mask: Option<Mask>,
+    name_mask: Mask,
 }
 
 fn name_hash(name: &str) -> u32 {
@@ -96,12 +95,12 @@ impl SyntheticVideo {
                 (48 + (if t < 128 { t } else { 255 - t })) as u8
             })
             .collect();
-        let name_mask = Mask::fitted(
-            name,
-            fonts,
-            (height / NAME_HEIGHTS_PER_PICTURE) as f32,
-            (width * NAME_MAX_WIDTH_TENTHS / 10) as f32,
+        let (name_height, name_width) = (
+            height / NAME_HEIGHTS_PER_PICTURE,
+            width * NAME_MAX_WIDTH_TENTHS / 10,
         );
+        let name_mask = Mask::fitted(name, fonts, name_height as f32, name_width as f32)
+            .unwrap_or_else(|| Mask::bitmap_fitted(name, name_height, name_width));
         Ok(SyntheticVideo {
             name: name.to_owned(),
             width,
@@ -148,10 +147,7 @@ impl SyntheticVideo {
             for row in by..(by + size).min(h) {
                 y[row * w + bx..row * w + (bx + size).min(w)].fill(BRIGHT);
             }
-            match &self.name_mask {
-                Some(mask) => self.draw_name(y, mask),
-                None => self.draw_name_in_builtin_font(y),
-            }
+            self.draw_name(y, &self.name_mask);
         }
         if self.sync_marks && sync_marks::in_flash(time_us) {
             sync_marks::flash(&mut f);
@@ -182,33 +178,6 @@ impl SyntheticVideo {
                     luma[i] = quartet_fonts::blend(luma[i], value, a);
                 }
             }
-        }
-    }
-
-    /// Draws the name with the built-in font, as large as fits (where no system font exists).
-    fn draw_name_in_builtin_font(&self, luma: &mut [u8]) {
-        let mut scale = (self.height / (font::GLYPH_H * NAME_HEIGHTS_PER_PICTURE)).max(1);
-        while scale > 1
-            && font::text_width(&self.name, scale) > self.width * NAME_MAX_WIDTH_TENTHS / 10
-        {
-            scale -= 1;
-        }
-        let tw = i64::from(font::text_width(&self.name, scale));
-        let tx = (i64::from(self.width) - tw) / 2;
-        let ty = i64::from(self.height * NAME_TOP_TENTHS / 10);
-        let shadow = i64::from(scale.max(2) / 2);
-        for (dx, dy, value) in [(shadow, shadow, SHADOW), (0, 0, BRIGHT)] {
-            font::draw_text(
-                luma,
-                self.width as usize,
-                self.width,
-                self.height,
-                tx + dx,
-                ty + dy,
-                scale,
-                value,
-                &self.name,
-            );
         }
     }
 
@@ -313,7 +282,14 @@ mod tests {
     #[test]
     fn without_a_system_font_the_builtin_font_draws_the_name() {
         let source = SyntheticVideo::with_fonts("WWWW", 320, 180, 15, &[]).unwrap();
-        assert!(source.name_mask.is_none());
+        assert_eq!(
+            source.name_mask,
+            Mask::bitmap_fitted(
+                "WWWW",
+                180 / NAME_HEIGHTS_PER_PICTURE,
+                320 * NAME_MAX_WIDTH_TENTHS / 10
+            )
+        );
         let with = pattern("WWWW", &[]);
         let without = pattern("    ", &[]);
         assert!(differing(&with, &without) > 500);
@@ -330,7 +306,7 @@ mod tests {
             fonts,
         )
         .unwrap();
-        let mask = s.name_mask.as_ref().unwrap();
+        let mask = &s.name_mask;
         assert!(mask.width <= 320 * 9 / 10 + 2, "{}", mask.width);
         // Drawing it stays inside the frame.
         assert!(s.render(0, 0).y().len() == 320 * 180);
