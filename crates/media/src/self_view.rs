@@ -19,6 +19,7 @@ use ffmpeg_next::{Packet, encoder, picture};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// x264 preset: the cheapest; the bitrate below keeps it sharp.
@@ -26,8 +27,9 @@ pub const SELF_VIEW_PRESET: &str = "ultrafast";
 /// Bitrate cap, kbit/s: over IPC this costs nothing that matters, and at 640×360 it looks
 /// like the camera.
 pub const SELF_VIEW_KBPS: u32 = 1_500;
-/// x264's own keyframe interval, in pictures: long, since a reader asks for its keyframe.
-pub const SELF_VIEW_KEYINT: u32 = 300;
+/// Time between keyframes: a new reader asks for its own at once, so this only bounds how long
+/// a reader that fell behind (and skips to the next keyframe) waits.
+pub const SELF_VIEW_KEYFRAME_INTERVAL: Duration = Duration::from_secs(2);
 /// Pictures waiting for the encoder: one, so a slow encoder never adds delay.
 pub const SELF_VIEW_QUEUE: usize = 1;
 /// Access units held for each slow reader before it starts losing them.
@@ -171,7 +173,7 @@ impl Encoding {
             height,
             fps: self.fps,
             kbps: SELF_VIEW_KBPS,
-            keyint: SELF_VIEW_KEYINT,
+            keyint: keyint(self.fps),
             tuning: X264Tuning {
                 preset: SELF_VIEW_PRESET,
                 tune: "zerolatency",
@@ -185,6 +187,11 @@ impl Encoding {
             config: Arc::from(config),
         })
     }
+}
+
+/// x264's keyframe interval in pictures for [`SELF_VIEW_KEYFRAME_INTERVAL`] at `fps`.
+fn keyint(fps: u32) -> u32 {
+    ((SELF_VIEW_KEYFRAME_INTERVAL.as_secs_f64() * f64::from(fps)).round() as u32).max(1)
 }
 
 /// Why a picture could not be encoded.
@@ -204,7 +211,8 @@ mod tests {
     use ffmpeg_next::{codec, frame};
     use std::time::{Duration, Instant};
 
-    const PICTURES: u64 = 30;
+    /// More than one keyframe interval at 15 fps.
+    const PICTURES: u64 = 40;
 
     /// Offers every picture (waiting while the encoder is busy) and gathers what comes out.
     fn encode_all(
@@ -241,9 +249,11 @@ mod tests {
         let units = encode_all(&enc, &mut rx, 0);
         assert_eq!(units.len(), PICTURES as usize, "one unit a picture");
         assert!(units[0].keyframe);
-        assert!(
-            units[1..].iter().all(|u| !u.keyframe),
-            "no keyframe unasked"
+        let unasked: Vec<usize> = (1..units.len()).filter(|&i| units[i].keyframe).collect();
+        assert_eq!(
+            unasked,
+            [keyint(15) as usize],
+            "keyframes only on the interval"
         );
         assert_eq!(units[0].config.first(), Some(&1), "avcC version");
 
