@@ -4,6 +4,7 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { api, type Encoding } from "../api";
+import type { VideoPath } from "../settings";
 import { type I420Drawer, i420Drawer } from "./i420";
 import {
   codecOf,
@@ -227,6 +228,12 @@ export class VideoFeed {
   private ack(seq: number): void {
     api.videoAck(this.wireId, seq).catch(() => undefined);
   }
+}
+
+/** How pictures come to this page: H.264 for WebCodecs where it can decode it and Settings
+ * does not ask for WebGL, decoded I420 otherwise. */
+export async function videoEncoding(path: VideoPath): Promise<Encoding> {
+  return path !== "webgl" && (await webCodecsSupported()) ? "h264" : "i420";
 }
 
 let webCodecs: Promise<boolean> | null = null;

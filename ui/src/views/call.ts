@@ -6,7 +6,7 @@ import type { CallBus } from "../call-bus";
 import { h } from "../dom";
 import type { RoomChoice, Shell, View } from "../shell";
 import { dockNotices, undockNotices } from "../toast";
-import { webCodecsSupported } from "../video/feed";
+import { videoEncoding } from "../video/feed";
 import { CallControls } from "./call/controls";
 import { DevicesPopover } from "./call/devices";
 import { onCallEvent } from "./call/events";
@@ -73,8 +73,7 @@ export function renderCall(app: Shell, room: RoomChoice, info: CallInfo, bus: Ca
   );
 
   void (async () => {
-    const supported = await webCodecsSupported();
-    state.encoding = app.settings.videoPath !== "webgl" && supported ? "h264" : "i420";
+    state.encoding = await videoEncoding(app.settings.videoPath);
     element.dataset.encoding = state.encoding;
     layout();
     controls.showMicAndCamera();

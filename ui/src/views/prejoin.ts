@@ -7,7 +7,7 @@ import { h, ICONS, icon, markSelfMirror } from "../dom";
 import { tx } from "../i18n";
 import { audioChoice, audioProcessing, mirrorsSelfView, videoChoice } from "../settings";
 import type { RoomChoice, Shell, View } from "../shell";
-import { VideoFeed } from "../video/feed";
+import { VideoFeed, videoEncoding } from "../video/feed";
 import {
   type DevicePickers,
   devicePickers,
@@ -182,9 +182,7 @@ export function renderPrejoin(app: Shell, room: RoomChoice): View {
     error.title = errorDetail(e);
   };
 
-  const feed = new VideoFeed("preview", "preview", "i420", shown.canvas, {
-    onFrame: () => shown.preview.classList.add("live"),
-  });
+  let feed: VideoFeed | null = null;
 
   let devices: Devices = { cameras: [], microphones: [], speakers: [] };
   const fill = (d: Devices) => {
@@ -241,6 +239,11 @@ export function renderPrejoin(app: Shell, room: RoomChoice): View {
       fill({ cameras: [], microphones: [], speakers: [] });
       console.warn(e);
     }
+    const encoding = await videoEncoding(s.videoPath);
+    if (disposed) return;
+    feed = new VideoFeed("preview", "preview", encoding, shown.canvas, {
+      onFrame: () => shown.preview.classList.add("live"),
+    });
     await feed.open().catch((e) => console.warn(e));
     await restartPreview();
     stopLevel = startLevelMeter(shown, isDisposed);
@@ -252,7 +255,7 @@ export function renderPrejoin(app: Shell, room: RoomChoice): View {
       disposed = true;
       void unlistenDevices.then((unlisten) => unlisten?.()).catch(() => undefined);
       stopLevel?.();
-      feed.close();
+      feed?.close();
     },
   };
 }
