@@ -303,10 +303,12 @@ export const api = {
   recordStop: () => invoke<string | null>("call_record_stop"),
   setLayout: (spotlight: number | null) => invoke<void>("call_set_layout", { spotlight }),
   snapshotTile: (tile: number | null) => invoke<string>("snapshot_tile", { tile }),
+  /** Opens feed `feed` of `source`: `preview`, `self` or `member:<userId>`. */
   videoOpen: (feed: string, source: string, encoding: Encoding, channel: Channel<ArrayBuffer>) =>
     invoke<void>("video_open", { feed, source, encoding, channel }),
-  tileResize: (tile: number, width: number, height: number) =>
-    invoke<void>("tile_resize", { tile, width, height }),
+  /** Decodes member `userId`'s pictures at the size its tile is shown at (I420 feeds). */
+  tileResize: (userId: string, width: number, height: number) =>
+    invoke<void>("tile_resize", { userId, width, height }),
   videoAck: (feed: string, seq: number) => invoke<void>("video_ack", { feed, seq }),
   videoClose: (feed: string) => invoke<void>("video_close", { feed }),
 };
