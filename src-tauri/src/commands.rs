@@ -19,6 +19,8 @@ use std::path::PathBuf;
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_opener::OpenerExt;
+#[cfg(test)]
+use ts_rs::TS;
 
 /// Everything the commands share.
 #[derive(Default)]
@@ -43,6 +45,7 @@ type Result<T> = std::result::Result<T, AppError>;
 
 /// What the page needs to know at start.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AppInfo {
     /// The app's version.

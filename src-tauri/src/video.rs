@@ -38,6 +38,8 @@ use std::time::Duration;
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::time::Instant;
+#[cfg(test)]
+use ts_rs::TS;
 
 /// Decoded pictures a feed may have out before the page acknowledges one: each is large, and
 /// a newer one is always waiting in the slot.
@@ -64,6 +66,7 @@ pub const FLAG_KEYFRAME: u8 = 1;
 
 /// How the page wants a tile's pictures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Encoding {
     /// Decoded in Rust, sent as I420 (drawn with WebGL).
