@@ -28,7 +28,7 @@
 //! | 16 | f64 | capture time, Unix ms (NaN when unknown) |
 //! | 24 | f64 | time sent, Unix ms |
 
-mod follow;
+pub mod follow;
 
 use quartet_call::{EncodedVideo, MemberWatch, Tile, VideoFrame, unix_micros};
 use serde::Deserialize;
