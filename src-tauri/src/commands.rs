@@ -19,6 +19,8 @@ use std::path::PathBuf;
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_opener::OpenerExt;
+#[cfg(test)]
+use ts_rs::TS;
 
 /// Everything the commands share.
 #[derive(Default)]
@@ -43,6 +45,7 @@ type Result<T> = std::result::Result<T, AppError>;
 
 /// What the page needs to know at start.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AppInfo {
     /// The app's version.
@@ -413,15 +416,16 @@ pub async fn snapshot_tile(
     snapshot::save_frame(frame, what, snapshot_dir(&app)?).await
 }
 
-/// Where a feed's pictures come from: `preview`, `self`, or `tile:N` for remote tile N.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a feed's pictures come from: `preview`, `self`, or `member:<userID>` for a remote
+/// member, followed from player to player until it leaves (see [`crate::video`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedSource {
     /// The pre-join preview.
     Preview,
     /// Our own picture in the call.
     Own,
-    /// Remote tile `0..3`.
-    Tile(usize),
+    /// A remote member, by userID.
+    Member(String),
 }
 
 impl std::str::FromStr for FeedSource {
@@ -432,13 +436,20 @@ impl std::str::FromStr for FeedSource {
             "preview" => Ok(FeedSource::Preview),
             "self" => Ok(FeedSource::Own),
             _ => s
-                .strip_prefix("tile:")
-                .and_then(|n| n.parse().ok())
-                .filter(|n| *n < quartet_call::REMOTE_TILES)
-                .map(FeedSource::Tile)
+                .strip_prefix("member:")
+                .filter(|id| is_user_id(id))
+                .map(|id| FeedSource::Member(id.to_owned()))
                 .ok_or_else(|| AppError::InvalidInput(format!("no video source \"{s}\""))),
         }
     }
+}
+
+/// Whether `id` can be a member's userID: not empty, no longer than the room API allows, no
+/// control characters.
+fn is_user_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= quartet_proto::limits::MAX_ID_BYTES
+        && !id.chars().any(quartet_proto::limits::is_control)
 }
 
 /// Sends the pictures of `source` to `channel` as feed `feed`, in `encoding` (our own and the
@@ -454,25 +465,27 @@ pub async fn video_open(
     let input = match source.parse()? {
         FeedSource::Preview => FeedInput::Frames(state.preview.frames()),
         FeedSource::Own => FeedInput::Frames(state.call.current().await?.preview()),
-        FeedSource::Tile(slot) => FeedInput::of_tile(&state.call.tile(slot).await?, encoding),
+        FeedSource::Member(id) => {
+            FeedInput::Member(state.call.current().await?.watch_member(&id), encoding)
+        }
     };
     state.video.open(&feed, input, channel);
     Ok(())
 }
 
-/// Decodes remote tile `tile`'s pictures at `width`×`height` (the size it is shown at), for
-/// pages that draw decoded pictures.
+/// Decodes member `user_id`'s pictures at `width`×`height` (the size its tile is shown at),
+/// for pages that draw decoded pictures.
 #[tauri::command]
 pub async fn tile_resize(
     state: State<'_, AppState>,
-    tile: usize,
+    user_id: String,
     width: u32,
     height: u32,
 ) -> Result<()> {
     let media = MediaSettings::default();
     let (width, height) = fit_tile(width, height, media.width, media.height);
-    // A tile emptied while the page was resizing it has nothing to resize.
-    if let Some(t) = state.call.current().await?.tile(tile) {
+    // A member no longer played while the page was resizing its tile has nothing to resize.
+    if let Some(t) = state.call.current().await?.played(&user_id) {
         t.set_size(width, height);
     }
     Ok(())
@@ -528,9 +541,29 @@ mod tests {
             FeedSource::Preview
         );
         assert_eq!("self".parse::<FeedSource>().unwrap(), FeedSource::Own);
-        assert_eq!("tile:2".parse::<FeedSource>().unwrap(), FeedSource::Tile(2));
-        for bad in ["tile:3", "tile:", "tile:x", "", "remote"] {
-            assert!(bad.parse::<FeedSource>().is_err(), "{bad}");
+        assert_eq!(
+            "member:user_17_3".parse::<FeedSource>().unwrap(),
+            FeedSource::Member("user_17_3".into())
+        );
+        let longest = "u".repeat(quartet_proto::limits::MAX_ID_BYTES);
+        assert_eq!(
+            format!("member:{longest}").parse::<FeedSource>().unwrap(),
+            FeedSource::Member(longest.clone())
+        );
+        let too_long = format!("member:{longest}u");
+        for bad in [
+            "member:",
+            "member:a\nb",
+            "member:\u{7f}",
+            too_long.as_str(),
+            "tile:0",
+            "",
+            "remote",
+        ] {
+            assert!(
+                matches!(bad.parse::<FeedSource>(), Err(AppError::InvalidInput(_))),
+                "{bad}"
+            );
         }
     }
 }

@@ -8,6 +8,8 @@ use quartet_call::{DEVICE_POLL, DeviceList, DeviceWatch};
 use serde::Serialize;
 use std::sync::Mutex;
 use tauri::{AppHandle, Emitter, Manager, State};
+#[cfg(test)]
+use ts_rs::TS;
 
 /// Event carrying the new lists to the page.
 pub const DEVICES_EVENT: &str = "devices-changed";
@@ -16,6 +18,8 @@ pub const FELL_BACK_EVENT: &str = "device-fell-back";
 
 /// A camera the page offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "Camera"))]
 pub struct CameraDto {
     /// What to ask for.
     pub id: String,
@@ -25,6 +29,8 @@ pub struct CameraDto {
 
 /// A microphone or speaker the page offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "AudioDevice"))]
 #[serde(rename_all = "camelCase")]
 pub struct AudioDeviceDto {
     /// Its name.
@@ -35,6 +41,7 @@ pub struct AudioDeviceDto {
 
 /// The devices on this machine.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 pub struct Devices {
     /// Cameras.
     pub cameras: Vec<CameraDto>,
@@ -71,8 +78,11 @@ impl From<&DeviceList> for Devices {
 
 /// A device in use that went away, as the page says it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "DeviceFellBack"))]
 pub struct FellBackDto {
     /// `camera`, `microphone` or `speaker`.
+    #[cfg_attr(test, ts(type = "\"camera\" | \"microphone\" | \"speaker\""))]
     pub kind: String,
     /// The device that went away.
     pub lost: String,

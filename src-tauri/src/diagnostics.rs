@@ -8,6 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+#[cfg(test)]
+use ts_rs::TS;
 use zip::write::SimpleFileOptions;
 
 /// Most bytes of log files put in an export, newest files first: a day of debug logging fits,
@@ -18,6 +20,8 @@ pub const SECRET_SETTING_WORDS: [&str; 6] = ["token", "sig", "secret", "password
 
 /// One room API call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "ApiCallEntry"))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiCallDto {
     /// Unix ms.
@@ -36,6 +40,8 @@ pub struct ApiCallDto {
 
 /// One event-channel frame.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "ChannelEntry"))]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelEntryDto {
     /// Unix ms.
@@ -48,6 +54,8 @@ pub struct ChannelEntryDto {
 
 /// One played stream, as a tester reads it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "StreamDetails"))]
 #[serde(rename_all = "camelCase")]
 pub struct StreamDto {
     /// Whose.
@@ -55,6 +63,7 @@ pub struct StreamDto {
     /// Their name.
     pub user_name: String,
     /// `main` or `small`.
+    #[cfg_attr(test, ts(type = "\"main\" | \"small\""))]
     pub stream: &'static str,
     /// Connected now.
     pub connected: bool,
@@ -78,6 +87,8 @@ pub struct StreamDto {
 
 /// A stream's pictures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "StreamVideo"))]
 #[serde(rename_all = "camelCase")]
 pub struct VideoDto {
     /// Codec.
@@ -94,6 +105,8 @@ pub struct VideoDto {
 
 /// A stream's sound.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "StreamAudio"))]
 #[serde(rename_all = "camelCase")]
 pub struct AudioDto {
     /// Codec.
@@ -108,6 +121,8 @@ pub struct AudioDto {
 
 /// Our own stream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "OwnStream"))]
 #[serde(rename_all = "camelCase")]
 pub struct OwnStreamDto {
     /// Connected to the RTMP server.
@@ -134,6 +149,8 @@ pub struct OwnStreamDto {
 
 /// The panel's snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "Diagnostics"))]
 #[serde(rename_all = "camelCase")]
 pub struct DiagnosticsDto {
     /// Room API calls, oldest first.

@@ -8,6 +8,8 @@ use quartet_server::{Host, RtmpSetup, ServerConfig};
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use tokio::sync::Mutex;
+#[cfg(test)]
+use ts_rs::TS;
 
 /// The room server's port when it is free (the one `quartet server` uses), so the address
 /// people type stays the same from one session to the next.
@@ -17,6 +19,7 @@ pub const PREFERRED_RTMP_PORT: u16 = 1935;
 
 /// Where a hosted call can be reached.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct HostInfo {
     /// The room server as this app reaches it.
@@ -33,9 +36,11 @@ pub struct HostInfo {
 
 /// A preferred port another program held, and the port used instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PortMove {
     /// `http` (the room server, the port people type) or `rtmp` (the relay).
+    #[cfg_attr(test, ts(type = "\"http\" | \"rtmp\""))]
     pub service: &'static str,
     /// The preferred port, taken.
     pub wanted: u16,

@@ -8,12 +8,16 @@ use quartet_proto::{INVITE_SCHEME, InviteLink};
 use serde::Serialize;
 use std::sync::Mutex;
 use tauri::{AppHandle, Emitter, Manager, State};
+#[cfg(test)]
+use ts_rs::TS;
 
 /// Event the page gets when a link arrives while it runs.
 pub const INVITE_EVENT: &str = "invite-link";
 
 /// A link as the page reads it: a room to go to, or why not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "InviteEvent"))]
 #[serde(
     rename_all = "camelCase",
     rename_all_fields = "camelCase",
@@ -27,6 +31,7 @@ pub enum InviteDto {
         /// The room's ID.
         room_id: String,
         /// Its kind, when the link says.
+        #[cfg_attr(test, ts(type = "RoomKind | null"))]
         kind: Option<String>,
     },
     /// A link that could not be read.

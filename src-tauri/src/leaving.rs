@@ -5,6 +5,8 @@ use quartet_call::{LeaveMode, LeaveOptions};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+#[cfg(test)]
+use ts_rs::TS;
 
 /// The event the page gets when closing the window was held so it can ask how to leave.
 pub const CLOSE_REQUESTED_EVENT: &str = "close-requested";
@@ -14,6 +16,8 @@ pub const CLOSE_AGAIN_WITHIN: Duration = Duration::from_secs(5);
 
 /// How the page asks to leave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "LeaveMode"))]
 #[serde(rename_all = "camelCase")]
 pub enum LeaveModeDto {
     /// Leave; the call goes on for the others where the room can be handed over.
@@ -33,6 +37,8 @@ impl From<LeaveModeDto> for LeaveMode {
 
 /// What the page needs to word its question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "LeaveOptions"))]
 #[serde(rename_all = "camelCase")]
 pub struct LeaveOptionsDto {
     /// We host the room.

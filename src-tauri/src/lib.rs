@@ -21,6 +21,8 @@ pub mod recording;
 pub mod screen;
 pub mod snapshot;
 pub mod startup;
+#[cfg(test)]
+mod typescript;
 pub mod video;
 pub mod window_place;
 

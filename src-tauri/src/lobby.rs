@@ -4,6 +4,8 @@ use crate::error::AppError;
 use quartet_call::{ApiClient, ApiError};
 use quartet_proto::{RoomKind, RoomList};
 use serde::Serialize;
+#[cfg(test)]
+use ts_rs::TS;
 use url::Url;
 
 /// The room kind the app creates unless asked for another: the four-person conference of v1.
@@ -15,6 +17,7 @@ pub const DEFAULT_AVATAR: &str = quartet_proto::limits::INITIALS_AVATAR;
 
 /// One room as the lobby lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RoomSummary {
     /// The room's ID.
@@ -28,6 +31,7 @@ pub struct RoomSummary {
     /// Its capacity, when the server says (ext).
     pub max_members: usize,
     /// The kind it is listed under (and must be joined as).
+    #[cfg_attr(test, ts(type = "RoomKind"))]
     pub kind: RoomKind,
 }
 

@@ -12,14 +12,24 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::thread::JoinHandle;
 use tokio::sync::{Mutex, watch};
+#[cfg(test)]
+use ts_rs::TS;
 
 /// Why a device of the preview could not be used, for the page to explain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceProblem {
     /// `camera`, `microphone` or `speaker`.
+    #[cfg_attr(test, ts(type = "\"camera\" | \"microphone\" | \"speaker\""))]
     pub device: &'static str,
     /// `noDevice`, `notFound`, `permissionDenied`, `unavailable` or `failed`.
+    #[cfg_attr(
+        test,
+        ts(
+            type = "\"noDevice\" | \"notFound\" | \"permissionDenied\" | \"unavailable\" | \"failed\""
+        )
+    )]
     pub reason: &'static str,
     /// The system's words.
     pub message: String,
@@ -54,6 +64,7 @@ pub fn device_word(kind: DeviceKind) -> &'static str {
 
 /// What the preview could open.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewStatus {
     /// Problems with the camera or microphone (empty when both work or none was asked for).

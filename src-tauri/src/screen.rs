@@ -7,6 +7,8 @@ use base64::Engine;
 use quartet_call::{ScreenChoice, ScreenKind};
 use serde::Serialize;
 use std::io::Cursor;
+#[cfg(test)]
+use ts_rs::TS;
 
 /// The system's page where screen recording is allowed, where the system asks for it: macOS
 /// shows other apps' windows to a screen grab only once the person allows it there.
@@ -27,6 +29,8 @@ pub const THUMBNAIL_SIZE: (u32, u32) = (320, 180);
 
 /// One screen or window the page offers.
 #[derive(Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "ScreenSource"))]
 #[serde(rename_all = "camelCase")]
 pub struct ScreenSourceView {
     /// What the share command takes back.
@@ -34,6 +38,7 @@ pub struct ScreenSourceView {
     /// The monitor's or window's name; empty when the system gives none.
     pub label: String,
     /// `desktop`, `monitor` or `window`.
+    #[cfg_attr(test, ts(type = "\"desktop\" | \"monitor\" | \"window\""))]
     pub kind: &'static str,
     /// Width in pixels, 0 when unknown.
     pub width: u32,

@@ -7,9 +7,11 @@
 //! latest-frame slot (a `watch`), so the page always gets the newest one; H.264 access units
 //! cannot be skipped one by one, so a feed that falls behind skips to the next keyframe.
 //!
-//! A feed follows one player. When that player stops (the member left, or its player was
-//! replaced), the feed's last message is a [`KIND_END`] header, so the page can open the tile
-//! again instead of showing a picture that no longer moves.
+//! A feed of a member follows that member, not one player: when the member's player is replaced
+//! (a re-join, a restart) it goes on with the new one from its next keyframe, and while the
+//! member waits for a tile it sends nothing (see [`follow`]). Its last message, once the member
+//! has left the call, is a [`KIND_END`] header; so is that of the preview's or our own feed once
+//! its pictures stop for good.
 //!
 //! Message layout (little-endian), [`HEADER_LEN`] bytes then the avcC record (H.264 keyframes
 //! only) then the payload (I420 planes, or one length-prefixed access unit):
@@ -26,7 +28,9 @@
 //! | 16 | f64 | capture time, Unix ms (NaN when unknown) |
 //! | 24 | f64 | time sent, Unix ms |
 
-use quartet_call::{EncodedVideo, Tile, VideoFrame, unix_micros};
+pub mod follow;
+
+use quartet_call::{EncodedVideo, MemberWatch, Tile, VideoFrame, unix_micros};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,6 +38,8 @@ use std::time::Duration;
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::time::Instant;
+#[cfg(test)]
+use ts_rs::TS;
 
 /// Decoded pictures a feed may have out before the page acknowledges one: each is large, and
 /// a newer one is always waiting in the slot.
@@ -52,14 +58,15 @@ pub const HEADER_LEN: usize = 32;
 pub const KIND_I420: u8 = 1;
 /// Message kind: one H.264 access unit for WebCodecs.
 pub const KIND_H264: u8 = 2;
-/// Message kind: the feed's source has ended (its player stopped or was replaced), so nothing
-/// follows; the page opens the tile again to reach whatever plays there now.
+/// Message kind: the feed's source has ended (the member left the call, the call or the
+/// preview stopped), so nothing follows.
 pub const KIND_END: u8 = 3;
 /// Flag: the access unit is a keyframe (and the avcC record is included).
 pub const FLAG_KEYFRAME: u8 = 1;
 
 /// How the page wants a tile's pictures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Encoding {
     /// Decoded in Rust, sent as I420 (drawn with WebGL).
@@ -74,14 +81,61 @@ pub enum FeedInput {
     Frames(watch::Receiver<Option<Arc<VideoFrame>>>),
     /// H.264 access units as they arrive.
     Packets(broadcast::Receiver<EncodedVideo>),
+    /// A member of the call, followed from player to player in `Encoding` until it leaves.
+    Member(MemberWatch, Encoding),
 }
 
-impl FeedInput {
+/// Where a feed's messages come from right now.
+enum Source {
+    Frames(watch::Receiver<Option<Arc<VideoFrame>>>),
+    Packets(broadcast::Receiver<EncodedVideo>, KeyframeGate),
+}
+
+impl Source {
+    /// Decoded pictures, starting with the one already in the slot.
+    fn frames(mut rx: watch::Receiver<Option<Arc<VideoFrame>>>) -> Source {
+        rx.mark_changed();
+        Source::Frames(rx)
+    }
+
+    /// Access units, from the next keyframe.
+    fn packets(rx: broadcast::Receiver<EncodedVideo>) -> Source {
+        Source::Packets(rx, KeyframeGate::default())
+    }
+
     /// What a remote tile sends in `encoding`: its access units, or its decoded pictures.
-    pub fn of_tile(tile: &Tile, encoding: Encoding) -> FeedInput {
+    fn of_tile(tile: &Tile, encoding: Encoding) -> Source {
         match encoding {
-            Encoding::H264 => FeedInput::Packets(tile.packets()),
-            Encoding::I420 => FeedInput::Frames(tile.frames()),
+            Encoding::H264 => Source::packets(tile.packets()),
+            Encoding::I420 => Source::frames(tile.frames()),
+        }
+    }
+
+    /// The next message, once the page has room for it; `None` once the source has ended.
+    /// Cancelling it loses nothing.
+    async fn next(&mut self, flow: &Flow) -> Option<Vec<u8>> {
+        match self {
+            Source::Frames(rx) => loop {
+                flow.room(MAX_IN_FLIGHT_FRAMES).await;
+                rx.changed().await.ok()?;
+                let Some(frame) = rx.borrow_and_update().clone() else {
+                    continue;
+                };
+                return Some(i420_message(&frame, flow.next()));
+            },
+            Source::Packets(rx, gate) => loop {
+                let packet = match rx.recv().await {
+                    Ok(p) => p,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        gate.lost();
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                };
+                if gate.admit(packet.keyframe, flow.in_flight()) {
+                    return Some(h264_message(&packet, flow.next()));
+                }
+            },
         }
     }
 }
@@ -269,9 +323,13 @@ impl VideoHub {
     /// Starts sending `input` to `channel` as feed `id`, replacing a feed of that name.
     pub fn open(&self, id: &str, input: FeedInput, channel: Channel<InvokeResponseBody>) {
         let flow = Arc::new(Flow::new());
+        let pumped = Arc::clone(&flow);
         let task = match input {
-            FeedInput::Frames(rx) => tokio::spawn(pump_frames(rx, Arc::clone(&flow), channel)),
-            FeedInput::Packets(rx) => tokio::spawn(pump_packets(rx, Arc::clone(&flow), channel)),
+            FeedInput::Frames(rx) => tokio::spawn(pump(Source::frames(rx), pumped, channel)),
+            FeedInput::Packets(rx) => tokio::spawn(pump(Source::packets(rx), pumped, channel)),
+            FeedInput::Member(watch, encoding) => {
+                tokio::spawn(follow::follow(watch, encoding, pumped, channel))
+            }
         };
         if let Some(old) = self.feeds().insert(id.to_owned(), Feed { flow, task }) {
             old.task.abort();
@@ -355,61 +413,14 @@ fn send_end(flow: &Flow, channel: &Channel<InvokeResponseBody>) {
     let _ = channel.send(InvokeResponseBody::Raw(end_message(flow.next())));
 }
 
-async fn pump_frames(
-    mut rx: watch::Receiver<Option<Arc<VideoFrame>>>,
-    flow: Arc<Flow>,
-    channel: Channel<InvokeResponseBody>,
-) {
-    // The picture already in the slot is shown at once.
-    rx.mark_changed();
-    loop {
-        flow.room(MAX_IN_FLIGHT_FRAMES).await;
-        if rx.changed().await.is_err() {
-            send_end(&flow, &channel);
-            return;
-        }
-        let Some(frame) = rx.borrow_and_update().clone() else {
-            continue;
-        };
-        let seq = flow.next();
-        if channel
-            .send(InvokeResponseBody::Raw(i420_message(&frame, seq)))
-            .is_err()
-        {
+/// Sends what `source` gives until it ends, then the end.
+async fn pump(mut source: Source, flow: Arc<Flow>, channel: Channel<InvokeResponseBody>) {
+    while let Some(message) = source.next(&flow).await {
+        if channel.send(InvokeResponseBody::Raw(message)).is_err() {
             return;
         }
     }
-}
-
-async fn pump_packets(
-    mut rx: broadcast::Receiver<EncodedVideo>,
-    flow: Arc<Flow>,
-    channel: Channel<InvokeResponseBody>,
-) {
-    let mut gate = KeyframeGate::default();
-    loop {
-        let packet = match rx.recv().await {
-            Ok(p) => p,
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                gate.lost();
-                continue;
-            }
-            Err(broadcast::error::RecvError::Closed) => {
-                send_end(&flow, &channel);
-                return;
-            }
-        };
-        if !gate.admit(packet.keyframe, flow.in_flight()) {
-            continue;
-        }
-        let seq = flow.next();
-        if channel
-            .send(InvokeResponseBody::Raw(h264_message(&packet, seq)))
-            .is_err()
-        {
-            return;
-        }
-    }
+    send_end(&flow, &channel);
 }
 
 #[cfg(test)]
@@ -528,7 +539,7 @@ mod tests {
     }
 
     /// A channel that hands every message it is sent to the test.
-    fn page() -> (
+    pub(super) fn page() -> (
         Channel<InvokeResponseBody>,
         tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
     ) {
@@ -543,10 +554,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_picture_feed_tells_the_page_when_its_player_is_gone() {
+    async fn a_picture_feed_tells_the_page_when_its_pictures_stop() {
         let (slot, frames) = watch::channel(None);
         let (channel, mut page) = page();
-        let pump = tokio::spawn(pump_frames(frames, Arc::new(Flow::new()), channel));
+        let task = tokio::spawn(pump(Source::frames(frames), Arc::new(Flow::new()), channel));
         slot.send_replace(Some(Arc::new(VideoFrame::black(4, 2))));
         let picture = page.recv().await.unwrap();
         assert_eq!(
@@ -564,18 +575,18 @@ mod tests {
             (end[0], u32::from_le_bytes(end[8..12].try_into().unwrap())),
             (KIND_END, 2)
         );
-        pump.await.unwrap();
+        task.await.unwrap();
     }
 
     #[tokio::test]
-    async fn a_packet_feed_tells_the_page_when_its_player_is_gone() {
+    async fn a_packet_feed_tells_the_page_when_its_source_is_gone() {
         let (packets, rx) = broadcast::channel::<EncodedVideo>(4);
         let (channel, mut page) = page();
-        let pump = tokio::spawn(pump_packets(rx, Arc::new(Flow::new()), channel));
+        let task = tokio::spawn(pump(Source::packets(rx), Arc::new(Flow::new()), channel));
         drop(packets);
         let end = page.recv().await.unwrap();
         assert_eq!(end[0], KIND_END);
-        pump.await.unwrap();
+        task.await.unwrap();
         assert!(page.recv().await.is_none(), "nothing follows the end");
     }
 }

@@ -2,9 +2,60 @@
 
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import type {
+  AppInfo,
+  AudioChoice,
+  AudioProcessing,
+  DeviceFellBack,
+  DeviceProblem,
+  Devices,
+  Diagnostics,
+  Encoding,
+  HostInfo,
+  InviteEvent,
+  JoinRequest,
+  LeaveMode,
+  LeaveOptions,
+  PreviewStatus,
+  RoomSummary,
+  ScreenSource,
+  VideoChoice,
+} from "./generated/app-wire";
 import type { CallEvent, CallInfo, Stats } from "./generated/call-wire";
 import { isKey, t } from "./i18n";
 
+// What the commands take and give, generated from the app's Rust types.
+export type {
+  ApiCallEntry,
+  AppInfo,
+  AudioChoice,
+  AudioDevice,
+  AudioProcessing,
+  Camera,
+  ChannelEntry,
+  DeviceFellBack,
+  DeviceProblem,
+  Devices,
+  Diagnostics,
+  Encoding,
+  HostInfo,
+  InviteEvent,
+  JoinRequest,
+  LeaveMode,
+  LeaveOptions,
+  OwnStream,
+  PortMove,
+  PreviewStatus,
+  RoomKind,
+  RoomSummary,
+  ScreenSource,
+  SendQuality,
+  StreamAudio,
+  StreamDetails,
+  StreamVideo,
+  Target,
+  VideoChoice,
+} from "./generated/app-wire";
 // What the page hears of a call, generated from the Rust types the app sends.
 export type {
   CallEvent,
@@ -42,202 +93,6 @@ export function errorText(e: unknown): string {
 export function errorDetail(e: unknown): string {
   if (isAppError(e)) return e.message;
   return e instanceof Error ? e.message : String(e);
-}
-
-export interface AppInfo {
-  version: string;
-  locale: string | null;
-  logDir: string | null;
-  /** Whether the system has a camera privacy page the app can open (Windows, macOS). */
-  cameraPrivacySettings?: boolean;
-  /** Whether sharing the screen needs the person's permission in the system's settings (macOS). */
-  screenPrivacySettings?: boolean;
-}
-
-export interface HostInfo {
-  url: string;
-  lan: boolean;
-  shareUrl: string;
-  rtmpBase: string;
-  /** Preferred ports another program held, and the ones used instead. */
-  movedPorts?: PortMove[];
-}
-
-export interface PortMove {
-  service: "http" | "rtmp";
-  wanted: number;
-  used: number;
-}
-
-/** The room kinds of v1, each under its own path on the server. */
-export type RoomKind = "multi_room" | "double_room" | "live_room";
-
-export interface RoomSummary {
-  roomId: string;
-  roomName: string;
-  creatorName: string | null;
-  members: number;
-  maxMembers: number;
-  /** The kind the room is listed under (and is joined as). */
-  kind: RoomKind;
-}
-
-export interface Camera {
-  id: string;
-  name: string;
-}
-
-export interface AudioDevice {
-  name: string;
-  isDefault: boolean;
-}
-
-export interface Devices {
-  cameras: Camera[];
-  microphones: AudioDevice[];
-  speakers: AudioDevice[];
-}
-
-export type VideoChoice =
-  | { kind: "camera"; id: string | null }
-  | { kind: "synthetic" }
-  | { kind: "screen"; id?: string; corner?: VideoChoice }
-  | { kind: "none" };
-
-/** A screen or window that can be shared; `id` goes back in a screen VideoChoice. */
-export interface ScreenSource {
-  id: string;
-  /** The monitor's or window's name; empty when the system gives none. */
-  label: string;
-  kind: "desktop" | "monitor" | "window";
-  width: number;
-  height: number;
-  /** A PNG data URL, or null when the source gave no picture. */
-  thumbnail: string | null;
-}
-export type AudioChoice =
-  | { kind: "microphone"; name: string | null }
-  | { kind: "tone" }
-  | { kind: "none" };
-/** A room to create or join; a join without `roomKind` (an ID typed in) lets the app find the kind. */
-export type Target =
-  | { kind: "create"; roomName: string; roomKind?: RoomKind }
-  | { kind: "join"; roomId: string; roomKind?: RoomKind };
-
-export interface DeviceProblem {
-  device: "camera" | "microphone" | "speaker";
-  reason: "noDevice" | "notFound" | "permissionDenied" | "unavailable" | "failed";
-  message: string;
-}
-
-export interface PreviewStatus {
-  problems: DeviceProblem[];
-  hasVideo: boolean;
-  hasAudio: boolean;
-}
-
-export interface JoinRequest {
-  server: string;
-  nickname: string;
-  target: Target;
-  video: VideoChoice;
-  audio: AudioChoice;
-  speaker: string | null;
-  startMuted: boolean;
-  startCameraOff: boolean;
-  dataSaver: boolean;
-  audioProcessing: AudioProcessing;
-  /** The picture we send; the usual 360p15 when absent. */
-  sendQuality?: SendQuality;
-}
-
-/** The picture we send: the usual call picture or HD, as the app names them. */
-export type SendQuality = "360p15" | "540p30" | "720p15" | "720p30";
-
-/** Which cleaning the microphone gets before it is sent. */
-export interface AudioProcessing {
-  echoCancellation: boolean;
-  noiseSuppression: boolean;
-  gainControl: boolean;
-}
-
-/** A device in use that went away; the call went on with the system default. */
-export interface DeviceFellBack {
-  kind: "camera" | "microphone" | "speaker";
-  lost: string;
-}
-
-/** An invite link that opened the app: a room to go to, or why it could not be read. */
-export type InviteEvent =
-  | { type: "room"; server: string; roomId: string; kind: RoomKind | null }
-  | { type: "refused"; reason: string };
-
-export interface ApiCallEntry {
-  atMs: number;
-  endpoint: string;
-  code: number | null;
-  status: number | null;
-  ms: number;
-  error: string | null;
-}
-
-export interface ChannelEntry {
-  atMs: number;
-  kind: string;
-  detail: string;
-}
-
-export interface StreamDetails {
-  userId: string;
-  userName: string;
-  stream: "main" | "small";
-  connected: boolean;
-  reconnects: number;
-  video: {
-    codec: string;
-    profile: string | null;
-    level: string | null;
-    width: number;
-    height: number;
-  } | null;
-  audio: { codec: string; profile: string | null; sampleRate: number; channels: number } | null;
-  fps: number;
-  kbps: number;
-  keyframeIntervalMs: number | null;
-  latencyMsP50: number | null;
-  latencyMsP95: number | null;
-}
-
-export interface Diagnostics {
-  apiCalls: ApiCallEntry[];
-  events: ChannelEntry[];
-  own: {
-    connected: boolean;
-    reconnects: number;
-    width: number;
-    height: number;
-    fps: number;
-    kbps: number;
-    keyframes: number;
-    droppedFrames: number;
-    encodeMsP95: number | null;
-    erleDb: number | null;
-  } | null;
-  streams: StreamDetails[];
-}
-
-export type Encoding = "i420" | "h264";
-
-/** How to leave a call: as host, `leave` hands the room over and `end` ends it for all. */
-export type LeaveMode = "leave" | "end";
-
-/** What the page needs to ask a host how to leave. */
-export interface LeaveOptions {
-  isHost: boolean;
-  canHandOver: boolean;
-  heirName: string | null;
-  others: number;
-  worthAsking: boolean;
 }
 
 export const api = {
@@ -303,10 +158,12 @@ export const api = {
   recordStop: () => invoke<string | null>("call_record_stop"),
   setLayout: (spotlight: number | null) => invoke<void>("call_set_layout", { spotlight }),
   snapshotTile: (tile: number | null) => invoke<string>("snapshot_tile", { tile }),
+  /** Opens feed `feed` of `source`: `preview`, `self` or `member:<userId>`. */
   videoOpen: (feed: string, source: string, encoding: Encoding, channel: Channel<ArrayBuffer>) =>
     invoke<void>("video_open", { feed, source, encoding, channel }),
-  tileResize: (tile: number, width: number, height: number) =>
-    invoke<void>("tile_resize", { tile, width, height }),
+  /** Decodes member `userId`'s pictures at the size its tile is shown at (I420 feeds). */
+  tileResize: (userId: string, width: number, height: number) =>
+    invoke<void>("tile_resize", { userId, width, height }),
   videoAck: (feed: string, seq: number) => invoke<void>("video_ack", { feed, seq }),
   videoClose: (feed: string) => invoke<void>("video_close", { feed }),
 };

@@ -47,6 +47,7 @@ describe("the server an invite names", () => {
       lan: true,
       shareUrl: "http://192.168.1.20:8080",
       rtmpBase: "",
+      movedPorts: [],
     };
     expect(inviteServer(app)).toBe("http://192.168.1.20:8080");
     await app.update({ mode: "remote", serverUrl: " 10.0.0.5:8080/ " });
@@ -108,6 +109,7 @@ describe("the call's invite link button", () => {
       lan: true,
       shareUrl: "http://192.168.1.20:8080",
       rtmpBase: "",
+      movedPorts: [],
     };
     const room = {
       target: { kind: "join" as const, roomId: "room_9", roomKind: "multi_room" as const },

@@ -28,7 +28,14 @@ export async function makeApp(nickname = "", info: Partial<AppInfo> = {}): Promi
   document.body.innerHTML = "";
   const root = document.createElement("div");
   document.body.appendChild(root);
-  return new App(root, store, { version: "0.1.0", locale: "en-US", logDir: null, ...info });
+  return new App(root, store, {
+    version: "0.1.0",
+    locale: "en-US",
+    logDir: null,
+    cameraPrivacySettings: false,
+    screenPrivacySettings: false,
+    ...info,
+  });
 }
 
 /** The element with `data-testid="id"`. */

@@ -130,6 +130,8 @@ describe("the colours setting", () => {
       version: "0.1.0",
       locale: "en-US",
       logDir: null,
+      cameraPrivacySettings: false,
+      screenPrivacySettings: false,
     });
     expect(document.documentElement.dataset.theme).toBe("light");
   });

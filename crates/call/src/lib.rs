@@ -44,6 +44,7 @@ pub mod keyframe;
 pub mod layout;
 pub mod leaving;
 mod media_port;
+pub mod member_watch;
 pub mod quality;
 pub mod quality_preset;
 pub mod receive;
@@ -76,6 +77,7 @@ pub use keyframe::{
 };
 pub use layout::GridLayout;
 pub use leaving::LeaveOptions;
+pub use member_watch::{MemberWatch, Seat};
 pub use quality::{Quality, QualityMeter, QualityTracker};
 pub use quality_preset::SendQuality;
 pub use quartet_media::source::DeviceKind;

@@ -8,9 +8,13 @@ use quartet_call::{
 };
 use quartet_proto::RoomKind;
 use serde::{Deserialize, Serialize};
+#[cfg(test)]
+use ts_rs::TS;
 
 /// Which room to be in.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "Target"))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum TargetChoice {
     /// Create a room with this name.
@@ -19,6 +23,7 @@ pub enum TargetChoice {
         /// The new room's name.
         room_name: String,
         /// Its kind; [`DEFAULT_CREATE_KIND`] when absent.
+        #[cfg_attr(test, ts(optional, type = "RoomKind"))]
         #[serde(default)]
         room_kind: Option<RoomKind>,
     },
@@ -28,6 +33,7 @@ pub enum TargetChoice {
         /// The room's ID.
         room_id: String,
         /// The kind it is listed under; asked of the server when absent (an ID typed in).
+        #[cfg_attr(test, ts(optional, type = "RoomKind"))]
         #[serde(default)]
         room_kind: Option<RoomKind>,
     },
@@ -47,6 +53,7 @@ impl TargetChoice {
 
 /// Where our pictures come from, as the pre-join offers it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum VideoChoice {
     /// A camera (the first one when `id` is absent).
@@ -59,8 +66,10 @@ pub enum VideoChoice {
     /// A screen or window, shared (the main screen when `id` is absent).
     Screen {
         /// Its id, as `screen_sources` lists it.
+        #[cfg_attr(test, ts(optional))]
         id: Option<String>,
         /// A camera (or the test pattern) shown in the screen's corner.
+        #[cfg_attr(test, ts(optional))]
         #[serde(default)]
         corner: Option<Box<VideoChoice>>,
     },
@@ -70,6 +79,7 @@ pub enum VideoChoice {
 
 /// Where our sound comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum AudioChoice {
     /// A microphone (the default one when `name` is absent).
@@ -117,6 +127,7 @@ impl AudioChoice {
 
 /// Everything the pre-join screen decided.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "camelCase")]
 pub struct JoinRequest {
     /// The room server's address.
@@ -144,12 +155,15 @@ pub struct JoinRequest {
     #[serde(default)]
     pub audio_processing: AudioProcessingDto,
     /// The picture we send (`360p15`, `540p30`, `720p15`, `720p30`); the usual one when absent.
+    #[cfg_attr(test, ts(optional, type = "SendQuality"))]
     #[serde(default)]
     pub send_quality: Option<String>,
 }
 
 /// The microphone cleaning switches, as the page sends them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "AudioProcessing"))]
 #[serde(rename_all = "camelCase")]
 pub struct AudioProcessingDto {
     /// Echo cancellation.

@@ -6,28 +6,18 @@
 use super::wire::{
     CallInfo, EventDto, LinkDto, MemberDto, PublisherStatsDto, RemoteStatsDto, StatsDto,
 };
+use crate::typescript::{check_generated, finish, head, union};
 use quartet_call::{Quality, TileState};
 use ts_rs::{Config, TS};
 
 /// Where the page keeps the generated file, from this crate's directory.
 const GENERATED: &str = "../ui/src/generated/call-wire.ts";
-/// Set to write the file instead of comparing it.
-const WRITE_ENV: &str = "QUARTET_WRITE_TYPES";
-
-/// A union of string literals.
-fn union<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
-    let quoted: Vec<String> = words.into_iter().map(|w| format!("\"{w}\"")).collect();
-    quoted.join(" | ")
-}
 
 /// The whole file.
 fn page_types() -> String {
     // Counters are u64 in Rust and JSON numbers on the wire.
     let cfg = Config::new().with_large_int("number");
-    let mut out = String::from(
-        "// Generated from src-tauri/src/calls/wire.rs by its typescript test: do not edit.\n\
-         // QUARTET_WRITE_TYPES=1 cargo test -p quartet-app typescript writes it anew.\n\n",
-    );
+    let mut out = head("src-tauri/src/calls/wire.rs");
     out += &format!(
         "/** What a tile shows (quartet_call::TileState). */\nexport type TileState = {};\n\n",
         union(TileState::ALL.map(TileState::as_str))
@@ -47,23 +37,10 @@ fn page_types() -> String {
     ] {
         out += &format!("export {decl}\n\n");
     }
-    out.truncate(out.trim_end().len());
-    out.push('\n');
-    out
+    finish(out)
 }
 
 #[test]
 fn the_page_reads_the_types_generated_from_the_wire() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(GENERATED);
-    let wanted = page_types();
-    if std::env::var_os(WRITE_ENV).is_some() {
-        std::fs::write(&path, &wanted).expect("writing the page's types");
-        return;
-    }
-    let found = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        found == wanted,
-        "{} is not what the wire types make: run `{WRITE_ENV}=1 cargo test -p quartet-app typescript`",
-        path.display()
-    );
+    check_generated(GENERATED, &page_types());
 }

@@ -36,7 +36,7 @@ export interface FeedStats {
 export interface FeedHooks {
   /** A picture was drawn. */
   onFrame?: () => void;
-  /** The feed's player is gone; the feed is closed, and a new one reaches whoever plays now. */
+  /** The feed's source is gone for good (the member left the call); the feed has closed. */
   onEnded?: () => void;
 }
 
@@ -96,6 +96,8 @@ export class VideoFeed {
     const channel = new Channel<ArrayBuffer>();
     channel.onmessage = (data) => this.receive(data);
     await api.videoOpen(this.wireId, this.source, this.encoding, channel);
+    // Closed while opening: the close may have reached Rust before the open.
+    if (this.closed) api.videoClose(this.wireId).catch(() => undefined);
   }
 
   /** Stops drawing; `tellRust` also stops the feed on the Rust side. */

@@ -7,11 +7,6 @@ import { tx, txAttr } from "../i18n";
 import { avatarHue, hearsSound, initials, tileStatusKey } from "../model";
 import { VideoFeed } from "../video/feed";
 
-/** A tile's feed that cannot open yet (the member's player is still starting) is retried this often… */
-export const FEED_RETRY_MS = 400;
-/** …this many times. */
-export const FEED_RETRIES = 10;
-
 /** A cell of the grid (0 is us). */
 export class Tile {
   readonly el: HTMLElement;
@@ -30,9 +25,6 @@ export class Tile {
   state: TileState | null = null;
   private feed: VideoFeed | null = null;
   private hasFrame = false;
-  private generation = 0;
-  /** Feeds that ended before showing a picture, in a row (given up after FEED_RETRIES). */
-  private endsWithoutFrame = 0;
   private mirrored = false;
 
   constructor(
@@ -90,7 +82,10 @@ export class Tile {
     if (this.index === 0) markSelfMirror(this.canvas, mirrored);
   }
 
-  /** Shows `member` here, opening its pictures when it is someone new. */
+  /**
+   * Shows `member` here, opening its pictures (`source`) when it is someone new. The feed follows
+   * the member from player to player until it leaves the call, so it is opened once.
+   */
   setMember(member: Member | null, source: string | null, encoding: Encoding): void {
     const same = member?.userId === this.member?.userId;
     this.member = member;
@@ -112,57 +107,36 @@ export class Tile {
     this.avatar.textContent = initials(member.userName);
     this.avatar.style.background = `hsl(${avatarHue(member.userId)} 45% 42%)`;
     if (same && this.feed) return;
-    if (!same) this.endsWithoutFrame = 0;
     this.closeFeed();
     this.setStatus("connecting");
-    if (source) void this.openFeed(source, encoding);
+    if (source) this.openFeed(source, encoding);
   }
 
-  private async openFeed(source: string, encoding: Encoding): Promise<void> {
-    const generation = ++this.generation;
+  private openFeed(source: string, encoding: Encoding): void {
     const canvas = this.newCanvas();
     this.canvas.replaceWith(canvas);
     this.canvas = canvas;
     this.hasFrame = false;
     this.el.classList.remove("live");
     const id = this.index === 0 ? "self" : `tile-${this.index - 1}`;
-    for (let attempt = 0; attempt < FEED_RETRIES && generation === this.generation; attempt++) {
-      const feed = new VideoFeed(id, source, encoding, canvas, {
-        onFrame: () => this.frame(),
-        onEnded: () => this.feedEnded(generation, source, encoding),
-      });
-      try {
-        await feed.open();
-        if (generation !== this.generation) {
-          feed.close();
-          return;
-        }
-        this.feed = feed;
-        return;
-      } catch (e) {
-        feed.close(false);
-        await new Promise((r) => setTimeout(r, FEED_RETRY_MS));
-        if (attempt === FEED_RETRIES - 1) console.warn(`tile ${this.index}: ${errorDetail(e)}`);
-      }
-    }
+    const feed = new VideoFeed(id, source, encoding, canvas, {
+      onFrame: () => this.frame(),
+      onEnded: () => this.feedEnded(feed),
+    });
+    this.feed = feed;
+    feed.open().catch((e) => {
+      feed.close(false);
+      if (this.feed === feed) this.feed = null;
+      console.warn(`tile ${this.index}: ${errorDetail(e)}`);
+    });
   }
 
-  /** The player behind the feed is gone while the member stays: reach the one that plays now. */
-  private feedEnded(generation: number, source: string, encoding: Encoding): void {
-    if (generation !== this.generation || !this.member) return;
-    this.feed = null;
-    if (++this.endsWithoutFrame > FEED_RETRIES) {
-      console.warn(`tile ${this.index}: its player keeps ending; not reopening`);
-      return;
-    }
-    this.setStatus("connecting");
-    window.setTimeout(() => {
-      if (generation === this.generation && this.member) void this.openFeed(source, encoding);
-    }, FEED_RETRY_MS);
+  /** The member has left the call (or the call ended): its feed has closed itself. */
+  private feedEnded(feed: VideoFeed): void {
+    if (this.feed === feed) this.feed = null;
   }
 
   private frame(): void {
-    this.endsWithoutFrame = 0;
     if (this.hasFrame) return;
     this.hasFrame = true;
     this.el.classList.add("live");
@@ -170,7 +144,6 @@ export class Tile {
   }
 
   closeFeed(): void {
-    this.generation++;
     this.feed?.close();
     this.feed = null;
     this.hasFrame = false;

@@ -329,6 +329,7 @@ impl Actor {
                 member: p.member.clone(),
                 stream: p.stream.stream(),
                 stream_switches: p.stream.choice.switches,
+                player_id: p.generation,
                 player: p.handle.clone(),
                 states: self.tile_watch.subscribe(),
             })

@@ -11,6 +11,7 @@ use crate::keyframe::{self, KeyframeFigures};
 use crate::layout::GridLayout;
 use crate::leaving::LeaveOptions;
 use crate::media_port::{PlayControl, SendControl};
+use crate::member_watch::MemberWatch;
 use crate::receive::{Receive, Stream};
 use crate::speaker::open_output;
 use crate::stats::{CallStats, RemoteStats};
@@ -41,6 +42,8 @@ pub struct Tile {
     pub stream: Stream,
     /// How often the tile moved between the member's streams.
     pub stream_switches: u64,
+    /// Which player plays the tile (see [`Tile::player_id`]).
+    pub(super) player_id: u64,
     pub(super) player: Arc<dyn PlayControl>,
     pub(super) states: watch::Receiver<TileStates>,
 }
@@ -55,6 +58,12 @@ impl std::fmt::Debug for Tile {
 }
 
 impl Tile {
+    /// Which player plays the tile: a player that replaces the member's (after a re-join, or
+    /// one that had to be restarted) has another ID, so its watchers know to move on to it.
+    pub fn player_id(&self) -> u64 {
+        self.player_id
+    }
+
     /// The latest decoded picture at tile size (`None` before the first); while a receiver
     /// lives, every picture of the tile is decoded.
     pub fn frames(&self) -> watch::Receiver<Option<Arc<VideoFrame>>> {
@@ -200,6 +209,22 @@ impl CallHandle {
             .iter()
             .find(|t| t.slot == slot)
             .cloned()
+    }
+
+    /// The tile playing member `user_id`, when it is played.
+    pub fn played(&self, user_id: &str) -> Option<Tile> {
+        self.view
+            .borrow()
+            .tiles
+            .iter()
+            .find(|t| t.member.user_id == user_id)
+            .cloned()
+    }
+
+    /// Follows member `user_id`: whether it is played and by which player, listed, or gone.
+    /// The watch keeps no call alive.
+    pub fn watch_member(&self, user_id: &str) -> MemberWatch {
+        MemberWatch::new(self.view.clone(), user_id)
     }
 
     /// The played remote members, in tile order.

@@ -1,12 +1,14 @@
 //! The call actor's rules, against a real room server on a loopback port and fake media: who
 //! gets a tile and who is promoted, mute and camera reaching the publisher (also when joining
-//! muted), device switches, a player or publisher that cannot start.
+//! muted), device switches, a player or publisher that cannot start, a member followed by a
+//! watch.
 
 mod fakes;
 
 use super::{Call, CallError, CallHandle};
 use crate::config::{AudioInput, AudioOutputChoice, CallConfig, VideoInput};
 use crate::event::{CallEvent, Link, Placement, PlayerState};
+use crate::member_watch::{MemberWatch, Seat};
 use crate::receive::Receive;
 use anyhow::{Context, Result, bail, ensure};
 use fakes::FakeMedia;
@@ -211,6 +213,72 @@ async fn three_members_get_tiles_a_fourth_is_listed_and_promoted_when_a_tile_fre
         media.playing()
     );
     ensure!(media.senders().iter().all(|s| s.read(|s| s.stopped)));
+    Ok(())
+}
+
+/// Waits until `watch` sees a seat `wanted` accepts.
+async fn seat_until(
+    watch: &mut MemberWatch,
+    what: &str,
+    wanted: impl Fn(&Seat) -> bool,
+) -> Result<Seat> {
+    let mut seat = watch.seat();
+    let waiting = async {
+        while !wanted(&seat) {
+            seat = watch.changed().await;
+        }
+        seat
+    };
+    tokio::time::timeout(EVENT_WAIT, waiting)
+        .await
+        .with_context(|| format!("{what} not seen within {EVENT_WAIT:?}"))
+}
+
+#[tokio::test]
+async fn a_member_watch_follows_a_member_from_listed_to_played_and_sees_the_end() -> Result<()> {
+    let room = room_server().await?;
+    let media = Arc::new(FakeMedia::default());
+    let (ann, mut events) = call(create(&room.url, "Ann"), &media).await?;
+    let room_id = ann.room_id();
+    let mut others = Vec::new();
+    for name in ["Bob", "Cat", "Dan", "Eve"] {
+        let other = member(&room.url, &room_id, name).await?;
+        let id = other.user_id();
+        expect(&mut events, name, |e| match e {
+            CallEvent::MemberJoined(p) if p.member.user_id == id => Some(()),
+            _ => None,
+        })
+        .await?;
+        others.push(other);
+    }
+    let mut eve = ann.watch_member(&others[3].user_id());
+    ensure!(matches!(eve.seat(), Seat::Listed), "Eve waits for a tile");
+    let mut cat = ann.watch_member(&others[1].user_id());
+    let Seat::Played(cat_tile) = cat.seat() else {
+        bail!("Cat is not played");
+    };
+    ensure!(matches!(ann.watch_member("nobody").seat(), Seat::Gone));
+
+    others.remove(1).leave(LeaveMode::Leave).await?;
+    seat_until(&mut cat, "Cat gone", |s| matches!(s, Seat::Gone)).await?;
+    let Seat::Played(eve_tile) =
+        seat_until(&mut eve, "Eve played", |s| matches!(s, Seat::Played(_))).await?
+    else {
+        unreachable!()
+    };
+    assert_eq!(eve_tile.slot, cat_tile.slot, "Eve takes the freed tile");
+    assert_ne!(
+        eve_tile.player_id(),
+        cat_tile.player_id(),
+        "by a player of her own"
+    );
+    assert_eq!(
+        ann.played(eve.user_id()).map(|t| t.player_id()),
+        Some(eve_tile.player_id())
+    );
+
+    ann.leave(LeaveMode::Leave).await?;
+    seat_until(&mut eve, "the call's end", |s| matches!(s, Seat::Gone)).await?;
     Ok(())
 }
 

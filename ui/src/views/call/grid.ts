@@ -97,12 +97,9 @@ export class CallGrid {
   place(): void {
     this.state.spotlight = followMembers(this.state.spotlight, this.state.members);
     gridCells(this.state.members).forEach((member, i) => {
-      const source = i === 0 ? "self" : `tile:${i - 1}`;
-      this.tiles[i].setMember(
-        member,
-        member ? source : null,
-        i === 0 ? "i420" : this.state.encoding,
-      );
+      // Remote pictures by member, not by tile: the feed follows the member until it leaves.
+      const source = member && (i === 0 ? "self" : `member:${member.userId}`);
+      this.tiles[i].setMember(member, source, i === 0 ? "i420" : this.state.encoding);
     });
   }
 
@@ -167,15 +164,15 @@ export class CallGrid {
 
   private askForSizes(): void {
     if (this.state.encoding !== "i420") return;
-    this.tiles.slice(1).forEach((tile, slot) => {
-      if (!tile.member) return;
+    for (const tile of this.tiles.slice(1)) {
+      if (!tile.member) continue;
       const [w, h] = pictureSize(
         tile.el.clientWidth,
         tile.el.clientHeight,
         window.devicePixelRatio || 1,
       );
-      if (w > 0 && h > 0) api.tileResize(slot, w, h).catch(() => undefined);
-    });
+      if (w > 0 && h > 0) api.tileResize(tile.member.userId, w, h).catch(() => undefined);
+    }
   }
 
   /** Stops every picture. */
