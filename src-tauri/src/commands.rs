@@ -452,8 +452,7 @@ fn is_user_id(id: &str) -> bool {
         && !id.chars().any(quartet_proto::limits::is_control)
 }
 
-/// Sends the pictures of `source` to `channel` as feed `feed`, in `encoding` (our own and the
-/// preview always come as I420).
+/// Sends the pictures of `source` to `channel` as feed `feed`, in `encoding`.
 #[tauri::command]
 pub async fn video_open(
     state: State<'_, AppState>,
@@ -463,8 +462,8 @@ pub async fn video_open(
     channel: Channel<InvokeResponseBody>,
 ) -> Result<()> {
     let input = match source.parse()? {
-        FeedSource::Preview => FeedInput::Frames(state.preview.frames()),
-        FeedSource::Own => FeedInput::Frames(state.call.current().await?.preview()),
+        FeedSource::Preview => FeedInput::own(state.preview.frames(), encoding)?,
+        FeedSource::Own => FeedInput::own(state.call.current().await?.preview(), encoding)?,
         FeedSource::Member(id) => {
             FeedInput::Member(state.call.current().await?.watch_member(&id), encoding)
         }

@@ -30,6 +30,10 @@
 
 pub mod follow;
 
+use crate::error::AppError;
+use quartet_call::config::DEFAULT_FPS;
+use quartet_call::devices::FrameSlot;
+use quartet_call::self_view::encode_pictures;
 use quartet_call::{EncodedVideo, MemberWatch, Tile, VideoFrame, unix_micros};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -83,6 +87,21 @@ pub enum FeedInput {
     Packets(broadcast::Receiver<EncodedVideo>),
     /// A member of the call, followed from player to player in `Encoding` until it leaves.
     Member(MemberWatch, Encoding),
+}
+
+impl FeedInput {
+    /// Our own pictures (the call's or the pre-join preview's) in `encoding`: as they are, or
+    /// encoded for WebCodecs by a self-view encoder that runs while the feed does. The encoder
+    /// is told the default rate: the page decodes by sequence, so only its rate control sees it.
+    pub fn own(pictures: FrameSlot, encoding: Encoding) -> Result<FeedInput, AppError> {
+        Ok(match encoding {
+            Encoding::I420 => FeedInput::Frames(pictures),
+            Encoding::H264 => FeedInput::Packets(
+                encode_pictures(pictures, DEFAULT_FPS)
+                    .map_err(|e| AppError::Media(e.to_string()))?,
+            ),
+        })
+    }
 }
 
 /// Where a feed's messages come from right now.

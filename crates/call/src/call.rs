@@ -59,9 +59,6 @@ pub enum CallError {
     /// A speaker could not be opened; the current one stays.
     #[error("{0}")]
     Speaker(#[from] AudioOutError),
-    /// Our own picture cannot be encoded for the page.
-    #[error("{0}")]
-    SelfView(#[from] quartet_media::SelfViewError),
     /// A blocking task (opening devices) died.
     #[error("opening devices failed: {0}")]
     Task(String),

@@ -485,8 +485,9 @@ describe("call", () => {
         ),
       ).toBe(true),
     );
-    // No WebCodecs here: decoded pictures.
+    // No WebCodecs here: decoded pictures, for the others and for us alike.
     expect(calls.find((c) => c.args.source === "member:u2")?.args.encoding).toBe("i420");
+    expect(calls.find((c) => c.args.source === "self")?.args.encoding).toBe("i420");
     expect(document.querySelector(".toast")?.textContent).toBe("Ben Lee joined");
 
     bus.push({ type: "text", userId: "u2", nickName: "Ben Lee", text: "hi all", time: 0 });

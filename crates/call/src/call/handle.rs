@@ -263,15 +263,6 @@ impl CallHandle {
         self.preview.clone()
     }
 
-    /// Our own picture as H.264 for a page that decodes it, from a keyframe; the encoder runs
-    /// while the receiver lives (see [`crate::self_view`]).
-    pub fn own_packets(&self) -> Result<broadcast::Receiver<EncodedVideo>, CallError> {
-        Ok(crate::self_view::encode_pictures(
-            self.preview.clone(),
-            self.media.fps,
-        )?)
-    }
-
     /// The room API calls and event-channel frames so far, and every stream's figures.
     pub fn diagnostics(&self) -> Diagnostics {
         let journal = self.session.journal();

@@ -99,7 +99,7 @@ export class CallGrid {
     gridCells(this.state.members).forEach((member, i) => {
       // Remote pictures by member, not by tile: the feed follows the member until it leaves.
       const source = member && (i === 0 ? "self" : `member:${member.userId}`);
-      this.tiles[i].setMember(member, source, i === 0 ? "i420" : this.state.encoding);
+      this.tiles[i].setMember(member, source, this.state.encoding);
     });
   }
 
