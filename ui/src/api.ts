@@ -11,6 +11,7 @@ import type {
   Devices,
   Diagnostics,
   Encoding,
+  FeedAck,
   HostInfo,
   InviteEvent,
   JoinRequest,
@@ -38,6 +39,7 @@ export type {
   Devices,
   Diagnostics,
   Encoding,
+  FeedAck,
   HostInfo,
   InviteEvent,
   JoinRequest,
@@ -164,6 +166,6 @@ export const api = {
   /** Decodes member `userId`'s pictures at the size its tile is shown at (I420 feeds). */
   tileResize: (userId: string, width: number, height: number) =>
     invoke<void>("tile_resize", { userId, width, height }),
-  videoAck: (feed: string, seq: number) => invoke<void>("video_ack", { feed, seq }),
+  videoAck: (acks: FeedAck[]) => invoke<void>("video_ack", { acks }),
   videoClose: (feed: string) => invoke<void>("video_close", { feed }),
 };

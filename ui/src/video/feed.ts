@@ -5,6 +5,7 @@
 import { Channel } from "@tauri-apps/api/core";
 import { api, type Encoding } from "../api";
 import type { VideoPath } from "../settings";
+import { acknowledge } from "./acks";
 import { type I420Drawer, i420Drawer } from "./i420";
 import {
   codecOf,
@@ -228,7 +229,7 @@ export class VideoFeed {
   }
 
   private ack(seq: number): void {
-    api.videoAck(this.wireId, seq).catch(() => undefined);
+    acknowledge(this.wireId, seq);
   }
 }
 
