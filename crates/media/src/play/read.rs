@@ -164,21 +164,7 @@ fn read_packets(shared: &Shared, input: &mut Input, tx: &SyncSender<ToDecoder>) 
                     shared.emit(PlayerEvent::FirstKeyframe);
                 }
                 let dts_ms = ms(packet.dts().or(packet.pts()), tb);
-                {
-                    let mut c = lock(&shared.counters);
-                    c.units += 1;
-                    if shared.video != VideoDecoding::Always {
-                        // Not every picture is shown here: the stream's rate is what arrives.
-                        c.fps.record(Instant::now(), 1);
-                    }
-                }
-                if packet.is_key() {
-                    let mut c = lock(&shared.counters);
-                    if let Some(last) = c.last_keyframe_ms.filter(|&last| last < dts_ms) {
-                        c.keyframe_interval_ms = Some((dts_ms - last) as f64);
-                    }
-                    c.last_keyframe_ms = Some(dts_ms);
-                }
+                count_unit(shared, packet.is_key(), dts_ms);
                 shared.latest_video_dts.store(dts_ms, Ordering::SeqCst);
                 if let Some(data) = packet
                     .data()
@@ -204,5 +190,21 @@ fn read_packets(shared: &Shared, input: &mut Input, tx: &SyncSender<ToDecoder>) 
             }
             _ => {}
         }
+    }
+}
+
+/// Counts a video unit that arrived: its rate, and the keyframe interval.
+fn count_unit(shared: &Shared, keyframe: bool, dts_ms: i64) {
+    let mut c = lock(&shared.counters);
+    c.units += 1;
+    if shared.video != VideoDecoding::Always {
+        // Not every picture is shown here: the stream's rate is what arrives.
+        c.fps.record(Instant::now(), 1);
+    }
+    if keyframe {
+        if let Some(last) = c.last_keyframe_ms.filter(|&last| last < dts_ms) {
+            c.keyframe_interval_ms = Some((dts_ms - last) as f64);
+        }
+        c.last_keyframe_ms = Some(dts_ms);
     }
 }
