@@ -11,7 +11,7 @@ use crate::leaving::{CloseGuard, LeaveModeDto, LeaveOptionsDto};
 use crate::lobby::{self, RoomSummary};
 use crate::preview::{DeviceProblem, PreviewService, PreviewStatus};
 use crate::snapshot;
-use crate::video::{Encoding, FeedAck, FeedInput, VideoHub};
+use crate::video::{Encoding, FeedInput, VideoHub};
 use quartet_call::{AudioOutError, unix_micros};
 use quartet_call::{CallError, MediaSettings};
 use serde::Serialize;
@@ -496,13 +496,10 @@ pub fn fit_tile(width: u32, height: u32, max_w: u32, max_h: u32) -> (u32, u32) {
     (even(width, max_w), even(height, max_h))
 }
 
-/// The page has taken the messages up to each `seq` of its feed (see [`crate::video`]); at most
-/// [`crate::video::MAX_ACKS_PER_CALL`] are read, the rest ignored.
+/// The page has taken message `seq` of `feed` (see [`crate::video`]).
 #[tauri::command]
-pub fn video_ack(state: State<'_, AppState>, acks: Vec<FeedAck>) {
-    for a in FeedAck::read(&acks) {
-        state.video.ack(&a.feed, a.seq);
-    }
+pub fn video_ack(state: State<'_, AppState>, feed: String, seq: u32) {
+    state.video.ack(&feed, seq);
 }
 
 /// Stops feed `feed`.

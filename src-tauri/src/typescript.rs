@@ -26,7 +26,7 @@ use crate::leaving::{LeaveModeDto, LeaveOptionsDto};
 use crate::lobby::RoomSummary;
 use crate::preview::{DeviceProblem, PreviewStatus};
 use crate::screen::ScreenSourceView;
-use crate::video::{Encoding, FeedAck};
+use crate::video::Encoding;
 use quartet_call::SendQuality;
 use quartet_proto::RoomKind;
 use ts_rs::{Config, TS};
@@ -112,7 +112,6 @@ fn page_types() -> String {
         OwnStreamDto::decl(&cfg),
         DiagnosticsDto::decl(&cfg),
         Encoding::decl(&cfg),
-        FeedAck::decl(&cfg),
         LeaveModeDto::decl(&cfg),
         LeaveOptionsDto::decl(&cfg),
     ] {

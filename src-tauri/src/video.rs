@@ -79,29 +79,6 @@ pub enum Encoding {
     H264,
 }
 
-/// Acknowledgements one `video_ack` call reads: the page sends one a feed at most, and it
-/// never has this many feeds, so more is hostile and is ignored.
-pub const MAX_ACKS_PER_CALL: usize = 32;
-
-/// The page has taken feed `feed`'s messages up to `seq`. The page gathers those of all its
-/// feeds for a few milliseconds into one call: an IPC round trip per picture was a real share
-/// of the app's CPU.
-#[derive(Debug, Clone, Deserialize)]
-#[cfg_attr(test, derive(TS))]
-pub struct FeedAck {
-    /// The feed's id.
-    pub feed: String,
-    /// The last message taken.
-    pub seq: u32,
-}
-
-impl FeedAck {
-    /// The acknowledgements of one call that are read: the first [`MAX_ACKS_PER_CALL`].
-    pub fn read(acks: &[FeedAck]) -> &[FeedAck] {
-        &acks[..acks.len().min(MAX_ACKS_PER_CALL)]
-    }
-}
-
 /// What a feed carries.
 pub enum FeedInput {
     /// Decoded pictures, newest wins.

@@ -11,7 +11,6 @@ import type {
   Devices,
   Diagnostics,
   Encoding,
-  FeedAck,
   HostInfo,
   InviteEvent,
   JoinRequest,
@@ -39,7 +38,6 @@ export type {
   Devices,
   Diagnostics,
   Encoding,
-  FeedAck,
   HostInfo,
   InviteEvent,
   JoinRequest,
@@ -166,6 +164,6 @@ export const api = {
   /** Decodes member `userId`'s pictures at the size its tile is shown at (I420 feeds). */
   tileResize: (userId: string, width: number, height: number) =>
     invoke<void>("tile_resize", { userId, width, height }),
-  videoAck: (acks: FeedAck[]) => invoke<void>("video_ack", { acks }),
+  videoAck: (feed: string, seq: number) => invoke<void>("video_ack", { feed, seq }),
   videoClose: (feed: string) => invoke<void>("video_close", { feed }),
 };

@@ -164,17 +164,3 @@ async fn a_packet_feed_tells_the_page_when_its_source_is_gone() {
     task.await.unwrap();
     assert!(page.recv().await.is_none(), "nothing follows the end");
 }
-
-#[test]
-fn a_flood_of_acknowledgements_is_read_only_up_to_the_limit() {
-    let ack = |i: u32| FeedAck {
-        feed: format!("tile-{i}"),
-        seq: i,
-    };
-    let flood: Vec<FeedAck> = (0..100_000).map(ack).collect();
-    let read = FeedAck::read(&flood);
-    assert_eq!(read.len(), MAX_ACKS_PER_CALL);
-    assert_eq!(read[0].feed, "tile-0");
-    let few: Vec<FeedAck> = (0..3).map(ack).collect();
-    assert_eq!(FeedAck::read(&few).len(), 3);
-}

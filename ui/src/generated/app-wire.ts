@@ -498,16 +498,6 @@ streams: Array<StreamDetails>, };
 
 export type Encoding = "i420" | "h264";
 
-export type FeedAck = { 
-/**
- * The feed's id.
- */
-feed: string, 
-/**
- * The last message taken.
- */
-seq: number, };
-
 export type LeaveMode = "leave" | "end";
 
 export type LeaveOptions = { 

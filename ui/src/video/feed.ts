@@ -5,7 +5,6 @@
 import { Channel } from "@tauri-apps/api/core";
 import { api, type Encoding } from "../api";
 import type { VideoPath } from "../settings";
-import { acknowledge } from "./acks";
 import { type I420Drawer, i420Drawer } from "./i420";
 import {
   codecOf,
@@ -229,7 +228,7 @@ export class VideoFeed {
   }
 
   private ack(seq: number): void {
-    acknowledge(this.wireId, seq);
+    api.videoAck(this.wireId, seq).catch(() => undefined);
   }
 }
 
