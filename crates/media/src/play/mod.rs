@@ -5,7 +5,8 @@
 //! ([`decode`]). Between them the player measures how far decoding lags behind the network and
 //! catches up ("jump to live") instead of showing old pictures. `media-play-sync`
 //! ([`schedule`]) holds pictures and packet-tap packets until their sound plays ([`sync`]:
-//! lip sync against the mixer's audio clock).
+//! lip sync against the mixer's audio clock). Video is decoded always, never, or on demand
+//! ([`demand`]: keyframes only until someone wants every picture), as [`VideoDecoding`] says.
 //!
 //! Joining fast: probing is skipped entirely (the FLV demuxer creates streams from their first
 //! packets, with the AVC sequence header and AudioSpecificConfig already attached), decoders are
