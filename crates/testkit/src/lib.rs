@@ -161,6 +161,22 @@ impl NginxRtmp {
 
     /// Starts nginx listening on `addr`.
     pub fn start_at(addr: SocketAddr) -> Result<NginxRtmp, TestkitError> {
+        Self::start_with(addr, "live on; record off; wait_key on;")
+    }
+
+    /// Starts an edge on a free loopback port: its application `live` pulls each stream asked
+    /// of it from `origin`'s, as an nginx-rtmp cluster (and SRS's, and a CDN's) does, so
+    /// members publish to the origin and play from the edge.
+    pub fn start_edge(origin: &NginxRtmp) -> Result<NginxRtmp, TestkitError> {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
+        Self::start_with(
+            addr,
+            &format!("live on; record off; wait_key on; pull {};", origin.base_url()),
+        )
+    }
+
+    /// Starts nginx on `addr` with `application` as the directives of application `live`.
+    fn start_with(addr: SocketAddr, application: &str) -> Result<NginxRtmp, TestkitError> {
         let port = addr.port();
         let nginx = require("nginx", "Debian package nginx")?;
         if !Path::new(NGINX_RTMP_MODULE).is_file() {
@@ -181,7 +197,7 @@ impl NginxRtmp {
              error_log {dir}/logs/error.log warn;\npid {dir}/nginx.pid;\n\
              events {{ worker_connections 4096; }}\n\
              rtmp {{\n  server {{\n    listen {addr};\n    chunk_size 4096;\n\
-             \x20   application live {{ live on; record off; wait_key on; }}\n  }}\n}}\n",
+             \x20   application live {{ {application} }}\n  }}\n}}\n",
             dir = dir.display()
         );
         let conf_path = dir.join("nginx.conf");
