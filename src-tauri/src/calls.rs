@@ -76,11 +76,11 @@ impl CallService {
     }
 
     /// Remote tile `slot` of the current call; an empty tile is bad input.
-    pub async fn tile(&self, slot: usize) -> Result<Tile, AppError> {
+    pub async fn played(&self, user_id: &str) -> Result<Tile, AppError> {
         self.current()
             .await?
-            .tile(slot)
-            .ok_or_else(|| AppError::InvalidInput(format!("tile {slot} is empty")))
+            .played(user_id)
+            .ok_or_else(|| AppError::InvalidInput(format!("{user_id} is not shown")))
     }
 
     /// The current call's figures, each tile with its connection quality.

@@ -396,20 +396,21 @@ pub async fn snapshot_grid(app: AppHandle, state: State<'_, AppState>) -> Result
     snapshot::save_grid(state.call.current().await?, snapshot_dir(&app)?).await
 }
 
-/// Saves one tile's latest picture as a PNG (`tile` absent: our own); returns its path.
+/// Saves one member's latest picture as a PNG (`member` absent: our own); returns its path.
+/// By member, not by tile, so a tile that changed hands meanwhile saves no one else.
 #[tauri::command]
 pub async fn snapshot_tile(
     app: AppHandle,
     state: State<'_, AppState>,
-    tile: Option<usize>,
+    member: Option<String>,
 ) -> Result<String> {
-    let (frame, what) = match tile {
+    let (frame, what) = match member {
         None => (
             state.call.current().await?.preview().borrow().clone(),
             "self".to_owned(),
         ),
-        Some(slot) => {
-            let t = state.call.tile(slot).await?;
+        Some(user_id) => {
+            let t = state.call.played(&user_id).await?;
             (t.snapshot_frame().await, t.member.user_name)
         }
     };

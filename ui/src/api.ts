@@ -157,7 +157,7 @@ export const api = {
   /** Finishes the recording; its path, or null when none was under way. */
   recordStop: () => invoke<string | null>("call_record_stop"),
   setLayout: (spotlight: number | null) => invoke<void>("call_set_layout", { spotlight }),
-  snapshotTile: (tile: number | null) => invoke<string>("snapshot_tile", { tile }),
+  snapshotTile: (member: string | null) => invoke<string>("snapshot_tile", { member }),
   /** Opens feed `feed` of `source`: `preview`, `self` or `member:<userId>`. */
   videoOpen: (feed: string, source: string, encoding: Encoding, channel: Channel<ArrayBuffer>) =>
     invoke<void>("video_open", { feed, source, encoding, channel }),

@@ -488,6 +488,11 @@ describe("call", () => {
     // No WebCodecs here: decoded pictures, for the others and for us alike.
     expect(calls.find((c) => c.args.source === "member:u2")?.args.encoding).toBe("i420");
     expect(calls.find((c) => c.args.source === "self")?.args.encoding).toBe("i420");
+    // A tile's snapshot names its member, not its place, which may change hands meanwhile.
+    (tile2.querySelector("[data-testid=tile-snapshot]") as HTMLButtonElement).click();
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.cmd === "snapshot_tile")?.args).toEqual({ member: "u2" }),
+    );
     expect(document.querySelector(".toast")?.textContent).toBe("Ben Lee joined");
 
     bus.push({ type: "text", userId: "u2", nickName: "Ben Lee", text: "hi all", time: 0 });

@@ -150,7 +150,9 @@ export class CallGrid {
 
   private async saveTile(index: number): Promise<void> {
     try {
-      const path = await api.snapshotTile(index === 0 ? null : index - 1);
+      const member = this.tiles[index]?.member;
+      if (index > 0 && !member) return;
+      const path = await api.snapshotTile(index === 0 ? null : (member?.userId ?? null));
       toast(t("call.snapshotSaved", { path }), "info", undefined, { action: openFolder(path) });
     } catch (e) {
       this.app.fail(e);
