@@ -29,6 +29,7 @@ pub fn frame_to_rgba(frame: &VideoFrame, mirrored: bool) -> RgbaImage {
 
 /// Saves the whole grid, laid out as on screen, under `dir`; returns the file's path.
 pub async fn save_grid(call: CallHandle, dir: PathBuf) -> Result<String, AppError> {
+    call.refresh_pictures().await;
     save_off_thread("grid".to_owned(), dir, move || {
         let (w, h) = GRID_SNAPSHOT_SIZE;
         call.snapshot_grid(w, h)

@@ -52,7 +52,8 @@ impl CallHandle {
         if self.is_recording() {
             return Err(CallError::InvalidConfig("already recording".into()));
         }
-        let grid = self.grid_view();
+        // Every picture of every tile is recorded, so every one is decoded.
+        let grid = self.grid_view().watching();
         let pictures = Box::new(move || {
             let image = grid.picture(RECORD_WIDTH, RECORD_HEIGHT);
             Some(RgbaPicture {

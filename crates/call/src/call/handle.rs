@@ -323,6 +323,25 @@ impl CallHandle {
         self.grid_view().picture(width, height)
     }
 
+    /// Brings every tile's latest picture up to date before a snapshot: a player decoding on
+    /// demand holds its latest keyframe's picture, up to a few seconds old, until someone asks
+    /// for more. Waits for each tile's next picture, at most [`SNAPSHOT_WAIT`] in all.
+    pub async fn refresh_pictures(&self) {
+        let mut asked: Vec<_> = self
+            .tiles()
+            .iter()
+            .map(|t| {
+                let mut frames = t.frames();
+                frames.mark_unchanged();
+                frames
+            })
+            .collect();
+        let deadline = tokio::time::Instant::now() + SNAPSHOT_WAIT;
+        for frames in &mut asked {
+            let _ = tokio::time::timeout_at(deadline, frames.changed()).await;
+        }
+    }
+
     /// The named camera and microphone in use (devices that follow the system default are not
     /// named), to notice when one goes away.
     pub fn in_use(&self) -> InUse {
@@ -377,6 +396,7 @@ impl CallHandle {
             view: self.view.clone(),
             preview: self.preview.clone(),
             layout: self.layout.subscribe(),
+            watched: None,
         }
     }
 

@@ -506,3 +506,59 @@ async fn expect_links(events: &mut mpsc::Receiver<CallEvent>, n: usize) -> Resul
     }
     Ok(links)
 }
+
+#[tokio::test]
+async fn a_recording_grid_holds_the_shown_players_pictures_and_lets_go_of_those_gone() -> Result<()>
+{
+    let room = room_server().await?;
+    let media = Arc::new(FakeMedia::default());
+    let (ann, mut events) = call(create(&room.url, "Ann"), &media).await?;
+    let room_id = ann.room_id();
+    let mut others = Vec::new();
+    for name in ["Bob", "Cat"] {
+        let other = member(&room.url, &room_id, name).await?;
+        let id = other.user_id();
+        expect(&mut events, name, |e| match e {
+            CallEvent::MemberJoined(p) if p.member.user_id == id => Some(()),
+            _ => None,
+        })
+        .await?;
+        others.push(other);
+    }
+    tokio::time::timeout(EVENT_WAIT, async {
+        while ann.tiles().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .context("two tiles")?;
+    let players = media.players();
+    ensure!(players.len() == 2, "a player each");
+    let readers = || -> Vec<usize> { players.iter().map(|p| p.picture_readers()).collect() };
+
+    // A snapshot's view reads the latest pictures and asks for no more.
+    ann.snapshot_grid(64, 36);
+    assert_eq!(readers(), [0, 0]);
+    let recording = ann.grid_view().watching();
+    recording.picture(64, 36);
+    assert_eq!(
+        readers(),
+        [1, 1],
+        "every shown player decodes every picture"
+    );
+
+    let cat = others.remove(1);
+    let cat_id = cat.user_id();
+    cat.leave(LeaveMode::Leave).await?;
+    expect(&mut events, "Cat left", |e| match e {
+        CallEvent::MemberLeft { member, .. } if member.user_id == cat_id => Some(()),
+        _ => None,
+    })
+    .await?;
+    recording.picture(64, 36);
+    assert_eq!(readers(), [1, 0], "a player no longer shown is let go");
+    drop(recording);
+    assert_eq!(readers(), [0, 0]);
+    ann.leave(LeaveMode::Leave).await?;
+    Ok(())
+}

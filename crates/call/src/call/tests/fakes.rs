@@ -93,6 +93,11 @@ pub(super) struct FakePlayer {
 }
 
 impl FakePlayer {
+    /// Who holds its pictures (and would make a real player decode every one).
+    pub(super) fn picture_readers(&self) -> usize {
+        self.frames.receiver_count()
+    }
+
     /// The URL it plays now.
     pub(super) fn url(&self) -> String {
         self.url
