@@ -41,6 +41,36 @@ function mockBackend(
 beforeEach(() => setLocale("en"));
 afterEach(() => clearMocks());
 
+/** A call view with Ben Lee joining it, on a backend answering `answers` besides the figures. */
+async function callWithBen(
+  calls: Calls,
+  answers: Record<string, (args: Record<string, unknown>) => unknown> = {},
+) {
+  mockBackend(calls, {
+    call_stats: () => ({ publisher: null, remotes: [], listed: 0 }),
+    ...answers,
+  });
+  const app = await makeApp("Ann");
+  const bus = new CallBus();
+  const view = renderCall(
+    app,
+    { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
+    SOLO_CALL,
+    bus,
+  );
+  document.body.appendChild(view.element);
+  const ben = {
+    userId: "u2",
+    userName: "Ben Lee",
+    isCreator: false,
+    isSelf: false,
+    tile: 0,
+    sharingScreen: false,
+  };
+  bus.push({ type: "memberJoined", member: ben });
+  return { view, bus, ben };
+}
+
 describe("errors", () => {
   it("translate by kind and fall back for unknown ones", () => {
     expect(errorText({ kind: "roomFull", message: "code 5001" })).toBe("This room is full.");
@@ -539,27 +569,7 @@ describe("call", () => {
 
   it("opens a member's feed once and closes it when the feed says the member is gone", async () => {
     const calls: Calls = [];
-    mockBackend(calls, {
-      call_stats: () => ({ publisher: null, remotes: [], listed: 0 }),
-    });
-    const app = await makeApp("Ann");
-    const bus = new CallBus();
-    const view = renderCall(
-      app,
-      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
-      info,
-      bus,
-    );
-    document.body.appendChild(view.element);
-    const ben = {
-      userId: "u2",
-      userName: "Ben Lee",
-      isCreator: false,
-      isSelf: false,
-      tile: 0,
-      sharingScreen: false,
-    };
-    bus.push({ type: "memberJoined", member: ben });
+    const { view, bus, ben } = await callWithBen(calls);
     const opens = () =>
       calls.filter((c) => c.cmd === "video_open" && c.args.source === "member:u2");
     await vi.waitFor(() => expect(opens()).toHaveLength(1));
@@ -585,29 +595,10 @@ describe("call", () => {
   it("closes a member's feed that was still opening when the member left", async () => {
     const calls: Calls = [];
     let opened: () => void = () => undefined;
-    mockBackend(calls, {
-      call_stats: () => ({ publisher: null, remotes: [], listed: 0 }),
+    const { view, bus, ben } = await callWithBen(calls, {
       video_open: (args) =>
         args.source === "self" ? null : new Promise<null>((r) => (opened = () => r(null))),
     });
-    const app = await makeApp("Ann");
-    const bus = new CallBus();
-    const view = renderCall(
-      app,
-      { target: { kind: "create", roomName: "Standup" }, label: "Standup" },
-      info,
-      bus,
-    );
-    document.body.appendChild(view.element);
-    const ben = {
-      userId: "u2",
-      userName: "Ben Lee",
-      isCreator: false,
-      isSelf: false,
-      tile: 0,
-      sharingScreen: false,
-    };
-    bus.push({ type: "memberJoined", member: ben });
     const open = () => calls.find((c) => c.cmd === "video_open" && c.args.source === "member:u2");
     await vi.waitFor(() => expect(open()).toBeDefined());
     bus.push({ type: "memberLeft", member: { ...ben, tile: null }, freedTile: 0 });

@@ -106,6 +106,28 @@ async fn member(url: &Url, room_id: &str, name: &str) -> Result<SessionHandle> {
     Ok(handle)
 }
 
+/// Members called `names` join `room_id` one by one, each once the call has heard of the one
+/// before; with where the call placed each.
+async fn join_in_turn(
+    url: &Url,
+    room_id: &str,
+    names: &[&'static str],
+    events: &mut mpsc::Receiver<CallEvent>,
+) -> Result<Vec<(&'static str, SessionHandle, Placement)>> {
+    let mut joined = Vec::new();
+    for name in names {
+        let other = member(url, room_id, name).await?;
+        let id = other.user_id();
+        let placement = expect(events, name, |e| match e {
+            CallEvent::MemberJoined(p) if p.member.user_id == id => Some(p.placement),
+            _ => None,
+        })
+        .await?;
+        joined.push((*name, other, placement));
+    }
+    Ok(joined)
+}
+
 /// Waits for the first event `wanted` picks out, skipping others.
 async fn expect<T>(
     events: &mut mpsc::Receiver<CallEvent>,
@@ -136,17 +158,13 @@ async fn three_members_get_tiles_a_fourth_is_listed_and_promoted_when_a_tile_fre
     let media = Arc::new(FakeMedia::default());
     let (ann, mut events) = call(create(&room.url, "Ann"), &media).await?;
     let room_id = ann.room_id();
-    let mut others = Vec::new();
-    for name in ["Bob", "Cat", "Dan", "Eve"] {
-        let other = member(&room.url, &room_id, name).await?;
-        let id = other.user_id();
-        let placement = expect(&mut events, name, |e| match e {
-            CallEvent::MemberJoined(p) if p.member.user_id == id => Some(p.placement),
-            _ => None,
-        })
-        .await?;
-        others.push((name, other, placement));
-    }
+    let mut others = join_in_turn(
+        &room.url,
+        &room_id,
+        &["Bob", "Cat", "Dan", "Eve"],
+        &mut events,
+    )
+    .await?;
     let placements: Vec<Placement> = others.iter().map(|(_, _, p)| *p).collect();
     assert_eq!(
         placements,
@@ -240,17 +258,16 @@ async fn a_member_watch_follows_a_member_from_listed_to_played_and_sees_the_end(
     let media = Arc::new(FakeMedia::default());
     let (ann, mut events) = call(create(&room.url, "Ann"), &media).await?;
     let room_id = ann.room_id();
-    let mut others = Vec::new();
-    for name in ["Bob", "Cat", "Dan", "Eve"] {
-        let other = member(&room.url, &room_id, name).await?;
-        let id = other.user_id();
-        expect(&mut events, name, |e| match e {
-            CallEvent::MemberJoined(p) if p.member.user_id == id => Some(()),
-            _ => None,
-        })
-        .await?;
-        others.push(other);
-    }
+    let mut others: Vec<SessionHandle> = join_in_turn(
+        &room.url,
+        &room_id,
+        &["Bob", "Cat", "Dan", "Eve"],
+        &mut events,
+    )
+    .await?
+    .into_iter()
+    .map(|(_, handle, _)| handle)
+    .collect();
     let mut eve = ann.watch_member(&others[3].user_id());
     ensure!(matches!(eve.seat(), Seat::Listed), "Eve waits for a tile");
     let mut cat = ann.watch_member(&others[1].user_id());
@@ -514,17 +531,12 @@ async fn a_recording_grid_holds_the_shown_players_pictures_and_lets_go_of_those_
     let media = Arc::new(FakeMedia::default());
     let (ann, mut events) = call(create(&room.url, "Ann"), &media).await?;
     let room_id = ann.room_id();
-    let mut others = Vec::new();
-    for name in ["Bob", "Cat"] {
-        let other = member(&room.url, &room_id, name).await?;
-        let id = other.user_id();
-        expect(&mut events, name, |e| match e {
-            CallEvent::MemberJoined(p) if p.member.user_id == id => Some(()),
-            _ => None,
-        })
-        .await?;
-        others.push(other);
-    }
+    let mut others: Vec<SessionHandle> =
+        join_in_turn(&room.url, &room_id, &["Bob", "Cat"], &mut events)
+            .await?
+            .into_iter()
+            .map(|(_, handle, _)| handle)
+            .collect();
     tokio::time::timeout(EVENT_WAIT, async {
         while ann.tiles().len() < 2 {
             tokio::time::sleep(Duration::from_millis(10)).await;
