@@ -1,7 +1,7 @@
 // What the page's tests share: settings kept in memory, a fresh app on an empty page, and
 // elements by their test id.
 
-import type { AppInfo, CallInfo } from "./api";
+import type { AppInfo, CallInfo, Member } from "./api";
 import { App } from "./app";
 import { type KeyValueStore, SettingsStore } from "./settings";
 
@@ -41,6 +41,16 @@ export async function makeApp(nickname = "", info: Partial<AppInfo> = {}): Promi
 /** The element with `data-testid="id"`. */
 export const byTestId = (id: string) =>
   document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+
+/** Ben Lee, another member, shown in the first remote tile. */
+export const BEN: Member = {
+  userId: "u2",
+  userName: "Ben Lee",
+  isCreator: false,
+  isSelf: false,
+  tile: 0,
+  sharingScreen: false,
+};
 
 /** A call with only us in it: room_9, Ann, mic on, camera on. */
 export const SOLO_CALL: CallInfo = {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
 import { CHAT_NOTICE_CHARS, ELLIPSIS } from "../notices";
-import { byTestId, makeApp, SOLO_CALL } from "../test-support";
+import { BEN, byTestId, makeApp, SOLO_CALL } from "../test-support";
 import { toast } from "../toast";
 import { renderCall } from "./call";
 import { renderPrejoin } from "./prejoin";
@@ -24,14 +24,7 @@ function backend(
 const flush = () => new Promise((r) => setTimeout(r, 0));
 const info = SOLO_CALL;
 const room = { target: { kind: "create" as const, roomName: "Standup" }, label: "Standup" };
-const ben = {
-  userId: "u2",
-  userName: "Ben Lee",
-  isCreator: false,
-  isSelf: false,
-  tile: 0,
-  sharingScreen: false,
-};
+const ben = BEN;
 const lane = () => byTestId("notices")!;
 const laneTexts = () => [...lane().querySelectorAll(".toast")].map((n) => n.textContent);
 const topTexts = () => [...document.querySelectorAll(".toasts .toast")].map((n) => n.textContent);

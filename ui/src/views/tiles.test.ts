@@ -4,18 +4,11 @@ import type { CallInfo, RemoteStats, Stats, TileState } from "../api";
 import { CallBus } from "../call-bus";
 import { retranslate, setLocale } from "../i18n";
 import { hearsSound, tileStatusKey } from "../model";
-import { byTestId, makeApp } from "../test-support";
+import { BEN, byTestId, makeApp } from "../test-support";
 import { renderCall } from "./call";
 
 const room = { target: { kind: "create" as const, roomName: "Standup" }, label: "Standup" };
-const ben = {
-  userId: "u2",
-  userName: "Ben Lee",
-  isCreator: false,
-  isSelf: false,
-  tile: 0,
-  sharingScreen: false,
-};
+const ben = BEN;
 
 function info(over: Partial<CallInfo> = {}): CallInfo {
   return {

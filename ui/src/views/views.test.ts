@@ -11,7 +11,7 @@ import {
 } from "../api";
 import { CallBus } from "../call-bus";
 import { setLocale } from "../i18n";
-import { byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
+import { BEN, byTestId, makeApp as makeTestApp, SOLO_CALL } from "../test-support";
 import { HEADER_LEN, KIND_END } from "../video/message";
 import { renderCall } from "./call";
 import { renderLobby } from "./lobby";
@@ -59,16 +59,8 @@ async function callWithBen(
     bus,
   );
   document.body.appendChild(view.element);
-  const ben = {
-    userId: "u2",
-    userName: "Ben Lee",
-    isCreator: false,
-    isSelf: false,
-    tile: 0,
-    sharingScreen: false,
-  };
-  bus.push({ type: "memberJoined", member: ben });
-  return { view, bus, ben };
+  bus.push({ type: "memberJoined", member: BEN });
+  return { view, bus, ben: BEN };
 }
 
 describe("errors", () => {
