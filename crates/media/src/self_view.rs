@@ -9,7 +9,7 @@
 //! keyframe at the next picture.
 
 use crate::avc::{AvcError, avcc_record, length_prefixed};
-use crate::convert::to_av;
+use crate::convert::{Scaler, to_av};
 use crate::ffi;
 use crate::frame::VideoFrame;
 use crate::play::EncodedVideo;
@@ -30,6 +30,9 @@ pub const SELF_VIEW_KBPS: u32 = 1_500;
 /// Time between keyframes: a new reader asks for its own at once, so this only bounds how long
 /// a reader that fell behind (and skips to the next keyframe) waits.
 pub const SELF_VIEW_KEYFRAME_INTERVAL: Duration = Duration::from_secs(2);
+/// The largest self view sent: a shared 4K screen is shrunk to this first, since our own tile
+/// is never shown larger, and encoding it whole would cost a core.
+pub const SELF_VIEW_MAX: (u32, u32) = (1280, 720);
 /// Pictures waiting for the encoder: one, so a slow encoder never adds delay.
 pub const SELF_VIEW_QUEUE: usize = 1;
 /// Access units held for each slow reader before it starts losing them.
@@ -102,11 +105,24 @@ impl Drop for SelfViewEncoder {
     }
 }
 
-/// The encoder in force and the size it was opened for.
+/// The encoder in force, the size of the pictures it was opened for, and what shrinks them.
 struct Open {
     size: (u32, u32),
     encoder: encoder::Video,
     config: Arc<[u8]>,
+    scaler: Scaler,
+}
+
+/// The size a `width`×`height` picture is encoded at: as it is, or shrunk into
+/// [`SELF_VIEW_MAX`] in its own shape (even sides, at least 2).
+pub fn self_view_size(width: u32, height: u32) -> (u32, u32) {
+    let (max_w, max_h) = SELF_VIEW_MAX;
+    if width <= max_w && height <= max_h {
+        return (width, height);
+    }
+    let scale = (f64::from(max_w) / f64::from(width)).min(f64::from(max_h) / f64::from(height));
+    let side = |v: u32| ((f64::from(v) * scale) as u32 & !1).max(2);
+    (side(width), side(height))
 }
 
 /// The `media-self-view` thread's state.
@@ -144,6 +160,10 @@ impl Encoding {
             return Ok(());
         };
         let mut av = to_av(picture);
+        let target = self_view_size(size.0, size.1);
+        if target != size {
+            av = o.scaler.run(&av, target.0, target.1)?;
+        }
         let key = self.keyframe.swap(false, Ordering::SeqCst);
         av.set_kind(if key {
             picture::Type::I
@@ -167,7 +187,8 @@ impl Encoding {
         Ok(())
     }
 
-    fn open_for(&self, (width, height): (u32, u32)) -> Result<Open, EncodeError> {
+    fn open_for(&self, size: (u32, u32)) -> Result<Open, EncodeError> {
+        let (width, height) = self_view_size(size.0, size.1);
         let encoder = open_x264(&X264Setup {
             width,
             height,
@@ -182,9 +203,10 @@ impl Encoding {
         })?;
         let config = avcc_record(&ffi::extradata(&encoder))?;
         Ok(Open {
-            size: (width, height),
+            size,
             encoder,
             config: Arc::from(config),
+            scaler: Scaler::default(),
         })
     }
 }
@@ -240,6 +262,45 @@ mod tests {
             }
         }
         units
+    }
+
+    #[test]
+    fn a_large_picture_is_shrunk_into_the_largest_self_view_in_its_shape() {
+        assert_eq!(self_view_size(640, 360), (640, 360));
+        assert_eq!(self_view_size(1280, 720), (1280, 720));
+        assert_eq!(self_view_size(3840, 2160), (1280, 720));
+        assert_eq!(self_view_size(2560, 1600), (1152, 720));
+        assert_eq!(self_view_size(5000, 3), (1280, 2));
+    }
+
+    #[test]
+    fn a_shared_screen_is_encoded_at_the_largest_self_view() {
+        let enc = SelfViewEncoder::start(15).unwrap();
+        let mut rx = enc.packets();
+        let src = SyntheticVideo::new("screen", 1920, 1080, 15).unwrap();
+        let picture = Arc::new(src.render(0, 1_000_000));
+        while !enc.offer(Arc::clone(&picture)) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let unit = loop {
+            match rx.try_recv() {
+                Ok(u) => break u,
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => panic!("no unit: {e}"),
+            }
+        };
+        let codec = ffmpeg_next::decoder::find(codec::Id::H264).unwrap();
+        let mut dec = codec::Context::new_with_codec(codec)
+            .decoder()
+            .video()
+            .unwrap();
+        let mut packet = Packet::copy(&unit.data);
+        assert!(ffi::attach_new_extradata(&mut packet, &unit.config));
+        dec.send_packet(&packet).unwrap();
+        let mut out = frame::Video::empty();
+        dec.receive_frame(&mut out).unwrap();
+        assert_eq!((out.width(), out.height()), SELF_VIEW_MAX);
     }
 
     #[test]
