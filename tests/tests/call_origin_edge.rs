@@ -5,7 +5,7 @@
 use anyhow::Result;
 use quartet_testkit::NginxRtmp;
 use quartet_tests::{
-    Host, everyone_sees_and_hears_everyone, eventually, init_tracing, leave_all, start_call,
+    Host, eventually, everyone_sees_and_hears_everyone, init_tracing, leave_all, start_call,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

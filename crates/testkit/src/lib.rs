@@ -171,7 +171,10 @@ impl NginxRtmp {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
         Self::start_with(
             addr,
-            &format!("live on; record off; wait_key on; pull {};", origin.base_url()),
+            &format!(
+                "live on; record off; wait_key on; pull {};",
+                origin.base_url()
+            ),
         )
     }
 
