@@ -4,13 +4,16 @@
 
 use anyhow::{Context, Result, ensure};
 use quartet_relay::RelayConfig;
-use quartet_testkit::media_file::{decode_errors, probe_file};
+use quartet_testkit::media_file::{decode_errors, picture_times, probe_file};
 use quartet_tests::{Host, everyone_sees_and_hears_everyone, init_tracing, leave_all, start_call};
 use std::time::{Duration, Instant};
 
 /// How long the call goes on once everyone sees everyone.
 const RECORD_FOR: Duration = Duration::from_secs(3);
 const NAMES: [&str; 4] = ["Ann", "Ben", "Cho", "Dan"];
+/// How much shorter the pictures may span than the file: the last sound may outlast the last
+/// picture by a few frames, never by the seconds a skipping recorder loses.
+const PICTURE_GAP_AT_END_S: f64 = 0.5;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_four_member_call_gives_four_files_that_play() -> Result<()> {
@@ -59,6 +62,16 @@ async fn a_recorded_four_member_call_gives_four_files_that_play() -> Result<()> 
         ensure!(
             duration >= RECORD_FOR.as_secs_f64() && duration <= call_secs + 30.0,
             "{}: {duration:.1} s recorded of a call of {call_secs:.1} s",
+            file.display()
+        );
+        // Pictures all along, not only sound: a recorder that fell behind once must not skip
+        // the rest of its pictures.
+        let pictures = picture_times(file)?;
+        let span =
+            pictures.last().copied().unwrap_or(0.0) - pictures.first().copied().unwrap_or(0.0);
+        ensure!(
+            span >= duration - PICTURE_GAP_AT_END_S,
+            "{}: pictures for {span:.1} s of {duration:.1} s",
             file.display()
         );
         let errors = decode_errors(file).with_context(|| file.display().to_string())?;

@@ -400,10 +400,25 @@ impl Hub {
 
     /// Attaches player `conn` to `id`, queueing the cached start of the stream if it is live.
     pub fn start_play(&self, id: &str, conn: u64) -> (Arc<Stream>, Arc<Player>, bool) {
+        self.start_play_within(id, conn, self.limits)
+    }
+
+    /// The queue limits of players over the network.
+    pub(crate) fn limits(&self) -> QueueLimits {
+        self.limits
+    }
+
+    /// [`Hub::start_play`] with a player whose queue keeps within `limits` (a recorder's).
+    pub(crate) fn start_play_within(
+        &self,
+        id: &str,
+        conn: u64,
+        limits: QueueLimits,
+    ) -> (Arc<Stream>, Arc<Player>, bool) {
         let player = Arc::new(Player {
             conn,
             slot: Mutex::new(Slot {
-                queue: PlayerQueue::with_limits(self.limits),
+                queue: PlayerQueue::with_limits(limits),
                 sink: None,
                 direct: false,
             }),

@@ -31,7 +31,7 @@ use crate::flv::{self, FLV_FILE_HEADER};
 use crate::hub::{Hub, RelayEvent};
 use crate::media::MediaKind;
 use crate::outbound::Outbound;
-use crate::queue::{Entry, Notice};
+use crate::queue::{Entry, Notice, QueueLimits};
 
 /// Most streams recorded at once.
 pub const MAX_RECORDINGS: usize = 256;
@@ -39,6 +39,9 @@ pub const MAX_RECORDINGS: usize = 256;
 pub const MAX_NAME_PART: usize = 48;
 /// Bytes buffered before a write reaches the file.
 const WRITE_BUFFER: usize = 256 * 1024;
+/// How far behind live a recorder may fall before its backlog is dropped, ms: far more than a
+/// busy moment of the machine; its memory stays bounded by the players' message and byte limits.
+pub const RECORD_MAX_LAG_MS: u32 = 10_000;
 /// Connection numbers of recorders, apart from RTMP (from 1) and HTTP-FLV (from 2^63) players.
 const RECORD_CONN_BASE: u64 = 3 << 62;
 
@@ -195,7 +198,8 @@ async fn record(
     conn: u64,
     stop: CancellationToken,
 ) -> Result<Option<(PathBuf, u64)>, RecordError> {
-    let (stream, player, live) = hub.start_play(stream_id, conn);
+    let (stream, player, live) =
+        hub.start_play_within(stream_id, conn, recorder_limits(hub.limits()));
     let _leave = scopeguard(|| hub.stop_play(&stream, conn));
     if !live {
         return Ok(None);
@@ -263,6 +267,19 @@ async fn record(
     Ok(Some((path, written)))
 }
 
+/// A recorder's queue limits: those of network players for memory (messages and bytes), but no
+/// latency budget and a long lag before its backlog is dropped. A recorder falls behind only
+/// while the machine is busy for a moment, and a file that skips to the next keyframe loses
+/// seconds of picture, where one written a little late loses nothing.
+fn recorder_limits(players: QueueLimits) -> QueueLimits {
+    QueueLimits {
+        max_lag_ms: RECORD_MAX_LAG_MS,
+        max_delay_ms: RECORD_MAX_LAG_MS,
+        budget_ms: u32::MAX,
+        ..players
+    }
+}
+
 /// The time to write a picture at in a file: after the last one written. FFmpeg's demuxers
 /// refuse a stream whose picture times repeat, and a publisher's clock (any RTMP encoder's,
 /// not only ours) may repeat one.
@@ -317,6 +334,24 @@ mod tests {
             file_name("8888_user_1", None, 0),
             "8888_user_1_19700101-000000Z.flv"
         );
+    }
+
+    #[test]
+    fn a_recorder_keeps_the_memory_limits_but_not_the_latency_ones() {
+        let players = QueueLimits {
+            messages: 1_024,
+            bytes: 8 << 20,
+            max_lag_ms: 1_500,
+            max_delay_ms: 3_000,
+            budget_ms: 400,
+        };
+        let r = recorder_limits(players);
+        assert_eq!((r.messages, r.bytes), (players.messages, players.bytes));
+        assert_eq!(
+            (r.max_lag_ms, r.max_delay_ms),
+            (RECORD_MAX_LAG_MS, RECORD_MAX_LAG_MS)
+        );
+        assert_eq!(r.budget_ms, u32::MAX);
     }
 
     #[test]
