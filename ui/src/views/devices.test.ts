@@ -32,9 +32,8 @@ describe("devices that follow the machine", () => {
   it("show up in the pre-join as they are plugged in and go as they are removed", async () => {
     mockIPC((cmd) => (cmd === "list_devices" ? BUILT_IN : null), { shouldMockEvents: true });
     const app = await makeApp("Ann");
-    document.body.appendChild(
-      renderPrejoin(app, { target: { kind: "create", roomName: "R" }, label: "R" }).element,
-    );
+    const view = renderPrejoin(app, { target: { kind: "create", roomName: "R" }, label: "R" });
+    document.body.appendChild(view.element);
     await vi.waitFor(() => expect(options("camera-select")).toContain("camera:/dev/video0"));
     expect(options("camera-select")).not.toContain("camera:/dev/video2");
 
@@ -44,6 +43,8 @@ describe("devices that follow the machine", () => {
 
     await emit("devices-changed", BUILT_IN);
     await vi.waitFor(() => expect(options("microphone-select")).not.toContain("mic:Headset"));
+    // Its level meter stops with it, before the page it polls from is gone.
+    view.dispose();
   });
 
   it("say in the call when a device in use went away, and the default takes its place", async () => {

@@ -246,6 +246,8 @@ export function renderPrejoin(app: Shell, room: RoomChoice): View {
     });
     await feed.open().catch((e) => console.warn(e));
     await restartPreview();
+    // Left meanwhile: no meter to start, and nothing to stop it later.
+    if (disposed) return;
     stopLevel = startLevelMeter(shown, isDisposed);
   })();
 
