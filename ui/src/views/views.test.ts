@@ -623,17 +623,7 @@ describe("call", () => {
       bus,
     );
     document.body.appendChild(view.element);
-    bus.push({
-      type: "memberJoined",
-      member: {
-        userId: "u2",
-        userName: "Ben Lee",
-        isCreator: false,
-        isSelf: false,
-        tile: 0,
-        sharingScreen: false,
-      },
-    });
+    bus.push({ type: "memberJoined", member: BEN });
     await vi.waitFor(() => expect(warn).toHaveBeenCalled());
     await flush();
     expect(
