@@ -10,7 +10,7 @@ use crate::tiles::REMOTE_TILES;
 use image::RgbaImage;
 use quartet_media::VideoFrame;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// What the grid shows: watched, so holding it keeps no call alive.
@@ -21,30 +21,37 @@ pub(crate) struct GridView {
     pub(crate) layout: watch::Receiver<GridLayout>,
     /// Each shown player's pictures, held while this view draws every picture (a recording):
     /// a player decoding on demand decodes every picture only while someone holds them.
-    pub(crate) watched: Option<Arc<Mutex<HashMap<u64, FrameSlot>>>>,
+    pub(crate) watched: Option<HashMap<u64, FrameSlot>>,
 }
 
 impl GridView {
     /// The same view, holding every shown player's pictures, so each is decoded.
     pub(crate) fn watching(mut self) -> GridView {
-        self.watched = Some(Arc::default());
+        self.watched = Some(HashMap::new());
         self
     }
 
-    /// `tile`'s latest picture, first holding its pictures when this view watches.
-    fn frame_of(&self, tile: &Tile, held: &mut HashMap<u64, FrameSlot>) -> Option<Arc<VideoFrame>> {
-        if self.watched.is_none() {
-            return tile.latest_frame();
-        }
-        held.entry(tile.player_id())
-            .or_insert_with(|| tile.frames())
-            .borrow()
-            .clone()
+    /// Each of `tiles`' latest picture; a watching view first holds every shown player's
+    /// pictures, and lets go of players no longer shown, so they decode on demand again.
+    fn latest_frames(&mut self, tiles: &[Tile]) -> Vec<Option<Arc<VideoFrame>>> {
+        let Some(held) = self.watched.as_mut() else {
+            return tiles.iter().map(Tile::latest_frame).collect();
+        };
+        held.retain(|id, _| tiles.iter().any(|t| t.player_id() == *id));
+        tiles
+            .iter()
+            .map(|t| {
+                held.entry(t.player_id())
+                    .or_insert_with(|| t.frames())
+                    .borrow()
+                    .clone()
+            })
+            .collect()
     }
 
     /// The grid as one `width`×`height` picture, laid out as the person sees it: us first,
     /// then the remote tiles in order; name labels, and a placeholder where there is none.
-    pub(crate) fn picture(&self, width: u32, height: u32) -> RgbaImage {
+    pub(crate) fn picture(&mut self, width: u32, height: u32) -> RgbaImage {
         let view = self.view.borrow().clone();
         let own = self
             .preview
@@ -53,20 +60,10 @@ impl GridView {
             .filter(|_| view.camera_enabled && view.has_video && !view.ended);
         let mut remote: [Option<(String, Option<Arc<VideoFrame>>)>; REMOTE_TILES] =
             Default::default();
-        let mut held = self
-            .watched
-            .as_ref()
-            .map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
-        let mut fresh = HashMap::new();
-        for t in &view.tiles {
-            let frame = self.frame_of(t, held.as_deref_mut().unwrap_or(&mut fresh));
+        for (t, frame) in view.tiles.iter().zip(self.latest_frames(&view.tiles)) {
             if let Some(slot) = remote.get_mut(t.slot) {
                 *slot = Some((t.member.user_name.clone(), frame));
             }
-        }
-        if let Some(held) = held.as_deref_mut() {
-            // Players no longer shown are let go, so they decode on demand again.
-            held.retain(|id, _| view.tiles.iter().any(|t| t.player_id() == *id));
         }
         let own_label = if view.mic_muted {
             format!("{} (you, muted)", view.user_name)

@@ -53,7 +53,7 @@ impl CallHandle {
             return Err(CallError::InvalidConfig("already recording".into()));
         }
         // Every picture of every tile is recorded, so every one is decoded.
-        let grid = self.grid_view().watching();
+        let mut grid = self.grid_view().watching();
         let pictures = Box::new(move || {
             let image = grid.picture(RECORD_WIDTH, RECORD_HEIGHT);
             Some(RgbaPicture {

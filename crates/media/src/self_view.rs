@@ -13,7 +13,7 @@ use crate::convert::{Scaler, to_av};
 use crate::ffi;
 use crate::frame::VideoFrame;
 use crate::play::EncodedVideo;
-use crate::publish::{X264Setup, X264Tuning, open_x264};
+use crate::publish::{VideoContent, X264Setup, open_x264};
 use crate::signal::Workers;
 use ffmpeg_next::{Packet, encoder, picture};
 use std::sync::Arc;
@@ -153,11 +153,9 @@ impl Encoding {
         n: i64,
     ) -> Result<(), EncodeError> {
         let size = (picture.width(), picture.height());
-        if open.as_ref().is_none_or(|o| o.size != size) {
-            *open = Some(self.open_for(size)?);
-        }
-        let Some(o) = open.as_mut() else {
-            return Ok(());
+        let o = match open.take().filter(|o| o.size == size) {
+            Some(o) => open.insert(o),
+            None => open.insert(self.open_for(size)?),
         };
         let mut av = to_av(picture);
         let target = self_view_size(size.0, size.1);
@@ -195,11 +193,7 @@ impl Encoding {
             fps: self.fps,
             kbps: SELF_VIEW_KBPS,
             keyint: keyint(self.fps),
-            tuning: X264Tuning {
-                preset: SELF_VIEW_PRESET,
-                tune: "zerolatency",
-                crf: None,
-            },
+            tuning: VideoContent::Camera.x264_tuning(SELF_VIEW_PRESET),
         })?;
         let config = avcc_record(&ffi::extradata(&encoder))?;
         Ok(Open {

@@ -551,7 +551,7 @@ async fn a_recording_grid_holds_the_shown_players_pictures_and_lets_go_of_those_
     // A snapshot's view reads the latest pictures and asks for no more.
     ann.snapshot_grid(64, 36);
     assert_eq!(readers(), [0, 0]);
-    let recording = ann.grid_view().watching();
+    let mut recording = ann.grid_view().watching();
     recording.picture(64, 36);
     assert_eq!(
         readers(),
