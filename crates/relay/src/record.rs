@@ -251,6 +251,8 @@ async fn record(
                         out.write_all(&bytes).await.map_err(io)?;
                         written += bytes.len() as u64;
                         player.handed(bytes.len(), Some(media.timestamp.wrapping_add(zero)));
+                        // A file takes what it is given at once: nothing of it waits for us.
+                        player.waiting(0, Some(0));
                     }
                 }
                 Entry::Notice(Notice::Unpublished) => break 'stream,
