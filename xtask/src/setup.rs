@@ -38,6 +38,8 @@ pub const TEST_PACKAGES: &[&str] = &[
     "ffmpeg",
     "nginx",
     "libnginx-mod-rtmp",
+    // The shared room store's tests and benchmark run a real Redis.
+    "redis-server",
     // The audio benchmark's speech and noise.
     "espeak-ng",
     "sox",

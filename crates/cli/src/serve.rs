@@ -81,6 +81,10 @@ fn announce(host: &Host, relay: &RelayArgs) {
         Storage::Memory => {
             println!("data directory: none (--ephemeral): rooms end with this process")
         }
+        Storage::Redis(url) => println!(
+            "rooms shared through Redis at {}: every server given it serves the same rooms",
+            redact(url)
+        ),
     }
     // Only a standing server needs keys that outlive it; the app's host lives and dies with
     // its rooms, so it does not warn.
@@ -123,4 +127,12 @@ fn announce(host: &Host, relay: &RelayArgs) {
     println!("room server: {shown}");
     println!("  list rooms:  quartet rooms --server {shown}");
     println!("  join a room: quartet join --server {shown} --create \"My room\" --name Me");
+}
+
+/// `url` without its password, to print.
+fn redact(url: &str) -> String {
+    match (url.split_once("://"), url.rsplit_once('@')) {
+        (Some((scheme, _)), Some((_, host))) => format!("{scheme}://…@{host}"),
+        _ => url.to_owned(),
+    }
 }

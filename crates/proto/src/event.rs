@@ -96,6 +96,19 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// Every reason.
+    pub const ALL: [CloseReason; 4] = [
+        CloseReason::Destroyed,
+        CloseReason::CreatorLeft,
+        CloseReason::CreatorTimedOut,
+        CloseReason::ServerShutdown,
+    ];
+
+    /// The reason whose wire string is `s`.
+    pub fn parse(s: &str) -> Option<CloseReason> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
     /// The wire string.
     pub fn as_str(self) -> &'static str {
         match self {

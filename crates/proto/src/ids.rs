@@ -25,6 +25,14 @@ impl IdGenerator {
         format!("room_{now_ms}_{}", self.next())
     }
 
+    /// A generator whose counter starts at `first`: servers sharing one store each start at a
+    /// random point, so their IDs of the same millisecond differ too.
+    pub fn starting_at(first: u64) -> Self {
+        IdGenerator {
+            counter: AtomicU64::new(first),
+        }
+    }
+
     fn next(&self) -> u64 {
         self.counter.fetch_add(1, Ordering::Relaxed)
     }

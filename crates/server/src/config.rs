@@ -105,6 +105,9 @@ pub enum Storage {
     Memory,
     /// A data directory holding the room store and the keys file; survives restarts.
     Dir(PathBuf),
+    /// A Redis (`redis://HOST:PORT/DB`) holding rooms, heartbeats and keys, shared by every
+    /// server given the same one.
+    Redis(String),
 }
 
 /// Everything the room server can be told.

@@ -26,6 +26,7 @@ mod http;
 pub mod im;
 mod keyframes;
 mod liveness;
+mod notes;
 mod prejoin;
 mod presence;
 mod quota;
@@ -120,6 +121,8 @@ pub async fn run_with(
     let im_bridge = server
         .take_im_actor()
         .map(|actor| tokio::spawn(actor.run(im_stop.clone())));
+    let notes_stop = tokio_util::sync::CancellationToken::new();
+    let notes = follow_notes(&server, &notes_stop).await;
     let closing = server.clone();
     serve::serve(
         listener,
@@ -135,6 +138,12 @@ pub async fn run_with(
     // The sweeper may already be gone if it panicked; the join below reports that.
     let _ = stop.send(());
     im_stop.cancel();
+    notes_stop.cancel();
+    if let Some(notes) = notes
+        && let Err(e) = notes.await
+    {
+        tracing::error!(error = %e, "shared store follower failed");
+    }
     if let Some(bridge) = im_bridge
         && let Err(e) = bridge.await
     {
@@ -144,4 +153,31 @@ pub async fn run_with(
     swept?;
     tracing::info!(%addr, "room server stopped");
     Ok(())
+}
+
+/// Starts following the notes of the store `server` shares with other servers, if it shares
+/// one, and waits (at most [`store::CONNECT_TIMEOUT`]) until the subscription stands, so a
+/// change another server makes once this one serves is never missed.
+async fn follow_notes(
+    server: &Server,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let url = server.notes_url()?;
+    let (ready, subscribed) = oneshot::channel();
+    let follower = tokio::spawn(
+        notes::NoteFollower {
+            server: server.clone(),
+            url,
+            stop: stop.clone(),
+            ready: Some(ready),
+        }
+        .run(),
+    );
+    if tokio::time::timeout(store::CONNECT_TIMEOUT, subscribed)
+        .await
+        .is_err()
+    {
+        tracing::warn!("not yet subscribed to the shared store's notes; serving anyway");
+    }
+    Some(follower)
 }

@@ -17,6 +17,7 @@ mod im_link;
 mod leave;
 mod persist;
 mod requests;
+mod shared;
 
 pub(crate) use admit::AuthError;
 pub(crate) use channel::{PreJoinPass, Subscription};
@@ -129,6 +130,8 @@ struct Inner {
     keyframes_passed: AtomicU64,
     /// The Tencent Cloud IM application, when one is configured.
     im: Option<im_link::ImLink>,
+    /// This process among servers sharing a store, so it skips the events it published.
+    origin: u64,
 }
 
 /// A std mutex's guard even if another holder panicked: every critical section here leaves its
@@ -205,7 +208,12 @@ impl Server {
                 tokens: TokenKey::new(config.token_secret.clone()),
                 config,
                 liveness,
-                ids: IdGenerator::new(),
+                // Servers sharing a store make IDs in the same milliseconds: each counts from
+                // its own random start, so theirs never meet.
+                ids: match store.shared() {
+                    Some(_) => IdGenerator::starting_at(u64::from(rand::random::<u32>()) << 16),
+                    None => IdGenerator::new(),
+                },
                 registry: Mutex::new(registry),
                 sockets: TaskTracker::new(),
                 store,
@@ -219,6 +227,7 @@ impl Server {
                 keyframes: Mutex::new(KeyframeRate::default()),
                 keyframes_passed: AtomicU64::new(0),
                 im,
+                origin: rand::random(),
             }),
         }
     }
@@ -281,10 +290,12 @@ impl Server {
         lock(&self.inner.nonces).forget_expired(millis(unix_now()));
         lock(&self.inner.keyframes).forget_expired(now.at);
         let t = self.timeouts();
-        let candidates = self.registry().candidates(now.at, t);
+        let mut candidates = self.registry().candidates(now.at, t);
         if candidates.is_empty() {
             return 0;
         }
+        self.heard_elsewhere(&candidates);
+        candidates = self.registry().candidates(now.at, t);
         // Asked with the registry released: the liveness source may take its own locks.
         let keep: Vec<bool> = candidates
             .iter()

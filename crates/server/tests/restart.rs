@@ -244,6 +244,7 @@ async fn ids_made_after_a_restart_never_repeat_restored_ones() {
                     push_url: "rtmp://x".into(),
                     sharing_screen: false,
                 }],
+                version: 1,
             })])
             .unwrap();
     }
@@ -284,6 +285,10 @@ impl RoomStore for Disk {
 
     fn is_durable(&self) -> bool {
         true
+    }
+
+    fn room(&self, _id: &str) -> Result<Option<StoredRoom>, StoreError> {
+        Ok(None)
     }
 }
 

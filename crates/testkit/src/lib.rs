@@ -2,12 +2,15 @@
 //! (nginx with Debian's RTMP module) on a free loopback port, and FFmpeg's CLI as an independent
 //! peer, so our code is never tested only against itself; an RTMP client of our own
 //! ([`rtmp`]) for what those peers cannot do; sounds made here ([`sounds`]); and picture
-//! similarity ([`picture`]).
+//! similarity ([`picture`]); and a real Redis ([`RedisServer`]) for the shared room store.
 
 pub mod media_file;
 pub mod picture;
+mod redis;
 pub mod rtmp;
 pub mod sounds;
+
+pub use redis::RedisServer;
 
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};

@@ -99,8 +99,13 @@ pub struct ServerArgs {
     pub socket_grace_secs: Duration,
     /// Directory of the room store and the signing keys, so rooms, members, tokens and stream
     /// URLs survive a restart [default: the user's local data directory, quartet/server].
-    #[arg(long, env = "QUARTET_DATA_DIR", conflicts_with = "ephemeral")]
+    #[arg(long, env = "QUARTET_DATA_DIR", conflicts_with_all = ["ephemeral", "redis"])]
     pub data_dir: Option<PathBuf>,
+    /// Keep rooms, members, heartbeats, events and the signing keys in this Redis
+    /// (redis://HOST:PORT/DB), so every server given the same one serves the same rooms, behind
+    /// any HTTP load balancer. Replaces the data directory.
+    #[arg(long, env = "QUARTET_REDIS", conflicts_with = "ephemeral")]
+    pub redis: Option<String>,
     /// Keep nothing on disk: rooms, tokens and stream URLs (with random keys, unless given)
     /// end with the process. For tests and throwaway demos.
     #[arg(long, env = "QUARTET_EPHEMERAL", value_parser = FalseyValueParser::new())]
@@ -215,12 +220,14 @@ impl ServerArgs {
         self.listen
     }
 
-    /// Where rooms and keys are kept: memory with `--ephemeral`, else the data directory.
+    /// Where rooms and keys are kept: memory with `--ephemeral`, Redis with `--redis`, else
+    /// the data directory.
     pub fn storage(&self) -> Storage {
-        match (self.ephemeral, &self.data_dir) {
-            (true, _) => Storage::Memory,
-            (false, Some(dir)) => Storage::Dir(dir.clone()),
-            (false, None) => Storage::Dir(default_data_dir()),
+        match (self.ephemeral, &self.redis, &self.data_dir) {
+            (true, _, _) => Storage::Memory,
+            (false, Some(url), _) => Storage::Redis(url.clone()),
+            (false, None, Some(dir)) => Storage::Dir(dir.clone()),
+            (false, None, None) => Storage::Dir(default_data_dir()),
         }
     }
 }
@@ -279,6 +286,16 @@ mod tests {
             parse(&["--ephemeral", "--data-dir=/srv/quartet"]).is_err(),
             "both at once is a contradiction"
         );
+        let c = parse(&["--redis=redis://127.0.0.1:6379/2"])
+            .unwrap()
+            .config();
+        assert_eq!(c.storage, Storage::Redis("redis://127.0.0.1:6379/2".into()));
+        for contradiction in [
+            &["--redis=redis://r/0", "--data-dir=/srv/quartet"][..],
+            &["--redis=redis://r/0", "--ephemeral"][..],
+        ] {
+            assert!(parse(contradiction).is_err(), "{contradiction:?}");
+        }
         assert!(default_data_dir().ends_with(DATA_DIR_NAME));
     }
 

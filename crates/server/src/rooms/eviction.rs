@@ -24,6 +24,17 @@ impl Registry {
             .flat_map(|r| r.members.iter().map(move |m| (r, m)))
     }
 
+    /// Candidate `c` was heard from at `at` (by another server sharing the store): that counts
+    /// as a heartbeat, and as its return if its event socket had closed before.
+    pub fn touch(&mut self, c: &Candidate, at: Instant) {
+        if let Some(member) = self.membership_mut(&c.room_id, &c.user_id, c.serial) {
+            member.last_seen = member.last_seen.max(at);
+            if member.sockets.open == 0 && member.sockets.closed_since.is_some_and(|t| t < at) {
+                member.sockets.closed_since = None;
+            }
+        }
+    }
+
     /// Members not present at `now`.
     pub fn candidates(&self, now: Instant, t: Timeouts) -> Vec<Candidate> {
         self.all_members()

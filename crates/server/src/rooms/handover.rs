@@ -45,12 +45,13 @@ impl Registry {
             self.close_through(room_id, CloseReason::CreatorLeft, now, store)?;
             return Ok(HandOver::RoomClosed);
         };
-        let mut stored = room.stored_with(room.profiles().filter(|p| p.user_id != user_id));
+        let mut stored = room.next_with(room.profiles().filter(|p| p.user_id != user_id));
         stored.creator = heir.clone();
-        let mut changes = vec![Change::PutRoom(stored)];
+        let mut changes = vec![room.expected(), Change::PutRoom(stored)];
         changes.extend(self.revocations(std::iter::once(user_id), now.unix_secs));
         write(store, &changes)?;
         let room = self.room_mut(kind, room_id)?;
+        room.version += 1;
         room.members.retain(|m| m.profile.user_id != user_id);
         room.creator = heir.clone();
         room.broadcast(ServerEvent::pusher_change());

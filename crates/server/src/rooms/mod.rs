@@ -4,7 +4,7 @@
 //! changes, so a change the store refused leaves nothing behind.
 
 use crate::presence::Sockets;
-use crate::store::{Change, RoomStore};
+use crate::store::{Change, RoomStore, StoreError};
 use quartet_proto::event::CloseReason;
 use quartet_proto::{Code, RoomKind, ServerEvent};
 use std::collections::{BTreeMap, HashMap};
@@ -17,9 +17,11 @@ mod handover;
 mod persist;
 mod room;
 mod sockets;
+mod sync;
 #[cfg(test)]
 mod tests;
 
+pub use eviction::Candidate;
 pub use feed::{Feed, RoomChange};
 pub use handover::HandOver;
 pub use room::{Member, Now, Profile, Room};
@@ -69,6 +71,13 @@ pub enum RoomError {
         /// The limit.
         max: usize,
     },
+    /// Another server sharing the store changed the room first, so nothing changed; the
+    /// change is tried again from the room as stored now.
+    #[error("room {room_id:?} changed on another server meanwhile; nothing changed")]
+    Conflict {
+        /// The room.
+        room_id: String,
+    },
     /// The room store refused the change, so nothing changed.
     #[error("the room store could not record this change, so nothing changed: {0}")]
     Store(String),
@@ -81,7 +90,9 @@ impl RoomError {
             RoomError::NoSuchRoom { .. } | RoomError::NotCreator { .. } => Code::NoSuchRoom,
             RoomError::NoSuchMember { .. } => Code::NoSuchMember,
             RoomError::Full { .. } => Code::RoomFull,
-            RoomError::TooManyRooms { .. } | RoomError::Store(_) => Code::Internal,
+            RoomError::TooManyRooms { .. } | RoomError::Conflict { .. } | RoomError::Store(_) => {
+                Code::Internal
+            }
         }
     }
 
@@ -145,13 +156,22 @@ pub struct Registry {
     revoked_now: Vec<String>,
     /// Where changes are told beyond the event sockets.
     feed: Feed,
+    /// Rooms closed lately, newest last: a stale read of a shared store must not bring one back.
+    closed: std::collections::VecDeque<String>,
 }
+
+/// Closed rooms remembered in [`Registry`]'s `closed`; a read older than this many closings
+/// is far older than any request takes.
+pub const CLOSED_REMEMBERED: usize = 4096;
 
 /// Writes `changes`, or says why not (and logs it: the operator must hear of a failing disk).
 fn write(store: &dyn RoomStore, changes: &[Change]) -> Result<(), RoomError> {
-    store.apply(changes).map_err(|e| {
-        tracing::error!(error = %e, "room store write failed; the change was refused");
-        RoomError::Store(e.to_string())
+    store.apply(changes).map_err(|e| match e {
+        StoreError::Conflict(room_id) => RoomError::Conflict { room_id },
+        e => {
+            tracing::error!(error = %e, "room store write failed; the change was refused");
+            RoomError::Store(e.to_string())
+        }
     })
 }
 
@@ -193,7 +213,12 @@ impl Registry {
         if self.rooms.len() >= max_rooms {
             return Err(RoomError::TooManyRooms { max: max_rooms });
         }
-        let seq = self.next_seq + 1;
+        let seq = match store.shared() {
+            Some(shared) => shared
+                .next_seq()
+                .map_err(|e| RoomError::Store(e.to_string()))?,
+            None => self.next_seq + 1,
+        };
         let NewRoom {
             kind,
             id: room_id,
@@ -208,12 +233,19 @@ impl Registry {
             creator: creator.user_id.clone(),
             capacity,
             seq,
+            version: 1,
             members: Vec::new(),
             events,
         };
         write(
             store,
-            &[Change::PutRoom(room.stored_with(std::iter::once(&creator)))],
+            &[
+                Change::Expect {
+                    id: room_id.clone(),
+                    room: None,
+                },
+                Change::PutRoom(room.stored_with(std::iter::once(&creator))),
+            ],
         )?;
         self.next_seq = seq;
         tracing::info!(%kind, room = %room_id, creator = %creator.user_id, "room created");
@@ -276,8 +308,14 @@ impl Registry {
     }
 
     /// What closing `room` writes: the room goes, its members' URLs are revoked.
-    fn close_changes(&self, room: &Room, unix_secs: u64) -> Vec<Change> {
-        let mut changes = vec![Change::DeleteRoom(room.id.clone())];
+    fn close_changes(&self, room: &Room, reason: CloseReason, unix_secs: u64) -> Vec<Change> {
+        let mut changes = vec![
+            room.expected(),
+            Change::DeleteRoom {
+                id: room.id.clone(),
+                reason,
+            },
+        ];
         changes.extend(self.revocations(room.profiles().map(|p| p.user_id.as_str()), unix_secs));
         changes
     }
@@ -289,6 +327,10 @@ impl Registry {
                 ids.remove(&room.seq);
             }
             room.broadcast(ServerEvent::room_closed(reason));
+            if self.closed.len() >= CLOSED_REMEMBERED {
+                self.closed.pop_front();
+            }
+            self.closed.push_back(room.id.clone());
             tracing::info!(kind = %room.kind, room = %room.id, reason = reason.as_str(), "room closed");
             self.feed.tell(RoomChange::Closed {
                 room_id: room.id.clone(),
@@ -308,7 +350,7 @@ impl Registry {
         store: &dyn RoomStore,
     ) -> Result<(), RoomError> {
         if let Some(room) = self.rooms.get(room_id) {
-            write(store, &self.close_changes(room, now.unix_secs))?;
+            write(store, &self.close_changes(room, reason, now.unix_secs))?;
             self.close(room_id, reason, now.unix_secs);
         }
         Ok(())
@@ -347,7 +389,8 @@ impl Registry {
             let visible_change = member.profile.user_name != profile.user_name
                 || member.profile.user_avatar != profile.user_avatar
                 || member.profile.sharing_screen != profile.sharing_screen;
-            if member.profile != profile {
+            let changed = member.profile != profile;
+            if changed {
                 let members = room.profiles().map(|p| {
                     if p.user_id == profile.user_id {
                         &profile
@@ -355,9 +398,13 @@ impl Registry {
                         p
                     }
                 });
-                write(store, &[Change::PutRoom(room.stored_with(members))])?;
+                write(
+                    store,
+                    &[room.expected(), Change::PutRoom(room.next_with(members))],
+                )?;
             }
             let room = self.room_mut(kind, room_id)?;
+            room.version += u64::from(changed);
             let member = room.member_mut(&profile.user_id)?;
             member.profile = profile;
             member.last_seen = now.at;
@@ -375,12 +422,13 @@ impl Registry {
                 capacity: room.capacity,
             });
         }
-        let stored = room.stored_with(room.profiles().chain(std::iter::once(&profile)));
-        write(store, &[Change::PutRoom(stored)])?;
+        let stored = room.next_with(room.profiles().chain(std::iter::once(&profile)));
+        write(store, &[room.expected(), Change::PutRoom(stored)])?;
         let user_id = profile.user_id.clone();
         *self.memberships.entry(user_id.clone()).or_default() += 1;
         let member = self.new_member(profile, now.at);
         let room = self.room_mut(kind, room_id)?;
+        room.version += 1;
         room.members.push(member);
         room.broadcast(ServerEvent::pusher_change());
         tracing::info!(%kind, room = %room_id, user = %user_id, members = room.members.len(), "member joined");
@@ -401,11 +449,12 @@ impl Registry {
         let Some(room) = self.rooms.get(room_id) else {
             return Ok(());
         };
-        let stored = room.stored_with(room.profiles().filter(|p| p.user_id != user_id));
-        let mut changes = vec![Change::PutRoom(stored)];
+        let stored = room.next_with(room.profiles().filter(|p| p.user_id != user_id));
+        let mut changes = vec![room.expected(), Change::PutRoom(stored)];
         changes.extend(self.revocations(std::iter::once(user_id), now.unix_secs));
         write(store, &changes)?;
         if let Some(room) = self.rooms.get_mut(room_id) {
+            room.version += 1;
             room.members.retain(|m| m.profile.user_id != user_id);
             room.broadcast(ServerEvent::pusher_change());
             self.feed.tell(RoomChange::Members {
@@ -456,6 +505,13 @@ impl Registry {
         user_id: &str,
     ) -> Result<&Profile, RoomError> {
         Ok(&self.room(kind, room_id)?.member(user_id)?.profile)
+    }
+
+    /// Sends `event` to the sockets of room `room_id`, of whatever kind (another server's event).
+    pub fn broadcast_any(&self, room_id: &str, event: ServerEvent) {
+        if let Some(room) = self.rooms.get(room_id) {
+            room.broadcast(event);
+        }
     }
 
     /// Sends `event` to the sockets of the room.

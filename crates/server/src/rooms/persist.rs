@@ -2,7 +2,7 @@
 //! signed URLs written when a user leaves its last room.
 
 use super::{EVENT_BUFFER, Member, Registry, Room, write};
-use crate::store::{Change, RoomStore, StoreContents};
+use crate::store::{Change, RoomStore, StoreContents, StoredRoom};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
@@ -19,38 +19,45 @@ impl Registry {
                 tracing::warn!(room = %stored.id, "stored room has no creator; not restored");
                 continue;
             }
-            reg.next_seq = reg.next_seq.max(stored.seq);
-            let members: Vec<Member> = stored
-                .members
-                .into_iter()
-                .map(|m| reg.new_member(m.into(), now))
-                .collect();
-            for m in &members {
-                *reg.memberships
-                    .entry(m.profile.user_id.clone())
-                    .or_default() += 1;
-            }
-            reg.order
-                .entry(stored.kind)
-                .or_default()
-                .insert(stored.seq, stored.id.clone());
-            let (events, _) = broadcast::channel(EVENT_BUFFER);
-            reg.rooms.insert(
-                stored.id.clone(),
-                Room {
-                    id: stored.id,
-                    kind: stored.kind,
-                    name: stored.name,
-                    creator: stored.creator,
-                    capacity: stored.capacity,
-                    seq: stored.seq,
-                    members,
-                    events,
-                },
-            );
+            reg.insert_stored(stored, now);
         }
         reg.revoked_before = contents.revoked_before;
         reg
+    }
+
+    /// Adds room `stored` as stored, every member counted as heard from at `now`.
+    pub(super) fn insert_stored(&mut self, stored: StoredRoom, now: Instant) {
+        self.next_seq = self.next_seq.max(stored.seq);
+        let members: Vec<Member> = stored
+            .members
+            .into_iter()
+            .map(|m| self.new_member(m.into(), now))
+            .collect();
+        for m in &members {
+            *self
+                .memberships
+                .entry(m.profile.user_id.clone())
+                .or_default() += 1;
+        }
+        self.order
+            .entry(stored.kind)
+            .or_default()
+            .insert(stored.seq, stored.id.clone());
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        self.rooms.insert(
+            stored.id.clone(),
+            Room {
+                id: stored.id,
+                kind: stored.kind,
+                name: stored.name,
+                creator: stored.creator,
+                capacity: stored.capacity,
+                seq: stored.seq,
+                version: stored.version,
+                members,
+                events,
+            },
+        );
     }
 
     /// Revocations to write for `leaving` users that are in no other room.

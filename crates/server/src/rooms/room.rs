@@ -2,7 +2,7 @@
 
 use super::RoomError;
 use crate::presence::Sockets;
-use crate::store::{StoredMember, StoredRoom};
+use crate::store::{Change, StoredMember, StoredRoom};
 use quartet_proto::{RoomKind, ServerEvent};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
@@ -81,6 +81,8 @@ pub struct Room {
     /// Member limit, fixed at creation.
     pub capacity: usize,
     pub(super) seq: u64,
+    /// The stored version this copy is at (see [`StoredRoom::version`]).
+    pub(super) version: u64,
     pub(super) members: Vec<Member>,
     pub(super) events: broadcast::Sender<ServerEvent>,
 }
@@ -131,6 +133,22 @@ impl Room {
             capacity: self.capacity,
             seq: self.seq,
             members: members.map(StoredMember::from).collect(),
+            version: self.version,
+        }
+    }
+
+    /// The room's next version as it is to be stored, with `members` as its member list.
+    pub(super) fn next_with<'a>(&self, members: impl Iterator<Item = &'a Profile>) -> StoredRoom {
+        let mut stored = self.stored_with(members);
+        stored.version += 1;
+        stored
+    }
+
+    /// The precondition of a change to this room: that it is stored as this copy has it.
+    pub(super) fn expected(&self) -> Change {
+        Change::Expect {
+            id: self.id.clone(),
+            room: Some(self.stored_with(self.profiles())),
         }
     }
 

@@ -1,6 +1,6 @@
 use super::*;
 use crate::presence::Timeouts;
-use crate::store::{NoStore, RedbStore, StoreContents, StoreError};
+use crate::store::{NoStore, RedbStore, StoreContents, StoreError, StoredRoom};
 use std::time::Duration;
 
 const T: Timeouts = Timeouts {
@@ -258,6 +258,10 @@ impl RoomStore for FullDisk {
 
     fn is_durable(&self) -> bool {
         true
+    }
+
+    fn room(&self, _id: &str) -> Result<Option<StoredRoom>, StoreError> {
+        Ok(None)
     }
 }
 

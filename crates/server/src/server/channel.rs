@@ -46,6 +46,7 @@ impl Server {
         token: Option<&str>,
     ) -> Result<Option<PreJoinPass>, Refusal> {
         self.authorize(Some(user_id), token)?;
+        self.sync(room_id)?;
         match self.registry().member(kind, room_id, user_id) {
             Ok(_) => Ok(None),
             Err(RoomError::NoSuchMember { .. }) if token.is_some() => {

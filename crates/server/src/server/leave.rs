@@ -11,8 +11,9 @@ impl Server {
         kind: RoomKind,
         DestroyRoom(r): DestroyRoom,
     ) -> Result<Reply, Refusal> {
-        self.registry()
-            .destroy(kind, &r.room_id, &r.user_id, self.now(), self.store())?;
+        self.changing(&r.room_id, |registry| {
+            Ok(registry.destroy(kind, &r.room_id, &r.user_id, self.now(), self.store())?)
+        })?;
         self.cut_revoked();
         Ok(Reply::ok_empty())
     }
@@ -22,9 +23,11 @@ impl Server {
         kind: RoomKind,
         DeletePusher(r): DeletePusher,
     ) -> Result<Reply, Refusal> {
-        self.registry()
-            .remove(kind, &r.room_id, &r.user_id, self.now(), self.store())
-            .map_err(|e| e.for_membership(&r.user_id))?;
+        self.changing(&r.room_id, |registry| {
+            registry
+                .remove(kind, &r.room_id, &r.user_id, self.now(), self.store())
+                .map_err(|e| e.for_membership(&r.user_id).into())
+        })?;
         self.cut_revoked();
         Ok(Reply::ok_empty())
     }
@@ -37,10 +40,11 @@ impl Server {
         if !self.inner.config.hand_over {
             return Err(Refusal::HandOverOff);
         }
-        let done = self
-            .registry()
-            .hand_over(kind, &r.room_id, &r.user_id, self.now(), self.store())
-            .map_err(|e| e.for_membership(&r.user_id))?;
+        let done = self.changing(&r.room_id, |registry| {
+            registry
+                .hand_over(kind, &r.room_id, &r.user_id, self.now(), self.store())
+                .map_err(|e| e.for_membership(&r.user_id).into())
+        })?;
         self.cut_revoked();
         Ok(Reply::ok(&HandedOver {
             room_creator: match done {

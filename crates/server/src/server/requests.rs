@@ -44,7 +44,7 @@ impl Server {
                 .and_then(|r| self.heartbeat(kind, r)),
             Endpoint::GetRoomList => self
                 .accept(fields, token)
-                .map(|r| self.get_room_list(kind, r)),
+                .and_then(|r| self.get_room_list(kind, r)),
             Endpoint::MergeStream => self
                 .accept::<MergeStream>(fields, token)
                 .and(Err(Refusal::MergeNotSupported)),
@@ -180,15 +180,19 @@ impl Server {
             push_url: r.push_url,
             sharing_screen: r.sharing_screen,
         };
-        let mut registry = self.registry();
-        if registry.member(kind, &r.room_id, &profile.user_id).is_err() {
-            Self::check_rooms_held(&registry, &profile.user_id)?;
-        }
-        registry.add(kind, &r.room_id, profile, self.now(), self.store())?;
+        let user_id = profile.user_id.clone();
+        self.changing(&r.room_id, |registry| {
+            if registry.member(kind, &r.room_id, &profile.user_id).is_err() {
+                Self::check_rooms_held(registry, &profile.user_id)?;
+            }
+            Ok(registry.add(kind, &r.room_id, profile.clone(), self.now(), self.store())?)
+        })?;
+        self.tell_heard(&r.room_id, &user_id);
         Ok(Reply::ok_empty())
     }
 
     fn get_pushers(&self, kind: RoomKind, r: GetPushers) -> Result<Reply, Refusal> {
+        self.sync(&r.room_id)?;
         let view = RoomView::from(self.registry().room(kind, &r.room_id)?);
         let expiry = self.url_expiry();
         Ok(Reply::ok(&Pushers {
@@ -205,21 +209,41 @@ impl Server {
         kind: RoomKind,
         PusherHeartbeat(r): PusherHeartbeat,
     ) -> Result<Reply, Refusal> {
-        self.registry()
-            .heartbeat(kind, &r.room_id, &r.user_id, Instant::now())
-            .map_err(|e| e.for_membership(&r.user_id))?;
+        let beat = || {
+            self.registry()
+                .heartbeat(kind, &r.room_id, &r.user_id, Instant::now())
+        };
+        // A member this copy does not know yet may have joined through another server.
+        if beat().is_err() {
+            self.sync(&r.room_id)?;
+            beat().map_err(|e| e.for_membership(&r.user_id))?;
+        }
+        self.tell_heard(&r.room_id, &r.user_id);
         Ok(Reply::ok_empty())
     }
 
-    fn get_room_list(&self, kind: RoomKind, r: GetRoomList) -> Reply {
+    fn get_room_list(&self, kind: RoomKind, r: GetRoomList) -> Result<Reply, Refusal> {
+        let cnt = r.cnt.min(MAX_ROOM_LIST_CNT);
+        let shared = self.sync_page(kind, r.index, cnt)?;
         let (views, total) = {
             let registry = self.registry();
-            let views: Vec<RoomView> = registry
-                .list(kind, r.index, r.cnt.min(MAX_ROOM_LIST_CNT))
-                .into_iter()
-                .map(RoomView::from)
-                .collect();
-            (views, registry.count(kind))
+            match shared {
+                Some((ids, total)) => (
+                    ids.iter()
+                        .filter_map(|id| registry.room(kind, id).ok())
+                        .map(RoomView::from)
+                        .collect::<Vec<_>>(),
+                    total,
+                ),
+                None => (
+                    registry
+                        .list(kind, r.index, cnt)
+                        .into_iter()
+                        .map(RoomView::from)
+                        .collect(),
+                    registry.count(kind),
+                ),
+            }
         };
         let expiry = self.url_expiry();
         let rooms = views
@@ -233,16 +257,17 @@ impl Server {
                 room_creator: v.creator,
             })
             .collect();
-        Reply::ok(&RoomList {
+        Ok(Reply::ok(&RoomList {
             rooms,
             total: Some(total),
-        })
+        }))
     }
 
     fn send_text(&self, kind: RoomKind, r: SendRoomTextMsg) -> Result<Reply, Refusal> {
         if r.msg.len() > MAX_TEXT_BYTES {
             return Err(Refusal::TextTooLong { len: r.msg.len() });
         }
+        self.sync(&r.room_id)?;
         let registry = self.registry();
         let sender = registry.member(kind, &r.room_id, &r.user_id)?;
         // The stored profile, never the request's nickName/headPic: one member could show
@@ -257,7 +282,10 @@ impl Server {
             text: r.msg.clone(),
             time: millis(unix_now()),
         };
-        registry.broadcast(kind, &r.room_id, event)?;
+        registry.broadcast(kind, &r.room_id, event.clone())?;
+        drop(registry);
+        self.tell_others(&r.room_id, &event);
+        let registry = self.registry();
         registry.feed().tell(RoomChange::Text {
             room_id: r.room_id,
             user_id: r.user_id,

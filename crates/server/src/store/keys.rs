@@ -100,7 +100,9 @@ impl Keys {
         }
     }
 
-    fn parse(path: &Path, bytes: &[u8]) -> Result<Keys, KeyError> {
+    /// The keys in `bytes`, the keys file's JSON read from `path` (a file, or where else it
+    /// was kept).
+    pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<Keys, KeyError> {
         let malformed = |reason: String| KeyError::Malformed {
             path: path.to_owned(),
             reason,
@@ -127,6 +129,15 @@ impl Keys {
         })
     }
 
+    /// The keys file's JSON of these keys.
+    pub(super) fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec_pretty(&KeysFile {
+            format: KEYS_FORMAT,
+            push_secret_key: self.push_secret_key.clone(),
+            token_secret: hex::encode(&self.token_secret),
+        })
+    }
+
     /// Writes a temporary file readable only by its owner, then renames it into place, so a
     /// crash never leaves half a key behind.
     fn write(&self, path: &Path) -> Result<(), KeyError> {
@@ -134,12 +145,7 @@ impl Keys {
             path: path.to_owned(),
             source,
         };
-        let json = serde_json::to_vec_pretty(&KeysFile {
-            format: KEYS_FORMAT,
-            push_secret_key: self.push_secret_key.clone(),
-            token_secret: hex::encode(&self.token_secret),
-        })
-        .map_err(|e| io(std::io::Error::other(e)))?;
+        let json = self.to_json().map_err(|e| io(std::io::Error::other(e)))?;
         let tmp = path.with_extension("json.tmp");
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);

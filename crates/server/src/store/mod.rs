@@ -11,12 +11,17 @@
 
 mod keys;
 mod redb;
+mod redis;
 
 pub use self::keys::{KEYS_FILE, KEYS_FORMAT, KeyError, Keys, SECRET_BYTES};
 pub use self::redb::{ROOMS_FILE, RedbStore, STORE_FORMAT};
+pub use self::redis::{
+    CONNECT_TIMEOUT, GONE_TTL_SECS, KEY_PREFIX, NOTES_CHANNEL, REPLY_TIMEOUT, RedisStore,
+};
 
 use crate::config::{ServerConfig, Storage};
 use quartet_proto::RoomKind;
+use quartet_proto::event::CloseReason;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -58,6 +63,10 @@ pub struct StoredRoom {
     pub seq: u64,
     /// Members in join order, creator first.
     pub members: Vec<StoredMember>,
+    /// Raised by one with every change, so a server sharing the store never takes an older
+    /// state of the room for a newer one; 0 in stores written before it existed.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// Everything a store holds, as loaded at start.
@@ -74,8 +83,23 @@ pub struct StoreContents {
 pub enum Change {
     /// Create or replace a room.
     PutRoom(StoredRoom),
-    /// Remove a room (absent already is fine).
-    DeleteRoom(String),
+    /// Remove a room (absent already is fine), closed for `reason` (which a shared store tells
+    /// the other servers, for their sockets in the room).
+    DeleteRoom {
+        /// The room.
+        id: String,
+        /// Why it closed.
+        reason: CloseReason,
+    },
+    /// A precondition: the batch applies only if room `id` is stored exactly as `room` (or,
+    /// for `None`, not at all). Servers sharing a store each change rooms from their own copy;
+    /// this is what keeps two of them from both admitting a room's last free place.
+    Expect {
+        /// The room.
+        id: String,
+        /// How it must be stored now.
+        room: Option<StoredRoom>,
+    },
     /// URLs of `user_id`'s stream issued before `before_unix` are revoked (a later revocation
     /// of the same user replaces an earlier one, never the other way round).
     Revoke {
@@ -128,6 +152,10 @@ pub enum StoreError {
         /// The format found.
         found: u64,
     },
+    /// A [`Change::Expect`] did not hold (another server changed the room first): nothing
+    /// was applied, and the change may be tried again from the room as stored now.
+    #[error("room {0:?} changed meanwhile; nothing was applied")]
+    Conflict(String),
     /// The signing keys could not be read or made.
     #[error(transparent)]
     Keys(#[from] KeyError),
@@ -141,6 +169,41 @@ pub trait RoomStore: Send + Sync + 'static {
     fn apply(&self, changes: &[Change]) -> Result<(), StoreError>;
     /// Whether what is applied outlives the process (so a shutdown must not close rooms).
     fn is_durable(&self) -> bool;
+    /// Room `id` as stored now.
+    fn room(&self, id: &str) -> Result<Option<StoredRoom>, StoreError>;
+    /// The store's side for servers that share it, if others may share it.
+    fn shared(&self) -> Option<&dyn SharedStore> {
+        None
+    }
+}
+
+/// What servers sharing one store need of it beyond rooms: creation order, heartbeats heard by
+/// any of them, and a channel that carries room changes and events to all of them.
+pub trait SharedStore: Send + Sync {
+    /// The next room's place in creation order, unique across servers.
+    fn next_seq(&self) -> Result<u64, StoreError>;
+    /// IDs of up to `cnt` rooms of `kind` from offset `index`, in creation order, and how many
+    /// rooms of `kind` there are.
+    fn page(
+        &self,
+        kind: RoomKind,
+        index: usize,
+        cnt: usize,
+    ) -> Result<(Vec<String>, usize), StoreError>;
+    /// Those rooms of `ids` that are stored, in the same order.
+    fn rooms(&self, ids: &[String]) -> Result<Vec<StoredRoom>, StoreError>;
+    /// `user_id` of room `room_id` was heard from (a heartbeat, an event socket) at `unix_ms`.
+    fn heard(&self, room_id: &str, user_id: &str, unix_ms: u64) -> Result<(), StoreError>;
+    /// When each `(room, user)` was last heard from by any server (unix ms).
+    fn last_heard(&self, members: &[(&str, &str)]) -> Result<Vec<Option<u64>>, StoreError>;
+    /// Tells every server's sockets in `room_id` the event `event_json`; `origin` names the
+    /// server telling it, which has told its own sockets already.
+    fn publish_event(&self, origin: u64, room_id: &str, event_json: &str)
+    -> Result<(), StoreError>;
+    /// Why room `id` closed, if it closed recently.
+    fn gone(&self, id: &str) -> Result<Option<CloseReason>, StoreError>;
+    /// Where the channel is, for a subscriber of its notes.
+    fn notes_url(&self) -> &str;
 }
 
 /// Keeps nothing: the server's rooms live and die with the process (tests, demos, `--ephemeral`).
@@ -159,26 +222,37 @@ impl RoomStore for NoStore {
     fn is_durable(&self) -> bool {
         false
     }
+
+    fn room(&self, _id: &str) -> Result<Option<StoredRoom>, StoreError> {
+        Ok(None)
+    }
 }
 
-/// Opens the store `config.storage` names and, for a data directory, puts its signing keys into
-/// `config` where `config` still has the per-process random ones (keys given explicitly win).
+/// Opens the store `config.storage` names and puts its signing keys (the data directory's, or
+/// those the servers of one Redis share) into `config` where `config` still has the
+/// per-process random ones (keys given explicitly win).
 /// Opening the room store first also locks the directory against a second server.
 pub fn open_storage(config: &mut ServerConfig) -> Result<Arc<dyn RoomStore>, StoreError> {
-    let dir = match &config.storage {
+    let (store, keys): (Arc<dyn RoomStore>, Keys) = match &config.storage {
         Storage::Memory => return Ok(Arc::new(NoStore)),
-        Storage::Dir(dir) => dir.clone(),
+        Storage::Dir(dir) => {
+            create_private_dir(dir)?;
+            let store = RedbStore::open(&dir.join(ROOMS_FILE))?;
+            (Arc::new(store), Keys::load_or_create(dir)?)
+        }
+        Storage::Redis(url) => {
+            let store = RedisStore::open(url)?;
+            let keys = store.keys()?;
+            (Arc::new(store), keys)
+        }
     };
-    create_private_dir(&dir)?;
-    let store = RedbStore::open(&dir.join(ROOMS_FILE))?;
-    let keys = Keys::load_or_create(&dir)?;
     if config.has_random_push_key() {
         config.push_secret_key = keys.push_secret_key;
     }
     if config.has_random_token_secret() {
         config.token_secret = keys.token_secret;
     }
-    Ok(Arc::new(store))
+    Ok(store)
 }
 
 /// Makes `dir` (owner-only on Unix when it is new).

@@ -135,8 +135,14 @@ impl RoomStore for RedbStore {
                             .insert(room.id.as_str(), json.as_slice())
                             .map_err(backend)?;
                     }
-                    Change::DeleteRoom(id) => {
+                    Change::DeleteRoom { id, .. } => {
                         rooms.remove(id.as_str()).map_err(backend)?;
+                    }
+                    Change::Expect { id, room } => {
+                        // Returning drops the transaction uncommitted: nothing of the batch.
+                        if read_room(&rooms, id)? != *room {
+                            return Err(StoreError::Conflict(id.clone()));
+                        }
                     }
                     Change::Revoke {
                         user_id,
@@ -161,6 +167,27 @@ impl RoomStore for RedbStore {
     fn is_durable(&self) -> bool {
         true
     }
+
+    fn room(&self, id: &str) -> Result<Option<StoredRoom>, StoreError> {
+        let tx = self.db.begin_read().map_err(backend)?;
+        read_room(&tx.open_table(ROOMS).map_err(backend)?, id)
+    }
+}
+
+/// Room `id` of table `rooms`, if stored.
+fn read_room(
+    rooms: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> Result<Option<StoredRoom>, StoreError> {
+    let Some(value) = rooms.get(id).map_err(backend)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(value.value())
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt {
+            key: id.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -168,6 +195,7 @@ mod tests {
     use super::*;
     use crate::store::StoredMember;
     use quartet_proto::RoomKind;
+    use quartet_proto::event::CloseReason;
 
     fn room(id: &str, seq: u64) -> StoredRoom {
         StoredRoom {
@@ -184,6 +212,7 @@ mod tests {
                 push_url: "rtmp://x/live/8888_a".into(),
                 sharing_screen: true,
             }],
+            version: 1,
         }
     }
 
@@ -209,8 +238,14 @@ mod tests {
                 .unwrap();
             store
                 .apply(&[
-                    Change::DeleteRoom("r1".into()),
-                    Change::DeleteRoom("never there".into()),
+                    Change::DeleteRoom {
+                        id: "r1".into(),
+                        reason: CloseReason::Destroyed,
+                    },
+                    Change::DeleteRoom {
+                        id: "never there".into(),
+                        reason: CloseReason::Destroyed,
+                    },
                     Change::Revoke {
                         user_id: "u".into(),
                         before_unix: 50,

@@ -62,6 +62,7 @@ pub struct User {
     pub sig: String,
 }
 
+#[derive(Clone)]
 pub struct Harness {
     pub server: Server,
     pub app: Router,

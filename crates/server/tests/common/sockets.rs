@@ -30,7 +30,16 @@ pub struct Running {
 
 impl Running {
     pub async fn start(config: ServerConfig) -> Self {
-        let h = Harness::new(config);
+        Self::serve(Harness::new(config)).await
+    }
+
+    /// Serves `server` (e.g. one opened on a shared store).
+    pub async fn with_server(server: quartet_server::Server) -> Self {
+        let app = quartet_server::router(server.clone());
+        Self::serve(Harness { server, app }).await
+    }
+
+    async fn serve(h: Harness) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -71,6 +80,11 @@ impl Running {
         .await
         .expect("socket never registered");
         socket
+    }
+
+    /// Ends the server at once, as a killed process ends: no shutdown, sockets just drop.
+    pub fn kill(self) {
+        self.task.abort();
     }
 
     pub async fn stop(mut self) {

@@ -1,0 +1,385 @@
+//! The shared store: Redis, so that any number of servers serve the same rooms.
+//!
+//! Every server keeps a copy of the rooms in memory and changes a room only through
+//! [`Change::Expect`]: a batch applies, in one Lua script (atomic in Redis), only if the room is
+//! stored exactly as the changing server's copy has it. Two servers racing for a room's last
+//! place therefore cannot both win; the loser re-reads the room and finds it full. Each change
+//! publishes a note on [`NOTES_CHANNEL`] carrying the room as stored, so every server's copy (and
+//! its event sockets) follow within a round trip.
+//!
+//! Layout (all under [`KEY_PREFIX`]):
+//! - `room:{id}` → JSON of [`StoredRoom`](super::StoredRoom), as the embedded store has it;
+//! - `order:{kind}` → sorted set of room IDs by creation `seq`; `seq` → the last `seq` given;
+//! - `gone:{id}` → why room `id` closed, for [`GONE_TTL_SECS`] (for a server that missed the note);
+//! - `revoked` → hash userID → unix seconds (see [`Change::Revoke`]);
+//! - `heard` → hash `"{room}\n{user}"` → unix ms of the member's last heartbeat on any server;
+//! - `keys` → the signing keys as the keys file has them (made by the first server).
+//!
+//! Notes (one line each, fields split by `\n`): `R\n{id}\n{room JSON}` (put),
+//! `G\n{id}\n{reason}` (closed), `E\n{origin}\n{id}\n{event JSON}` (an event for the room's
+//! sockets, from the server numbered `origin`).
+
+use super::keys::Keys;
+use super::{Change, RoomStore, SharedStore, StoreContents, StoreError, StoredRoom};
+use quartet_proto::RoomKind;
+use quartet_proto::event::CloseReason;
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+/// Prefix of every key and channel, so one Redis database can hold other things too.
+pub const KEY_PREFIX: &str = "quartet:";
+/// The channel of room changes and room events.
+pub const NOTES_CHANNEL: &str = "quartet:notes";
+/// How long a closed room's reason is kept for servers that missed its note.
+pub const GONE_TTL_SECS: u64 = 300;
+/// Longest wait to connect to Redis; a request then fails rather than hangs.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest wait for one answer from Redis.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The batch script: checks every `expect`, then applies every change and publishes its note.
+/// ARGV holds five fields per change: op, then up to four operands.
+const APPLY_SCRIPT: &str = r#"
+local p = KEYS[1]
+local n = #ARGV / 5
+for i = 0, n - 1 do
+  local op, a, b, c = ARGV[i*5+1], ARGV[i*5+2], ARGV[i*5+3], ARGV[i*5+4]
+  if op == 'expect' then
+    local cur = redis.call('GET', p .. 'room:' .. a)
+    if c == '1' then
+      if cur ~= b then return 'conflict:' .. a end
+    elseif cur then
+      return 'conflict:' .. a
+    end
+  end
+end
+local function members(json)
+  local set = {}
+  if json then
+    for _, m in ipairs(cjson.decode(json).members) do set[m.userID] = true end
+  end
+  return set
+end
+local function forget_heard(id, old, new)
+  for user in pairs(old) do
+    if not new[user] then redis.call('HDEL', p .. 'heard', id .. '\n' .. user) end
+  end
+end
+for i = 0, n - 1 do
+  local op, a, b, c, d = ARGV[i*5+1], ARGV[i*5+2], ARGV[i*5+3], ARGV[i*5+4], ARGV[i*5+5]
+  if op == 'put' then
+    local key = p .. 'room:' .. a
+    forget_heard(a, members(redis.call('GET', key)), members(b))
+    redis.call('SET', key, b)
+    redis.call('ZADD', p .. 'order:' .. c, d, a)
+    redis.call('PUBLISH', p .. 'notes', 'R\n' .. a .. '\n' .. b)
+  elseif op == 'del' then
+    local key = p .. 'room:' .. a
+    local old = redis.call('GET', key)
+    if old then
+      forget_heard(a, members(old), {})
+      redis.call('DEL', key)
+      redis.call('ZREM', p .. 'order:' .. cjson.decode(old).kind, a)
+    end
+    redis.call('SET', p .. 'gone:' .. a, b, 'EX', c)
+    redis.call('PUBLISH', p .. 'notes', 'G\n' .. a .. '\n' .. b)
+  elseif op == 'revoke' then
+    local cur = tonumber(redis.call('HGET', p .. 'revoked', a) or '0')
+    if tonumber(b) > cur then redis.call('HSET', p .. 'revoked', a, b) end
+  elseif op == 'forget' then
+    redis.call('HDEL', p .. 'revoked', a)
+  end
+end
+return 'ok'
+"#;
+
+/// Rooms, revocations, heartbeats and keys in Redis.
+pub struct RedisStore {
+    client: redis::Client,
+    url: String,
+    /// One connection for every request, made again after it fails.
+    conn: Mutex<Option<redis::Connection>>,
+    apply: redis::Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore").finish_non_exhaustive()
+    }
+}
+
+fn backend(e: redis::RedisError) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+fn key(name: &str) -> String {
+    format!("{KEY_PREFIX}{name}")
+}
+
+fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+/// A stored room's JSON read back.
+fn parse_room(id: &str, json: &str) -> Result<StoredRoom, StoreError> {
+    serde_json::from_str(json).map_err(|e| corrupt(&format!("room:{id}"), e))
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://HOST:PORT/DB`) and checks that Redis answers.
+    pub fn open(url: &str) -> Result<RedisStore, StoreError> {
+        let open = |e: redis::RedisError| StoreError::Open {
+            path: PathBuf::from(url),
+            source: Box::new(e),
+        };
+        let client = redis::Client::open(url).map_err(open)?;
+        let store = RedisStore {
+            client,
+            url: url.to_owned(),
+            conn: Mutex::new(None),
+            apply: redis::Script::new(APPLY_SCRIPT),
+        };
+        store
+            .run(|c| redis::cmd("PING").query::<String>(c))
+            .map_err(|e| match e {
+                StoreError::Backend(source) => StoreError::Open {
+                    path: PathBuf::from(url),
+                    source,
+                },
+                e => e,
+            })?;
+        Ok(store)
+    }
+
+    /// Runs `f` on the connection, connecting first if there is none; a failed connection is
+    /// dropped so the next call connects again.
+    fn run<T>(
+        &self,
+        f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, StoreError> {
+        let mut slot = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let conn = match slot.as_mut() {
+            Some(conn) => conn,
+            None => {
+                let conn = self
+                    .client
+                    .get_connection_with_timeout(CONNECT_TIMEOUT)
+                    .map_err(backend)?;
+                conn.set_read_timeout(Some(REPLY_TIMEOUT))
+                    .map_err(backend)?;
+                conn.set_write_timeout(Some(REPLY_TIMEOUT))
+                    .map_err(backend)?;
+                slot.insert(conn)
+            }
+        };
+        f(conn).map_err(|e| {
+            if e.is_unrecoverable_error() || e.is_io_error() || e.is_timeout() {
+                *slot = None;
+            }
+            backend(e)
+        })
+    }
+
+    /// The signing keys the servers of this Redis share, made by the first one to ask.
+    pub fn keys(&self) -> Result<Keys, StoreError> {
+        let fresh = Keys::generate()?
+            .to_json()
+            .map_err(|e| corrupt("keys", e))?;
+        let name = key("keys");
+        let json: Vec<u8> = self.run(|c| {
+            redis::cmd("SET").arg(&name).arg(&fresh).arg("NX").exec(c)?;
+            redis::cmd("GET").arg(&name).query(c)
+        })?;
+        Ok(Keys::parse(
+            &PathBuf::from(format!("{} {name}", self.url)),
+            &json,
+        )?)
+    }
+}
+
+/// The script's five fields for `change`.
+fn fields(change: &Change) -> Result<[String; 5], StoreError> {
+    let json = |room: &StoredRoom| serde_json::to_string(room).map_err(|e| corrupt(&room.id, e));
+    Ok(match change {
+        Change::Expect { id, room } => match room {
+            Some(room) => [
+                "expect".into(),
+                id.clone(),
+                json(room)?,
+                "1".into(),
+                "".into(),
+            ],
+            None => [
+                "expect".into(),
+                id.clone(),
+                "".into(),
+                "0".into(),
+                "".into(),
+            ],
+        },
+        Change::PutRoom(room) => [
+            "put".into(),
+            room.id.clone(),
+            json(room)?,
+            room.kind.to_string(),
+            room.seq.to_string(),
+        ],
+        Change::DeleteRoom { id, reason } => [
+            "del".into(),
+            id.clone(),
+            reason.as_str().into(),
+            GONE_TTL_SECS.to_string(),
+            "".into(),
+        ],
+        Change::Revoke {
+            user_id,
+            before_unix,
+        } => [
+            "revoke".into(),
+            user_id.clone(),
+            before_unix.to_string(),
+            "".into(),
+            "".into(),
+        ],
+        Change::Forget(user_id) => [
+            "forget".into(),
+            user_id.clone(),
+            "".into(),
+            "".into(),
+            "".into(),
+        ],
+    })
+}
+
+impl RoomStore for RedisStore {
+    fn load(&self) -> Result<StoreContents, StoreError> {
+        let mut contents = StoreContents::default();
+        for kind in RoomKind::ALL {
+            let order = key(&format!("order:{kind}"));
+            let ids: Vec<String> =
+                self.run(|c| redis::cmd("ZRANGE").arg(&order).arg(0).arg(-1).query(c))?;
+            contents.rooms.extend(self.rooms(&ids)?);
+        }
+        let revoked: Vec<(String, u64)> =
+            self.run(|c| redis::cmd("HGETALL").arg(key("revoked")).query(c))?;
+        contents.revoked_before = revoked.into_iter().collect();
+        Ok(contents)
+    }
+
+    fn apply(&self, changes: &[Change]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut args = Vec::with_capacity(changes.len() * 5);
+        for change in changes {
+            args.extend(fields(change)?);
+        }
+        let answer: String = self.run(|c| {
+            let mut call = self.apply.prepare_invoke();
+            call.key(KEY_PREFIX);
+            for arg in &args {
+                call.arg(arg);
+            }
+            call.invoke(c)
+        })?;
+        match answer.strip_prefix("conflict:") {
+            Some(room_id) => Err(StoreError::Conflict(room_id.to_owned())),
+            None => Ok(()),
+        }
+    }
+
+    fn is_durable(&self) -> bool {
+        true
+    }
+
+    fn room(&self, id: &str) -> Result<Option<StoredRoom>, StoreError> {
+        Ok(self.rooms(&[id.to_owned()])?.pop())
+    }
+
+    fn shared(&self) -> Option<&dyn SharedStore> {
+        Some(self)
+    }
+}
+
+impl SharedStore for RedisStore {
+    fn next_seq(&self) -> Result<u64, StoreError> {
+        self.run(|c| redis::cmd("INCR").arg(key("seq")).query(c))
+    }
+
+    fn page(
+        &self,
+        kind: RoomKind,
+        index: usize,
+        cnt: usize,
+    ) -> Result<(Vec<String>, usize), StoreError> {
+        let order = key(&format!("order:{kind}"));
+        let total: usize = self.run(|c| redis::cmd("ZCARD").arg(&order).query(c))?;
+        if cnt == 0 || index >= total {
+            return Ok((Vec::new(), total));
+        }
+        let last = index.saturating_add(cnt - 1);
+        let ids = self.run(|c| {
+            redis::cmd("ZRANGE")
+                .arg(&order)
+                .arg(index)
+                .arg(last)
+                .query(c)
+        })?;
+        Ok((ids, total))
+    }
+
+    fn rooms(&self, ids: &[String]) -> Result<Vec<StoredRoom>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| key(&format!("room:{id}"))).collect();
+        let found: Vec<Option<String>> = self.run(|c| redis::cmd("MGET").arg(&keys).query(c))?;
+        ids.iter()
+            .zip(found)
+            .filter_map(|(id, json)| json.map(|json| parse_room(id, &json)))
+            .collect()
+    }
+
+    fn heard(&self, room_id: &str, user_id: &str, unix_ms: u64) -> Result<(), StoreError> {
+        let field = format!("{room_id}\n{user_id}");
+        self.run(|c| {
+            redis::cmd("HSET")
+                .arg(key("heard"))
+                .arg(&field)
+                .arg(unix_ms)
+                .exec(c)
+        })
+    }
+
+    fn last_heard(&self, members: &[(&str, &str)]) -> Result<Vec<Option<u64>>, StoreError> {
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fields: Vec<String> = members.iter().map(|(r, u)| format!("{r}\n{u}")).collect();
+        self.run(|c| redis::cmd("HMGET").arg(key("heard")).arg(&fields).query(c))
+    }
+
+    fn publish_event(
+        &self,
+        origin: u64,
+        room_id: &str,
+        event_json: &str,
+    ) -> Result<(), StoreError> {
+        let note = format!("E\n{origin}\n{room_id}\n{event_json}");
+        self.run(|c| redis::cmd("PUBLISH").arg(NOTES_CHANNEL).arg(&note).exec(c))
+    }
+
+    fn gone(&self, id: &str) -> Result<Option<CloseReason>, StoreError> {
+        let reason: Option<String> =
+            self.run(|c| redis::cmd("GET").arg(key(&format!("gone:{id}"))).query(c))?;
+        Ok(reason.as_deref().and_then(CloseReason::parse))
+    }
+
+    fn notes_url(&self) -> &str {
+        &self.url
+    }
+}

@@ -1,0 +1,263 @@
+//! Two servers on one real Redis (Debian's `redis-server`), serving the same rooms: whatever a
+//! client does through one, the other answers and tells its sockets as if it had done it.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+mod common;
+
+use common::config;
+use common::sockets::{PATIENCE, Running, next_event};
+use quartet_proto::event::CloseReason;
+use quartet_proto::{RoomKind, ServerEvent};
+use quartet_server::{NeverLive, Server, ServerConfig, Storage};
+use quartet_testkit::RedisServer;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+const KIND: RoomKind = RoomKind::MultiRoom;
+
+fn shared(redis: &RedisServer, tune: impl FnOnce(&mut ServerConfig)) -> Server {
+    let mut c = ServerConfig {
+        storage: Storage::Redis(redis.url(0)),
+        ..config()
+    };
+    tune(&mut c);
+    Server::open(c, Arc::new(NeverLive)).unwrap()
+}
+
+async fn pair(redis: &RedisServer) -> (Running, Running) {
+    let a = Running::with_server(shared(redis, |_| {})).await;
+    let b = Running::with_server(shared(redis, |_| {})).await;
+    (a, b)
+}
+
+/// Waits until `check` holds, failing the test after [`PATIENCE`].
+async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    tokio::time::timeout(PATIENCE, async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+}
+
+#[tokio::test]
+async fn a_room_made_on_one_server_is_listed_joined_and_left_on_the_other() {
+    let redis = RedisServer::start().unwrap();
+    let (a, b) = pair(&redis).await;
+    let ann = a.h.login().await;
+    let ben = b.h.login().await;
+    let room = a.h.create_room(KIND, &ann, "shared").await;
+
+    assert_eq!(
+        b.h.rooms(KIND).await,
+        vec![room.clone()],
+        "listed on B at once"
+    );
+    assert_eq!(b.h.join(KIND, &room, &ben).await, 0, "joined on B");
+    assert_eq!(
+        a.h.members(KIND, &room).await.unwrap(),
+        vec![ann.id.clone(), ben.id.clone()],
+        "A answers the join B took"
+    );
+    assert_eq!(
+        a.h.heartbeat(KIND, &room, &ben).await,
+        0,
+        "B's member beats on A"
+    );
+    let left =
+        a.h.code(
+            KIND,
+            "delete_pusher",
+            json!({"roomID": room, "userID": ben.id, "userSig": ben.sig}),
+        )
+        .await;
+    assert_eq!(left, 0);
+    assert_eq!(
+        b.h.members(KIND, &room).await.unwrap(),
+        vec![ann.id.clone()]
+    );
+    assert_eq!(b.h.heartbeat(KIND, &room, &ben).await, 5, "gone on B too");
+
+    let other = b.h.login().await;
+    assert_ne!(other.id, ann.id);
+    let second = b.h.create_room(KIND, &other, "second").await;
+    assert_eq!(
+        a.h.rooms(KIND).await,
+        vec![room, second],
+        "creation order across servers"
+    );
+}
+
+#[tokio::test]
+async fn events_of_one_server_reach_sockets_on_the_other() {
+    let redis = RedisServer::start().unwrap();
+    let (a, b) = pair(&redis).await;
+    let ann = a.h.login().await;
+    let ben = b.h.login().await;
+    let room = a.h.create_room(KIND, &ann, "events").await;
+    let mut ann_socket = a.connect_registered(KIND, &room, &ann).await;
+
+    assert_eq!(b.h.join(KIND, &room, &ben).await, 0);
+    assert_eq!(
+        next_event(&mut ann_socket).await,
+        ServerEvent::pusher_change()
+    );
+
+    let sent =
+        b.h.code(
+            KIND,
+            "send_room_text_msg",
+            json!({"roomID": room, "userID": ben.id, "msg": "from B", "userSig": ben.sig}),
+        )
+        .await;
+    assert_eq!(sent, 0);
+    match next_event(&mut ann_socket).await {
+        ServerEvent::Text { user_id, text, .. } => {
+            assert_eq!((user_id, text), (ben.id.clone(), "from B".to_owned()));
+        }
+        other => panic!("expected the text, got {other:?}"),
+    }
+
+    let destroyed =
+        b.h.code(
+            KIND,
+            "destroy_room",
+            json!({"roomID": room, "userID": ann.id, "userSig": ann.sig}),
+        )
+        .await;
+    assert_eq!(
+        destroyed, 0,
+        "the creator may destroy its room on either server"
+    );
+    assert_eq!(
+        next_event(&mut ann_socket).await,
+        ServerEvent::room_closed(CloseReason::Destroyed)
+    );
+    assert_eq!(a.h.server.room_count(), 0);
+}
+
+// Several threads, so the two servers' joins truly overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn capacity_raced_from_both_servers_admits_exactly_the_capacity() {
+    let redis = RedisServer::start().unwrap();
+    let (a, b) = pair(&redis).await;
+    let capacity = KIND.default_capacity();
+    let full = quartet_proto::Code::RoomFull.as_i64();
+    for round in 0..20 {
+        let creator = a.h.login().await;
+        let room =
+            a.h.create_room(KIND, &creator, &format!("race {round}"))
+                .await;
+        let mut joiners = Vec::new();
+        for i in 0..8 {
+            let via = if i % 2 == 0 { &a } else { &b };
+            joiners.push((via, via.h.login().await));
+        }
+        let joins = joiners.into_iter().map(|(via, user)| {
+            let h = via.h.clone();
+            let room = room.clone();
+            tokio::spawn(async move { h.join(KIND, &room, &user).await })
+        });
+        let codes: Vec<i64> = futures_util::future::join_all(joins)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let admitted = codes.iter().filter(|&&c| c == 0).count();
+        assert_eq!(admitted, capacity - 1, "round {round}: codes {codes:?}");
+        assert!(
+            codes.iter().all(|&c| c == 0 || c == full),
+            "the others are told the room is full: {codes:?}"
+        );
+        for via in [&a, &b] {
+            assert_eq!(via.h.members(KIND, &room).await.unwrap().len(), capacity);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_killed_server_leaves_its_rooms_to_the_other() {
+    let redis = RedisServer::start().unwrap();
+    let fast = |c: &mut ServerConfig| {
+        c.heartbeat_timeout = Duration::from_millis(1500);
+        c.check_interval = Duration::from_millis(100);
+    };
+    let a = Running::with_server(shared(&redis, fast)).await;
+    let b = Running::with_server(shared(&redis, fast)).await;
+    let ann = a.h.login().await;
+    let ben = a.h.login().await;
+    let room = a.h.create_room(KIND, &ann, "lasting").await;
+    assert_eq!(a.h.join(KIND, &room, &ben).await, 0);
+    let mut ben_socket = b.connect_registered(KIND, &room, &ben).await;
+
+    // Heartbeats only through B for twice the timeout: A, which took the joins, must not
+    // evict members it no longer hears from itself.
+    for _ in 0..8 {
+        assert_eq!(b.h.heartbeat(KIND, &room, &ann).await, 0);
+        assert_eq!(b.h.heartbeat(KIND, &room, &ben).await, 0);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert_eq!(a.h.members(KIND, &room).await.unwrap().len(), 2);
+
+    a.kill();
+    let cid = b.h.login().await;
+    assert_eq!(
+        b.h.join(KIND, &room, &cid).await,
+        0,
+        "B admits after A is gone"
+    );
+    assert_eq!(
+        next_event(&mut ben_socket).await,
+        ServerEvent::pusher_change()
+    );
+    for _ in 0..3 {
+        for user in [&ann, &ben, &cid] {
+            assert_eq!(b.h.heartbeat(KIND, &room, user).await, 0);
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert_eq!(
+        b.h.members(KIND, &room).await.unwrap(),
+        vec![ann.id.clone(), ben.id.clone(), cid.id.clone()],
+        "no member lost"
+    );
+    // Once nobody heartbeats, B alone still evicts, and the creator's going closes the room.
+    until("the silent room to close", async || {
+        b.h.members(KIND, &room).await.is_err()
+    })
+    .await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_restarted_on_redis_finds_its_rooms_and_keys() {
+    let redis = RedisServer::start().unwrap();
+    let random_keys = |c: &mut ServerConfig| {
+        let d = ServerConfig::default();
+        c.push_secret_key = d.push_secret_key;
+        c.token_secret = d.token_secret;
+    };
+    let a = Running::with_server(shared(&redis, random_keys)).await;
+    assert!(
+        !a.h.server.config().has_random_push_key(),
+        "the keys come from Redis"
+    );
+    let ann = a.h.login().await;
+    let room = a.h.create_room(KIND, &ann, "kept").await;
+    a.stop().await;
+
+    let b = Running::with_server(shared(&redis, random_keys)).await;
+    assert_eq!(
+        b.h.members(KIND, &room).await.unwrap(),
+        vec![ann.id.clone()]
+    );
+    assert_eq!(
+        b.h.heartbeat(KIND, &room, &ann).await,
+        0,
+        "a token of the first server is good on the second"
+    );
+    b.stop().await;
+}

@@ -1,0 +1,204 @@
+//! One suite for every room store: the embedded one (redb) and the shared one (a real Redis).
+//! Each must keep the same promises, since the registry cannot tell them apart.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+use quartet_proto::RoomKind;
+use quartet_proto::event::CloseReason;
+use quartet_server::store::{
+    Change, ROOMS_FILE, RedbStore, RedisStore, RoomStore, StoreError, StoredMember, StoredRoom,
+};
+use quartet_testkit::RedisServer;
+
+fn member(user: &str) -> StoredMember {
+    StoredMember {
+        user_id: user.into(),
+        user_name: format!("{user} 名字"),
+        user_avatar: format!("{user}.png"),
+        push_url: format!("rtmp://x/live/8888_{user}"),
+        sharing_screen: false,
+    }
+}
+
+fn room(id: &str, seq: u64, members: &[&str], version: u64) -> StoredRoom {
+    StoredRoom {
+        id: id.into(),
+        kind: RoomKind::MultiRoom,
+        name: "with \"quotes\"\nand a line".into(),
+        creator: members[0].into(),
+        capacity: 4,
+        seq,
+        members: members.iter().map(|m| member(m)).collect(),
+        version,
+    }
+}
+
+fn expect(id: &str, room: Option<&StoredRoom>) -> Change {
+    Change::Expect {
+        id: id.into(),
+        room: room.cloned(),
+    }
+}
+
+/// Every promise of [`RoomStore`], on `store`, which starts empty.
+fn suite(store: &dyn RoomStore) {
+    assert!(store.load().unwrap().rooms.is_empty());
+    let r1 = room("r1", 1, &["a"], 1);
+    store
+        .apply(&[expect("r1", None), Change::PutRoom(r1.clone())])
+        .unwrap();
+    assert_eq!(store.room("r1").unwrap(), Some(r1.clone()));
+    assert_eq!(store.room("nothing").unwrap(), None);
+
+    // A batch whose precondition fails applies nothing, not even its changes before it.
+    let r2 = room("r2", 2, &["b"], 1);
+    let grown = room("r1", 1, &["a", "c"], 2);
+    let stale = room("r1", 1, &["a", "d"], 2);
+    let refused = store.apply(&[
+        Change::PutRoom(r2.clone()),
+        expect("r1", Some(&grown)),
+        Change::PutRoom(stale.clone()),
+    ]);
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(ref id)) if id == "r1"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.room("r2").unwrap(),
+        None,
+        "nothing of a refused batch"
+    );
+    let taken = store.apply(&[expect("r1", None), Change::PutRoom(r1.clone())]);
+    assert!(
+        matches!(taken, Err(StoreError::Conflict(_))),
+        "an ID is never taken twice"
+    );
+
+    store
+        .apply(&[expect("r1", Some(&r1)), Change::PutRoom(grown.clone())])
+        .unwrap();
+    let late = store.apply(&[expect("r1", Some(&r1)), Change::PutRoom(stale)]);
+    assert!(
+        matches!(late, Err(StoreError::Conflict(_))),
+        "the loser of a race is told"
+    );
+    store.apply(&[Change::PutRoom(r2.clone())]).unwrap();
+
+    store
+        .apply(&[
+            Change::Revoke {
+                user_id: "v".into(),
+                before_unix: 20,
+            },
+            Change::Revoke {
+                user_id: "v".into(),
+                before_unix: 10,
+            },
+            Change::Revoke {
+                user_id: "w".into(),
+                before_unix: 5,
+            },
+            Change::Forget("w".into()),
+        ])
+        .unwrap();
+    let mut contents = store.load().unwrap();
+    contents.rooms.sort_by_key(|r| r.seq);
+    assert_eq!(contents.rooms, vec![grown.clone(), r2.clone()]);
+    assert_eq!(
+        contents.revoked_before.into_iter().collect::<Vec<_>>(),
+        vec![("v".to_owned(), 20)],
+        "a later revocation never moves back; a forgotten one is gone"
+    );
+
+    store
+        .apply(&[
+            expect("r1", Some(&grown)),
+            Change::DeleteRoom {
+                id: "r1".into(),
+                reason: CloseReason::CreatorLeft,
+            },
+            Change::DeleteRoom {
+                id: "never there".into(),
+                reason: CloseReason::Destroyed,
+            },
+        ])
+        .unwrap();
+    assert_eq!(store.room("r1").unwrap(), None);
+    assert_eq!(store.load().unwrap().rooms, vec![r2]);
+}
+
+#[test]
+fn the_embedded_store_keeps_every_promise() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&dir.path().join(ROOMS_FILE)).unwrap();
+    assert!(store.shared().is_none());
+    suite(&store);
+}
+
+#[test]
+fn the_redis_store_keeps_every_promise() {
+    let redis = RedisServer::start().unwrap();
+    let store = RedisStore::open(&redis.url(0)).unwrap();
+    suite(&store);
+}
+
+#[test]
+fn the_redis_store_lists_in_creation_order_and_shares_what_servers_need() {
+    let redis = RedisServer::start().unwrap();
+    let store = RedisStore::open(&redis.url(3)).unwrap();
+    let shared = store.shared().unwrap();
+    let seqs: Vec<u64> = (0..5).map(|_| shared.next_seq().unwrap()).collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+    for (i, seq) in seqs.iter().enumerate().rev() {
+        let id = format!("r{i}");
+        store
+            .apply(&[Change::PutRoom(room(&id, *seq, &["a"], 1))])
+            .unwrap();
+    }
+    let (ids, total) = shared.page(RoomKind::MultiRoom, 1, 3).unwrap();
+    assert_eq!(
+        (ids, total),
+        (vec!["r1".into(), "r2".into(), "r3".into()], 5)
+    );
+    assert_eq!(shared.page(RoomKind::MultiRoom, 9, 3).unwrap(), (vec![], 5));
+    assert_eq!(shared.page(RoomKind::LiveRoom, 0, 3).unwrap(), (vec![], 0));
+
+    shared.heard("r1", "a", 1_000).unwrap();
+    shared.heard("r1", "a", 2_000).unwrap();
+    assert_eq!(
+        shared.last_heard(&[("r1", "a"), ("r1", "z")]).unwrap(),
+        vec![Some(2_000), None]
+    );
+    store
+        .apply(&[Change::DeleteRoom {
+            id: "r1".into(),
+            reason: CloseReason::CreatorTimedOut,
+        }])
+        .unwrap();
+    assert_eq!(
+        shared.last_heard(&[("r1", "a")]).unwrap(),
+        vec![None],
+        "a closed room's heartbeats go with it"
+    );
+    assert_eq!(
+        shared.gone("r1").unwrap(),
+        Some(CloseReason::CreatorTimedOut)
+    );
+    assert_eq!(shared.gone("r2").unwrap(), None);
+
+    let keys = store.keys().unwrap();
+    let again = RedisStore::open(&redis.url(3)).unwrap().keys().unwrap();
+    assert_eq!(keys, again, "every server of one Redis signs alike");
+    let other_db = RedisStore::open(&redis.url(4)).unwrap().keys().unwrap();
+    assert_ne!(keys, other_db);
+}
+
+#[test]
+fn an_unreachable_redis_is_a_clear_error() {
+    let port = quartet_testkit::free_port().unwrap();
+    let err = RedisStore::open(&format!("redis://127.0.0.1:{port}/0")).unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err}");
+    assert!(err.to_string().contains(&port.to_string()), "{err}");
+    let err = RedisStore::open("http://not-redis").unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err}");
+}
