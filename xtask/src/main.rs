@@ -235,8 +235,17 @@ fn lints_and_tests() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    run(cargo().args(["test", "--workspace", "--locked"]))
+    run(cargo().args(["test", "--workspace", "--locked"]))?;
+    // The room server's suite once more, each server keeping its rooms in a real Redis: every
+    // rule must hold the same on the shared store as on the embedded one.
+    run(cargo()
+        .args(["test", "--locked", "-p", "quartet-server", "--tests"])
+        .env(SHARED_STORE_ENV, "1"))
 }
+
+/// Set for the room server's tests to run them on the shared store (Redis); read by
+/// `crates/server/tests/common`.
+const SHARED_STORE_ENV: &str = "QUARTET_TEST_REDIS";
 
 /// The page's linter and formatter check (Biome), then its own tests (Vitest).
 fn page_tests() -> Result<()> {

@@ -155,7 +155,8 @@ async fn the_creator_leaving_closes_every_socket_with_room_closed() {
 
 #[tokio::test]
 async fn shutdown_tells_every_socket_and_run_returns() {
-    let r = Running::start(config()).await;
+    // A server that keeps its rooms keeps them through shutdown (tests/restart.rs).
+    let r = Running::start_in_memory(config()).await;
     let h = &r.h;
     let mut sockets = Vec::new();
     for kind in RoomKind::ALL {
@@ -316,10 +317,7 @@ async fn without_events_the_channel_is_404_like_a_v1_server() {
         },
         Arc::new(NeverLive),
     );
-    let h = Harness {
-        app: quartet_server::router(server.clone()),
-        server,
-    };
+    let h = Harness::of(server, None);
     let a = h.login().await;
     let room = h.create_room(RoomKind::MultiRoom, &a, "r").await;
     let (status, body) = h

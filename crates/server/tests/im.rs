@@ -254,7 +254,7 @@ async fn a_room_lifecycle_makes_the_originals_im_calls_in_the_originals_order() 
 #[tokio::test]
 async fn shutdown_tells_im_of_the_rooms_it_closed() {
     let (im, base) = StandIn::start(true).await;
-    let s = Served::start(im_config(&base), HttpLimits::default()).await;
+    let s = Served::start_in_memory(im_config(&base), HttpLimits::default()).await;
     let (a, _) = login(&s).await;
     let room = s.h.create_room(KIND, &a, "r").await;
     im.wait_for(1).await;

@@ -253,10 +253,7 @@ async fn ids_made_after_a_restart_never_repeat_restored_ones() {
         ..config()
     };
     let server = Server::open(config, Arc::new(NeverLive)).unwrap();
-    let h = Harness {
-        app: router(server.clone()),
-        server,
-    };
+    let h = Harness::of(server, None);
     let ms = |id: &str| id.split('_').nth(1).unwrap().parse::<u64>().unwrap();
     let user = h.login().await;
     assert!(ms(&user.id) > ahead, "{} after {ahead}", user.id);
@@ -296,10 +293,7 @@ impl RoomStore for Disk {
 async fn a_refused_write_answers_code_6_and_changes_nothing() {
     let disk = Arc::new(Disk::default());
     let server = Server::restore(config(), Arc::new(NeverLive), disk.clone()).unwrap();
-    let h = Harness {
-        app: router(server.clone()),
-        server,
-    };
+    let h = Harness::of(server, None);
     let (a, b, room) = h.room_of_two(KIND, "r").await;
     let c = h.login().await;
     disk.full.store(true, Ordering::SeqCst);

@@ -6,7 +6,8 @@
 use quartet_proto::RoomKind;
 use quartet_proto::event::CloseReason;
 use quartet_server::store::{
-    Change, ROOMS_FILE, RedbStore, RedisStore, RoomStore, StoreError, StoredMember, StoredRoom,
+    Change, Heard, ROOMS_FILE, RedbStore, RedisStore, RoomStore, StoreError, StoredMember,
+    StoredRoom,
 };
 use quartet_testkit::RedisServer;
 
@@ -163,11 +164,12 @@ fn the_redis_store_lists_in_creation_order_and_shares_what_servers_need() {
     assert_eq!(shared.page(RoomKind::MultiRoom, 9, 3).unwrap(), (vec![], 5));
     assert_eq!(shared.page(RoomKind::LiveRoom, 0, 3).unwrap(), (vec![], 0));
 
-    shared.heard("r1", "a", 1_000).unwrap();
-    shared.heard("r1", "a", 2_000).unwrap();
+    let heard = |unix_ms, origin| Heard { unix_ms, origin };
+    shared.heard("r1", "a", heard(1_000, 7)).unwrap();
+    shared.heard("r1", "a", heard(2_000, u64::MAX)).unwrap();
     assert_eq!(
         shared.last_heard(&[("r1", "a"), ("r1", "z")]).unwrap(),
-        vec![Some(2_000), None]
+        vec![Some(heard(2_000, u64::MAX)), None]
     );
     store
         .apply(&[Change::DeleteRoom {

@@ -6,7 +6,7 @@
 
 use super::{Refusal, Server, millis, unix_now};
 use crate::rooms::{Candidate, Registry, RoomError};
-use crate::store::{SharedStore, StoreError, StoredRoom};
+use crate::store::{Heard, SharedStore, StoreError, StoredRoom};
 use quartet_proto::event::CloseReason;
 use quartet_proto::{RoomKind, ServerEvent};
 use std::time::Duration;
@@ -96,7 +96,14 @@ impl Server {
     /// Tells the other servers that `user_id` of `room_id` was heard from just now.
     pub(super) fn tell_heard(&self, room_id: &str, user_id: &str) {
         if let Some(shared) = self.shared()
-            && let Err(e) = shared.heard(room_id, user_id, millis(unix_now()))
+            && let Err(e) = shared.heard(
+                room_id,
+                user_id,
+                Heard {
+                    unix_ms: millis(unix_now()),
+                    origin: self.inner.origin,
+                },
+            )
         {
             // Not fatal: the member's next heartbeat tells it again.
             tracing::warn!(error = %e, room = %room_id, user = %user_id, "could not share a heartbeat");
@@ -138,9 +145,12 @@ impl Server {
         };
         let (now, now_ms) = (tokio::time::Instant::now(), millis(unix_now()));
         let mut registry = self.registry();
-        for (c, heard_ms) in candidates.iter().zip(heard) {
-            let Some(heard_ms) = heard_ms else { continue };
-            let age = Duration::from_millis(now_ms.saturating_sub(heard_ms));
+        for (c, heard) in candidates.iter().zip(heard) {
+            // What this server heard, its own copy has already.
+            let Some(heard) = heard.filter(|h| h.origin != self.inner.origin) else {
+                continue;
+            };
+            let age = Duration::from_millis(now_ms.saturating_sub(heard.unix_ms));
             if let Some(at) = now.checked_sub(age) {
                 registry.touch(c, at);
             }

@@ -177,6 +177,15 @@ pub trait RoomStore: Send + Sync + 'static {
     }
 }
 
+/// A member heard from: when, and by which server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heard {
+    /// Unix milliseconds.
+    pub unix_ms: u64,
+    /// The server that heard it (see [`SharedStore::publish_event`]'s `origin`).
+    pub origin: u64,
+}
+
 /// What servers sharing one store need of it beyond rooms: creation order, heartbeats heard by
 /// any of them, and a channel that carries room changes and events to all of them.
 pub trait SharedStore: Send + Sync {
@@ -192,10 +201,11 @@ pub trait SharedStore: Send + Sync {
     ) -> Result<(Vec<String>, usize), StoreError>;
     /// Those rooms of `ids` that are stored, in the same order.
     fn rooms(&self, ids: &[String]) -> Result<Vec<StoredRoom>, StoreError>;
-    /// `user_id` of room `room_id` was heard from (a heartbeat, an event socket) at `unix_ms`.
-    fn heard(&self, room_id: &str, user_id: &str, unix_ms: u64) -> Result<(), StoreError>;
-    /// When each `(room, user)` was last heard from by any server (unix ms).
-    fn last_heard(&self, members: &[(&str, &str)]) -> Result<Vec<Option<u64>>, StoreError>;
+    /// `user_id` of room `room_id` was heard from (a heartbeat) at `unix_ms` by the server
+    /// numbered `origin`.
+    fn heard(&self, room_id: &str, user_id: &str, heard: Heard) -> Result<(), StoreError>;
+    /// When, and by which server, each `(room, user)` was last heard from.
+    fn last_heard(&self, members: &[(&str, &str)]) -> Result<Vec<Option<Heard>>, StoreError>;
     /// Tells every server's sockets in `room_id` the event `event_json`; `origin` names the
     /// server telling it, which has told its own sockets already.
     fn publish_event(&self, origin: u64, room_id: &str, event_json: &str)

@@ -12,7 +12,8 @@
 //! - `order:{kind}` → sorted set of room IDs by creation `seq`; `seq` → the last `seq` given;
 //! - `gone:{id}` → why room `id` closed, for [`GONE_TTL_SECS`] (for a server that missed the note);
 //! - `revoked` → hash userID → unix seconds (see [`Change::Revoke`]);
-//! - `heard` → hash `"{room}\n{user}"` → unix ms of the member's last heartbeat on any server;
+//! - `heard` → hash `"{room}\n{user}"` → `"{unix ms} {origin}"`: the member's last heartbeat on
+//!   any server, and which server took it;
 //! - `keys` → the signing keys as the keys file has them (made by the first server).
 //!
 //! Notes (one line each, fields split by `\n`): `R\n{id}\n{room JSON}` (put),
@@ -20,7 +21,7 @@
 //! sockets, from the server numbered `origin`).
 
 use super::keys::Keys;
-use super::{Change, RoomStore, SharedStore, StoreContents, StoreError, StoredRoom};
+use super::{Change, Heard, RoomStore, SharedStore, StoreContents, StoreError, StoredRoom};
 use quartet_proto::RoomKind;
 use quartet_proto::event::CloseReason;
 use std::path::PathBuf;
@@ -344,23 +345,36 @@ impl SharedStore for RedisStore {
             .collect()
     }
 
-    fn heard(&self, room_id: &str, user_id: &str, unix_ms: u64) -> Result<(), StoreError> {
+    fn heard(&self, room_id: &str, user_id: &str, heard: Heard) -> Result<(), StoreError> {
         let field = format!("{room_id}\n{user_id}");
+        let value = format!("{} {}", heard.unix_ms, heard.origin);
         self.run(|c| {
             redis::cmd("HSET")
                 .arg(key("heard"))
                 .arg(&field)
-                .arg(unix_ms)
+                .arg(&value)
                 .exec(c)
         })
     }
 
-    fn last_heard(&self, members: &[(&str, &str)]) -> Result<Vec<Option<u64>>, StoreError> {
+    fn last_heard(&self, members: &[(&str, &str)]) -> Result<Vec<Option<Heard>>, StoreError> {
         if members.is_empty() {
             return Ok(Vec::new());
         }
         let fields: Vec<String> = members.iter().map(|(r, u)| format!("{r}\n{u}")).collect();
-        self.run(|c| redis::cmd("HMGET").arg(key("heard")).arg(&fields).query(c))
+        let found: Vec<Option<String>> =
+            self.run(|c| redis::cmd("HMGET").arg(key("heard")).arg(&fields).query(c))?;
+        Ok(found
+            .into_iter()
+            .map(|v| {
+                let v = v?;
+                let (ms, origin) = v.split_once(' ')?;
+                Some(Heard {
+                    unix_ms: ms.parse().ok()?,
+                    origin: origin.parse().ok()?,
+                })
+            })
+            .collect())
     }
 
     fn publish_event(

@@ -66,7 +66,13 @@ pub struct User {
 pub struct Harness {
     pub server: Server,
     pub app: Router,
+    /// The Redis this server keeps its rooms in, when the suite runs on the shared store.
+    pub redis: Option<Arc<quartet_testkit::RedisServer>>,
 }
+
+/// Set (to anything) to run the suite on the shared store: each server keeps its rooms in a
+/// real Redis of its own, as a server started with `--redis` does.
+pub const SHARED_STORE_ENV: &str = "QUARTET_TEST_REDIS";
 
 impl Harness {
     pub fn new(config: ServerConfig) -> Self {
@@ -74,9 +80,27 @@ impl Harness {
     }
 
     pub fn with_liveness(config: ServerConfig, liveness: Arc<dyn StreamLiveness>) -> Self {
-        let server = Server::new(config, liveness);
+        if std::env::var_os(SHARED_STORE_ENV).is_none() {
+            return Self::of(Server::new(config, liveness), None);
+        }
+        let redis = Arc::new(quartet_testkit::RedisServer::start().unwrap());
+        let config = ServerConfig {
+            storage: quartet_server::Storage::Redis(redis.url(0)),
+            ..config
+        };
+        Self::of(Server::open(config, liveness).unwrap(), Some(redis))
+    }
+
+    /// A server that keeps nothing, whatever store the suite runs on: for what only such a
+    /// server does (closing every room when it shuts down).
+    pub fn in_memory(config: ServerConfig) -> Self {
+        Self::of(Server::new(config, Arc::new(NeverLive)), None)
+    }
+
+    /// Drives `server` (e.g. one opened on a shared store).
+    pub fn of(server: Server, redis: Option<Arc<quartet_testkit::RedisServer>>) -> Self {
         let app = router(server.clone());
-        Self { server, app }
+        Self { server, app, redis }
     }
 
     pub async fn request(&self, req: Request<Body>) -> (StatusCode, Value) {
@@ -254,7 +278,15 @@ pub struct Served {
 
 impl Served {
     pub async fn start(config: ServerConfig, limits: HttpLimits) -> Self {
-        let h = Harness::new(config);
+        Self::serve(Harness::new(config), limits).await
+    }
+
+    /// [`Served::start`] with a server that keeps nothing (see [`Harness::in_memory`]).
+    pub async fn start_in_memory(config: ServerConfig, limits: HttpLimits) -> Self {
+        Self::serve(Harness::in_memory(config), limits).await
+    }
+
+    async fn serve(h: Harness, limits: HttpLimits) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -33,10 +33,14 @@ impl Running {
         Self::serve(Harness::new(config)).await
     }
 
+    /// [`Running::start`] with a server that keeps nothing (see [`Harness::in_memory`]).
+    pub async fn start_in_memory(config: ServerConfig) -> Self {
+        Self::serve(Harness::in_memory(config)).await
+    }
+
     /// Serves `server` (e.g. one opened on a shared store).
     pub async fn with_server(server: quartet_server::Server) -> Self {
-        let app = quartet_server::router(server.clone());
-        Self::serve(Harness { server, app }).await
+        Self::serve(Harness::of(server, None)).await
     }
 
     async fn serve(h: Harness) -> Self {

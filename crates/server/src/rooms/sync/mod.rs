@@ -91,3 +91,6 @@ impl Registry {
         self.feed.tell(RoomChange::Members { room_id: stored.id });
     }
 }
+
+#[cfg(test)]
+mod tests;
