@@ -12,7 +12,7 @@ use quartet_server::store::{
     Change, KEYS_FILE, ROOMS_FILE, RedbStore, StoreContents, StoredMember, StoredRoom,
 };
 use quartet_server::{
-    Host, NeverLive, RoomStore, RtmpSetup, Server, ServerConfig, Storage, StoreError, router,
+    Host, NeverLive, RoomStore, RtmpSetup, Server, ServerConfig, Storage, StoreError,
 };
 use serde_json::{Value, json};
 use std::net::SocketAddr;
