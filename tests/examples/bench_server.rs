@@ -108,6 +108,7 @@ impl Client {
             .ok(
                 &api::GetPushUrl {
                     user_id: info.user_id.clone(),
+                    room_id: None,
                 },
                 Some(&info.user_sig),
             )

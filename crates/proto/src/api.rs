@@ -148,6 +148,15 @@ fn id(f: &Fields, name: &'static str) -> Result<String, FieldsError> {
     Ok(value)
 }
 
+/// An optional ID, bounded like a required one when present.
+fn optional_id(f: &Fields, name: &'static str) -> Result<Option<String>, FieldsError> {
+    let value = f.optional(name);
+    if let Some(v) = &value {
+        check_token(name, v, MAX_ID_BYTES)?;
+    }
+    Ok(value)
+}
+
 /// A required `userName`.
 fn user_name(f: &Fields) -> Result<String, FieldsError> {
     let value = f.required("userName")?;
@@ -184,7 +193,9 @@ mod merge;
 mod text;
 
 pub use listing::{GetRoomList, MAX_ROOM_LIST_CNT, RoomInfo, RoomList};
-pub use login::{EXT_HAND_OVER, GetImLoginInfo, GetPushUrl, LoginInfo, PushUrl, TOKEN_HEADER};
+pub use login::{
+    EXT_HAND_OVER, EXT_ROOM_RELAY, GetImLoginInfo, GetPushUrl, LoginInfo, PushUrl, TOKEN_HEADER,
+};
 pub use membership::{
     AddPusher, CreateRoom, CreatedRoom, DeletePusher, DestroyRoom, GetPushers, HandOverRoom,
     HandedOver, Pusher, PusherHeartbeat, Pushers, RoomUser,

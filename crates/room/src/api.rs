@@ -297,6 +297,21 @@ impl ApiClient {
     pub async fn get_push_url(&self, user_id: &str) -> Result<PushUrl, ApiError> {
         self.call(&GetPushUrl {
             user_id: user_id.to_owned(),
+            room_id: None,
+        })
+        .await
+    }
+
+    /// `get_push_url` with `roomID` (ext): the signed URL on room `room_id`'s relay, for a
+    /// server that lists [`quartet_proto::EXT_ROOM_RELAY`].
+    pub async fn get_room_push_url(
+        &self,
+        user_id: &str,
+        room_id: &str,
+    ) -> Result<PushUrl, ApiError> {
+        self.call(&GetPushUrl {
+            user_id: user_id.to_owned(),
+            room_id: Some(room_id.to_owned()),
         })
         .await
     }

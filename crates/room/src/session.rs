@@ -7,7 +7,7 @@ use crate::api::ApiClient;
 use crate::config::{EventMode, JoinTarget, SessionConfig};
 use crate::events;
 pub use crate::identity::USER_ID_PREFIX;
-use crate::identity::{Identity, add_pusher_request, login};
+use crate::identity::{Identity, add_pusher_request, login, settle_in};
 use crate::journal::Journal;
 use crate::leave::LeaveMode;
 use crate::members::{Member, members_from_pushers};
@@ -166,9 +166,16 @@ pub async fn connect_recording(
     journal: Journal,
 ) -> Result<(SessionHandle, mpsc::Receiver<SessionEvent>), SessionError> {
     let mut api = api_client(&config, &journal)?;
-    let identity = login(&mut api).await?;
+    let mut identity = login(&mut api).await?;
     let user_id = identity.user_id.clone();
     let (room_id, known_creator) = enter_room(&api, &config, &identity).await?;
+    if let Err(e) = settle_in(&api, &mut identity, &room_id).await {
+        // Without a push URL on the room's relay no one could see us: leave, leaving no ghost.
+        if let Err(cleanup) = api.delete_pusher(&room_id, &user_id).await {
+            tracing::debug!(error = %cleanup, "leaving after no push URL for the room");
+        }
+        return Err(e);
+    }
     let span = tracing::info_span!("room_session", room = %room_id);
 
     let channel = match config.events {

@@ -170,6 +170,7 @@ struct RoomView {
     name: String,
     creator: String,
     capacity: usize,
+    relay: Option<crate::store::RoomRelay>,
     members: Vec<Profile>,
 }
 
@@ -180,6 +181,7 @@ impl From<&Room> for RoomView {
             name: r.name.clone(),
             creator: r.creator.clone(),
             capacity: r.capacity,
+            relay: r.relay.clone(),
             members: r.members().iter().map(|m| m.profile.clone()).collect(),
         }
     }

@@ -245,6 +245,7 @@ async fn ids_made_after_a_restart_never_repeat_restored_ones() {
                     sharing_screen: false,
                 }],
                 version: 1,
+                relay: None,
             })])
             .unwrap();
     }

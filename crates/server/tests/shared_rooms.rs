@@ -261,3 +261,59 @@ async fn a_server_restarted_on_redis_finds_its_rooms_and_keys() {
     );
     b.stop().await;
 }
+
+#[tokio::test]
+async fn a_rooms_streams_stay_on_the_relay_of_the_server_that_made_it() {
+    let redis = RedisServer::start().unwrap();
+    let a = Running::with_server(shared(&redis, |c| {
+        c.rtmp_base = "rtmp://a.example/live".into()
+    }))
+    .await;
+    let b = Running::with_server(shared(&redis, |c| {
+        c.rtmp_base = "rtmp://b.example/live".into()
+    }))
+    .await;
+    let login =
+        b.h.post(KIND, "get_im_login_info", json!({"userIDPrefix": "t"}))
+            .await;
+    assert!(
+        login["extensions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(quartet_proto::EXT_ROOM_RELAY)),
+        "{login}"
+    );
+    let ann = a.h.login().await;
+    let ben = b.h.login().await;
+    let room = a.h.create_room(KIND, &ann, "on A").await;
+    let push_url = |body| async { b.h.post(KIND, "get_push_url", body).await };
+    let own = push_url(json!({"userID": ben.id, "userSig": ben.sig})).await;
+    assert!(
+        own["pushURL"]
+            .as_str()
+            .unwrap()
+            .starts_with("rtmp://b.example/live/"),
+        "{own}"
+    );
+    let in_room = push_url(json!({"userID": ben.id, "roomID": room, "userSig": ben.sig})).await;
+    assert!(
+        in_room["pushURL"]
+            .as_str()
+            .unwrap()
+            .starts_with("rtmp://a.example/live/"),
+        "{in_room}"
+    );
+    let nowhere =
+        push_url(json!({"userID": ben.id, "roomID": "no such", "userSig": ben.sig})).await;
+    assert_ne!(nowhere["code"], 0, "{nowhere}");
+
+    assert_eq!(b.h.join(KIND, &room, &ben).await, 0);
+    let pushers = b.h.post(KIND, "get_pushers", json!({"roomID": room})).await;
+    for p in pushers["pushers"].as_array().unwrap() {
+        let url = p["accelerateURL"].as_str().unwrap();
+        assert!(
+            url.starts_with("rtmp://a.example/live/"),
+            "played from A: {url}"
+        );
+    }
+}

@@ -31,6 +31,7 @@ fn room(id: &str, seq: u64, members: &[&str], version: u64) -> StoredRoom {
         seq,
         members: members.iter().map(|m| member(m)).collect(),
         version,
+        relay: None,
     }
 }
 

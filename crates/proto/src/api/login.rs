@@ -1,6 +1,6 @@
 //! Signing in: `get_im_login_info` and `get_push_url`, and what they answer.
 
-use super::{Endpoint, Request, id};
+use super::{Endpoint, Request, id, optional_id};
 use crate::fields::{Fields, FieldsError};
 use crate::limits::{MAX_USER_ID_PREFIX_BYTES, check_token};
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,10 @@ pub struct GetPushUrl {
     /// Whose stream.
     #[serde(rename = "userID")]
     pub user_id: String,
+    /// ext: the room the stream is for, so it goes to that room's relay (see
+    /// [`EXT_ROOM_RELAY`]); v1 sent none.
+    #[serde(rename = "roomID", skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<String>,
 }
 
 impl Request for GetPushUrl {
@@ -43,6 +47,7 @@ impl Request for GetPushUrl {
     fn from_fields(f: &Fields) -> Result<Self, FieldsError> {
         Ok(Self {
             user_id: id(f, "userID")?,
+            room_id: optional_id(f, "roomID")?,
         })
     }
     acting!();
@@ -80,6 +85,11 @@ pub struct LoginInfo {
 
 /// The extension a server lists in [`LoginInfo::extensions`] when it offers `hand_over_room`.
 pub const EXT_HAND_OVER: &str = "hand_over_room";
+
+/// The extension a server lists in [`LoginInfo::extensions`] when each room's streams live on
+/// one of several relays: a member then asks `get_push_url` again with the room's `roomID`
+/// once it has created or joined it, and pushes where that answer says.
+pub const EXT_ROOM_RELAY: &str = "room_relay";
 
 /// The header a Quartet server announces in [`LoginInfo::token_header`]: tokens travel as
 /// `Authorization: Bearer {userSig}`, never in a URL and never in a body.

@@ -122,3 +122,20 @@ fn hand_over_is_announced_and_answers_the_new_creator_or_nothing() {
     let closed: HandedOver = serde_json::from_value(json!({"code": 0})).unwrap();
     assert_eq!(closed.room_creator, None);
 }
+
+#[test]
+fn a_push_url_may_name_its_room_bounded_like_any_id() {
+    let v1 = GetPushUrl::from_fields(&fields(json!({"userID": "u"}))).unwrap();
+    assert_eq!(v1.room_id, None, "v1 clients name no room");
+    let ext = GetPushUrl::from_fields(&fields(json!({"userID": "u", "roomID": "r1"}))).unwrap();
+    assert_eq!(ext.room_id.as_deref(), Some("r1"));
+    let long = "r".repeat(crate::limits::MAX_ID_BYTES + 1);
+    let refused = GetPushUrl::from_fields(&fields(json!({"userID": "u", "roomID": long})));
+    assert!(refused.is_err(), "{refused:?}");
+    let body = serde_json::to_value(&v1).unwrap();
+    assert_eq!(
+        body,
+        json!({"userID": "u"}),
+        "nothing new is sent to a v1 server"
+    );
+}

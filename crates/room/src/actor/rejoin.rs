@@ -104,7 +104,7 @@ impl Actor {
     /// A push URL signed now: the server may have revoked the URLs it signed for us before it
     /// dropped us. Keeps the old one if the server cannot say (it is then no worse than before).
     pub(super) async fn renew_push_url(&mut self) {
-        let result = self.api.get_push_url(&self.identity.user_id).await;
+        let result = identity::push_url_in(&self.api, &self.identity, &self.room_id).await;
         self.note(&result);
         match result {
             Ok(push) => {

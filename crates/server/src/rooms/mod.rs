@@ -4,7 +4,7 @@
 //! changes, so a change the store refused leaves nothing behind.
 
 use crate::presence::Sockets;
-use crate::store::{Change, RoomStore, StoreError};
+use crate::store::{Change, RoomRelay, RoomStore, StoreError};
 use quartet_proto::event::CloseReason;
 use quartet_proto::{Code, RoomKind, ServerEvent};
 use std::collections::{BTreeMap, HashMap};
@@ -121,6 +121,8 @@ pub struct NewRoom {
     pub name: String,
     /// Member limit.
     pub capacity: usize,
+    /// Where its streams are to live, when that is per room.
+    pub relay: Option<RoomRelay>,
 }
 
 /// How `add_pusher` went.
@@ -224,6 +226,7 @@ impl Registry {
             id: room_id,
             name,
             capacity,
+            relay,
         } = room;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut room = Room {
@@ -232,6 +235,7 @@ impl Registry {
             name,
             creator: creator.user_id.clone(),
             capacity,
+            relay,
             seq,
             version: 1,
             members: Vec::new(),

@@ -52,6 +52,7 @@ impl Registry {
                 name: stored.name,
                 creator: stored.creator,
                 capacity: stored.capacity,
+                relay: stored.relay,
                 seq: stored.seq,
                 version: stored.version,
                 members,

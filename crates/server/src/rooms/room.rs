@@ -2,7 +2,7 @@
 
 use super::RoomError;
 use crate::presence::Sockets;
-use crate::store::{Change, StoredMember, StoredRoom};
+use crate::store::{Change, RoomRelay, StoredMember, StoredRoom};
 use quartet_proto::{RoomKind, ServerEvent};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
@@ -80,6 +80,8 @@ pub struct Room {
     pub creator: String,
     /// Member limit, fixed at creation.
     pub capacity: usize,
+    /// Where its streams live, fixed at creation (see [`RoomRelay`]).
+    pub relay: Option<RoomRelay>,
     pub(super) seq: u64,
     /// The stored version this copy is at (see [`StoredRoom::version`]).
     pub(super) version: u64,
@@ -134,6 +136,7 @@ impl Room {
             seq: self.seq,
             members: members.map(StoredMember::from).collect(),
             version: self.version,
+            relay: self.relay.clone(),
         }
     }
 

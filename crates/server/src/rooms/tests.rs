@@ -35,6 +35,7 @@ fn room(kind: RoomKind, id: String, capacity: usize) -> NewRoom {
         id,
         name: "n".into(),
         capacity,
+        relay: None,
     }
 }
 

@@ -2,15 +2,16 @@
 
 use quartet_proto::event::TextHead;
 use quartet_proto::{
-    AddPusher, CreateRoom, CreatedRoom, EXT_HAND_OVER, Endpoint, Fields, GetImLoginInfo,
-    GetPushUrl, GetPushers, GetRoomList, LoginInfo, MAX_ROOM_LIST_CNT, MergeStream, PushUrl,
-    Pusher, PusherHeartbeat, Pushers, Reply, RoomInfo, RoomKind, RoomList, SendRoomTextMsg,
-    ServerEvent, TOKEN_HEADER,
+    AddPusher, CreateRoom, CreatedRoom, EXT_HAND_OVER, EXT_ROOM_RELAY, Endpoint, Fields,
+    GetImLoginInfo, GetPushUrl, GetPushers, GetRoomList, LoginInfo, MAX_ROOM_LIST_CNT, MergeStream,
+    PushUrl, Pusher, PusherHeartbeat, Pushers, Reply, RoomInfo, RoomKind, RoomList,
+    SendRoomTextMsg, ServerEvent, TOKEN_HEADER,
 };
 use tokio::time::Instant;
 
 use super::{MAX_TEXT_BYTES, Refusal, RoomView, Server, lock, millis, unix_now};
 use crate::rooms::{NewRoom, Profile, RoomChange};
+use crate::store::RoomRelay;
 
 impl Server {
     /// Answers one call to `endpoint` of `kind`; `token` is the caller's `userSig`, if any.
@@ -23,7 +24,9 @@ impl Server {
     ) -> Reply {
         let answer = match endpoint {
             Endpoint::GetImLoginInfo => self.accept(fields, token).map(|r| self.login(r)),
-            Endpoint::GetPushUrl => self.accept(fields, token).map(|r| self.push_url(r)),
+            Endpoint::GetPushUrl => self
+                .accept(fields, token)
+                .and_then(|r| self.push_url(kind, r)),
             Endpoint::CreateRoom => self
                 .accept(fields, token)
                 .and_then(|r| self.create_room(kind, r)),
@@ -67,16 +70,21 @@ impl Server {
             .as_secs()
     }
 
-    /// A play URL: signed under the play key, so it can never publish.
-    fn play_url(&self, user_id: &str, expiry: u64) -> String {
-        self.inner
-            .signer
-            .play_url(self.inner.config.play_base(), user_id, expiry)
+    /// Where `room`'s streams are played from: its relay, or the server's one.
+    fn play_base<'a>(&'a self, room: &'a RoomView) -> &'a str {
+        room.relay
+            .as_ref()
+            .map_or(self.inner.config.play_base(), |r| r.play_base.as_str())
     }
 
-    fn mixed_play_url(&self, creator: &str, expiry: u64) -> String {
+    fn mixed_play_url(&self, room: &RoomView, expiry: u64) -> String {
+        let creator = &room.creator;
         let Some(base) = &self.inner.config.flv_base else {
-            return self.play_url(creator, expiry);
+            // A play URL is signed under the play key, so it can never publish.
+            return self
+                .inner
+                .signer
+                .play_url(self.play_base(room), creator, expiry);
         };
         let stream = self.inner.signer.stream_id(creator);
         let signed = self.inner.signer.signed_play_stream(&stream, expiry);
@@ -84,20 +92,19 @@ impl Server {
         format!("{}/{stream}.flv?{query}", base.trim_end_matches('/'))
     }
 
-    fn pushers(&self, members: &[Profile], expiry: u64) -> Vec<Pusher> {
-        members
+    fn pushers(&self, room: &RoomView, expiry: u64) -> Vec<Pusher> {
+        let play_base = self.play_base(room);
+        room.members
             .iter()
             .map(|m| Pusher {
                 user_id: m.user_id.clone(),
                 user_name: m.user_name.clone(),
                 user_avatar: m.user_avatar.clone(),
-                accelerate_url: self.play_url(&m.user_id, expiry),
+                accelerate_url: self.inner.signer.play_url(play_base, &m.user_id, expiry),
                 small_accelerate_url: self.inner.config.small_streams.then(|| {
-                    self.inner.signer.small_play_url(
-                        self.inner.config.play_base(),
-                        &m.user_id,
-                        expiry,
-                    )
+                    self.inner
+                        .signer
+                        .small_play_url(play_base, &m.user_id, expiry)
                 }),
                 sharing_screen: m.sharing_screen,
             })
@@ -120,27 +127,36 @@ impl Server {
             acc_type: im.acc_type,
             user_sig,
             token_header: Some(TOKEN_HEADER.to_owned()),
-            extensions: self
-                .inner
-                .config
-                .hand_over
-                .then(|| EXT_HAND_OVER.to_owned())
-                .into_iter()
-                .collect(),
+            extensions: [
+                self.inner.config.hand_over.then_some(EXT_HAND_OVER),
+                self.notes_url().map(|_| EXT_ROOM_RELAY),
+            ]
+            .into_iter()
+            .flatten()
+            .map(str::to_owned)
+            .collect(),
         })
     }
 
-    fn push_url(&self, request: GetPushUrl) -> Reply {
-        let (base, expiry) = (&self.inner.config.rtmp_base, self.url_expiry());
+    fn push_url(&self, kind: RoomKind, request: GetPushUrl) -> Result<Reply, Refusal> {
+        let relay = match &request.room_id {
+            Some(room_id) => {
+                self.sync(room_id)?;
+                self.registry().room(kind, room_id)?.relay.clone()
+            }
+            None => None,
+        };
+        let base = relay.map_or_else(|| self.inner.config.rtmp_base.clone(), |r| r.rtmp_base);
+        let (base, expiry) = (&base, self.url_expiry());
         let signer = &self.inner.signer;
-        Reply::ok(&PushUrl {
+        Ok(Reply::ok(&PushUrl {
             push_url: signer.url(base, &request.user_id, expiry),
             small_push_url: self
                 .inner
                 .config
                 .small_streams
                 .then(|| signer.small_url(base, &request.user_id, expiry)),
-        })
+        }))
     }
 
     fn create_room(&self, kind: RoomKind, r: CreateRoom) -> Result<Reply, Refusal> {
@@ -157,6 +173,12 @@ impl Server {
             id: room_id.clone(),
             name: r.room_name,
             capacity: self.inner.config.capacity.get(kind),
+            // With several servers, each maybe with its own relay, the room's streams stay on
+            // the creating server's.
+            relay: self.notes_url().map(|_| RoomRelay {
+                rtmp_base: self.inner.config.rtmp_base.clone(),
+                play_base: self.inner.config.play_base().to_owned(),
+            }),
         };
         let now = self.now();
         let mut registry = self.registry();
@@ -196,8 +218,8 @@ impl Server {
         let view = RoomView::from(self.registry().room(kind, &r.room_id)?);
         let expiry = self.url_expiry();
         Ok(Reply::ok(&Pushers {
-            pushers: self.pushers(&view.members, expiry),
-            mixed_play_url: Some(self.mixed_play_url(&view.creator, expiry)),
+            pushers: self.pushers(&view, expiry),
+            mixed_play_url: Some(self.mixed_play_url(&view, expiry)),
             room_id: Some(view.id),
             room_name: Some(view.name),
             room_creator: Some(view.creator),
@@ -249,8 +271,8 @@ impl Server {
         let rooms = views
             .into_iter()
             .map(|v| RoomInfo {
-                mixed_play_url: self.mixed_play_url(&v.creator, expiry),
-                pushers: self.pushers(&v.members, expiry),
+                mixed_play_url: self.mixed_play_url(&v, expiry),
+                pushers: self.pushers(&v, expiry),
                 max_members: Some(v.capacity),
                 room_id: v.id,
                 room_name: v.name,

@@ -46,6 +46,17 @@ pub struct StoredMember {
     pub sharing_screen: bool,
 }
 
+/// The relay a room's streams live on, when several relays serve one set of rooms (each server
+/// of a shared store with its own embedded relay): the one of the server that created it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomRelay {
+    /// Base of its push URLs.
+    pub rtmp_base: String,
+    /// Base of its play URLs.
+    pub play_base: String,
+}
+
 /// One room as stored: everything but its sockets and its members' heartbeats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredRoom {
@@ -67,6 +78,9 @@ pub struct StoredRoom {
     /// state of the room for a newer one; 0 in stores written before it existed.
     #[serde(default)]
     pub version: u64,
+    /// Where its streams live; absent when every room's streams live on the server's one relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<RoomRelay>,
 }
 
 /// Everything a store holds, as loaded at start.

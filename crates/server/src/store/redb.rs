@@ -213,6 +213,7 @@ mod tests {
                 sharing_screen: true,
             }],
             version: 1,
+            relay: None,
         }
     }
 

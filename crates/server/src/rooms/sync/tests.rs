@@ -32,6 +32,7 @@ fn room_of_two() -> Registry {
         id: "r".into(),
         name: "n".into(),
         capacity: 4,
+        relay: None,
     };
     reg.create(new, profile("a"), 10, now(), &NoStore).unwrap();
     reg.add(KIND, "r", profile("b"), now(), &NoStore).unwrap();
