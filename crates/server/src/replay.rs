@@ -65,8 +65,9 @@ impl SeenNonces {
         }
     }
 
-    /// Accepts `nonce` from `user` at `now_ms` (unix millis) and remembers it, or refuses it.
-    pub fn check(&mut self, user: &str, nonce: &str, now_ms: u64) -> Result<(), NonceRefusal> {
+    /// Accepts `nonce` from `user` at `now_ms` (unix millis) and remembers it, or refuses it;
+    /// returns the nonce's own time (unix millis).
+    pub fn check(&mut self, user: &str, nonce: &str, now_ms: u64) -> Result<u64, NonceRefusal> {
         let at = nonce::parse(nonce)?;
         let skew = at.abs_diff(now_ms);
         if skew > self.window_ms {
@@ -86,7 +87,7 @@ impl SeenNonces {
             }
         }
         seen.insert(nonce.to_owned(), at);
-        Ok(())
+        Ok(at)
     }
 
     /// Forgets nonces whose time has left the window, and users with none left.

@@ -317,3 +317,23 @@ async fn a_rooms_streams_stay_on_the_relay_of_the_server_that_made_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_request_replayed_to_the_other_server_is_refused() {
+    let redis = RedisServer::start().unwrap();
+    let (a, b) = pair(&redis).await;
+    let ann = a.h.login().await;
+    let room = a.h.create_room(KIND, &ann, "replays").await;
+    let beat =
+        json!({"roomID": room, "userID": ann.id, "userSig": ann.sig, "nonce": common::nonce()});
+    assert_eq!(a.h.code(KIND, "pusher_heartbeat", beat.clone()).await, 0);
+    assert_eq!(
+        b.h.code(KIND, "pusher_heartbeat", beat.clone()).await,
+        quartet_proto::Code::AuthFailed.as_i64(),
+        "the same nonce through B is a replay"
+    );
+    assert_eq!(
+        a.h.code(KIND, "pusher_heartbeat", beat).await,
+        quartet_proto::Code::AuthFailed.as_i64()
+    );
+}

@@ -49,11 +49,11 @@ impl Server {
         fields: &Fields,
     ) -> Result<(), Refusal> {
         match fields.optional(NONCE_FIELD) {
-            Some(nonce) => Ok(lock(&self.inner.nonces).check(
-                user_id.unwrap_or_default(),
-                &nonce,
-                millis(unix_now()),
-            )?),
+            Some(nonce) => {
+                let user = user_id.unwrap_or_default();
+                let at = lock(&self.inner.nonces).check(user, &nonce, millis(unix_now()))?;
+                self.claim_nonce_shared(user, &nonce, at)
+            }
             None if endpoint.needs_nonce() && !self.inner.config.allow_anonymous => {
                 Err(FieldsError::Missing("nonce").into())
             }

@@ -93,6 +93,25 @@ impl Server {
         Ok(Some((ids, total)))
     }
 
+    /// Refuses `nonce` (of unix ms `at`) if another server sharing the store saw it already;
+    /// nothing to do alone.
+    pub(super) fn claim_nonce_shared(
+        &self,
+        user: &str,
+        nonce: &str,
+        at: u64,
+    ) -> Result<(), Refusal> {
+        let Some(shared) = self.shared() else {
+            return Ok(());
+        };
+        let expires = at.saturating_add(millis(crate::replay::NONCE_WINDOW));
+        match shared.claim_nonce(user, nonce, expires) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(crate::replay::NonceRefusal::Replayed.into()),
+            Err(e) => Err(store_error(e).into()),
+        }
+    }
+
     /// Tells the other servers that `user_id` of `room_id` was heard from just now.
     pub(super) fn tell_heard(&self, room_id: &str, user_id: &str) {
         if let Some(shared) = self.shared()

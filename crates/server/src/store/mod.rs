@@ -224,6 +224,14 @@ pub trait SharedStore: Send + Sync {
     /// server telling it, which has told its own sockets already.
     fn publish_event(&self, origin: u64, room_id: &str, event_json: &str)
     -> Result<(), StoreError>;
+    /// Records `user_id`'s `nonce` until `expires_unix_ms`; false if a server recorded it
+    /// before (a request replayed to another server).
+    fn claim_nonce(
+        &self,
+        user_id: &str,
+        nonce: &str,
+        expires_unix_ms: u64,
+    ) -> Result<bool, StoreError>;
     /// Why room `id` closed, if it closed recently.
     fn gone(&self, id: &str) -> Result<Option<CloseReason>, StoreError>;
     /// Where the channel is, for a subscriber of its notes.

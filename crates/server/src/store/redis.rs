@@ -14,7 +14,8 @@
 //! - `revoked` → hash userID → unix seconds (see [`Change::Revoke`]);
 //! - `heard` → hash `"{room}\n{user}"` → `"{unix ms} {origin}"`: the member's last heartbeat on
 //!   any server, and which server took it;
-//! - `keys` → the signing keys as the keys file has them (made by the first server).
+//! - `keys` → the signing keys as the keys file has them (made by the first server);
+//! - `nonce:{user}\n{nonce}` → a request nonce seen by any server, until it leaves the window.
 //!
 //! Notes (one line each, fields split by `\n`): `R\n{id}\n{room JSON}` (put),
 //! `G\n{id}\n{reason}` (closed), `E\n{origin}\n{id}\n{event JSON}` (an event for the room's
@@ -385,6 +386,25 @@ impl SharedStore for RedisStore {
     ) -> Result<(), StoreError> {
         let note = format!("E\n{origin}\n{room_id}\n{event_json}");
         self.run(|c| redis::cmd("PUBLISH").arg(NOTES_CHANNEL).arg(&note).exec(c))
+    }
+
+    fn claim_nonce(
+        &self,
+        user_id: &str,
+        nonce: &str,
+        expires_unix_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let name = key(&format!("nonce:{user_id}\n{nonce}"));
+        let set: Option<String> = self.run(|c| {
+            redis::cmd("SET")
+                .arg(&name)
+                .arg(1)
+                .arg("NX")
+                .arg("PXAT")
+                .arg(expires_unix_ms)
+                .query(c)
+        })?;
+        Ok(set.is_some())
     }
 
     fn gone(&self, id: &str) -> Result<Option<CloseReason>, StoreError> {
