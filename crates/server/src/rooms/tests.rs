@@ -12,14 +12,14 @@ const T: Timeouts = Timeouts {
 /// The unix second every test change happens at.
 const UNIX: u64 = 1_000_000;
 
-fn at(i: Instant) -> Now {
+pub(super) fn at(i: Instant) -> Now {
     Now {
         at: i,
         unix_secs: UNIX,
     }
 }
 
-fn profile(user: &str) -> Profile {
+pub(super) fn profile(user: &str) -> Profile {
     Profile {
         user_id: user.into(),
         user_name: format!("{user} name"),
@@ -40,7 +40,7 @@ fn room(kind: RoomKind, id: String, capacity: usize) -> NewRoom {
 }
 
 /// A registry with room `r` of `kind`: creator `a`, then member `b`, both seen at `now`.
-fn room_of_two(kind: RoomKind, now: Instant) -> Registry {
+pub(super) fn room_of_two(kind: RoomKind, now: Instant) -> Registry {
     let mut reg = Registry::new();
     reg.create(
         room(kind, "r".into(), 4),
@@ -54,7 +54,7 @@ fn room_of_two(kind: RoomKind, now: Instant) -> Registry {
     reg
 }
 
-fn ids(r: &Room) -> Vec<&str> {
+pub(super) fn ids(r: &Room) -> Vec<&str> {
     r.members()
         .iter()
         .map(|m| m.profile.user_id.as_str())

@@ -1,6 +1,6 @@
-use super::super::{NewRoom, Profile, Registry, Room};
+use super::super::tests::{at, ids, profile, room_of_two as two};
+use super::super::{Profile, Registry};
 use super::*;
-use crate::store::NoStore;
 use quartet_proto::RoomKind;
 use tokio::sync::broadcast::error::TryRecvError;
 use tokio::time::Instant;
@@ -8,42 +8,12 @@ use tokio::time::Instant;
 const KIND: RoomKind = RoomKind::MultiRoom;
 
 fn now() -> Now {
-    Now {
-        at: Instant::now(),
-        unix_secs: 1_000_000,
-    }
-}
-
-fn profile(user: &str) -> Profile {
-    Profile {
-        user_id: user.into(),
-        user_name: format!("{user} name"),
-        user_avatar: format!("{user}.png"),
-        push_url: format!("rtmp://x/live/{user}"),
-        sharing_screen: false,
-    }
+    at(Instant::now())
 }
 
 /// Room `r`: creator `a`, then `b` (version 2).
 fn room_of_two() -> Registry {
-    let mut reg = Registry::new();
-    let new = NewRoom {
-        kind: KIND,
-        id: "r".into(),
-        name: "n".into(),
-        capacity: 4,
-        relay: None,
-    };
-    reg.create(new, profile("a"), 10, now(), &NoStore).unwrap();
-    reg.add(KIND, "r", profile("b"), now(), &NoStore).unwrap();
-    reg
-}
-
-fn ids(r: &Room) -> Vec<&str> {
-    r.members()
-        .iter()
-        .map(|m| m.profile.user_id.as_str())
-        .collect()
+    two(KIND, Instant::now())
 }
 
 /// Room `r` of `reg` as another server stored it next, with `users` as its members.
