@@ -16,7 +16,8 @@ mod redis;
 pub use self::keys::{KEYS_FILE, KEYS_FORMAT, KeyError, Keys, SECRET_BYTES};
 pub use self::redb::{ROOMS_FILE, RedbStore, STORE_FORMAT};
 pub use self::redis::{
-    CONNECT_TIMEOUT, GONE_TTL_SECS, KEY_PREFIX, NOTES_CHANNEL, REPLY_TIMEOUT, RedisStore,
+    CONNECT_TIMEOUT, CONNECTIONS, GONE_TTL_SECS, KEY_PREFIX, NOTES_CHANNEL, REPLY_TIMEOUT,
+    RedisStore,
 };
 
 use crate::config::{ServerConfig, Storage};

@@ -26,7 +26,8 @@ use super::{Change, Heard, RoomStore, SharedStore, StoreContents, StoreError, St
 use quartet_proto::RoomKind;
 use quartet_proto::event::CloseReason;
 use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// Prefix of every key and channel, so one Redis database can hold other things too.
@@ -37,6 +38,10 @@ pub const NOTES_CHANNEL: &str = "quartet:notes";
 pub const GONE_TTL_SECS: u64 = 300;
 /// Longest wait to connect to Redis; a request then fails rather than hangs.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Connections to Redis per server: requests that do not change a room (reads, heartbeats,
+/// nonces) go on while a change waits for its answer. Redis serves each in turn, so more buy
+/// nothing on the two to four cores a server has.
+pub const CONNECTIONS: usize = 4;
 /// Longest wait for one answer from Redis.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -100,8 +105,10 @@ return 'ok'
 pub struct RedisStore {
     client: redis::Client,
     url: String,
-    /// One connection for every request, made again after it fails.
-    conn: Mutex<Option<redis::Connection>>,
+    /// [`CONNECTIONS`] connections, each made when first needed and again after it fails.
+    conns: Vec<Mutex<Option<redis::Connection>>>,
+    /// Where the next caller that finds every connection busy waits.
+    next: AtomicUsize,
     apply: redis::Script,
 }
 
@@ -142,7 +149,8 @@ impl RedisStore {
         let store = RedisStore {
             client,
             url: url.to_owned(),
-            conn: Mutex::new(None),
+            conns: (0..CONNECTIONS).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
             apply: redis::Script::new(APPLY_SCRIPT),
         };
         store
@@ -163,7 +171,7 @@ impl RedisStore {
         &self,
         f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, StoreError> {
-        let mut slot = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = self.connection();
         let conn = match slot.as_mut() {
             Some(conn) => conn,
             None => {
@@ -184,6 +192,19 @@ impl RedisStore {
             }
             backend(e)
         })
+    }
+
+    /// A free connection slot, or, when all are busy, the next one in turn to wait for.
+    fn connection(&self) -> MutexGuard<'_, Option<redis::Connection>> {
+        for slot in &self.conns {
+            if let Ok(free) = slot.try_lock() {
+                return free;
+            }
+        }
+        let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
+        self.conns[turn]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The signing keys the servers of this Redis share, made by the first one to ask.
