@@ -704,7 +704,8 @@ async fn hand_over_room_is_offered_and_leaves_the_room_to_the_member_present_lon
             json!({"userIDPrefix": "x"}),
         )
         .await;
-    assert_eq!(v["extensions"], json!(["hand_over_room"]));
+    let offered = v["extensions"].as_array().unwrap();
+    assert!(offered.contains(&json!("hand_over_room")), "{v}");
     for kind in RoomKind::ALL {
         let (a, b, room) = h.room_of_two(kind, "handover").await;
         // A double room holds two; the others take a third to show who inherits.
