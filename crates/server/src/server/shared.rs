@@ -30,30 +30,6 @@ impl Server {
         self.shared().map(|s| s.notes_url().to_owned())
     }
 
-    /// Answers one call to `endpoint` (see [`Server::handle`]). With a shared store every call
-    /// waits on Redis, so it runs on a blocking thread: the async workers go on serving other
-    /// connections meanwhile, and several calls wait on Redis at once.
-    pub(crate) async fn answer(
-        &self,
-        kind: RoomKind,
-        endpoint: quartet_proto::Endpoint,
-        fields: quartet_proto::Fields,
-        token: Option<String>,
-    ) -> quartet_proto::Reply {
-        if self.shared().is_none() {
-            return self.handle(kind, endpoint, &fields, token.as_deref());
-        }
-        let server = self.clone();
-        let call = move || server.handle(kind, endpoint, &fields, token.as_deref());
-        match tokio::task::spawn_blocking(call).await {
-            Ok(reply) => reply,
-            Err(e) => {
-                tracing::error!(error = %e, %endpoint, "request failed");
-                quartet_proto::Reply::error_with(quartet_proto::Code::Internal, e.to_string())
-            }
-        }
-    }
-
     /// Brings this server's copy of `room_id` up to the shared store.
     pub(super) fn sync(&self, room_id: &str) -> Result<(), RoomError> {
         let Some(shared) = self.shared() else {
