@@ -29,8 +29,8 @@ impl Registry {
                 tracing::warn!(room = %id, "shared room has no creator; not followed");
                 false
             }
-            Some(_) if self.closed.iter().any(|closed| closed == id) => false,
             Some(stored) => match self.rooms.get(id) {
+                None if self.closed.iter().any(|closed| closed == id) => false,
                 None => {
                     let kind = stored.kind;
                     self.insert_stored(stored, now.at);
