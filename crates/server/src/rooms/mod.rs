@@ -170,11 +170,15 @@ pub const CLOSED_REMEMBERED: usize = 4096;
 fn write(store: &dyn RoomStore, changes: &[Change]) -> Result<(), RoomError> {
     store.apply(changes).map_err(|e| match e {
         StoreError::Conflict(room_id) => RoomError::Conflict { room_id },
-        e => {
-            tracing::error!(error = %e, "room store write failed; the change was refused");
-            RoomError::Store(e.to_string())
-        }
+        e => store_failed(e),
     })
+}
+
+/// The refusal for a store that failed, logged: the operator must hear of a failing disk or an
+/// unreachable Redis.
+pub(crate) fn store_failed(e: StoreError) -> RoomError {
+    tracing::error!(error = %e, "room store failed; the change was refused");
+    RoomError::Store(e.to_string())
 }
 
 impl Registry {
@@ -216,9 +220,7 @@ impl Registry {
             return Err(RoomError::TooManyRooms { max: max_rooms });
         }
         let seq = match store.shared() {
-            Some(shared) => shared
-                .next_seq()
-                .map_err(|e| RoomError::Store(e.to_string()))?,
+            Some(shared) => shared.next_seq().map_err(store_failed)?,
             None => self.next_seq + 1,
         };
         let NewRoom {

@@ -5,7 +5,7 @@
 //! does nothing.
 
 use super::{Refusal, Server, millis, unix_now};
-use crate::rooms::{Candidate, Registry, RoomError};
+use crate::rooms::{Candidate, Registry, RoomError, store_failed};
 use crate::store::{Heard, SharedStore, StoreError, StoredRoom};
 use quartet_proto::event::CloseReason;
 use quartet_proto::{RoomKind, ServerEvent};
@@ -14,11 +14,6 @@ use std::time::Duration;
 /// Attempts at one change while other servers keep changing the room first; each attempt
 /// starts from the room as stored, so only a room changing this fast for this long fails.
 pub const MAX_CHANGE_ATTEMPTS: usize = 16;
-
-fn store_error(e: StoreError) -> RoomError {
-    tracing::error!(error = %e, "shared room store failed");
-    RoomError::Store(e.to_string())
-}
 
 impl Server {
     fn shared(&self) -> Option<&dyn SharedStore> {
@@ -35,12 +30,12 @@ impl Server {
         let Some(shared) = self.shared() else {
             return Ok(());
         };
-        let stored = self.store().room(room_id).map_err(store_error)?;
+        let stored = self.store().room(room_id).map_err(store_failed)?;
         let gone = match stored {
             Some(_) => CloseReason::Destroyed,
             None => shared
                 .gone(room_id)
-                .map_err(store_error)?
+                .map_err(store_failed)?
                 .unwrap_or(CloseReason::Destroyed),
         };
         self.follow(room_id, stored, gone);
@@ -84,8 +79,8 @@ impl Server {
         let Some(shared) = self.shared() else {
             return Ok(None);
         };
-        let (ids, total) = shared.page(kind, index, cnt).map_err(store_error)?;
-        let rooms = shared.rooms(&ids).map_err(store_error)?;
+        let (ids, total) = shared.page(kind, index, cnt).map_err(store_failed)?;
+        let rooms = shared.rooms(&ids).map_err(store_failed)?;
         for room in rooms {
             let id = room.id.clone();
             self.follow(&id, Some(room), CloseReason::Destroyed);
@@ -108,7 +103,7 @@ impl Server {
         match shared.claim_nonce(user, nonce, expires) {
             Ok(true) => Ok(()),
             Ok(false) => Err(crate::replay::NonceRefusal::Replayed.into()),
-            Err(e) => Err(store_error(e).into()),
+            Err(e) => Err(store_failed(e).into()),
         }
     }
 
