@@ -6,8 +6,8 @@
 use quartet_proto::RoomKind;
 use quartet_proto::event::CloseReason;
 use quartet_server::store::{
-    Change, Heard, ROOMS_FILE, RedbStore, RedisStore, RoomStore, StoreError, StoredMember,
-    StoredRoom,
+    Beat, Change, Fetched, Heard, ROOMS_FILE, RedbStore, RedisStore, RoomStore, StoreError,
+    StoredMember, StoredRoom,
 };
 use quartet_testkit::RedisServer;
 
@@ -194,6 +194,83 @@ fn the_redis_store_lists_in_creation_order_and_shares_what_servers_need() {
     assert_eq!(keys, again, "every server of one Redis signs alike");
     let other_db = RedisStore::open(&redis.url(4)).unwrap().keys().unwrap();
     assert_ne!(keys, other_db);
+}
+
+#[tokio::test]
+async fn a_heartbeat_claims_its_nonce_and_is_heard_for_members_only() {
+    let redis = RedisServer::start().unwrap();
+    let store = RedisStore::open(&redis.url(5)).unwrap();
+    let shared = store.shared().unwrap();
+    let mut r = room("r1", 1, &["a", "b"], 1);
+    // A name spelling another user's membership must not make that user a member.
+    r.members[1].user_name = r#""userID":"mallory""#.into();
+    r.name = r#"{"userID":"eve"}"#.into();
+    store.apply(&[Change::PutRoom(r)]).unwrap();
+    let at = |unix_ms| Heard { unix_ms, origin: 2 };
+    let far = u64::MAX / 2;
+
+    assert_eq!(
+        shared
+            .beat("r1", "a", Some(("n1", far)), at(10))
+            .await
+            .unwrap(),
+        Beat::Heard
+    );
+    assert_eq!(
+        shared
+            .beat("r1", "a", Some(("n1", far)), at(20))
+            .await
+            .unwrap(),
+        Beat::Replayed,
+        "the same nonce again, from any server"
+    );
+    assert!(
+        !shared.claim_nonce("a", "n1", far).unwrap(),
+        "a heartbeat's nonce is claimed like any other"
+    );
+    assert_eq!(
+        shared.beat("r1", "b", None, at(30)).await.unwrap(),
+        Beat::Heard,
+        "without a nonce, where the server allows it"
+    );
+    for (room_id, user) in [("r1", "mallory"), ("r1", "eve"), ("r1", "z"), ("nope", "a")] {
+        assert_eq!(
+            shared
+                .beat(room_id, user, Some(("n2", far)), at(40))
+                .await
+                .unwrap(),
+            Beat::Absent,
+            "{user} of {room_id}"
+        );
+    }
+    assert_eq!(
+        shared
+            .last_heard(&[("r1", "a"), ("r1", "b"), ("r1", "mallory"), ("nope", "a")])
+            .unwrap(),
+        vec![Some(at(10)), Some(at(30)), None, None],
+        "only members are recorded, and a replay changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_fetched_room_is_the_stored_one_or_why_it_closed() {
+    let redis = RedisServer::start().unwrap();
+    let store = RedisStore::open(&redis.url(6)).unwrap();
+    let shared = store.shared().unwrap();
+    let r1 = room("r1", 1, &["a"], 3);
+    store.apply(&[Change::PutRoom(r1.clone())]).unwrap();
+    assert_eq!(shared.fetch("r1").await.unwrap(), Fetched::Room(r1));
+    store
+        .apply(&[Change::DeleteRoom {
+            id: "r1".into(),
+            reason: CloseReason::CreatorLeft,
+        }])
+        .unwrap();
+    assert_eq!(
+        shared.fetch("r1").await.unwrap(),
+        Fetched::Gone(Some(CloseReason::CreatorLeft))
+    );
+    assert_eq!(shared.fetch("never").await.unwrap(), Fetched::Gone(None));
 }
 
 #[test]

@@ -21,6 +21,7 @@ pub use self::redis::{
 };
 
 use crate::config::{ServerConfig, Storage};
+use futures_util::future::BoxFuture;
 use quartet_proto::RoomKind;
 use quartet_proto::event::CloseReason;
 use serde::{Deserialize, Serialize};
@@ -201,6 +202,26 @@ pub struct Heard {
     pub origin: u64,
 }
 
+/// A room read from the shared store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetched {
+    /// As stored.
+    Room(StoredRoom),
+    /// Not stored: closed recently for this reason, or long ago or never (`None`).
+    Gone(Option<CloseReason>),
+}
+
+/// What became of a heartbeat in the shared store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beat {
+    /// Recorded as heard.
+    Heard,
+    /// The stored room does not have the member (or there is no such room); nothing recorded.
+    Absent,
+    /// Its nonce was claimed before: a replay; nothing recorded.
+    Replayed,
+}
+
 /// What servers sharing one store need of it beyond rooms: creation order, heartbeats heard by
 /// any of them, and a channel that carries room changes and events to all of them.
 pub trait SharedStore: Send + Sync {
@@ -233,6 +254,19 @@ pub trait SharedStore: Send + Sync {
         nonce: &str,
         expires_unix_ms: u64,
     ) -> Result<bool, StoreError>;
+    /// Room `id` as stored, or why it closed: one round trip, waited for without holding a
+    /// thread (the hot path of every poll).
+    fn fetch<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Fetched, StoreError>>;
+    /// One heartbeat in one round trip, waited for without holding a thread: claims `nonce`
+    /// (and its expiry) as [`SharedStore::claim_nonce`] does, then, if stored room `room_id`
+    /// has `user_id`, records it heard as [`SharedStore::heard`] does.
+    fn beat<'a>(
+        &'a self,
+        room_id: &'a str,
+        user_id: &'a str,
+        nonce: Option<(&'a str, u64)>,
+        heard: Heard,
+    ) -> BoxFuture<'a, Result<Beat, StoreError>>;
     /// Why room `id` closed, if it closed recently.
     fn gone(&self, id: &str) -> Result<Option<CloseReason>, StoreError>;
     /// Where the channel is, for a subscriber of its notes.

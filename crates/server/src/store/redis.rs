@@ -22,9 +22,14 @@
 //! sockets, from the server numbered `origin`).
 
 use super::keys::Keys;
-use super::{Change, Heard, RoomStore, SharedStore, StoreContents, StoreError, StoredRoom};
+use super::{
+    Beat, Change, Fetched, Heard, RoomStore, SharedStore, StoreContents, StoreError, StoredRoom,
+};
+use futures_util::future::BoxFuture;
 use quartet_proto::RoomKind;
 use quartet_proto::event::CloseReason;
+use redis::AsyncConnectionConfig;
+use redis::aio::MultiplexedConnection;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -101,6 +106,22 @@ end
 return 'ok'
 "#;
 
+/// A heartbeat: claims the nonce (if any) and, if the room has the member, records it heard.
+/// KEYS[1] is the prefix; ARGV: nonce key (or empty), its expiry (unix ms), room ID, user ID,
+/// the member as the room's JSON spells it (`"userID":"…"`, unique to members), heard value.
+/// The member is found by plain search, not by decoding the room: JSON escapes every quote
+/// inside a value, so the needle matches a member's own field only.
+const BEAT_SCRIPT: &str = r#"
+local p = KEYS[1]
+if ARGV[1] ~= '' and not redis.call('SET', p .. ARGV[1], 1, 'NX', 'PXAT', ARGV[2]) then
+  return 'replayed'
+end
+local room = redis.call('GET', p .. 'room:' .. ARGV[3])
+if not room or not string.find(room, ARGV[5], 1, true) then return 'absent' end
+redis.call('HSET', p .. 'heard', ARGV[3] .. '\n' .. ARGV[4], ARGV[6])
+return 'heard'
+"#;
+
 /// Rooms, revocations, heartbeats and keys in Redis.
 pub struct RedisStore {
     client: redis::Client,
@@ -110,6 +131,10 @@ pub struct RedisStore {
     /// Where the next caller that finds every connection busy waits.
     next: AtomicUsize,
     apply: redis::Script,
+    beat: redis::Script,
+    /// The connection of the hot path (heartbeats, polls): shared by every request, which
+    /// waits for its answer without holding a thread; Redis answers pipelined commands in order.
+    aio: Mutex<Option<MultiplexedConnection>>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -152,6 +177,8 @@ impl RedisStore {
             conns: (0..CONNECTIONS).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
             apply: redis::Script::new(APPLY_SCRIPT),
+            beat: redis::Script::new(BEAT_SCRIPT),
+            aio: Mutex::new(None),
         };
         store
             .run(|c| redis::cmd("PING").query::<String>(c))
@@ -192,6 +219,36 @@ impl RedisStore {
             }
             backend(e)
         })
+    }
+
+    /// The hot path's connection, made when first needed and again after it failed.
+    async fn aio(&self) -> Result<MultiplexedConnection, StoreError> {
+        if let Some(conn) = self
+            .aio
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Ok(conn);
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(REPLY_TIMEOUT));
+        let conn = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(backend)?;
+        *self.aio.lock().unwrap_or_else(PoisonError::into_inner) = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// `e` of the hot path's connection; one that broke is dropped, so the next call connects.
+    fn aio_failed(&self, e: redis::RedisError) -> StoreError {
+        if e.is_unrecoverable_error() || e.is_io_error() || e.is_timeout() {
+            *self.aio.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        }
+        backend(e)
     }
 
     /// A free connection slot, or, when all are busy, the next one in turn to wait for.
@@ -426,6 +483,61 @@ impl SharedStore for RedisStore {
                 .query(c)
         })?;
         Ok(set.is_some())
+    }
+
+    fn fetch<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Fetched, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.aio().await?;
+            let (room, gone): (Option<String>, Option<String>) = redis::pipe()
+                .cmd("GET")
+                .arg(key(&format!("room:{id}")))
+                .cmd("GET")
+                .arg(key(&format!("gone:{id}")))
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.aio_failed(e))?;
+            Ok(match room {
+                Some(json) => Fetched::Room(parse_room(id, &json)?),
+                None => Fetched::Gone(gone.as_deref().and_then(CloseReason::parse)),
+            })
+        })
+    }
+
+    fn beat<'a>(
+        &'a self,
+        room_id: &'a str,
+        user_id: &'a str,
+        nonce: Option<(&'a str, u64)>,
+        heard: Heard,
+    ) -> BoxFuture<'a, Result<Beat, StoreError>> {
+        Box::pin(async move {
+            let (nonce_key, expires) = match nonce {
+                Some((nonce, expires)) => (format!("nonce:{user_id}\n{nonce}"), expires),
+                None => (String::new(), 0),
+            };
+            let needle = serde_json::to_string(user_id)
+                .map(|quoted| format!("\"userID\":{quoted}"))
+                .map_err(|e| corrupt(&format!("room:{room_id}"), e))?;
+            let mut conn = self.aio().await?;
+            let outcome: String = self
+                .beat
+                .key(KEY_PREFIX)
+                .arg(&nonce_key)
+                .arg(expires)
+                .arg(room_id)
+                .arg(user_id)
+                .arg(&needle)
+                .arg(format!("{} {}", heard.unix_ms, heard.origin))
+                .invoke_async(&mut conn)
+                .await
+                .map_err(|e| self.aio_failed(e))?;
+            match outcome.as_str() {
+                "heard" => Ok(Beat::Heard),
+                "absent" => Ok(Beat::Absent),
+                "replayed" => Ok(Beat::Replayed),
+                other => Err(corrupt("beat", format!("unexpected answer {other:?}"))),
+            }
+        })
     }
 
     fn gone(&self, id: &str) -> Result<Option<CloseReason>, StoreError> {
