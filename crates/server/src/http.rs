@@ -171,7 +171,9 @@ async fn endpoint_route(
         .optional("userSig")
         .or_else(|| bearer_token(&headers))
         .or_else(|| query_param(query.as_deref(), "userSig"));
-    let mut reply = server.handle(kind, endpoint, &fields, token.as_deref());
+    let mut reply = server
+        .handle(kind, endpoint, &fields, token.as_deref())
+        .await;
     // Only here is the address the client reached known: default avatars become its URLs.
     if let Some(origin) = avatar::origin(&headers) {
         avatar::resolve(&mut reply.body, &origin);

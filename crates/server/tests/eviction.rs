@@ -1,5 +1,6 @@
 //! Eviction by heartbeat timeout, by live stream, and by a closed event socket, on tokio's
-//! paused clock.
+//! paused clock, so on the embedded store whatever the suite runs on (see
+//! `Harness::on_paused_clock`); `shared_rooms.rs` evicts through Redis on the real clock.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
@@ -8,7 +9,9 @@ mod common;
 use common::{Harness, LiveStreams, config};
 use futures_util::StreamExt;
 use quartet_proto::RoomKind;
-use quartet_server::{CHECK_SLACK, DEFAULT_SOCKET_GRACE, ServerConfig, StreamLiveness, run};
+use quartet_server::{
+    CHECK_SLACK, DEFAULT_SOCKET_GRACE, NeverLive, ServerConfig, StreamLiveness, run,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,7 +24,7 @@ const TICK: Duration = Duration::from_millis(1);
 #[tokio::test(start_paused = true)]
 async fn silent_members_are_evicted_after_the_heartbeat_timeout() {
     for kind in RoomKind::ALL {
-        let h = Harness::new(config());
+        let h = Harness::on_paused_clock(config(), Arc::new(NeverLive));
         let timeout = h.server.config().heartbeat_timeout;
         let (a, b, room) = h.room_of_two(kind, "r").await;
 
@@ -39,7 +42,7 @@ async fn silent_members_are_evicted_after_the_heartbeat_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn heartbeats_keep_members() {
-    let h = Harness::new(config());
+    let h = Harness::on_paused_clock(config(), Arc::new(NeverLive));
     let kind = RoomKind::MultiRoom;
     let (a, b, room) = h.room_of_two(kind, "r").await;
     // v1 clients beat every 7 s.
@@ -55,7 +58,7 @@ async fn heartbeats_keep_members() {
 #[tokio::test(start_paused = true)]
 async fn a_live_stream_keeps_a_silent_member_until_it_stops() {
     let live = Arc::new(LiveStreams::default());
-    let h = Harness::with_liveness(config(), live.clone());
+    let h = Harness::on_paused_clock(config(), live.clone());
     let kind = RoomKind::LiveRoom;
     let (a, b, room) = h.room_of_two(kind, "r").await;
     live.set(&format!("8888_{}", b.id), true);
@@ -76,7 +79,7 @@ async fn a_live_stream_keeps_a_silent_member_until_it_stops() {
 #[tokio::test(start_paused = true)]
 async fn an_evicted_creator_closes_the_room() {
     for kind in RoomKind::ALL {
-        let h = Harness::new(config());
+        let h = Harness::on_paused_clock(config(), Arc::new(NeverLive));
         let (_, b, room) = h.room_of_two(kind, "r").await;
         advance(Duration::from_secs(15)).await;
         assert_eq!(h.heartbeat(kind, &room, &b).await, 0);
@@ -89,7 +92,7 @@ async fn an_evicted_creator_closes_the_room() {
 
 #[tokio::test(start_paused = true)]
 async fn runs_ticker_sweeps_on_its_own() {
-    let h = Harness::new(config());
+    let h = Harness::on_paused_clock(config(), Arc::new(NeverLive));
     let kind = RoomKind::MultiRoom;
     let a = h.login().await;
     let room = h.create_room(kind, &a, "r").await;
@@ -115,13 +118,16 @@ async fn runs_ticker_sweeps_on_its_own() {
 #[tokio::test]
 async fn a_member_whose_socket_closed_and_stayed_away_is_evicted_when_the_grace_ends() {
     let day = Duration::from_secs(24 * 60 * 60);
-    let h = Harness::new(ServerConfig {
-        heartbeat_timeout: day,
-        check_interval: day,
-        // Long enough that a slow machine's real clock cannot run through it before the pause.
-        socket_grace: Duration::from_secs(10),
-        ..config()
-    });
+    let h = Harness::on_paused_clock(
+        ServerConfig {
+            heartbeat_timeout: day,
+            check_interval: day,
+            // Long enough that a slow machine's real clock cannot run through it before the pause.
+            socket_grace: Duration::from_secs(10),
+            ..config()
+        },
+        Arc::new(NeverLive),
+    );
     let grace = h.server.config().socket_grace;
     let kind = RoomKind::MultiRoom;
     let a = h.login().await;
@@ -218,7 +224,7 @@ impl StreamLiveness for Feeds {
 #[tokio::test(start_paused = true)]
 async fn a_silent_member_whose_live_stream_stalled_is_evicted() {
     let feeds = Arc::new(Feeds::default());
-    let h = Harness::with_liveness(config(), feeds.clone());
+    let h = Harness::on_paused_clock(config(), feeds.clone());
     let timeout = h.server.config().heartbeat_timeout;
     let stall = h.server.config().media_stall;
     let kind = RoomKind::MultiRoom;

@@ -337,3 +337,33 @@ async fn a_request_replayed_to_the_other_server_is_refused() {
         quartet_proto::Code::AuthFailed.as_i64()
     );
 }
+
+#[tokio::test]
+async fn a_server_reconnects_to_a_restarted_redis_on_every_path() {
+    let mut redis = RedisServer::start().unwrap();
+    let a = Running::with_server(shared(&redis, |_| {})).await;
+    let ann = a.h.login().await;
+    let room = a.h.create_room(KIND, &ann, "before").await;
+    assert_eq!(a.h.heartbeat(KIND, &room, &ann).await, 0);
+    let missing = a.h.members(KIND, "no-such-room").await.unwrap_err();
+    let beat_missing = a.h.heartbeat(KIND, "no-such-room", &ann).await;
+
+    // Without persistence a restarted Redis is empty: once reconnected, the room is gone
+    // everywhere, on the poll and heartbeat path as on the changing one.
+    redis.restart().unwrap();
+    until("polls to reach the restarted Redis", async || {
+        a.h.members(KIND, &room).await == Err(missing)
+    })
+    .await;
+    until("heartbeats to reach the restarted Redis", async || {
+        a.h.heartbeat(KIND, &room, &ann).await == beat_missing
+    })
+    .await;
+    let again = a.h.create_room(KIND, &ann, "after").await;
+    assert_eq!(a.h.heartbeat(KIND, &again, &ann).await, 0);
+    assert_eq!(
+        a.h.members(KIND, &again).await.unwrap(),
+        vec![ann.id.clone()]
+    );
+    a.stop().await;
+}

@@ -60,6 +60,28 @@ fn process_id(addr: SocketAddr) -> std::io::Result<u32> {
         .ok_or_else(|| std::io::Error::other(format!("no process_id in {text:?}")))
 }
 
+/// `redis-server` on `addr`, answering; stopped again if it does not answer as itself.
+fn spawn(addr: SocketAddr, dir: &std::path::Path) -> Result<Child, TestkitError> {
+    let redis = require("redis-server", "Debian package redis-server")?;
+    let mut child = Command::new(redis)
+        .args(["--bind", "127.0.0.1", "--port", &addr.port().to_string()])
+        // Tests start from nothing and leave nothing: no snapshots, no append-only file.
+        .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let answered = wait_listening(addr, &mut child, "redis-server")
+        .and_then(|()| answers_as(addr, child.id()));
+    if let Err(e) = answered {
+        stop_child(&mut child);
+        return Err(e);
+    }
+    Ok(child)
+}
+
 /// `redis-server` in the foreground on a free loopback port, keeping nothing on disk; stopped
 /// on drop.
 pub struct RedisServer {
@@ -87,29 +109,25 @@ impl RedisServer {
     }
 
     fn start_once() -> Result<RedisServer, TestkitError> {
-        let redis = require("redis-server", "Debian package redis-server")?;
         let port = free_port()?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let dir = std::env::temp_dir().join(format!("quartet-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
-        let mut child = Command::new(redis)
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            // Tests start from nothing and leave nothing: no snapshots, no append-only file.
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let answered = wait_listening(addr, &mut child, "redis-server")
-            .and_then(|()| answers_as(addr, child.id()));
-        if let Err(e) = answered {
-            stop_child(&mut child);
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(e);
+        match spawn(addr, &dir) {
+            Ok(child) => Ok(RedisServer { child, addr, dir }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
+            }
         }
-        Ok(RedisServer { child, addr, dir })
+    }
+
+    /// Stops Redis and starts it again on the same port, empty: what clients see of a Redis
+    /// that restarted without persistence.
+    pub fn restart(&mut self) -> Result<(), TestkitError> {
+        stop_child(&mut self.child);
+        self.child = spawn(self.addr, &self.dir)?;
+        Ok(())
     }
 
     /// `redis://127.0.0.1:{port}/{db}`.

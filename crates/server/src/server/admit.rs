@@ -25,6 +25,16 @@ pub(crate) enum AuthError {
     ImSig(#[from] SigError),
 }
 
+/// A request's nonce that this server had not seen, still to be claimed across servers.
+pub(super) struct Claim {
+    /// The acting user.
+    pub user: String,
+    /// The nonce.
+    pub nonce: String,
+    /// Its unix ms.
+    pub at: u64,
+}
+
 impl Server {
     /// Reads a request and, for a mutating one, checks the caller may act for its user.
     pub(super) fn accept<R: Request>(
@@ -32,32 +42,52 @@ impl Server {
         fields: &Fields,
         token: Option<&str>,
     ) -> Result<R, Refusal> {
-        let request = R::from_fields(fields)?;
-        if R::ENDPOINT.is_mutating() {
-            self.authorize(request.acting_user(), token)?;
-            self.check_nonce(R::ENDPOINT, request.acting_user(), fields)?;
+        let (request, claim) = self.accept_unclaimed(fields, token)?;
+        if let Some(claim) = claim {
+            self.claim_nonce_shared(&claim)?;
         }
         Ok(request)
     }
 
+    /// As [`Server::accept`], but leaves the nonce's claim in the shared store to the caller,
+    /// which makes it together with its own work in one round trip.
+    pub(super) fn accept_unclaimed<R: Request>(
+        &self,
+        fields: &Fields,
+        token: Option<&str>,
+    ) -> Result<(R, Option<Claim>), Refusal> {
+        let request = R::from_fields(fields)?;
+        let mut claim = None;
+        if R::ENDPOINT.is_mutating() {
+            self.authorize(request.acting_user(), token)?;
+            claim = self.check_nonce(R::ENDPOINT, request.acting_user(), fields)?;
+        }
+        Ok((request, claim))
+    }
+
     /// Refuses a replayed request: a strict server requires a fresh nonce where
-    /// [`Endpoint::needs_nonce`]; otherwise one is checked when present.
+    /// [`Endpoint::needs_nonce`]; otherwise one is checked when present. Returns the nonce
+    /// this server had not seen, for the shared store to check across servers.
     fn check_nonce(
         &self,
         endpoint: Endpoint,
         user_id: Option<&str>,
         fields: &Fields,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Option<Claim>, Refusal> {
         match fields.optional(NONCE_FIELD) {
             Some(nonce) => {
                 let user = user_id.unwrap_or_default();
                 let at = lock(&self.inner.nonces).check(user, &nonce, millis(unix_now()))?;
-                self.claim_nonce_shared(user, &nonce, at)
+                Ok(Some(Claim {
+                    user: user.to_owned(),
+                    nonce,
+                    at,
+                }))
             }
             None if endpoint.needs_nonce() && !self.inner.config.allow_anonymous => {
                 Err(FieldsError::Missing("nonce").into())
             }
-            None => Ok(()),
+            None => Ok(None),
         }
     }
 

@@ -9,13 +9,14 @@ use quartet_proto::{
 };
 use tokio::time::Instant;
 
+use super::admit::Claim;
 use super::{MAX_TEXT_BYTES, Refusal, RoomView, Server, lock, millis, unix_now};
 use crate::rooms::{NewRoom, Profile, RoomChange};
 use crate::store::RoomRelay;
 
 impl Server {
     /// Answers one call to `endpoint` of `kind`; `token` is the caller's `userSig`, if any.
-    pub(crate) fn handle(
+    pub(crate) async fn handle(
         &self,
         kind: RoomKind,
         endpoint: Endpoint,
@@ -39,12 +40,15 @@ impl Server {
             Endpoint::DeletePusher => self
                 .accept(fields, token)
                 .and_then(|r| self.delete_pusher(kind, r)),
-            Endpoint::GetPushers => self
-                .accept(fields, token)
-                .and_then(|r| self.get_pushers(kind, r)),
-            Endpoint::PusherHeartbeat => self
-                .accept(fields, token)
-                .and_then(|r| self.heartbeat(kind, r)),
+            // The hot path: polls and heartbeats wait on a shared store without holding a thread.
+            Endpoint::GetPushers => match self.accept(fields, token) {
+                Ok(r) => self.get_pushers(kind, r).await,
+                Err(refusal) => Err(refusal),
+            },
+            Endpoint::PusherHeartbeat => match self.accept_unclaimed(fields, token) {
+                Ok((r, claim)) => self.heartbeat(kind, r, claim.as_ref()).await,
+                Err(refusal) => Err(refusal),
+            },
             Endpoint::GetRoomList => self
                 .accept(fields, token)
                 .and_then(|r| self.get_room_list(kind, r)),
@@ -213,8 +217,8 @@ impl Server {
         Ok(Reply::ok_empty())
     }
 
-    fn get_pushers(&self, kind: RoomKind, r: GetPushers) -> Result<Reply, Refusal> {
-        self.sync(&r.room_id)?;
+    async fn get_pushers(&self, kind: RoomKind, r: GetPushers) -> Result<Reply, Refusal> {
+        self.sync_async(&r.room_id).await?;
         let view = RoomView::from(self.registry().room(kind, &r.room_id)?);
         let expiry = self.url_expiry();
         Ok(Reply::ok(&Pushers {
@@ -226,21 +230,25 @@ impl Server {
         }))
     }
 
-    fn heartbeat(
+    /// A heartbeat; `claim` is its nonce, which only a shared store has still to check.
+    async fn heartbeat(
         &self,
         kind: RoomKind,
         PusherHeartbeat(r): PusherHeartbeat,
+        claim: Option<&Claim>,
     ) -> Result<Reply, Refusal> {
+        // Across servers first, so a heartbeat replayed to this server changes nothing here.
+        let stored = self.beat_shared(&r.room_id, &r.user_id, claim).await?;
         let beat = || {
             self.registry()
                 .heartbeat(kind, &r.room_id, &r.user_id, Instant::now())
         };
-        // A member this copy does not know yet may have joined through another server.
-        if beat().is_err() {
-            self.sync(&r.room_id)?;
+        // A member this copy does not know yet may have joined through another server; one
+        // the store does not have may have left through another.
+        if stored == Some(false) || beat().is_err() {
+            self.sync_async(&r.room_id).await?;
             beat().map_err(|e| e.for_membership(&r.user_id))?;
         }
-        self.tell_heard(&r.room_id, &r.user_id);
         Ok(Reply::ok_empty())
     }
 

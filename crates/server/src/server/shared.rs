@@ -4,12 +4,19 @@
 //! fresh copy, and notes and heartbeats from other servers reach this one. Alone, each of these
 //! does nothing.
 
+use super::admit::Claim;
 use super::{Refusal, Server, millis, unix_now};
+use crate::replay::NonceRefusal;
 use crate::rooms::{Candidate, Registry, RoomError, store_failed};
-use crate::store::{Heard, SharedStore, StoreError, StoredRoom};
+use crate::store::{Beat, Fetched, Heard, SharedStore, StoreError, StoredRoom};
 use quartet_proto::event::CloseReason;
 use quartet_proto::{RoomKind, ServerEvent};
 use std::time::Duration;
+
+/// Until when a nonce is kept: as long as a request carrying it could be taken.
+fn nonce_expiry(claim: &Claim) -> u64 {
+    claim.at.saturating_add(millis(crate::replay::NONCE_WINDOW))
+}
 
 /// Attempts at one change while other servers keep changing the room first; each attempt
 /// starts from the room as stored, so only a room changing this fast for this long fails.
@@ -39,6 +46,21 @@ impl Server {
                 .unwrap_or(CloseReason::Destroyed),
         };
         self.follow(room_id, stored, gone);
+        Ok(())
+    }
+
+    /// As [`Server::sync`] in one round trip, waiting without holding a thread: the hot
+    /// path of polls and heartbeats.
+    pub(super) async fn sync_async(&self, room_id: &str) -> Result<(), RoomError> {
+        let Some(shared) = self.shared() else {
+            return Ok(());
+        };
+        match shared.fetch(room_id).await.map_err(store_failed)? {
+            Fetched::Room(room) => self.follow(room_id, Some(room), CloseReason::Destroyed),
+            Fetched::Gone(reason) => {
+                self.follow(room_id, None, reason.unwrap_or(CloseReason::Destroyed));
+            }
+        }
         Ok(())
     }
 
@@ -88,21 +110,40 @@ impl Server {
         Ok(Some((ids, total)))
     }
 
-    /// Refuses `nonce` (of unix ms `at`) if another server sharing the store saw it already;
-    /// nothing to do alone.
-    pub(super) fn claim_nonce_shared(
-        &self,
-        user: &str,
-        nonce: &str,
-        at: u64,
-    ) -> Result<(), Refusal> {
+    /// Refuses `claim`'s nonce if another server sharing the store saw it already; nothing to
+    /// do alone.
+    pub(super) fn claim_nonce_shared(&self, claim: &Claim) -> Result<(), Refusal> {
         let Some(shared) = self.shared() else {
             return Ok(());
         };
-        let expires = at.saturating_add(millis(crate::replay::NONCE_WINDOW));
-        match shared.claim_nonce(user, nonce, expires) {
+        match shared.claim_nonce(&claim.user, &claim.nonce, nonce_expiry(claim)) {
             Ok(true) => Ok(()),
-            Ok(false) => Err(crate::replay::NonceRefusal::Replayed.into()),
+            Ok(false) => Err(NonceRefusal::Replayed.into()),
+            Err(e) => Err(store_failed(e).into()),
+        }
+    }
+
+    /// A heartbeat's share in one round trip: claims its nonce across servers and, if the
+    /// store has `user_id` in `room_id`, tells the other servers it was heard. `Some(false)`:
+    /// the store does not have the member; `None` alone.
+    pub(super) async fn beat_shared(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        claim: Option<&Claim>,
+    ) -> Result<Option<bool>, Refusal> {
+        let Some(shared) = self.shared() else {
+            return Ok(None);
+        };
+        let heard = Heard {
+            unix_ms: millis(unix_now()),
+            origin: self.inner.origin,
+        };
+        let nonce = claim.map(|c| (c.nonce.as_str(), nonce_expiry(c)));
+        match shared.beat(room_id, user_id, nonce, heard).await {
+            Ok(Beat::Heard) => Ok(Some(true)),
+            Ok(Beat::Absent) => Ok(Some(false)),
+            Ok(Beat::Replayed) => Err(NonceRefusal::Replayed.into()),
             Err(e) => Err(store_failed(e).into()),
         }
     }

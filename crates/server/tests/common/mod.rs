@@ -91,6 +91,13 @@ impl Harness {
         Self::of(Server::open(config, liveness).unwrap(), Some(redis))
     }
 
+    /// For tests on tokio's paused clock: a server that keeps nothing, whatever store the suite
+    /// runs on. A paused clock jumps to the next timer whenever the runtime waits, and polls
+    /// and heartbeats wait on a shared store's answers, so time would pass while Redis answers.
+    pub fn on_paused_clock(config: ServerConfig, liveness: Arc<dyn StreamLiveness>) -> Self {
+        Self::of(Server::new(config, liveness), None)
+    }
+
     /// A server that keeps nothing, whatever store the suite runs on: for what only such a
     /// server does (closing every room when it shuts down).
     pub fn in_memory(config: ServerConfig) -> Self {
