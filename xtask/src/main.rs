@@ -68,6 +68,9 @@ enum Cmd {
         /// Which benchmark.
         #[arg(value_enum)]
         which: Bench,
+        /// `server` only: two server processes sharing one Redis (writes server-redis.json).
+        #[arg(long)]
+        redis: bool,
     },
 }
 
@@ -125,9 +128,9 @@ fn main() -> Result<()> {
             setup(Need::Run)?;
             bundle::bundle(&root)
         }
-        Cmd::Bench { which } => {
+        Cmd::Bench { which, redis } => {
             setup(Need::Test)?;
-            bench(which, &root)
+            bench(which, redis, &root)
         }
     }
 }
@@ -334,10 +337,14 @@ fn icons(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn bench(which: Bench, root: &Path) -> Result<()> {
+fn bench(which: Bench, redis: bool, root: &Path) -> Result<()> {
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out)?;
+    if redis && !matches!(which, Bench::Server) {
+        bail!("--redis is an option of `bench server` only");
+    }
     let (package, example, file) = match which {
+        Bench::Server if redis => ("quartet-tests", "bench_server", "server-redis.json"),
         Bench::Server => ("quartet-tests", "bench_server", "server.json"),
         Bench::Relay => ("quartet-relay", "relay_bench", "relay.json"),
         Bench::Media => ("quartet-media", "media_bench", "media.json"),
@@ -361,7 +368,8 @@ fn bench(which: Bench, root: &Path) -> Result<()> {
             "--",
             "--out",
         ])
-        .arg(&out_file))?;
+        .arg(&out_file)
+        .args(redis.then_some("--redis")))?;
     eprintln!("xtask: figures written to {}", out_file.display());
     Ok(())
 }
