@@ -12,6 +12,7 @@
 mod keys;
 mod redb;
 mod redis;
+mod redis_scripts;
 
 pub use self::keys::{KEYS_FILE, KEYS_FORMAT, KeyError, Keys, SECRET_BYTES};
 pub use self::redb::{ROOMS_FILE, RedbStore, STORE_FORMAT};
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// One member as stored: what it shows and the push URL it said it uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,6 +269,17 @@ pub trait SharedStore: Send + Sync {
         nonce: Option<(&'a str, u64)>,
         heard: Heard,
     ) -> BoxFuture<'a, Result<Beat, StoreError>>;
+    /// Counts a room creation by `user_id` at `now_unix_ms` (named `tag`, unique per
+    /// creation), unless `user_id` created `max` within the `window` before: then how long
+    /// until the oldest of those leaves it, and nothing is counted.
+    fn admit_creation(
+        &self,
+        user_id: &str,
+        now_unix_ms: u64,
+        tag: &str,
+        max: usize,
+        window: Duration,
+    ) -> Result<Option<Duration>, StoreError>;
     /// Why room `id` closed, if it closed recently.
     fn gone(&self, id: &str) -> Result<Option<CloseReason>, StoreError>;
     /// Where the channel is, for a subscriber of its notes.

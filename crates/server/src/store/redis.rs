@@ -15,13 +15,16 @@
 //! - `heard` → hash `"{room}\n{user}"` → `"{unix ms} {origin}"`: the member's last heartbeat on
 //!   any server, and which server took it;
 //! - `keys` → the signing keys as the keys file has them (made by the first server);
-//! - `nonce:{user}\n{nonce}` → a request nonce seen by any server, until it leaves the window.
+//! - `nonce:{user}\n{nonce}` → a request nonce seen by any server, until it leaves the window;
+//! - `created:{user}` → sorted set of the user's recent room creations (unix ms), for the
+//!   per-user creation rate across servers.
 //!
 //! Notes (one line each, fields split by `\n`): `R\n{id}\n{room JSON}` (put),
 //! `G\n{id}\n{reason}` (closed), `E\n{origin}\n{id}\n{event JSON}` (an event for the room's
 //! sockets, from the server numbered `origin`).
 
 use super::keys::Keys;
+use super::redis_scripts::{APPLY_SCRIPT, BEAT_SCRIPT, CREATION_SCRIPT};
 use super::{
     Beat, Change, Fetched, Heard, RoomStore, SharedStore, StoreContents, StoreError, StoredRoom,
 };
@@ -43,84 +46,13 @@ pub const NOTES_CHANNEL: &str = "quartet:notes";
 pub const GONE_TTL_SECS: u64 = 300;
 /// Longest wait to connect to Redis; a request then fails rather than hangs.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Connections to Redis per server: requests that do not change a room (reads, heartbeats,
-/// nonces) go on while a change waits for its answer. Redis serves each in turn, so more buy
-/// nothing on the two to four cores a server has.
+/// Blocking connections to Redis per server, for changes and the rarer reads (lists, nonces,
+/// the sweep's heartbeats): one waits while another change is answered. Redis serves each in
+/// turn, so more buy nothing on the two to four cores a server has. Polls and heartbeats share
+/// one more, multiplexed, that holds no thread.
 pub const CONNECTIONS: usize = 4;
 /// Longest wait for one answer from Redis.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The batch script: checks every `expect`, then applies every change and publishes its note.
-/// ARGV holds five fields per change: op, then up to four operands.
-const APPLY_SCRIPT: &str = r#"
-local p = KEYS[1]
-local n = #ARGV / 5
-for i = 0, n - 1 do
-  local op, a, b, c = ARGV[i*5+1], ARGV[i*5+2], ARGV[i*5+3], ARGV[i*5+4]
-  if op == 'expect' then
-    local cur = redis.call('GET', p .. 'room:' .. a)
-    if c == '1' then
-      if cur ~= b then return 'conflict:' .. a end
-    elseif cur then
-      return 'conflict:' .. a
-    end
-  end
-end
-local function members(json)
-  local set = {}
-  if json then
-    for _, m in ipairs(cjson.decode(json).members) do set[m.userID] = true end
-  end
-  return set
-end
-local function forget_heard(id, old, new)
-  for user in pairs(old) do
-    if not new[user] then redis.call('HDEL', p .. 'heard', id .. '\n' .. user) end
-  end
-end
-for i = 0, n - 1 do
-  local op, a, b, c, d = ARGV[i*5+1], ARGV[i*5+2], ARGV[i*5+3], ARGV[i*5+4], ARGV[i*5+5]
-  if op == 'put' then
-    local key = p .. 'room:' .. a
-    forget_heard(a, members(redis.call('GET', key)), members(b))
-    redis.call('SET', key, b)
-    redis.call('ZADD', p .. 'order:' .. c, d, a)
-    redis.call('PUBLISH', p .. 'notes', 'R\n' .. a .. '\n' .. b)
-  elseif op == 'del' then
-    local key = p .. 'room:' .. a
-    local old = redis.call('GET', key)
-    if old then
-      forget_heard(a, members(old), {})
-      redis.call('DEL', key)
-      redis.call('ZREM', p .. 'order:' .. cjson.decode(old).kind, a)
-    end
-    redis.call('SET', p .. 'gone:' .. a, b, 'EX', c)
-    redis.call('PUBLISH', p .. 'notes', 'G\n' .. a .. '\n' .. b)
-  elseif op == 'revoke' then
-    local cur = tonumber(redis.call('HGET', p .. 'revoked', a) or '0')
-    if tonumber(b) > cur then redis.call('HSET', p .. 'revoked', a, b) end
-  elseif op == 'forget' then
-    redis.call('HDEL', p .. 'revoked', a)
-  end
-end
-return 'ok'
-"#;
-
-/// A heartbeat: claims the nonce (if any) and, if the room has the member, records it heard.
-/// KEYS[1] is the prefix; ARGV: nonce key (or empty), its expiry (unix ms), room ID, user ID,
-/// the member as the room's JSON spells it (`"userID":"…"`, unique to members), heard value.
-/// The member is found by plain search, not by decoding the room: JSON escapes every quote
-/// inside a value, so the needle matches a member's own field only.
-const BEAT_SCRIPT: &str = r#"
-local p = KEYS[1]
-if ARGV[1] ~= '' and not redis.call('SET', p .. ARGV[1], 1, 'NX', 'PXAT', ARGV[2]) then
-  return 'replayed'
-end
-local room = redis.call('GET', p .. 'room:' .. ARGV[3])
-if not room or not string.find(room, ARGV[5], 1, true) then return 'absent' end
-redis.call('HSET', p .. 'heard', ARGV[3] .. '\n' .. ARGV[4], ARGV[6])
-return 'heard'
-"#;
 
 /// Rooms, revocations, heartbeats and keys in Redis.
 pub struct RedisStore {
@@ -132,6 +64,7 @@ pub struct RedisStore {
     next: AtomicUsize,
     apply: redis::Script,
     beat: redis::Script,
+    creation: redis::Script,
     /// The connection of the hot path (heartbeats, polls): shared by every request, which
     /// waits for its answer without holding a thread; Redis answers pipelined commands in order.
     aio: Mutex<Option<MultiplexedConnection>>,
@@ -178,6 +111,7 @@ impl RedisStore {
             next: AtomicUsize::new(0),
             apply: redis::Script::new(APPLY_SCRIPT),
             beat: redis::Script::new(BEAT_SCRIPT),
+            creation: redis::Script::new(CREATION_SCRIPT),
             aio: Mutex::new(None),
         };
         store
@@ -538,6 +472,27 @@ impl SharedStore for RedisStore {
                 other => Err(corrupt("beat", format!("unexpected answer {other:?}"))),
             }
         })
+    }
+
+    fn admit_creation(
+        &self,
+        user_id: &str,
+        now_unix_ms: u64,
+        tag: &str,
+        max: usize,
+        window: Duration,
+    ) -> Result<Option<Duration>, StoreError> {
+        let wait: i64 = self.run(|c| {
+            self.creation
+                .key(KEY_PREFIX)
+                .arg(user_id)
+                .arg(now_unix_ms)
+                .arg(window.as_millis() as u64)
+                .arg(max)
+                .arg(tag)
+                .invoke(c)
+        })?;
+        Ok(u64::try_from(wait).ok().map(Duration::from_millis))
     }
 
     fn gone(&self, id: &str) -> Result<Option<CloseReason>, StoreError> {
