@@ -367,3 +367,31 @@ async fn a_server_reconnects_to_a_restarted_redis_on_every_path() {
     );
     a.stop().await;
 }
+
+#[tokio::test]
+async fn a_user_creating_rooms_through_both_servers_is_held_back_once() {
+    let redis = RedisServer::start().unwrap();
+    let (a, b) = pair(&redis).await;
+    let ann = a.h.login().await;
+    for i in 0..quartet_server::MAX_CREATIONS_PER_WINDOW {
+        let through = if i % 2 == 0 { &a } else { &b };
+        let room = through.h.create_room(KIND, &ann, &format!("r{i}")).await;
+        let destroy = json!({"roomID": room, "userID": ann.id, "userSig": ann.sig});
+        assert_eq!(through.h.code(KIND, "destroy_room", destroy).await, 0);
+    }
+    for (name, server) in [("A", &a), ("B", &b)] {
+        let create = json!({"roomName": "one more", "userID": ann.id, "userName": "Ann",
+                            "userAvatar": "a.png", "pushURL": "rtmp://x", "userSig": ann.sig});
+        let v = server.h.post(KIND, "create_room", create).await;
+        assert_eq!(
+            v["code"],
+            quartet_proto::Code::QuotaExceeded.as_i64(),
+            "{name}: {v}"
+        );
+        assert!(v["detail"].as_str().unwrap().contains("try again"), "{v}");
+    }
+    assert!(a.h.rooms(KIND).await.is_empty());
+    let ben = b.h.login().await;
+    a.h.create_room(KIND, &ben, "another user is not held back")
+        .await;
+}

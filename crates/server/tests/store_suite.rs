@@ -6,10 +6,11 @@
 use quartet_proto::RoomKind;
 use quartet_proto::event::CloseReason;
 use quartet_server::store::{
-    Beat, Change, Fetched, Heard, ROOMS_FILE, RedbStore, RedisStore, RoomStore, StoreError,
-    StoredMember, StoredRoom,
+    Beat, Change, Fetched, Heard, ROOMS_FILE, RedbStore, RedisStore, RoomStore, SharedStore,
+    StoreError, StoredMember, StoredRoom,
 };
 use quartet_testkit::RedisServer;
+use std::time::Duration;
 
 fn member(user: &str) -> StoredMember {
     StoredMember {
@@ -281,4 +282,37 @@ fn an_unreachable_redis_is_a_clear_error() {
     assert!(err.to_string().contains(&port.to_string()), "{err}");
     let err = RedisStore::open("http://not-redis").unwrap_err();
     assert!(matches!(err, StoreError::Open { .. }), "{err}");
+}
+
+#[test]
+fn creations_are_counted_across_servers_in_a_sliding_window() {
+    let redis = RedisServer::start().unwrap();
+    let (one, two) = (
+        RedisStore::open(&redis.url(7)).unwrap(),
+        RedisStore::open(&redis.url(7)).unwrap(),
+    );
+    let (one, two) = (one.shared().unwrap(), two.shared().unwrap());
+    let window = Duration::from_secs(60);
+    let admit = |store: &dyn SharedStore, user: &str, at_ms: u64, tag: &str| {
+        store.admit_creation(user, at_ms, tag, 3, window).unwrap()
+    };
+    assert_eq!(admit(one, "u", 1_000, "a"), None);
+    assert_eq!(admit(two, "u", 2_000, "b"), None);
+    assert_eq!(admit(one, "u", 3_000, "c"), None);
+    assert_eq!(
+        admit(two, "u", 10_000, "d"),
+        Some(Duration::from_millis(51_000)),
+        "the fourth within the window, on either server"
+    );
+    assert_eq!(
+        admit(one, "u", 60_999, "e"),
+        Some(Duration::from_millis(1)),
+        "a refused creation is not counted"
+    );
+    assert_eq!(admit(one, "other", 10_000, "f"), None);
+    assert_eq!(admit(two, "u", 61_000, "g"), None, "the oldest left");
+    assert_eq!(
+        admit(one, "u", 61_000, "h"),
+        Some(Duration::from_millis(1_000))
+    );
 }

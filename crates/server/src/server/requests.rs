@@ -10,7 +10,7 @@ use quartet_proto::{
 use tokio::time::Instant;
 
 use super::admit::Claim;
-use super::{MAX_TEXT_BYTES, Refusal, RoomView, Server, lock, millis, unix_now};
+use super::{MAX_TEXT_BYTES, Refusal, RoomView, Server, millis, unix_now};
 use crate::rooms::{NewRoom, Profile, RoomChange};
 use crate::store::RoomRelay;
 
@@ -187,7 +187,7 @@ impl Server {
         let now = self.now();
         let mut registry = self.registry();
         Self::check_rooms_held(&registry, &creator.user_id)?;
-        lock(&self.inner.creations).admit(&creator.user_id, now.at)?;
+        self.admit_creation(&creator.user_id, now.at)?;
         registry.create(
             room,
             creator,

@@ -5,13 +5,15 @@
 //! does nothing.
 
 use super::admit::Claim;
-use super::{Refusal, Server, millis, unix_now};
+use super::{Refusal, Server, lock, millis, unix_now};
+use crate::quota::{CREATION_WINDOW, MAX_CREATIONS_PER_WINDOW, RateLimited};
 use crate::replay::NonceRefusal;
 use crate::rooms::{Candidate, Registry, RoomError, store_failed};
 use crate::store::{Beat, Fetched, Heard, SharedStore, StoreError, StoredRoom};
 use quartet_proto::event::CloseReason;
 use quartet_proto::{RoomKind, ServerEvent};
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Until when a nonce is kept: as long as a request carrying it could be taken.
 fn nonce_expiry(claim: &Claim) -> u64 {
@@ -144,6 +146,26 @@ impl Server {
             Ok(Beat::Heard) => Ok(Some(true)),
             Ok(Beat::Absent) => Ok(Some(false)),
             Ok(Beat::Replayed) => Err(NonceRefusal::Replayed.into()),
+            Err(e) => Err(store_failed(e).into()),
+        }
+    }
+
+    /// Counts a room creation by `user_id` against the per-user rate: across every server
+    /// sharing the store, else this server's own count.
+    pub(super) fn admit_creation(&self, user_id: &str, at: Instant) -> Result<(), Refusal> {
+        let Some(shared) = self.shared() else {
+            return Ok(lock(&self.inner.creations).admit(user_id, at)?);
+        };
+        let tag = format!("{}:{:016x}", self.inner.origin, rand::random::<u64>());
+        let (max, window) = (MAX_CREATIONS_PER_WINDOW, CREATION_WINDOW);
+        match shared.admit_creation(user_id, millis(unix_now()), &tag, max, window) {
+            Ok(None) => Ok(()),
+            Ok(Some(retry_after)) => Err(RateLimited {
+                max,
+                window,
+                retry_after,
+            }
+            .into()),
             Err(e) => Err(store_failed(e).into()),
         }
     }
