@@ -54,13 +54,8 @@ impl NoteFollower {
             if let Some(ready) = self.ready.take() {
                 let _ = ready.send(());
             }
-            if lost {
-                let server = self.server.clone();
-                let caught_up = tokio::task::spawn_blocking(move || server.resync_all()).await;
-                tracing::info!(
-                    ?caught_up,
-                    "notes channel back; rooms brought up to the store"
-                );
+            if lost && !self.catch_up().await {
+                return;
             }
             let mut notes = pubsub.on_message();
             loop {
@@ -74,6 +69,34 @@ impl NoteFollower {
             }
             tracing::warn!("lost the shared store's notes channel; subscribing again");
             lost = true;
+        }
+    }
+
+    /// Brings the whole copy up to the store, since notes sent while the channel was down are
+    /// gone; tried again with backoff, as the store may still be coming back (a restarted
+    /// Redis first fails every connection made before it). False once stopped.
+    async fn catch_up(&self) -> bool {
+        let mut delays = self.delays();
+        loop {
+            let server = self.server.clone();
+            match tokio::task::spawn_blocking(move || server.resync_all()).await {
+                Ok(Ok(rooms)) => {
+                    tracing::info!(rooms, "notes channel back; rooms brought up to the store");
+                    return true;
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "could not bring rooms up to the store yet");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "bringing rooms up to the store failed");
+                    return true;
+                }
+            }
+            let pause = delays.next().unwrap_or(FOLLOW_RETRY_MAX);
+            tokio::select! {
+                () = self.stop.cancelled() => return false,
+                () = tokio::time::sleep(pause) => {}
+            }
         }
     }
 
