@@ -365,7 +365,27 @@ async fn a_server_reconnects_to_a_restarted_redis_on_every_path() {
         a.h.members(KIND, &again).await.unwrap(),
         vec![ann.id.clone()]
     );
+
+    // A server started now must sign as A does, so A puts the keys Redis lost back.
+    let mut raw = redis::Client::open(redis.url(0))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    until("A to put the signing keys back", async || {
+        redis::cmd("EXISTS")
+            .arg("quartet:keys")
+            .query::<bool>(&mut raw)
+            .unwrap()
+    })
+    .await;
+    let b = Running::with_server(shared(&redis, |_| {})).await;
+    assert_eq!(
+        b.h.heartbeat(KIND, &again, &ann).await,
+        0,
+        "A's user is A's on B"
+    );
     a.stop().await;
+    b.stop().await;
 }
 
 #[tokio::test]

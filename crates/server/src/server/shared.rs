@@ -273,6 +273,13 @@ impl Server {
     /// Brings every room of this server's copy up to the shared store, after notes may have
     /// been missed; returns how many rooms the store holds.
     pub(crate) fn resync_all(&self) -> Result<usize, StoreError> {
+        if let Some(shared) = self.shared()
+            && shared.restore_keys()?
+        {
+            tracing::warn!(
+                "the shared store had lost the signing keys (a Redis restarted without persistence); this server's are back in it"
+            );
+        }
         let contents = self.store().load()?;
         let stored: std::collections::HashSet<String> =
             contents.rooms.iter().map(|r| r.id.clone()).collect();

@@ -280,6 +280,9 @@ pub trait SharedStore: Send + Sync {
         max: usize,
         window: Duration,
     ) -> Result<Option<Duration>, StoreError>;
+    /// Puts the signing keys this server took from the store back if the store lost them (a
+    /// Redis restarted empty), so servers started later sign as this one does; true if it did.
+    fn restore_keys(&self) -> Result<bool, StoreError>;
     /// Why room `id` closed, if it closed recently.
     fn gone(&self, id: &str) -> Result<Option<CloseReason>, StoreError>;
     /// Where the channel is, for a subscriber of its notes.

@@ -65,6 +65,9 @@ pub struct RedisStore {
     apply: redis::Script,
     beat: redis::Script,
     creation: redis::Script,
+    /// The signing keys as [`RedisStore::keys`] found them, to put back into a Redis that lost
+    /// them.
+    keys: Mutex<Option<Vec<u8>>>,
     /// The connection of the hot path (heartbeats, polls): shared by every request, which
     /// waits for its answer without holding a thread; Redis answers pipelined commands in order.
     aio: Mutex<Option<MultiplexedConnection>>,
@@ -112,6 +115,7 @@ impl RedisStore {
             apply: redis::Script::new(APPLY_SCRIPT),
             beat: redis::Script::new(BEAT_SCRIPT),
             creation: redis::Script::new(CREATION_SCRIPT),
+            keys: Mutex::new(None),
             aio: Mutex::new(None),
         };
         store
@@ -208,10 +212,9 @@ impl RedisStore {
             redis::cmd("SET").arg(&name).arg(&fresh).arg("NX").exec(c)?;
             redis::cmd("GET").arg(&name).query(c)
         })?;
-        Ok(Keys::parse(
-            &PathBuf::from(format!("{} {name}", self.url)),
-            &json,
-        )?)
+        let keys = Keys::parse(&PathBuf::from(format!("{} {name}", self.url)), &json)?;
+        *self.keys.lock().unwrap_or_else(PoisonError::into_inner) = Some(json);
+        Ok(keys)
     }
 }
 
@@ -493,6 +496,25 @@ impl SharedStore for RedisStore {
                 .invoke(c)
         })?;
         Ok(u64::try_from(wait).ok().map(Duration::from_millis))
+    }
+
+    fn restore_keys(&self) -> Result<bool, StoreError> {
+        let Some(json) = self
+            .keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        else {
+            return Ok(false);
+        };
+        let set: Option<String> = self.run(|c| {
+            redis::cmd("SET")
+                .arg(key("keys"))
+                .arg(json)
+                .arg("NX")
+                .query(c)
+        })?;
+        Ok(set.is_some())
     }
 
     fn gone(&self, id: &str) -> Result<Option<CloseReason>, StoreError> {
