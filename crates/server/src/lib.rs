@@ -67,6 +67,7 @@ pub use sockets::{DIRECT_QUEUE, MAX_SOCKETS_PER_MEMBER};
 pub use store::{RoomStore, StoreError, open_storage};
 
 use std::future::Future;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use sweep::Sweeper;
 use tokio::net::TcpListener;
@@ -180,4 +181,10 @@ async fn follow_notes(
         tracing::warn!("not yet subscribed to the shared store's notes; serving anyway");
     }
     Some(follower)
+}
+
+/// A std mutex's guard even if another holder panicked: every critical section in this crate
+/// leaves its data consistent.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -3,6 +3,7 @@
 use crate::config::ServerConfig;
 use crate::keyframes::KeyframeRate;
 use crate::liveness::StreamLiveness;
+use crate::lock;
 use crate::prejoin::{PreJoinRefusal, PreJoins};
 use crate::presence::{self, Timeouts};
 use crate::quota::{CreationRate, MAX_ROOMS_PER_USER, RateLimited};
@@ -27,7 +28,7 @@ use quartet_proto::sign::StreamSigner;
 use quartet_proto::token::TokenKey;
 use quartet_proto::{Code, FieldsError, Reply};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -132,12 +133,6 @@ struct Inner {
     im: Option<im_link::ImLink>,
     /// This process among servers sharing a store, so it skips the events it published.
     origin: u64,
-}
-
-/// A std mutex's guard even if another holder panicked: every critical section here leaves its
-/// data consistent.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The room server: configuration and the registry of rooms, shared by every request.

@@ -28,6 +28,7 @@ use super::redis_scripts::{APPLY_SCRIPT, BEAT_SCRIPT, CREATION_SCRIPT};
 use super::{
     Beat, Change, Fetched, Heard, RoomStore, SharedStore, StoreContents, StoreError, StoredRoom,
 };
+use crate::lock;
 use futures_util::future::BoxFuture;
 use quartet_proto::RoomKind;
 use quartet_proto::event::CloseReason;
@@ -35,7 +36,7 @@ use redis::AsyncConnectionConfig;
 use redis::aio::MultiplexedConnection;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Prefix of every key and channel, so one Redis database can hold other things too.
@@ -161,12 +162,7 @@ impl RedisStore {
 
     /// The hot path's connection, made when first needed and again after it failed.
     async fn aio(&self) -> Result<MultiplexedConnection, StoreError> {
-        if let Some(conn) = self
-            .aio
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-        {
+        if let Some(conn) = lock(&self.aio).clone() {
             return Ok(conn);
         }
         let config = AsyncConnectionConfig::new()
@@ -177,14 +173,14 @@ impl RedisStore {
             .get_multiplexed_async_connection_with_config(&config)
             .await
             .map_err(backend)?;
-        *self.aio.lock().unwrap_or_else(PoisonError::into_inner) = Some(conn.clone());
+        *lock(&self.aio) = Some(conn.clone());
         Ok(conn)
     }
 
     /// `e` of the hot path's connection; one that broke is dropped, so the next call connects.
     fn aio_failed(&self, e: redis::RedisError) -> StoreError {
         if e.is_unrecoverable_error() || e.is_io_error() || e.is_timeout() {
-            *self.aio.lock().unwrap_or_else(PoisonError::into_inner) = None;
+            *lock(&self.aio) = None;
         }
         backend(e)
     }
@@ -197,9 +193,7 @@ impl RedisStore {
             }
         }
         let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
-        self.conns[turn]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.conns[turn])
     }
 
     /// The signing keys the servers of this Redis share, made by the first one to ask.
@@ -213,7 +207,7 @@ impl RedisStore {
             redis::cmd("GET").arg(&name).query(c)
         })?;
         let keys = Keys::parse(&PathBuf::from(format!("{} {name}", self.url)), &json)?;
-        *self.keys.lock().unwrap_or_else(PoisonError::into_inner) = Some(json);
+        *lock(&self.keys) = Some(json);
         Ok(keys)
     }
 }
@@ -499,12 +493,7 @@ impl SharedStore for RedisStore {
     }
 
     fn restore_keys(&self) -> Result<bool, StoreError> {
-        let Some(json) = self
-            .keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-        else {
+        let Some(json) = lock(&self.keys).clone() else {
             return Ok(false);
         };
         let set: Option<String> = self.run(|c| {
