@@ -39,15 +39,11 @@ impl Server {
         let Some(shared) = self.shared() else {
             return Ok(());
         };
-        let stored = self.store().room(room_id).map_err(store_failed)?;
-        let gone = match stored {
-            Some(_) => CloseReason::Destroyed,
-            None => shared
-                .gone(room_id)
-                .map_err(store_failed)?
-                .unwrap_or(CloseReason::Destroyed),
+        let fetched = match self.store().room(room_id).map_err(store_failed)? {
+            Some(room) => Fetched::Room(room),
+            None => Fetched::Gone(shared.gone(room_id).map_err(store_failed)?),
         };
-        self.follow(room_id, stored, gone);
+        self.follow_fetched(room_id, fetched);
         Ok(())
     }
 
@@ -57,13 +53,19 @@ impl Server {
         let Some(shared) = self.shared() else {
             return Ok(());
         };
-        match shared.fetch(room_id).await.map_err(store_failed)? {
+        let fetched = shared.fetch(room_id).await.map_err(store_failed)?;
+        self.follow_fetched(room_id, fetched);
+        Ok(())
+    }
+
+    /// Takes what the store answered for `room_id` into this server's copy.
+    fn follow_fetched(&self, room_id: &str, fetched: Fetched) {
+        match fetched {
             Fetched::Room(room) => self.follow(room_id, Some(room), CloseReason::Destroyed),
             Fetched::Gone(reason) => {
                 self.follow(room_id, None, reason.unwrap_or(CloseReason::Destroyed));
             }
         }
-        Ok(())
     }
 
     /// Takes `stored` (or, for `None`, the room's closing for `gone`) into this server's copy.
@@ -137,12 +139,8 @@ impl Server {
         let Some(shared) = self.shared() else {
             return Ok(None);
         };
-        let heard = Heard {
-            unix_ms: millis(unix_now()),
-            origin: self.inner.origin,
-        };
         let nonce = claim.map(|c| (c.nonce.as_str(), nonce_expiry(c)));
-        match shared.beat(room_id, user_id, nonce, heard).await {
+        match shared.beat(room_id, user_id, nonce, self.heard_now()).await {
             Ok(Beat::Heard) => Ok(Some(true)),
             Ok(Beat::Absent) => Ok(Some(false)),
             Ok(Beat::Replayed) => Err(NonceRefusal::Replayed.into()),
@@ -170,17 +168,18 @@ impl Server {
         }
     }
 
+    /// A member heard from now, by this server.
+    fn heard_now(&self) -> Heard {
+        Heard {
+            unix_ms: millis(unix_now()),
+            origin: self.inner.origin,
+        }
+    }
+
     /// Tells the other servers that `user_id` of `room_id` was heard from just now.
     pub(super) fn tell_heard(&self, room_id: &str, user_id: &str) {
         if let Some(shared) = self.shared()
-            && let Err(e) = shared.heard(
-                room_id,
-                user_id,
-                Heard {
-                    unix_ms: millis(unix_now()),
-                    origin: self.inner.origin,
-                },
-            )
+            && let Err(e) = shared.heard(room_id, user_id, self.heard_now())
         {
             // Not fatal: the member's next heartbeat tells it again.
             tracing::warn!(error = %e, room = %room_id, user = %user_id, "could not share a heartbeat");
